@@ -1,0 +1,15 @@
+//! The sans-IO edge of the Kafka wire format shared by the broker, the client and
+//! the storage engine.
+//!
+//! Everything here takes bytes and returns values: no sockets, no files. Decoding
+//! is bounds-checked and never panics on untrusted input, which makes this crate
+//! the one fuzz surface for the whole project.
+
+pub mod batch;
+pub mod records;
+
+pub use batch::{
+    BatchError, BatchHeader, BatchHeaderMut, Batches, Compression, HEADER_LEN, LOG_OVERHEAD,
+    MAGIC_V2, TimestampType, peek_batch_size,
+};
+pub use records::{RecordStamp, first_record_at_or_after, record_stamps};

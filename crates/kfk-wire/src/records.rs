@@ -1,0 +1,131 @@
+//! Walking the records inside a batch, for the rare paths that need per-record
+//! timestamps (ListOffsets by timestamp). The produce and fetch paths never come
+//! here: they work on batch headers only.
+//!
+//! A v2 record is `length: varint` followed by `length` bytes that start with
+//! `attributes: int8, timestampDelta: varlong, offsetDelta: varint`; that prefix is
+//! all we read, the rest is skipped by length.
+
+use bytes::Bytes;
+use kafka_protocol::compression::{Decompressor, Gzip, Lz4, Snappy, Zstd};
+
+use crate::batch::{BatchError, BatchHeader, Compression, TimestampType};
+
+/// The offset and timestamp of one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordStamp {
+    pub offset: i64,
+    pub timestamp: i64,
+}
+
+/// Reads a zig-zag varint of at most `max_bytes` bytes from `buf[*pos..]`.
+fn read_zigzag(buf: &[u8], pos: &mut usize, max_bytes: usize) -> Result<i64, BatchError> {
+    let mut raw: u64 = 0;
+    for i in 0..max_bytes {
+        let Some(&b) = buf.get(*pos) else {
+            return Err(BatchError::MalformedRecord("varint runs past the end"));
+        };
+        *pos += 1;
+        raw |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok((raw >> 1) as i64 ^ -((raw & 1) as i64));
+        }
+    }
+    Err(BatchError::MalformedRecord("varint too long"))
+}
+
+/// Decompresses the records section of `batch` (or borrows it when uncompressed).
+///
+/// # Errors
+/// [`BatchError::MalformedRecord`] when the codec rejects the bytes.
+pub fn records_payload(batch: &BatchHeader<'_>) -> Result<Bytes, BatchError> {
+    let raw = batch.records_bytes();
+    let mut input = Bytes::copy_from_slice(raw);
+    let out = match batch.compression()? {
+        Compression::None => return Ok(input),
+        Compression::Gzip => Gzip::decompress(&mut input, |b| Ok(b.clone())),
+        Compression::Snappy => Snappy::decompress(&mut input, |b| Ok(b.clone())),
+        Compression::Lz4 => Lz4::decompress(&mut input, |b| Ok(b.clone())),
+        Compression::Zstd => Zstd::decompress(&mut input, |b| Ok(b.clone())),
+    };
+    out.map_err(|_| BatchError::MalformedRecord("records do not decompress"))
+}
+
+/// Offsets and timestamps of every record in `batch`, in order.
+///
+/// # Errors
+/// [`BatchError::MalformedRecord`] when the records do not parse.
+pub fn record_stamps(batch: &BatchHeader<'_>) -> Result<Vec<RecordStamp>, BatchError> {
+    let payload = records_payload(batch)?;
+    let count = usize::try_from(batch.record_count()).unwrap_or(0);
+    // Each record takes at least 7 bytes, so the payload bounds the allocation.
+    let mut out = Vec::with_capacity(count.min(payload.len() / 7 + 1));
+    let log_append = batch.timestamp_type() == TimestampType::LogAppendTime;
+    let mut pos = 0usize;
+    while pos < payload.len() && out.len() < count {
+        let len = read_zigzag(&payload, &mut pos, 5)?;
+        let len =
+            usize::try_from(len).map_err(|_| BatchError::MalformedRecord("negative length"))?;
+        let end = pos
+            .checked_add(len)
+            .filter(|&e| e <= payload.len())
+            .ok_or(BatchError::MalformedRecord("record runs past the batch"))?;
+        let body = &payload[pos..end];
+        let mut p = 1usize; // attributes
+        let ts_delta = read_zigzag(body, &mut p, 10)?;
+        let offset_delta = read_zigzag(body, &mut p, 5)?;
+        out.push(RecordStamp {
+            offset: batch.base_offset().saturating_add(offset_delta),
+            timestamp: if log_append {
+                batch.max_timestamp()
+            } else {
+                batch.base_timestamp().saturating_add(ts_delta)
+            },
+        });
+        pos = end;
+    }
+    Ok(out)
+}
+
+/// The first record of `batch` whose timestamp is at least `timestamp`, as Kafka's
+/// `LogSegment.findOffsetByTimestamp` answers it.
+///
+/// # Errors
+/// [`BatchError::MalformedRecord`] when the records do not parse.
+pub fn first_record_at_or_after(
+    batch: &BatchHeader<'_>,
+    timestamp: i64,
+) -> Result<Option<RecordStamp>, BatchError> {
+    if batch.max_timestamp() < timestamp {
+        return Ok(None);
+    }
+    Ok(record_stamps(batch)?
+        .into_iter()
+        .find(|r| r.timestamp >= timestamp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zigzag_decodes_small_and_negative_values() {
+        let mut pos = 0;
+        assert_eq!(read_zigzag(&[0x00], &mut pos, 5), Ok(0));
+        pos = 0;
+        assert_eq!(read_zigzag(&[0x01], &mut pos, 5), Ok(-1));
+        pos = 0;
+        assert_eq!(read_zigzag(&[0x02], &mut pos, 5), Ok(1));
+        pos = 0;
+        assert_eq!(read_zigzag(&[0xac, 0x02], &mut pos, 5), Ok(150));
+        assert_eq!(pos, 2);
+    }
+
+    #[test]
+    fn zigzag_rejects_truncated_and_overlong() {
+        let mut pos = 0;
+        assert!(read_zigzag(&[0x80], &mut pos, 5).is_err());
+        pos = 0;
+        assert!(read_zigzag(&[0xff; 6], &mut pos, 5).is_err());
+    }
+}
