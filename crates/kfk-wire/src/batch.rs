@@ -142,6 +142,65 @@ pub fn peek_batch_size(buf: &[u8]) -> Option<Result<usize, BatchError>> {
     Some(Ok(LOG_OVERHEAD + len as usize))
 }
 
+/// The header fields storage needs to index and scan a log, read from the first
+/// [`HEADER_LEN`] bytes of a batch without requiring the records to be present.
+///
+/// Scanners read headers in small chunks and hop over the records; they must
+/// not need the whole batch in memory to learn where it starts and ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSummary {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// Total size on disk, header included.
+    pub size: usize,
+    pub max_timestamp: i64,
+    pub partition_leader_epoch: i32,
+    pub record_count: i32,
+}
+
+impl BatchSummary {
+    /// Reads the summary from `buf`, which must hold at least the header.
+    ///
+    /// # Errors
+    /// [`BatchError::Truncated`] when `buf` is shorter than the header,
+    /// [`BatchError::InvalidLength`] or [`BatchError::UnsupportedMagic`].
+    pub fn peek(buf: &[u8]) -> Result<Self, BatchError> {
+        if buf.len() < HEADER_LEN {
+            return Err(BatchError::Truncated {
+                needed: HEADER_LEN,
+                available: buf.len(),
+            });
+        }
+        let len = be_i32(buf, BATCH_LENGTH);
+        if len < MIN_BATCH_LENGTH {
+            return Err(BatchError::InvalidLength(len));
+        }
+        let magic = buf[MAGIC] as i8;
+        if magic != MAGIC_V2 {
+            return Err(BatchError::UnsupportedMagic(magic));
+        }
+        Ok(Self::read_fields(buf, LOG_OVERHEAD + len as usize))
+    }
+
+    /// Reads the fields of a header already known to be long enough.
+    fn read_fields(buf: &[u8], size: usize) -> Self {
+        let base_offset = be_i64(buf, BASE_OFFSET);
+        BatchSummary {
+            base_offset,
+            last_offset: base_offset.saturating_add(i64::from(be_i32(buf, LAST_OFFSET_DELTA))),
+            size,
+            max_timestamp: be_i64(buf, MAX_TIMESTAMP),
+            partition_leader_epoch: be_i32(buf, PARTITION_LEADER_EPOCH),
+            record_count: be_i32(buf, RECORD_COUNT),
+        }
+    }
+
+    /// Offset the next batch must start at.
+    pub fn next_offset(&self) -> i64 {
+        self.last_offset.saturating_add(1)
+    }
+}
+
 /// A read-only view over exactly one v2 batch (header and records).
 ///
 /// Construction checks only what is needed to read the header safely (length and
@@ -164,14 +223,7 @@ impl<'a> BatchHeader<'a> {
                 available: buf.len(),
             });
         }
-        let size = match peek_batch_size(buf) {
-            Some(r) => r?,
-            None => unreachable!("length checked above"),
-        };
-        let magic = buf[MAGIC] as i8;
-        if magic != MAGIC_V2 {
-            return Err(BatchError::UnsupportedMagic(magic));
-        }
+        let size = BatchSummary::peek(buf)?.size;
         if buf.len() < size {
             return Err(BatchError::Truncated {
                 needed: size,
@@ -205,6 +257,10 @@ impl<'a> BatchHeader<'a> {
             });
         }
         Ok(())
+    }
+
+    pub fn summary(&self) -> BatchSummary {
+        BatchSummary::read_fields(self.buf, self.buf.len())
     }
 
     /// The whole batch, header included.

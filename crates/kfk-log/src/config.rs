@@ -1,0 +1,57 @@
+//! Per-log settings, named after Kafka's topic-level configs.
+//!
+//! The broker maps `log.*` broker defaults and per-topic overrides onto this one
+//! struct; the log reads it on every operation so `AlterConfigs` takes effect
+//! without reopening anything.
+
+use kfk_wire::TimestampType;
+
+/// Kafka's default `segment.bytes`: 1 GiB.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 1 << 30;
+/// Kafka's default `segment.ms` (`log.roll.hours` = 168): 7 days.
+pub const DEFAULT_SEGMENT_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// Kafka's default `retention.ms`: 7 days.
+pub const DEFAULT_RETENTION_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// Kafka's default `index.interval.bytes`.
+pub const DEFAULT_INDEX_INTERVAL_BYTES: u64 = 4096;
+/// Kafka's default `max.message.bytes` (the largest batch a topic accepts).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588;
+
+/// Settings that govern one partition log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// `segment.bytes`: roll the active segment before it would grow past this.
+    pub segment_bytes: u64,
+    /// `segment.ms`: roll once the active segment's first batch is this old.
+    pub segment_ms: i64,
+    /// `index.interval.bytes`: bytes of batches between two offset index entries.
+    pub index_interval_bytes: u64,
+    /// `retention.ms`: delete segments whose newest record is older; -1 keeps forever.
+    pub retention_ms: i64,
+    /// `retention.bytes`: delete oldest segments while the log is larger; -1 = no limit.
+    pub retention_bytes: i64,
+    /// `flush.messages`: fsync after this many records; `None` leaves it to the OS.
+    pub flush_messages: Option<u64>,
+    /// `flush.ms`: fsync when the last flush is this old; `None` leaves it to the OS.
+    pub flush_ms: Option<i64>,
+    /// `max.message.bytes`: the largest batch accepted.
+    pub max_message_bytes: usize,
+    /// `message.timestamp.type`: `LogAppendTime` stamps batches with the broker clock.
+    pub timestamp_type: TimestampType,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            segment_bytes: DEFAULT_SEGMENT_BYTES,
+            segment_ms: DEFAULT_SEGMENT_MS,
+            index_interval_bytes: DEFAULT_INDEX_INTERVAL_BYTES,
+            retention_ms: DEFAULT_RETENTION_MS,
+            retention_bytes: -1,
+            flush_messages: None,
+            flush_ms: None,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            timestamp_type: TimestampType::CreateTime,
+        }
+    }
+}

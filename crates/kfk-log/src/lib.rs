@@ -1,0 +1,36 @@
+//! kfk's storage engine: one partition = one [`Log`] of segments holding Kafka
+//! v2 record batches verbatim, laid out on disk as Apache Kafka does.
+//!
+//! ```text
+//! <data dir>/<topic>-<partition>/
+//!     00000000000000000000.log        batches, byte for byte as produced
+//!     00000000000000000000.index      sparse: relative offset -> file position
+//!     00000000000000000000.timeindex  sparse: max timestamp -> relative offset
+//!     recovery-point                  offset below which data is fsynced
+//!     .kfk_clean_shutdown             present only after a clean close
+//! ```
+//!
+//! Durability follows Kafka: replication plus the page cache by default,
+//! `flush.messages` / `flush.ms` for those who want fsync. After a crash the
+//! segments past the recovery point are checked batch by batch and cut at the
+//! first torn or corrupt batch, so a batch that was fully written and flushed is
+//! never lost and a damaged one is never served.
+
+mod config;
+mod error;
+mod index;
+mod log;
+mod manager;
+mod partition;
+mod recovery_point;
+mod scan;
+mod segment;
+
+pub use config::{
+    DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_RETENTION_MS,
+    DEFAULT_SEGMENT_BYTES, DEFAULT_SEGMENT_MS, LogConfig,
+};
+pub use error::{LogError, Result};
+pub use log::{AppendInfo, CLEAN_SHUTDOWN_FILE, Log, ReadResult, now_ms};
+pub use manager::{Background, LogManager};
+pub use partition::TopicPartition;

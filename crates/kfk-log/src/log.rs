@@ -1,0 +1,764 @@
+//! One partition's log: an ordered list of segments, the last one active.
+//!
+//! Appends validate batch headers and CRCs, assign offsets by rewriting each
+//! batch's base offset in place and write the request's bytes with one positional
+//! write. Reads find their starting batch through the sparse index and return the
+//! stored bytes as they are. Both are safe to run concurrently: the lock is held
+//! for bookkeeping and the write, never while a reader copies bytes out.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use kfk_wire::{
+    BatchError, BatchHeader, BatchHeaderMut, BatchSummary, RecordStamp, TimestampType,
+    first_record_at_or_after,
+};
+use tracing::{debug, info, warn};
+
+use crate::config::LogConfig;
+use crate::error::{IoContext, LogError, Result};
+use crate::recovery_point::RecoveryPoint;
+use crate::segment::{Segment, SegmentSnapshot};
+
+/// Written on clean close, removed on open: its absence means "recover".
+pub const CLEAN_SHUTDOWN_FILE: &str = ".kfk_clean_shutdown";
+
+/// Milliseconds since the Unix epoch, the unit of every Kafka timestamp.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The outcome of an append, as the produce response needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    /// Offset assigned to the first record.
+    pub base_offset: i64,
+    /// Offset of the last record.
+    pub last_offset: i64,
+    /// The broker time stamped on the batches, when the log uses LogAppendTime
+    /// (the produce response's `log_append_time_ms`, -1 there when `None`).
+    pub log_append_time_ms: Option<i64>,
+    /// Largest timestamp among the appended batches.
+    pub max_timestamp: i64,
+    /// Number of records appended.
+    pub record_count: i64,
+    /// Bytes appended.
+    pub size_bytes: usize,
+    /// The log start offset after the append.
+    pub log_start_offset: i64,
+}
+
+/// Bytes served by a read, plus the offsets a fetch response carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadResult {
+    /// Whole batches, verbatim; empty at the end of the log.
+    pub records: Bytes,
+    pub log_start_offset: i64,
+    pub log_end_offset: i64,
+}
+
+#[derive(Debug)]
+struct LogState {
+    /// Sorted by base offset, never empty; the last one is active.
+    segments: Vec<Segment>,
+    unflushed_messages: u64,
+    last_flush_ms: i64,
+}
+
+impl LogState {
+    fn active(&mut self) -> &mut Segment {
+        let last = self.segments.len() - 1;
+        &mut self.segments[last]
+    }
+    fn next_offset(&self) -> i64 {
+        self.segments[self.segments.len() - 1].next_offset
+    }
+    fn log_start_offset(&self) -> i64 {
+        self.segments[0].base_offset
+    }
+    /// Index of the segment that holds `offset` (the last with base <= offset).
+    fn segment_index(&self, offset: i64) -> usize {
+        self.segments
+            .partition_point(|s| s.base_offset <= offset)
+            .saturating_sub(1)
+    }
+    fn check_range(&self, offset: i64) -> Result<()> {
+        if offset < self.log_start_offset() || offset > self.next_offset() {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                log_start_offset: self.log_start_offset(),
+                log_end_offset: self.next_offset(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A durable, segmented, append-only log of Kafka v2 record batches.
+#[derive(Debug)]
+pub struct Log {
+    dir: PathBuf,
+    config: RwLock<LogConfig>,
+    state: Mutex<LogState>,
+    recovery_point: Arc<RecoveryPoint>,
+}
+
+/// Splits and checks a produce payload: every batch must be whole, valid and
+/// within `max.message.bytes`.
+fn validate_record_set(records: &[u8], config: &LogConfig) -> Result<Vec<(usize, BatchSummary)>> {
+    if records.is_empty() {
+        return Err(LogError::EmptyRecordSet);
+    }
+    if records.len() as u64 > config.segment_bytes {
+        return Err(LogError::BatchTooLarge {
+            size: records.len(),
+            limit: config.segment_bytes as usize,
+        });
+    }
+    let mut batches = Vec::with_capacity(1);
+    let mut pos = 0;
+    while pos < records.len() {
+        let classify = |source: BatchError| {
+            if source.is_corrupt() {
+                LogError::CorruptBatch {
+                    position: pos,
+                    source,
+                }
+            } else {
+                LogError::InvalidBatch {
+                    position: pos,
+                    source,
+                }
+            }
+        };
+        let header = BatchHeader::parse(&records[pos..]).map_err(classify)?;
+        header.validate().map_err(classify)?;
+        if header.size() > config.max_message_bytes {
+            return Err(LogError::BatchTooLarge {
+                size: header.size(),
+                limit: config.max_message_bytes,
+            });
+        }
+        batches.push((pos, header.summary()));
+        pos += header.size();
+    }
+    Ok(batches)
+}
+
+fn list_segment_bases(dir: &Path) -> Result<Vec<i64>> {
+    let mut bases = Vec::new();
+    for entry in std::fs::read_dir(dir).at(dir)? {
+        let entry = entry.at(dir)?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(stem) = name.strip_suffix(".log")
+            && stem.len() == 20
+            && let Ok(base) = stem.parse::<i64>()
+        {
+            bases.push(base);
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+impl Log {
+    /// Opens (or creates) the log in `dir`. Without the clean-shutdown marker,
+    /// every segment past the recovery point is checked batch by batch and cut at
+    /// the first torn or corrupt batch.
+    ///
+    /// # Errors
+    /// [`LogError::Io`] when the directory or a segment cannot be read.
+    pub fn open(dir: impl Into<PathBuf>, config: LogConfig) -> Result<Log> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir).at(&dir)?;
+        let marker = dir.join(CLEAN_SHUTDOWN_FILE);
+        let clean = marker.exists();
+        if clean {
+            std::fs::remove_file(&marker).at(&marker)?;
+        }
+        let recovery_point = RecoveryPoint::load(&dir);
+        let rp = recovery_point.get();
+        let bases = list_segment_bases(&dir)?;
+        let mut segments: Vec<Segment> = Vec::with_capacity(bases.len().max(1));
+        for (i, &base) in bases.iter().enumerate() {
+            let next_base = bases.get(i + 1).copied();
+            let recover = !clean && next_base.is_none_or(|nb| nb > rp);
+            let (segment, recovered) =
+                Segment::open(&dir, base, recover, config.index_interval_bytes)?;
+            segments.push(segment);
+            if recovered.truncated_bytes > 0 && next_base.is_some() {
+                // Data after a hole cannot be trusted to follow on: drop it.
+                for &later in &bases[i + 1..] {
+                    warn!(log = %dir.display(), base_offset = later, "deleting segment after a truncated one");
+                    let (seg, _) = Segment::open(&dir, later, false, config.index_interval_bytes)?;
+                    seg.delete_files()?;
+                }
+                break;
+            }
+        }
+        if segments.is_empty() {
+            segments.push(Segment::create(&dir, 0)?);
+        }
+        let log = Log {
+            dir,
+            config: RwLock::new(config),
+            state: Mutex::new(LogState {
+                segments,
+                unflushed_messages: 0,
+                last_flush_ms: now_ms(),
+            }),
+            recovery_point: Arc::new(recovery_point),
+        };
+        debug!(log = %log.dir.display(), clean, log_start_offset = log.log_start_offset(),
+            log_end_offset = log.log_end_offset(), "opened log");
+        Ok(log)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LogState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn config(&self) -> LogConfig {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Applies new topic settings (AlterConfigs); they govern the next operation.
+    pub fn set_config(&self, config: LogConfig) {
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+    }
+
+    /// First offset still in the log.
+    pub fn log_start_offset(&self) -> i64 {
+        self.lock().log_start_offset()
+    }
+
+    /// Offset the next appended record will get.
+    pub fn log_end_offset(&self) -> i64 {
+        self.lock().next_offset()
+    }
+
+    /// Bytes of all segments.
+    pub fn size_bytes(&self) -> u64 {
+        self.lock().segments.iter().map(|s| s.size).sum()
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.lock().segments.len()
+    }
+
+    /// Base offsets of the segments, oldest first.
+    pub fn segment_base_offsets(&self) -> Vec<i64> {
+        self.lock().segments.iter().map(|s| s.base_offset).collect()
+    }
+
+    /// Offset below which the log is known to be on disk.
+    pub fn recovery_point(&self) -> i64 {
+        self.recovery_point.get()
+    }
+
+    /// Appends a producer's record set as the partition leader, at the current time.
+    ///
+    /// # Errors
+    /// See [`Log::append_at`].
+    pub fn append(&self, records: &mut [u8], leader_epoch: i32) -> Result<AppendInfo> {
+        self.append_at(records, leader_epoch, now_ms())
+    }
+
+    /// Appends a producer's record set (one or more v2 batches) as the partition
+    /// leader: offsets are assigned by rewriting each batch's base offset and the
+    /// partition leader epoch in `records`, which is then written verbatim.
+    ///
+    /// # Errors
+    /// [`LogError::CorruptBatch`], [`LogError::InvalidBatch`],
+    /// [`LogError::BatchTooLarge`], [`LogError::EmptyRecordSet`] or
+    /// [`LogError::Io`]; in every case the log is unchanged.
+    pub fn append_at(
+        &self,
+        records: &mut [u8],
+        leader_epoch: i32,
+        now_ms: i64,
+    ) -> Result<AppendInfo> {
+        let config = self.config();
+        let mut batches = validate_record_set(records, &config)?;
+        let record_count: i64 = batches
+            .iter()
+            .map(|(_, s)| i64::from(s.record_count))
+            .sum();
+        let log_append = config.timestamp_type == TimestampType::LogAppendTime;
+        let incoming_max_ts = if log_append {
+            now_ms
+        } else {
+            batches
+                .iter()
+                .map(|(_, s)| s.max_timestamp)
+                .max()
+                .unwrap_or(-1)
+        };
+
+        let mut st = self.lock();
+        self.maybe_roll(&mut st, &config, records.len(), record_count, incoming_max_ts)?;
+        let base_offset = st.next_offset();
+        let mut next = base_offset;
+        for (pos, summary) in &mut batches {
+            let size = summary.size;
+            let mut header = match BatchHeaderMut::parse(&mut records[*pos..*pos + size]) {
+                Ok(h) => h,
+                Err(source) => {
+                    return Err(LogError::InvalidBatch {
+                        position: *pos,
+                        source,
+                    });
+                }
+            };
+            header.set_base_offset(next);
+            header.set_partition_leader_epoch(leader_epoch);
+            if log_append {
+                header.set_log_append_time(now_ms);
+            }
+            *summary = header.view().summary();
+            next = summary.next_offset();
+        }
+        st.active()
+            .append(records, &batches, config.index_interval_bytes)?;
+        st.unflushed_messages += record_count as u64;
+        let info = AppendInfo {
+            base_offset,
+            last_offset: next - 1,
+            log_append_time_ms: log_append.then_some(now_ms),
+            max_timestamp: incoming_max_ts,
+            record_count,
+            size_bytes: records.len(),
+            log_start_offset: st.log_start_offset(),
+        };
+        self.flush_if_due(&mut st, &config, now_ms)?;
+        Ok(info)
+    }
+
+    /// Appends batches fetched from the partition leader, keeping their offsets
+    /// and epochs (the follower side of replication).
+    ///
+    /// # Errors
+    /// As [`Log::append_at`], plus [`LogError::NonMonotonicOffset`] when the
+    /// batches do not start at or after the log end offset.
+    pub fn append_replicated(&self, records: &[u8]) -> Result<AppendInfo> {
+        let config = self.config();
+        let batches = validate_record_set(records, &config)?;
+        let record_count: i64 = batches
+            .iter()
+            .map(|(_, s)| i64::from(s.record_count))
+            .sum();
+        let first = batches[0].1;
+        let last = batches[batches.len() - 1].1;
+        let max_ts = batches
+            .iter()
+            .map(|(_, s)| s.max_timestamp)
+            .max()
+            .unwrap_or(-1);
+        let mut st = self.lock();
+        let mut expected = st.next_offset();
+        for (_, s) in &batches {
+            if s.base_offset < expected || s.last_offset < s.base_offset {
+                return Err(LogError::NonMonotonicOffset {
+                    base_offset: s.base_offset,
+                    log_end_offset: expected,
+                });
+            }
+            expected = s.next_offset();
+        }
+        let offsets = last.last_offset - st.next_offset() + 1;
+        self.maybe_roll(&mut st, &config, records.len(), offsets, max_ts)?;
+        if st.active().size == 0 && st.active().base_offset < first.base_offset {
+            // Keep segment names meaningful after a gap, as Kafka does.
+            let dir = self.dir.clone();
+            let old = st.segments.pop().ok_or(LogError::EmptyRecordSet)?;
+            old.delete_files()?;
+            st.segments.push(Segment::create(&dir, first.base_offset)?);
+        }
+        st.active()
+            .append(records, &batches, config.index_interval_bytes)?;
+        st.unflushed_messages += record_count as u64;
+        let info = AppendInfo {
+            base_offset: first.base_offset,
+            last_offset: last.last_offset,
+            log_append_time_ms: None,
+            max_timestamp: max_ts,
+            record_count,
+            size_bytes: records.len(),
+            log_start_offset: st.log_start_offset(),
+        };
+        self.flush_if_due(&mut st, &config, now_ms())?;
+        Ok(info)
+    }
+
+    /// Rolls the active segment if the incoming `bytes` would overflow
+    /// `segment.bytes`, its first batch is older than `segment.ms` relative to the
+    /// incoming timestamp, or the offsets would overflow the index.
+    fn maybe_roll(
+        &self,
+        st: &mut LogState,
+        config: &LogConfig,
+        bytes: usize,
+        offsets: i64,
+        incoming_max_ts: i64,
+    ) -> Result<()> {
+        let active = st.active();
+        if active.size == 0 {
+            return Ok(());
+        }
+        let full = active.size + bytes as u64 > config.segment_bytes;
+        let old = active
+            .first_batch_timestamp
+            .is_some_and(|first| incoming_max_ts - first > config.segment_ms);
+        let offsets_overflow = !active.can_hold_offset(active.next_offset + offsets - 1);
+        if full || old || offsets_overflow {
+            self.roll_locked(st)?;
+        }
+        Ok(())
+    }
+
+    fn roll_locked(&self, st: &mut LogState) -> Result<()> {
+        let new_base = st.next_offset();
+        let active = st.active();
+        if active.size == 0 {
+            return Ok(());
+        }
+        active.seal()?;
+        let old_base = active.base_offset;
+        let old_file = Arc::clone(&active.file);
+        let index_paths = [
+            active.offset_index.path().to_path_buf(),
+            active.time_index.path().to_path_buf(),
+        ];
+        let segment = Segment::create(&self.dir, new_base)?;
+        st.segments.push(segment);
+        info!(log = %self.dir.display(), base_offset = new_base, "rolled new segment");
+        // fsync the sealed segment off the append path, then move the recovery point.
+        let rp = Arc::clone(&self.recovery_point);
+        let spawned = std::thread::Builder::new()
+            .name("kfk-log-roll-flush".into())
+            .spawn(move || {
+                let synced = old_file.sync_data().is_ok()
+                    && index_paths
+                        .iter()
+                        .all(|p| std::fs::File::open(p).and_then(|f| f.sync_all()).is_ok());
+                if synced && let Err(e) = rp.advance(old_base, new_base) {
+                    warn!(error = %e, "could not write recovery point");
+                }
+            });
+        if let Err(e) = spawned {
+            warn!(error = %e, "could not start the roll flush thread; recovery will rescan");
+        }
+        Ok(())
+    }
+
+    /// Rolls a new active segment now (no-op when the active one is empty).
+    ///
+    /// # Errors
+    /// [`LogError::Io`].
+    pub fn roll(&self) -> Result<()> {
+        let mut st = self.lock();
+        self.roll_locked(&mut st)
+    }
+
+    fn flush_if_due(&self, st: &mut LogState, config: &LogConfig, now_ms: i64) -> Result<()> {
+        let by_count = config
+            .flush_messages
+            .is_some_and(|n| st.unflushed_messages >= n);
+        let by_time = config
+            .flush_ms
+            .is_some_and(|ms| st.unflushed_messages > 0 && now_ms - st.last_flush_ms >= ms);
+        if by_count || by_time {
+            self.flush_locked(st, now_ms)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes if `flush.ms` has elapsed; the log manager calls this periodically.
+    ///
+    /// # Errors
+    /// [`LogError::Io`].
+    pub fn flush_if_stale(&self, now_ms: i64) -> Result<()> {
+        let config = self.config();
+        let mut st = self.lock();
+        if config.flush_messages.is_none() && config.flush_ms.is_none() {
+            return Ok(());
+        }
+        self.flush_if_due(&mut st, &config, now_ms)
+    }
+
+    fn flush_locked(&self, st: &mut LogState, now_ms: i64) -> Result<()> {
+        let rp = self.recovery_point.get();
+        for seg in &mut st.segments {
+            if seg.next_offset > rp || seg.base_offset >= rp {
+                seg.sync()?;
+            }
+        }
+        st.unflushed_messages = 0;
+        st.last_flush_ms = now_ms;
+        self.recovery_point.advance(0, st.next_offset())
+    }
+
+    /// Forces everything appended so far to disk and moves the recovery point to
+    /// the log end offset.
+    ///
+    /// # Errors
+    /// [`LogError::Io`].
+    pub fn flush(&self) -> Result<()> {
+        let mut st = self.lock();
+        self.flush_locked(&mut st, now_ms())
+    }
+
+    /// Reads whole batches from the one that contains `offset`, up to `max_bytes`
+    /// (but at least one batch).
+    ///
+    /// # Errors
+    /// [`LogError::OffsetOutOfRange`] outside `[log_start, log_end]`; [`LogError::Io`].
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<ReadResult> {
+        self.read_below(offset, max_bytes, i64::MAX)
+    }
+
+    /// As [`Log::read`], but stops before the first batch that reaches
+    /// `upper_bound` (exclusive): consumers read only below the high watermark.
+    ///
+    /// # Errors
+    /// As [`Log::read`].
+    pub fn read_below(&self, offset: i64, max_bytes: usize, upper_bound: i64) -> Result<ReadResult> {
+        let mut target = offset;
+        loop {
+            let (snapshot, next_base, log_start_offset, log_end_offset) = {
+                let st = self.lock();
+                st.check_range(offset)?;
+                let end = st.next_offset();
+                let start = st.log_start_offset();
+                if target >= end.min(upper_bound) {
+                    return Ok(ReadResult {
+                        records: Bytes::new(),
+                        log_start_offset: start,
+                        log_end_offset: end,
+                    });
+                }
+                let i = st.segment_index(target);
+                let next_base = st.segments.get(i + 1).map(|s| s.base_offset);
+                (st.segments[i].snapshot_for_offset(target), next_base, start, end)
+            };
+            match snapshot.find_batch(target)? {
+                Some((position, first)) => {
+                    let records = read_whole_batches(&snapshot, position, first, max_bytes, upper_bound)?;
+                    return Ok(ReadResult {
+                        records,
+                        log_start_offset,
+                        log_end_offset,
+                    });
+                }
+                None => match next_base {
+                    Some(base) => target = target.max(base),
+                    None => {
+                        return Ok(ReadResult {
+                            records: Bytes::new(),
+                            log_start_offset,
+                            log_end_offset,
+                        });
+                    }
+                },
+            }
+        }
+    }
+
+    /// The first record whose timestamp is `>= timestamp` (ListOffsets by time).
+    /// `None` when every record is older.
+    ///
+    /// # Errors
+    /// [`LogError::Io`], or [`LogError::CorruptBatch`] when the stored records do
+    /// not parse.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<RecordStamp>> {
+        let snapshot = {
+            let st = self.lock();
+            match st.segments.iter().find(|s| s.max_timestamp >= timestamp) {
+                Some(seg) => seg.snapshot_for_timestamp(timestamp),
+                None => return Ok(None),
+            }
+        };
+        let Some((position, summary)) = snapshot.find_batch_by_time(timestamp)? else {
+            return Ok(None);
+        };
+        let bytes = snapshot.read(position, summary.size)?;
+        let corrupt = |source| LogError::CorruptBatch {
+            position: position as usize,
+            source,
+        };
+        let header = BatchHeader::parse(&bytes).map_err(corrupt)?;
+        first_record_at_or_after(&header, timestamp).map_err(corrupt)
+    }
+
+    /// Removes every batch from the one containing `offset` on (a follower
+    /// truncating to its leader's epoch end offset). Batches are atomic, so the
+    /// new log end offset may be below `offset`; it is returned.
+    ///
+    /// # Errors
+    /// [`LogError::Io`].
+    pub fn truncate_to(&self, offset: i64) -> Result<i64> {
+        let mut st = self.lock();
+        if offset >= st.next_offset() {
+            return Ok(st.next_offset());
+        }
+        if offset <= st.log_start_offset() {
+            drop(st);
+            self.truncate_fully_and_start_at(offset)?;
+            return Ok(offset);
+        }
+        let interval = self.config().index_interval_bytes;
+        while st.segments.len() > 1 && st.active().base_offset >= offset {
+            if let Some(seg) = st.segments.pop() {
+                seg.delete_files()?;
+            }
+        }
+        st.active().truncate_to(offset, interval)?;
+        let end = st.next_offset();
+        if self.recovery_point.get() > end {
+            self.recovery_point.set(end)?;
+        }
+        info!(log = %self.dir.display(), requested = offset, log_end_offset = end, "truncated log");
+        Ok(end)
+    }
+
+    /// Deletes all data and restarts the log empty at `offset` (a follower whose
+    /// leader no longer has what it holds).
+    ///
+    /// # Errors
+    /// [`LogError::Io`].
+    pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<()> {
+        let mut st = self.lock();
+        for seg in st.segments.drain(..) {
+            seg.delete_files()?;
+        }
+        st.segments.push(Segment::create(&self.dir, offset)?);
+        self.recovery_point.set(offset)?;
+        info!(log = %self.dir.display(), offset, "truncated log fully");
+        Ok(())
+    }
+
+    /// Applies retention: deletes the oldest segments whose newest record is
+    /// older than `retention.ms`, then while the log exceeds `retention.bytes`.
+    /// Returns how many segments were deleted.
+    ///
+    /// # Errors
+    /// [`LogError::Io`].
+    pub fn delete_old_segments(&self, now_ms: i64) -> Result<usize> {
+        let config = self.config();
+        let mut st = self.lock();
+        let mut count = 0;
+        if config.retention_ms >= 0 {
+            for seg in &st.segments {
+                let newest = if seg.max_timestamp >= 0 {
+                    seg.max_timestamp
+                } else {
+                    modified_ms(&seg.log_path)
+                };
+                if seg.size == 0 || now_ms - newest <= config.retention_ms {
+                    break;
+                }
+                count += 1;
+            }
+        }
+        if config.retention_bytes >= 0 {
+            let total: u64 = st.segments.iter().map(|s| s.size).sum();
+            let mut excess = total as i64 - config.retention_bytes;
+            for seg in &st.segments[..count] {
+                excess -= seg.size as i64;
+            }
+            let closed = st.segments.len() - 1;
+            for seg in st.segments.iter().take(closed).skip(count) {
+                if excess - (seg.size as i64) < 0 {
+                    break;
+                }
+                excess -= seg.size as i64;
+                count += 1;
+            }
+        }
+        if count == 0 {
+            return Ok(0);
+        }
+        if count == st.segments.len() {
+            self.roll_locked(&mut st)?;
+        }
+        let deleted: Vec<Segment> = st.segments.drain(..count).collect();
+        for seg in &deleted {
+            seg.delete_files()?;
+        }
+        info!(log = %self.dir.display(), segments = count, log_start_offset = st.log_start_offset(),
+            "deleted segments by retention");
+        Ok(count)
+    }
+
+    /// Flushes everything and writes the clean-shutdown marker so the next open
+    /// skips recovery. The log must not be used afterwards.
+    ///
+    /// # Errors
+    /// [`LogError::Io`]; without the marker the next open recovers.
+    pub fn close(&self) -> Result<()> {
+        let mut st = self.lock();
+        self.flush_locked(&mut st, now_ms())?;
+        self.recovery_point.close();
+        let marker = self.dir.join(CLEAN_SHUTDOWN_FILE);
+        std::fs::File::create(&marker)
+            .and_then(|f| f.sync_all())
+            .at(&marker)?;
+        Ok(())
+    }
+
+    /// Deletes the log's directory and everything in it.
+    ///
+    /// # Errors
+    /// [`LogError::Io`].
+    pub fn delete(&self) -> Result<()> {
+        let _st = self.lock();
+        self.recovery_point.close();
+        std::fs::remove_dir_all(&self.dir).at(&self.dir)
+    }
+}
+
+fn modified_ms(path: &Path) -> i64 {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Reads from `position` as many whole batches as fit in `max_bytes` (at least
+/// the first) that end below `upper_bound`.
+fn read_whole_batches(
+    snapshot: &SegmentSnapshot,
+    position: u64,
+    first: BatchSummary,
+    max_bytes: usize,
+    upper_bound: i64,
+) -> Result<Bytes> {
+    if first.last_offset >= upper_bound {
+        return Ok(Bytes::new());
+    }
+    let available = snapshot.end.saturating_sub(position) as usize;
+    let want = max_bytes.max(first.size).min(available);
+    let mut buf = snapshot.read(position, want)?;
+    let mut keep = 0;
+    while let Ok(s) = BatchSummary::peek(&buf[keep..]) {
+        if keep + s.size > buf.len() || s.last_offset >= upper_bound {
+            break;
+        }
+        keep += s.size;
+    }
+    buf.truncate(keep);
+    Ok(buf.freeze())
+}

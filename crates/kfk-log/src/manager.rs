@@ -1,0 +1,263 @@
+//! The data directory: every partition log of a broker, opened together,
+//! created and deleted on demand, and kept within retention by a background task.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tracing::{error, info, warn};
+
+use crate::config::LogConfig;
+use crate::error::{IoContext, LogError, Result};
+use crate::log::{Log, now_ms};
+use crate::partition::TopicPartition;
+
+const LOCK_FILE: &str = ".lock";
+/// Suffix of a partition directory renamed for deletion.
+const DELETE_SUFFIX: &str = "-delete";
+
+/// Owns a data directory of partition logs (`<topic>-<partition>/`).
+#[derive(Debug)]
+pub struct LogManager {
+    data_dir: PathBuf,
+    logs: RwLock<HashMap<TopicPartition, Arc<Log>>>,
+    /// Held for the manager's lifetime so two brokers never share a directory.
+    _lock: File,
+}
+
+impl LogManager {
+    /// Locks `data_dir`, finishes interrupted deletions and opens every partition
+    /// log in parallel with `default_config` (the broker applies per-topic
+    /// settings afterwards with [`Log::set_config`]).
+    ///
+    /// # Errors
+    /// [`LogError::DataDirInUse`] when another process holds the directory,
+    /// [`LogError::Io`] when a log cannot be opened.
+    pub fn open(data_dir: impl Into<PathBuf>, default_config: &LogConfig) -> Result<LogManager> {
+        let data_dir = data_dir.into();
+        std::fs::create_dir_all(&data_dir).at(&data_dir)?;
+        let lock_path = data_dir.join(LOCK_FILE);
+        let lock = File::create(&lock_path).at(&lock_path)?;
+        if lock.try_lock().is_err() {
+            return Err(LogError::DataDirInUse { path: data_dir });
+        }
+        let mut dirs = Vec::new();
+        for entry in std::fs::read_dir(&data_dir).at(&data_dir)? {
+            let entry = entry.at(&data_dir)?;
+            let path = entry.path();
+            if !entry.file_type().at(&path)?.is_dir() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(DELETE_SUFFIX) {
+                info!(dir = %path.display(), "finishing interrupted partition deletion");
+                std::fs::remove_dir_all(&path).at(&path)?;
+                continue;
+            }
+            match TopicPartition::from_dir_name(&name) {
+                Some(tp) => dirs.push((tp, path)),
+                None => warn!(dir = %path.display(), "ignoring directory that is not a partition"),
+            }
+        }
+        let logs = open_parallel(dirs, default_config)?;
+        info!(data_dir = %data_dir.display(), partitions = logs.len(), "opened logs");
+        Ok(LogManager {
+            data_dir,
+            logs: RwLock::new(logs),
+            _lock: lock,
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn get(&self, tp: &TopicPartition) -> Option<Arc<Log>> {
+        self.read_logs().get(tp).cloned()
+    }
+
+    /// Every log, in topic-partition order.
+    pub fn logs(&self) -> Vec<(TopicPartition, Arc<Log>)> {
+        let mut all: Vec<_> = self
+            .read_logs()
+            .iter()
+            .map(|(tp, log)| (tp.clone(), Arc::clone(log)))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// The log of `tp`, created with `config` if it does not exist yet.
+    ///
+    /// # Errors
+    /// [`LogError::Io`].
+    pub fn get_or_create(&self, tp: &TopicPartition, config: LogConfig) -> Result<Arc<Log>> {
+        if let Some(log) = self.get(tp) {
+            return Ok(log);
+        }
+        let mut logs = self.logs.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(log) = logs.get(tp) {
+            return Ok(Arc::clone(log));
+        }
+        let log = Arc::new(Log::open(self.data_dir.join(tp.dir_name()), config)?);
+        info!(partition = %tp, "created log");
+        logs.insert(tp.clone(), Arc::clone(&log));
+        Ok(log)
+    }
+
+    /// Deletes the log of `tp`: renamed first, so a crash midway finishes the job
+    /// on the next open instead of resurrecting half a partition.
+    ///
+    /// # Errors
+    /// [`LogError::Io`].
+    pub fn delete(&self, tp: &TopicPartition) -> Result<bool> {
+        let removed = self
+            .logs
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(tp);
+        let Some(log) = removed else {
+            return Ok(false);
+        };
+        let doomed = self
+            .data_dir
+            .join(format!("{}.{}{DELETE_SUFFIX}", tp.dir_name(), now_ms()));
+        std::fs::rename(log.dir(), &doomed).at(log.dir())?;
+        std::fs::remove_dir_all(&doomed).at(&doomed)?;
+        info!(partition = %tp, "deleted log");
+        Ok(true)
+    }
+
+    /// Applies retention to every log; returns the number of segments deleted.
+    /// A failing log is reported and skipped so the others still get cleaned.
+    pub fn run_retention(&self, now_ms: i64) -> usize {
+        let mut deleted = 0;
+        for (tp, log) in self.logs() {
+            match log.delete_old_segments(now_ms) {
+                Ok(n) => deleted += n,
+                Err(e) => error!(partition = %tp, error = %e, "retention failed"),
+            }
+        }
+        deleted
+    }
+
+    /// Flushes the logs whose `flush.ms` has elapsed.
+    pub fn flush_stale(&self, now_ms: i64) {
+        for (tp, log) in self.logs() {
+            if let Err(e) = log.flush_if_stale(now_ms) {
+                error!(partition = %tp, error = %e, "scheduled flush failed");
+            }
+        }
+    }
+
+    /// Starts the background thread that applies retention every
+    /// `retention_check_interval` (Kafka's `log.retention.check.interval.ms`) and
+    /// `flush.ms` every second. It stops when the handle is dropped.
+    pub fn start_background(self: &Arc<Self>, retention_check_interval: Duration) -> Background {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let manager = Arc::clone(self);
+        let tick = Duration::from_secs(1).min(retention_check_interval);
+        let handle = std::thread::Builder::new()
+            .name("kfk-log-background".into())
+            .spawn(move || {
+                let mut since_retention = Duration::ZERO;
+                loop {
+                    match stopped.recv_timeout(tick) {
+                        Err(RecvTimeoutError::Timeout) => {}
+                        _ => return,
+                    }
+                    manager.flush_stale(now_ms());
+                    since_retention += tick;
+                    if since_retention >= retention_check_interval {
+                        since_retention = Duration::ZERO;
+                        manager.run_retention(now_ms());
+                    }
+                }
+            })
+            .ok();
+        if handle.is_none() {
+            error!("could not start the log background thread; retention will not run");
+        }
+        Background {
+            stop: Some(stop),
+            handle,
+        }
+    }
+
+    /// Flushes and closes every log, leaving clean-shutdown markers.
+    ///
+    /// # Errors
+    /// The first failure; the other logs are still closed.
+    pub fn close(&self) -> Result<()> {
+        let logs = self.logs();
+        let mut first_error = None;
+        for (tp, log) in logs {
+            if let Err(e) = log.close() {
+                error!(partition = %tp, error = %e, "close failed; it will be recovered on next start");
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn read_logs(&self) -> std::sync::RwLockReadGuard<'_, HashMap<TopicPartition, Arc<Log>>> {
+        self.logs.read().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Opens the logs with one worker per core: recovery is CPU-bound (CRC) and
+/// I/O-bound in turns, and a broker with many partitions should start fast.
+fn open_parallel(
+    dirs: Vec<(TopicPartition, PathBuf)>,
+    config: &LogConfig,
+) -> Result<HashMap<TopicPartition, Arc<Log>>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(dirs.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Vec<Vec<(TopicPartition, Result<Log>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut opened = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((tp, dir)) = dirs.get(i) else { break };
+                        opened.push((tp.clone(), Log::open(dir, config.clone())));
+                    }
+                    opened
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let mut logs = HashMap::with_capacity(dirs.len());
+    for (tp, log) in results.into_iter().flatten() {
+        logs.insert(tp, Arc::new(log?));
+    }
+    Ok(logs)
+}
+
+/// Handle on the background thread; dropping it stops the thread.
+#[derive(Debug)]
+pub struct Background {
+    stop: Option<mpsc::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}

@@ -1,0 +1,444 @@
+//! One segment: a `.log` file of batches stored verbatim plus its two indexes.
+//!
+//! A segment is mutated only under its log's lock. Readers take a
+//! [`SegmentSnapshot`] under the lock and then read the file without it: bytes
+//! below the snapshot's size never change while the segment is alive (appends
+//! only add after them), and an unlinked file stays readable through the `Arc`.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kfk_wire::BatchSummary;
+use tracing::warn;
+
+use crate::error::{IoContext, Result};
+use crate::index::{IndexFile, OffsetEntry, TimeEntry};
+use crate::scan::{Scanner, Step};
+
+/// Read size for header hops: one index interval plus change.
+pub(crate) const HOP_CHUNK: usize = 8 * 1024;
+/// Read size for recovery scans.
+const RECOVERY_CHUNK: usize = 1 << 20;
+
+/// `<dir>/<20-digit base offset>.<ext>`, as Kafka names segment files.
+pub(crate) fn segment_path(dir: &Path, base_offset: i64, ext: &str) -> PathBuf {
+    dir.join(format!("{base_offset:020}.{ext}"))
+}
+
+/// A read-only handle on a segment's bytes, taken under the log lock.
+#[derive(Debug, Clone)]
+pub(crate) struct SegmentSnapshot {
+    pub file: Arc<File>,
+    pub path: PathBuf,
+    /// Where a scan for the wanted offset may start (from the index).
+    pub start: u64,
+    /// Size of the segment when the snapshot was taken.
+    pub end: u64,
+}
+
+impl SegmentSnapshot {
+    /// First batch whose last offset is `>= offset`, scanning headers from `start`.
+    pub fn find_batch(&self, offset: i64) -> Result<Option<(u64, BatchSummary)>> {
+        self.find(|s| s.last_offset >= offset)
+    }
+
+    /// First batch whose max timestamp is `>= timestamp`.
+    pub fn find_batch_by_time(&self, timestamp: i64) -> Result<Option<(u64, BatchSummary)>> {
+        self.find(|s| s.max_timestamp >= timestamp)
+    }
+
+    fn find(&self, wanted: impl Fn(&BatchSummary) -> bool) -> Result<Option<(u64, BatchSummary)>> {
+        let mut scanner = Scanner::new(&self.file, self.start, self.end, HOP_CHUNK);
+        loop {
+            match scanner.next_summary().at(&self.path)? {
+                Step::Batch { position, item } if wanted(&item) => {
+                    return Ok(Some((position, item)));
+                }
+                Step::Batch { .. } => {}
+                // The tail may have been truncated under us; nothing more to find.
+                Step::Bad { .. } | Step::End => return Ok(None),
+            }
+        }
+    }
+
+    /// Reads `len` bytes at `pos` (fewer if the file was truncated meanwhile).
+    pub fn read(&self, pos: u64, len: usize) -> Result<bytes::BytesMut> {
+        let mut buf = bytes::BytesMut::zeroed(len);
+        let got = crate::scan::read_at_most(&self.file, &mut buf, pos).at(&self.path)?;
+        buf.truncate(got);
+        Ok(buf)
+    }
+}
+
+/// What recovery did to a segment.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Recovered {
+    /// Bytes cut from the end of the file.
+    pub truncated_bytes: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub base_offset: i64,
+    pub log_path: PathBuf,
+    pub file: Arc<File>,
+    pub size: u64,
+    pub offset_index: IndexFile<OffsetEntry>,
+    pub time_index: IndexFile<TimeEntry>,
+    bytes_since_index: u64,
+    /// Largest batch max timestamp in the segment, -1 when empty.
+    pub max_timestamp: i64,
+    /// Last offset of the batch that carries `max_timestamp`.
+    pub offset_of_max_timestamp: i64,
+    /// Max timestamp of the first batch: `segment.ms` counts from it, as in Kafka.
+    pub first_batch_timestamp: Option<i64>,
+    /// Offset after the last batch (`base_offset` when empty).
+    pub next_offset: i64,
+}
+
+fn open_log_file(path: &Path, create: bool) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(false)
+        .open(path)
+        .at(path)
+}
+
+impl Segment {
+    /// Creates an empty segment starting at `base_offset`, replacing any leftover
+    /// files of that name (they can only be remains of an interrupted roll).
+    pub fn create(dir: &Path, base_offset: i64) -> Result<Segment> {
+        let log_path = segment_path(dir, base_offset, "log");
+        let file = open_log_file(&log_path, true)?;
+        file.set_len(0).at(&log_path)?;
+        let mut seg = Segment::with_file(dir, base_offset, log_path, file, 0);
+        seg.offset_index.persist().at(seg.offset_index.path())?;
+        seg.time_index.persist().at(seg.time_index.path())?;
+        Ok(seg)
+    }
+
+    fn with_file(dir: &Path, base_offset: i64, log_path: PathBuf, file: File, size: u64) -> Self {
+        Segment {
+            base_offset,
+            log_path,
+            file: Arc::new(file),
+            size,
+            offset_index: IndexFile::empty(segment_path(dir, base_offset, "index")),
+            time_index: IndexFile::empty(segment_path(dir, base_offset, "timeindex")),
+            bytes_since_index: 0,
+            max_timestamp: -1,
+            offset_of_max_timestamp: -1,
+            first_batch_timestamp: None,
+            next_offset: base_offset,
+        }
+    }
+
+    /// Opens an existing segment. With `recover`, every batch is checked and the
+    /// indexes rebuilt; otherwise the indexes are trusted if they are consistent
+    /// and only the tail after the last index entry is read.
+    pub fn open(
+        dir: &Path,
+        base_offset: i64,
+        recover: bool,
+        index_interval: u64,
+    ) -> Result<(Segment, Recovered)> {
+        let log_path = segment_path(dir, base_offset, "log");
+        let file = open_log_file(&log_path, false)?;
+        let size = file.metadata().at(&log_path)?.len();
+        let mut seg = Segment::with_file(dir, base_offset, log_path, file, size);
+        if !recover {
+            let offset_index = IndexFile::load(seg.offset_index.path().to_path_buf())
+                .at(seg.offset_index.path())?;
+            let time_index =
+                IndexFile::load(seg.time_index.path().to_path_buf()).at(seg.time_index.path())?;
+            if let (Some(oi), Some(ti)) = (offset_index, time_index) {
+                seg.offset_index = oi;
+                seg.time_index = ti;
+                if seg.indexes_consistent() && seg.restore_tail()? {
+                    return Ok((seg, Recovered::default()));
+                }
+                warn!(segment = %seg.log_path.display(), "index inconsistent with log; rebuilding");
+            }
+        }
+        let recovered = seg.recover(index_interval)?;
+        Ok((seg, recovered))
+    }
+
+    fn indexes_consistent(&self) -> bool {
+        let oi = self.offset_index.entries();
+        let ti = self.time_index.entries();
+        oi.windows(2).all(|w| {
+            w[0].relative_offset < w[1].relative_offset && w[0].position < w[1].position
+        }) && oi.last().is_none_or(|e| u64::from(e.position) < self.size)
+            && ti.windows(2).all(|w| {
+                w[0].timestamp <= w[1].timestamp && w[0].relative_offset <= w[1].relative_offset
+            })
+    }
+
+    /// Learns `next_offset`, the max timestamp and the first batch timestamp from
+    /// the indexes plus a header scan after the last offset index entry. False when
+    /// the tail does not parse (the caller then recovers the segment).
+    fn restore_tail(&mut self) -> Result<bool> {
+        self.next_offset = self.base_offset;
+        self.max_timestamp = -1;
+        self.offset_of_max_timestamp = -1;
+        self.first_batch_timestamp = None;
+        if let Some(t) = self.time_index.last() {
+            self.max_timestamp = t.timestamp;
+            self.offset_of_max_timestamp = self.base_offset + i64::from(t.relative_offset);
+        }
+        if self.size == 0 {
+            self.bytes_since_index = 0;
+            return Ok(true);
+        }
+        let mut first = Scanner::new(&self.file, 0, self.size, kfk_wire::HEADER_LEN);
+        match first.next_summary().at(&self.log_path)? {
+            Step::Batch { item, .. } => self.first_batch_timestamp = Some(item.max_timestamp),
+            _ => return Ok(false),
+        }
+        let start = self.offset_index.last().map_or(0, |e| u64::from(e.position));
+        let mut scanner = Scanner::new(&self.file, start, self.size, HOP_CHUNK);
+        loop {
+            match scanner.next_summary().at(&self.log_path)? {
+                Step::Batch { item, .. } => {
+                    if item.max_timestamp > self.max_timestamp {
+                        self.max_timestamp = item.max_timestamp;
+                        self.offset_of_max_timestamp = item.last_offset;
+                    }
+                    self.next_offset = item.next_offset();
+                }
+                Step::Bad { .. } => return Ok(false),
+                Step::End => break,
+            }
+        }
+        self.bytes_since_index = self.size - start;
+        Ok(true)
+    }
+
+    /// Checks every batch, truncates at the first torn or corrupt one, and
+    /// rebuilds both indexes.
+    fn recover(&mut self, interval: u64) -> Result<Recovered> {
+        self.offset_index.truncate(0);
+        self.time_index.truncate(0);
+        self.bytes_since_index = 0;
+        self.max_timestamp = -1;
+        self.offset_of_max_timestamp = -1;
+        self.first_batch_timestamp = None;
+        self.next_offset = self.base_offset;
+        let file = Arc::clone(&self.file);
+        let mut scanner = Scanner::new(&file, 0, self.size, RECOVERY_CHUNK);
+        let valid_end = loop {
+            let (position, summary) = match scanner.next_valid_batch().at(&self.log_path)? {
+                Step::Batch { position, item } => (position, item.summary()),
+                Step::Bad { position, error } => {
+                    warn!(segment = %self.log_path.display(), position, %error, "corrupt or torn batch");
+                    break position;
+                }
+                Step::End => break scanner.position(),
+            };
+            if !self.continues_with(&summary) {
+                warn!(segment = %self.log_path.display(), position,
+                    base_offset = summary.base_offset, expected = self.next_offset,
+                    "batch breaks offset order");
+                break position;
+            }
+            self.note_batch(&summary, position, interval);
+        };
+        let truncated_bytes = self.size - valid_end;
+        if truncated_bytes > 0 {
+            warn!(segment = %self.log_path.display(), truncated_bytes, valid_bytes = valid_end,
+                "truncated segment to its last valid batch");
+            self.file.set_len(valid_end).at(&self.log_path)?;
+            self.size = valid_end;
+        }
+        let oi = self.offset_index.entries().to_vec();
+        let ti = self.time_index.entries().to_vec();
+        self.offset_index.replace(oi).at(self.offset_index.path())?;
+        self.time_index.replace(ti).at(self.time_index.path())?;
+        Ok(Recovered { truncated_bytes })
+    }
+
+    /// A batch may follow in this segment only if it starts at or after
+    /// `next_offset` and its offsets fit the index's 32-bit relative offsets.
+    pub fn continues_with(&self, s: &BatchSummary) -> bool {
+        s.base_offset >= self.next_offset
+            && s.last_offset >= s.base_offset
+            && self.can_hold_offset(s.last_offset)
+    }
+
+    /// Whether a batch ending at `last_offset` can still be indexed in this segment.
+    pub fn can_hold_offset(&self, last_offset: i64) -> bool {
+        last_offset - self.base_offset <= i64::from(i32::MAX)
+    }
+
+    fn relative(&self, offset: i64) -> u32 {
+        (offset - self.base_offset) as u32
+    }
+
+    /// Updates the in-memory state and indexes for a batch stored at `position`.
+    /// Shared by append and recovery so both build identical indexes.
+    pub fn note_batch(&mut self, s: &BatchSummary, position: u64, index_interval: u64) {
+        if s.max_timestamp > self.max_timestamp {
+            self.max_timestamp = s.max_timestamp;
+            self.offset_of_max_timestamp = s.last_offset;
+        }
+        if self.bytes_since_index > index_interval {
+            self.offset_index.push(OffsetEntry {
+                relative_offset: self.relative(s.last_offset),
+                position: position as u32,
+            });
+            self.maybe_append_time_entry();
+            self.bytes_since_index = 0;
+        }
+        self.bytes_since_index += s.size as u64;
+        if self.first_batch_timestamp.is_none() {
+            self.first_batch_timestamp = Some(s.max_timestamp);
+        }
+        self.next_offset = s.next_offset();
+    }
+
+    fn maybe_append_time_entry(&mut self) {
+        if self.max_timestamp < 0 {
+            return;
+        }
+        if self
+            .time_index
+            .last()
+            .is_none_or(|t| self.max_timestamp > t.timestamp)
+        {
+            self.time_index.push(TimeEntry {
+                timestamp: self.max_timestamp,
+                relative_offset: self.relative(self.offset_of_max_timestamp),
+            });
+        }
+    }
+
+    /// Writes `bytes` (whole, already validated batches) at the end of the file. On
+    /// failure the file is cut back so the log is left as it was.
+    pub fn append(
+        &mut self,
+        bytes: &[u8],
+        batches: &[(usize, BatchSummary)],
+        index_interval: u64,
+    ) -> Result<()> {
+        if let Err(e) = self.file.write_all_at(bytes, self.size) {
+            // Best effort: a full disk may also refuse the cut, but then the bytes
+            // past `size` are never read, and recovery removes them.
+            let _ = self.file.set_len(self.size);
+            return Err(e).at(&self.log_path);
+        }
+        let start = self.size;
+        for (pos, summary) in batches {
+            self.note_batch(summary, start + *pos as u64, index_interval);
+        }
+        self.size += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Called when the segment stops being the active one: records its final
+    /// max timestamp in the time index (retention reads it from there) and writes
+    /// the indexes.
+    pub fn seal(&mut self) -> Result<()> {
+        self.maybe_append_time_entry();
+        self.persist_indexes()
+    }
+
+    pub fn persist_indexes(&mut self) -> Result<()> {
+        self.offset_index.persist().at(self.offset_index.path())?;
+        self.time_index.persist().at(self.time_index.path())
+    }
+
+    /// A snapshot from which a reader looks for `offset`.
+    pub fn snapshot_for_offset(&self, offset: i64) -> SegmentSnapshot {
+        let start = if offset <= self.base_offset {
+            0
+        } else {
+            let rel = (offset - self.base_offset).min(i64::from(u32::MAX)) as u32;
+            self.offset_index
+                .floor_by_offset(rel)
+                .map_or(0, |i| u64::from(self.offset_index.entries()[i].position))
+        };
+        self.snapshot_from(start)
+    }
+
+    /// A snapshot from which a reader looks for the first batch with a max
+    /// timestamp `>= timestamp`: the last time index entry below it bounds where
+    /// that batch can start.
+    pub fn snapshot_for_timestamp(&self, timestamp: i64) -> SegmentSnapshot {
+        let entries = self.time_index.entries();
+        let below = entries.partition_point(|t| t.timestamp < timestamp);
+        let start = match below.checked_sub(1) {
+            None => 0,
+            Some(i) => {
+                let rel = entries[i].relative_offset;
+                self.offset_index
+                    .floor_by_offset(rel)
+                    .map_or(0, |i| u64::from(self.offset_index.entries()[i].position))
+            }
+        };
+        self.snapshot_from(start)
+    }
+
+    fn snapshot_from(&self, start: u64) -> SegmentSnapshot {
+        SegmentSnapshot {
+            file: Arc::clone(&self.file),
+            path: self.log_path.clone(),
+            start,
+            end: self.size,
+        }
+    }
+
+    /// Cuts the segment before the first batch whose last offset is `>= offset`.
+    pub fn truncate_to(&mut self, offset: i64, index_interval: u64) -> Result<()> {
+        let cut = match self.snapshot_for_offset(offset).find_batch(offset)? {
+            Some((pos, _)) => pos,
+            None => return Ok(()),
+        };
+        self.file.set_len(cut).at(&self.log_path)?;
+        self.size = cut;
+        let keep = self
+            .offset_index
+            .entries()
+            .partition_point(|e| u64::from(e.position) < cut);
+        self.offset_index.truncate(keep);
+        let rel = self.relative(offset.max(self.base_offset));
+        let keep = self
+            .time_index
+            .entries()
+            .partition_point(|t| t.relative_offset < rel);
+        self.time_index.truncate(keep);
+        if !self.restore_tail()? {
+            // Cannot happen for bytes we validated; recover rather than guess.
+            self.recover(index_interval)?;
+        }
+        self.persist_indexes()
+    }
+
+    /// Forces the log file and indexes to disk.
+    pub fn sync(&mut self) -> Result<()> {
+        self.file.sync_data().at(&self.log_path)?;
+        self.offset_index.sync().at(self.offset_index.path())?;
+        self.time_index.sync().at(self.time_index.path())
+    }
+
+    /// Removes the segment's files. Readers holding a snapshot keep reading the
+    /// unlinked file until they drop it.
+    pub fn delete_files(&self) -> Result<()> {
+        for path in [
+            self.log_path.as_path(),
+            self.offset_index.path(),
+            self.time_index.path(),
+        ] {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).at(path),
+            }
+        }
+        Ok(())
+    }
+}
