@@ -26,7 +26,9 @@ pub enum LogError {
     #[error("empty record set")]
     EmptyRecordSet,
     /// A replicated batch whose offsets do not continue the log.
-    #[error("replicated batch starts at offset {base_offset}, but the log ends at {log_end_offset}")]
+    #[error(
+        "replicated batch starts at offset {base_offset}, but the log ends at {log_end_offset}"
+    )]
     NonMonotonicOffset {
         base_offset: i64,
         log_end_offset: i64,

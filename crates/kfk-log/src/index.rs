@@ -207,7 +207,9 @@ mod tests {
         }
         idx.persist().unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 80);
-        let loaded = IndexFile::<OffsetEntry>::load(path.clone()).unwrap().unwrap();
+        let loaded = IndexFile::<OffsetEntry>::load(path.clone())
+            .unwrap()
+            .unwrap();
         assert_eq!(loaded.entries(), idx.entries());
         assert_eq!(loaded.floor_by_offset(0), Some(0));
         assert_eq!(loaded.floor_by_offset(25), Some(2));

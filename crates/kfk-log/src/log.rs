@@ -20,7 +20,7 @@ use tracing::{debug, info, warn};
 use crate::config::LogConfig;
 use crate::error::{IoContext, LogError, Result};
 use crate::recovery_point::RecoveryPoint;
-use crate::segment::{Segment, SegmentSnapshot};
+use crate::segment::{Segment, SegmentSnapshot, delete_segment_files};
 
 /// Written on clean close, removed on open: its absence means "recover".
 pub const CLEAN_SHUTDOWN_FILE: &str = ".kfk_clean_shutdown";
@@ -195,8 +195,7 @@ impl Log {
                 // Data after a hole cannot be trusted to follow on: drop it.
                 for &later in &bases[i + 1..] {
                     warn!(log = %dir.display(), base_offset = later, "deleting segment after a truncated one");
-                    let (seg, _) = Segment::open(&dir, later, false, config.index_interval_bytes)?;
-                    seg.delete_files()?;
+                    delete_segment_files(&dir, later)?;
                 }
                 break;
             }
@@ -292,10 +291,7 @@ impl Log {
     ) -> Result<AppendInfo> {
         let config = self.config();
         let mut batches = validate_record_set(records, &config)?;
-        let record_count: i64 = batches
-            .iter()
-            .map(|(_, s)| i64::from(s.record_count))
-            .sum();
+        let record_count: i64 = batches.iter().map(|(_, s)| i64::from(s.record_count)).sum();
         let log_append = config.timestamp_type == TimestampType::LogAppendTime;
         let incoming_max_ts = if log_append {
             now_ms
@@ -308,7 +304,13 @@ impl Log {
         };
 
         let mut st = self.lock();
-        self.maybe_roll(&mut st, &config, records.len(), record_count, incoming_max_ts)?;
+        self.maybe_roll(
+            &mut st,
+            &config,
+            records.len(),
+            record_count,
+            incoming_max_ts,
+        )?;
         let base_offset = st.next_offset();
         let mut next = base_offset;
         for (pos, summary) in &mut batches {
@@ -355,10 +357,7 @@ impl Log {
     pub fn append_replicated(&self, records: &[u8]) -> Result<AppendInfo> {
         let config = self.config();
         let batches = validate_record_set(records, &config)?;
-        let record_count: i64 = batches
-            .iter()
-            .map(|(_, s)| i64::from(s.record_count))
-            .sum();
+        let record_count: i64 = batches.iter().map(|(_, s)| i64::from(s.record_count)).sum();
         let first = batches[0].1;
         let last = batches[batches.len() - 1].1;
         let max_ts = batches
@@ -367,9 +366,15 @@ impl Log {
             .max()
             .unwrap_or(-1);
         let mut st = self.lock();
-        let mut expected = st.next_offset();
+        if first.base_offset < st.next_offset() {
+            return Err(LogError::NonMonotonicOffset {
+                base_offset: first.base_offset,
+                log_end_offset: st.next_offset(),
+            });
+        }
+        let mut expected = first.base_offset;
         for (_, s) in &batches {
-            if s.base_offset < expected || s.last_offset < s.base_offset {
+            if s.base_offset != expected || s.last_offset < s.base_offset {
                 return Err(LogError::NonMonotonicOffset {
                     base_offset: s.base_offset,
                     log_end_offset: expected,
@@ -377,15 +382,12 @@ impl Log {
             }
             expected = s.next_offset();
         }
+        if first.base_offset > st.next_offset() {
+            // Offsets are contiguous within a segment: a gap starts a new one.
+            self.start_segment_at(&mut st, first.base_offset)?;
+        }
         let offsets = last.last_offset - st.next_offset() + 1;
         self.maybe_roll(&mut st, &config, records.len(), offsets, max_ts)?;
-        if st.active().size == 0 && st.active().base_offset < first.base_offset {
-            // Keep segment names meaningful after a gap, as Kafka does.
-            let dir = self.dir.clone();
-            let old = st.segments.pop().ok_or(LogError::EmptyRecordSet)?;
-            old.delete_files()?;
-            st.segments.push(Segment::create(&dir, first.base_offset)?);
-        }
         st.active()
             .append(records, &batches, config.index_interval_bytes)?;
         st.unflushed_messages += record_count as u64;
@@ -430,8 +432,24 @@ impl Log {
 
     fn roll_locked(&self, st: &mut LogState) -> Result<()> {
         let new_base = st.next_offset();
+        if st.active().size == 0 {
+            return Ok(());
+        }
+        self.start_segment_at(st, new_base)
+    }
+
+    /// Seals the active segment (or drops it when empty) and starts a new one at
+    /// `new_base`, which must not be below the log end offset.
+    fn start_segment_at(&self, st: &mut LogState, new_base: i64) -> Result<()> {
         let active = st.active();
         if active.size == 0 {
+            if active.base_offset != new_base {
+                let dir = self.dir.clone();
+                if let Some(old) = st.segments.pop() {
+                    old.delete_files()?;
+                }
+                st.segments.push(Segment::create(&dir, new_base)?);
+            }
             return Ok(());
         }
         active.seal()?;
@@ -534,7 +552,12 @@ impl Log {
     ///
     /// # Errors
     /// As [`Log::read`].
-    pub fn read_below(&self, offset: i64, max_bytes: usize, upper_bound: i64) -> Result<ReadResult> {
+    pub fn read_below(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        upper_bound: i64,
+    ) -> Result<ReadResult> {
         let mut target = offset;
         loop {
             let (snapshot, next_base, log_start_offset, log_end_offset) = {
@@ -551,11 +574,17 @@ impl Log {
                 }
                 let i = st.segment_index(target);
                 let next_base = st.segments.get(i + 1).map(|s| s.base_offset);
-                (st.segments[i].snapshot_for_offset(target), next_base, start, end)
+                (
+                    st.segments[i].snapshot_for_offset(target),
+                    next_base,
+                    start,
+                    end,
+                )
             };
             match snapshot.find_batch(target)? {
                 Some((position, first)) => {
-                    let records = read_whole_batches(&snapshot, position, first, max_bytes, upper_bound)?;
+                    let records =
+                        read_whole_batches(&snapshot, position, first, max_bytes, upper_bound)?;
                     return Ok(ReadResult {
                         records,
                         log_start_offset,
@@ -726,6 +755,14 @@ impl Log {
         let _st = self.lock();
         self.recovery_point.close();
         std::fs::remove_dir_all(&self.dir).at(&self.dir)
+    }
+}
+
+impl Drop for Log {
+    /// A dropped log may be reopened in this process: its roll-flush threads must
+    /// not write the recovery point after that.
+    fn drop(&mut self) {
+        self.recovery_point.close();
     }
 }
 

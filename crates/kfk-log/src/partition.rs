@@ -21,7 +21,10 @@ impl TopicPartition {
     /// what follows the last one.
     pub fn from_dir_name(name: &str) -> Option<Self> {
         let (topic, partition) = name.rsplit_once('-')?;
-        if topic.is_empty() || partition.is_empty() || !partition.bytes().all(|b| b.is_ascii_digit()) {
+        if topic.is_empty()
+            || partition.is_empty()
+            || !partition.bytes().all(|b| b.is_ascii_digit())
+        {
             return None;
         }
         Some(TopicPartition::new(topic, partition.parse().ok()?))

@@ -171,9 +171,9 @@ impl Segment {
     fn indexes_consistent(&self) -> bool {
         let oi = self.offset_index.entries();
         let ti = self.time_index.entries();
-        oi.windows(2).all(|w| {
-            w[0].relative_offset < w[1].relative_offset && w[0].position < w[1].position
-        }) && oi.last().is_none_or(|e| u64::from(e.position) < self.size)
+        oi.windows(2)
+            .all(|w| w[0].relative_offset < w[1].relative_offset && w[0].position < w[1].position)
+            && oi.last().is_none_or(|e| u64::from(e.position) < self.size)
             && ti.windows(2).all(|w| {
                 w[0].timestamp <= w[1].timestamp && w[0].relative_offset <= w[1].relative_offset
             })
@@ -200,7 +200,10 @@ impl Segment {
             Step::Batch { item, .. } => self.first_batch_timestamp = Some(item.max_timestamp),
             _ => return Ok(false),
         }
-        let start = self.offset_index.last().map_or(0, |e| u64::from(e.position));
+        let start = self
+            .offset_index
+            .last()
+            .map_or(0, |e| u64::from(e.position));
         let mut scanner = Scanner::new(&self.file, start, self.size, HOP_CHUNK);
         loop {
             match scanner.next_summary().at(&self.log_path)? {
@@ -262,10 +265,12 @@ impl Segment {
         Ok(Recovered { truncated_bytes })
     }
 
-    /// A batch may follow in this segment only if it starts at or after
+    /// A batch may follow in this segment only if it starts exactly at
     /// `next_offset` and its offsets fit the index's 32-bit relative offsets.
+    /// Offsets are contiguous within a segment (a gap starts a new segment), so a
+    /// damaged base offset, which no CRC covers, is caught here.
     pub fn continues_with(&self, s: &BatchSummary) -> bool {
-        s.base_offset >= self.next_offset
+        s.base_offset == self.next_offset
             && s.last_offset >= s.base_offset
             && self.can_hold_offset(s.last_offset)
     }
@@ -428,17 +433,20 @@ impl Segment {
     /// Removes the segment's files. Readers holding a snapshot keep reading the
     /// unlinked file until they drop it.
     pub fn delete_files(&self) -> Result<()> {
-        for path in [
-            self.log_path.as_path(),
-            self.offset_index.path(),
-            self.time_index.path(),
-        ] {
-            match std::fs::remove_file(path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e).at(path),
-            }
-        }
-        Ok(())
+        let dir = self.log_path.parent().unwrap_or(Path::new("."));
+        delete_segment_files(dir, self.base_offset)
     }
+}
+
+/// Removes the files of the segment at `base_offset`, whichever exist.
+pub(crate) fn delete_segment_files(dir: &Path, base_offset: i64) -> Result<()> {
+    for ext in ["log", "index", "timeindex"] {
+        let path = segment_path(dir, base_offset, ext);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).at(&path),
+        }
+    }
+    Ok(())
 }

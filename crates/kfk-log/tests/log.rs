@@ -53,8 +53,14 @@ fn a_request_with_several_batches_is_one_append() {
     let mut set = batch(2, 10, 0);
     set.extend(batch(3, 10, 0));
     let info = log.append(&mut set, 0).unwrap();
-    assert_eq!((info.base_offset, info.last_offset, info.record_count), (0, 4, 5));
-    assert_eq!(offsets(&log.read(0, 1 << 20).unwrap().records), vec![0, 1, 2, 3, 4]);
+    assert_eq!(
+        (info.base_offset, info.last_offset, info.record_count),
+        (0, 4, 5)
+    );
+    assert_eq!(
+        offsets(&log.read(0, 1 << 20).unwrap().records),
+        vec![0, 1, 2, 3, 4]
+    );
 }
 
 #[test]
@@ -82,7 +88,12 @@ fn max_bytes_limits_to_whole_batches_but_returns_at_least_one() {
     let two = log.read(0, size * 5 / 2).unwrap();
     assert_eq!(offsets(&two.records), (0..20).collect::<Vec<_>>());
     // Zero bytes at the end of the log.
-    assert!(log.read(log.log_end_offset(), 100).unwrap().records.is_empty());
+    assert!(
+        log.read(log.log_end_offset(), 100)
+            .unwrap()
+            .records
+            .is_empty()
+    );
 }
 
 #[test]
@@ -110,7 +121,10 @@ fn offsets_outside_the_log_are_out_of_range() {
         }) => {}
         other => panic!("expected out of range, got {other:?}"),
     }
-    assert!(matches!(log.read(-1, 100), Err(LogError::OffsetOutOfRange { .. })));
+    assert!(matches!(
+        log.read(-1, 100),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
 }
 
 #[test]
@@ -127,25 +141,43 @@ fn bad_batches_are_rejected_and_leave_the_log_untouched() {
     let mut corrupt = batch(3, 10, 0);
     let last = corrupt.len() - 1;
     corrupt[last] ^= 0xff;
-    assert!(matches!(log.append(&mut corrupt, 0), Err(LogError::CorruptBatch { .. })));
+    assert!(matches!(
+        log.append(&mut corrupt, 0),
+        Err(LogError::CorruptBatch { .. })
+    ));
 
     let mut torn = batch(3, 10, 0);
     torn.truncate(torn.len() - 3);
-    assert!(matches!(log.append(&mut torn, 0), Err(LogError::CorruptBatch { .. })));
+    assert!(matches!(
+        log.append(&mut torn, 0),
+        Err(LogError::CorruptBatch { .. })
+    ));
 
     let mut bad_magic = batch(3, 10, 0);
     bad_magic[16] = 1;
-    assert!(matches!(log.append(&mut bad_magic, 0), Err(LogError::InvalidBatch { .. })));
+    assert!(matches!(
+        log.append(&mut bad_magic, 0),
+        Err(LogError::InvalidBatch { .. })
+    ));
 
     let mut too_large = batch(30, 100, 0);
-    assert!(matches!(log.append(&mut too_large, 0), Err(LogError::BatchTooLarge { .. })));
+    assert!(matches!(
+        log.append(&mut too_large, 0),
+        Err(LogError::BatchTooLarge { .. })
+    ));
 
     // A good batch followed by a corrupt one: neither is written.
     let mut mixed = batch(2, 10, 0);
     mixed.extend(corrupt);
-    assert!(matches!(log.append(&mut mixed, 0), Err(LogError::CorruptBatch { .. })));
+    assert!(matches!(
+        log.append(&mut mixed, 0),
+        Err(LogError::CorruptBatch { .. })
+    ));
 
-    assert!(matches!(log.append(&mut [], 0), Err(LogError::EmptyRecordSet)));
+    assert!(matches!(
+        log.append(&mut [], 0),
+        Err(LogError::EmptyRecordSet)
+    ));
     assert_eq!(log.read(0, 1 << 20).unwrap(), before);
     assert_eq!(log.log_end_offset(), 3);
 }
@@ -159,7 +191,10 @@ fn segments_roll_by_size_and_reads_cross_them() {
     for base in log.segment_base_offsets() {
         let name = format!("{base:020}");
         for ext in ["log", "index", "timeindex"] {
-            assert!(dir.path().join(format!("{name}.{ext}")).exists(), "{name}.{ext}");
+            assert!(
+                dir.path().join(format!("{name}.{ext}")).exists(),
+                "{name}.{ext}"
+            );
         }
     }
     let mut all = Vec::new();
@@ -173,7 +208,10 @@ fn segments_roll_by_size_and_reads_cross_them() {
     // Every offset is readable directly, through the sparse index.
     for o in [0, 1, 77, 150, 151, 299] {
         let first = offsets(&log.read(o, 1).unwrap().records)[0];
-        assert!(first <= o && o < first + 5, "offset {o} served from {first}");
+        assert!(
+            first <= o && o < first + 5,
+            "offset {o} served from {first}"
+        );
     }
 }
 
@@ -270,7 +308,10 @@ fn truncate_fully_restarts_the_log_at_an_offset() {
     fill(&log, 20, 5, 0);
     log.truncate_fully_and_start_at(500).unwrap();
     assert_eq!((log.log_start_offset(), log.log_end_offset()), (500, 500));
-    assert_eq!(log.append(&mut batch(1, 10, 0), 0).unwrap().base_offset, 500);
+    assert_eq!(
+        log.append(&mut batch(1, 10, 0), 0).unwrap().base_offset,
+        500
+    );
     assert_eq!(log.segment_base_offsets(), vec![500]);
 }
 
@@ -318,7 +359,10 @@ fn log_append_time_stamps_batches_with_the_broker_clock() {
     h.validate().unwrap();
     assert_eq!(h.timestamp_type(), TimestampType::LogAppendTime);
     assert_eq!(h.max_timestamp(), 777_000);
-    assert_eq!(log.offset_for_timestamp(777_000).unwrap().unwrap().offset, 0);
+    assert_eq!(
+        log.offset_for_timestamp(777_000).unwrap().unwrap().offset,
+        0
+    );
 }
 
 #[test]
@@ -339,18 +383,27 @@ fn retention_by_time_deletes_old_segments_and_advances_the_start() {
     let start = log.log_start_offset();
     assert_eq!(start, log.segment_base_offsets()[0]);
     assert!(start > 0);
-    assert!(matches!(log.read(0, 100), Err(LogError::OffsetOutOfRange { .. })));
+    assert!(matches!(
+        log.read(0, 100),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
     let first = offsets(&log.read(start, 1).unwrap().records)[0];
     assert_eq!(first, start);
     // Every record younger than the cut is still there.
     assert!(log.offset_for_timestamp(40_001).unwrap().is_some());
-    assert!(start <= 200, "a batch stamped 40_000 or later was deleted: start {start}");
+    assert!(
+        start <= 200,
+        "a batch stamped 40_000 or later was deleted: start {start}"
+    );
 
     // Far in the future: everything goes, the log stays usable at its end offset.
     log.delete_old_segments(10_000_000).unwrap();
     assert_eq!(log.log_start_offset(), 300);
     assert_eq!(log.log_end_offset(), 300);
-    assert_eq!(log.append(&mut batch(1, 10, 0), 0).unwrap().base_offset, 300);
+    assert_eq!(
+        log.append(&mut batch(1, 10, 0), 0).unwrap().base_offset,
+        300
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ pub mod batch;
 pub mod records;
 
 pub use batch::{
-    BatchError, BatchHeader, BatchHeaderMut, BatchSummary, Batches, Compression, HEADER_LEN, LOG_OVERHEAD,
-    MAGIC_V2, TimestampType, peek_batch_size,
+    BatchError, BatchHeader, BatchHeaderMut, BatchSummary, Batches, Compression, HEADER_LEN,
+    LOG_OVERHEAD, MAGIC_V2, TimestampType, peek_batch_size,
 };
 pub use records::{RecordStamp, first_record_at_or_after, record_stamps};
