@@ -1,1 +1,139 @@
-fn main() {}
+//! Append 1 GiB of 16 KiB batches (100-byte records) to a log and read it back.
+//!
+//! Compare the append figure with the machine's buffered sequential write speed
+//! (`dd if=/dev/zero of=FILE bs=16k count=65536`) and the read figure with
+//! page-cache bandwidth; README records both.
+
+use std::os::unix::fs::FileExt;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use kfk_log::{Log, LogConfig};
+
+const TOTAL: usize = 1 << 30;
+const BATCH_TARGET: usize = 16 * 1024;
+const RECORD_VALUE: usize = 100;
+
+/// One ~16 KiB batch of 100-byte records, as a producer would send it.
+fn batch_16k() -> Vec<u8> {
+    let per_record = RECORD_VALUE + 10;
+    let n = (BATCH_TARGET - 61) / per_record;
+    let records: Vec<Record> = (0..n)
+        .map(|i| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: i as i32 - 1,
+            timestamp: 1_700_000_000_000,
+            key: None,
+            value: Some(Bytes::from(vec![b'x'; RECORD_VALUE])),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .expect("encode");
+    buf.to_vec()
+}
+
+/// Appends `TOTAL` bytes of batches to a fresh log; returns the time spent.
+fn append_all(dir: &std::path::Path, batch: &mut [u8]) -> (Log, Duration) {
+    let log = Log::open(dir, LogConfig::default()).expect("open");
+    let count = TOTAL / batch.len();
+    let start = Instant::now();
+    for _ in 0..count {
+        log.append(batch, 0).expect("append");
+    }
+    (log, start.elapsed())
+}
+
+fn append_read(c: &mut Criterion) {
+    let mut batch = batch_16k();
+    let bytes = (TOTAL / batch.len() * batch.len()) as u64;
+    let mut group = c.benchmark_group("append_read");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(1));
+    group.measurement_time(Duration::from_secs(20));
+    group.throughput(Throughput::Bytes(bytes));
+
+    // The same bytes written with plain positional writes to a new file: what the
+    // disk and page cache allow on this machine, measured under the same
+    // conditions as the append (the figure `dd bs=16k` reports).
+    group.bench_function("baseline_pwrite_1GiB_16KiB", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let dir = tempfile::tempdir_in(bench_dir()).expect("tempdir");
+                let file = std::fs::File::create(dir.path().join("raw")).expect("create");
+                let start = Instant::now();
+                let mut pos = 0u64;
+                for _ in 0..TOTAL / batch.len() {
+                    file.write_all_at(&batch, pos).expect("write");
+                    pos += batch.len() as u64;
+                }
+                total += start.elapsed();
+            }
+            total
+        });
+    });
+
+    group.bench_function("append_1GiB_16KiB_batches", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let dir = tempfile::tempdir_in(bench_dir()).expect("tempdir");
+                let (log, took) = append_all(dir.path(), &mut batch);
+                total += took;
+                drop(log);
+            }
+            total
+        });
+    });
+
+    let dir = tempfile::tempdir_in(bench_dir()).expect("tempdir");
+    let (log, _) = append_all(dir.path(), &mut batch);
+    group.bench_function("read_1GiB_1MiB_fetches", |b| {
+        b.iter(|| {
+            let mut offset = 0;
+            let mut read = 0usize;
+            let end = log.log_end_offset();
+            while offset < end {
+                let chunk = log.read(offset, 1 << 20).expect("read").records;
+                read += chunk.len();
+                let mut last = offset;
+                for batch in kfk_wire::Batches::new(&chunk) {
+                    last = batch.expect("batch").last_offset();
+                }
+                offset = last + 1;
+            }
+            assert_eq!(read as u64, bytes);
+        });
+    });
+    group.finish();
+}
+
+/// Where benchmark logs live: `KFK_BENCH_DIR`, else the system temp directory.
+fn bench_dir() -> std::path::PathBuf {
+    std::env::var_os("KFK_BENCH_DIR")
+        .map(Into::into)
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+criterion_group!(benches, append_read);
+criterion_main!(benches);
