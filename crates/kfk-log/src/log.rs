@@ -605,6 +605,33 @@ impl Log {
         }
     }
 
+    /// Calls `f` with the header of every batch from the segment holding `from`
+    /// to the end of the log, in order, without reading records. Brokers rebuild
+    /// per-producer state from this on start.
+    ///
+    /// # Errors
+    /// [`LogError::Io`].
+    pub fn scan_batches(&self, from: i64, mut f: impl FnMut(&BatchSummary)) -> Result<()> {
+        let snapshots: Vec<SegmentSnapshot> = {
+            let st = self.lock();
+            let first = st.segment_index(from.max(st.log_start_offset()));
+            st.segments[first..]
+                .iter()
+                .map(|s| s.snapshot_for_offset(s.base_offset))
+                .collect()
+        };
+        for snapshot in snapshots {
+            snapshot.for_each_batch(&mut f)?;
+        }
+        Ok(())
+    }
+
+    /// Base offset of the active segment.
+    pub fn active_segment_base_offset(&self) -> i64 {
+        let mut st = self.lock();
+        st.active().base_offset
+    }
+
     /// The first record whose timestamp is `>= timestamp` (ListOffsets by time).
     /// `None` when every record is older.
     ///
@@ -619,16 +646,34 @@ impl Log {
                 None => return Ok(None),
             }
         };
-        let Some((position, summary)) = snapshot.find_batch_by_time(timestamp)? else {
-            return Ok(None);
+        first_record_in(&snapshot, timestamp)
+    }
+
+    /// The first record carrying the largest timestamp in the log (ListOffsets
+    /// with MAX_TIMESTAMP, KIP-734). `None` for an empty log.
+    ///
+    /// # Errors
+    /// As [`Log::offset_for_timestamp`].
+    pub fn max_timestamp_record(&self) -> Result<Option<RecordStamp>> {
+        let (snapshot, timestamp) = {
+            let st = self.lock();
+            let mut best: Option<&Segment> = None;
+            for seg in &st.segments {
+                if seg.max_timestamp >= 0
+                    && best.is_none_or(|b| seg.max_timestamp > b.max_timestamp)
+                {
+                    best = Some(seg);
+                }
+            }
+            match best {
+                Some(seg) => (
+                    seg.snapshot_for_timestamp(seg.max_timestamp),
+                    seg.max_timestamp,
+                ),
+                None => return Ok(None),
+            }
         };
-        let bytes = snapshot.read(position, summary.size)?;
-        let corrupt = |source| LogError::CorruptBatch {
-            position: position as usize,
-            source,
-        };
-        let header = BatchHeader::parse(&bytes).map_err(corrupt)?;
-        first_record_at_or_after(&header, timestamp).map_err(corrupt)
+        first_record_in(&snapshot, timestamp)
     }
 
     /// Removes every batch from the one containing `offset` on (a follower
@@ -772,6 +817,20 @@ fn modified_ms(path: &Path) -> i64 {
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The first record at or after `timestamp` in the segment behind `snapshot`.
+fn first_record_in(snapshot: &SegmentSnapshot, timestamp: i64) -> Result<Option<RecordStamp>> {
+    let Some((position, summary)) = snapshot.find_batch_by_time(timestamp)? else {
+        return Ok(None);
+    };
+    let bytes = snapshot.read(position, summary.size)?;
+    let corrupt = |source| LogError::CorruptBatch {
+        position: position as usize,
+        source,
+    };
+    let header = BatchHeader::parse(&bytes).map_err(corrupt)?;
+    first_record_at_or_after(&header, timestamp).map_err(corrupt)
 }
 
 /// Reads from `position` as many whole batches as fit in `max_bytes` (at least

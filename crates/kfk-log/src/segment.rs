@@ -63,6 +63,17 @@ impl SegmentSnapshot {
         }
     }
 
+    /// Calls `f` for each batch header from `start` to `end`.
+    pub fn for_each_batch(&self, f: &mut impl FnMut(&BatchSummary)) -> Result<()> {
+        let mut scanner = Scanner::new(&self.file, self.start, self.end, HOP_CHUNK);
+        loop {
+            match scanner.next_summary().at(&self.path)? {
+                Step::Batch { item, .. } => f(&item),
+                Step::Bad { .. } | Step::End => return Ok(()),
+            }
+        }
+    }
+
     /// Reads `len` bytes at `pos` (fewer if the file was truncated meanwhile).
     pub fn read(&self, pos: u64, len: usize) -> Result<bytes::BytesMut> {
         let mut buf = bytes::BytesMut::zeroed(len);

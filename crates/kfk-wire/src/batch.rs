@@ -156,6 +156,11 @@ pub struct BatchSummary {
     pub max_timestamp: i64,
     pub partition_leader_epoch: i32,
     pub record_count: i32,
+    /// -1 for producers without idempotence.
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    /// -1 for producers without idempotence.
+    pub base_sequence: i32,
 }
 
 impl BatchSummary {
@@ -192,12 +197,29 @@ impl BatchSummary {
             max_timestamp: be_i64(buf, MAX_TIMESTAMP),
             partition_leader_epoch: be_i32(buf, PARTITION_LEADER_EPOCH),
             record_count: be_i32(buf, RECORD_COUNT),
+            producer_id: be_i64(buf, PRODUCER_ID),
+            producer_epoch: be_i16(buf, PRODUCER_EPOCH),
+            base_sequence: be_i32(buf, BASE_SEQUENCE),
         }
     }
 
     /// Offset the next batch must start at.
     pub fn next_offset(&self) -> i64 {
         self.last_offset.saturating_add(1)
+    }
+
+    /// Sequence number of the batch's last record (sequences wrap at `i32::MAX`).
+    pub fn last_sequence(&self) -> i32 {
+        let delta = (self.last_offset - self.base_offset) as i32;
+        if self.base_sequence < 0 {
+            return -1;
+        }
+        let last = i64::from(self.base_sequence) + i64::from(delta);
+        if last > i64::from(i32::MAX) {
+            (last - i64::from(i32::MAX) - 1) as i32
+        } else {
+            last as i32
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! the one fuzz surface for the whole project.
 
 pub mod batch;
+pub mod frame;
 pub mod records;
 
 pub use batch::{

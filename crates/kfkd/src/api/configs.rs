@@ -1,0 +1,220 @@
+//! DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics and the
+//! broker. Broker settings come from flags and the config file and are
+//! described read-only; changing them is refused with a message saying where
+//! they are set.
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult,
+};
+use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse as IncrementalResult;
+use kafka_protocol::messages::{
+    AlterConfigsRequest, AlterConfigsResponse, DescribeConfigsRequest, DescribeConfigsResponse,
+    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use super::str_bytes;
+use crate::broker::{ApiError, Broker};
+use crate::topic_config::{self, ConfigSource};
+
+const TOPIC: i8 = 2;
+const BROKER: i8 = 4;
+
+/// Kafka's `ConfigType` for DescribeConfigs v3+.
+const TYPE_BOOLEAN: i8 = 1;
+const TYPE_STRING: i8 = 2;
+const TYPE_LONG: i8 = 5;
+
+fn config_type(value: &str) -> i8 {
+    if value == "true" || value == "false" {
+        TYPE_BOOLEAN
+    } else if value.parse::<i64>().is_ok() {
+        TYPE_LONG
+    } else {
+        TYPE_STRING
+    }
+}
+
+fn entry(
+    name: &str,
+    value: &str,
+    source: ConfigSource,
+    read_only: bool,
+) -> DescribeConfigsResourceResult {
+    DescribeConfigsResourceResult::default()
+        .with_name(str_bytes(name))
+        .with_value(Some(str_bytes(value)))
+        .with_read_only(read_only)
+        .with_config_source(source as i8)
+        .with_config_type(config_type(value))
+}
+
+fn wanted(keys: &Option<Vec<StrBytes>>, name: &str) -> bool {
+    keys.as_ref()
+        .is_none_or(|k| k.is_empty() || k.iter().any(|k| k.as_str() == name))
+}
+
+fn is_this_broker(broker: &Broker, name: &str) -> bool {
+    name.is_empty() || name == broker.node_id.to_string()
+}
+
+pub fn describe(broker: &Broker, req: DescribeConfigsRequest) -> DescribeConfigsResponse {
+    let results = req
+        .resources
+        .into_iter()
+        .map(|r| {
+            let name = r.resource_name.to_string();
+            let result = DescribeConfigsResult::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name.clone());
+            match r.resource_type {
+                TOPIC => {
+                    match broker.with_image(|i| i.topics.get(&name).map(|t| t.configs.clone())) {
+                        Some(overrides) => result.with_configs(
+                            topic_config::describe(&broker.settings, &overrides)
+                                .into_iter()
+                                .filter(|(k, _, _)| wanted(&r.configuration_keys, k))
+                                .map(|(k, v, src)| entry(&k, &v, src, false))
+                                .collect(),
+                        ),
+                        None => result
+                            .with_error_code(ResponseError::UnknownTopicOrPartition.code())
+                            .with_error_message(Some(str_bytes(format!(
+                                "topic '{name}' does not exist"
+                            )))),
+                    }
+                }
+                BROKER if is_this_broker(broker, &name) => result.with_configs(
+                    broker
+                        .settings
+                        .entries()
+                        .into_iter()
+                        .filter(|(k, _)| wanted(&r.configuration_keys, k))
+                        .map(|(k, v)| entry(k, &v, ConfigSource::StaticBroker, true))
+                        .collect(),
+                ),
+                BROKER => result
+                    .with_error_code(ResponseError::InvalidRequest.code())
+                    .with_error_message(Some(str_bytes(format!(
+                        "this is broker {}, not broker {name}",
+                        broker.node_id
+                    )))),
+                other => result
+                    .with_error_code(ResponseError::InvalidRequest.code())
+                    .with_error_message(Some(str_bytes(format!(
+                        "resource type {other} is not supported"
+                    )))),
+            }
+        })
+        .collect();
+    DescribeConfigsResponse::default().with_results(results)
+}
+
+/// Applies changes to one resource; shared by both alter APIs.
+fn alter_resource(
+    broker: &Broker,
+    resource_type: i8,
+    name: &str,
+    changes: &[(String, Option<String>)],
+    replace_all: bool,
+    validate_only: bool,
+) -> Result<(), ApiError> {
+    match resource_type {
+        TOPIC => broker.alter_topic_configs(name, changes, replace_all, validate_only),
+        BROKER => Err(ApiError::new(
+            ResponseError::InvalidRequest,
+            "kfkd broker settings are static: set them with flags, KFKD_* variables or the --config file",
+        )),
+        other => Err(ApiError::new(
+            ResponseError::InvalidRequest,
+            format!("resource type {other} is not supported"),
+        )),
+    }
+}
+
+pub fn alter(broker: &Broker, req: AlterConfigsRequest) -> AlterConfigsResponse {
+    let responses = req
+        .resources
+        .into_iter()
+        .map(|r| {
+            let changes: Vec<(String, Option<String>)> = r
+                .configs
+                .iter()
+                .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
+                .collect();
+            let res = alter_resource(
+                broker,
+                r.resource_type,
+                &r.resource_name,
+                &changes,
+                true,
+                req.validate_only,
+            );
+            let out = AlterConfigsResourceResponse::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name);
+            match res {
+                Ok(()) => out,
+                Err(e) => out
+                    .with_error_code(e.code())
+                    .with_error_message(e.message.map(str_bytes)),
+            }
+        })
+        .collect();
+    AlterConfigsResponse::default().with_responses(responses)
+}
+
+const OP_SET: i8 = 0;
+const OP_DELETE: i8 = 1;
+
+pub fn incremental_alter(
+    broker: &Broker,
+    req: IncrementalAlterConfigsRequest,
+) -> IncrementalAlterConfigsResponse {
+    let responses = req
+        .resources
+        .into_iter()
+        .map(|r| {
+            let changes: Result<Vec<(String, Option<String>)>, ApiError> = r
+                .configs
+                .iter()
+                .map(|c| match c.config_operation {
+                    OP_SET => Ok((
+                        c.name.to_string(),
+                        Some(c.value.as_ref().map(|v| v.to_string()).unwrap_or_default()),
+                    )),
+                    OP_DELETE => Ok((c.name.to_string(), None)),
+                    _ => Err(ApiError::new(
+                        ResponseError::InvalidConfig,
+                        format!(
+                            "{} is not a list config; APPEND and SUBTRACT do not apply",
+                            c.name
+                        ),
+                    )),
+                })
+                .collect();
+            let res = changes.and_then(|changes| {
+                alter_resource(
+                    broker,
+                    r.resource_type,
+                    &r.resource_name,
+                    &changes,
+                    false,
+                    req.validate_only,
+                )
+            });
+            let out = IncrementalResult::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name);
+            match res {
+                Ok(()) => out,
+                Err(e) => out
+                    .with_error_code(e.code())
+                    .with_error_message(e.message.map(str_bytes)),
+            }
+        })
+        .collect();
+    IncrementalAlterConfigsResponse::default().with_responses(responses)
+}

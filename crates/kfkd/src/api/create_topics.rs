@@ -1,0 +1,82 @@
+//! CreateTopics: validate names, counts, replication and configs; create.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
+use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
+
+use super::str_bytes;
+use crate::broker::{Broker, NewTopic};
+use crate::topic_config;
+
+pub fn handle(broker: &Broker, req: CreateTopicsRequest) -> CreateTopicsResponse {
+    let topics = req
+        .topics
+        .into_iter()
+        .map(|t| {
+            let name = t.name.0.to_string();
+            let configs: BTreeMap<String, String> = t
+                .configs
+                .iter()
+                .filter_map(|c| {
+                    c.value
+                        .as_ref()
+                        .map(|v| (c.name.to_string(), v.to_string()))
+                })
+                .collect();
+            let new = NewTopic {
+                name: name.clone(),
+                num_partitions: if t.num_partitions == -1 && t.assignments.is_empty() {
+                    broker.settings.num_partitions
+                } else if t.assignments.is_empty() {
+                    t.num_partitions
+                } else {
+                    t.assignments.len() as i32
+                },
+                replication_factor: if t.replication_factor == -1 {
+                    broker.settings.default_replication_factor
+                } else {
+                    i32::from(t.replication_factor)
+                },
+                assignments: {
+                    let mut a = t.assignments.clone();
+                    a.sort_by_key(|a| a.partition_index);
+                    a.into_iter()
+                        .map(|a| a.broker_ids.into_iter().map(|b| b.0).collect())
+                        .collect()
+                },
+                configs: configs.clone(),
+            };
+            let result = CreatableTopicResult::default().with_name(t.name.clone());
+            match broker.create_topic(new.clone(), req.validate_only) {
+                Ok(meta) => result
+                    .with_topic_id(meta.id)
+                    .with_num_partitions(meta.partitions.len() as i32)
+                    .with_replication_factor(
+                        meta.partitions
+                            .first()
+                            .map_or(0, |p| p.replicas.len() as i16),
+                    )
+                    .with_configs(Some(
+                        topic_config::describe(&broker.settings, &configs)
+                            .into_iter()
+                            .map(|(k, v, src)| {
+                                CreatableTopicConfigs::default()
+                                    .with_name(str_bytes(k))
+                                    .with_value(Some(str_bytes(v)))
+                                    .with_config_source(src as i8)
+                            })
+                            .collect(),
+                    )),
+                Err(e) => result
+                    .with_error_code(e.code())
+                    .with_error_message(e.message.map(str_bytes))
+                    .with_num_partitions(-1)
+                    .with_replication_factor(-1),
+            }
+        })
+        .collect();
+    CreateTopicsResponse::default().with_topics(topics)
+}

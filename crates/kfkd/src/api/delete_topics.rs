@@ -1,0 +1,40 @@
+//! DeleteTopics: by name (v1-5) or by name or id (v6).
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse};
+use uuid::Uuid;
+
+use super::{str_bytes, topic_name};
+use crate::broker::Broker;
+
+fn delete(broker: &Broker, name: Option<String>, id: Uuid) -> DeletableTopicResult {
+    let name = name.or_else(|| broker.with_image(|i| i.topic_by_id(id).map(|(n, _)| n.clone())));
+    let Some(name) = name else {
+        return DeletableTopicResult::default()
+            .with_topic_id(id)
+            .with_error_code(ResponseError::UnknownTopicId.code());
+    };
+    let result = DeletableTopicResult::default().with_name(Some(topic_name(&name)));
+    match broker.delete_topic(&name) {
+        Ok(meta) => result.with_topic_id(meta.id),
+        Err(e) => result
+            .with_topic_id(id)
+            .with_error_code(e.code())
+            .with_error_message(e.message.map(str_bytes)),
+    }
+}
+
+pub fn handle(broker: &Broker, req: DeleteTopicsRequest) -> DeleteTopicsResponse {
+    let mut responses: Vec<DeletableTopicResult> = req
+        .topic_names
+        .into_iter()
+        .map(|n| delete(broker, Some(n.0.to_string()), Uuid::nil()))
+        .collect();
+    responses.extend(
+        req.topics
+            .into_iter()
+            .map(|t| delete(broker, t.name.map(|n| n.0.to_string()), t.topic_id)),
+    );
+    DeleteTopicsResponse::default().with_responses(responses)
+}

@@ -1,0 +1,120 @@
+//! Fetch: whole stored batches below the high watermark, long-polled until
+//! `min_bytes` are available or `max_wait_ms` passes.
+//!
+//! Fetch sessions (KIP-227) are declined by answering session id 0, which the
+//! protocol allows: clients then send full fetch requests.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use kfk_log::{LogError, TopicPartition};
+use tokio::time::Instant;
+
+use crate::broker::Broker;
+
+/// Upper bound on a client's `max_wait_ms`, so a bad value cannot park a
+/// connection for days.
+const MAX_WAIT_CAP: Duration = Duration::from_secs(60);
+
+/// Builds the response from what the logs hold now; returns it with the number
+/// of record bytes it carries.
+fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
+    let mut budget = usize::try_from(req.max_bytes).unwrap_or(0);
+    let mut total = 0usize;
+    let mut topics = Vec::with_capacity(req.topics.len());
+    for topic in &req.topics {
+        let name = topic.topic.0.to_string();
+        let mut partitions = Vec::with_capacity(topic.partitions.len());
+        for p in &topic.partitions {
+            let tp = TopicPartition::new(name.clone(), p.partition);
+            let mut data = PartitionData::default()
+                .with_partition_index(p.partition)
+                .with_high_watermark(-1)
+                .with_last_stable_offset(-1)
+                .with_log_start_offset(-1);
+            match broker.partition(&tp) {
+                None => data = data.with_error_code(ResponseError::UnknownTopicOrPartition.code()),
+                Some(part) => {
+                    let hw = part.high_watermark();
+                    let limit = usize::try_from(p.partition_max_bytes)
+                        .unwrap_or(0)
+                        .min(budget);
+                    let read = part.log.read_below(p.fetch_offset, limit, hw);
+                    match read {
+                        Ok(r) => {
+                            // Only the first partition with data may exceed the
+                            // limits (by one batch), so a large batch never blocks
+                            // a consumer; later ones wait for the next fetch.
+                            let records = if total > 0 && r.records.len() > limit {
+                                Bytes::new()
+                            } else {
+                                r.records
+                            };
+                            total += records.len();
+                            budget = budget.saturating_sub(records.len());
+                            data = data
+                                .with_high_watermark(hw)
+                                .with_last_stable_offset(hw)
+                                .with_log_start_offset(r.log_start_offset)
+                                .with_records(Some(records));
+                        }
+                        Err(LogError::OffsetOutOfRange {
+                            log_start_offset, ..
+                        }) => {
+                            data = data
+                                .with_error_code(ResponseError::OffsetOutOfRange.code())
+                                .with_high_watermark(hw)
+                                .with_last_stable_offset(hw)
+                                .with_log_start_offset(log_start_offset)
+                                .with_records(Some(Bytes::new()));
+                        }
+                        Err(_) => {
+                            data = data.with_error_code(ResponseError::KafkaStorageError.code());
+                        }
+                    }
+                }
+            }
+            partitions.push(data);
+        }
+        topics.push(
+            FetchableTopicResponse::default()
+                .with_topic(topic.topic.clone())
+                .with_topic_id(topic.topic_id)
+                .with_partitions(partitions),
+        );
+    }
+    (
+        FetchResponse::default()
+            .with_responses(topics)
+            .with_session_id(0),
+        total,
+    )
+}
+
+pub async fn handle(broker: &Broker, req: FetchRequest, _version: i16) -> FetchResponse {
+    let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
+    let deadline = Instant::now() + wait;
+    let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0).max(1);
+    loop {
+        // Register for wake-ups before looking, so an append in between is not missed.
+        let notified = broker.data_arrived.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let (resp, bytes) = collect(broker, &req);
+        let has_error = resp
+            .responses
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .any(|p| p.error_code != 0);
+        if bytes >= min_bytes || has_error || Instant::now() >= deadline {
+            return resp;
+        }
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! ListOffsets: earliest (-2), latest (-1), max timestamp (-3), or the first
+//! offset at or after a timestamp.
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+use kfk_log::TopicPartition;
+
+use crate::broker::{Broker, Partition};
+
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+const MAX_TIMESTAMP: i64 = -3;
+
+fn lookup(part: &Partition, timestamp: i64) -> Result<(i64, i64), ResponseError> {
+    let log = &part.log;
+    Ok(match timestamp {
+        LATEST => (-1, part.high_watermark()),
+        EARLIEST => (-1, log.log_start_offset()),
+        MAX_TIMESTAMP => match log
+            .max_timestamp_record()
+            .map_err(|_| ResponseError::KafkaStorageError)?
+        {
+            Some(r) => (r.timestamp, r.offset),
+            None => (-1, -1),
+        },
+        ts if ts >= 0 => match log
+            .offset_for_timestamp(ts)
+            .map_err(|_| ResponseError::KafkaStorageError)?
+        {
+            Some(r) if r.offset < part.high_watermark() => (r.timestamp, r.offset),
+            _ => (-1, -1),
+        },
+        _ => return Err(ResponseError::InvalidRequest),
+    })
+}
+
+pub fn handle(broker: &Broker, req: ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
+    let topics = req
+        .topics
+        .into_iter()
+        .map(|topic| {
+            let name = topic.name.0.to_string();
+            let partitions = topic
+                .partitions
+                .iter()
+                .map(|p| {
+                    let resp = ListOffsetsPartitionResponse::default()
+                        .with_partition_index(p.partition_index)
+                        .with_timestamp(-1)
+                        .with_offset(-1);
+                    let tp = TopicPartition::new(name.clone(), p.partition_index);
+                    let Some(part) = broker.partition(&tp) else {
+                        return resp.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                    };
+                    let epoch = broker.with_image(|i| {
+                        i.topics
+                            .get(&name)
+                            .and_then(|t| t.partitions.get(p.partition_index as usize))
+                            .map_or(-1, |m| m.leader_epoch)
+                    });
+                    match lookup(&part, p.timestamp) {
+                        Ok((timestamp, offset)) => resp
+                            .with_timestamp(timestamp)
+                            .with_offset(offset)
+                            // Leader epochs exist from v4 on.
+                            .with_leader_epoch(if version >= 4 { epoch } else { -1 }),
+                        Err(e) => resp.with_error_code(e.code()),
+                    }
+                })
+                .collect();
+            ListOffsetsTopicResponse::default()
+                .with_name(topic.name)
+                .with_partitions(partitions)
+        })
+        .collect();
+    ListOffsetsResponse::default().with_topics(topics)
+}

@@ -1,0 +1,116 @@
+//! Metadata: brokers, controller, and topics with their partitions, leaders,
+//! replicas and ISR; creates requested topics when auto-creation is on.
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse};
+use uuid::Uuid;
+
+use super::{str_bytes, topic_name};
+use crate::broker::{Broker, validate_topic_name};
+use crate::metadata::TopicMeta;
+
+fn topic_response(name: &str, topic: &TopicMeta) -> MetadataResponseTopic {
+    MetadataResponseTopic::default()
+        .with_name(Some(topic_name(name)))
+        .with_topic_id(topic.id)
+        .with_is_internal(name.starts_with("__"))
+        .with_partitions(
+            topic
+                .partitions
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let error = if p.leader < 0 {
+                        ResponseError::LeaderNotAvailable.code()
+                    } else {
+                        0
+                    };
+                    MetadataResponsePartition::default()
+                        .with_error_code(error)
+                        .with_partition_index(i as i32)
+                        .with_leader_id(BrokerId(p.leader))
+                        .with_leader_epoch(p.leader_epoch)
+                        .with_replica_nodes(p.replicas.iter().map(|b| BrokerId(*b)).collect())
+                        .with_isr_nodes(p.isr.iter().map(|b| BrokerId(*b)).collect())
+                })
+                .collect(),
+        )
+}
+
+fn error_topic(name: Option<&str>, id: Uuid, error: ResponseError) -> MetadataResponseTopic {
+    MetadataResponseTopic::default()
+        .with_error_code(error.code())
+        .with_name(name.map(topic_name))
+        .with_topic_id(id)
+}
+
+pub fn handle(broker: &Broker, req: MetadataRequest, version: i16) -> MetadataResponse {
+    let (host, port) = broker.advertised_endpoint();
+    let rack = (!broker.settings.rack.is_empty()).then(|| str_bytes(broker.settings.rack.clone()));
+    let brokers = vec![
+        MetadataResponseBroker::default()
+            .with_node_id(BrokerId(broker.node_id))
+            .with_host(str_bytes(host))
+            .with_port(port)
+            .with_rack(rack),
+    ];
+    // v0 asks for all topics with an empty list, later versions with null.
+    let all = match &req.topics {
+        None => true,
+        Some(t) => t.is_empty() && version == 0,
+    };
+    // Before v4 there is no flag and auto-creation is on.
+    let allow_create =
+        (version < 4 || req.allow_auto_topic_creation) && broker.settings.auto_create_topics_enable;
+    let topics = if all {
+        broker.with_image(|image| {
+            image
+                .topics
+                .iter()
+                .map(|(name, t)| topic_response(name, t))
+                .collect()
+        })
+    } else {
+        let mut out = Vec::new();
+        for wanted in req.topics.unwrap_or_default() {
+            match wanted.name {
+                Some(name) => {
+                    let name = name.0.to_string();
+                    let existing = broker.with_image(|i| i.topics.get(&name).cloned());
+                    out.push(match existing {
+                        Some(t) => topic_response(&name, &t),
+                        None if allow_create => match validate_topic_name(&name)
+                            .and_then(|()| broker.auto_create(&name))
+                        {
+                            Ok(t) => topic_response(&name, &t),
+                            Err(e) => error_topic(Some(&name), Uuid::nil(), e.error),
+                        },
+                        None => error_topic(
+                            Some(&name),
+                            Uuid::nil(),
+                            ResponseError::UnknownTopicOrPartition,
+                        ),
+                    });
+                }
+                None => {
+                    let found = broker.with_image(|i| {
+                        i.topic_by_id(wanted.topic_id)
+                            .map(|(n, t)| topic_response(n, t))
+                    });
+                    out.push(found.unwrap_or_else(|| {
+                        error_topic(None, wanted.topic_id, ResponseError::UnknownTopicId)
+                    }));
+                }
+            }
+        }
+        out
+    };
+    MetadataResponse::default()
+        .with_brokers(brokers)
+        .with_cluster_id(Some(str_bytes(broker.cluster_id.clone())))
+        .with_controller_id(BrokerId(broker.node_id))
+        .with_topics(topics)
+}

@@ -1,0 +1,264 @@
+//! Broker settings: each one is a flag, an environment variable (`KFKD_*`) and a
+//! key of the YAML config file named as in Kafka's `server.properties`.
+//!
+//! Precedence: flag or environment variable, then the config file, then the
+//! default (Kafka's default where Kafka has the setting). Every setting is
+//! declared once, in the `settings!` table below, so the three spellings and
+//! `kfkd --help` cannot drift apart.
+
+use std::path::{Path, PathBuf};
+
+use kfk_log::LogConfig;
+use kfk_wire::TimestampType;
+
+macro_rules! settings {
+    ($( $(#[doc = $doc:literal])* $field:ident : $ty:ty = $default:expr, $key:literal, $env:literal; )*) => {
+        /// Broker settings as flags (all optional: unset ones come from the file).
+        #[derive(clap::Args, Debug, Default, Clone)]
+        pub struct SettingArgs {
+            $(
+                $(#[doc = $doc])*
+                #[arg(long, env = $env, help_heading = "Broker settings (YAML keys in brackets)")]
+                pub $field: Option<$ty>,
+            )*
+        }
+
+        /// Broker settings as read from the YAML config file.
+        #[derive(serde::Deserialize, Debug, Default, Clone)]
+        #[serde(deny_unknown_fields)]
+        pub struct FileSettings {
+            $(
+                #[serde(rename = $key, default)]
+                pub $field: Option<$ty>,
+            )*
+        }
+
+        /// The resolved settings a broker runs with.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Settings {
+            $( pub $field: $ty, )*
+        }
+
+        impl Settings {
+            /// Flag or environment first, then file, then default.
+            pub fn resolve(args: &SettingArgs, file: &FileSettings) -> Settings {
+                Settings {
+                    $( $field: args.$field.clone().or_else(|| file.$field.clone()).unwrap_or_else(|| $default), )*
+                }
+            }
+
+            /// `(yaml key, value)` of every setting, for DescribeConfigs on the broker.
+            pub fn entries(&self) -> Vec<(&'static str, String)> {
+                vec![ $( ($key, format!("{}", DisplaySetting(&self.$field))), )* ]
+            }
+        }
+    };
+}
+
+/// Formats settings the way Kafka shows them in DescribeConfigs.
+struct DisplaySetting<'a, T>(&'a T);
+
+impl std::fmt::Display for DisplaySetting<'_, PathBuf> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.display())
+    }
+}
+macro_rules! display_plain {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for DisplaySetting<'_, $t> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    )*};
+}
+display_plain!(i32, i64, u64, bool, String);
+
+settings! {
+    /// Id of this broker in the cluster [node.id].
+    node_id: i32 = 1, "node.id", "KFKD_NODE_ID";
+    /// Directory holding this broker's partitions and metadata [log.dirs].
+    data_dir: PathBuf = PathBuf::from("kfk-data"), "log.dirs", "KFKD_DATA_DIR";
+    /// Address to accept client connections on, host:port [listeners].
+    listen: String = "127.0.0.1:9092".to_string(), "listeners", "KFKD_LISTEN";
+    /// Address clients are told to connect to; defaults to --listen [advertised.listeners].
+    advertised_listener: String = String::new(), "advertised.listeners", "KFKD_ADVERTISED_LISTENER";
+    /// Rack of this broker, reported in metadata [broker.rack].
+    rack: String = String::new(), "broker.rack", "KFKD_RACK";
+    /// Partitions of an auto-created topic or a CreateTopics without a count [num.partitions].
+    num_partitions: i32 = 1, "num.partitions", "KFKD_NUM_PARTITIONS";
+    /// Replication factor when a CreateTopics does not set one [default.replication.factor].
+    default_replication_factor: i32 = 1, "default.replication.factor", "KFKD_DEFAULT_REPLICATION_FACTOR";
+    /// Create a topic when a client asks for metadata or produces to an unknown one [auto.create.topics.enable].
+    auto_create_topics_enable: bool = true, "auto.create.topics.enable", "KFKD_AUTO_CREATE_TOPICS_ENABLE";
+    /// Minimum in-sync replicas for acks=all [min.insync.replicas].
+    min_insync_replicas: i32 = 1, "min.insync.replicas", "KFKD_MIN_INSYNC_REPLICAS";
+    /// Delete segments older than this; -1 keeps forever [log.retention.ms].
+    log_retention_ms: i64 = kfk_log::DEFAULT_RETENTION_MS, "log.retention.ms", "KFKD_LOG_RETENTION_MS";
+    /// Delete oldest segments while a partition is larger; -1 = no limit [log.retention.bytes].
+    log_retention_bytes: i64 = -1, "log.retention.bytes", "KFKD_LOG_RETENTION_BYTES";
+    /// How often retention runs [log.retention.check.interval.ms].
+    log_retention_check_interval_ms: u64 = 300_000, "log.retention.check.interval.ms", "KFKD_LOG_RETENTION_CHECK_INTERVAL_MS";
+    /// Maximum size of one segment file [log.segment.bytes].
+    log_segment_bytes: u64 = kfk_log::DEFAULT_SEGMENT_BYTES, "log.segment.bytes", "KFKD_LOG_SEGMENT_BYTES";
+    /// Roll a new segment when the active one is this old [log.roll.ms].
+    log_roll_ms: i64 = kfk_log::DEFAULT_SEGMENT_MS, "log.roll.ms", "KFKD_LOG_ROLL_MS";
+    /// Bytes between two offset index entries [log.index.interval.bytes].
+    log_index_interval_bytes: u64 = kfk_log::DEFAULT_INDEX_INTERVAL_BYTES, "log.index.interval.bytes", "KFKD_LOG_INDEX_INTERVAL_BYTES";
+    /// fsync after this many records; the default leaves it to the OS [log.flush.interval.messages].
+    log_flush_interval_messages: u64 = u64::MAX, "log.flush.interval.messages", "KFKD_LOG_FLUSH_INTERVAL_MESSAGES";
+    /// fsync when unflushed data is this old; the default leaves it to the OS [log.flush.interval.ms].
+    log_flush_interval_ms: i64 = i64::MAX, "log.flush.interval.ms", "KFKD_LOG_FLUSH_INTERVAL_MS";
+    /// CreateTime or LogAppendTime [log.message.timestamp.type].
+    log_message_timestamp_type: String = "CreateTime".to_string(), "log.message.timestamp.type", "KFKD_LOG_MESSAGE_TIMESTAMP_TYPE";
+    /// Largest record batch accepted [message.max.bytes].
+    message_max_bytes: u64 = kfk_log::DEFAULT_MAX_MESSAGE_BYTES as u64, "message.max.bytes", "KFKD_MESSAGE_MAX_BYTES";
+    /// Largest request frame accepted; larger ones close the connection [socket.request.max.bytes].
+    socket_request_max_bytes: u64 = 100 * 1024 * 1024, "socket.request.max.bytes", "KFKD_SOCKET_REQUEST_MAX_BYTES";
+    /// Most client connections served at once [max.connections].
+    max_connections: u64 = 10_000, "max.connections", "KFKD_MAX_CONNECTIONS";
+}
+
+/// Why settings were refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {}: {source}", path.display())]
+    Parse {
+        path: PathBuf,
+        source: serde_yaml::Error,
+    },
+    #[error("invalid setting {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+/// Reads the YAML config file (Kafka-style dotted keys).
+///
+/// # Errors
+/// [`ConfigError::Read`] or [`ConfigError::Parse`], naming the file.
+pub fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if text.trim().is_empty() {
+        return Ok(FileSettings::default());
+    }
+    serde_yaml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Parses a `timestamp.type` value as Kafka spells it.
+pub fn parse_timestamp_type(value: &str) -> Option<TimestampType> {
+    match value {
+        "CreateTime" => Some(TimestampType::CreateTime),
+        "LogAppendTime" => Some(TimestampType::LogAppendTime),
+        _ => None,
+    }
+}
+
+impl Settings {
+    /// Checks values that have a legal range.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the setting.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.to_string(),
+            })
+        };
+        if self.node_id < 0 {
+            return invalid("node.id", "must be >= 0");
+        }
+        if self.num_partitions < 1 {
+            return invalid("num.partitions", "must be >= 1");
+        }
+        if self.default_replication_factor < 1 {
+            return invalid("default.replication.factor", "must be >= 1");
+        }
+        if self.log_segment_bytes < 14 || self.log_segment_bytes > i32::MAX as u64 {
+            return invalid("log.segment.bytes", "must be between 14 and 2147483647");
+        }
+        if parse_timestamp_type(&self.log_message_timestamp_type).is_none() {
+            return invalid(
+                "log.message.timestamp.type",
+                "must be CreateTime or LogAppendTime",
+            );
+        }
+        if self.socket_request_max_bytes < 1024 {
+            return invalid("socket.request.max.bytes", "must be >= 1024");
+        }
+        if self.max_connections < 1 {
+            return invalid("max.connections", "must be >= 1");
+        }
+        Ok(())
+    }
+
+    /// The address clients should connect to.
+    pub fn advertised(&self) -> &str {
+        if self.advertised_listener.is_empty() {
+            &self.listen
+        } else {
+            &self.advertised_listener
+        }
+    }
+
+    /// Log settings for topics without overrides.
+    pub fn default_log_config(&self) -> LogConfig {
+        LogConfig {
+            segment_bytes: self.log_segment_bytes,
+            segment_ms: self.log_roll_ms,
+            index_interval_bytes: self.log_index_interval_bytes,
+            retention_ms: self.log_retention_ms,
+            retention_bytes: self.log_retention_bytes,
+            flush_messages: (self.log_flush_interval_messages != u64::MAX)
+                .then_some(self.log_flush_interval_messages),
+            flush_ms: (self.log_flush_interval_ms != i64::MAX)
+                .then_some(self.log_flush_interval_ms),
+            max_message_bytes: self.message_max_bytes as usize,
+            timestamp_type: parse_timestamp_type(&self.log_message_timestamp_type)
+                .unwrap_or(TimestampType::CreateTime),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_which_overrides_defaults() {
+        let file: FileSettings =
+            serde_yaml::from_str("num.partitions: 3\nlog.retention.ms: 1000\n").unwrap();
+        let args = SettingArgs {
+            num_partitions: Some(5),
+            ..SettingArgs::default()
+        };
+        let s = Settings::resolve(&args, &file);
+        assert_eq!(s.num_partitions, 5);
+        assert_eq!(s.log_retention_ms, 1000);
+        assert_eq!(s.message_max_bytes, 1_048_588);
+        assert_eq!(s.advertised(), "127.0.0.1:9092");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(serde_yaml::from_str::<FileSettings>("num.partition: 3\n").is_err());
+    }
+
+    #[test]
+    fn invalid_values_name_the_setting() {
+        let mut s = Settings::resolve(&SettingArgs::default(), &FileSettings::default());
+        s.log_message_timestamp_type = "Now".into();
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("log.message.timestamp.type"), "{err}");
+    }
+}

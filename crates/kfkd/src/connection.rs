@@ -1,0 +1,151 @@
+//! One client connection: the only code that touches its socket.
+//!
+//! Requests are read one frame at a time and answered in order, which is what
+//! Kafka guarantees to clients that pipeline. A frame that is too large, cut
+//! short or undecodable is logged and the connection closed: after a bad frame
+//! the stream cannot be trusted to be in sync. Other connections are unaffected.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use kafka_protocol::messages::ApiKey;
+use kfk_wire::frame::{self, FrameError, LENGTH_PREFIX, RequestPreamble};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use crate::api::{self, Request};
+use crate::broker::Broker;
+
+/// Frames are read in blocks of at most this size, so a client that announces a
+/// large frame and sends nothing does not make the broker reserve it.
+const READ_BLOCK: usize = 64 * 1024;
+
+/// Why a connection ended, for the log line.
+#[derive(Debug)]
+enum Closed {
+    /// The client closed it (or the broker is shutting down).
+    Normally,
+    Frame(FrameError),
+    Io(std::io::Error),
+    UnknownApi(i16),
+    UnsupportedVersion(ApiKey, i16),
+}
+
+/// Reads exactly `size` bytes, growing the buffer block by block.
+async fn read_frame(stream: &mut TcpStream, size: usize) -> std::io::Result<BytesMut> {
+    let mut buf = BytesMut::with_capacity(size.min(READ_BLOCK));
+    while buf.len() < size {
+        let want = (size - buf.len()).min(READ_BLOCK);
+        buf.reserve(want);
+        let mut limited = (&mut *stream).take(want as u64);
+        if limited.read_buf(&mut buf).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Ok(buf)
+}
+
+pub async fn serve(
+    broker: Arc<Broker>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let closed = serve_inner(&broker, &mut stream, &mut shutdown).await;
+    match closed {
+        Closed::Normally => debug!(%peer, "connection closed"),
+        Closed::Io(e) => debug!(%peer, error = %e, "connection dropped"),
+        Closed::Frame(e) => warn!(%peer, error = %e, "closing connection after a bad frame"),
+        Closed::UnknownApi(key) => {
+            warn!(%peer, api_key = key, "closing connection: unknown API key")
+        }
+        Closed::UnsupportedVersion(key, v) => {
+            warn!(%peer, api = ?key, version = v, "closing connection: unsupported API version")
+        }
+    }
+}
+
+async fn serve_inner(
+    broker: &Broker,
+    stream: &mut TcpStream,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Closed {
+    let max = usize::try_from(broker.settings.socket_request_max_bytes).unwrap_or(usize::MAX);
+    loop {
+        let mut prefix = [0u8; LENGTH_PREFIX];
+        tokio::select! {
+            r = stream.read_exact(&mut prefix) => {
+                if let Err(e) = r {
+                    return if e.kind() == std::io::ErrorKind::UnexpectedEof { Closed::Normally } else { Closed::Io(e) };
+                }
+            }
+            _ = shutdown.changed() => return Closed::Normally,
+        }
+        let size = match frame::frame_length(prefix, max) {
+            Ok(s) => s,
+            Err(e) => return Closed::Frame(e),
+        };
+        let frame = match read_frame(stream, size).await {
+            Ok(f) => f.freeze(),
+            Err(e) => return Closed::Io(e),
+        };
+        let pre = match RequestPreamble::parse(&frame) {
+            Ok(p) => p,
+            Err(e) => return Closed::Frame(e),
+        };
+        let Ok(api_key) = ApiKey::try_from(pre.api_key) else {
+            return Closed::UnknownApi(pre.api_key);
+        };
+        let response = match api::supported_versions(api_key) {
+            None => return Closed::UnknownApi(pre.api_key),
+            Some((min, max)) if pre.api_version < min || pre.api_version > max => {
+                if api_key != ApiKey::ApiVersions {
+                    return Closed::UnsupportedVersion(api_key, pre.api_version);
+                }
+                // KIP-511: answer in v0 so the client can pick a version we speak.
+                info!(
+                    version = pre.api_version,
+                    "client asked for an ApiVersions version kfkd does not speak; answering v0"
+                );
+                match frame::encode_response(
+                    api_key,
+                    0,
+                    pre.correlation_id,
+                    &api::unsupported_version_response(),
+                ) {
+                    Ok(r) => Some(r),
+                    Err(e) => return Closed::Frame(e),
+                }
+            }
+            Some(_) => {
+                let mut body = frame;
+                let header = match frame::decode_request_header(&mut body, api_key, pre.api_version)
+                {
+                    Ok(h) => h,
+                    Err(e) => return Closed::Frame(e),
+                };
+                debug!(api = ?api_key, version = pre.api_version, correlation_id = pre.correlation_id,
+                    client_id = header.client_id.as_deref().unwrap_or(""), "request");
+                let req = Request {
+                    api_key,
+                    version: pre.api_version,
+                    correlation_id: pre.correlation_id,
+                    body,
+                };
+                match api::handle(broker, req).await {
+                    Ok(r) => r,
+                    Err(e) => return Closed::Frame(e),
+                }
+            }
+        };
+        if let Some(bytes) = response
+            && let Err(e) = stream.write_all(&bytes).await
+        {
+            return Closed::Io(e);
+        }
+    }
+}

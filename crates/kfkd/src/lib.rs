@@ -1,0 +1,11 @@
+//! kfkd, the kfk broker: serves the Apache Kafka wire protocol over the
+//! storage engine in `kfk-log`, so unchanged Kafka clients can use it.
+
+pub mod api;
+pub mod broker;
+pub mod config;
+pub mod connection;
+pub mod metadata;
+pub mod producer_state;
+pub mod server;
+pub mod topic_config;

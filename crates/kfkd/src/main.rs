@@ -1,0 +1,108 @@
+//! `kfkd`: the broker daemon.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use kfkd::broker::Broker;
+use kfkd::config::{self, FileSettings, SettingArgs, Settings};
+use tracing::{error, info};
+
+/// The kfk broker: speaks the Apache Kafka wire protocol.
+///
+/// Every setting is a flag, a KFKD_* environment variable and a key of the YAML
+/// file given with --config (named as in Kafka's server.properties).
+/// Flags and environment win over the file, the file over the defaults.
+#[derive(Debug, Parser)]
+#[command(name = "kfkd", version)]
+struct Cli {
+    /// YAML file of settings, e.g. `num.partitions: 3`.
+    #[arg(long, env = "KFKD_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    settings: SettingArgs,
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => info!("SIGINT received"),
+            _ = term.recv() => info!("SIGTERM received"),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn settings(cli: &Cli) -> anyhow::Result<Settings> {
+    let file = match &cli.config {
+        Some(path) => config::read_file(path)?,
+        None => FileSettings::default(),
+    };
+    let settings = Settings::resolve(&cli.settings, &file);
+    settings.validate()?;
+    Ok(settings)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = settings(&cli)?;
+    let listen = settings.listen.clone();
+    let retention_every = Duration::from_millis(settings.log_retention_check_interval_ms.max(1));
+    let broker = tokio::task::spawn_blocking(move || Broker::open(settings)).await??;
+    let broker = Arc::new(broker);
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let _background = broker.logs.start_background(retention_every);
+    info!(node_id = broker.node_id, cluster_id = %broker.cluster_id,
+        listen = %listener.local_addr()?, advertised = %broker.settings.advertised(),
+        data_dir = %broker.settings.data_dir.display(), "kfkd started");
+    kfkd::server::run(broker, listener, shutdown_signal()).await;
+    info!("kfkd stopped");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kfkd: error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e:#}");
+            eprintln!("kfkd: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Topic-level configs: the names Kafka uses, their broker-level defaults, how
+//! values are validated, and how they turn into a [`LogConfig`].
+//!
+//! Only settings the broker actually honours are accepted. A value kfk cannot
+//! honour (`cleanup.policy=compact`, a `compression.type` that would require
+//! recompressing) is refused with INVALID_CONFIG rather than stored and ignored.
+
+use std::collections::BTreeMap;
+
+use kfk_log::LogConfig;
+
+use crate::config::{Settings, parse_timestamp_type};
+
+/// Where a described value comes from (Kafka's `ConfigSource`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigSource {
+    DynamicTopic = 1,
+    StaticBroker = 4,
+    Default = 5,
+}
+
+/// Every topic config kfk knows, with the broker setting it defaults to.
+const TOPIC_CONFIGS: &[&str] = &[
+    "cleanup.policy",
+    "compression.type",
+    "flush.messages",
+    "flush.ms",
+    "index.interval.bytes",
+    "max.message.bytes",
+    "message.timestamp.type",
+    "min.insync.replicas",
+    "retention.bytes",
+    "retention.ms",
+    "segment.bytes",
+    "segment.ms",
+];
+
+/// Names of all topic configs, sorted.
+pub fn names() -> &'static [&'static str] {
+    TOPIC_CONFIGS
+}
+
+/// The broker-level default of a topic config, as a string.
+pub fn broker_default(settings: &Settings, name: &str) -> Option<String> {
+    Some(match name {
+        "cleanup.policy" => "delete".into(),
+        "compression.type" => "producer".into(),
+        "flush.messages" => as_kafka_long(settings.log_flush_interval_messages),
+        "flush.ms" => settings.log_flush_interval_ms.to_string(),
+        "index.interval.bytes" => settings.log_index_interval_bytes.to_string(),
+        "max.message.bytes" => settings.message_max_bytes.to_string(),
+        "message.timestamp.type" => settings.log_message_timestamp_type.clone(),
+        "min.insync.replicas" => settings.min_insync_replicas.to_string(),
+        "retention.bytes" => settings.log_retention_bytes.to_string(),
+        "retention.ms" => settings.log_retention_ms.to_string(),
+        "segment.bytes" => settings.log_segment_bytes.to_string(),
+        "segment.ms" => settings.log_roll_ms.to_string(),
+        _ => return None,
+    })
+}
+
+/// Kafka shows "never" for `flush.messages` as Long.MAX_VALUE.
+fn as_kafka_long(v: u64) -> String {
+    if v == u64::MAX {
+        i64::MAX.to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+fn parse_range(name: &str, value: &str, min: i64, max: i64) -> Result<(), String> {
+    match value.trim().parse::<i64>() {
+        Ok(v) if (min..=max).contains(&v) => Ok(()),
+        Ok(v) => Err(format!(
+            "invalid value {v} for configuration {name}: must be between {min} and {max}"
+        )),
+        Err(_) => Err(format!(
+            "invalid value {value:?} for configuration {name}: expected a number"
+        )),
+    }
+}
+
+/// Checks one `name=value` pair; the error message is shown to the client.
+///
+/// # Errors
+/// A message naming the config and what is wrong with it.
+pub fn validate(name: &str, value: &str) -> Result<(), String> {
+    match name {
+        "cleanup.policy" => match value {
+            "delete" => Ok(()),
+            other => Err(format!(
+                "cleanup.policy={other} is not supported by kfk; only 'delete' is"
+            )),
+        },
+        "compression.type" => match value {
+            "producer" => Ok(()),
+            other => Err(format!(
+                "compression.type={other} is not supported by kfk, which stores batches as the producer compressed them; use 'producer'"
+            )),
+        },
+        "message.timestamp.type" => parse_timestamp_type(value)
+            .map(|_| ())
+            .ok_or_else(|| format!("invalid value {value:?} for message.timestamp.type: expected CreateTime or LogAppendTime")),
+        "flush.messages" => parse_range(name, value, 1, i64::MAX),
+        "flush.ms" | "segment.ms" => parse_range(name, value, 1, i64::MAX),
+        "index.interval.bytes" | "max.message.bytes" => parse_range(name, value, 0, i64::from(i32::MAX)),
+        "min.insync.replicas" => parse_range(name, value, 1, i64::from(i32::MAX)),
+        "retention.bytes" | "retention.ms" => parse_range(name, value, -1, i64::MAX),
+        "segment.bytes" => parse_range(name, value, 14, i64::from(i32::MAX)),
+        other => Err(format!("unknown topic config {other}")),
+    }
+}
+
+/// The log settings of a topic: broker defaults overlaid with its overrides
+/// (which were validated when they were set).
+pub fn log_config(settings: &Settings, overrides: &BTreeMap<String, String>) -> LogConfig {
+    let mut c = settings.default_log_config();
+    for (name, value) in overrides {
+        let num = || value.trim().parse::<i64>().ok();
+        match name.as_str() {
+            "flush.messages" => {
+                c.flush_messages = num().map(|v| v as u64).filter(|v| *v != i64::MAX as u64)
+            }
+            "flush.ms" => c.flush_ms = num().filter(|v| *v != i64::MAX),
+            "index.interval.bytes" => c.index_interval_bytes = num().unwrap_or(4096) as u64,
+            "max.message.bytes" => c.max_message_bytes = num().unwrap_or(0) as usize,
+            "message.timestamp.type" => {
+                c.timestamp_type = parse_timestamp_type(value).unwrap_or(c.timestamp_type)
+            }
+            "retention.bytes" => c.retention_bytes = num().unwrap_or(-1),
+            "retention.ms" => c.retention_ms = num().unwrap_or(-1),
+            "segment.bytes" => c.segment_bytes = num().unwrap_or(1 << 30) as u64,
+            "segment.ms" => c.segment_ms = num().unwrap_or(c.segment_ms),
+            _ => {}
+        }
+    }
+    c
+}
+
+/// `min.insync.replicas` of a topic.
+pub fn min_insync_replicas(settings: &Settings, overrides: &BTreeMap<String, String>) -> i32 {
+    overrides
+        .get("min.insync.replicas")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(settings.min_insync_replicas)
+}
+
+/// Value and source of every config of a topic, as DescribeConfigs shows them.
+pub fn describe(
+    settings: &Settings,
+    overrides: &BTreeMap<String, String>,
+) -> Vec<(String, String, ConfigSource)> {
+    names()
+        .iter()
+        .map(|name| match overrides.get(*name) {
+            Some(v) => (name.to_string(), v.clone(), ConfigSource::DynamicTopic),
+            None => (
+                name.to_string(),
+                broker_default(settings, name).unwrap_or_default(),
+                ConfigSource::Default,
+            ),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{FileSettings, SettingArgs};
+
+    #[test]
+    fn overrides_reach_the_log_config() {
+        let settings = Settings::resolve(&SettingArgs::default(), &FileSettings::default());
+        let mut o = BTreeMap::new();
+        o.insert("retention.ms".to_string(), "1000".to_string());
+        o.insert("segment.bytes".to_string(), "1048576".to_string());
+        o.insert(
+            "message.timestamp.type".to_string(),
+            "LogAppendTime".to_string(),
+        );
+        let c = log_config(&settings, &o);
+        assert_eq!(c.retention_ms, 1000);
+        assert_eq!(c.segment_bytes, 1 << 20);
+        assert_eq!(c.timestamp_type, kfk_wire::TimestampType::LogAppendTime);
+        assert_eq!(c.max_message_bytes, 1_048_588);
+    }
+
+    #[test]
+    fn values_kfk_cannot_honour_are_refused() {
+        assert!(validate("cleanup.policy", "compact").is_err());
+        assert!(validate("compression.type", "gzip").is_err());
+        assert!(validate("retention.ms", "-2").is_err());
+        assert!(validate("retention.ms", "abc").is_err());
+        assert!(validate("no.such.config", "1").is_err());
+        assert!(validate("retention.ms", "-1").is_ok());
+    }
+
+    #[test]
+    fn every_name_has_a_default_and_validates_it() {
+        let settings = Settings::resolve(&SettingArgs::default(), &FileSettings::default());
+        for name in names() {
+            let v = broker_default(&settings, name).unwrap();
+            validate(name, &v).unwrap_or_else(|e| panic!("{name}={v}: {e}"));
+        }
+    }
+}
