@@ -1,0 +1,73 @@
+"""confluent-kafka (librdkafka) against kfkd.
+
+usage: confluent_client.py BOOTSTRAP produce|consume TOPIC COUNT
+
+produce: creates TOPIC (3 partitions) with the admin client, produces COUNT keyed
+messages with acks=all and idempotence, prints one JSON object per acked message.
+consume: reads TOPIC from the beginning, prints one JSON object per message, then
+the low/high watermarks and the offset for timestamp 0 of each partition.
+Exits non-zero on any client error.
+"""
+import json
+import sys
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+bootstrap, phase, topic, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+PARTITIONS = 3
+
+
+def produce():
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics(
+        [NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1,
+                  config={"retention.ms": "604800000"})])
+    for f in futures.values():
+        f.result(15)
+    configs = admin.describe_configs([ConfigResource("topic", topic)])
+    for f in configs.values():
+        assert f.result(15)["retention.ms"].value == "604800000"
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all",
+                         "enable.idempotence": True, "linger.ms": 5})
+    errors = []
+
+    def delivered(err, msg):
+        if err is not None:
+            errors.append(str(err))
+            return
+        print(json.dumps({"p": msg.partition(), "o": msg.offset(),
+                          "k": msg.key().decode(), "v": msg.value().decode()}))
+
+    for i in range(count):
+        producer.produce(topic, key=f"key-{i}", value=f"value-{i}", on_delivery=delivered)
+        producer.poll(0)
+    left = producer.flush(30)
+    if errors or left:
+        sys.exit(f"delivery failed: {left} undelivered, errors {errors[:5]}")
+
+
+def consume():
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+    seen = 0
+    idle = 0
+    while seen < count and idle < 20:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            idle += 1
+            continue
+        if msg.error():
+            raise KafkaException(msg.error())
+        seen += 1
+        print(json.dumps({"p": msg.partition(), "o": msg.offset(),
+                          "k": msg.key().decode(), "v": msg.value().decode()}))
+    for p in range(PARTITIONS):
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+        by_time = consumer.offsets_for_times([TopicPartition(topic, p, 0)], timeout=10)[0]
+        print(json.dumps({"partition": p, "low": low, "high": high, "at_time_0": by_time.offset}))
+    consumer.close()
+
+
+produce() if phase == "produce" else consume()

@@ -1,0 +1,286 @@
+//! The end-to-end harness: starts real `kfkd` processes on free loopback ports,
+//! stops them with SIGTERM or SIGKILL, restarts them on the same data, and runs
+//! third-party clients against them. Every wait is bounded.
+//!
+//! The binaries are taken from the workspace's `target/debug` (or
+//! `KFK_BIN_DIR`); build them first with `cargo build --workspace --bins`.
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Upper bound for a broker to start answering.
+pub const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Where the project's binaries are.
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("KFK_BIN_DIR") {
+        return dir.into();
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest.join("..").join("target"));
+    target.join("debug")
+}
+
+/// Path of a project binary, with a clear failure when it was not built.
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} not found: run `cargo build --workspace --bins` first",
+        path.display()
+    );
+    path
+}
+
+/// Path of a third-party tool, with the package that provides it.
+pub fn tool(name: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .find(|p| p.exists())
+        })
+        .unwrap_or_default();
+    path.unwrap_or_else(|| panic!("{name} not found: install {package} (.ci/run does)"))
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+/// Polls `check` every 50 ms until it is true or `timeout` passes.
+pub fn wait_until(timeout: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A running `kfkd` process.
+#[derive(Debug)]
+pub struct Kfkd {
+    child: Option<Child>,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    _dir: tempfile::TempDir,
+    extra_args: Vec<String>,
+    log_path: PathBuf,
+}
+
+impl Kfkd {
+    /// Starts a broker on a free port with a fresh data directory.
+    pub fn start() -> Kfkd {
+        Self::start_with(&[])
+    }
+
+    /// As [`Kfkd::start`], with extra flags (e.g. `--log-flush-interval-messages 1`).
+    pub fn start_with(args: &[&str]) -> Kfkd {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut k = Kfkd {
+            child: None,
+            port: 0,
+            data_dir: dir.path().join("data"),
+            log_path: dir.path().join("kfkd.log"),
+            _dir: dir,
+            extra_args: args.iter().map(|s| s.to_string()).collect(),
+        };
+        k.launch();
+        k
+    }
+
+    fn launch(&mut self) {
+        for _attempt in 0..5 {
+            self.port = free_port();
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.log_path)
+                .expect("log file");
+            let child = Command::new(bin("kfkd"))
+                .env_clear()
+                .env("RUST_LOG", "info")
+                .arg("--data-dir")
+                .arg(&self.data_dir)
+                .arg("--listen")
+                .arg(format!("127.0.0.1:{}", self.port))
+                .args(&self.extra_args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("spawn kfkd");
+            self.child = Some(child);
+            if self.wait_ready() {
+                return;
+            }
+            self.kill9();
+        }
+        panic!("kfkd did not start; log:\n{}", self.log());
+    }
+
+    /// True once the port accepts connections; false if the process exited.
+    fn wait_ready(&mut self) -> bool {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(_)) = child.try_wait()
+            {
+                return false;
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Kills the broker with SIGKILL: no flush, no clean shutdown.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the broker with SIGTERM and waits (bounded) for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if let Ok(Some(status)) = child.try_wait() {
+                    assert!(
+                        status.success(),
+                        "kfkd exited with {status}; log:\n{}",
+                        self.log()
+                    );
+                    return;
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    panic!("kfkd did not stop on SIGTERM; log:\n{}", self.log());
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Starts the broker again on the same data directory (on a new port).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+
+    /// Starts a killed broker again on the same data directory.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "broker still running");
+        self.launch();
+    }
+
+    /// What the broker logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl Drop for Kfkd {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Runs a command with a deadline; panics with its output if it fails.
+pub fn run(cmd: &mut Command, timeout: Duration) -> Output {
+    let output = run_unchecked(cmd, timeout);
+    assert!(
+        output.status.success(),
+        "{cmd:?} failed with {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Runs a command with a deadline and returns its output whatever the status.
+pub fn run_unchecked(cmd: &mut Command, timeout: Duration) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || read_all(stdout));
+    let err_reader = std::thread::spawn(move || read_all(stderr));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{cmd:?} did not finish within {timeout:?}\nstderr:\n{}",
+                String::from_utf8_lossy(&err_reader.join().unwrap_or_default())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    }
+}
+
+fn read_all(r: impl std::io::Read) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut reader = BufReader::new(r);
+    loop {
+        let mut line = Vec::new();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return out,
+            Ok(_) => out.extend_from_slice(&line),
+        }
+    }
+}
+
+/// Path of a Python test client in `tests/python`.
+pub fn python_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(name)
+}
+
+/// A `python3` command running one of the test clients.
+pub fn python(script: &str) -> Command {
+    let mut cmd = Command::new(tool("python3", "python3"));
+    cmd.arg(python_script(script));
+    cmd
+}
