@@ -5,8 +5,9 @@
 //! cap is refused before a buffer is allocated for it.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
+
 use thiserror::Error;
 
 /// Bytes of the length prefix.
@@ -26,6 +27,10 @@ pub enum FrameError {
     NegativeLength(i32),
     #[error("frame of {0} bytes is too short for a request header")]
     TooShort(usize),
+    #[error("unknown API key {0}")]
+    UnknownApi(i16),
+    #[error("{api_key:?} v{version} is not supported")]
+    UnsupportedVersion { api_key: ApiKey, version: i16 },
     #[error("malformed request header for {api_key:?} v{version}: {reason}")]
     Header {
         api_key: ApiKey,
@@ -103,20 +108,58 @@ pub fn decode_request_header(
     })
 }
 
-/// Decodes a request body (on a frame already bounded by the length cap and with
-/// the decoder's pre-allocations bounded by the remaining bytes).
+/// Decodes any request body the protocol defines into its typed form.
 ///
 /// # Errors
 /// [`FrameError::Body`].
-pub fn decode_body<T: Decodable>(
+pub fn decode_request_body(
     body: &mut Bytes,
     api_key: ApiKey,
     version: i16,
-) -> Result<T, FrameError> {
-    T::decode(body, version).map_err(|e| FrameError::Body {
+) -> Result<RequestKind, FrameError> {
+    RequestKind::decode(api_key, body, version).map_err(|e| FrameError::Body {
         api_key,
         version,
         reason: e.to_string(),
+    })
+}
+
+/// A whole request frame (without its length prefix), decoded.
+#[derive(Debug)]
+pub struct DecodedRequest {
+    pub api_key: ApiKey,
+    pub version: i16,
+    pub header: RequestHeader,
+    pub body: RequestKind,
+}
+
+/// Decodes a request frame: preamble, header, body. `accepts` says which
+/// versions of an API the caller serves; others are refused before decoding.
+/// This is the whole path from untrusted bytes to typed requests, and the
+/// fuzz target's entry point.
+///
+/// # Errors
+/// [`FrameError`] for anything that is not a well-formed, accepted request.
+pub fn decode_request(
+    mut frame: Bytes,
+    accepts: impl Fn(ApiKey, i16) -> bool,
+) -> Result<DecodedRequest, FrameError> {
+    let pre = RequestPreamble::parse(&frame)?;
+    let api_key =
+        ApiKey::try_from(pre.api_key).map_err(|()| FrameError::UnknownApi(pre.api_key))?;
+    if !accepts(api_key, pre.api_version) {
+        return Err(FrameError::UnsupportedVersion {
+            api_key,
+            version: pre.api_version,
+        });
+    }
+    let header = decode_request_header(&mut frame, api_key, pre.api_version)?;
+    let body = decode_request_body(&mut frame, api_key, pre.api_version)?;
+    Ok(DecodedRequest {
+        api_key,
+        version: pre.api_version,
+        header,
+        body,
     })
 }
 
@@ -218,15 +261,15 @@ mod tests {
         );
         let header = decode_request_header(&mut rest, ApiKey::Metadata, 9).unwrap();
         assert_eq!(header.client_id.as_deref(), Some("me"));
-        let decoded: MetadataRequest = decode_body(&mut rest, ApiKey::Metadata, 9).unwrap();
-        assert_eq!(decoded, body);
+        let decoded = decode_request_body(&mut rest, ApiKey::Metadata, 9).unwrap();
+        assert_eq!(decoded, RequestKind::Metadata(body));
     }
 
     #[test]
     fn a_huge_array_count_in_a_tiny_frame_is_an_error_not_an_allocation() {
         // Metadata v0 whose topic array claims 54 million entries.
         let mut body = Bytes::from_static(&[0x03, 0x3c, 0x0c, 0x00, 0xb6]);
-        let res: Result<MetadataRequest, _> = decode_body(&mut body, ApiKey::Metadata, 0);
+        let res = decode_request_body(&mut body, ApiKey::Metadata, 0);
         assert!(matches!(res, Err(FrameError::Body { .. })));
     }
 }

@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use crate::api::{self, Request};
+use crate::api;
 use crate::broker::Broker;
 
 /// Frames are read in blocks of at most this size, so a client that announces a
@@ -122,21 +122,21 @@ async fn serve_inner(
                 }
             }
             Some(_) => {
-                let mut body = frame;
-                let header = match frame::decode_request_header(&mut body, api_key, pre.api_version)
-                {
-                    Ok(h) => h,
+                let decoded = match frame::decode_request(frame, api::accepts) {
+                    Ok(d) => d,
                     Err(e) => return Closed::Frame(e),
                 };
                 debug!(api = ?api_key, version = pre.api_version, correlation_id = pre.correlation_id,
-                    client_id = header.client_id.as_deref().unwrap_or(""), "request");
-                let req = Request {
+                    client_id = decoded.header.client_id.as_deref().unwrap_or(""), "request");
+                match api::handle(
+                    broker,
                     api_key,
-                    version: pre.api_version,
-                    correlation_id: pre.correlation_id,
-                    body,
-                };
-                match api::handle(broker, req).await {
+                    pre.api_version,
+                    pre.correlation_id,
+                    decoded.body,
+                )
+                .await
+                {
                     Ok(r) => r,
                     Err(e) => return Closed::Frame(e),
                 }

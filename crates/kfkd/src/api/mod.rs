@@ -14,10 +14,10 @@ mod list_offsets;
 mod metadata;
 mod produce;
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, TopicName};
+use bytes::BytesMut;
+use kafka_protocol::messages::{ApiKey, RequestKind, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use kfk_wire::frame::{FrameError, decode_body, encode_response};
+use kfk_wire::frame::{FrameError, encode_response};
 
 use crate::broker::Broker;
 
@@ -46,13 +46,9 @@ pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
         .map(|(_, min, max)| (*min, *max))
 }
 
-/// A request ready for its handler.
-#[derive(Debug)]
-pub struct Request {
-    pub api_key: ApiKey,
-    pub version: i16,
-    pub correlation_id: i32,
-    pub body: Bytes,
+/// Whether kfkd serves `version` of `api_key`.
+pub fn accepts(api_key: ApiKey, version: i16) -> bool {
+    supported_versions(api_key).is_some_and(|(min, max)| (min..=max).contains(&version))
 }
 
 pub(crate) fn topic_name(name: &str) -> TopicName {
@@ -63,84 +59,42 @@ pub(crate) fn str_bytes(s: impl Into<String>) -> StrBytes {
     StrBytes::from_string(s.into())
 }
 
-/// Decodes, handles and encodes one request. `Ok(None)` means the request
-/// takes no response (produce with acks=0).
+/// Handles one decoded request and encodes the response. `Ok(None)` means the
+/// request takes no response (produce with acks=0).
 ///
 /// # Errors
-/// A [`FrameError`] for a body that does not decode; the connection closes.
-pub async fn handle(broker: &Broker, req: Request) -> Result<Option<BytesMut>, FrameError> {
-    let Request {
-        api_key,
-        version,
-        correlation_id,
-        mut body,
-    } = req;
+/// [`FrameError::Encode`] if a response cannot be encoded (a bug), or
+/// [`FrameError::UnsupportedVersion`] for an API kfkd does not serve.
+pub async fn handle(
+    broker: &Broker,
+    api_key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    body: RequestKind,
+) -> Result<Option<BytesMut>, FrameError> {
     macro_rules! reply {
         ($resp:expr) => {
             encode_response(api_key, version, correlation_id, &$resp).map(Some)
         };
     }
-    let b = &mut body;
-    match api_key {
-        ApiKey::ApiVersions => reply!(api_versions::handle(decode_body(b, api_key, version)?)),
-        ApiKey::Metadata => reply!(metadata::handle(
-            broker,
-            decode_body(b, api_key, version)?,
-            version
-        )),
-        ApiKey::Produce => match produce::handle(broker, decode_body(b, api_key, version)?).await {
+    match body {
+        RequestKind::ApiVersions(r) => reply!(api_versions::handle(r)),
+        RequestKind::Metadata(r) => reply!(metadata::handle(broker, r, version)),
+        RequestKind::Produce(r) => match produce::handle(broker, r).await {
             Some(resp) => reply!(resp),
             None => Ok(None),
         },
-        ApiKey::Fetch => {
-            reply!(fetch::handle(broker, decode_body(b, api_key, version)?, version).await)
-        }
-        ApiKey::ListOffsets => reply!(list_offsets::handle(
-            broker,
-            decode_body(b, api_key, version)?,
-            version
-        )),
-        ApiKey::CreateTopics => reply!(create_topics::handle(
-            broker,
-            decode_body(b, api_key, version)?
-        )),
-        ApiKey::DeleteTopics => reply!(delete_topics::handle(
-            broker,
-            decode_body(b, api_key, version)?
-        )),
-        ApiKey::CreatePartitions => {
-            reply!(create_partitions::handle(
-                broker,
-                decode_body(b, api_key, version)?
-            ))
-        }
-        ApiKey::InitProducerId => {
-            reply!(init_producer_id::handle(
-                broker,
-                decode_body(b, api_key, version)?
-            ))
-        }
-        ApiKey::DescribeConfigs => {
-            reply!(configs::describe(broker, decode_body(b, api_key, version)?))
-        }
-        ApiKey::AlterConfigs => reply!(configs::alter(broker, decode_body(b, api_key, version)?)),
-        ApiKey::IncrementalAlterConfigs => {
-            reply!(configs::incremental_alter(
-                broker,
-                decode_body(b, api_key, version)?
-            ))
-        }
-        ApiKey::DescribeCluster => {
-            reply!(describe_cluster::handle(
-                broker,
-                decode_body(b, api_key, version)?
-            ))
-        }
-        other => Err(FrameError::Body {
-            api_key: other,
-            version,
-            reason: "not served by kfkd".into(),
-        }),
+        RequestKind::Fetch(r) => reply!(fetch::handle(broker, r, version).await),
+        RequestKind::ListOffsets(r) => reply!(list_offsets::handle(broker, r, version)),
+        RequestKind::CreateTopics(r) => reply!(create_topics::handle(broker, r)),
+        RequestKind::DeleteTopics(r) => reply!(delete_topics::handle(broker, r)),
+        RequestKind::CreatePartitions(r) => reply!(create_partitions::handle(broker, r)),
+        RequestKind::InitProducerId(r) => reply!(init_producer_id::handle(broker, r)),
+        RequestKind::DescribeConfigs(r) => reply!(configs::describe(broker, r)),
+        RequestKind::AlterConfigs(r) => reply!(configs::alter(broker, r)),
+        RequestKind::IncrementalAlterConfigs(r) => reply!(configs::incremental_alter(broker, r)),
+        RequestKind::DescribeCluster(r) => reply!(describe_cluster::handle(broker, r)),
+        _ => Err(FrameError::UnsupportedVersion { api_key, version }),
     }
 }
 
