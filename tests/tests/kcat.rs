@@ -15,12 +15,34 @@ fn kcat() -> Command {
 
 #[test]
 fn kcat_lists_the_broker_and_topics() {
-    let kfkd = Kfkd::start();
+    let kfkd = Kfkd::start_with(&["--num-partitions", "2"]);
     let out = run(kcat().args(["-b", &kfkd.bootstrap(), "-L"]), T);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("1 brokers:"), "{text}");
     assert!(
         text.contains(&format!("broker 1 at {} (controller)", kfkd.bootstrap())),
+        "{text}"
+    );
+    assert!(text.contains("0 topics:"), "{text}");
+
+    // Producing to a new topic auto-creates it with num.partitions.
+    let mut producer = kcat()
+        .args(["-b", &kfkd.bootstrap(), "-P", "-t", "listed"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("kcat");
+    writeln!(producer.stdin.take().expect("stdin"), "hello").expect("write");
+    assert!(producer.wait().expect("wait").success());
+    let out = run(kcat().args(["-b", &kfkd.bootstrap(), "-L"]), T);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 topics:"), "{text}");
+    assert!(
+        text.contains("topic \"listed\" with 2 partitions:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("partition 0, leader 1, replicas: 1, isrs: 1"),
         "{text}"
     );
 }
