@@ -26,6 +26,18 @@ fn field<'a>(line: &'a str, name: &str) -> &'a str {
     rest[..end].trim_matches('"')
 }
 
+type Message = (String, String, String, String);
+
+/// Partition, offset, key and value of a message line.
+fn message(line: &str) -> Message {
+    (
+        field(line, "p").to_string(),
+        field(line, "o").to_string(),
+        field(line, "k").to_string(),
+        field(line, "v").to_string(),
+    )
+}
+
 fn round_trip(script: &str) {
     let mut kfkd = Kfkd::start();
     let count = 300;
@@ -33,17 +45,7 @@ fn round_trip(script: &str) {
         python(script).args([&kfkd.bootstrap(), "produce", "py-topic", &count.to_string()]),
         T,
     );
-    let acked: BTreeSet<(String, String, String, String)> = lines(&produced.stdout)
-        .iter()
-        .map(|l| {
-            (
-                field(l, "p").to_string(),
-                field(l, "o").to_string(),
-                field(l, "k").to_string(),
-                field(l, "v").to_string(),
-            )
-        })
-        .collect();
+    let acked: BTreeSet<Message> = lines(&produced.stdout).iter().map(|l| message(l)).collect();
     assert_eq!(acked.len(), count, "every message acknowledged once");
 
     kfkd.restart();
@@ -55,17 +57,7 @@ fn round_trip(script: &str) {
     let out = lines(&consumed.stdout);
     let (messages, offsets): (Vec<&String>, Vec<&String>) =
         out.iter().partition(|l| l.contains("\"v\""));
-    let got: BTreeSet<(String, String, String, String)> = messages
-        .iter()
-        .map(|l| {
-            (
-                field(l, "p").to_string(),
-                field(l, "o").to_string(),
-                field(l, "k").to_string(),
-                field(l, "v").to_string(),
-            )
-        })
-        .collect();
+    let got: BTreeSet<Message> = messages.iter().map(|l| message(l)).collect();
     assert_eq!(
         got, acked,
         "what was acknowledged is what is read after a restart"

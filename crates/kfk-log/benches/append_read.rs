@@ -7,12 +7,10 @@
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
 use kfk_log::{Log, LogConfig};
+use kfk_wire::{BatchOptions, NewRecord, encode_batch};
 
 const TOTAL: usize = 1 << 30;
 const BATCH_TARGET: usize = 16 * 1024;
@@ -20,36 +18,13 @@ const RECORD_VALUE: usize = 100;
 
 /// One ~16 KiB batch of 100-byte records, as a producer would send it.
 fn batch_16k() -> Vec<u8> {
-    let per_record = RECORD_VALUE + 10;
-    let n = (BATCH_TARGET - 61) / per_record;
-    let records: Vec<Record> = (0..n)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: i as i32 - 1,
-            timestamp: 1_700_000_000_000,
-            key: None,
-            value: Some(Bytes::from(vec![b'x'; RECORD_VALUE])),
-            headers: Default::default(),
-        })
+    let n = (BATCH_TARGET - 61) / (RECORD_VALUE + 10);
+    let records: Vec<NewRecord> = (0..n)
+        .map(|_| NewRecord::new(None::<Bytes>, vec![b'x'; RECORD_VALUE], 1_700_000_000_000))
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .expect("encode");
-    buf.to_vec()
+    encode_batch(&records, &BatchOptions::default())
+        .expect("encode")
+        .to_vec()
 }
 
 /// Appends `TOTAL` bytes of batches to a fresh log; returns the time spent.

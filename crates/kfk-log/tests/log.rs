@@ -4,9 +4,8 @@
 mod common;
 
 use common::{batch, batch_with, offsets};
-use kafka_protocol::records::Compression;
 use kfk_log::{Log, LogConfig, LogError};
-use kfk_wire::{BatchHeader, TimestampType};
+use kfk_wire::{BatchHeader, Compression, TimestampType};
 
 fn small_segments() -> LogConfig {
     LogConfig {

@@ -163,23 +163,19 @@ pub fn decode_request(
     })
 }
 
-/// Encodes a whole response frame: length prefix, response header, body.
-///
-/// # Errors
-/// [`FrameError::Encode`] when the body does not fit the version (a bug).
-pub fn encode_response<T: Encodable>(
+/// Length prefix, header, body: the layout of every frame in both directions.
+fn encode_frame<H: Encodable, T: Encodable>(
+    header: &H,
+    header_version: i16,
+    body: &T,
     api_key: ApiKey,
     version: i16,
-    correlation_id: i32,
-    body: &T,
 ) -> Result<BytesMut, FrameError> {
     let encode_err = |e: anyhow::Error| FrameError::Encode {
         api_key,
         version,
         reason: e.to_string(),
     };
-    let header = ResponseHeader::default().with_correlation_id(correlation_id);
-    let header_version = api_key.response_header_version(version);
     let size = header
         .compute_size(header_version)
         .and_then(|h| Ok(h + body.compute_size(version)?))
@@ -193,6 +189,21 @@ pub fn encode_response<T: Encodable>(
     Ok(buf)
 }
 
+/// Encodes a whole response frame: length prefix, response header, body.
+///
+/// # Errors
+/// [`FrameError::Encode`] when the body does not fit the version (a bug).
+pub fn encode_response<T: Encodable>(
+    api_key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    body: &T,
+) -> Result<BytesMut, FrameError> {
+    let header = ResponseHeader::default().with_correlation_id(correlation_id);
+    let header_version = api_key.response_header_version(version);
+    encode_frame(&header, header_version, body, api_key, version)
+}
+
 /// Encodes a request frame (used by clients and tests).
 ///
 /// # Errors
@@ -204,28 +215,13 @@ pub fn encode_request<T: Encodable>(
     client_id: Option<&str>,
     body: &T,
 ) -> Result<BytesMut, FrameError> {
-    let encode_err = |e: anyhow::Error| FrameError::Encode {
-        api_key,
-        version,
-        reason: e.to_string(),
-    };
     let header = RequestHeader::default()
         .with_request_api_key(api_key as i16)
         .with_request_api_version(version)
         .with_correlation_id(correlation_id)
         .with_client_id(client_id.map(|c| c.to_string().into()));
     let header_version = api_key.request_header_version(version);
-    let size = header
-        .compute_size(header_version)
-        .and_then(|h| Ok(h + body.compute_size(version)?))
-        .map_err(encode_err)?;
-    let mut buf = BytesMut::with_capacity(LENGTH_PREFIX + size);
-    buf.put_i32(size as i32);
-    header
-        .encode(&mut buf, header_version)
-        .map_err(encode_err)?;
-    body.encode(&mut buf, version).map_err(encode_err)?;
-    Ok(buf)
+    encode_frame(&header, header_version, body, api_key, version)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! the one fuzz surface for the whole project.
 
 pub mod batch;
+pub mod encode;
 pub mod frame;
 pub mod records;
 
@@ -13,4 +14,5 @@ pub use batch::{
     BatchError, BatchHeader, BatchHeaderMut, BatchSummary, Batches, Compression, HEADER_LEN,
     LOG_OVERHEAD, MAGIC_V2, TimestampType, peek_batch_size,
 };
+pub use encode::{BatchOptions, NewRecord, encode_batch};
 pub use records::{RecordStamp, first_record_at_or_after, record_stamps};

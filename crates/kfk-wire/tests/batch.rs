@@ -1,52 +1,37 @@
 //! Batch header view against batches encoded by the `kafka-protocol` crate (the
 //! same encoder family real clients use), including every compression codec.
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::records::{
-    Compression as KpCompression, Record, RecordBatchDecoder, RecordBatchEncoder,
-    RecordEncodeOptions, TimestampType as KpTimestampType,
-};
+use bytes::BytesMut;
+use kafka_protocol::records::RecordBatchDecoder;
 use kfk_wire::{
-    BatchError, BatchHeader, BatchHeaderMut, Batches, Compression, TimestampType,
-    first_record_at_or_after, record_stamps,
+    BatchError, BatchHeader, BatchHeaderMut, BatchOptions, Batches, Compression, NewRecord,
+    TimestampType, encode_batch, first_record_at_or_after, record_stamps,
 };
 use proptest::prelude::*;
 
-fn encode(n: usize, compression: KpCompression, base_ts: i64) -> BytesMut {
-    let records: Vec<Record> = (0..n)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: KpTimestampType::Creation,
-            offset: i as i64,
-            // The encoder groups records whose offset - sequence is constant.
-            sequence: i as i32 - 1,
-            timestamp: base_ts + 10 * i as i64,
-            key: Some(Bytes::from(format!("k{i}"))),
-            value: Some(Bytes::from(vec![b'v'; 100])),
-            headers: Default::default(),
+fn encode(n: usize, compression: Compression, base_ts: i64) -> BytesMut {
+    let records: Vec<NewRecord> = (0..n)
+        .map(|i| {
+            NewRecord::new(
+                Some(format!("k{i}")),
+                vec![b'v'; 100],
+                base_ts + 10 * i as i64,
+            )
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
+    encode_batch(
         &records,
-        &RecordEncodeOptions {
-            version: 2,
+        &BatchOptions {
             compression,
+            ..BatchOptions::default()
         },
     )
-    .expect("encode");
-    buf
+    .expect("encode")
 }
 
 #[test]
 fn header_fields_match_what_was_encoded() {
-    let buf = encode(5, KpCompression::None, 1_000);
+    let buf = encode(5, Compression::None, 1_000);
     let h = BatchHeader::parse(&buf).unwrap();
     h.validate().unwrap();
     assert_eq!(h.size(), buf.len());
@@ -65,7 +50,7 @@ fn header_fields_match_what_was_encoded() {
 
 #[test]
 fn rewriting_base_offset_and_epoch_keeps_the_crc_valid() {
-    let mut buf = encode(3, KpCompression::None, 0);
+    let mut buf = encode(3, Compression::None, 0);
     let mut m = BatchHeaderMut::parse(&mut buf).unwrap();
     m.set_base_offset(1_000_000);
     m.set_partition_leader_epoch(7);
@@ -81,7 +66,7 @@ fn rewriting_base_offset_and_epoch_keeps_the_crc_valid() {
 
 #[test]
 fn log_append_time_rewrites_timestamps_and_crc() {
-    let mut buf = encode(3, KpCompression::None, 5);
+    let mut buf = encode(3, Compression::None, 5);
     let mut m = BatchHeaderMut::parse(&mut buf).unwrap();
     m.set_log_append_time(99_999);
     let h = m.view();
@@ -94,7 +79,7 @@ fn log_append_time_rewrites_timestamps_and_crc() {
 
 #[test]
 fn crc_flip_is_detected_as_corrupt() {
-    let mut buf = encode(3, KpCompression::None, 0);
+    let mut buf = encode(3, Compression::None, 0);
     let last = buf.len() - 1;
     buf[last] ^= 0x01;
     let err = BatchHeader::parse(&buf).unwrap().validate().unwrap_err();
@@ -104,7 +89,7 @@ fn crc_flip_is_detected_as_corrupt() {
 
 #[test]
 fn bad_magic_and_short_buffers_are_typed_errors() {
-    let mut buf = encode(1, KpCompression::None, 0);
+    let mut buf = encode(1, Compression::None, 0);
     assert!(matches!(
         BatchHeader::parse(&buf[..30]),
         Err(BatchError::Truncated { .. })
@@ -122,7 +107,7 @@ fn bad_magic_and_short_buffers_are_typed_errors() {
 
 #[test]
 fn count_mismatch_is_invalid_not_corrupt() {
-    let mut buf = encode(3, KpCompression::None, 0);
+    let mut buf = encode(3, Compression::None, 0);
     buf[57..61].copy_from_slice(&4i32.to_be_bytes());
     // Re-seal the CRC so only the count is wrong.
     let crc = crc32c::crc32c(&buf[21..]);
@@ -135,10 +120,10 @@ fn count_mismatch_is_invalid_not_corrupt() {
 #[test]
 fn batches_iterates_a_record_set_and_stops_at_a_torn_tail() {
     let mut set = BytesMut::new();
-    set.extend_from_slice(&encode(2, KpCompression::None, 0));
-    set.extend_from_slice(&encode(3, KpCompression::None, 0));
+    set.extend_from_slice(&encode(2, Compression::None, 0));
+    set.extend_from_slice(&encode(3, Compression::None, 0));
     let full = set.len();
-    let third = encode(1, KpCompression::None, 0);
+    let third = encode(1, Compression::None, 0);
     set.extend_from_slice(&third[..third.len() - 5]);
     let mut it = Batches::new(&set);
     assert_eq!(it.next().unwrap().unwrap().record_count(), 2);
@@ -150,14 +135,14 @@ fn batches_iterates_a_record_set_and_stops_at_a_torn_tail() {
 
 #[test]
 fn timestamp_search_works_for_every_codec() {
-    for (kp, ours) in [
-        (KpCompression::None, Compression::None),
-        (KpCompression::Gzip, Compression::Gzip),
-        (KpCompression::Snappy, Compression::Snappy),
-        (KpCompression::Lz4, Compression::Lz4),
-        (KpCompression::Zstd, Compression::Zstd),
+    for ours in [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
     ] {
-        let mut buf = encode(10, kp, 1_000);
+        let mut buf = encode(10, ours, 1_000);
         BatchHeaderMut::parse(&mut buf).unwrap().set_base_offset(50);
         let h = BatchHeader::parse(&buf).unwrap();
         h.validate().unwrap();
@@ -182,7 +167,7 @@ proptest! {
     /// Single-bit flips anywhere in the CRC-covered region are always detected.
     #[test]
     fn bit_flips_in_covered_region_fail_validation(pos in 21usize..200, bit in 0u8..8) {
-        let mut buf = encode(2, KpCompression::None, 0);
+        let mut buf = encode(2, Compression::None, 0);
         let pos = pos % buf.len();
         prop_assume!(pos >= 21);
         buf[pos] ^= 1 << bit;

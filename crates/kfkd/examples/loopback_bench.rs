@@ -20,10 +20,8 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
 use kfk_wire::frame::encode_request;
+use kfk_wire::{BatchOptions, NewRecord, encode_batch};
 use kfkd::broker::Broker;
 use kfkd::config::{FileSettings, SettingArgs, Settings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -34,34 +32,11 @@ const BATCH_BYTES: usize = 16 * 1024;
 
 fn batch() -> (Bytes, usize) {
     let n = BATCH_BYTES / (RECORD + 10);
-    let records: Vec<Record> = (0..n)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: i as i32 - 1,
-            timestamp: 1_700_000_000_000,
-            key: None,
-            value: Some(Bytes::from(vec![b'x'; RECORD])),
-            headers: Default::default(),
-        })
+    let records: Vec<NewRecord> = (0..n)
+        .map(|_| NewRecord::new(None::<Bytes>, vec![b'x'; RECORD], 1_700_000_000_000))
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .expect("encode");
-    (buf.freeze(), n)
+    let batch = encode_batch(&records, &BatchOptions::default()).expect("encode");
+    (batch.freeze(), n)
 }
 
 async fn send<R: Encodable>(s: &mut TcpStream, api: ApiKey, v: i16, id: i32, req: &R) {

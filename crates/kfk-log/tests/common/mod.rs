@@ -1,11 +1,10 @@
-//! Batches for tests, encoded by the `kafka-protocol` crate so the log is fed
-//! what real clients send.
+//! Batches for tests, encoded through `kafka-protocol`'s encoder (what real
+//! clients send), and decoded back for assertions.
 #![allow(dead_code)]
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use bytes::Bytes;
+use kafka_protocol::records::RecordBatchDecoder;
+use kfk_wire::{BatchOptions, Compression, NewRecord, encode_batch};
 
 /// One batch of `n` records with values of `value_len` bytes; record `i` has
 /// timestamp `ts + i` and key `k<i>`.
@@ -14,35 +13,22 @@ pub fn batch(n: usize, value_len: usize, ts: i64) -> Vec<u8> {
 }
 
 pub fn batch_with(n: usize, value_len: usize, ts: i64, compression: Compression) -> Vec<u8> {
-    let records: Vec<Record> = (0..n)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // The encoder keeps records in one batch while offset - sequence is constant.
-            sequence: i as i32 - 1,
-            timestamp: ts + i as i64,
-            key: Some(Bytes::from(format!("k{i}"))),
-            value: Some(Bytes::from(vec![b'a' + (i % 26) as u8; value_len])),
-            headers: Default::default(),
+    let records: Vec<NewRecord> = (0..n)
+        .map(|i| {
+            NewRecord::new(
+                Some(format!("k{i}")),
+                vec![b'a' + (i % 26) as u8; value_len],
+                ts + i as i64,
+            )
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .expect("encode batch");
-    buf.to_vec()
+    let options = BatchOptions {
+        compression,
+        ..BatchOptions::default()
+    };
+    encode_batch(&records, &options)
+        .expect("encode batch")
+        .to_vec()
 }
 
 /// Offsets of every record in a chunk of batches, decoded by `kafka-protocol`.

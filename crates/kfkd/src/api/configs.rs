@@ -134,6 +134,14 @@ fn alter_resource(
     }
 }
 
+/// Error code and message of an alter result, for either response type.
+fn error_fields(res: Result<(), ApiError>) -> (i16, Option<StrBytes>) {
+    match res {
+        Ok(()) => (0, None),
+        Err(e) => (e.code(), e.message.map(str_bytes)),
+    }
+}
+
 pub fn alter(broker: &Broker, req: AlterConfigsRequest) -> AlterConfigsResponse {
     let responses = req
         .resources
@@ -152,15 +160,12 @@ pub fn alter(broker: &Broker, req: AlterConfigsRequest) -> AlterConfigsResponse 
                 true,
                 req.validate_only,
             );
-            let out = AlterConfigsResourceResponse::default()
+            let (code, message) = error_fields(res);
+            AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
-                .with_resource_name(r.resource_name);
-            match res {
-                Ok(()) => out,
-                Err(e) => out
-                    .with_error_code(e.code())
-                    .with_error_message(e.message.map(str_bytes)),
-            }
+                .with_resource_name(r.resource_name)
+                .with_error_code(code)
+                .with_error_message(message)
         })
         .collect();
     AlterConfigsResponse::default().with_responses(responses)
@@ -205,15 +210,12 @@ pub fn incremental_alter(
                     req.validate_only,
                 )
             });
-            let out = IncrementalResult::default()
+            let (code, message) = error_fields(res);
+            IncrementalResult::default()
                 .with_resource_type(r.resource_type)
-                .with_resource_name(r.resource_name);
-            match res {
-                Ok(()) => out,
-                Err(e) => out
-                    .with_error_code(e.code())
-                    .with_error_message(e.message.map(str_bytes)),
-            }
+                .with_resource_name(r.resource_name)
+                .with_error_code(code)
+                .with_error_message(message)
         })
         .collect();
     IncrementalAlterConfigsResponse::default().with_responses(responses)

@@ -9,10 +9,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Encodable};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
 use kfk_wire::frame::encode_request;
+use kfk_wire::{BatchOptions, NewRecord, encode_batch};
 use kfkd::broker::Broker;
 use kfkd::config::{FileSettings, SettingArgs, Settings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -160,36 +158,14 @@ pub fn batch(n: usize) -> Bytes {
 /// A batch from an idempotent producer starting at `sequence`.
 pub fn batch_from(n: usize, producer_id: i64, epoch: i16, sequence: i32) -> Bytes {
     let now = kfk_log::now_ms();
-    let records: Vec<Record> = (0..n)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: if sequence < 0 {
-                i as i32 - 1
-            } else {
-                sequence + i as i32
-            },
-            timestamp: now + i as i64,
-            key: Some(Bytes::from(format!("k{i}"))),
-            value: Some(Bytes::from(format!("v{i}"))),
-            headers: Default::default(),
-        })
+    let records: Vec<NewRecord> = (0..n)
+        .map(|i| NewRecord::new(Some(format!("k{i}")), format!("v{i}"), now + i as i64))
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
-    buf.freeze()
+    let options = BatchOptions {
+        producer_id,
+        producer_epoch: epoch,
+        base_sequence: sequence,
+        ..BatchOptions::default()
+    };
+    encode_batch(&records, &options).unwrap().freeze()
 }
