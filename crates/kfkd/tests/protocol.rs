@@ -508,30 +508,17 @@ async fn topics_can_be_deleted_grown_and_reconfigured() {
     let mut c = broker.client().await;
     create_topic(&mut c, "t", 1).await;
 
-    let resp: CreatePartitionsResponse = c
-        .request(
-            ApiKey::CreatePartitions,
-            3,
-            &CreatePartitionsRequest::default().with_topics(vec![
-                CreatePartitionsTopic::default()
-                    .with_name(name("t"))
-                    .with_count(4),
-            ]),
-        )
-        .await;
+    let grow = |count: i32| {
+        CreatePartitionsRequest::default().with_topics(vec![
+            CreatePartitionsTopic::default()
+                .with_name(name("t"))
+                .with_count(count),
+        ])
+    };
+    let resp: CreatePartitionsResponse = c.request(ApiKey::CreatePartitions, 3, &grow(4)).await;
     assert_eq!(resp.results[0].error_code, 0);
     assert_eq!(produce(&mut c, "t", 3, batch(1)).await, (0, 0));
-    let resp: CreatePartitionsResponse = c
-        .request(
-            ApiKey::CreatePartitions,
-            3,
-            &CreatePartitionsRequest::default().with_topics(vec![
-                CreatePartitionsTopic::default()
-                    .with_name(name("t"))
-                    .with_count(2),
-            ]),
-        )
-        .await;
+    let resp: CreatePartitionsResponse = c.request(ApiKey::CreatePartitions, 3, &grow(2)).await;
     assert_eq!(
         resp.results[0].error_code,
         code(ResponseError::InvalidPartitions)
