@@ -163,8 +163,23 @@ impl Broker {
                 partitions.insert(tp, Arc::new(partition));
             }
         }
-        for (tp, _) in logs.logs() {
-            if !partitions.contains_key(&tp) {
+        let stray: Vec<TopicPartition> = logs
+            .logs()
+            .into_iter()
+            .map(|(tp, _)| tp)
+            .filter(|tp| !partitions.contains_key(tp))
+            .collect();
+        if !store.image_found && !stray.is_empty() {
+            // Deleting every partition because one file is missing would be the
+            // worst possible answer to a damaged data directory.
+            anyhow::bail!(
+                "{} holds {} partition log(s) but no kfk-metadata.json; refusing to start rather than delete them",
+                settings.data_dir.display(),
+                stray.len()
+            );
+        }
+        for tp in stray {
+            {
                 warn!(partition = %tp, "deleting log of a partition the metadata does not have");
                 logs.delete(&tp)?;
             }

@@ -115,6 +115,8 @@ settings! {
     message_max_bytes: u64 = kfk_log::DEFAULT_MAX_MESSAGE_BYTES as u64, "message.max.bytes", "KFKD_MESSAGE_MAX_BYTES";
     /// Largest request frame accepted; larger ones close the connection [socket.request.max.bytes].
     socket_request_max_bytes: u64 = 100 * 1024 * 1024, "socket.request.max.bytes", "KFKD_SOCKET_REQUEST_MAX_BYTES";
+    /// Close connections idle for longer than this [connections.max.idle.ms].
+    connections_max_idle_ms: u64 = 600_000, "connections.max.idle.ms", "KFKD_CONNECTIONS_MAX_IDLE_MS";
     /// Most client connections served at once [max.connections].
     max_connections: u64 = 10_000, "max.connections", "KFKD_MAX_CONNECTIONS";
 }

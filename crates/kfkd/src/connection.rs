@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use kafka_protocol::messages::ApiKey;
@@ -28,6 +29,8 @@ const READ_BLOCK: usize = 64 * 1024;
 enum Closed {
     /// The client closed it (or the broker is shutting down).
     Normally,
+    /// Nothing arrived for `connections.max.idle.ms`.
+    Idle,
     Frame(FrameError),
     Io(std::io::Error),
     UnknownApi(i16),
@@ -58,6 +61,7 @@ pub async fn serve(
     let closed = serve_inner(&broker, &mut stream, &mut shutdown).await;
     match closed {
         Closed::Normally => debug!(%peer, "connection closed"),
+        Closed::Idle => debug!(%peer, "closing idle connection (connections.max.idle.ms)"),
         Closed::Io(e) => debug!(%peer, error = %e, "connection dropped"),
         Closed::Frame(e) => warn!(%peer, error = %e, "closing connection after a bad frame"),
         Closed::UnknownApi(key) => {
@@ -75,6 +79,7 @@ async fn serve_inner(
     shutdown: &mut watch::Receiver<bool>,
 ) -> Closed {
     let max = usize::try_from(broker.settings.socket_request_max_bytes).unwrap_or(usize::MAX);
+    let idle = Duration::from_millis(broker.settings.connections_max_idle_ms);
     loop {
         let mut prefix = [0u8; LENGTH_PREFIX];
         tokio::select! {
@@ -84,14 +89,16 @@ async fn serve_inner(
                 }
             }
             _ = shutdown.changed() => return Closed::Normally,
+            _ = tokio::time::sleep(idle) => return Closed::Idle,
         }
         let size = match frame::frame_length(prefix, max) {
             Ok(s) => s,
             Err(e) => return Closed::Frame(e),
         };
-        let frame = match read_frame(stream, size).await {
-            Ok(f) => f.freeze(),
-            Err(e) => return Closed::Io(e),
+        let frame = match tokio::time::timeout(idle, read_frame(stream, size)).await {
+            Ok(Ok(f)) => f.freeze(),
+            Ok(Err(e)) => return Closed::Io(e),
+            Err(_) => return Closed::Idle,
         };
         let pre = match RequestPreamble::parse(&frame) {
             Ok(p) => p,

@@ -55,6 +55,8 @@ impl MetadataImage {
 pub struct MetadataStore {
     path: PathBuf,
     pub cluster_id: String,
+    /// Whether an image was found on disk (false on a first start).
+    pub image_found: bool,
 }
 
 /// Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding.
@@ -132,13 +134,24 @@ impl MetadataStore {
             Err(e) => return Err(e.into()),
         };
         let path = data_dir.join(IMAGE_FILE);
-        let image = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| anyhow::anyhow!("{} is not a metadata image: {e}", path.display()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => MetadataImage::default(),
+        let (image, image_found) = match std::fs::read(&path) {
+            Ok(bytes) => (
+                serde_json::from_slice(&bytes).map_err(|e| {
+                    anyhow::anyhow!("{} is not a metadata image: {e}", path.display())
+                })?,
+                true,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (MetadataImage::default(), false),
             Err(e) => return Err(e.into()),
         };
-        Ok((MetadataStore { path, cluster_id }, image))
+        Ok((
+            MetadataStore {
+                path,
+                cluster_id,
+                image_found,
+            },
+            image,
+        ))
     }
 
     /// Persists `image`.

@@ -666,3 +666,43 @@ async fn bad_frames_close_only_their_connection() {
     // The healthy connection still works.
     assert_eq!(produce(&mut healthy, "t", 0, batch(1)).await, (0, 0));
 }
+
+#[tokio::test]
+async fn idle_connections_are_closed() {
+    let broker = TestBroker::start_with(|s| s.connections_max_idle_ms = 200).await;
+    let mut c = broker.client().await;
+    let started = Instant::now();
+    assert!(c.is_closed().await);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    // A frame that stops halfway is cut off too.
+    let mut c = broker.client().await;
+    c.stream
+        .write_all(&[0, 0, 0, 100, 0, 3, 0, 1])
+        .await
+        .unwrap();
+    assert!(c.is_closed().await);
+}
+
+#[test]
+fn a_data_dir_with_logs_but_no_metadata_is_not_wiped() {
+    use kfkd::config::{FileSettings, SettingArgs, Settings};
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::resolve(&SettingArgs::default(), &FileSettings::default());
+    settings.data_dir = dir.path().to_path_buf();
+    {
+        let log =
+            kfk_log::Log::open(dir.path().join("orders-0"), kfk_log::LogConfig::default()).unwrap();
+        log.append(&mut batch(3).to_vec(), 0).unwrap();
+        log.close().unwrap();
+    }
+    let err = kfkd::broker::Broker::open(settings)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("refusing to start"), "{err}");
+    assert!(
+        dir.path()
+            .join("orders-0")
+            .join(format!("{:020}.log", 0))
+            .exists()
+    );
+}
