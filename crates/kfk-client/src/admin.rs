@@ -1,0 +1,315 @@
+//! Admin operations: topics, partitions, configs, offsets. Requests go to the
+//! controller (topics) or to partition leaders (offsets); errors come back as
+//! [`ClientError::Kafka`] with the broker's message.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+use kafka_protocol::messages::incremental_alter_configs_request::{
+    AlterConfigsResource, AlterableConfig,
+};
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::{
+    BrokerId, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
+    DescribeConfigsRequest, IncrementalAlterConfigsRequest, ListOffsetsRequest, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::client::Client;
+use crate::error::{ClientError, Result};
+
+fn topic_name(name: &str) -> TopicName {
+    TopicName(StrBytes::from_string(name.to_string()))
+}
+
+/// What to look up with ListOffsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetQuery {
+    Earliest,
+    Latest,
+    /// First offset whose timestamp is at or after this (ms since the epoch).
+    Timestamp(i64),
+}
+
+impl OffsetQuery {
+    fn wire(self) -> i64 {
+        match self {
+            OffsetQuery::Earliest => -2,
+            OffsetQuery::Latest => -1,
+            OffsetQuery::Timestamp(t) => t,
+        }
+    }
+}
+
+/// One config of a resource as DescribeConfigs reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigEntry {
+    pub name: String,
+    pub value: Option<String>,
+    /// Kafka's ConfigSource: 1 topic override, 4 static broker, 5 default, ...
+    pub source: i8,
+    pub read_only: bool,
+}
+
+impl ConfigEntry {
+    /// Whether the value was set on the resource itself rather than inherited.
+    pub fn is_override(&self) -> bool {
+        self.source == 1 || self.source == 2
+    }
+}
+
+/// A new topic.
+#[derive(Debug, Clone, Default)]
+pub struct NewTopic {
+    pub name: String,
+    /// -1 for the broker's `num.partitions`.
+    pub partitions: i32,
+    /// -1 for the broker's `default.replication.factor`.
+    pub replication_factor: i16,
+    pub configs: BTreeMap<String, String>,
+}
+
+impl Client {
+    /// Creates a topic.
+    ///
+    /// # Errors
+    /// [`ClientError::Kafka`] with TOPIC_ALREADY_EXISTS, INVALID_* and so on.
+    pub async fn create_topic(&self, topic: &NewTopic, validate_only: bool) -> Result<()> {
+        let req = CreateTopicsRequest::default()
+            .with_timeout_ms(self.config().request_timeout.as_millis() as i32)
+            .with_validate_only(validate_only)
+            .with_topics(vec![
+                CreatableTopic::default()
+                    .with_name(topic_name(&topic.name))
+                    .with_num_partitions(topic.partitions)
+                    .with_replication_factor(topic.replication_factor)
+                    .with_configs(
+                        topic
+                            .configs
+                            .iter()
+                            .map(|(k, v)| {
+                                CreatableTopicConfig::default()
+                                    .with_name(StrBytes::from_string(k.clone()))
+                                    .with_value(Some(StrBytes::from_string(v.clone())))
+                            })
+                            .collect(),
+                    ),
+            ]);
+        let (resp, _) = self.controller().await?.send(&req).await?;
+        for t in resp.topics {
+            if let Some(e) = ClientError::from_code(
+                t.error_code,
+                t.error_message.as_deref(),
+                format!("cannot create topic '{}'", topic.name),
+            ) {
+                return Err(e);
+            }
+        }
+        self.refresh(Some(std::slice::from_ref(&topic.name))).await.ok();
+        Ok(())
+    }
+
+    /// Deletes topics; one result per name.
+    ///
+    /// # Errors
+    /// When the request itself fails; per-topic failures are in the result.
+    pub async fn delete_topics(&self, names: &[String]) -> Result<Vec<(String, Result<()>)>> {
+        let req = DeleteTopicsRequest::default()
+            .with_timeout_ms(self.config().request_timeout.as_millis() as i32)
+            .with_topic_names(names.iter().map(|n| topic_name(n)).collect());
+        let (resp, _) = self.controller().await?.send(&req).await?;
+        let out = resp
+            .responses
+            .into_iter()
+            .map(|r| {
+                let name = r.name.map(|n| n.0.to_string()).unwrap_or_default();
+                let res = match ClientError::from_code(
+                    r.error_code,
+                    r.error_message.as_deref(),
+                    format!("cannot delete topic '{name}'"),
+                ) {
+                    Some(e) => Err(e),
+                    None => Ok(()),
+                };
+                (name, res)
+            })
+            .collect();
+        self.refresh(None).await.ok();
+        Ok(out)
+    }
+
+    /// Grows a topic to `count` partitions.
+    ///
+    /// # Errors
+    /// [`ClientError::Kafka`] (INVALID_PARTITIONS when not larger).
+    pub async fn create_partitions(&self, topic: &str, count: i32) -> Result<()> {
+        let req = CreatePartitionsRequest::default()
+            .with_timeout_ms(self.config().request_timeout.as_millis() as i32)
+            .with_topics(vec![
+                CreatePartitionsTopic::default()
+                    .with_name(topic_name(topic))
+                    .with_count(count),
+            ]);
+        let (resp, _) = self.controller().await?.send(&req).await?;
+        for r in resp.results {
+            if let Some(e) = ClientError::from_code(
+                r.error_code,
+                r.error_message.as_deref(),
+                format!("cannot change the partitions of '{topic}'"),
+            ) {
+                return Err(e);
+            }
+        }
+        self.refresh(Some(&[topic.to_string()])).await.ok();
+        Ok(())
+    }
+
+    /// Configs of a topic (resource type 2) or broker (4).
+    ///
+    /// # Errors
+    /// [`ClientError::Kafka`], e.g. UNKNOWN_TOPIC_OR_PARTITION.
+    pub async fn describe_configs(
+        &self,
+        resource_type: i8,
+        name: &str,
+    ) -> Result<Vec<ConfigEntry>> {
+        let req = DescribeConfigsRequest::default().with_resources(vec![
+            DescribeConfigsResource::default()
+                .with_resource_type(resource_type)
+                .with_resource_name(StrBytes::from_string(name.to_string()))
+                .with_configuration_keys(None),
+        ]);
+        let conn = if resource_type == 4 {
+            match name.parse::<i32>() {
+                Ok(id) => self.broker(id).await?,
+                Err(_) => self.any_broker().await?,
+            }
+        } else {
+            self.any_broker().await?
+        };
+        let (resp, _) = conn.send(&req).await?;
+        let mut out = Vec::new();
+        for r in resp.results {
+            if let Some(e) = ClientError::from_code(
+                r.error_code,
+                r.error_message.as_deref(),
+                format!("cannot describe the configs of '{name}'"),
+            ) {
+                return Err(e);
+            }
+            out.extend(r.configs.into_iter().map(|c| ConfigEntry {
+                name: c.name.to_string(),
+                value: c.value.map(|v| v.to_string()),
+                source: c.config_source,
+                read_only: c.read_only,
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Sets (`Some`) or removes (`None`) topic config overrides.
+    ///
+    /// # Errors
+    /// [`ClientError::Kafka`], e.g. INVALID_CONFIG.
+    pub async fn alter_topic_configs(
+        &self,
+        topic: &str,
+        changes: &[(String, Option<String>)],
+    ) -> Result<()> {
+        let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(StrBytes::from_string(topic.to_string()))
+                .with_configs(
+                    changes
+                        .iter()
+                        .map(|(k, v)| {
+                            AlterableConfig::default()
+                                .with_name(StrBytes::from_string(k.clone()))
+                                .with_config_operation(if v.is_some() { 0 } else { 1 })
+                                .with_value(v.clone().map(StrBytes::from_string))
+                        })
+                        .collect(),
+                ),
+        ]);
+        let (resp, _) = self.controller().await?.send(&req).await?;
+        for r in resp.responses {
+            if let Some(e) = ClientError::from_code(
+                r.error_code,
+                r.error_message.as_deref(),
+                format!("cannot change the configs of '{topic}'"),
+            ) {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Offsets of partitions of a topic, asked of each partition's leader.
+    /// Returns `(partition, offset)`; offset -1 when no record matches a
+    /// timestamp query.
+    ///
+    /// # Errors
+    /// Unknown topic, or a partition's error.
+    pub async fn list_offsets(
+        &self,
+        topic: &str,
+        partitions: &[i32],
+        query: OffsetQuery,
+    ) -> Result<Vec<(i32, i64)>> {
+        let info = self.topic(topic).await?;
+        let mut by_leader: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+        for &p in partitions {
+            let part = info
+                .partitions
+                .iter()
+                .find(|x| x.partition == p)
+                .ok_or_else(|| ClientError::UnknownPartition {
+                    topic: topic.to_string(),
+                    partition: p,
+                })?;
+            by_leader.entry(part.leader).or_default().push(p);
+        }
+        let mut out = Vec::with_capacity(partitions.len());
+        for (leader, parts) in by_leader {
+            let req = ListOffsetsRequest::default()
+                .with_replica_id(BrokerId(-1))
+                .with_topics(vec![
+                    ListOffsetsTopic::default()
+                        .with_name(topic_name(topic))
+                        .with_partitions(
+                            parts
+                                .iter()
+                                .map(|p| {
+                                    ListOffsetsPartition::default()
+                                        .with_partition_index(*p)
+                                        .with_timestamp(query.wire())
+                                })
+                                .collect(),
+                        ),
+                ]);
+            let conn = if leader >= 0 {
+                self.broker(leader).await?
+            } else {
+                self.any_broker().await?
+            };
+            let (resp, _) = conn.send(&req).await?;
+            for t in resp.topics {
+                for p in t.partitions {
+                    if let Some(e) = ClientError::from_code(
+                        p.error_code,
+                        None,
+                        format!("cannot list offsets of {topic}-{}", p.partition_index),
+                    ) {
+                        return Err(e);
+                    }
+                    out.push((p.partition_index, p.offset));
+                }
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+}

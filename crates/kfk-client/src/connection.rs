@@ -1,0 +1,265 @@
+//! One connection to one broker: the only client code that touches a socket.
+//!
+//! Requests may be pipelined: callers write under a short lock and wait on their
+//! own channel, while a reader task matches responses to requests by correlation
+//! id. On connect the client asks ApiVersions and from then on sends each API at
+//! the highest version both sides speak.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Request, StrBytes};
+use kfk_wire::frame::{LENGTH_PREFIX, encode_request};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::oneshot;
+
+use crate::error::{ClientError, Result};
+use crate::versions;
+
+/// Largest response accepted; Kafka's default fetch.max.bytes is 50 MiB.
+const MAX_RESPONSE: usize = 256 * 1024 * 1024;
+
+type Pending = Arc<Mutex<HashMap<i32, oneshot::Sender<Result<Bytes>>>>>;
+
+#[derive(Debug)]
+pub struct Connection {
+    addr: String,
+    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    pending: Pending,
+    next_id: AtomicI32,
+    /// Broker's (min, max) per API key.
+    broker_versions: HashMap<i16, (i16, i16)>,
+    timeout: Duration,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+fn lock(p: &Pending) -> std::sync::MutexGuard<'_, HashMap<i32, oneshot::Sender<Result<Bytes>>>> {
+    p.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Reads response frames and hands each to the request that waits for it.
+async fn read_loop(addr: String, mut rd: tokio::net::tcp::OwnedReadHalf, pending: Pending) {
+    let failure = loop {
+        let mut len = [0u8; LENGTH_PREFIX];
+        if let Err(e) = rd.read_exact(&mut len).await {
+            break e;
+        }
+        let size = i32::from_be_bytes(len);
+        if size < 4 || size as usize > MAX_RESPONSE {
+            break std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("response frame of {size} bytes"),
+            );
+        }
+        let mut buf = BytesMut::zeroed(size as usize);
+        if let Err(e) = rd.read_exact(&mut buf).await {
+            break e;
+        }
+        let id = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+        if let Some(tx) = lock(&pending).remove(&id) {
+            let _ = tx.send(Ok(buf.freeze()));
+        }
+    };
+    // Everyone still waiting learns why.
+    for (_, tx) in lock(&pending).drain() {
+        let _ = tx.send(Err(ClientError::Io {
+            addr: addr.clone(),
+            source: std::io::Error::new(failure.kind(), failure.to_string()),
+        }));
+    }
+}
+
+impl Connection {
+    /// Connects and negotiates API versions.
+    ///
+    /// # Errors
+    /// [`ClientError::Io`] or [`ClientError::Timeout`] when the broker cannot be
+    /// reached, [`ClientError::Protocol`] when it does not speak Kafka.
+    pub async fn connect(addr: &str, timeout: Duration) -> Result<Connection> {
+        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| ClientError::Timeout {
+                addr: addr.to_string(),
+                secs: timeout.as_secs(),
+            })?
+            .map_err(|source| ClientError::Io {
+                addr: addr.to_string(),
+                source,
+            })?;
+        let _ = stream.set_nodelay(true);
+        let (rd, wr) = stream.into_split();
+        let pending: Pending = Arc::default();
+        let reader = tokio::spawn(read_loop(addr.to_string(), rd, Arc::clone(&pending)));
+        let mut conn = Connection {
+            addr: addr.to_string(),
+            writer: tokio::sync::Mutex::new(wr),
+            pending,
+            next_id: AtomicI32::new(1),
+            broker_versions: HashMap::new(),
+            timeout,
+            reader,
+        };
+        let req = ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_static_str("kfk"))
+            .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
+        let resp: ApiVersionsResponse = conn.send_at(&req, 3).await?;
+        let resp = if resp.error_code != 0 {
+            // An older broker answers v0 with the versions it speaks (KIP-511).
+            conn.send_at::<ApiVersionsRequest>(&ApiVersionsRequest::default(), 0)
+                .await?
+        } else {
+            resp
+        };
+        conn.broker_versions = resp
+            .api_keys
+            .iter()
+            .map(|k| (k.api_key, (k.min_version, k.max_version)))
+            .collect();
+        Ok(conn)
+    }
+
+    /// Sets how long a request may wait for its response.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// The version to use for `api`: the highest both sides speak.
+    pub fn version_for(&self, api: ApiKey) -> Option<i16> {
+        let (our_min, our_max) = versions::supported(api)?;
+        let &(min, max) = self.broker_versions.get(&(api as i16))?;
+        let v = our_max.min(max);
+        (v >= our_min.max(min)).then_some(v)
+    }
+
+    /// Sends `req` at the negotiated version.
+    ///
+    /// # Errors
+    /// [`ClientError::Unsupported`] if no common version exists, else as the
+    /// exchange fails.
+    pub async fn send<R: Request>(&self, req: &R) -> Result<(R::Response, i16)> {
+        let api = api_key::<R>()?;
+        let version = self.version_for(api).ok_or(ClientError::Unsupported {
+            addr: self.addr.clone(),
+            api: api_name(api),
+        })?;
+        Ok((self.send_at(req, version).await?, version))
+    }
+
+    /// Sends `req` at `version` and waits for its response.
+    ///
+    /// # Errors
+    /// I/O errors, a timeout, or an undecodable response.
+    pub async fn send_at<R: Request>(&self, req: &R, version: i16) -> Result<R::Response> {
+        let rx = self
+            .write(req, version, true)
+            .await?
+            .ok_or_else(|| ClientError::Invalid("no response channel".into()))?;
+        let body = tokio::time::timeout(self.timeout, rx)
+            .await
+            .map_err(|_| ClientError::Timeout {
+                addr: self.addr.clone(),
+                secs: self.timeout.as_secs(),
+            })?
+            .map_err(|_| ClientError::Protocol {
+                addr: self.addr.clone(),
+                reason: "connection closed".into(),
+            })??;
+        self.decode::<R>(body, version)
+    }
+
+    /// Sends a request that gets no response (produce with acks=0).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub async fn send_no_response<R: Request>(&self, req: &R, version: i16) -> Result<()> {
+        self.write(req, version, false).await.map(|_| ())
+    }
+
+    async fn write<R: Request>(
+        &self,
+        req: &R,
+        version: i16,
+        expect_response: bool,
+    ) -> Result<Option<oneshot::Receiver<Result<Bytes>>>> {
+        let api = api_key::<R>()?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let frame = encode_request(api, version, id, Some("kfk"), req).map_err(|e| {
+            ClientError::Protocol {
+                addr: self.addr.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        let rx = expect_response.then(|| {
+            let (tx, rx) = oneshot::channel();
+            lock(&self.pending).insert(id, tx);
+            rx
+        });
+        let mut w = self.writer.lock().await;
+        if let Err(source) = w.write_all(&frame).await {
+            lock(&self.pending).remove(&id);
+            return Err(ClientError::Io {
+                addr: self.addr.clone(),
+                source,
+            });
+        }
+        Ok(rx)
+    }
+
+    fn decode<R: Request>(&self, mut body: Bytes, version: i16) -> Result<R::Response> {
+        let api = api_key::<R>()?;
+        let protocol = |reason: String| ClientError::Protocol {
+            addr: self.addr.clone(),
+            reason,
+        };
+        ResponseHeader::decode(&mut body, api.response_header_version(version))
+            .map_err(|e| protocol(e.to_string()))?;
+        R::Response::decode(&mut body, version).map_err(|e| protocol(e.to_string()))
+    }
+
+    /// Whether the reader still runs (the socket is open).
+    pub fn is_open(&self) -> bool {
+        !self.reader.is_finished()
+    }
+}
+
+fn api_key<R: Request>() -> Result<ApiKey> {
+    ApiKey::try_from(R::KEY)
+        .map_err(|()| ClientError::Invalid(format!("unknown API key {}", R::KEY)))
+}
+
+/// A readable API name for messages.
+pub fn api_name(api: ApiKey) -> &'static str {
+    match api {
+        ApiKey::Produce => "Produce",
+        ApiKey::Fetch => "Fetch",
+        ApiKey::ListOffsets => "ListOffsets",
+        ApiKey::Metadata => "Metadata",
+        ApiKey::ApiVersions => "ApiVersions",
+        ApiKey::CreateTopics => "CreateTopics",
+        ApiKey::DeleteTopics => "DeleteTopics",
+        ApiKey::CreatePartitions => "CreatePartitions",
+        ApiKey::DescribeConfigs => "DescribeConfigs",
+        ApiKey::AlterConfigs => "AlterConfigs",
+        ApiKey::IncrementalAlterConfigs => "IncrementalAlterConfigs",
+        ApiKey::DescribeCluster => "DescribeCluster",
+        ApiKey::InitProducerId => "InitProducerId",
+        _ => "this API",
+    }
+}

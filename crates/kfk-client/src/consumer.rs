@@ -1,0 +1,292 @@
+//! The consumer: a fetch loop over assigned partitions, one Fetch per leader per
+//! round, decoding (and decompressing) the batches it gets back.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::{RecordBatchDecoder, TimestampType};
+use kfk_wire::Batches;
+
+use crate::admin::OffsetQuery;
+use crate::client::Client;
+use crate::error::{ClientError, Result};
+
+/// Where to start reading a partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartOffset {
+    Earliest,
+    Latest,
+    /// An absolute offset.
+    Offset(i64),
+    /// `n` records before the end.
+    FromEnd(i64),
+    /// The first record at or after this timestamp (ms).
+    Timestamp(i64),
+}
+
+/// A record as consumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerRecord {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub timestamp: i64,
+    pub log_append_time: bool,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    pub headers: Vec<(String, Option<Bytes>)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Position {
+    next: i64,
+    /// High watermark from the last fetch, -1 before the first.
+    high_watermark: i64,
+}
+
+#[derive(Debug)]
+pub struct Consumer {
+    client: Arc<Client>,
+    positions: BTreeMap<(String, i32), Position>,
+    pub max_wait: Duration,
+    pub max_bytes: i32,
+    pub partition_max_bytes: i32,
+}
+
+impl Consumer {
+    pub fn new(client: Arc<Client>) -> Consumer {
+        Consumer {
+            client,
+            positions: BTreeMap::new(),
+            max_wait: Duration::from_millis(500),
+            max_bytes: 50 * 1024 * 1024,
+            partition_max_bytes: 1024 * 1024,
+        }
+    }
+
+    /// Resolves `start` for `partition` to an absolute offset.
+    async fn resolve(&self, topic: &str, partition: i32, start: StartOffset) -> Result<i64> {
+        let one = |q| async move {
+            Ok::<i64, ClientError>(
+                self.client
+                    .list_offsets(topic, &[partition], q)
+                    .await?
+                    .first()
+                    .map_or(-1, |x| x.1),
+            )
+        };
+        Ok(match start {
+            StartOffset::Offset(o) => o,
+            StartOffset::Earliest => one(OffsetQuery::Earliest).await?,
+            StartOffset::Latest => one(OffsetQuery::Latest).await?,
+            StartOffset::FromEnd(n) => {
+                let end = one(OffsetQuery::Latest).await?;
+                let start = one(OffsetQuery::Earliest).await?;
+                (end - n).max(start)
+            }
+            StartOffset::Timestamp(ts) => match one(OffsetQuery::Timestamp(ts)).await? {
+                -1 => one(OffsetQuery::Latest).await?,
+                o => o,
+            },
+        })
+    }
+
+    /// Adds partitions to read, each from its start position.
+    ///
+    /// # Errors
+    /// Unknown topic or partition, or an offset lookup failure.
+    pub async fn assign(&mut self, topic: &str, partitions: &[(i32, StartOffset)]) -> Result<()> {
+        for &(p, start) in partitions {
+            let next = self.resolve(topic, p, start).await?;
+            self.positions.insert(
+                (topic.to_string(), p),
+                Position {
+                    next,
+                    high_watermark: -1,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// The next offset to read of each assigned partition.
+    pub fn positions(&self) -> Vec<(String, i32, i64)> {
+        self.positions
+            .iter()
+            .map(|((t, p), pos)| (t.clone(), *p, pos.next))
+            .collect()
+    }
+
+    /// Whether every assigned partition has been read up to the high watermark
+    /// seen in the last fetch.
+    pub fn at_end(&self) -> bool {
+        self.positions
+            .values()
+            .all(|p| p.high_watermark >= 0 && p.next >= p.high_watermark)
+    }
+
+    /// One fetch round: returns the records that arrived (possibly none after
+    /// `max_wait`), in offset order per partition.
+    ///
+    /// # Errors
+    /// A partition error other than leadership changes, which are retried on the
+    /// next poll after a metadata refresh.
+    pub async fn poll(&mut self) -> Result<Vec<ConsumerRecord>> {
+        let meta = self.client.metadata();
+        let mut by_leader: BTreeMap<i32, Vec<(String, i32, i64)>> = BTreeMap::new();
+        for ((topic, p), pos) in &self.positions {
+            let leader = meta
+                .topics
+                .get(topic)
+                .and_then(|t| t.partitions.iter().find(|x| x.partition == *p))
+                .map_or(-1, |x| x.leader);
+            by_leader
+                .entry(leader)
+                .or_default()
+                .push((topic.clone(), *p, pos.next));
+        }
+        let mut out = Vec::new();
+        let mut refresh = false;
+        for (leader, parts) in by_leader {
+            if leader < 0 {
+                refresh = true;
+                continue;
+            }
+            let conn = match self.client.broker(leader).await {
+                Ok(c) => c,
+                Err(e) if e.is_retriable() => {
+                    refresh = true;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
+            for (t, p, next) in &parts {
+                topics.entry(t).or_default().push(
+                    FetchPartition::default()
+                        .with_partition(*p)
+                        .with_fetch_offset(*next)
+                        .with_partition_max_bytes(self.partition_max_bytes),
+                );
+            }
+            let req = FetchRequest::default()
+                .with_replica_id(BrokerId(-1))
+                .with_max_wait_ms(self.max_wait.as_millis() as i32)
+                .with_min_bytes(1)
+                .with_max_bytes(self.max_bytes)
+                .with_isolation_level(1)
+                .with_session_epoch(-1)
+                .with_topics(
+                    topics
+                        .into_iter()
+                        .map(|(t, ps)| {
+                            FetchTopic::default()
+                                .with_topic(TopicName(StrBytes::from_string(t.to_string())))
+                                .with_partitions(ps)
+                        })
+                        .collect(),
+                );
+            let resp = match conn.send(&req).await {
+                Ok((r, _)) => r,
+                Err(e) if e.is_retriable() => {
+                    refresh = true;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for t in resp.responses {
+                let topic = t.topic.0.to_string();
+                for p in t.partitions {
+                    let key = (topic.clone(), p.partition_index);
+                    match ResponseError::try_from_code(p.error_code) {
+                        None => {}
+                        Some(e) if e.is_retriable() => {
+                            refresh = true;
+                            continue;
+                        }
+                        Some(e) => {
+                            return Err(ClientError::Kafka {
+                                error: e,
+                                message: None,
+                                context: format!("cannot fetch {topic}-{}", p.partition_index),
+                            });
+                        }
+                    }
+                    let Some(pos) = self.positions.get_mut(&key) else {
+                        continue;
+                    };
+                    pos.high_watermark = p.high_watermark;
+                    if let Some(records) = p.records {
+                        decode_into(&topic, p.partition_index, records, pos, &mut out)?;
+                    }
+                }
+            }
+        }
+        if refresh {
+            self.client.refresh(None).await.ok();
+            if out.is_empty() {
+                self.client.backoff(1).await;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Decodes whole batches (a trailing partial batch, which Kafka may send, is
+/// left for the next fetch), skipping control batches and records before the
+/// position.
+fn decode_into(
+    topic: &str,
+    partition: i32,
+    records: Bytes,
+    pos: &mut Position,
+    out: &mut Vec<ConsumerRecord>,
+) -> Result<()> {
+    let mut batches = Batches::new(&records);
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for b in batches.by_ref() {
+        let Ok(b) = b else { break };
+        ranges.push((start, start + b.size(), b.is_control(), b.last_offset()));
+        start += b.size();
+    }
+    for (from, to, control, last_offset) in ranges {
+        if control {
+            pos.next = pos.next.max(last_offset + 1);
+            continue;
+        }
+        let mut buf = records.slice(from..to);
+        let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| ClientError::Protocol {
+            addr: format!("{topic}-{partition}"),
+            reason: format!("undecodable record batch: {e}"),
+        })?;
+        for r in set.records {
+            if r.offset < pos.next {
+                continue;
+            }
+            pos.next = r.offset + 1;
+            out.push(ConsumerRecord {
+                topic: topic.to_string(),
+                partition,
+                offset: r.offset,
+                timestamp: r.timestamp,
+                log_append_time: r.timestamp_type == TimestampType::LogAppend,
+                key: r.key,
+                value: r.value,
+                headers: r
+                    .headers
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+            });
+        }
+        pos.next = pos.next.max(last_offset + 1);
+    }
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! Client errors. Kafka error codes keep their protocol identity
+//! ([`ClientError::Kafka`]) so callers can tell retriable ones apart and show
+//! the broker's message.
+
+use std::io;
+
+use kafka_protocol::ResponseError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// No bootstrap broker answered.
+    #[error("cannot reach any broker at {addrs}: {last}")]
+    Unreachable { addrs: String, last: String },
+    #[error("connection to {addr} failed: {source}")]
+    Io { addr: String, source: io::Error },
+    #[error("{addr} did not answer within {secs} s")]
+    Timeout { addr: String, secs: u64 },
+    /// The broker speaks no version of an API this client can use.
+    #[error("broker {addr} does not support {api}")]
+    Unsupported { addr: String, api: &'static str },
+    /// Undecodable bytes or a broken exchange.
+    #[error("protocol error with {addr}: {reason}")]
+    Protocol { addr: String, reason: String },
+    /// An error code from the broker, with what it was about.
+    #[error("{context}: {error}{}", message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default())]
+    Kafka {
+        error: ResponseError,
+        message: Option<String>,
+        context: String,
+    },
+    #[error("topic '{0}' does not exist")]
+    UnknownTopic(String),
+    #[error("partition {partition} of topic '{topic}' does not exist")]
+    UnknownPartition { topic: String, partition: i32 },
+    #[error("invalid argument: {0}")]
+    Invalid(String),
+}
+
+impl ClientError {
+    /// Builds [`ClientError::Kafka`] from a response's code and message; `None`
+    /// for code 0.
+    pub fn from_code(code: i16, message: Option<&str>, context: impl Into<String>) -> Option<Self> {
+        ResponseError::try_from_code(code).map(|error| ClientError::Kafka {
+            error,
+            message: message.map(str::to_string),
+            context: context.into(),
+        })
+    }
+
+    /// Whether trying again (after refreshing metadata) may succeed.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            ClientError::Kafka { error, .. } => error.is_retriable(),
+            ClientError::Io { .. } | ClientError::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;

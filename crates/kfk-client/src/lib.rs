@@ -1,0 +1,19 @@
+//! An async Kafka client on the `kafka-protocol` crate, shared by `kfk` and (for
+//! replication and controller RPCs) `kfkd`. It uses only standard APIs, so it
+//! works against Apache Kafka as well as kfkd.
+
+pub mod admin;
+pub mod client;
+pub mod connection;
+pub mod consumer;
+pub mod error;
+pub mod partitioner;
+pub mod producer;
+pub mod versions;
+
+pub use admin::{ConfigEntry, NewTopic, OffsetQuery};
+pub use client::{BrokerInfo, Client, ClientConfig, Metadata, PartitionInfo, TopicInfo};
+pub use consumer::{Consumer, ConsumerRecord, StartOffset};
+pub use error::{ClientError, Result};
+pub use partitioner::{murmur2, partition_for_key};
+pub use producer::{Delivery, Producer, ProducerConfig, RecordMetadata};

@@ -1,0 +1,30 @@
+//! The request versions this client knows how to fill in and read.
+//!
+//! Capped where a newer version changes semantics the client does not
+//! implement yet (Fetch and Produce v13 address topics by id only).
+
+use kafka_protocol::messages::ApiKey;
+
+const TABLE: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 12),
+    (ApiKey::Fetch, 4, 12),
+    (ApiKey::ListOffsets, 1, 7),
+    (ApiKey::Metadata, 1, 12),
+    (ApiKey::ApiVersions, 0, 3),
+    (ApiKey::CreateTopics, 2, 7),
+    (ApiKey::DeleteTopics, 1, 5),
+    (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::AlterConfigs, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
+    (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::InitProducerId, 0, 4),
+];
+
+/// `(min, max)` the client speaks for `api`.
+pub fn supported(api: ApiKey) -> Option<(i16, i16)> {
+    TABLE
+        .iter()
+        .find(|(k, _, _)| *k == api)
+        .map(|(_, min, max)| (*min, *max))
+}

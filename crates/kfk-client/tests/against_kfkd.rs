@@ -1,0 +1,152 @@
+//! The client against an in-process kfkd on a free port.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kfk_client::{
+    Client, ClientConfig, ClientError, Consumer, NewTopic, OffsetQuery, Producer, ProducerConfig,
+    StartOffset, partition_for_key,
+};
+use kfk_wire::{Compression, NewRecord};
+use kfkd::broker::Broker;
+use kfkd::config::{FileSettings, SettingArgs, Settings};
+
+async fn broker() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::resolve(&SettingArgs::default(), &FileSettings::default());
+    settings.data_dir = dir.path().to_path_buf();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    settings.listen = addr.clone();
+    let broker = Arc::new(Broker::open(settings).unwrap());
+    tokio::spawn(kfkd::server::run(broker, listener, std::future::pending()));
+    (dir, addr)
+}
+
+async fn consume_all(
+    client: &Arc<Client>,
+    topic: &str,
+    partitions: i32,
+    want: usize,
+) -> Vec<kfk_client::ConsumerRecord> {
+    let mut consumer = Consumer::new(Arc::clone(client));
+    consumer.max_wait = Duration::from_millis(100);
+    let parts: Vec<(i32, StartOffset)> = (0..partitions)
+        .map(|p| (p, StartOffset::Earliest))
+        .collect();
+    consumer.assign(topic, &parts).await.unwrap();
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while got.len() < want {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of {want} records",
+            got.len()
+        );
+        got.extend(consumer.poll().await.unwrap());
+    }
+    got
+}
+
+#[tokio::test]
+async fn produce_keyed_records_and_read_them_back() {
+    let (_dir, addr) = broker().await;
+    let client = Client::connect(ClientConfig::new([addr])).await.unwrap();
+    client
+        .create_topic(
+            &NewTopic {
+                name: "orders".into(),
+                partitions: 3,
+                replication_factor: 1,
+                ..NewTopic::default()
+            },
+            false,
+        )
+        .await
+        .unwrap();
+    for compression in [Compression::None, Compression::Zstd] {
+        let producer = Producer::new(
+            Arc::clone(&client),
+            ProducerConfig {
+                compression,
+                ..ProducerConfig::default()
+            },
+        )
+        .await
+        .unwrap();
+        let mut deliveries = Vec::new();
+        for i in 0..100 {
+            let rec = NewRecord::new(Some(format!("key-{i}")), format!("value-{i}"), 1000 + i);
+            deliveries.push(producer.send("orders", None, rec).await.unwrap());
+        }
+        producer.flush().await;
+        for (i, d) in deliveries.into_iter().enumerate() {
+            let meta = d.wait().await.unwrap();
+            assert_eq!(
+                meta.partition,
+                partition_for_key(format!("key-{i}").as_bytes(), 3)
+            );
+        }
+    }
+    let got = consume_all(&client, "orders", 3, 200).await;
+    assert_eq!(got.len(), 200);
+    for r in &got {
+        let key = r.key.as_ref().unwrap();
+        assert_eq!(r.partition, partition_for_key(key, 3));
+    }
+    let ends = client
+        .list_offsets("orders", &[0, 1, 2], OffsetQuery::Latest)
+        .await
+        .unwrap();
+    assert_eq!(ends.iter().map(|e| e.1).sum::<i64>(), 200);
+}
+
+#[tokio::test]
+async fn admin_errors_carry_the_brokers_code() {
+    let (_dir, addr) = broker().await;
+    let client = Client::connect(ClientConfig::new([addr])).await.unwrap();
+    let topic = NewTopic {
+        name: "t".into(),
+        partitions: 1,
+        replication_factor: 1,
+        ..NewTopic::default()
+    };
+    client.create_topic(&topic, false).await.unwrap();
+    match client.create_topic(&topic, false).await {
+        Err(ClientError::Kafka { error, .. }) => {
+            assert_eq!(error, kafka_protocol::ResponseError::TopicAlreadyExists)
+        }
+        other => panic!("{other:?}"),
+    }
+    client.create_partitions("t", 4).await.unwrap();
+    assert_eq!(client.topic("t").await.unwrap().partitions.len(), 4);
+    client
+        .alter_topic_configs("t", &[("retention.ms".into(), Some("5000".into()))])
+        .await
+        .unwrap();
+    let configs = client.describe_configs(2, "t").await.unwrap();
+    let retention = configs.iter().find(|c| c.name == "retention.ms").unwrap();
+    assert_eq!(retention.value.as_deref(), Some("5000"));
+    assert!(retention.is_override());
+    let deleted = client
+        .delete_topics(&["t".into(), "nope".into()])
+        .await
+        .unwrap();
+    assert!(deleted[0].1.is_ok());
+    assert!(deleted[1].1.is_err());
+}
+
+#[tokio::test]
+async fn an_unreachable_cluster_fails_fast() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let err = Client::connect(ClientConfig::new([format!("127.0.0.1:{port}")]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Unreachable { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
