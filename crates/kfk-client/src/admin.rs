@@ -107,7 +107,9 @@ impl Client {
                 return Err(e);
             }
         }
-        self.refresh(Some(std::slice::from_ref(&topic.name))).await.ok();
+        self.refresh(Some(std::slice::from_ref(&topic.name)))
+            .await
+            .ok();
         Ok(())
     }
 

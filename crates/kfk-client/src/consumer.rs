@@ -26,6 +26,8 @@ pub enum StartOffset {
     Offset(i64),
     /// `n` records before the end.
     FromEnd(i64),
+    /// `n` records after the start.
+    FromStart(i64),
     /// The first record at or after this timestamp (ms).
     Timestamp(i64),
 }
@@ -90,6 +92,11 @@ impl Consumer {
                 let start = one(OffsetQuery::Earliest).await?;
                 (end - n).max(start)
             }
+            StartOffset::FromStart(n) => {
+                let start = one(OffsetQuery::Earliest).await?;
+                let end = one(OffsetQuery::Latest).await?;
+                (start + n).min(end)
+            }
             StartOffset::Timestamp(ts) => match one(OffsetQuery::Timestamp(ts)).await? {
                 -1 => one(OffsetQuery::Latest).await?,
                 o => o,
@@ -113,6 +120,16 @@ impl Consumer {
             );
         }
         Ok(())
+    }
+
+    /// Stops reading a partition.
+    pub fn unassign(&mut self, topic: &str, partition: i32) {
+        self.positions.remove(&(topic.to_string(), partition));
+    }
+
+    /// Whether any partition is still assigned.
+    pub fn has_assignment(&self) -> bool {
+        !self.positions.is_empty()
     }
 
     /// The next offset to read of each assigned partition.

@@ -1,0 +1,291 @@
+//! The command line: one struct per command, its doc comment is its help.
+//! Completions and man pages are generated from this same definition.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// kfk: topics, produce, consume and local clusters, for any Kafka-protocol cluster.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kfk",
+    version,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// Broker(s) to talk to, host:port[,host:port]. Defaults to the current
+    /// profile, then the local cluster started by `kfk cluster up`.
+    #[arg(
+        short = 'b',
+        long = "bootstrap-server",
+        env = "KFK_BOOTSTRAP",
+        global = true
+    )]
+    pub bootstrap: Option<String>,
+
+    /// Output format of listings.
+    #[arg(short = 'o', long = "output", value_enum, global = true)]
+    pub output: Option<OutputFormat>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Yaml,
+    /// One JSON object per line (consume).
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start, inspect and stop a local kfkd cluster.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+    /// Create, list, describe, alter and delete topics.
+    #[command(subcommand)]
+    Topics(TopicsCommand),
+    /// Write messages to a topic, one per input line.
+    Produce(ProduceArgs),
+    /// Read messages from a topic.
+    Consume(ConsumeArgs),
+    /// Describe the cluster, a broker or a topic.
+    Describe(DescribeArgs),
+    /// Manage profiles: named targets and default topics.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script.
+    Completion(CompletionArgs),
+    /// Write man pages to a directory (used by install.sh).
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Start a local cluster of kfkd processes in the background.
+    Up(ClusterUpArgs),
+    /// Show the local cluster's brokers and whether they answer.
+    Status,
+    /// Stop the local cluster (data is kept unless --purge).
+    Down(ClusterDownArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterUpArgs {
+    /// Number of brokers.
+    #[arg(long, default_value_t = 1)]
+    pub brokers: u16,
+    /// Where the brokers keep their data (default: kfk's data directory).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Port of broker 1; broker i listens on base-port + i - 1.
+    #[arg(long, default_value_t = 9092)]
+    pub base_port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterDownArgs {
+    /// Also delete the cluster's data.
+    #[arg(long)]
+    pub purge: bool,
+    /// Do not ask before deleting data.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicsCommand {
+    /// Create a topic.
+    Create(TopicsCreateArgs),
+    /// List topics.
+    List(TopicsListArgs),
+    /// Show a topic's partitions (leader, replicas, in-sync replicas, offsets) and configs.
+    Describe(TopicNameArg),
+    /// Delete topics.
+    Delete(TopicsDeleteArgs),
+    /// Add partitions or change configs of a topic.
+    Alter(TopicsAlterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TopicsCreateArgs {
+    pub name: String,
+    /// Number of partitions (default: the broker's num.partitions).
+    #[arg(short, long)]
+    pub partitions: Option<i32>,
+    /// Replicas per partition (default: the broker's default.replication.factor).
+    #[arg(short = 'r', long)]
+    pub replication_factor: Option<i16>,
+    /// Topic config, key=value (repeatable), e.g. retention.ms=86400000.
+    #[arg(short, long = "config", value_name = "KEY=VALUE")]
+    pub configs: Vec<String>,
+    /// Succeed if the topic already exists.
+    #[arg(long)]
+    pub if_not_exists: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TopicsListArgs {
+    /// Include internal topics (names starting with "__").
+    #[arg(long)]
+    pub internal: bool,
+    /// Only topics whose name contains this text (`*` matches anything).
+    pub pattern: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TopicNameArg {
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TopicsDeleteArgs {
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    /// Succeed for topics that do not exist.
+    #[arg(long)]
+    pub if_exists: bool,
+    /// Do not ask for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TopicsAlterArgs {
+    pub name: String,
+    /// New (larger) number of partitions.
+    #[arg(short, long)]
+    pub partitions: Option<i32>,
+    /// Set a topic config, key=value (repeatable).
+    #[arg(short, long = "config", value_name = "KEY=VALUE")]
+    pub configs: Vec<String>,
+    /// Remove a topic config override (repeatable).
+    #[arg(long = "delete-config", value_name = "KEY")]
+    pub delete_configs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// One message per line (with --key-separator: key SEP value).
+    Text,
+    /// One JSON object per line, as `kfk consume -o jsonl` writes them.
+    Jsonl,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressionArg {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    /// Topic (default: the profile's topic, or the only topic of the cluster).
+    pub topic: Option<String>,
+    /// Split each line into key and value at the first SEP.
+    #[arg(short = 'K', long, value_name = "SEP")]
+    pub key_separator: Option<String>,
+    /// Write every message to this partition.
+    #[arg(short, long)]
+    pub partition: Option<i32>,
+    /// Acknowledgements: 0, 1 or all.
+    #[arg(long, default_value = "all")]
+    pub acks: String,
+    #[arg(long, value_enum, default_value_t = CompressionArg::None)]
+    pub compression: CompressionArg,
+    /// Header added to every message, key=value (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "KEY=VALUE")]
+    pub headers: Vec<String>,
+    /// Read messages from a file instead of standard input.
+    #[arg(short, long)]
+    pub file: Option<PathBuf>,
+    /// How input lines are read.
+    #[arg(long, value_enum, default_value_t = InputFormat::Text)]
+    pub input: InputFormat,
+    /// Kafka console-producer property, e.g. parse.key=true, key.separator=:.
+    #[arg(long = "property", value_name = "KEY=VALUE")]
+    pub properties: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    /// Topic (default: the profile's topic, or the only topic of the cluster).
+    pub topic: Option<String>,
+    /// Start at the beginning of each partition (same as --offset start).
+    #[arg(long, conflicts_with = "offset")]
+    pub from_beginning: bool,
+    /// Where to start: start, end, N, +N, -N, @TIMESTAMP, @-5m, or a range A:B, @T1:T2.
+    #[arg(long, allow_hyphen_values = true)]
+    pub offset: Option<String>,
+    /// Only this partition.
+    #[arg(short, long)]
+    pub partition: Option<i32>,
+    /// Exit after this many messages.
+    #[arg(short = 'n', long)]
+    pub max_messages: Option<u64>,
+    /// Exit when the end of every partition is reached.
+    #[arg(short = 'e', long)]
+    pub exit_at_end: bool,
+    /// Format of each message: %t topic, %p partition, %o offset, %k key, %v value,
+    /// %T timestamp, %h headers, %K key length, %S value length, \n, \t.
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Kafka console-consumer property, e.g. print.key=true, key.separator=:.
+    #[arg(long = "property", value_name = "KEY=VALUE")]
+    pub properties: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    #[command(subcommand)]
+    pub what: DescribeTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DescribeTarget {
+    /// Cluster id, controller and brokers.
+    Cluster,
+    /// One broker: address, rack, leaderships and configs.
+    Broker { id: i32 },
+    /// One topic (same as `kfk topics describe`).
+    Topic { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Make a profile current (created if new).
+    Use { profile: String },
+    /// Set bootstrap or topic in the current profile (or --profile).
+    Set {
+        key: String,
+        value: String,
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// Remove a key from the current profile (or --profile).
+    Unset {
+        key: String,
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// Show all profiles.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    pub dir: PathBuf,
+}

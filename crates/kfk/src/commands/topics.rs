@@ -1,0 +1,337 @@
+//! `kfk topics create|list|describe|delete|alter`.
+
+use std::collections::BTreeMap;
+
+use kfk_client::{Client, ClientError, NewTopic, OffsetQuery, TopicInfo};
+use serde::Serialize;
+
+use crate::cli::{
+    OutputFormat, TopicNameArg, TopicsAlterArgs, TopicsCreateArgs, TopicsDeleteArgs, TopicsListArgs,
+};
+use crate::ctx::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::output;
+
+/// Parses repeated `key=value` flags.
+pub fn parse_pairs(pairs: &[String], what: &str) -> CliResult<BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.trim().to_string(), v.to_string())),
+            _ => Err(CliError::usage(format!("{what} {p:?} is not KEY=VALUE"))),
+        })
+        .collect()
+}
+
+fn is_already_exists(e: &ClientError) -> bool {
+    matches!(e, ClientError::Kafka { error, .. } if *error == kafka_protocol::ResponseError::TopicAlreadyExists)
+}
+
+fn is_unknown_topic(e: &ClientError) -> bool {
+    matches!(e, ClientError::UnknownTopic(_))
+        || matches!(e, ClientError::Kafka { error, .. } if *error == kafka_protocol::ResponseError::UnknownTopicOrPartition)
+}
+
+pub async fn create(ctx: &Ctx, args: &TopicsCreateArgs) -> CliResult {
+    let client = ctx.client().await?;
+    let topic = NewTopic {
+        name: args.name.clone(),
+        partitions: args.partitions.unwrap_or(-1),
+        replication_factor: args.replication_factor.unwrap_or(-1),
+        configs: parse_pairs(&args.configs, "--config")?,
+    };
+    match client.create_topic(&topic, false).await {
+        Ok(()) => {
+            output::status(&format!("Created topic {}.", args.name));
+            Ok(())
+        }
+        Err(e) if args.if_not_exists && is_already_exists(&e) => Ok(()),
+        Err(e) if is_already_exists(&e) => Err(CliError::new(format!(
+            "topic '{}' already exists",
+            args.name
+        ))
+        .hint("pass --if-not-exists to accept an existing topic")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Serialize)]
+struct TopicSummary {
+    name: String,
+    partitions: usize,
+    replication_factor: usize,
+    internal: bool,
+}
+
+fn matches(pattern: &str, name: &str) -> bool {
+    if !pattern.contains('*') {
+        return name.contains(pattern);
+    }
+    // `*` globbing: every literal part in order, anchored at both ends.
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let mut rest = name;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    rest.is_empty()
+}
+
+pub async fn list(ctx: &Ctx, args: &TopicsListArgs) -> CliResult {
+    let client = ctx.client().await?;
+    let meta = client.refresh(None).await?;
+    let topics: Vec<TopicSummary> = meta
+        .topics
+        .values()
+        .filter(|t| args.internal || !t.internal)
+        .filter(|t| args.pattern.as_deref().is_none_or(|p| matches(p, &t.name)))
+        .map(|t| TopicSummary {
+            name: t.name.clone(),
+            partitions: t.partitions.len(),
+            replication_factor: t.partitions.first().map_or(0, |p| p.replicas.len()),
+            internal: t.internal,
+        })
+        .collect();
+    match ctx.format() {
+        OutputFormat::Table => {
+            output::table(
+                &["TOPIC", "PARTITIONS", "REPLICATION"],
+                topics
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            t.name.clone(),
+                            t.partitions.to_string(),
+                            t.replication_factor.to_string(),
+                        ]
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+        f => output::structured(f, &topics),
+    }
+}
+
+#[derive(Serialize)]
+pub struct ReplicaView {
+    pub broker: i32,
+    pub leader: bool,
+    pub in_sync: bool,
+}
+
+#[derive(Serialize)]
+pub struct PartitionView {
+    pub partition: i32,
+    pub leader: i32,
+    pub replicas: Vec<ReplicaView>,
+    pub earliest_offset: i64,
+    pub latest_offset: i64,
+}
+
+#[derive(Serialize)]
+pub struct TopicView {
+    pub name: String,
+    pub id: String,
+    pub partitions: Vec<PartitionView>,
+    /// Overrides only; defaults are the broker's.
+    pub configs: BTreeMap<String, String>,
+}
+
+/// Gathers what `describe` shows.
+pub async fn topic_view(client: &Client, name: &str) -> CliResult<TopicView> {
+    let info: TopicInfo = client
+        .refresh(Some(&[name.to_string()]))
+        .await?
+        .topics
+        .get(name)
+        .cloned()
+        .ok_or_else(|| {
+            CliError::new(format!("topic '{name}' does not exist")).hint("see `kfk topics list`")
+        })?;
+    let parts: Vec<i32> = info.partitions.iter().map(|p| p.partition).collect();
+    let earliest: BTreeMap<i32, i64> = client
+        .list_offsets(name, &parts, OffsetQuery::Earliest)
+        .await?
+        .into_iter()
+        .collect();
+    let latest: BTreeMap<i32, i64> = client
+        .list_offsets(name, &parts, OffsetQuery::Latest)
+        .await?
+        .into_iter()
+        .collect();
+    let configs = client
+        .describe_configs(2, name)
+        .await?
+        .into_iter()
+        .filter(|c| c.is_override())
+        .filter_map(|c| c.value.map(|v| (c.name, v)))
+        .collect();
+    Ok(TopicView {
+        name: name.to_string(),
+        id: info.id.to_string(),
+        partitions: info
+            .partitions
+            .iter()
+            .map(|p| PartitionView {
+                partition: p.partition,
+                leader: p.leader,
+                replicas: p
+                    .replicas
+                    .iter()
+                    .map(|b| ReplicaView {
+                        broker: *b,
+                        leader: *b == p.leader,
+                        in_sync: p.isr.contains(b),
+                    })
+                    .collect(),
+                earliest_offset: earliest.get(&p.partition).copied().unwrap_or(-1),
+                latest_offset: latest.get(&p.partition).copied().unwrap_or(-1),
+            })
+            .collect(),
+        configs,
+    })
+}
+
+fn join(ids: impl Iterator<Item = i32>) -> String {
+    ids.map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+}
+
+pub fn print_topic(ctx: &Ctx, view: &TopicView) -> CliResult {
+    match ctx.format() {
+        OutputFormat::Table => {
+            let rf = view.partitions.first().map_or(0, |p| p.replicas.len());
+            output::println_safe(&format!(
+                "Topic: {}\tTopicId: {}\tPartitionCount: {}\tReplicationFactor: {}",
+                view.name,
+                view.id,
+                view.partitions.len(),
+                rf
+            ));
+            if !view.configs.is_empty() {
+                let cfg: Vec<String> = view
+                    .configs
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                output::println_safe(&format!("Configs: {}", cfg.join(",")));
+            }
+            output::table(
+                &[
+                    "PARTITION",
+                    "LEADER",
+                    "REPLICAS",
+                    "IN-SYNC",
+                    "EARLIEST",
+                    "LATEST",
+                ],
+                view.partitions
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.partition.to_string(),
+                            if p.leader < 0 {
+                                "none".into()
+                            } else {
+                                p.leader.to_string()
+                            },
+                            join(p.replicas.iter().map(|r| r.broker)),
+                            join(p.replicas.iter().filter(|r| r.in_sync).map(|r| r.broker)),
+                            p.earliest_offset.to_string(),
+                            p.latest_offset.to_string(),
+                        ]
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+        f => output::structured(f, view),
+    }
+}
+
+pub async fn describe(ctx: &Ctx, args: &TopicNameArg) -> CliResult {
+    let client = ctx.client().await?;
+    let view = topic_view(&client, &args.name).await?;
+    print_topic(ctx, &view)
+}
+
+pub async fn delete(ctx: &Ctx, args: &TopicsDeleteArgs) -> CliResult {
+    let client = ctx.client().await?;
+    if !args.yes
+        && !crate::commands::confirm(&format!(
+            "Delete topic(s) {} and all their data?",
+            args.names.join(", ")
+        ))?
+    {
+        return Err(CliError::new("nothing deleted").hint("pass --yes to delete without asking"));
+    }
+    let mut failed = Vec::new();
+    for (name, res) in client.delete_topics(&args.names).await? {
+        match res {
+            Ok(()) => output::status(&format!("Deleted topic {name}.")),
+            Err(e) if args.if_exists && is_unknown_topic(&e) => {}
+            Err(e) => failed.push(e.to_string()),
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::new(failed.join("; ")).hint("see `kfk topics list`"))
+    }
+}
+
+pub async fn alter(ctx: &Ctx, args: &TopicsAlterArgs) -> CliResult {
+    if args.partitions.is_none() && args.configs.is_empty() && args.delete_configs.is_empty() {
+        return Err(CliError::usage("nothing to change")
+            .hint("pass --partitions N, --config KEY=VALUE or --delete-config KEY"));
+    }
+    let client = ctx.client().await?;
+    client.topic(&args.name).await?;
+    if let Some(n) = args.partitions {
+        client.create_partitions(&args.name, n).await?;
+        output::status(&format!("Topic {} now has {n} partitions.", args.name));
+    }
+    let mut changes: Vec<(String, Option<String>)> = parse_pairs(&args.configs, "--config")?
+        .into_iter()
+        .map(|(k, v)| (k, Some(v)))
+        .collect();
+    changes.extend(args.delete_configs.iter().map(|k| (k.clone(), None)));
+    if !changes.is_empty() {
+        client.alter_topic_configs(&args.name, &changes).await?;
+        output::status(&format!("Updated the configs of topic {}.", args.name));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_substrings_and_globs() {
+        assert!(matches("ord", "myorders"));
+        assert!(matches("my*", "myorders"));
+        assert!(!matches("my*", "yourorders"));
+        assert!(matches("*orders", "myorders"));
+        assert!(matches("m*o*s", "myorders"));
+        assert!(!matches("m*x*s", "myorders"));
+    }
+
+    #[test]
+    fn pairs_must_have_a_key() {
+        assert!(parse_pairs(&["a=1".into()], "--config").is_ok());
+        assert!(parse_pairs(&["=1".into()], "--config").is_err());
+        assert!(parse_pairs(&["a".into()], "--config").is_err());
+    }
+}

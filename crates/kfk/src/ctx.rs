@@ -1,0 +1,108 @@
+//! What every command needs: where kfk's files are, the output format, and a
+//! client for the target cluster, resolved in this order: `-b`, `KFK_BOOTSTRAP`
+//! (clap reads both), the current profile, the local cluster.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kfk_client::{Client, ClientConfig};
+
+use crate::cli::OutputFormat;
+use crate::error::{CliError, CliResult};
+use crate::home::Home;
+use crate::local::ClusterState;
+use crate::profile::Profiles;
+
+#[derive(Debug)]
+pub struct Ctx {
+    pub home: Home,
+    pub bootstrap_flag: Option<String>,
+    pub output: Option<OutputFormat>,
+}
+
+impl Ctx {
+    pub fn format(&self) -> OutputFormat {
+        self.output.unwrap_or(OutputFormat::Table)
+    }
+
+    pub fn profiles(&self) -> CliResult<Profiles> {
+        Profiles::load(&self.home.config_file())
+    }
+
+    /// The bootstrap servers to use, and where they came from.
+    ///
+    /// # Errors
+    /// When nothing names a cluster.
+    pub fn bootstrap(&self) -> CliResult<(String, &'static str)> {
+        if let Some(b) = &self.bootstrap_flag {
+            return Ok((b.clone(), "-b/KFK_BOOTSTRAP"));
+        }
+        if let Some(b) = self.profiles()?.current().and_then(|p| p.bootstrap.clone()) {
+            return Ok((b, "profile"));
+        }
+        if let Some(state) = ClusterState::load(&self.home.cluster_state_file())?
+            && !state.running().is_empty()
+        {
+            return Ok((state.bootstrap(), "local cluster"));
+        }
+        Err(CliError::new("no cluster to talk to").hint(
+            "start a local one with `kfk cluster up`, pass -b HOST:PORT, set KFK_BOOTSTRAP, or `kfk config set bootstrap HOST:PORT`",
+        ))
+    }
+
+    /// A connected client.
+    ///
+    /// # Errors
+    /// When no cluster is named or none of its brokers answers.
+    pub async fn client(&self) -> CliResult<Arc<Client>> {
+        let (bootstrap, _) = self.bootstrap()?;
+        let mut config = ClientConfig::new(
+            bootstrap
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty()),
+        );
+        config.connect_timeout = Duration::from_secs(3);
+        Ok(Client::connect(config).await?)
+    }
+
+    /// The topic a command works on: the one named, the profile's, or the
+    /// cluster's only non-internal topic (said on stderr).
+    ///
+    /// # Errors
+    /// When none of these applies; the message lists the topics.
+    pub async fn topic(&self, named: Option<&str>, client: &Client) -> CliResult<String> {
+        if let Some(t) = named {
+            return Ok(t.to_string());
+        }
+        if let Some(t) = self.profiles()?.current().and_then(|p| p.topic.clone()) {
+            return Ok(t);
+        }
+        let meta = client.refresh(None).await?;
+        let topics: Vec<&String> = meta
+            .topics
+            .values()
+            .filter(|t| !t.internal)
+            .map(|t| &t.name)
+            .collect();
+        match topics.as_slice() {
+            [only] => {
+                crate::output::status(&format!(
+                    "Using topic '{only}', the only topic of the cluster."
+                ));
+                Ok(only.to_string())
+            }
+            [] => Err(CliError::usage("no topic given and the cluster has none")
+                .hint("create one with `kfk topics create NAME`")),
+            many => Err(CliError::usage(format!(
+                "no topic given; the cluster has {}: {}",
+                many.len(),
+                many.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .hint("name one, or set a default with `kfk config set topic NAME`")),
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The local cluster started by `kfk cluster up`: its state file and the
+//! kfkd processes it names.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CliError, CliResult};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalBroker {
+    pub id: i32,
+    pub pid: u32,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub log: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterState {
+    pub data_dir: PathBuf,
+    pub brokers: Vec<LocalBroker>,
+}
+
+impl ClusterState {
+    /// # Errors
+    /// A state file that cannot be read or parsed.
+    pub fn load(path: &Path) -> CliResult<Option<ClusterState>> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                CliError::new(format!("{} is damaged: {e}", path.display()))
+                    .hint("stop stray kfkd processes and delete the file")
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn save(&self, path: &Path) -> CliResult {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| CliError::new(e.to_string()))?;
+        std::fs::write(path, bytes)?;
+        Ok(())
+    }
+
+    pub fn bootstrap(&self) -> String {
+        self.brokers
+            .iter()
+            .map(|b| format!("127.0.0.1:{}", b.port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Brokers whose process is still alive.
+    pub fn running(&self) -> Vec<&LocalBroker> {
+        self.brokers.iter().filter(|b| is_alive(b.pid)).collect()
+    }
+}
+
+/// Whether process `pid` exists (and is not a zombie).
+pub fn is_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            // The state is the field after the parenthesised command name.
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next());
+            !matches!(state, Some("Z") | Some("X"))
+        }
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,56 @@
+//! `kfk`, the operator CLI. Data goes to stdout, status and errors to stderr;
+//! errors are one sentence plus a hint, with a non-zero exit code.
+
+mod cli;
+mod commands;
+mod ctx;
+mod docs;
+mod error;
+mod format;
+mod home;
+mod jsonl;
+mod local;
+mod offsets;
+mod output;
+mod profile;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::ctx::Ctx;
+use crate::error::CliError;
+use crate::home::Home;
+
+fn report(e: &CliError) -> ExitCode {
+    eprintln!("error: {}", e.message);
+    if let Some(h) = &e.hint {
+        eprintln!("hint: {h}");
+    }
+    ExitCode::from(e.code)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let home = match Home::locate() {
+        Ok(h) => h,
+        Err(e) => return report(&e),
+    };
+    let ctx = Ctx {
+        home,
+        bootstrap_flag: cli.bootstrap.clone(),
+        output: cli.output,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return report(&CliError::new(format!("cannot start: {e}"))),
+    };
+    match runtime.block_on(commands::run(&ctx, &cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(&e),
+    }
+}

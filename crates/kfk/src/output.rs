@@ -1,0 +1,61 @@
+//! Rendering: tables for people, JSON and YAML for scripts. Data goes to stdout,
+//! status to stderr.
+
+use std::io::{IsTerminal, Write};
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+use crate::error::{CliError, CliResult};
+
+/// Prints rows as a table.
+pub fn table(headers: &[&str], rows: Vec<Vec<String>>) {
+    let mut t = Table::new();
+    if std::io::stdout().is_terminal() {
+        t.load_preset(UTF8_FULL_CONDENSED);
+    } else {
+        t.load_preset(comfy_table::presets::NOTHING);
+    }
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_header(headers.iter().copied());
+    for r in rows {
+        t.add_row(r);
+    }
+    let text = t.to_string();
+    // Without borders, comfy-table pads every line; trim for clean pipes.
+    let out: Vec<&str> = text.lines().map(str::trim_end).collect();
+    println_safe(&out.join("\n"));
+}
+
+/// Prints `value` as pretty JSON or YAML.
+///
+/// # Errors
+/// When the value cannot be serialised (a bug).
+pub fn structured<T: Serialize>(format: OutputFormat, value: &T) -> CliResult {
+    let text = match format {
+        OutputFormat::Yaml => {
+            serde_yaml::to_string(value).map_err(|e| CliError::new(e.to_string()))?
+        }
+        OutputFormat::Jsonl => {
+            serde_json::to_string(value).map_err(|e| CliError::new(e.to_string()))?
+        }
+        _ => serde_json::to_string_pretty(value).map_err(|e| CliError::new(e.to_string()))?,
+    };
+    println_safe(text.trim_end());
+    Ok(())
+}
+
+/// Writes a line to stdout; a closed pipe (`| head`) ends the program quietly.
+pub fn println_safe(line: &str) {
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{line}").is_err() {
+        std::process::exit(0);
+    }
+}
+
+/// Status for people: to stderr.
+pub fn status(line: &str) {
+    eprintln!("{line}");
+}

@@ -1,0 +1,72 @@
+//! Profiles in `config.yaml`: named targets (bootstrap servers, default topic),
+//! one of them current.
+//!
+//! ```yaml
+//! current: local
+//! profiles:
+//!   local:
+//!     bootstrap: 127.0.0.1:9092
+//!     topic: myorders
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CliError, CliResult};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profiles {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// The keys `kfk config set` accepts.
+pub const KEYS: &[&str] = &["bootstrap", "topic"];
+
+impl Profiles {
+    /// Reads the file; a missing file is an empty configuration.
+    ///
+    /// # Errors
+    /// An unreadable or malformed file, named.
+    pub fn load(path: &Path) -> CliResult<Profiles> {
+        match std::fs::read_to_string(path) {
+            Ok(text) if text.trim().is_empty() => Ok(Profiles::default()),
+            Ok(text) => serde_yaml::from_str(&text).map_err(|e| {
+                CliError::new(format!("{} is not a valid kfk config: {e}", path.display()))
+                    .hint("fix or delete the file; `kfk config list` shows what kfk reads")
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Profiles::default()),
+            Err(e) => Err(CliError::new(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn save(&self, path: &Path) -> CliResult {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let text = serde_yaml::to_string(self).map_err(|e| CliError::new(e.to_string()))?;
+        std::fs::write(path, text)
+            .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))
+    }
+
+    pub fn current(&self) -> Option<&Profile> {
+        self.current.as_ref().and_then(|c| self.profiles.get(c))
+    }
+}
