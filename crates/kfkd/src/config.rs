@@ -264,3 +264,18 @@ mod tests {
         assert!(err.contains("log.message.timestamp.type"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/kfkd.yaml");
+        let file = read_file(&path).unwrap();
+        let s = Settings::resolve(&SettingArgs::default(), &file);
+        s.validate().unwrap();
+        assert_eq!(s.num_partitions, 3);
+        assert_eq!(s.advertised(), "kafka.example.internal:9092");
+    }
+}

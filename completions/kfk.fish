@@ -1,0 +1,302 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kfk_global_optspecs
+    string join \n b/bootstrap-server= o/output= h/help V/version
+end
+
+function __fish_kfk_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kfk_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kfk_using_subcommand
+    set -l cmd (__fish_kfk_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kfk -n "__fish_kfk_needs_command" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_needs_command" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_needs_command" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_needs_command" -f -a "cluster" -d 'Start, inspect and stop a local kfkd cluster'
+complete -c kfk -n "__fish_kfk_needs_command" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c kfk -n "__fish_kfk_needs_command" -f -a "produce" -d 'Write messages to a topic, one per input line'
+complete -c kfk -n "__fish_kfk_needs_command" -f -a "consume" -d 'Read messages from a topic'
+complete -c kfk -n "__fish_kfk_needs_command" -f -a "describe" -d 'Describe the cluster, a broker or a topic'
+complete -c kfk -n "__fish_kfk_needs_command" -f -a "config" -d 'Manage profiles: named targets and default topics'
+complete -c kfk -n "__fish_kfk_needs_command" -f -a "completion" -d 'Print a shell completion script'
+complete -c kfk -n "__fish_kfk_needs_command" -f -a "man" -d 'Write man pages to a directory (used by install.sh)'
+complete -c kfk -n "__fish_kfk_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -f -a "up" -d 'Start a local cluster of kfkd processes in the background'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -f -a "status" -d 'Show the local cluster\'s brokers and whether they answer'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -f -a "down" -d 'Stop the local cluster (data is kept unless --purge)'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -l brokers -d 'Number of brokers' -r
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -l data-dir -d 'Where the brokers keep their data (default: kfk\'s data directory)' -r -F
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -l base-port -d 'Port of broker 1; broker i listens on base-port + i - 1' -r
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from status" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from status" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from down" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from down" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from down" -l purge -d 'Also delete the cluster\'s data'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from down" -s y -l yes -d 'Do not ask before deleting data'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from down" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "up" -d 'Start a local cluster of kfkd processes in the background'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show the local cluster\'s brokers and whether they answer'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "down" -d 'Stop the local cluster (data is kept unless --purge)'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete alter help" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete alter help" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete alter help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete alter help" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete alter help" -f -a "create" -d 'Create a topic'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete alter help" -f -a "list" -d 'List topics'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete alter help" -f -a "describe" -d 'Show a topic\'s partitions (leader, replicas, in-sync replicas, offsets) and configs'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete alter help" -f -a "delete" -d 'Delete topics'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete alter help" -f -a "alter" -d 'Add partitions or change configs of a topic'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete alter help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from create" -s p -l partitions -d 'Number of partitions (default: the broker\'s num.partitions)' -r
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from create" -s r -l replication-factor -d 'Replicas per partition (default: the broker\'s default.replication.factor)' -r
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from create" -s c -l config -d 'Topic config, key=value (repeatable), e.g. retention.ms=86400000' -r
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from create" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from create" -l if-not-exists -d 'Succeed if the topic already exists'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from list" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from list" -l internal -d 'Include internal topics (names starting with "__")'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from describe" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from describe" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from describe" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from delete" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from delete" -l if-exists -d 'Succeed for topics that do not exist'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Do not ask for confirmation'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from alter" -s p -l partitions -d 'New (larger) number of partitions' -r
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from alter" -s c -l config -d 'Set a topic config, key=value (repeatable)' -r
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from alter" -l delete-config -d 'Remove a topic config override (repeatable)' -r
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from alter" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from alter" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from alter" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from alter" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a topic'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "list" -d 'List topics'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a topic\'s partitions (leader, replicas, in-sync replicas, offsets) and configs'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete topics'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "alter" -d 'Add partitions or change configs of a topic'
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kfk -n "__fish_kfk_using_subcommand produce" -s K -l key-separator -d 'Split each line into key and value at the first SEP' -r
+complete -c kfk -n "__fish_kfk_using_subcommand produce" -s p -l partition -d 'Write every message to this partition' -r
+complete -c kfk -n "__fish_kfk_using_subcommand produce" -l acks -d 'Acknowledgements: 0, 1 or all' -r
+complete -c kfk -n "__fish_kfk_using_subcommand produce" -l compression -r -f -a "none\t''
+gzip\t''
+snappy\t''
+lz4\t''
+zstd\t''"
+complete -c kfk -n "__fish_kfk_using_subcommand produce" -s H -l header -d 'Header added to every message, key=value (repeatable)' -r
+complete -c kfk -n "__fish_kfk_using_subcommand produce" -s f -l file -d 'Read messages from a file instead of standard input' -r -F
+complete -c kfk -n "__fish_kfk_using_subcommand produce" -l input -d 'How input lines are read' -r -f -a "text\t'One message per line (with --key-separator: key SEP value)'
+jsonl\t'One JSON object per line, as `kfk consume -o jsonl` writes them'"
+complete -c kfk -n "__fish_kfk_using_subcommand produce" -l property -d 'Kafka console-producer property, e.g. parse.key=true, key.separator=:' -r
+complete -c kfk -n "__fish_kfk_using_subcommand produce" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand produce" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand produce" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand produce" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand consume" -l offset -d 'Where to start: start, end, N, +N, -N, @TIMESTAMP, @-5m, or a range A:B, @T1:T2' -r
+complete -c kfk -n "__fish_kfk_using_subcommand consume" -s p -l partition -d 'Only this partition' -r
+complete -c kfk -n "__fish_kfk_using_subcommand consume" -s n -l max-messages -d 'Exit after this many messages' -r
+complete -c kfk -n "__fish_kfk_using_subcommand consume" -s f -l format -d 'Format of each message: %t topic, %p partition, %o offset, %k key, %v value, %T timestamp, %h headers, %K key length, %S value length, \\n, \\t' -r
+complete -c kfk -n "__fish_kfk_using_subcommand consume" -l property -d 'Kafka console-consumer property, e.g. print.key=true, key.separator=:' -r
+complete -c kfk -n "__fish_kfk_using_subcommand consume" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand consume" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand consume" -l from-beginning -d 'Start at the beginning of each partition (same as --offset start)'
+complete -c kfk -n "__fish_kfk_using_subcommand consume" -s e -l exit-at-end -d 'Exit when the end of every partition is reached'
+complete -c kfk -n "__fish_kfk_using_subcommand consume" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand consume" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and not __fish_seen_subcommand_from cluster broker topic help" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and not __fish_seen_subcommand_from cluster broker topic help" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and not __fish_seen_subcommand_from cluster broker topic help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and not __fish_seen_subcommand_from cluster broker topic help" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and not __fish_seen_subcommand_from cluster broker topic help" -f -a "cluster" -d 'Cluster id, controller and brokers'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and not __fish_seen_subcommand_from cluster broker topic help" -f -a "broker" -d 'One broker: address, rack, leaderships and configs'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and not __fish_seen_subcommand_from cluster broker topic help" -f -a "topic" -d 'One topic (same as `kfk topics describe`)'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and not __fish_seen_subcommand_from cluster broker topic help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from cluster" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from cluster" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from cluster" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from cluster" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from broker" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from broker" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from broker" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from broker" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from topic" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from topic" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from topic" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from topic" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from help" -f -a "cluster" -d 'Cluster id, controller and brokers'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from help" -f -a "broker" -d 'One broker: address, rack, leaderships and configs'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from help" -f -a "topic" -d 'One topic (same as `kfk topics describe`)'
+complete -c kfk -n "__fish_kfk_using_subcommand describe; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and not __fish_seen_subcommand_from use set unset list help" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand config; and not __fish_seen_subcommand_from use set unset list help" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand config; and not __fish_seen_subcommand_from use set unset list help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and not __fish_seen_subcommand_from use set unset list help" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and not __fish_seen_subcommand_from use set unset list help" -f -a "use" -d 'Make a profile current (created if new)'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and not __fish_seen_subcommand_from use set unset list help" -f -a "set" -d 'Set bootstrap or topic in the current profile (or --profile)'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and not __fish_seen_subcommand_from use set unset list help" -f -a "unset" -d 'Remove a key from the current profile (or --profile)'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and not __fish_seen_subcommand_from use set unset list help" -f -a "list" -d 'Show all profiles'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and not __fish_seen_subcommand_from use set unset list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from use" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from use" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from use" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from use" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from set" -l profile -r
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from set" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from set" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from unset" -l profile -r
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from unset" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from unset" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from unset" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from unset" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from list" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "use" -d 'Make a profile current (created if new)'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "set" -d 'Set bootstrap or topic in the current profile (or --profile)'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "unset" -d 'Remove a key from the current profile (or --profile)'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "list" -d 'Show all profiles'
+complete -c kfk -n "__fish_kfk_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kfk -n "__fish_kfk_using_subcommand completion" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand completion" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand completion" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand completion" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand man" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand man" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand man" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe config completion man help" -f -a "cluster" -d 'Start, inspect and stop a local kfkd cluster'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe config completion man help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe config completion man help" -f -a "produce" -d 'Write messages to a topic, one per input line'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe config completion man help" -f -a "consume" -d 'Read messages from a topic'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe config completion man help" -f -a "describe" -d 'Describe the cluster, a broker or a topic'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe config completion man help" -f -a "config" -d 'Manage profiles: named targets and default topics'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe config completion man help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe config completion man help" -f -a "man" -d 'Write man pages to a directory (used by install.sh)'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe config completion man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "up" -d 'Start a local cluster of kfkd processes in the background'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Show the local cluster\'s brokers and whether they answer'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "down" -d 'Stop the local cluster (data is kept unless --purge)'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topics'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Show a topic\'s partitions (leader, replicas, in-sync replicas, offsets) and configs'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "delete" -d 'Delete topics'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "alter" -d 'Add partitions or change configs of a topic'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from describe" -f -a "cluster" -d 'Cluster id, controller and brokers'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from describe" -f -a "broker" -d 'One broker: address, rack, leaderships and configs'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from describe" -f -a "topic" -d 'One topic (same as `kfk topics describe`)'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "use" -d 'Make a profile current (created if new)'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "set" -d 'Set bootstrap or topic in the current profile (or --profile)'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "unset" -d 'Remove a key from the current profile (or --profile)'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "list" -d 'Show all profiles'

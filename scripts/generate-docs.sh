@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Regenerates completions/ and man/ from kfk's command definition.
+# A test fails when the committed files differ from what this writes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --quiet --bin kfk
+kfk="env -u KFK_BOOTSTRAP target/debug/kfk"
+$kfk completion bash > completions/kfk.bash
+$kfk completion zsh > completions/_kfk
+$kfk completion fish > completions/kfk.fish
+rm -f man/*.1
+$kfk man man
+echo "completions/ and man/ regenerated"

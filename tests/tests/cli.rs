@@ -1,0 +1,455 @@
+//! The real `kfk` binary against real `kfkd` processes under a temporary
+//! KFK_HOME: the quick start word for word, tables and JSON, the Java
+//! partitioner, bad input, an absent broker, and the examples.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use kfk_e2e::{bin, bin_dir, free_port, run_unchecked};
+
+const T: Duration = Duration::from_secs(60);
+
+/// A KFK_HOME with its own local cluster port; stops the cluster on drop.
+struct Home {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().expect("tempdir"),
+            port: free_port(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn env(&self, cmd: &mut Command) {
+        let path = format!(
+            "{}:{}",
+            bin_dir().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        cmd.env_clear()
+            .env("KFK_HOME", self.path())
+            .env("PATH", path)
+            .env("KFK_BASE_PORT", self.port.to_string())
+            .env("HOME", self.path());
+    }
+
+    fn kfk(&self, args: &[&str]) -> Output {
+        self.kfk_stdin(args, "")
+    }
+
+    fn kfk_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let input = self.path().join(format!("stdin-{}", free_port()));
+        std::fs::write(&input, stdin).expect("stdin file");
+        let mut cmd = Command::new(bin("kfk"));
+        self.env(&mut cmd);
+        cmd.args(args)
+            .stdin(std::fs::File::open(&input).expect("stdin file"));
+        run_unchecked(&mut cmd, T)
+    }
+
+    /// Runs kfk and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        self.ok_stdin(args, "")
+    }
+
+    fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.kfk_stdin(args, stdin);
+        assert!(
+            out.status.success(),
+            "kfk {args:?} failed: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn up(&self) {
+        self.ok(&["cluster", "up", "--base-port", &self.port.to_string()]);
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = self.kfk(&["cluster", "down"]);
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn the_quick_start_word_for_word() {
+    let home = Home::new();
+    let up = home.ok(&["cluster", "up", "--base-port", &home.port.to_string()]);
+    assert!(
+        up.contains(&format!("bootstrap: 127.0.0.1:{}", home.port)),
+        "{up}"
+    );
+    home.ok(&[
+        "topics",
+        "create",
+        "myorders",
+        "--partitions",
+        "3",
+        "--replication-factor",
+        "1",
+    ]);
+    home.ok_stdin(&["produce"], "msg\n");
+    let got = home.ok(&["consume", "--from-beginning", "--max-messages", "1"]);
+    assert_eq!(got, "msg\n");
+}
+
+#[test]
+fn topics_print_tables_and_json() {
+    let home = Home::new();
+    home.up();
+    home.ok(&[
+        "topics",
+        "create",
+        "orders",
+        "-p",
+        "3",
+        "-c",
+        "retention.ms=3600000",
+    ]);
+    home.ok(&["topics", "create", "audit", "-p", "1"]);
+    let table = home.ok(&["topics", "list"]);
+    let lines: Vec<&str> = table.lines().map(str::trim).collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["TOPIC", "PARTITIONS", "REPLICATION"]
+    );
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["audit", "1", "1"]
+    );
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>(),
+        ["orders", "3", "1"]
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&home.ok(&["topics", "list", "-o", "json"])).unwrap();
+    assert_eq!(json[1]["name"], "orders");
+    assert_eq!(json[1]["partitions"], 3);
+    assert_eq!(home.ok(&["topics", "list", "ord"]).lines().count(), 2);
+
+    home.ok_stdin(&["produce", "orders", "-p", "1"], "a\nb\n");
+    let d: serde_json::Value =
+        serde_json::from_str(&home.ok(&["topics", "describe", "orders", "-o", "json"])).unwrap();
+    assert_eq!(d["name"], "orders");
+    assert_eq!(d["partitions"].as_array().unwrap().len(), 3);
+    assert_eq!(d["partitions"][1]["partition"], 1);
+    assert_eq!(d["partitions"][1]["leader"], 1);
+    assert_eq!(
+        d["partitions"][1]["replicas"][0],
+        serde_json::json!({"broker": 1, "leader": true, "in_sync": true})
+    );
+    assert_eq!(d["partitions"][1]["latest_offset"], 2);
+    assert_eq!(d["configs"]["retention.ms"], "3600000");
+    let text = home.ok(&["topics", "describe", "orders"]);
+    assert!(text.contains("PartitionCount: 3"), "{text}");
+    assert!(text.contains("Configs: retention.ms=3600000"), "{text}");
+
+    home.ok(&[
+        "topics",
+        "alter",
+        "orders",
+        "--partitions",
+        "4",
+        "--delete-config",
+        "retention.ms",
+    ]);
+    let d: serde_json::Value =
+        serde_json::from_str(&home.ok(&["topics", "describe", "orders", "-o", "json"])).unwrap();
+    assert_eq!(d["partitions"].as_array().unwrap().len(), 4);
+    assert!(d["configs"].as_object().unwrap().is_empty());
+
+    let yaml = home.ok(&["describe", "cluster", "-o", "yaml"]);
+    assert!(yaml.contains("controller: 1"), "{yaml}");
+    let c: serde_json::Value =
+        serde_json::from_str(&home.ok(&["describe", "cluster", "-o", "json"])).unwrap();
+    assert_eq!(c["brokers"][0]["port"], i64::from(home.port));
+    assert_eq!(c["partitions"], 5);
+
+    home.ok(&["topics", "delete", "audit", "--yes"]);
+    let out = home.kfk(&["topics", "delete", "audit"]);
+    assert!(
+        !out.status.success(),
+        "deleting without --yes off a terminal must refuse"
+    );
+    home.ok(&["topics", "delete", "audit", "--if-exists", "--yes"]);
+    assert!(!home.ok(&["topics", "list"]).contains("audit"));
+}
+
+#[test]
+fn keys_land_where_the_java_partitioner_puts_them() {
+    let home = Home::new();
+    home.up();
+    home.ok(&["topics", "create", "keyed", "--partitions", "3"]);
+    // murmur2 values from Kafka's UtilsTest, partition = toPositive(h) % 3.
+    let known = [
+        ("21", -973_932_308i32),
+        ("foobar", -790_332_482),
+        ("abc", 479_470_107),
+    ];
+    let input: String = known.iter().map(|(k, _)| format!("{k}:v-{k}\n")).collect();
+    home.ok_stdin(&["produce", "keyed", "-K", ":"], &input);
+    let out = home.ok(&[
+        "consume",
+        "keyed",
+        "--from-beginning",
+        "-e",
+        "-f",
+        "%k %p\\n",
+    ]);
+    for (key, hash) in known {
+        let want = (hash & 0x7fff_ffff) % 3;
+        assert!(
+            out.lines().any(|l| l == format!("{key} {want}")),
+            "{key} not on {want}: {out}"
+        );
+    }
+}
+
+#[test]
+fn jsonl_dumps_replay_losslessly() {
+    let home = Home::new();
+    home.up();
+    home.ok(&["topics", "create", "src", "--partitions", "2"]);
+    home.ok(&["topics", "create", "dst", "--partitions", "2"]);
+    let records = concat!(
+        r#"{"partition":0,"key":null,"value":"plain"}"#,
+        "\n",
+        r#"{"partition":1,"key":"","value":{"base64":"/wAB"},"headers":[{"key":"h","value":"x"}]}"#,
+        "\n",
+        r#"{"partition":1,"key":"k","value":null}"#,
+        "\n",
+    );
+    home.ok_stdin(&["produce", "src", "--input", "jsonl"], records);
+    let dump = home.ok(&["consume", "src", "--from-beginning", "-e", "-o", "jsonl"]);
+    assert_eq!(dump.lines().count(), 3);
+    home.ok_stdin(
+        &["produce", "dst", "--input", "jsonl"],
+        &dump.replace("\"topic\":\"src\"", "\"topic\":\"dst\""),
+    );
+    let again = home.ok(&["consume", "dst", "--from-beginning", "-e", "-o", "jsonl"]);
+    let strip = |s: &str| -> Vec<serde_json::Value> {
+        let mut v: Vec<serde_json::Value> = s
+            .lines()
+            .map(|l| {
+                let mut j: serde_json::Value = serde_json::from_str(l).unwrap();
+                j.as_object_mut().unwrap().remove("topic");
+                j
+            })
+            .collect();
+        v.sort_by_key(|j| j.to_string());
+        v
+    };
+    assert_eq!(strip(&dump), strip(&again));
+    assert!(dump.contains(r#""value":{"base64":"/wAB"}"#), "{dump}");
+    assert!(
+        dump.contains(r#""key":null"#) && dump.contains(r#""key":"""#),
+        "{dump}"
+    );
+}
+
+#[test]
+fn offsets_and_ranges() {
+    let home = Home::new();
+    home.up();
+    home.ok(&["topics", "create", "seq", "--partitions", "1"]);
+    let input: String = (0..10).map(|i| format!("m{i}\n")).collect();
+    home.ok_stdin(&["produce", "seq"], &input);
+    let read = |spec: &str| home.ok(&["consume", "seq", "--offset", spec, "-e"]);
+    assert_eq!(read("7"), "m7\nm8\nm9\n");
+    assert_eq!(read("-2"), "m8\nm9\n");
+    assert_eq!(read("+8"), "m8\nm9\n");
+    assert_eq!(read("3:5"), "m3\nm4\n");
+    assert_eq!(read("@0").lines().count(), 10);
+    assert_eq!(read("end"), "");
+    let out = home.ok(&[
+        "consume",
+        "seq",
+        "--from-beginning",
+        "--max-messages",
+        "2",
+        "--property",
+        "print.offset=true",
+    ]);
+    assert_eq!(out, "Offset:0\tm0\nOffset:1\tm1\n");
+}
+
+#[test]
+fn data_survives_cluster_down_and_up() {
+    let home = Home::new();
+    home.up();
+    home.ok(&["topics", "create", "keep"]);
+    home.ok_stdin(&["produce", "keep"], "still here\n");
+    home.ok(&["cluster", "down"]);
+    let status = home.kfk(&["cluster", "status"]);
+    assert!(!status.status.success());
+    home.up();
+    assert_eq!(
+        home.ok(&["consume", "keep", "--from-beginning", "-n", "1"]),
+        "still here\n"
+    );
+    home.ok(&["cluster", "down", "--purge", "--yes"]);
+    assert!(!home.path().join("data").join("cluster").exists());
+}
+
+#[test]
+fn bad_input_gets_a_clear_message_and_exit_code() {
+    let home = Home::new();
+    home.up();
+    home.ok(&["topics", "create", "one"]);
+    home.ok(&["topics", "create", "two"]);
+
+    let out = home.kfk(&["consume", "nope", "-e"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("error: topic 'nope' does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("hint: see `kfk topics list`"));
+
+    let out = home.kfk_stdin(&["produce"], "x\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the cluster has 2: one, two"),
+        "{}",
+        stderr(&out)
+    );
+    home.ok(&["config", "set", "topic", "two"]);
+    home.ok_stdin(&["produce"], "x\n");
+    assert_eq!(home.ok(&["consume", "--from-beginning", "-n", "1"]), "x\n");
+
+    let out = home.kfk(&["topics", "create", "one"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    home.ok(&["topics", "create", "one", "--if-not-exists"]);
+
+    let out = home.kfk(&["topics", "create", "bad name"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("bad name"), "{}", stderr(&out));
+
+    let out = home.kfk(&["consume", "two", "--offset", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("invalid offset"), "{}", stderr(&out));
+
+    let out = home.kfk(&["topics", "frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = home.kfk_stdin(&["produce", "two", "-K", ":"], "no separator here\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("line 1 has no key separator"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = home.kfk(&["consume", "two", "-p", "7"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("has no partition 7"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("panicked"));
+}
+
+#[test]
+fn an_absent_broker_fails_within_seconds() {
+    let home = Home::new();
+    let started = Instant::now();
+    let out = home.kfk(&[
+        "-b",
+        &format!("127.0.0.1:{}", free_port()),
+        "topics",
+        "list",
+    ]);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot reach any broker"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("kfk cluster up"));
+    // Nothing configured at all.
+    let out = home.kfk(&["topics", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no cluster to talk to"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_examples_run() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("examples");
+    for script in ["quickstart.sh", "keys-and-partitions.sh", "retention.sh"] {
+        let home = Home::new();
+        let mut cmd = Command::new("bash");
+        home.env(&mut cmd);
+        cmd.arg(examples.join(script));
+        let out = run_unchecked(&mut cmd, T);
+        assert!(
+            out.status.success(),
+            "{script} failed\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        );
+        if script == "quickstart.sh" {
+            assert!(String::from_utf8_lossy(&out.stdout).contains("This is the second message"));
+        }
+    }
+}
+
+#[test]
+fn completions_and_man_pages_are_fresh() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let fresh = tempfile::tempdir().unwrap();
+    let home = Home::new();
+    for (shell, file) in [("bash", "kfk.bash"), ("zsh", "_kfk"), ("fish", "kfk.fish")] {
+        let generated = home.ok(&["completion", shell]);
+        let committed =
+            std::fs::read_to_string(repo.join("completions").join(file)).unwrap_or_default();
+        assert!(
+            generated == committed,
+            "completions/{file} is stale: run scripts/generate-docs.sh"
+        );
+    }
+    home.ok(&["man", fresh.path().to_str().unwrap()]);
+    let list = |dir: PathBuf| -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "1"))
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert!(
+        list(fresh.path().to_path_buf()) == list(repo.join("man")),
+        "man/ is stale: run scripts/generate-docs.sh"
+    );
+}
