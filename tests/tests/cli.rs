@@ -453,3 +453,47 @@ fn completions_and_man_pages_are_fresh() {
         "man/ is stale: run scripts/generate-docs.sh"
     );
 }
+
+#[test]
+fn status_broker_and_profiles_print_tables_and_json() {
+    let home = Home::new();
+    home.up();
+    let status: serde_json::Value =
+        serde_json::from_str(&home.ok(&["cluster", "status", "-o", "json"])).unwrap();
+    assert_eq!(status["bootstrap"], format!("127.0.0.1:{}", home.port));
+    assert_eq!(status["brokers"][0]["running"], true);
+    let table = home.ok(&["cluster", "status"]);
+    assert!(table.contains("running"), "{table}");
+
+    let broker: serde_json::Value =
+        serde_json::from_str(&home.ok(&["describe", "broker", "1", "-o", "json"])).unwrap();
+    assert_eq!(broker["id"], 1);
+    assert_eq!(broker["controller"], true);
+    assert_eq!(broker["configs"]["num.partitions"], "1");
+    let out = home.kfk(&["describe", "broker", "9"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("broker 9 is not in the cluster"));
+
+    home.ok(&["config", "use", "staging"]);
+    home.ok(&["config", "set", "bootstrap", "127.0.0.1:1"]);
+    home.ok(&["config", "set", "topic", "t", "--profile", "local"]);
+    let profiles: serde_json::Value =
+        serde_json::from_str(&home.ok(&["config", "list", "-o", "json"])).unwrap();
+    assert_eq!(profiles["current"], "staging");
+    assert_eq!(profiles["profiles"]["staging"]["bootstrap"], "127.0.0.1:1");
+    assert_eq!(profiles["profiles"]["local"]["topic"], "t");
+    let table = home.ok(&["config", "list"]);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("staging") && l.contains('*')),
+        "{table}"
+    );
+    // The profile now points at a dead address: that wins over the local cluster.
+    let out = home.kfk(&["topics", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    // -b wins over the profile.
+    home.ok(&["-b", &format!("127.0.0.1:{}", home.port), "topics", "list"]);
+    let out = home.kfk(&["config", "set", "colour", "blue"]);
+    assert_eq!(out.status.code(), Some(2));
+}
