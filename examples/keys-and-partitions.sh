@@ -2,14 +2,8 @@
 # Keys and partitions: records with the same key always land on the same
 # partition (Kafka's murmur2 partitioner), so per-key order is kept.
 set -euo pipefail
-port="${KFK_BASE_PORT:-9092}"
-
-started=no
-if ! kfk cluster status >/dev/null 2>&1; then
-  kfk cluster up --base-port "$port"
-  started=yes
-fi
-trap '[ "$started" = yes ] && kfk cluster down' EXIT
+source "$(dirname "$0")/lib.sh"
+ensure_cluster
 
 kfk topics create customer-orders --partitions 3 --if-not-exists
 for i in 1 2 3 4 5 6; do
@@ -19,7 +13,7 @@ for i in 1 2 3 4 5 6; do
 done | kfk produce customer-orders --key-separator :
 
 tmp=$(mktemp)
-trap '[ "$started" = yes ] && kfk cluster down; rm -f "$tmp"' EXIT
+kfk_cleanup+=("rm -f '$tmp'")
 # partition, offset, key, value
 kfk consume customer-orders --from-beginning --exit-at-end --format '%p\t%o\t%k\t%v\n' | sort -k3,3 -k2n | tee "$tmp"
 # Each key appears in exactly one partition.

@@ -2,14 +2,8 @@
 # Retention settings: create a topic that keeps data for a day, then change and
 # remove the override; `describe` shows the overrides in force.
 set -euo pipefail
-port="${KFK_BASE_PORT:-9092}"
-
-started=no
-if ! kfk cluster status >/dev/null 2>&1; then
-  kfk cluster up --base-port "$port"
-  started=yes
-fi
-trap '[ "$started" = yes ] && kfk cluster down' EXIT
+source "$(dirname "$0")/lib.sh"
+ensure_cluster
 
 kfk topics create clicks --partitions 1 --config retention.ms=86400000 --if-not-exists
 kfk topics describe clicks

@@ -380,21 +380,20 @@ async fn acks_zero_gets_no_response_and_pipelined_requests_answer_in_order() {
     assert_eq!(c.read_raw(ApiKey::Metadata, 12).await.unwrap().0, b);
 }
 
+async fn init_producer(c: &mut Client) -> InitProducerIdResponse {
+    let req = InitProducerIdRequest::default()
+        .with_transactional_id(None)
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1);
+    c.request(ApiKey::InitProducerId, 4, &req).await
+}
+
 #[tokio::test]
 async fn idempotent_producers_get_duplicates_dropped_and_gaps_refused() {
     let broker = TestBroker::start().await;
     let mut c = broker.client().await;
     create_topic(&mut c, "t", 1).await;
-    let init: InitProducerIdResponse = c
-        .request(
-            ApiKey::InitProducerId,
-            4,
-            &InitProducerIdRequest::default()
-                .with_transactional_id(None)
-                .with_producer_id(ProducerId(-1))
-                .with_producer_epoch(-1),
-        )
-        .await;
+    let init = init_producer(&mut c).await;
     assert_eq!(init.error_code, 0);
     let pid = init.producer_id.0;
     assert!(pid >= 0);
@@ -419,16 +418,7 @@ async fn idempotent_producers_get_duplicates_dropped_and_gaps_refused() {
     let got = record_values(resp.responses[0].partitions[0].records.as_ref().unwrap());
     assert_eq!(got.len(), 5, "the duplicate must not be stored: {got:?}");
     // A second producer gets another id.
-    let other: InitProducerIdResponse = c
-        .request(
-            ApiKey::InitProducerId,
-            4,
-            &InitProducerIdRequest::default()
-                .with_transactional_id(None)
-                .with_producer_id(ProducerId(-1))
-                .with_producer_epoch(-1),
-        )
-        .await;
+    let other = init_producer(&mut c).await;
     assert_ne!(other.producer_id.0, pid);
 }
 
