@@ -210,6 +210,9 @@ impl Kfkd {
 impl Drop for Kfkd {
     fn drop(&mut self) {
         self.kill9();
+        if std::thread::panicking() {
+            eprintln!("--- kfkd log ({}) ---\n{}", self.log_path.display(), self.log());
+        }
     }
 }
 

@@ -67,8 +67,12 @@ fn kcat_round_trips_1000_keyed_messages_in_partition_order() {
             writeln!(stdin, "{k}:{v}").expect("write");
         }
     }
-    let status = producer.wait().expect("wait");
-    assert!(status.success(), "kcat -P failed");
+    let out = producer.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "kcat -P failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = run(
         kcat().args([
