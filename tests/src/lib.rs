@@ -78,6 +78,8 @@ pub struct Kfkd {
     _dir: tempfile::TempDir,
     extra_args: Vec<String>,
     log_path: PathBuf,
+    /// Length of the log when the current process was started.
+    log_start: usize,
 }
 
 impl Kfkd {
@@ -96,6 +98,7 @@ impl Kfkd {
             log_path: dir.path().join("kfkd.log"),
             _dir: dir,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
+            log_start: 0,
         };
         k.launch();
         k
@@ -104,6 +107,7 @@ impl Kfkd {
     fn launch(&mut self) {
         for _attempt in 0..5 {
             self.port = free_port();
+            self.log_start = self.log().len();
             let log = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -140,7 +144,12 @@ impl Kfkd {
             {
                 return false;
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            // Our process must be the one listening: another test's broker may
+            // briefly hold the same port, so wait for this broker's own log line.
+            let ours = self.log().lines().any(|l| {
+                l.contains("kfkd started") && l.contains(&format!("127.0.0.1:{}", self.port))
+            });
+            if ours && TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -211,7 +220,11 @@ impl Drop for Kfkd {
     fn drop(&mut self) {
         self.kill9();
         if std::thread::panicking() {
-            eprintln!("--- kfkd log ({}) ---\n{}", self.log_path.display(), self.log());
+            eprintln!(
+                "--- kfkd log ({}) ---\n{}",
+                self.log_path.display(),
+                self.log()
+            );
         }
     }
 }
