@@ -40,6 +40,15 @@ fn kfkd_binary() -> CliResult<PathBuf> {
         })
 }
 
+/// Whether the broker wrote its start line to its log since `from`.
+fn started_listening(log: &std::path::Path, from: u64) -> bool {
+    std::fs::read(log).is_ok_and(|bytes| {
+        bytes
+            .get(from as usize..)
+            .is_some_and(|new| String::from_utf8_lossy(new).contains("kfkd started"))
+    })
+}
+
 async fn answers(port: u16) -> bool {
     let mut config = ClientConfig::new([format!("127.0.0.1:{port}")]);
     config.connect_timeout = Duration::from_millis(500);
@@ -129,6 +138,7 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         .unwrap_or_else(|| ctx.home.default_cluster_dir());
     let kfkd = kfkd_binary()?;
     let mut brokers = Vec::new();
+    let mut log_starts = Vec::new();
     for i in 1..=args.brokers {
         let port = args
             .base_port
@@ -145,6 +155,7 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
             .create(true)
             .append(true)
             .open(&log_path)?;
+        let log_start = log.metadata().map_or(0, |m| m.len());
         let mut cmd = Command::new(&kfkd);
         cmd.arg("--node-id")
             .arg(i.to_string())
@@ -152,6 +163,8 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
             .arg(&dir)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
+            // Info level: the log files are for operators, and readiness is read from them.
+            .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
@@ -171,6 +184,7 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
             data_dir: dir,
             log: log_path,
         });
+        log_starts.push(log_start);
     }
     let state = ClusterState {
         data_dir: data_dir.clone(),
@@ -185,9 +199,11 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         s
     });
     let started = Instant::now();
-    for b in &state.brokers {
+    for (b, log_start) in state.brokers.iter().zip(log_starts) {
         loop {
-            if answers(b.port).await {
+            // Ready when this broker itself logged that it listens (another
+            // process could answer on the port) and it answers requests.
+            if started_listening(&b.log, log_start) && answers(b.port).await {
                 break;
             }
             if !is_alive(b.pid) || started.elapsed() > START_PATIENCE {
