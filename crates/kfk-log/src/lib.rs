@@ -7,6 +7,7 @@
 //!     00000000000000000000.index      sparse: relative offset -> file position
 //!     00000000000000000000.timeindex  sparse: max timestamp -> relative offset
 //!     recovery-point                  offset below which data is fsynced
+//!     leader-epoch-checkpoint         where each leader epoch began
 //!     .kfk_clean_shutdown             present only after a clean close
 //! ```
 //!
@@ -19,6 +20,7 @@
 mod config;
 mod error;
 mod index;
+mod leader_epoch;
 mod log;
 mod manager;
 mod partition;
@@ -31,6 +33,7 @@ pub use config::{
     DEFAULT_SEGMENT_BYTES, DEFAULT_SEGMENT_MS, LogConfig,
 };
 pub use error::{LogError, Result};
+pub use leader_epoch::{EpochEntry, UNDEFINED_EPOCH, UNDEFINED_OFFSET};
 pub use log::{AppendInfo, CLEAN_SHUTDOWN_FILE, Log, ReadResult, now_ms};
 pub use manager::{Background, LogManager};
 pub use partition::TopicPartition;

@@ -19,6 +19,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::LogConfig;
 use crate::error::{IoContext, LogError, Result};
+use crate::leader_epoch::{EpochEntry, LeaderEpochCache};
 use crate::recovery_point::RecoveryPoint;
 use crate::segment::{Segment, SegmentSnapshot, delete_segment_files};
 
@@ -65,6 +66,7 @@ pub struct ReadResult {
 struct LogState {
     /// Sorted by base offset, never empty; the last one is active.
     segments: Vec<Segment>,
+    epochs: LeaderEpochCache,
     unflushed_messages: u64,
     last_flush_ms: i64,
 }
@@ -203,19 +205,74 @@ impl Log {
         if segments.is_empty() {
             segments.push(Segment::create(&dir, 0)?);
         }
+        let cached_epochs = LeaderEpochCache::load(&dir);
+        let rebuild_epochs = cached_epochs.is_none();
         let log = Log {
-            dir,
             config: RwLock::new(config),
             state: Mutex::new(LogState {
+                epochs: cached_epochs.unwrap_or_else(|| LeaderEpochCache::empty(&dir)),
                 segments,
                 unflushed_messages: 0,
                 last_flush_ms: now_ms(),
             }),
             recovery_point: Arc::new(recovery_point),
+            dir,
         };
+        log.reconcile_epochs(rebuild_epochs)?;
         debug!(log = %log.dir.display(), clean, log_start_offset = log.log_start_offset(),
             log_end_offset = log.log_end_offset(), "opened log");
         Ok(log)
+    }
+
+    /// Makes the leader epoch cache agree with the log: rebuilt from the batch
+    /// headers when its file is missing, trimmed to the log's offsets otherwise
+    /// (recovery may have cut the tail, retention the head).
+    fn reconcile_epochs(&self, rebuild: bool) -> Result<()> {
+        let mut epochs = LeaderEpochCache::empty(&self.dir);
+        if rebuild {
+            self.scan_batches(self.log_start_offset(), |b| {
+                epochs.assign(b.partition_leader_epoch, b.base_offset);
+            })?;
+        }
+        let mut st = self.lock();
+        if rebuild {
+            st.epochs = epochs;
+        }
+        let (start, end) = (st.log_start_offset(), st.next_offset());
+        let trimmed = st.epochs.truncate_from_end(end) | st.epochs.truncate_from_start(start);
+        if rebuild || trimmed {
+            st.epochs.write()?;
+        }
+        Ok(())
+    }
+
+    /// Records the epochs of appended batches; a failed write is logged, not
+    /// fatal: the data is in the log and the cache is rebuilt from it.
+    fn note_epochs(&self, st: &mut LogState, batches: &[(usize, BatchSummary)]) {
+        let mut changed = false;
+        for (_, b) in batches {
+            changed |= st.epochs.assign(b.partition_leader_epoch, b.base_offset);
+        }
+        if changed && let Err(e) = st.epochs.write() {
+            warn!(log = %self.dir.display(), error = %e, "could not write the leader epoch checkpoint");
+        }
+    }
+
+    /// The latest leader epoch that wrote to this log.
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.lock().epochs.latest_epoch()
+    }
+
+    /// Where `epoch` ended in this log, as OffsetForLeaderEpoch answers:
+    /// `(largest epoch <= epoch, its end offset)`, or `(-1, -1)` when unknown.
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
+        let st = self.lock();
+        st.epochs.end_offset_for(epoch, st.next_offset())
+    }
+
+    /// The leader epoch history, oldest first.
+    pub fn epoch_entries(&self) -> Vec<EpochEntry> {
+        self.lock().epochs.entries().to_vec()
     }
 
     fn lock(&self) -> MutexGuard<'_, LogState> {
@@ -334,6 +391,7 @@ impl Log {
         }
         st.active()
             .append(records, &batches, config.index_interval_bytes)?;
+        self.note_epochs(&mut st, &batches);
         st.unflushed_messages += record_count as u64;
         let info = AppendInfo {
             base_offset,
@@ -390,6 +448,7 @@ impl Log {
         self.maybe_roll(&mut st, &config, records.len(), offsets, max_ts)?;
         st.active()
             .append(records, &batches, config.index_interval_bytes)?;
+        self.note_epochs(&mut st, &batches);
         st.unflushed_messages += record_count as u64;
         let info = AppendInfo {
             base_offset: first.base_offset,
@@ -700,6 +759,9 @@ impl Log {
         }
         st.active().truncate_to(offset, interval)?;
         let end = st.next_offset();
+        if st.epochs.truncate_from_end(end) {
+            st.epochs.write()?;
+        }
         if self.recovery_point.get() > end {
             self.recovery_point.set(end)?;
         }
@@ -718,6 +780,9 @@ impl Log {
             seg.delete_files()?;
         }
         st.segments.push(Segment::create(&self.dir, offset)?);
+        if st.epochs.clear() {
+            st.epochs.write()?;
+        }
         self.recovery_point.set(offset)?;
         info!(log = %self.dir.display(), offset, "truncated log fully");
         Ok(())
@@ -770,6 +835,10 @@ impl Log {
         let deleted: Vec<Segment> = st.segments.drain(..count).collect();
         for seg in &deleted {
             seg.delete_files()?;
+        }
+        let start = st.log_start_offset();
+        if st.epochs.truncate_from_start(start) {
+            st.epochs.write()?;
         }
         info!(log = %self.dir.display(), segments = count, log_start_offset = st.log_start_offset(),
             "deleted segments by retention");

@@ -517,3 +517,59 @@ fn reads_run_concurrently_with_appends() {
     }
     writer.join().unwrap();
 }
+
+#[test]
+fn leader_epochs_are_tracked_truncated_and_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path(), small_segments()).unwrap();
+    assert_eq!(log.latest_epoch(), None);
+    for (epoch, batches) in [(0, 3), (2, 2), (5, 4)] {
+        for _ in 0..batches {
+            log.append(&mut batch(5, 20, 0), epoch).unwrap();
+        }
+    }
+    let starts: Vec<(i32, i64)> = log
+        .epoch_entries()
+        .iter()
+        .map(|e| (e.epoch, e.start_offset))
+        .collect();
+    assert_eq!(starts, vec![(0, 0), (2, 15), (5, 25)]);
+    assert_eq!(log.end_offset_for_epoch(5), (5, 45));
+    assert_eq!(log.end_offset_for_epoch(2), (2, 25));
+    assert_eq!(log.end_offset_for_epoch(3), (2, 25));
+    assert_eq!(log.end_offset_for_epoch(-1), (-1, -1));
+
+    // A follower truncating to the leader's epoch end offset forgets later epochs.
+    log.truncate_to(25).unwrap();
+    assert_eq!(log.latest_epoch(), Some(2));
+    assert_eq!(log.end_offset_for_epoch(2), (2, 25));
+
+    // The checkpoint survives a reopen, and is rebuilt from batch headers when lost.
+    drop(log);
+    let log = Log::open(dir.path(), small_segments()).unwrap();
+    assert_eq!(log.latest_epoch(), Some(2));
+    drop(log);
+    std::fs::remove_file(dir.path().join("leader-epoch-checkpoint")).unwrap();
+    let log = Log::open(dir.path(), small_segments()).unwrap();
+    let starts: Vec<(i32, i64)> = log
+        .epoch_entries()
+        .iter()
+        .map(|e| (e.epoch, e.start_offset))
+        .collect();
+    assert_eq!(starts, vec![(0, 0), (2, 15)]);
+
+    // Replicated batches keep the leader's epochs.
+    let follower_dir = tempfile::tempdir().unwrap();
+    let follower = Log::open(follower_dir.path(), LogConfig::default()).unwrap();
+    let mut next = 0;
+    while next < log.log_end_offset() {
+        let chunk = log.read(next, 1 << 20).unwrap().records;
+        follower.append_replicated(&chunk).unwrap();
+        next = follower.log_end_offset();
+    }
+    assert_eq!(follower.epoch_entries(), log.epoch_entries());
+
+    // Retention moves the first epoch's start with the log start.
+    log.truncate_fully_and_start_at(100).unwrap();
+    assert_eq!(log.latest_epoch(), None);
+}

@@ -696,3 +696,38 @@ fn a_data_dir_with_logs_but_no_metadata_is_not_wiped() {
             .exists()
     );
 }
+
+#[tokio::test]
+async fn offset_for_leader_epoch_reports_where_epochs_end() {
+    use kafka_protocol::messages::offset_for_leader_epoch_request::{
+        OffsetForLeaderPartition, OffsetForLeaderTopic,
+    };
+    let broker = TestBroker::start().await;
+    let mut c = broker.client().await;
+    create_topic(&mut c, "t", 1).await;
+    produce(&mut c, "t", 0, batch(3)).await;
+    let ask = |epoch: i32, current: i32| {
+        OffsetForLeaderEpochRequest::default()
+            .with_replica_id(BrokerId(-1))
+            .with_topics(vec![
+                OffsetForLeaderTopic::default()
+                    .with_topic(name("t"))
+                    .with_partitions(vec![
+                        OffsetForLeaderPartition::default()
+                            .with_partition(0)
+                            .with_current_leader_epoch(current)
+                            .with_leader_epoch(epoch),
+                    ]),
+            ])
+    };
+    let resp: OffsetForLeaderEpochResponse =
+        c.request(ApiKey::OffsetForLeaderEpoch, 4, &ask(0, 0)).await;
+    let p = &resp.topics[0].partitions[0];
+    assert_eq!((p.error_code, p.leader_epoch, p.end_offset), (0, 0, 3));
+    let resp: OffsetForLeaderEpochResponse =
+        c.request(ApiKey::OffsetForLeaderEpoch, 2, &ask(0, 7)).await;
+    assert_eq!(
+        resp.topics[0].partitions[0].error_code,
+        code(ResponseError::UnknownLeaderEpoch)
+    );
+}

@@ -12,6 +12,7 @@ mod fetch;
 mod init_producer_id;
 mod list_offsets;
 mod metadata;
+mod offset_for_leader_epoch;
 mod produce;
 
 use bytes::BytesMut;
@@ -36,6 +37,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::OffsetForLeaderEpoch, 2, 4),
 ];
 
 /// The version range kfkd serves for `api_key`, if it serves it at all.
@@ -94,6 +96,7 @@ pub async fn handle(
         RequestKind::AlterConfigs(r) => reply!(configs::alter(broker, r)),
         RequestKind::IncrementalAlterConfigs(r) => reply!(configs::incremental_alter(broker, r)),
         RequestKind::DescribeCluster(r) => reply!(describe_cluster::handle(broker, r)),
+        RequestKind::OffsetForLeaderEpoch(r) => reply!(offset_for_leader_epoch::handle(broker, r)),
         _ => Err(FrameError::UnsupportedVersion { api_key, version }),
     }
 }

@@ -1,0 +1,55 @@
+//! OffsetForLeaderEpoch (KIP-101, KIP-320): where a leader epoch ended in this
+//! broker's log, so a returning follower (or a consumer checking for
+//! truncation) knows what to cut.
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::offset_for_leader_epoch_response::{
+    EpochEndOffset, OffsetForLeaderTopicResult,
+};
+use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
+use kfk_log::TopicPartition;
+
+use crate::broker::Broker;
+
+pub fn handle(broker: &Broker, req: OffsetForLeaderEpochRequest) -> OffsetForLeaderEpochResponse {
+    let topics = req
+        .topics
+        .into_iter()
+        .map(|t| {
+            let name = t.topic.0.to_string();
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let out = EpochEndOffset::default()
+                        .with_partition(p.partition)
+                        .with_leader_epoch(-1)
+                        .with_end_offset(-1);
+                    let tp = TopicPartition::new(name.clone(), p.partition);
+                    let Some(part) = broker.partition(&tp) else {
+                        return out.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                    };
+                    let current = broker.with_image(|i| {
+                        i.topics
+                            .get(&name)
+                            .and_then(|t| t.partitions.get(p.partition as usize))
+                            .map_or(-1, |m| m.leader_epoch)
+                    });
+                    // -1 means the caller does not know the epoch and skips the check.
+                    if p.current_leader_epoch >= 0 && p.current_leader_epoch < current {
+                        return out.with_error_code(ResponseError::FencedLeaderEpoch.code());
+                    }
+                    if p.current_leader_epoch > current {
+                        return out.with_error_code(ResponseError::UnknownLeaderEpoch.code());
+                    }
+                    let (epoch, end) = part.log.end_offset_for_epoch(p.leader_epoch);
+                    out.with_leader_epoch(epoch).with_end_offset(end)
+                })
+                .collect();
+            OffsetForLeaderTopicResult::default()
+                .with_topic(t.topic)
+                .with_partitions(partitions)
+        })
+        .collect();
+    OffsetForLeaderEpochResponse::default().with_topics(topics)
+}
