@@ -7,5 +7,6 @@ pub mod config;
 pub mod connection;
 pub mod metadata;
 pub mod producer_state;
+pub mod quorum;
 pub mod server;
 pub mod topic_config;

@@ -1,0 +1,234 @@
+//! Raft RPCs between controllers: length-prefixed JSON frames over TCP on the
+//! controller listener, one persistent connection per peer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::BasicNode;
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tracing::{debug, warn};
+
+use super::{MetadataRaft, TypeConfig};
+
+type NodeId = u64;
+
+/// Largest RPC frame accepted (snapshots of large clusters included).
+const MAX_FRAME: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Request {
+    AppendEntries(AppendEntriesRequest<TypeConfig>),
+    Vote(VoteRequest<NodeId>),
+    InstallSnapshot(InstallSnapshotRequest<TypeConfig>),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Reply {
+    AppendEntries(Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>>),
+    Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
+    InstallSnapshot(
+        Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>,
+    ),
+}
+
+async fn write_frame<T: Serialize>(stream: &mut TcpStream, value: &T) -> std::io::Result<()> {
+    let body = serde_json::to_vec(value).map_err(std::io::Error::other)?;
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&body);
+    stream.write_all(&frame).await
+}
+
+async fn read_frame<T: DeserializeOwned>(stream: &mut TcpStream) -> std::io::Result<T> {
+    let mut len = [0u8; 4];
+    stream.read_exact(&mut len).await?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("raft frame of {len} bytes"),
+        ));
+    }
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body).await?;
+    serde_json::from_slice(&body).map_err(std::io::Error::other)
+}
+
+/// Creates a client per peer from the addresses in the membership.
+#[derive(Debug, Clone, Default)]
+pub struct Network {
+    /// Overrides of peer addresses (tests); otherwise `BasicNode::addr`.
+    pub addrs: Arc<HashMap<NodeId, String>>,
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = Peer;
+
+    async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Peer {
+        Peer {
+            target,
+            addr: self
+                .addrs
+                .get(&target)
+                .cloned()
+                .unwrap_or_else(|| node.addr.clone()),
+            stream: None,
+        }
+    }
+}
+
+/// The connection to one peer, reopened after any failure.
+#[derive(Debug)]
+pub struct Peer {
+    target: NodeId,
+    addr: String,
+    stream: Option<TcpStream>,
+}
+
+impl Peer {
+    async fn call(&mut self, req: Request, ttl: Duration) -> Result<Reply, std::io::Error> {
+        let result = tokio::time::timeout(ttl, async {
+            if self.stream.is_none() {
+                let s = TcpStream::connect(&self.addr).await?;
+                let _ = s.set_nodelay(true);
+                self.stream = Some(s);
+            }
+            let stream = self
+                .stream
+                .as_mut()
+                .ok_or_else(|| std::io::Error::other("no stream"))?;
+            write_frame(stream, &req).await?;
+            read_frame(stream).await
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "raft rpc timed out",
+            ))
+        });
+        if result.is_err() {
+            self.stream = None;
+        }
+        result
+    }
+}
+
+fn transport_error<E: std::error::Error>(e: std::io::Error) -> RPCError<NodeId, BasicNode, E> {
+    if e.kind() == std::io::ErrorKind::InvalidData {
+        RPCError::Network(NetworkError::new(&e))
+    } else {
+        RPCError::Unreachable(Unreachable::new(&e))
+    }
+}
+
+fn unexpected<E: std::error::Error>() -> RPCError<NodeId, BasicNode, E> {
+    RPCError::Network(NetworkError::new(&std::io::Error::other(
+        "mismatched raft reply",
+    )))
+}
+
+impl RaftNetwork<TypeConfig> for Peer {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        match self
+            .call(Request::AppendEntries(rpc), option.hard_ttl())
+            .await
+            .map_err(transport_error)?
+        {
+            Reply::AppendEntries(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
+    > {
+        match self
+            .call(Request::InstallSnapshot(rpc), option.hard_ttl())
+            .await
+            .map_err(transport_error)?
+        {
+            Reply::InstallSnapshot(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        match self
+            .call(Request::Vote(rpc), option.hard_ttl())
+            .await
+            .map_err(transport_error)?
+        {
+            Reply::Vote(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
+            _ => Err(unexpected()),
+        }
+    }
+}
+
+/// Serves Raft RPCs from peers on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, raft: MetadataRaft) {
+    loop {
+        let (mut stream, peer) = match listener.accept().await {
+            Ok(a) => a,
+            Err(e) => {
+                warn!(error = %e, "controller accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let raft = raft.clone();
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            loop {
+                let req: Request = match read_frame(&mut stream).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        debug!(%peer, error = %e, "raft peer connection closed");
+                        return;
+                    }
+                };
+                let reply = match req {
+                    Request::AppendEntries(r) => Reply::AppendEntries(raft.append_entries(r).await),
+                    Request::Vote(r) => Reply::Vote(raft.vote(r).await),
+                    Request::InstallSnapshot(r) => {
+                        Reply::InstallSnapshot(raft.install_snapshot(r).await)
+                    }
+                };
+                if write_frame(&mut stream, &reply).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
