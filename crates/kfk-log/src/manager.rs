@@ -61,6 +61,8 @@ impl LogManager {
             }
             match TopicPartition::from_dir_name(&name) {
                 Some(tp) => dirs.push((tp, path)),
+                // `__`-prefixed directories belong to the broker (its metadata quorum).
+                None if name.starts_with("__") => {}
                 None => warn!(dir = %path.display(), "ignoring directory that is not a partition"),
             }
         }

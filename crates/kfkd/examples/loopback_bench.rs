@@ -70,7 +70,7 @@ async fn main() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     settings.listen = addr.to_string();
-    let broker = Arc::new(Broker::open(settings).expect("broker"));
+    let broker = Arc::new(Broker::open(settings).await.expect("broker"));
     tokio::spawn(kfkd::server::run(broker, listener, std::future::pending()));
 
     let mut s = TcpStream::connect(addr).await.expect("connect");

@@ -5,16 +5,21 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use kafka_protocol::ResponseError;
 use kfk_log::{Log, LogManager, TopicPartition};
-use tokio::sync::Notify;
-use tracing::{info, warn};
+use tokio::sync::{Notify, watch};
+use tracing::info;
 use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::metadata::{MetadataImage, MetadataStore, PartitionMeta, TopicMeta};
 use crate::producer_state::ProducerStates;
+use crate::quorum::log_store::LogStore;
+use crate::quorum::network::Network;
+use crate::quorum::state_machine::StateMachine;
+use crate::quorum::{CommandResult, MetadataCommand, MetadataRaft};
 use crate::topic_config;
 
 /// A Kafka error code with the message sent along with it.
@@ -111,19 +116,29 @@ pub struct NewTopic {
     pub configs: BTreeMap<String, String>,
 }
 
-#[derive(Debug)]
 pub struct Broker {
     pub settings: Settings,
     pub node_id: i32,
     pub cluster_id: String,
-    store: MetadataStore,
-    image: RwLock<MetadataImage>,
-    /// Serialises changes to the image (validate, apply, persist).
-    changes: Mutex<()>,
+    raft: MetadataRaft,
+    /// The image as the state machine last published it.
+    image: watch::Receiver<MetadataImage>,
+    /// Serialises validate-then-propose so checks see the previous change.
+    changes: tokio::sync::Mutex<()>,
     pub logs: Arc<LogManager>,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     /// Woken on every append so long-polling fetches re-check.
     pub data_arrived: Notify,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker")
+            .field("node_id", &self.node_id)
+            .field("cluster_id", &self.cluster_id)
+            .field("data_dir", &self.settings.data_dir)
+            .finish_non_exhaustive()
+    }
 }
 
 fn lock_read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -137,76 +152,97 @@ fn storage_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(ResponseError::KafkaStorageError, e.to_string())
 }
 
+/// How long a starting broker waits for its metadata quorum to be ready.
+const QUORUM_READY: Duration = Duration::from_secs(30);
+
+/// Directory of the metadata quorum's Raft log and snapshots.
+pub const QUORUM_DIR: &str = "__cluster_metadata";
+
 impl Broker {
-    /// Opens the data directory: metadata, then every partition log, dropping
-    /// logs of topics that no longer exist.
+    /// Opens the data directory: the metadata quorum (its own single voter for
+    /// now), then every partition log the image names, dropping logs of topics
+    /// that no longer exist.
     ///
     /// # Errors
-    /// Unreadable metadata or logs, or a data directory in use.
-    pub fn open(settings: Settings) -> anyhow::Result<Broker> {
-        let (store, image) = MetadataStore::open(&settings.data_dir, settings.node_id)?;
+    /// Unreadable metadata or logs, a data directory in use, or a quorum that
+    /// does not become ready.
+    pub async fn open(settings: Settings) -> anyhow::Result<Broker> {
+        let store = MetadataStore::open(&settings.data_dir, settings.node_id)?;
         let logs = Arc::new(LogManager::open(
             &settings.data_dir,
             &settings.default_log_config(),
         )?);
-        let mut partitions = HashMap::new();
-        for (name, topic) in &image.topics {
-            let config = topic_config::log_config(&settings, &topic.configs);
-            for (i, p) in topic.partitions.iter().enumerate() {
-                if !p.replicas.contains(&settings.node_id) {
-                    continue;
-                }
-                let tp = TopicPartition::new(name.clone(), i as i32);
-                let log = logs.get_or_create(&tp, config.clone())?;
-                log.set_config(config.clone());
-                let partition = Partition::load(tp.clone(), topic.id, log)?;
-                partitions.insert(tp, Arc::new(partition));
-            }
-        }
-        let stray: Vec<TopicPartition> = logs
-            .logs()
-            .into_iter()
-            .map(|(tp, _)| tp)
-            .filter(|tp| !partitions.contains_key(tp))
-            .collect();
-        if !store.image_found && !stray.is_empty() {
-            // Deleting every partition because one file is missing would be the
-            // worst possible answer to a damaged data directory.
+        let quorum_dir = settings.data_dir.join(QUORUM_DIR);
+        let fresh = !quorum_dir.join("log.jsonl").exists();
+        if fresh && !logs.logs().is_empty() {
+            // Deleting every partition because the metadata is missing would be
+            // the worst possible answer to a damaged data directory.
             anyhow::bail!(
-                "{} holds {} partition log(s) but no kfk-metadata.json; refusing to start rather than delete them",
+                "{} holds {} partition log(s) but no cluster metadata ({QUORUM_DIR}); refusing to start rather than delete them",
                 settings.data_dir.display(),
-                stray.len()
+                logs.logs().len()
             );
         }
-        for tp in stray {
-            {
-                warn!(partition = %tp, "deleting log of a partition the metadata does not have");
-                logs.delete(&tp)?;
-            }
+        let sm = StateMachine::open(&quorum_dir)?;
+        let log_store = LogStore::open(&quorum_dir)?;
+        let node_id = settings.node_id as u64;
+        let config = openraft::Config {
+            cluster_name: store.cluster_id.clone(),
+            // One voter: elect at once. Peers arrive with multi-broker clusters.
+            heartbeat_interval: 50,
+            election_timeout_min: 100,
+            election_timeout_max: 200,
+            ..openraft::Config::default()
         }
-        info!(cluster_id = %store.cluster_id, topics = image.topics.len(),
-            partitions = partitions.len(), "broker state loaded");
-        Ok(Broker {
+        .validate()?;
+        let raft = MetadataRaft::new(
+            node_id,
+            Arc::new(config),
+            Network::default(),
+            log_store,
+            sm.clone(),
+        )
+        .await?;
+        if !raft.is_initialized().await? {
+            let me = openraft::BasicNode::new(settings.advertised().to_string());
+            raft.initialize(BTreeMap::from([(node_id, me)])).await?;
+        }
+        raft.wait(Some(QUORUM_READY))
+            .metrics(
+                |m| {
+                    m.current_leader == Some(node_id)
+                        && m.last_applied.map(|l| l.index) >= m.last_log_index
+                },
+                "the metadata quorum to elect a leader and replay its log",
+            )
+            .await?;
+        let broker = Broker {
             node_id: settings.node_id,
             cluster_id: store.cluster_id.clone(),
             settings,
-            store,
-            image: RwLock::new(image),
-            changes: Mutex::new(()),
+            raft,
+            image: sm.subscribe(),
+            changes: tokio::sync::Mutex::new(()),
             logs,
-            partitions: RwLock::new(partitions),
+            partitions: RwLock::new(HashMap::new()),
             data_arrived: Notify::new(),
-        })
+        };
+        broker
+            .sync_partitions()
+            .map_err(|e| anyhow::anyhow!("{}", e.message.unwrap_or_default()))?;
+        info!(cluster_id = %broker.cluster_id, topics = broker.with_image(|i| i.topics.len()),
+            partitions = lock_read(&broker.partitions).len(), "broker state loaded");
+        Ok(broker)
     }
 
     /// A consistent copy of the metadata image.
     pub fn image(&self) -> MetadataImage {
-        lock_read(&self.image).clone()
+        self.image.borrow().clone()
     }
 
     /// Reads the image without copying it.
     pub fn with_image<R>(&self, f: impl FnOnce(&MetadataImage) -> R) -> R {
-        f(&lock_read(&self.image))
+        f(&self.image.borrow())
     }
 
     pub fn partition(&self, tp: &TopicPartition) -> Option<Arc<Partition>> {
@@ -234,27 +270,76 @@ impl Broker {
         vec![self.node_id]
     }
 
-    /// Applies `change` to a copy of the image, persists it and swaps it in.
-    fn change_image<R>(
-        &self,
-        change: impl FnOnce(&mut MetadataImage) -> Result<R, ApiError>,
-    ) -> Result<R, ApiError> {
-        let _serial = self.changes.lock().unwrap_or_else(|p| p.into_inner());
-        let mut next = self.image();
-        let result = change(&mut next)?;
-        self.store.save(&next).map_err(storage_error)?;
-        *lock_write(&self.image) = next;
+    /// Commits a command through the metadata quorum and brings the partition
+    /// logs in line with the new image.
+    async fn propose(&self, cmd: MetadataCommand) -> Result<CommandResult, ApiError> {
+        let result = match self.raft.client_write(cmd).await {
+            Ok(r) => r.data,
+            Err(openraft::error::RaftError::APIError(
+                openraft::error::ClientWriteError::ForwardToLeader(_),
+            )) => {
+                return Err(ApiError::new(
+                    ResponseError::NotController,
+                    "this broker is not the active controller",
+                ));
+            }
+            Err(e) => {
+                return Err(ApiError::new(
+                    ResponseError::UnknownServerError,
+                    e.to_string(),
+                ));
+            }
+        };
+        self.sync_partitions()?;
         Ok(result)
+    }
+
+    /// Opens logs of partitions the image assigns here, applies topic configs,
+    /// and deletes logs of partitions it no longer has.
+    fn sync_partitions(&self) -> Result<(), ApiError> {
+        let image = self.image();
+        let mut partitions = lock_write(&self.partitions);
+        let mut wanted = HashMap::new();
+        for (name, topic) in &image.topics {
+            let config = topic_config::log_config(&self.settings, &topic.configs);
+            for (i, p) in topic.partitions.iter().enumerate() {
+                if p.replicas.contains(&self.node_id) {
+                    wanted.insert(
+                        TopicPartition::new(name.clone(), i as i32),
+                        (topic.id, config.clone()),
+                    );
+                }
+            }
+        }
+        partitions.retain(|tp, p| wanted.get(tp).is_some_and(|(id, _)| *id == p.topic_id));
+        for (tp, (id, config)) in wanted {
+            match partitions.get(&tp) {
+                Some(p) => p.log.set_config(config),
+                None => {
+                    let log = self
+                        .logs
+                        .get_or_create(&tp, config.clone())
+                        .map_err(storage_error)?;
+                    log.set_config(config);
+                    let partition = Partition::load(tp.clone(), id, log).map_err(storage_error)?;
+                    partitions.insert(tp, Arc::new(partition));
+                }
+            }
+        }
+        for (tp, _) in self.logs.logs() {
+            if !partitions.contains_key(&tp) {
+                info!(partition = %tp, "deleting log of a partition the metadata no longer has");
+                self.logs.delete(&tp).map_err(storage_error)?;
+            }
+        }
+        Ok(())
     }
 
     /// Validates a topic creation without applying it.
     fn check_new_topic(&self, image: &MetadataImage, t: &NewTopic) -> Result<(), ApiError> {
         validate_topic_name(&t.name)?;
         if image.topics.contains_key(&t.name) {
-            return Err(ApiError::new(
-                ResponseError::TopicAlreadyExists,
-                format!("topic '{}' already exists", t.name),
-            ));
+            return Err(topic_exists(&t.name));
         }
         let folded = t.name.replace('.', "_");
         if let Some(other) = image.topics.keys().find(|n| n.replace('.', "_") == folded) {
@@ -329,7 +414,11 @@ impl Broker {
     ///
     /// # Errors
     /// The Kafka error the client should see.
-    pub fn create_topic(&self, t: NewTopic, validate_only: bool) -> Result<TopicMeta, ApiError> {
+    pub async fn create_topic(
+        &self,
+        t: NewTopic,
+        validate_only: bool,
+    ) -> Result<TopicMeta, ApiError> {
         let replicas = if t.assignments.is_empty() {
             self.place(0..t.num_partitions, t.replication_factor)
         } else {
@@ -348,41 +437,24 @@ impl Broker {
                 .collect(),
             configs: t.configs.clone(),
         };
+        let _serial = self.changes.lock().await;
+        self.with_image(|image| self.check_new_topic(image, &t))?;
         if validate_only {
-            self.check_new_topic(&lock_read(&self.image), &t)?;
             return Ok(meta);
         }
-        let created = self.change_image(|image| {
-            self.check_new_topic(image, &t)?;
-            image.topics.insert(t.name.clone(), meta.clone());
-            Ok(meta)
-        })?;
-        self.open_partitions(&t.name, &created, 0)?;
-        info!(topic = %t.name, partitions = created.partitions.len(), "created topic");
-        Ok(created)
-    }
-
-    /// Opens the logs of partitions `from..` of a topic that this broker hosts.
-    fn open_partitions(&self, name: &str, topic: &TopicMeta, from: usize) -> Result<(), ApiError> {
-        let config = topic_config::log_config(&self.settings, &topic.configs);
-        let mut partitions = lock_write(&self.partitions);
-        for (i, p) in topic.partitions.iter().enumerate().skip(from) {
-            if !p.replicas.contains(&self.node_id) {
-                continue;
-            }
-            let tp = TopicPartition::new(name, i as i32);
-            let log = self
-                .logs
-                .get_or_create(&tp, config.clone())
-                .map_err(storage_error)?;
-            let partition = Partition::load(tp.clone(), topic.id, log).map_err(storage_error)?;
-            partitions.insert(tp, Arc::new(partition));
+        let cmd = MetadataCommand::CreateTopic {
+            name: t.name.clone(),
+            topic: meta.clone(),
+        };
+        match self.propose(cmd).await? {
+            CommandResult::TopicExists => return Err(topic_exists(&t.name)),
+            _ => info!(topic = %t.name, partitions = meta.partitions.len(), "created topic"),
         }
-        Ok(())
+        Ok(meta)
     }
 
     /// Creates a topic with broker defaults when auto-creation is enabled.
-    pub fn auto_create(&self, name: &str) -> Result<TopicMeta, ApiError> {
+    pub async fn auto_create(&self, name: &str) -> Result<TopicMeta, ApiError> {
         let t = NewTopic {
             name: name.to_string(),
             num_partitions: self.settings.num_partitions,
@@ -393,113 +465,104 @@ impl Broker {
             assignments: Vec::new(),
             configs: BTreeMap::new(),
         };
-        self.create_topic(t, false)
+        match self.create_topic(t, false).await {
+            // Another request created it meanwhile: that is what we wanted.
+            Err(e) if e.error == ResponseError::TopicAlreadyExists => {
+                self.with_image(|i| i.topics.get(name).cloned()).ok_or(e)
+            }
+            other => other,
+        }
     }
 
     /// Deletes a topic and its logs.
     ///
     /// # Errors
     /// UNKNOWN_TOPIC_OR_PARTITION, or a storage error.
-    pub fn delete_topic(&self, name: &str) -> Result<TopicMeta, ApiError> {
-        let removed = self.change_image(|image| {
-            image.topics.remove(name).ok_or_else(|| {
-                ApiError::new(
-                    ResponseError::UnknownTopicOrPartition,
-                    format!("topic '{name}' does not exist"),
-                )
+    pub async fn delete_topic(&self, name: &str) -> Result<TopicMeta, ApiError> {
+        let _serial = self.changes.lock().await;
+        let removed = self
+            .with_image(|i| i.topics.get(name).cloned())
+            .ok_or_else(|| unknown_topic(name))?;
+        match self
+            .propose(MetadataCommand::DeleteTopic {
+                name: name.to_string(),
             })
-        })?;
-        let doomed: Vec<TopicPartition> = lock_read(&self.partitions)
-            .keys()
-            .filter(|tp| tp.topic == name)
-            .cloned()
-            .collect();
-        for tp in doomed {
-            lock_write(&self.partitions).remove(&tp);
-            self.logs.delete(&tp).map_err(storage_error)?;
+            .await?
+        {
+            CommandResult::NoSuchTopic => Err(unknown_topic(name)),
+            _ => {
+                info!(topic = %name, "deleted topic");
+                Ok(removed)
+            }
         }
-        info!(topic = %name, "deleted topic");
-        Ok(removed)
     }
 
     /// Grows a topic to `count` partitions.
     ///
     /// # Errors
     /// UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS, INVALID_REPLICA_ASSIGNMENT.
-    pub fn create_partitions(
+    pub async fn create_partitions(
         &self,
         name: &str,
         count: i32,
         assignments: Vec<Vec<i32>>,
         validate_only: bool,
     ) -> Result<(), ApiError> {
-        let check = |image: &MetadataImage| -> Result<(usize, i32), ApiError> {
-            let topic = image.topics.get(name).ok_or_else(|| {
-                ApiError::new(
-                    ResponseError::UnknownTopicOrPartition,
-                    format!("topic '{name}' does not exist"),
-                )
-            })?;
+        let _serial = self.changes.lock().await;
+        let (current, rf) = self.with_image(|image| -> Result<(usize, i32), ApiError> {
+            let topic = image.topics.get(name).ok_or_else(|| unknown_topic(name))?;
             let current = topic.partitions.len();
             if count as usize <= current {
                 return Err(ApiError::new(
                     ResponseError::InvalidPartitions,
-                    format!(
-                        "topic '{name}' has {current} partitions; the new count must be larger, got {count}"
-                    ),
+                    format!("topic '{name}' has {current} partitions; the new count must be larger, got {count}"),
                 ));
             }
             if !assignments.is_empty() && assignments.len() != count as usize - current {
                 return Err(ApiError::new(
                     ResponseError::InvalidReplicaAssignment,
-                    format!(
-                        "{} assignments given for {} new partitions",
-                        assignments.len(),
-                        count as usize - current
-                    ),
+                    format!("{} assignments given for {} new partitions", assignments.len(), count as usize - current),
                 ));
             }
-            let rf = topic
-                .partitions
-                .first()
-                .map_or(1, |p| p.replicas.len() as i32);
-            Ok((current, rf))
+            Ok((current, topic.partitions.first().map_or(1, |p| p.replicas.len() as i32)))
+        })?;
+        let placed = if assignments.is_empty() {
+            self.place(current as i32..count, rf)
+        } else {
+            assignments
         };
+        let live = self.live_brokers();
+        if placed.iter().flatten().any(|b| !live.contains(b)) {
+            return Err(ApiError::new(
+                ResponseError::InvalidReplicaAssignment,
+                "the assignment names brokers that are not available",
+            ));
+        }
         if validate_only {
-            check(&lock_read(&self.image))?;
             return Ok(());
         }
-        let (from, topic) = self.change_image(|image| {
-            let (current, rf) = check(image)?;
-            let placed = if assignments.is_empty() {
-                self.place(current as i32..count, rf)
-            } else {
-                assignments.clone()
-            };
-            let live = self.live_brokers();
-            if placed.iter().flatten().any(|b| !live.contains(b)) {
-                return Err(ApiError::new(
-                    ResponseError::InvalidReplicaAssignment,
-                    "the assignment names brokers that are not available",
-                ));
+        let partitions = placed
+            .into_iter()
+            .map(|r| PartitionMeta {
+                leader: r[0],
+                isr: r.clone(),
+                replicas: r,
+                leader_epoch: 0,
+            })
+            .collect();
+        match self
+            .propose(MetadataCommand::AddPartitions {
+                name: name.to_string(),
+                partitions,
+            })
+            .await?
+        {
+            CommandResult::NoSuchTopic => Err(unknown_topic(name)),
+            _ => {
+                info!(topic = %name, partitions = count, "added partitions");
+                Ok(())
             }
-            let topic = image
-                .topics
-                .get_mut(name)
-                .ok_or(ResponseError::UnknownTopicOrPartition)?;
-            topic
-                .partitions
-                .extend(placed.into_iter().map(|r| PartitionMeta {
-                    leader: r[0],
-                    isr: r.clone(),
-                    replicas: r,
-                    leader_epoch: 0,
-                }));
-            Ok((current, topic.clone()))
-        })?;
-        self.open_partitions(name, &topic, from)?;
-        info!(topic = %name, partitions = count, "added partitions");
-        Ok(())
+        }
     }
 
     /// Replaces (`replace_all`) or edits a topic's config overrides. `None`
@@ -507,7 +570,7 @@ impl Broker {
     ///
     /// # Errors
     /// UNKNOWN_TOPIC_OR_PARTITION or INVALID_CONFIG.
-    pub fn alter_topic_configs(
+    pub async fn alter_topic_configs(
         &self,
         name: &str,
         changes: &[(String, Option<String>)],
@@ -525,63 +588,78 @@ impl Broker {
                 ));
             }
         }
-        let apply = |configs: &mut BTreeMap<String, String>| {
-            if replace_all {
-                configs.clear();
-            }
-            for (k, v) in changes {
-                match v {
-                    Some(v) => configs.insert(k.clone(), v.clone()),
-                    None => configs.remove(k),
-                };
-            }
-        };
-        let unknown = || {
-            ApiError::new(
-                ResponseError::UnknownTopicOrPartition,
-                format!("topic '{name}' does not exist"),
-            )
-        };
+        let _serial = self.changes.lock().await;
+        let mut configs = self
+            .with_image(|i| i.topics.get(name).map(|t| t.configs.clone()))
+            .ok_or_else(|| unknown_topic(name))?;
         if validate_only {
-            return lock_read(&self.image)
-                .topics
-                .get(name)
-                .map(|_| ())
-                .ok_or_else(unknown);
+            return Ok(());
         }
-        let configs = self.change_image(|image| {
-            let topic = image.topics.get_mut(name).ok_or_else(unknown)?;
-            apply(&mut topic.configs);
-            Ok(topic.configs.clone())
-        })?;
-        let log_config = topic_config::log_config(&self.settings, &configs);
-        for (tp, p) in lock_read(&self.partitions).iter() {
-            if tp.topic == name {
-                p.log.set_config(log_config.clone());
+        if replace_all {
+            configs.clear();
+        }
+        for (k, v) in changes {
+            match v {
+                Some(v) => configs.insert(k.clone(), v.clone()),
+                None => configs.remove(k),
+            };
+        }
+        match self
+            .propose(MetadataCommand::SetTopicConfigs {
+                name: name.to_string(),
+                configs,
+            })
+            .await?
+        {
+            CommandResult::NoSuchTopic => Err(unknown_topic(name)),
+            _ => {
+                info!(topic = %name, "altered topic configs");
+                Ok(())
             }
         }
-        info!(topic = %name, "altered topic configs");
-        Ok(())
     }
 
-    /// Hands out a new producer id (InitProducerId), persisted so ids are never
-    /// reused after a restart.
+    /// Hands out a new producer id (InitProducerId), committed through the
+    /// quorum so ids are never reused, whichever broker hands them out.
     ///
     /// # Errors
-    /// A storage error.
-    pub fn next_producer_id(&self) -> Result<i64, ApiError> {
-        self.change_image(|image| {
-            let id = image.next_producer_id;
-            image.next_producer_id += 1;
-            Ok(id)
-        })
+    /// When the quorum cannot commit.
+    pub async fn next_producer_id(&self) -> Result<i64, ApiError> {
+        match self
+            .propose(MetadataCommand::AllocateProducerIds { count: 1 })
+            .await?
+        {
+            CommandResult::ProducerIds { first } => Ok(first),
+            other => Err(ApiError::new(
+                ResponseError::UnknownServerError,
+                format!("unexpected result {other:?}"),
+            )),
+        }
     }
 
-    /// Flushes and closes every log; the next start skips recovery.
+    /// Flushes and closes every log (the next start skips recovery) and stops
+    /// the metadata quorum.
     ///
     /// # Errors
     /// The first log that could not be closed.
-    pub fn close(&self) -> kfk_log::Result<()> {
+    pub async fn close(&self) -> kfk_log::Result<()> {
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "metadata quorum did not stop cleanly");
+        }
         self.logs.close()
     }
+}
+
+fn topic_exists(name: &str) -> ApiError {
+    ApiError::new(
+        ResponseError::TopicAlreadyExists,
+        format!("topic '{name}' already exists"),
+    )
+}
+
+fn unknown_topic(name: &str) -> ApiError {
+    ApiError::new(
+        ResponseError::UnknownTopicOrPartition,
+        format!("topic '{name}' does not exist"),
+    )
 }

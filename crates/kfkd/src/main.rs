@@ -70,7 +70,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = settings(&cli)?;
     let listen = settings.listen.clone();
     let retention_every = Duration::from_millis(settings.log_retention_check_interval_ms.max(1));
-    let broker = tokio::task::spawn_blocking(move || Broker::open(settings)).await??;
+    let broker = Broker::open(settings).await?;
     let broker = Arc::new(broker);
     let listener = tokio::net::TcpListener::bind(&listen)
         .await

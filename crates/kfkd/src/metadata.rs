@@ -1,19 +1,17 @@
-//! The cluster metadata image: cluster id, topics with their ids, partitions,
-//! replicas, leaders and config overrides, and the producer-id counter.
+//! The cluster metadata image: topics with their ids, partitions, replicas,
+//! leaders and config overrides, and the producer-id counter; and the broker's
+//! identity (`meta.properties`).
 //!
-//! A single broker is its own controller and keeps the image in one JSON file in
-//! its data directory, replaced atomically on every change. The image is what a
-//! replicated metadata log will hold once brokers form a cluster; the rest of
-//! the broker only sees [`MetadataImage`].
+//! The image is the state of the metadata quorum (`crate::quorum`): it changes
+//! only by applying committed commands, so every broker holds the same one.
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-const IMAGE_FILE: &str = "kfk-metadata.json";
 const META_PROPERTIES: &str = "meta.properties";
 
 /// One partition's placement and leadership.
@@ -50,13 +48,10 @@ impl MetadataImage {
     }
 }
 
-/// Loads and saves the image and the cluster identity.
+/// The broker's identity on disk: `meta.properties`, as Kafka keeps it.
 #[derive(Debug)]
 pub struct MetadataStore {
-    path: PathBuf,
     pub cluster_id: String,
-    /// Whether an image was found on disk (false on a first start).
-    pub image_found: bool,
 }
 
 /// Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding.
@@ -100,12 +95,12 @@ fn parse_properties(text: &str) -> BTreeMap<String, String> {
 }
 
 impl MetadataStore {
-    /// Opens the store in `data_dir`, creating the cluster id on first start
-    /// (kept in `meta.properties`, as Kafka does).
+    /// Reads `meta.properties` in `data_dir`, creating the cluster id on first
+    /// start, and checks that the directory belongs to this node.
     ///
     /// # Errors
-    /// I/O errors, a `meta.properties` of another node, or an unreadable image.
-    pub fn open(data_dir: &Path, node_id: i32) -> anyhow::Result<(MetadataStore, MetadataImage)> {
+    /// I/O errors, or a `meta.properties` of another node.
+    pub fn open(data_dir: &Path, node_id: i32) -> anyhow::Result<MetadataStore> {
         std::fs::create_dir_all(data_dir)?;
         let props_path = data_dir.join(META_PROPERTIES);
         let cluster_id = match std::fs::read_to_string(&props_path) {
@@ -133,34 +128,7 @@ impl MetadataStore {
             }
             Err(e) => return Err(e.into()),
         };
-        let path = data_dir.join(IMAGE_FILE);
-        let (image, image_found) = match std::fs::read(&path) {
-            Ok(bytes) => (
-                serde_json::from_slice(&bytes).map_err(|e| {
-                    anyhow::anyhow!("{} is not a metadata image: {e}", path.display())
-                })?,
-                true,
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (MetadataImage::default(), false),
-            Err(e) => return Err(e.into()),
-        };
-        Ok((
-            MetadataStore {
-                path,
-                cluster_id,
-                image_found,
-            },
-            image,
-        ))
-    }
-
-    /// Persists `image`.
-    ///
-    /// # Errors
-    /// I/O errors; the previous image is then still on disk.
-    pub fn save(&self, image: &MetadataImage) -> std::io::Result<()> {
-        let bytes = serde_json::to_vec_pretty(image).map_err(std::io::Error::other)?;
-        write_atomically(&self.path, &bytes)
+        Ok(MetadataStore { cluster_id })
     }
 }
 
@@ -180,26 +148,11 @@ mod tests {
     }
 
     #[test]
-    fn identity_and_image_survive_reopening() {
+    fn the_identity_survives_reopening_and_belongs_to_one_node() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, mut image) = MetadataStore::open(dir.path(), 1).unwrap();
-        image.topics.insert(
-            "t".into(),
-            TopicMeta {
-                id: Uuid::new_v4(),
-                partitions: vec![PartitionMeta {
-                    replicas: vec![1],
-                    isr: vec![1],
-                    leader: 1,
-                    leader_epoch: 0,
-                }],
-                configs: BTreeMap::new(),
-            },
-        );
-        store.save(&image).unwrap();
-        let (again, image2) = MetadataStore::open(dir.path(), 1).unwrap();
+        let store = MetadataStore::open(dir.path(), 1).unwrap();
+        let again = MetadataStore::open(dir.path(), 1).unwrap();
         assert_eq!(again.cluster_id, store.cluster_id);
-        assert_eq!(image2, image);
         assert!(MetadataStore::open(dir.path(), 2).is_err());
     }
 }

@@ -72,7 +72,7 @@ pub async fn run(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Futu
         );
         connections.abort_all();
     }
-    match broker.close() {
+    match broker.close().await {
         Ok(()) => info!("logs flushed and closed cleanly"),
         Err(e) => {
             error!(error = %e, "could not close every log cleanly; it will be recovered on next start")

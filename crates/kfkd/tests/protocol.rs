@@ -673,8 +673,8 @@ async fn idle_connections_are_closed() {
     assert!(c.is_closed().await);
 }
 
-#[test]
-fn a_data_dir_with_logs_but_no_metadata_is_not_wiped() {
+#[tokio::test]
+async fn a_data_dir_with_logs_but_no_metadata_is_not_wiped() {
     use kfkd::config::{FileSettings, SettingArgs, Settings};
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::resolve(&SettingArgs::default(), &FileSettings::default());
@@ -686,6 +686,7 @@ fn a_data_dir_with_logs_but_no_metadata_is_not_wiped() {
         log.close().unwrap();
     }
     let err = kfkd::broker::Broker::open(settings)
+        .await
         .unwrap_err()
         .to_string();
     assert!(err.contains("refusing to start"), "{err}");

@@ -113,7 +113,7 @@ pub fn describe(broker: &Broker, req: DescribeConfigsRequest) -> DescribeConfigs
 }
 
 /// Applies changes to one resource; shared by both alter APIs.
-fn alter_resource(
+async fn alter_resource(
     broker: &Broker,
     resource_type: i8,
     name: &str,
@@ -122,7 +122,11 @@ fn alter_resource(
     validate_only: bool,
 ) -> Result<(), ApiError> {
     match resource_type {
-        TOPIC => broker.alter_topic_configs(name, changes, replace_all, validate_only),
+        TOPIC => {
+            broker
+                .alter_topic_configs(name, changes, replace_all, validate_only)
+                .await
+        }
         BROKER => Err(ApiError::new(
             ResponseError::InvalidRequest,
             "kfkd broker settings are static: set them with flags, KFKD_* variables or the --config file",
@@ -142,65 +146,64 @@ fn error_fields(res: Result<(), ApiError>) -> (i16, Option<StrBytes>) {
     }
 }
 
-pub fn alter(broker: &Broker, req: AlterConfigsRequest) -> AlterConfigsResponse {
-    let responses = req
-        .resources
-        .into_iter()
-        .map(|r| {
-            let changes: Vec<(String, Option<String>)> = r
-                .configs
-                .iter()
-                .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
-                .collect();
-            let res = alter_resource(
-                broker,
-                r.resource_type,
-                &r.resource_name,
-                &changes,
-                true,
-                req.validate_only,
-            );
-            let (code, message) = error_fields(res);
+pub async fn alter(broker: &Broker, req: AlterConfigsRequest) -> AlterConfigsResponse {
+    let mut responses = Vec::with_capacity(req.resources.len());
+    for r in req.resources {
+        let changes: Vec<(String, Option<String>)> = r
+            .configs
+            .iter()
+            .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
+            .collect();
+        let res = alter_resource(
+            broker,
+            r.resource_type,
+            &r.resource_name,
+            &changes,
+            true,
+            req.validate_only,
+        )
+        .await;
+        let (code, message) = error_fields(res);
+        responses.push(
             AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name)
                 .with_error_code(code)
-                .with_error_message(message)
-        })
-        .collect();
+                .with_error_message(message),
+        );
+    }
     AlterConfigsResponse::default().with_responses(responses)
 }
 
 const OP_SET: i8 = 0;
 const OP_DELETE: i8 = 1;
 
-pub fn incremental_alter(
+pub async fn incremental_alter(
     broker: &Broker,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
-    let responses = req
-        .resources
-        .into_iter()
-        .map(|r| {
-            let changes: Result<Vec<(String, Option<String>)>, ApiError> = r
-                .configs
-                .iter()
-                .map(|c| match c.config_operation {
-                    OP_SET => Ok((
-                        c.name.to_string(),
-                        Some(c.value.as_ref().map(|v| v.to_string()).unwrap_or_default()),
-                    )),
-                    OP_DELETE => Ok((c.name.to_string(), None)),
-                    _ => Err(ApiError::new(
-                        ResponseError::InvalidConfig,
-                        format!(
-                            "{} is not a list config; APPEND and SUBTRACT do not apply",
-                            c.name
-                        ),
-                    )),
-                })
-                .collect();
-            let res = changes.and_then(|changes| {
+    let mut responses = Vec::with_capacity(req.resources.len());
+    for r in req.resources {
+        let changes: Result<Vec<(String, Option<String>)>, ApiError> = r
+            .configs
+            .iter()
+            .map(|c| match c.config_operation {
+                OP_SET => Ok((
+                    c.name.to_string(),
+                    Some(c.value.as_ref().map(|v| v.to_string()).unwrap_or_default()),
+                )),
+                OP_DELETE => Ok((c.name.to_string(), None)),
+                _ => Err(ApiError::new(
+                    ResponseError::InvalidConfig,
+                    format!(
+                        "{} is not a list config; APPEND and SUBTRACT do not apply",
+                        c.name
+                    ),
+                )),
+            })
+            .collect();
+        let res = match changes {
+            Ok(changes) => {
                 alter_resource(
                     broker,
                     r.resource_type,
@@ -209,14 +212,18 @@ pub fn incremental_alter(
                     false,
                     req.validate_only,
                 )
-            });
-            let (code, message) = error_fields(res);
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        let (code, message) = error_fields(res);
+        responses.push(
             IncrementalResult::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name)
                 .with_error_code(code)
-                .with_error_message(message)
-        })
-        .collect();
+                .with_error_message(message),
+        );
+    }
     IncrementalAlterConfigsResponse::default().with_responses(responses)
 }

@@ -11,11 +11,10 @@ use super::str_bytes;
 use crate::broker::{Broker, NewTopic};
 use crate::topic_config;
 
-pub fn handle(broker: &Broker, req: CreateTopicsRequest) -> CreateTopicsResponse {
-    let topics = req
-        .topics
-        .into_iter()
-        .map(|t| {
+pub async fn handle(broker: &Broker, req: CreateTopicsRequest) -> CreateTopicsResponse {
+    let mut topics = Vec::with_capacity(req.topics.len());
+    for t in req.topics {
+        topics.push({
             let name = t.name.0.to_string();
             let configs: BTreeMap<String, String> = t
                 .configs
@@ -50,7 +49,7 @@ pub fn handle(broker: &Broker, req: CreateTopicsRequest) -> CreateTopicsResponse
                 configs: configs.clone(),
             };
             let result = CreatableTopicResult::default().with_name(t.name.clone());
-            match broker.create_topic(new.clone(), req.validate_only) {
+            match broker.create_topic(new.clone(), req.validate_only).await {
                 Ok(meta) => result
                     .with_topic_id(meta.id)
                     .with_num_partitions(meta.partitions.len() as i32)
@@ -76,7 +75,7 @@ pub fn handle(broker: &Broker, req: CreateTopicsRequest) -> CreateTopicsResponse
                     .with_num_partitions(-1)
                     .with_replication_factor(-1),
             }
-        })
-        .collect();
+        });
+    }
     CreateTopicsResponse::default().with_topics(topics)
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{str_bytes, topic_name};
 use crate::broker::Broker;
 
-fn delete(broker: &Broker, name: Option<String>, id: Uuid) -> DeletableTopicResult {
+async fn delete(broker: &Broker, name: Option<String>, id: Uuid) -> DeletableTopicResult {
     let name = name.or_else(|| broker.with_image(|i| i.topic_by_id(id).map(|(n, _)| n.clone())));
     let Some(name) = name else {
         return DeletableTopicResult::default()
@@ -16,7 +16,7 @@ fn delete(broker: &Broker, name: Option<String>, id: Uuid) -> DeletableTopicResu
             .with_error_code(ResponseError::UnknownTopicId.code());
     };
     let result = DeletableTopicResult::default().with_name(Some(topic_name(&name)));
-    match broker.delete_topic(&name) {
+    match broker.delete_topic(&name).await {
         Ok(meta) => result.with_topic_id(meta.id),
         Err(e) => result
             .with_topic_id(id)
@@ -25,16 +25,13 @@ fn delete(broker: &Broker, name: Option<String>, id: Uuid) -> DeletableTopicResu
     }
 }
 
-pub fn handle(broker: &Broker, req: DeleteTopicsRequest) -> DeleteTopicsResponse {
-    let mut responses: Vec<DeletableTopicResult> = req
-        .topic_names
-        .into_iter()
-        .map(|n| delete(broker, Some(n.0.to_string()), Uuid::nil()))
-        .collect();
-    responses.extend(
-        req.topics
-            .into_iter()
-            .map(|t| delete(broker, t.name.map(|n| n.0.to_string()), t.topic_id)),
-    );
+pub async fn handle(broker: &Broker, req: DeleteTopicsRequest) -> DeleteTopicsResponse {
+    let mut responses = Vec::new();
+    for n in req.topic_names {
+        responses.push(delete(broker, Some(n.0.to_string()), Uuid::nil()).await);
+    }
+    for t in req.topics {
+        responses.push(delete(broker, t.name.map(|n| n.0.to_string()), t.topic_id).await);
+    }
     DeleteTopicsResponse::default().with_responses(responses)
 }

@@ -6,7 +6,7 @@ use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, Pr
 
 use crate::broker::Broker;
 
-pub fn handle(broker: &Broker, req: InitProducerIdRequest) -> InitProducerIdResponse {
+pub async fn handle(broker: &Broker, req: InitProducerIdRequest) -> InitProducerIdResponse {
     let resp = InitProducerIdResponse::default()
         .with_producer_id(ProducerId(-1))
         .with_producer_epoch(-1);
@@ -20,7 +20,7 @@ pub fn handle(broker: &Broker, req: InitProducerIdRequest) -> InitProducerIdResp
             .with_producer_id(req.producer_id)
             .with_producer_epoch(req.producer_epoch + 1);
     }
-    match broker.next_producer_id() {
+    match broker.next_producer_id().await {
         Ok(id) => resp.with_producer_id(ProducerId(id)).with_producer_epoch(0),
         Err(e) => resp.with_error_code(e.code()),
     }

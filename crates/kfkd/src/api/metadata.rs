@@ -47,7 +47,7 @@ fn error_topic(name: Option<&str>, id: Uuid, error: ResponseError) -> MetadataRe
         .with_topic_id(id)
 }
 
-pub fn handle(broker: &Broker, req: MetadataRequest, version: i16) -> MetadataResponse {
+pub async fn handle(broker: &Broker, req: MetadataRequest, version: i16) -> MetadataResponse {
     let (host, port) = broker.advertised_endpoint();
     let rack = (!broker.settings.rack.is_empty()).then(|| str_bytes(broker.settings.rack.clone()));
     let brokers = vec![
@@ -82,12 +82,16 @@ pub fn handle(broker: &Broker, req: MetadataRequest, version: i16) -> MetadataRe
                     let existing = broker.with_image(|i| i.topics.get(&name).cloned());
                     out.push(match existing {
                         Some(t) => topic_response(&name, &t),
-                        None if allow_create => match validate_topic_name(&name)
-                            .and_then(|()| broker.auto_create(&name))
-                        {
-                            Ok(t) => topic_response(&name, &t),
-                            Err(e) => error_topic(Some(&name), Uuid::nil(), e.error),
-                        },
+                        None if allow_create => {
+                            let created = match validate_topic_name(&name) {
+                                Ok(()) => broker.auto_create(&name).await,
+                                Err(e) => Err(e),
+                            };
+                            match created {
+                                Ok(t) => topic_response(&name, &t),
+                                Err(e) => error_topic(Some(&name), Uuid::nil(), e.error),
+                            }
+                        }
                         None => error_topic(
                             Some(&name),
                             Uuid::nil(),

@@ -81,20 +81,22 @@ pub async fn handle(
     }
     match body {
         RequestKind::ApiVersions(r) => reply!(api_versions::handle(r)),
-        RequestKind::Metadata(r) => reply!(metadata::handle(broker, r, version)),
+        RequestKind::Metadata(r) => reply!(metadata::handle(broker, r, version).await),
         RequestKind::Produce(r) => match produce::handle(broker, r).await {
             Some(resp) => reply!(resp),
             None => Ok(None),
         },
         RequestKind::Fetch(r) => reply!(fetch::handle(broker, r, version).await),
         RequestKind::ListOffsets(r) => reply!(list_offsets::handle(broker, r, version)),
-        RequestKind::CreateTopics(r) => reply!(create_topics::handle(broker, r)),
-        RequestKind::DeleteTopics(r) => reply!(delete_topics::handle(broker, r)),
-        RequestKind::CreatePartitions(r) => reply!(create_partitions::handle(broker, r)),
-        RequestKind::InitProducerId(r) => reply!(init_producer_id::handle(broker, r)),
+        RequestKind::CreateTopics(r) => reply!(create_topics::handle(broker, r).await),
+        RequestKind::DeleteTopics(r) => reply!(delete_topics::handle(broker, r).await),
+        RequestKind::CreatePartitions(r) => reply!(create_partitions::handle(broker, r).await),
+        RequestKind::InitProducerId(r) => reply!(init_producer_id::handle(broker, r).await),
         RequestKind::DescribeConfigs(r) => reply!(configs::describe(broker, r)),
-        RequestKind::AlterConfigs(r) => reply!(configs::alter(broker, r)),
-        RequestKind::IncrementalAlterConfigs(r) => reply!(configs::incremental_alter(broker, r)),
+        RequestKind::AlterConfigs(r) => reply!(configs::alter(broker, r).await),
+        RequestKind::IncrementalAlterConfigs(r) => {
+            reply!(configs::incremental_alter(broker, r).await)
+        }
         RequestKind::DescribeCluster(r) => reply!(describe_cluster::handle(broker, r)),
         RequestKind::OffsetForLeaderEpoch(r) => reply!(offset_for_leader_epoch::handle(broker, r)),
         _ => Err(FrameError::UnsupportedVersion { api_key, version }),

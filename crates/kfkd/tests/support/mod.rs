@@ -44,7 +44,7 @@ impl TestBroker {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         settings.listen = addr.to_string();
-        let broker = Arc::new(Broker::open(settings).unwrap());
+        let broker = Arc::new(Broker::open(settings).await.unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(kfkd::server::run(broker, listener, async {
             let _ = stopped.await;
