@@ -1,7 +1,7 @@
-//! The broker's shared state: settings, the metadata image, and the partitions
-//! this broker hosts. Request handlers receive `&Broker`; everything that changes
-//! the image goes through the methods here so it is validated and persisted in
-//! one place.
+//! The broker's shared state: settings, the metadata quorum and its image, and
+//! the partitions this broker hosts. Request handlers receive `&Broker`; every
+//! change to the image is validated here and then committed through the quorum,
+//! after which the partition logs are brought in line with the new image.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
