@@ -249,6 +249,16 @@ impl Broker {
         lock_read(&self.partitions).get(tp).cloned()
     }
 
+    /// The current leader epoch of a partition, -1 when it does not exist.
+    pub fn leader_epoch(&self, tp: &TopicPartition) -> i32 {
+        self.with_image(|i| {
+            i.topics
+                .get(&tp.topic)
+                .and_then(|t| t.partitions.get(tp.partition as usize))
+                .map_or(-1, |p| p.leader_epoch)
+        })
+    }
+
     /// Host and port clients are told to connect to (`advertised.listeners`,
     /// with or without a `PLAINTEXT://` prefix).
     pub fn advertised_endpoint(&self) -> (String, i32) {
@@ -426,15 +436,7 @@ impl Broker {
         };
         let meta = TopicMeta {
             id: Uuid::new_v4(),
-            partitions: replicas
-                .into_iter()
-                .map(|r| PartitionMeta {
-                    leader: r[0],
-                    isr: r.clone(),
-                    replicas: r,
-                    leader_epoch: 0,
-                })
-                .collect(),
+            partitions: replicas.into_iter().map(new_partition).collect(),
             configs: t.configs.clone(),
         };
         let _serial = self.changes.lock().await;
@@ -541,15 +543,7 @@ impl Broker {
         if validate_only {
             return Ok(());
         }
-        let partitions = placed
-            .into_iter()
-            .map(|r| PartitionMeta {
-                leader: r[0],
-                isr: r.clone(),
-                replicas: r,
-                leader_epoch: 0,
-            })
-            .collect();
+        let partitions = placed.into_iter().map(new_partition).collect();
         match self
             .propose(MetadataCommand::AddPartitions {
                 name: name.to_string(),
@@ -647,6 +641,16 @@ impl Broker {
             tracing::warn!(error = %e, "metadata quorum did not stop cleanly");
         }
         self.logs.close()
+    }
+}
+
+/// A new partition: led by its first replica, all replicas in sync, epoch 0.
+fn new_partition(replicas: Vec<i32>) -> PartitionMeta {
+    PartitionMeta {
+        leader: replicas[0],
+        isr: replicas.clone(),
+        replicas,
+        leader_epoch: 0,
     }
 }
 

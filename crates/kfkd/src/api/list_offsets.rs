@@ -55,12 +55,7 @@ pub fn handle(broker: &Broker, req: ListOffsetsRequest, version: i16) -> ListOff
                     let Some(part) = broker.partition(&tp) else {
                         return resp.with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     };
-                    let epoch = broker.with_image(|i| {
-                        i.topics
-                            .get(&name)
-                            .and_then(|t| t.partitions.get(p.partition_index as usize))
-                            .map_or(-1, |m| m.leader_epoch)
-                    });
+                    let epoch = broker.leader_epoch(&tp);
                     match lookup(&part, p.timestamp) {
                         Ok((timestamp, offset)) => resp
                             .with_timestamp(timestamp)

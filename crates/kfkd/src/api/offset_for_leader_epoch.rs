@@ -29,12 +29,7 @@ pub fn handle(broker: &Broker, req: OffsetForLeaderEpochRequest) -> OffsetForLea
                     let Some(part) = broker.partition(&tp) else {
                         return out.with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     };
-                    let current = broker.with_image(|i| {
-                        i.topics
-                            .get(&name)
-                            .and_then(|t| t.partitions.get(p.partition as usize))
-                            .map_or(-1, |m| m.leader_epoch)
-                    });
+                    let current = broker.leader_epoch(&tp);
                     // -1 means the caller does not know the epoch and skips the check.
                     if p.current_leader_epoch >= 0 && p.current_leader_epoch < current {
                         return out.with_error_code(ResponseError::FencedLeaderEpoch.code());

@@ -104,12 +104,7 @@ fn append(
             }
         }
     }
-    let leader_epoch = broker.with_image(|i| {
-        i.topics
-            .get(&partition.tp.topic)
-            .and_then(|t| t.partitions.get(partition.tp.partition as usize))
-            .map_or(0, |p| p.leader_epoch)
-    });
+    let leader_epoch = broker.leader_epoch(&partition.tp).max(0);
     let info = partition
         .log
         .append(&mut buf, leader_epoch)
