@@ -71,12 +71,41 @@ pub struct NewTopic {
     pub configs: BTreeMap<String, String>,
 }
 
+/// Attempts for admin requests while the controller moves (an election takes
+/// about a second).
+const CONTROLLER_RETRIES: u32 = 10;
+
 impl Client {
+    /// Runs `op` again on retriable errors (NOT_CONTROLLER, a broker going
+    /// away), refreshing metadata in between.
+    async fn retrying<T, F, Fut>(&self, mut op: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match op().await {
+                Err(e) if e.is_retriable() && attempt < CONTROLLER_RETRIES => {
+                    attempt += 1;
+                    self.refresh(None).await.ok();
+                    self.backoff(attempt).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Creates a topic.
     ///
     /// # Errors
     /// [`ClientError::Kafka`] with TOPIC_ALREADY_EXISTS, INVALID_* and so on.
     pub async fn create_topic(&self, topic: &NewTopic, validate_only: bool) -> Result<()> {
+        self.retrying(|| self.create_topic_once(topic, validate_only))
+            .await
+    }
+
+    async fn create_topic_once(&self, topic: &NewTopic, validate_only: bool) -> Result<()> {
         let req = CreateTopicsRequest::default()
             .with_timeout_ms(self.config().request_timeout.as_millis() as i32)
             .with_validate_only(validate_only)
@@ -118,6 +147,30 @@ impl Client {
     /// # Errors
     /// When the request itself fails; per-topic failures are in the result.
     pub async fn delete_topics(&self, names: &[String]) -> Result<Vec<(String, Result<()>)>> {
+        let mut done: Vec<(String, Result<()>)> = Vec::new();
+        let mut pending: Vec<String> = names.to_vec();
+        let mut attempt = 0;
+        loop {
+            let results = self.delete_topics_once(&pending).await?;
+            pending.clear();
+            for (name, res) in results {
+                match res {
+                    Err(e) if e.is_retriable() && attempt < CONTROLLER_RETRIES => {
+                        pending.push(name)
+                    }
+                    other => done.push((name, other)),
+                }
+            }
+            if pending.is_empty() {
+                return Ok(done);
+            }
+            attempt += 1;
+            self.refresh(None).await.ok();
+            self.backoff(attempt).await;
+        }
+    }
+
+    async fn delete_topics_once(&self, names: &[String]) -> Result<Vec<(String, Result<()>)>> {
         let req = DeleteTopicsRequest::default()
             .with_timeout_ms(self.config().request_timeout.as_millis() as i32)
             .with_topic_names(names.iter().map(|n| topic_name(n)).collect());
@@ -147,6 +200,11 @@ impl Client {
     /// # Errors
     /// [`ClientError::Kafka`] (INVALID_PARTITIONS when not larger).
     pub async fn create_partitions(&self, topic: &str, count: i32) -> Result<()> {
+        self.retrying(|| self.create_partitions_once(topic, count))
+            .await
+    }
+
+    async fn create_partitions_once(&self, topic: &str, count: i32) -> Result<()> {
         let req = CreatePartitionsRequest::default()
             .with_timeout_ms(self.config().request_timeout.as_millis() as i32)
             .with_topics(vec![
@@ -216,6 +274,15 @@ impl Client {
     /// # Errors
     /// [`ClientError::Kafka`], e.g. INVALID_CONFIG.
     pub async fn alter_topic_configs(
+        &self,
+        topic: &str,
+        changes: &[(String, Option<String>)],
+    ) -> Result<()> {
+        self.retrying(|| self.alter_topic_configs_once(topic, changes))
+            .await
+    }
+
+    async fn alter_topic_configs_once(
         &self,
         topic: &str,
         changes: &[(String, Option<String>)],

@@ -18,7 +18,7 @@ async fn broker() -> (tempfile::TempDir, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     settings.listen = addr.clone();
-    let broker = Arc::new(Broker::open(settings).await.unwrap());
+    let broker = Broker::open(settings).await.unwrap();
     tokio::spawn(kfkd::server::run(broker, listener, std::future::pending()));
     (dir, addr)
 }

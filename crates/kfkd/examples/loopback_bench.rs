@@ -11,7 +11,6 @@
 //! requests. The client side only re-sends a pre-encoded batch, so the figures
 //! are the broker's (and the loopback's).
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -70,7 +69,7 @@ async fn main() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     settings.listen = addr.to_string();
-    let broker = Arc::new(Broker::open(settings).await.expect("broker"));
+    let broker = Broker::open(settings).await.expect("broker");
     tokio::spawn(kfkd::server::run(broker, listener, std::future::pending()));
 
     let mut s = TcpStream::connect(addr).await.expect("connect");

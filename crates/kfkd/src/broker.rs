@@ -14,7 +14,7 @@ use tracing::info;
 use uuid::Uuid;
 
 use crate::config::Settings;
-use crate::metadata::{MetadataImage, MetadataStore, PartitionMeta, TopicMeta};
+use crate::metadata::{BrokerRegistration, MetadataImage, MetadataStore, PartitionMeta, TopicMeta};
 use crate::producer_state::ProducerStates;
 use crate::quorum::log_store::LogStore;
 use crate::quorum::network::Network;
@@ -129,6 +129,8 @@ pub struct Broker {
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     /// Woken on every append so long-polling fetches re-check.
     pub data_arrived: Notify,
+    /// Serves Raft RPCs from peers when there are any.
+    quorum_server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -154,6 +156,57 @@ fn storage_error(e: impl std::fmt::Display) -> ApiError {
 
 /// How long a starting broker waits for its metadata quorum to be ready.
 const QUORUM_READY: Duration = Duration::from_secs(30);
+/// Patience for one forwarded metadata change.
+const QUORUM_RPC: Duration = Duration::from_secs(10);
+
+/// Commits a command from a broker that is still starting (forwarding to the
+/// leader when needed), retrying while a leader is being elected.
+async fn propose_with_retry(raft: &MetadataRaft, cmd: MetadataCommand) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + QUORUM_READY;
+    loop {
+        let attempt = match raft.client_write(cmd.clone()).await {
+            Ok(_) => Ok(()),
+            Err(openraft::error::RaftError::APIError(
+                openraft::error::ClientWriteError::ForwardToLeader(f),
+            )) => match f.leader_node {
+                Some(leader) => {
+                    match crate::quorum::network::forward(&leader.addr, cmd.clone(), QUORUM_RPC)
+                        .await
+                    {
+                        Ok((_, index)) => raft
+                            .wait(Some(QUORUM_RPC))
+                            .applied_index_at_least(Some(index), "the change to arrive")
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| e.to_string()),
+                        Err(e) => Err(e),
+                    }
+                }
+                None => Err("no leader yet".to_string()),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        match attempt {
+            Ok(()) => return Ok(()),
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                tracing::debug!(error = %e, "metadata change not committed yet; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => anyhow::bail!("the metadata quorum did not commit a change: {e}"),
+        }
+    }
+}
+
+/// Keeps the partition logs in line with every image the quorum publishes
+/// (changes made through other brokers arrive this way).
+async fn follow_image(broker: std::sync::Weak<Broker>, mut image: watch::Receiver<MetadataImage>) {
+    while image.changed().await.is_ok() {
+        let Some(b) = broker.upgrade() else { return };
+        if let Err(e) = b.sync_partitions() {
+            tracing::error!(error = ?e, "could not apply a metadata change to the partition logs");
+        }
+    }
+}
 
 /// Directory of the metadata quorum's Raft log and snapshots.
 pub const QUORUM_DIR: &str = "__cluster_metadata";
@@ -166,8 +219,8 @@ impl Broker {
     /// # Errors
     /// Unreadable metadata or logs, a data directory in use, or a quorum that
     /// does not become ready.
-    pub async fn open(settings: Settings) -> anyhow::Result<Broker> {
-        let store = MetadataStore::open(&settings.data_dir, settings.node_id)?;
+    pub async fn open(settings: Settings) -> anyhow::Result<Arc<Broker>> {
+        let mut store = MetadataStore::open(&settings.data_dir, settings.node_id)?;
         let logs = Arc::new(LogManager::open(
             &settings.data_dir,
             &settings.default_log_config(),
@@ -183,15 +236,17 @@ impl Broker {
                 logs.logs().len()
             );
         }
+        let voters = settings.parse_voters()?;
         let sm = StateMachine::open(&quorum_dir)?;
         let log_store = LogStore::open(&quorum_dir)?;
         let node_id = settings.node_id as u64;
+        let alone = voters.is_empty();
         let config = openraft::Config {
-            cluster_name: store.cluster_id.clone(),
-            // One voter: elect at once. Peers arrive with multi-broker clusters.
-            heartbeat_interval: 50,
-            election_timeout_min: 100,
-            election_timeout_max: 200,
+            cluster_name: "kfk".into(),
+            // One voter elects itself at once; peers need room for jitter.
+            heartbeat_interval: if alone { 50 } else { 150 },
+            election_timeout_min: if alone { 100 } else { 600 },
+            election_timeout_max: if alone { 200 } else { 1200 },
             ..openraft::Config::default()
         }
         .validate()?;
@@ -203,36 +258,100 @@ impl Broker {
             sm.clone(),
         )
         .await?;
-        if !raft.is_initialized().await? {
-            let me = openraft::BasicNode::new(settings.advertised().to_string());
-            raft.initialize(BTreeMap::from([(node_id, me)])).await?;
+        let members: BTreeMap<u64, openraft::BasicNode> = if alone {
+            BTreeMap::from([(
+                node_id,
+                openraft::BasicNode::new(settings.advertised().to_string()),
+            )])
+        } else {
+            voters
+                .iter()
+                .map(|(id, a)| (*id, openraft::BasicNode::new(a.clone())))
+                .collect()
+        };
+        let server = if alone {
+            None
+        } else {
+            let listener = tokio::net::TcpListener::bind(&settings.controller_listen)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("cannot listen on {}: {e}", settings.controller_listen)
+                })?;
+            Some(tokio::spawn(crate::quorum::network::serve(
+                listener,
+                raft.clone(),
+            )))
+        };
+        // The lowest voter forms a new quorum; the others join it.
+        if !raft.is_initialized().await? && members.keys().next() == Some(&node_id) {
+            raft.initialize(members).await?;
         }
         raft.wait(Some(QUORUM_READY))
             .metrics(
                 |m| {
-                    m.current_leader == Some(node_id)
+                    m.current_leader.is_some()
                         && m.last_applied.map(|l| l.index) >= m.last_log_index
                 },
                 "the metadata quorum to elect a leader and replay its log",
             )
             .await?;
-        let broker = Broker {
+        let image = sm.subscribe();
+        if image.borrow().cluster_id.is_none() {
+            propose_with_retry(
+                &raft,
+                MetadataCommand::SetClusterId(store.cluster_id.clone()),
+            )
+            .await?;
+        }
+        let agreed = image.borrow().cluster_id.clone();
+        if let Some(id) = agreed {
+            store.adopt_cluster_id(&settings.data_dir, settings.node_id, &id)?;
+        }
+        let broker = Arc::new(Broker {
             node_id: settings.node_id,
             cluster_id: store.cluster_id.clone(),
             settings,
             raft,
-            image: sm.subscribe(),
+            image,
             changes: tokio::sync::Mutex::new(()),
             logs,
             partitions: RwLock::new(HashMap::new()),
             data_arrived: Notify::new(),
-        };
+            quorum_server: server,
+        });
+        broker.register().await?;
         broker
             .sync_partitions()
             .map_err(|e| anyhow::anyhow!("{}", e.message.unwrap_or_default()))?;
+        tokio::spawn(follow_image(Arc::downgrade(&broker), sm.subscribe()));
         info!(cluster_id = %broker.cluster_id, topics = broker.with_image(|i| i.topics.len()),
             partitions = lock_read(&broker.partitions).len(), "broker state loaded");
         Ok(broker)
+    }
+
+    /// Announces this broker's client endpoint through the quorum, retrying
+    /// while a leader is being elected.
+    async fn register(&self) -> anyhow::Result<()> {
+        let (host, port) = self.advertised_endpoint();
+        let me = BrokerRegistration {
+            id: self.node_id,
+            host,
+            port,
+            rack: (!self.settings.rack.is_empty()).then(|| self.settings.rack.clone()),
+        };
+        if self.with_image(|i| i.brokers.get(&self.node_id) == Some(&me)) {
+            return Ok(());
+        }
+        propose_with_retry(&self.raft, MetadataCommand::RegisterBroker(me)).await
+    }
+
+    /// The active controller (the quorum's leader), -1 while there is none.
+    pub fn controller_id(&self) -> i32 {
+        self.raft
+            .metrics()
+            .borrow()
+            .current_leader
+            .map_or(-1, |l| l as i32)
     }
 
     /// A consistent copy of the metadata image.
@@ -275,23 +394,46 @@ impl Broker {
         }
     }
 
-    /// Live broker ids (just this one until brokers form a cluster).
+    /// Registered broker ids (liveness tracking arrives with heartbeats).
     pub fn live_brokers(&self) -> Vec<i32> {
-        vec![self.node_id]
+        let ids: Vec<i32> = self.with_image(|i| i.brokers.keys().copied().collect());
+        if ids.is_empty() {
+            vec![self.node_id]
+        } else {
+            ids
+        }
+    }
+
+    /// Registered brokers and their client endpoints.
+    pub fn brokers(&self) -> Vec<BrokerRegistration> {
+        self.with_image(|i| i.brokers.values().cloned().collect())
     }
 
     /// Commits a command through the metadata quorum and brings the partition
     /// logs in line with the new image.
     async fn propose(&self, cmd: MetadataCommand) -> Result<CommandResult, ApiError> {
-        let result = match self.raft.client_write(cmd).await {
+        let result = match self.raft.client_write(cmd.clone()).await {
             Ok(r) => r.data,
             Err(openraft::error::RaftError::APIError(
-                openraft::error::ClientWriteError::ForwardToLeader(_),
+                openraft::error::ClientWriteError::ForwardToLeader(f),
             )) => {
-                return Err(ApiError::new(
-                    ResponseError::NotController,
-                    "this broker is not the active controller",
-                ));
+                let Some(leader) = f.leader_node else {
+                    return Err(ApiError::new(
+                        ResponseError::NotController,
+                        "the metadata quorum has no leader right now",
+                    ));
+                };
+                let (result, index) =
+                    crate::quorum::network::forward(&leader.addr, cmd, QUORUM_RPC)
+                        .await
+                        .map_err(|e| ApiError::new(ResponseError::NotController, e))?;
+                // Answer only once this broker's image includes the change.
+                self.raft
+                    .wait(Some(QUORUM_RPC))
+                    .applied_index_at_least(Some(index), "the change to reach this broker")
+                    .await
+                    .map_err(|e| ApiError::new(ResponseError::RequestTimedOut, e.to_string()))?;
+                result
             }
             Err(e) => {
                 return Err(ApiError::new(
@@ -371,6 +513,19 @@ impl Broker {
             ));
         }
         let live = self.live_brokers();
+        let rf = if t.assignments.is_empty() {
+            t.replication_factor
+        } else {
+            t.assignments.first().map_or(1, |a| a.len() as i32)
+        };
+        if rf > 1 && live.len() > 1 {
+            return Err(ApiError::new(
+                ResponseError::InvalidReplicationFactor,
+                format!(
+                    "replication factor {rf} needs replication between brokers, which kfkd does not do yet; use 1"
+                ),
+            ));
+        }
         if t.assignments.is_empty() {
             if t.replication_factor < 1 || t.replication_factor as usize > live.len() {
                 return Err(ApiError::new(
@@ -637,6 +792,9 @@ impl Broker {
     /// # Errors
     /// The first log that could not be closed.
     pub async fn close(&self) -> kfk_log::Result<()> {
+        if let Some(server) = &self.quorum_server {
+            server.abort();
+        }
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "metadata quorum did not stop cleanly");
         }

@@ -83,6 +83,10 @@ settings! {
     listen: String = "127.0.0.1:9092".to_string(), "listeners", "KFKD_LISTEN";
     /// Address clients are told to connect to; defaults to --listen [advertised.listeners].
     advertised_listener: String = String::new(), "advertised.listeners", "KFKD_ADVERTISED_LISTENER";
+    /// Address for Raft traffic between controllers, host:port; needed with --voters [controller.listener].
+    controller_listen: String = String::new(), "controller.listener", "KFKD_CONTROLLER_LISTEN";
+    /// The metadata quorum, id@host:port,... (controller addresses); empty: this broker alone [controller.quorum.voters].
+    voters: String = String::new(), "controller.quorum.voters", "KFKD_VOTERS";
     /// Rack of this broker, reported in metadata [broker.rack].
     rack: String = String::new(), "broker.rack", "KFKD_RACK";
     /// Partitions of an auto-created topic or a CreateTopics without a count [num.partitions].
@@ -201,7 +205,53 @@ impl Settings {
         if self.max_connections < 1 {
             return invalid("max.connections", "must be >= 1");
         }
+        let voters = self.parse_voters()?;
+        if !voters.is_empty() {
+            if !voters.contains_key(&(self.node_id as u64)) {
+                return invalid(
+                    "controller.quorum.voters",
+                    "must include this broker's node.id",
+                );
+            }
+            if self.controller_listen.is_empty() {
+                return invalid(
+                    "controller.listener",
+                    "is required with controller.quorum.voters",
+                );
+            }
+        }
         Ok(())
+    }
+
+    /// The voters of the metadata quorum: node id -> controller address.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for an entry that is not `id@host:port`.
+    pub fn parse_voters(&self) -> Result<std::collections::BTreeMap<u64, String>, ConfigError> {
+        let mut voters = std::collections::BTreeMap::new();
+        for v in self
+            .voters
+            .split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            let parsed = v
+                .split_once('@')
+                .and_then(|(id, addr)| Some((id.parse::<u64>().ok()?, addr)))
+                .filter(|(_, addr)| addr.contains(':'));
+            match parsed {
+                Some((id, addr)) => {
+                    voters.insert(id, addr.to_string());
+                }
+                None => {
+                    return Err(ConfigError::Invalid {
+                        key: "controller.quorum.voters",
+                        reason: format!("{v:?} is not id@host:port"),
+                    });
+                }
+            }
+        }
+        Ok(voters)
     }
 
     /// The address clients should connect to.

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -71,7 +70,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let listen = settings.listen.clone();
     let retention_every = Duration::from_millis(settings.log_retention_check_interval_ms.max(1));
     let broker = Broker::open(settings).await?;
-    let broker = Arc::new(broker);
+
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;

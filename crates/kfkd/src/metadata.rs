@@ -33,9 +33,25 @@ pub struct TopicMeta {
     pub configs: BTreeMap<String, String>,
 }
 
+/// A broker as clients reach it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerRegistration {
+    pub id: i32,
+    pub host: String,
+    pub port: i32,
+    #[serde(default)]
+    pub rack: Option<String>,
+}
+
 /// Everything the cluster agrees on.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetadataImage {
+    /// The cluster's id, set once by the first broker that asks.
+    #[serde(default)]
+    pub cluster_id: Option<String>,
+    /// Brokers that registered, by id.
+    #[serde(default)]
+    pub brokers: BTreeMap<i32, BrokerRegistration>,
     pub topics: BTreeMap<String, TopicMeta>,
     /// Next producer id InitProducerId hands out.
     #[serde(default)]
@@ -129,6 +145,25 @@ impl MetadataStore {
             Err(e) => return Err(e.into()),
         };
         Ok(MetadataStore { cluster_id })
+    }
+
+    /// Adopts the cluster id the quorum agreed on, rewriting `meta.properties`.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn adopt_cluster_id(
+        &mut self,
+        data_dir: &Path,
+        node_id: i32,
+        id: &str,
+    ) -> std::io::Result<()> {
+        if self.cluster_id != id {
+            let text =
+                format!("#\n#Written by kfkd\ncluster.id={id}\nnode.id={node_id}\nversion=1\n");
+            write_atomically(&data_dir.join(META_PROPERTIES), text.as_bytes())?;
+            self.cluster_id = id.to_string();
+        }
+        Ok(())
     }
 }
 

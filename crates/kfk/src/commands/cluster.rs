@@ -117,12 +117,11 @@ fn show(ctx: &Ctx, state: &ClusterState, rows: Vec<BrokerRow>) -> CliResult {
 }
 
 pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
-    if args.brokers != 1 {
-        return Err(CliError::usage(format!(
-            "--brokers {} is not available yet: kfkd brokers do not form a replicated cluster so far",
-            args.brokers
-        ))
-        .hint("start a single broker with `kfk cluster up`"));
+    if !(1..=9).contains(&args.brokers) {
+        return Err(
+            CliError::usage(format!("--brokers {} is out of range", args.brokers))
+                .hint("a local cluster has 1 to 9 brokers"),
+        );
     }
     let state_file = ctx.home.cluster_state_file();
     if let Some(state) = ClusterState::load(&state_file)?
@@ -137,6 +136,20 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         .clone()
         .unwrap_or_else(|| ctx.home.default_cluster_dir());
     let kfkd = kfkd_binary()?;
+    // Every broker of a multi-broker cluster is a voter of the metadata quorum,
+    // listening for Raft traffic 100 ports above its client port.
+    let controller_port = |i: u16| args.base_port.checked_add(100 + i - 1);
+    let voters: Vec<String> = if args.brokers > 1 {
+        (1..=args.brokers)
+            .map(|i| {
+                controller_port(i)
+                    .map(|p| format!("{i}@127.0.0.1:{p}"))
+                    .ok_or_else(|| CliError::usage("--base-port too high"))
+            })
+            .collect::<CliResult<_>>()?
+    } else {
+        Vec::new()
+    };
     let mut brokers = Vec::new();
     let mut log_starts = Vec::new();
     for i in 1..=args.brokers {
@@ -144,9 +157,15 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
             .base_port
             .checked_add(i - 1)
             .ok_or_else(|| CliError::usage("--base-port too high"))?;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
-            return Err(CliError::new(format!("port {port} is already in use"))
-                .hint("stop what uses it, or pick another with --base-port"));
+        let mut ports = vec![port];
+        if !voters.is_empty() {
+            ports.extend(controller_port(i));
+        }
+        for p in ports {
+            if std::net::TcpListener::bind(("127.0.0.1", p)).is_err() {
+                return Err(CliError::new(format!("port {p} is already in use"))
+                    .hint("stop what uses it, or pick another with --base-port"));
+            }
         }
         let dir = data_dir.join(format!("broker-{i}"));
         std::fs::create_dir_all(&dir)?;
@@ -162,7 +181,14 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
             .arg("--data-dir")
             .arg(&dir)
             .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("127.0.0.1:{port}"));
+        if let Some(cport) = controller_port(i).filter(|_| !voters.is_empty()) {
+            cmd.arg("--controller-listen")
+                .arg(format!("127.0.0.1:{cport}"))
+                .arg("--voters")
+                .arg(voters.join(","));
+        }
+        cmd
             // Info level: the log files are for operators, and readiness is read from them.
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())

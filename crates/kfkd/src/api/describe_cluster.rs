@@ -7,16 +7,20 @@ use super::str_bytes;
 use crate::broker::Broker;
 
 pub fn handle(broker: &Broker, _req: DescribeClusterRequest) -> DescribeClusterResponse {
-    let (host, port) = broker.advertised_endpoint();
-    let rack = (!broker.settings.rack.is_empty()).then(|| str_bytes(broker.settings.rack.clone()));
     DescribeClusterResponse::default()
         .with_cluster_id(str_bytes(broker.cluster_id.clone()))
-        .with_controller_id(BrokerId(broker.node_id))
-        .with_brokers(vec![
-            DescribeClusterBroker::default()
-                .with_broker_id(BrokerId(broker.node_id))
-                .with_host(str_bytes(host))
-                .with_port(port)
-                .with_rack(rack),
-        ])
+        .with_controller_id(BrokerId(broker.controller_id()))
+        .with_brokers(
+            broker
+                .brokers()
+                .into_iter()
+                .map(|b| {
+                    DescribeClusterBroker::default()
+                        .with_broker_id(BrokerId(b.id))
+                        .with_host(str_bytes(b.host))
+                        .with_port(b.port)
+                        .with_rack(b.rack.map(str_bytes))
+                })
+                .collect(),
+        )
 }

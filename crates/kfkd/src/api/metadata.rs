@@ -48,15 +48,17 @@ fn error_topic(name: Option<&str>, id: Uuid, error: ResponseError) -> MetadataRe
 }
 
 pub async fn handle(broker: &Broker, req: MetadataRequest, version: i16) -> MetadataResponse {
-    let (host, port) = broker.advertised_endpoint();
-    let rack = (!broker.settings.rack.is_empty()).then(|| str_bytes(broker.settings.rack.clone()));
-    let brokers = vec![
-        MetadataResponseBroker::default()
-            .with_node_id(BrokerId(broker.node_id))
-            .with_host(str_bytes(host))
-            .with_port(port)
-            .with_rack(rack),
-    ];
+    let brokers = broker
+        .brokers()
+        .into_iter()
+        .map(|b| {
+            MetadataResponseBroker::default()
+                .with_node_id(BrokerId(b.id))
+                .with_host(str_bytes(b.host))
+                .with_port(b.port)
+                .with_rack(b.rack.map(str_bytes))
+        })
+        .collect();
     // v0 asks for all topics with an empty list, later versions with null.
     let all = match &req.topics {
         None => true,
@@ -115,6 +117,6 @@ pub async fn handle(broker: &Broker, req: MetadataRequest, version: i16) -> Meta
     MetadataResponse::default()
         .with_brokers(brokers)
         .with_cluster_id(Some(str_bytes(broker.cluster_id.clone())))
-        .with_controller_id(BrokerId(broker.node_id))
+        .with_controller_id(BrokerId(broker.controller_id()))
         .with_topics(topics)
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::metadata::{MetadataImage, PartitionMeta, TopicMeta};
+use crate::metadata::{BrokerRegistration, MetadataImage, PartitionMeta, TopicMeta};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MetadataCommand {
@@ -31,6 +31,10 @@ pub enum MetadataCommand {
     AllocateProducerIds {
         count: i64,
     },
+    /// A broker announces (or updates) the endpoint clients use.
+    RegisterBroker(BrokerRegistration),
+    /// Proposes the cluster id; the first proposal wins.
+    SetClusterId(String),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +80,14 @@ impl MetadataImage {
                 }
                 None => CommandResult::NoSuchTopic,
             },
+            MetadataCommand::SetClusterId(id) => {
+                self.cluster_id.get_or_insert_with(|| id.clone());
+                CommandResult::Done
+            }
+            MetadataCommand::RegisterBroker(b) => {
+                self.brokers.insert(b.id, b.clone());
+                CommandResult::Done
+            }
             MetadataCommand::AllocateProducerIds { count } => {
                 let first = self.next_producer_id;
                 self.next_producer_id += (*count).max(1);

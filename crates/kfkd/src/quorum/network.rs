@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, warn};
 
-use super::{MetadataRaft, TypeConfig};
+use super::{CommandResult, MetadataCommand, MetadataRaft, TypeConfig};
 
 type NodeId = u64;
 
@@ -32,6 +32,8 @@ enum Request {
     AppendEntries(AppendEntriesRequest<TypeConfig>),
     Vote(VoteRequest<NodeId>),
     InstallSnapshot(InstallSnapshotRequest<TypeConfig>),
+    /// A metadata change from a broker that is not the leader.
+    Propose(MetadataCommand),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -41,6 +43,8 @@ enum Reply {
     InstallSnapshot(
         Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>,
     ),
+    /// The command's result and the log index it was committed at.
+    Propose(Result<(CommandResult, u64), String>),
 }
 
 async fn write_frame<T: Serialize>(stream: &mut TcpStream, value: &T) -> std::io::Result<()> {
@@ -196,6 +200,28 @@ impl RaftNetwork<TypeConfig> for Peer {
     }
 }
 
+/// Sends a metadata change to the leader's controller address; returns its
+/// result and the log index it was committed at.
+///
+/// # Errors
+/// A transport failure or the leader's refusal, as text.
+pub async fn forward(
+    addr: &str,
+    cmd: MetadataCommand,
+    ttl: Duration,
+) -> Result<(CommandResult, u64), String> {
+    let mut peer = Peer {
+        target: 0,
+        addr: addr.to_string(),
+        stream: None,
+    };
+    match peer.call(Request::Propose(cmd), ttl).await {
+        Ok(Reply::Propose(r)) => r,
+        Ok(_) => Err("mismatched reply".into()),
+        Err(e) => Err(format!("controller at {addr}: {e}")),
+    }
+}
+
 /// Serves Raft RPCs from peers on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, raft: MetadataRaft) {
     loop {
@@ -224,6 +250,12 @@ pub async fn serve(listener: TcpListener, raft: MetadataRaft) {
                     Request::InstallSnapshot(r) => {
                         Reply::InstallSnapshot(raft.install_snapshot(r).await)
                     }
+                    Request::Propose(cmd) => Reply::Propose(
+                        raft.client_write(cmd)
+                            .await
+                            .map(|r| (r.data, r.log_id.index))
+                            .map_err(|e| e.to_string()),
+                    ),
                 };
                 if write_frame(&mut stream, &reply).await.is_err() {
                     return;

@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -44,7 +43,7 @@ impl TestBroker {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         settings.listen = addr.to_string();
-        let broker = Arc::new(Broker::open(settings).await.unwrap());
+        let broker = Broker::open(settings).await.unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(kfkd::server::run(broker, listener, async {
             let _ = stopped.await;

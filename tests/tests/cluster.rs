@@ -1,0 +1,161 @@
+//! A local multi-broker cluster: the metadata quorum spans the brokers, topics
+//! spread over them, and the quorum survives losing its leader.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use kfk_e2e::{bin, bin_dir, free_port, run_unchecked, tool};
+
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn kfk(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        let input = self.dir.path().join(format!("stdin-{}", free_port()));
+        std::fs::write(&input, stdin).unwrap();
+        let mut cmd = Command::new(bin("kfk"));
+        cmd.env_clear()
+            .env("KFK_HOME", self.dir.path())
+            .env("PATH", format!("{}:/usr/bin:/bin", bin_dir().display()))
+            .args(args)
+            .stdin(std::fs::File::open(&input).unwrap());
+        run_unchecked(&mut cmd, Duration::from_secs(60))
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        self.ok_stdin(args, "")
+    }
+
+    fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.kfk(args, stdin);
+        assert!(
+            out.status.success(),
+            "kfk {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        serde_json::from_str(&self.ok(&all)).unwrap()
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = self.kfk(&["cluster", "down"], "");
+    }
+}
+
+/// A base port whose client and controller ports (base+100..) are free.
+fn base_port() -> u16 {
+    loop {
+        let p = free_port();
+        if p < 60000
+            && (0..3).all(|i| {
+                std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()
+                    && std::net::TcpListener::bind(("127.0.0.1", p + 100 + i)).is_ok()
+            })
+        {
+            return p;
+        }
+    }
+}
+
+#[test]
+fn three_brokers_share_metadata_and_survive_losing_the_controller() {
+    let home = Home {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let base = base_port();
+    home.ok(&[
+        "cluster",
+        "up",
+        "--brokers",
+        "3",
+        "--base-port",
+        &base.to_string(),
+    ]);
+    let cluster = home.json(&["describe", "cluster"]);
+    assert_eq!(cluster["brokers"].as_array().unwrap().len(), 3);
+
+    home.ok(&[
+        "topics",
+        "create",
+        "myorders",
+        "--partitions",
+        "3",
+        "--replication-factor",
+        "1",
+    ]);
+    let topic = home.json(&["topics", "describe", "myorders"]);
+    let mut leaders: Vec<i64> = topic["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["leader"].as_i64().unwrap())
+        .collect();
+    leaders.sort_unstable();
+    assert_eq!(leaders, vec![1, 2, 3], "one partition led by each broker");
+
+    let input: String = (0..30).map(|i| format!("key-{i}:value-{i}\n")).collect();
+    home.ok_stdin(&["produce", "myorders", "-K", ":"], &input);
+    let out = home.ok(&["consume", "myorders", "--from-beginning", "-e"]);
+    assert_eq!(out.lines().count(), 30);
+
+    // Every broker answers metadata with the same cluster id and brokers.
+    let out = run_unchecked(
+        Command::new(tool("kcat", "the Debian package kcat")).args([
+            "-b",
+            &format!("127.0.0.1:{}", base + 2),
+            "-L",
+        ]),
+        Duration::from_secs(30),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("3 brokers:"), "{text}");
+
+    let out = home.kfk(&["topics", "create", "rf3", "-p", "1", "-r", "3"], "");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("replication factor 3"));
+
+    // Kill the active controller: another broker takes over and admin works.
+    let controller = cluster["controller"].as_i64().unwrap();
+    let status = home.json(&["cluster", "status"]);
+    let pid = status["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"].as_i64() == Some(controller))
+        .unwrap()["pid"]
+        .as_u64()
+        .unwrap();
+    Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    let survivor = if controller == 1 { base + 1 } else { base };
+    let b = format!("127.0.0.1:{survivor}");
+    let started = Instant::now();
+    home.ok(&["-b", &b, "topics", "create", "after-failover", "-p", "2"]);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = home.json(&["-b", &b, "describe", "cluster"]);
+        if now["controller"]
+            .as_i64()
+            .is_some_and(|c| c != controller && c > 0)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no new controller: {now}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        home.ok(&["-b", &b, "topics", "list"])
+            .contains("after-failover")
+    );
+}
