@@ -732,3 +732,30 @@ async fn offset_for_leader_epoch_reports_where_epochs_end() {
         code(ResponseError::UnknownLeaderEpoch)
     );
 }
+
+#[tokio::test]
+async fn acks_all_needs_min_insync_replicas() {
+    let broker = TestBroker::start().await;
+    let mut c = broker.client().await;
+    let req = CreateTopicsRequest::default().with_topics(vec![
+        CreatableTopic::default()
+            .with_name(name("strict"))
+            .with_num_partitions(1)
+            .with_replication_factor(1)
+            .with_configs(vec![
+                CreatableTopicConfig::default()
+                    .with_name(StrBytes::from_static_str("min.insync.replicas"))
+                    .with_value(Some(StrBytes::from_static_str("2"))),
+            ]),
+    ]);
+    let _: CreateTopicsResponse = c.request(ApiKey::CreateTopics, 7, &req).await;
+    assert_eq!(
+        produce(&mut c, "strict", 0, batch(1)).await.0,
+        code(ResponseError::NotEnoughReplicas)
+    );
+    // acks=1 does not wait for replicas.
+    let resp: ProduceResponse = c
+        .request(ApiKey::Produce, 9, &produce_req("strict", 0, batch(1), 1))
+        .await;
+    assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);
+}

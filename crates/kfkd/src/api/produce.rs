@@ -57,12 +57,16 @@ fn append(
         }
     }
     if acks == -1 {
-        let min_isr = broker.with_image(|i| {
-            i.topics.get(&partition.tp.topic).map_or(1, |t| {
-                topic_config::min_insync_replicas(&broker.settings, &t.configs)
+        let (min_isr, isr) = broker.with_image(|i| {
+            i.topics.get(&partition.tp.topic).map_or((1, 0), |t| {
+                (
+                    topic_config::min_insync_replicas(&broker.settings, &t.configs),
+                    t.partitions
+                        .get(partition.tp.partition as usize)
+                        .map_or(0, |p| p.isr.len() as i32),
+                )
             })
         });
-        let isr = broker.live_brokers().len() as i32;
         if isr < min_isr {
             return Err(ApiError::new(
                 ResponseError::NotEnoughReplicas,
