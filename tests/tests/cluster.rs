@@ -18,6 +18,9 @@ impl Home {
         cmd.env_clear()
             .env("KFK_HOME", self.dir.path())
             .env("PATH", format!("{}:/usr/bin:/bin", bin_dir().display()))
+            // Short liveness timeouts so fencing shows within seconds.
+            .env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
+            .env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300")
             .args(args)
             .stdin(std::fs::File::open(&input).unwrap());
         run_unchecked(&mut cmd, Duration::from_secs(60))
@@ -158,4 +161,118 @@ fn three_brokers_share_metadata_and_survive_losing_the_controller() {
         home.ok(&["-b", &b, "topics", "list"])
             .contains("after-failover")
     );
+}
+
+#[test]
+fn a_stopped_broker_is_fenced_and_its_partitions_come_back_with_it() {
+    let home = Home {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let base = base_port();
+    home.ok(&[
+        "cluster",
+        "up",
+        "--brokers",
+        "3",
+        "--base-port",
+        &base.to_string(),
+    ]);
+    home.ok(&["topics", "create", "orders", "--partitions", "3"]);
+    let controller = home.json(&["describe", "cluster"])["controller"]
+        .as_i64()
+        .unwrap();
+    // Stop a broker that is not the controller.
+    let victim = (1..=3).find(|b| *b != controller).unwrap();
+    let status = home.json(&["cluster", "status"]);
+    let entry = status["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"].as_i64() == Some(victim))
+        .unwrap()
+        .clone();
+    let pid = entry["pid"].as_u64().unwrap();
+    Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+
+    let leaders = |home: &Home| -> Vec<i64> {
+        home.json(&["topics", "describe", "orders"])["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["leader"].as_i64().unwrap())
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !leaders(&home).contains(&-1) {
+        assert!(
+            Instant::now() < deadline,
+            "partition of broker {victim} never went offline"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let offline: Vec<usize> = leaders(&home)
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| **l == -1)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        offline.len(),
+        1,
+        "only the stopped broker's partition is offline"
+    );
+    assert_eq!(
+        home.json(&["describe", "cluster"])["brokers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // The other partitions still take writes.
+    let online = (0..3).find(|p| !offline.contains(p)).unwrap();
+    home.ok_stdin(
+        &["produce", "orders", "-p", &online.to_string()],
+        "still works\n",
+    );
+
+    // Start the broker again (as `kfk cluster up` did): the partition comes back.
+    let voters: Vec<String> = (1..=3)
+        .map(|i| format!("{i}@127.0.0.1:{}", base + 100 + i - 1))
+        .collect();
+    let port = entry["address"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut child = Command::new(bin("kfkd"))
+        .env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
+        .env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300")
+        .args(["--node-id", &victim.to_string(), "--data-dir"])
+        .arg(entry["data_dir"].as_str().unwrap())
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--controller-listen",
+            &format!("127.0.0.1:{}", base + 100 + victim as u16 - 1),
+        ])
+        .args(["--voters", &voters.join(",")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while leaders(&home).contains(&-1) {
+        assert!(
+            Instant::now() < deadline,
+            "broker {victim} did not take its partition back"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(leaders(&home)[offline[0]], victim);
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::metadata::{BrokerRegistration, MetadataImage, MetadataStore, PartitionMeta, TopicMeta};
 use crate::producer_state::ProducerStates;
 use crate::quorum::log_store::LogStore;
-use crate::quorum::network::Network;
+use crate::quorum::network::{Liveness, Network};
 use crate::quorum::state_machine::StateMachine;
 use crate::quorum::{CommandResult, MetadataCommand, MetadataRaft};
 use crate::topic_config;
@@ -197,6 +197,73 @@ async fn propose_with_retry(raft: &MetadataRaft, cmd: MetadataCommand) -> anyhow
     }
 }
 
+/// Tells the controller every `broker.heartbeat.interval.ms` that this broker
+/// is alive (straight into the liveness table when this broker is it).
+async fn send_heartbeats(broker: std::sync::Weak<Broker>, liveness: Arc<Liveness>) {
+    loop {
+        let Some(b) = broker.upgrade() else { return };
+        let interval = Duration::from_millis(b.settings.broker_heartbeat_interval_ms.max(10));
+        let (leader, addr) = {
+            let m = b.raft.metrics();
+            let m = m.borrow();
+            let leader = m.current_leader;
+            let addr = leader.and_then(|l| {
+                m.membership_config
+                    .membership()
+                    .get_node(&l)
+                    .map(|n| n.addr.clone())
+            });
+            (leader, addr)
+        };
+        if leader == Some(b.node_id as u64) {
+            liveness.saw(b.node_id);
+        } else if let Some(addr) = addr
+            && let Err(e) = crate::quorum::network::heartbeat(&addr, b.node_id, interval).await
+        {
+            tracing::debug!(error = %e, "heartbeat to the controller failed");
+        }
+        drop(b);
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// On the active controller: fences brokers that stopped heartbeating for
+/// `broker.session.timeout.ms` and unfences them when they are heard again.
+async fn watch_brokers(broker: std::sync::Weak<Broker>, liveness: Arc<Liveness>) {
+    let mut leading = false;
+    loop {
+        let Some(b) = broker.upgrade() else { return };
+        let session = Duration::from_millis(b.settings.broker_session_timeout_ms.max(100));
+        let is_leader = b.raft.metrics().borrow().current_leader == Some(b.node_id as u64);
+        let registered: Vec<(i32, bool)> =
+            b.with_image(|i| i.brokers.values().map(|r| (r.id, r.fenced)).collect());
+        if is_leader && !leading {
+            liveness.reset(&registered.iter().map(|r| r.0).collect::<Vec<_>>());
+        }
+        leading = is_leader;
+        if is_leader {
+            for (id, fenced) in registered {
+                let alive = liveness
+                    .last_seen(id)
+                    .is_some_and(|t| t.elapsed() < session);
+                let change = match (alive, fenced) {
+                    (false, false) => Some(MetadataCommand::FenceBroker(id)),
+                    (true, true) => Some(MetadataCommand::UnfenceBroker(id)),
+                    _ => None,
+                };
+                if let Some(cmd) = change {
+                    info!(broker = id, alive, "broker liveness changed");
+                    if let Err(e) = b.propose(cmd).await {
+                        tracing::warn!(error = ?e, "could not record a broker's liveness");
+                    }
+                }
+            }
+        }
+        drop(b);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// Keeps the partition logs in line with every image the quorum publishes
 /// (changes made through other brokers arrive this way).
 async fn follow_image(broker: std::sync::Weak<Broker>, mut image: watch::Receiver<MetadataImage>) {
@@ -269,6 +336,7 @@ impl Broker {
                 .map(|(id, a)| (*id, openraft::BasicNode::new(a.clone())))
                 .collect()
         };
+        let liveness = Arc::new(Liveness::default());
         let server = if alone {
             None
         } else {
@@ -280,6 +348,7 @@ impl Broker {
             Some(tokio::spawn(crate::quorum::network::serve(
                 listener,
                 raft.clone(),
+                Arc::clone(&liveness),
             )))
         };
         // The lowest voter forms a new quorum; the others join it.
@@ -324,6 +393,13 @@ impl Broker {
             .sync_partitions()
             .map_err(|e| anyhow::anyhow!("{}", e.message.unwrap_or_default()))?;
         tokio::spawn(follow_image(Arc::downgrade(&broker), sm.subscribe()));
+        if !alone {
+            tokio::spawn(send_heartbeats(
+                Arc::downgrade(&broker),
+                Arc::clone(&liveness),
+            ));
+            tokio::spawn(watch_brokers(Arc::downgrade(&broker), liveness));
+        }
         info!(cluster_id = %broker.cluster_id, topics = broker.with_image(|i| i.topics.len()),
             partitions = lock_read(&broker.partitions).len(), "broker state loaded");
         Ok(broker)
@@ -338,6 +414,7 @@ impl Broker {
             host,
             port,
             rack: (!self.settings.rack.is_empty()).then(|| self.settings.rack.clone()),
+            fenced: false,
         };
         if self.with_image(|i| i.brokers.get(&self.node_id) == Some(&me)) {
             return Ok(());
@@ -396,7 +473,7 @@ impl Broker {
 
     /// Registered broker ids (liveness tracking arrives with heartbeats).
     pub fn live_brokers(&self) -> Vec<i32> {
-        let ids: Vec<i32> = self.with_image(|i| i.brokers.keys().copied().collect());
+        let ids: Vec<i32> = self.with_image(|i| i.live_broker_ids());
         if ids.is_empty() {
             vec![self.node_id]
         } else {
@@ -406,7 +483,7 @@ impl Broker {
 
     /// Registered brokers and their client endpoints.
     pub fn brokers(&self) -> Vec<BrokerRegistration> {
-        self.with_image(|i| i.brokers.values().cloned().collect())
+        self.with_image(|i| i.brokers.values().filter(|b| !b.fenced).cloned().collect())
     }
 
     /// Commits a command through the metadata quorum and brings the partition

@@ -87,6 +87,10 @@ settings! {
     controller_listen: String = String::new(), "controller.listener", "KFKD_CONTROLLER_LISTEN";
     /// The metadata quorum, id@host:port,... (controller addresses); empty: this broker alone [controller.quorum.voters].
     voters: String = String::new(), "controller.quorum.voters", "KFKD_VOTERS";
+    /// Fence a broker the controller has not heard from for this long [broker.session.timeout.ms].
+    broker_session_timeout_ms: u64 = 9_000, "broker.session.timeout.ms", "KFKD_BROKER_SESSION_TIMEOUT_MS";
+    /// How often a broker tells the controller it is alive [broker.heartbeat.interval.ms].
+    broker_heartbeat_interval_ms: u64 = 2_000, "broker.heartbeat.interval.ms", "KFKD_BROKER_HEARTBEAT_INTERVAL_MS";
     /// Rack of this broker, reported in metadata [broker.rack].
     rack: String = String::new(), "broker.rack", "KFKD_RACK";
     /// Partitions of an auto-created topic or a CreateTopics without a count [num.partitions].

@@ -41,6 +41,10 @@ pub struct BrokerRegistration {
     pub port: i32,
     #[serde(default)]
     pub rack: Option<String>,
+    /// Set by the controller when the broker stops heartbeating: it leads
+    /// nothing and is left out of metadata until it comes back.
+    #[serde(default)]
+    pub fenced: bool,
 }
 
 /// Everything the cluster agrees on.

@@ -160,17 +160,22 @@ pub async fn topic_view(client: &Client, name: &str) -> CliResult<TopicView> {
         .ok_or_else(|| {
             CliError::new(format!("topic '{name}' does not exist")).hint("see `kfk topics list`")
         })?;
-    let parts: Vec<i32> = info.partitions.iter().map(|p| p.partition).collect();
-    let earliest: BTreeMap<i32, i64> = client
-        .list_offsets(name, &parts, OffsetQuery::Earliest)
-        .await?
-        .into_iter()
-        .collect();
-    let latest: BTreeMap<i32, i64> = client
-        .list_offsets(name, &parts, OffsetQuery::Latest)
-        .await?
-        .into_iter()
-        .collect();
+    // Offsets come from each partition's leader; an offline partition (or a
+    // leader that does not answer) shows -1 rather than failing the describe.
+    let mut by_leader: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+    for p in info.partitions.iter().filter(|p| p.leader >= 0) {
+        by_leader.entry(p.leader).or_default().push(p.partition);
+    }
+    let mut earliest: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut latest: BTreeMap<i32, i64> = BTreeMap::new();
+    for parts in by_leader.values() {
+        if let Ok(offsets) = client.list_offsets(name, parts, OffsetQuery::Earliest).await {
+            earliest.extend(offsets);
+        }
+        if let Ok(offsets) = client.list_offsets(name, parts, OffsetQuery::Latest).await {
+            latest.extend(offsets);
+        }
+    }
     let configs = client
         .describe_configs(2, name)
         .await?

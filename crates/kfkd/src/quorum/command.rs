@@ -35,6 +35,10 @@ pub enum MetadataCommand {
     RegisterBroker(BrokerRegistration),
     /// Proposes the cluster id; the first proposal wins.
     SetClusterId(String),
+    /// The controller stopped hearing from a broker.
+    FenceBroker(i32),
+    /// A fenced broker is heartbeating again.
+    UnfenceBroker(i32),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +54,66 @@ pub enum CommandResult {
 }
 
 impl MetadataImage {
+    fn is_fenced(&self, id: i32) -> bool {
+        self.brokers.get(&id).is_none_or(|b| b.fenced)
+    }
+
+    /// Takes a broker out of service: it leaves every ISR (but the last member
+    /// of an ISR stays, as in Kafka, so the partition can come back with it)
+    /// and its leaderships move to another in-sync, unfenced replica, or to -1.
+    fn fence(&mut self, id: i32) {
+        if let Some(b) = self.brokers.get_mut(&id) {
+            b.fenced = true;
+        }
+        let fenced: Vec<i32> = self
+            .brokers
+            .values()
+            .filter(|b| b.fenced)
+            .map(|b| b.id)
+            .collect();
+        for topic in self.topics.values_mut() {
+            for p in &mut topic.partitions {
+                if p.isr.len() > 1 {
+                    p.isr.retain(|r| *r != id);
+                }
+                if p.leader == id {
+                    p.leader = p
+                        .isr
+                        .iter()
+                        .copied()
+                        .find(|r| !fenced.contains(r))
+                        .unwrap_or(-1);
+                    p.leader_epoch += 1;
+                }
+            }
+        }
+    }
+
+    /// Puts a broker back in service: partitions without a leader whose ISR
+    /// holds it are led by it again.
+    fn unfence(&mut self, id: i32) {
+        if let Some(b) = self.brokers.get_mut(&id) {
+            b.fenced = false;
+        }
+        for topic in self.topics.values_mut() {
+            for p in &mut topic.partitions {
+                if p.leader < 0 && p.isr.contains(&id) {
+                    p.leader = id;
+                    p.leader_epoch += 1;
+                }
+            }
+        }
+    }
+
+    /// Unfenced registered brokers.
+    pub fn live_broker_ids(&self) -> Vec<i32> {
+        self.brokers
+            .keys()
+            .copied()
+            .filter(|id| !self.is_fenced(*id))
+            .collect()
+    }
+
     /// Applies one committed command.
     pub fn apply(&mut self, cmd: &MetadataCommand) -> CommandResult {
         match cmd {
@@ -86,6 +150,15 @@ impl MetadataImage {
             }
             MetadataCommand::RegisterBroker(b) => {
                 self.brokers.insert(b.id, b.clone());
+                self.unfence(b.id);
+                CommandResult::Done
+            }
+            MetadataCommand::FenceBroker(id) => {
+                self.fence(*id);
+                CommandResult::Done
+            }
+            MetadataCommand::UnfenceBroker(id) => {
+                self.unfence(*id);
                 CommandResult::Done
             }
             MetadataCommand::AllocateProducerIds { count } => {

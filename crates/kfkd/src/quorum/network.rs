@@ -34,6 +34,8 @@ enum Request {
     InstallSnapshot(InstallSnapshotRequest<TypeConfig>),
     /// A metadata change from a broker that is not the leader.
     Propose(MetadataCommand),
+    /// A broker saying it is alive, to the controller.
+    Heartbeat(i32),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -45,6 +47,7 @@ enum Reply {
     ),
     /// The command's result and the log index it was committed at.
     Propose(Result<(CommandResult, u64), String>),
+    Heartbeat,
 }
 
 async fn write_frame<T: Serialize>(stream: &mut TcpStream, value: &T) -> std::io::Result<()> {
@@ -222,8 +225,59 @@ pub async fn forward(
     }
 }
 
+/// Tells the controller at `addr` that broker `id` is alive.
+///
+/// # Errors
+/// A transport failure, as text.
+pub async fn heartbeat(addr: &str, id: i32, ttl: Duration) -> Result<(), String> {
+    let mut peer = Peer {
+        target: 0,
+        addr: addr.to_string(),
+        stream: None,
+    };
+    match peer.call(Request::Heartbeat(id), ttl).await {
+        Ok(Reply::Heartbeat) => Ok(()),
+        Ok(_) => Err("mismatched reply".into()),
+        Err(e) => Err(format!("controller at {addr}: {e}")),
+    }
+}
+
+/// When the controller last heard from each broker.
+#[derive(Debug, Default)]
+pub struct Liveness {
+    seen: std::sync::Mutex<HashMap<i32, tokio::time::Instant>>,
+}
+
+impl Liveness {
+    pub fn saw(&self, id: i32) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, tokio::time::Instant::now());
+    }
+
+    /// When `id` was last heard from, if ever.
+    pub fn last_seen(&self, id: i32) -> Option<tokio::time::Instant> {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .copied()
+    }
+
+    /// Starts every known broker's clock afresh (a new controller gives all
+    /// brokers a full session before judging them).
+    pub fn reset(&self, ids: &[i32]) {
+        let now = tokio::time::Instant::now();
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        for id in ids {
+            seen.insert(*id, now);
+        }
+    }
+}
+
 /// Serves Raft RPCs from peers on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, raft: MetadataRaft) {
+pub async fn serve(listener: TcpListener, raft: MetadataRaft, liveness: Arc<Liveness>) {
     loop {
         let (mut stream, peer) = match listener.accept().await {
             Ok(a) => a,
@@ -234,6 +288,7 @@ pub async fn serve(listener: TcpListener, raft: MetadataRaft) {
             }
         };
         let raft = raft.clone();
+        let liveness = Arc::clone(&liveness);
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             loop {
@@ -249,6 +304,10 @@ pub async fn serve(listener: TcpListener, raft: MetadataRaft) {
                     Request::Vote(r) => Reply::Vote(raft.vote(r).await),
                     Request::InstallSnapshot(r) => {
                         Reply::InstallSnapshot(raft.install_snapshot(r).await)
+                    }
+                    Request::Heartbeat(id) => {
+                        liveness.saw(id);
+                        Reply::Heartbeat
                     }
                     Request::Propose(cmd) => Reply::Propose(
                         raft.client_write(cmd)
