@@ -68,8 +68,8 @@ fn base_port() -> u16 {
     }
 }
 
-#[test]
-fn three_brokers_share_metadata_and_survive_losing_the_controller() {
+/// A local cluster of three brokers and its base port.
+fn three_brokers() -> (Home, u16) {
     let home = Home {
         dir: tempfile::tempdir().unwrap(),
     };
@@ -82,6 +82,23 @@ fn three_brokers_share_metadata_and_survive_losing_the_controller() {
         "--base-port",
         &base.to_string(),
     ]);
+    (home, base)
+}
+
+/// The `kfk cluster status` entry of broker `id`.
+fn broker_status(home: &Home, id: i64) -> serde_json::Value {
+    home.json(&["cluster", "status"])["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"].as_i64() == Some(id))
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn three_brokers_share_metadata_and_survive_losing_the_controller() {
+    let (home, base) = three_brokers();
     let cluster = home.json(&["describe", "cluster"]);
     assert_eq!(cluster["brokers"].as_array().unwrap().len(), 3);
 
@@ -127,15 +144,7 @@ fn three_brokers_share_metadata_and_survive_losing_the_controller() {
 
     // Kill the active controller: another broker takes over and admin works.
     let controller = cluster["controller"].as_i64().unwrap();
-    let status = home.json(&["cluster", "status"]);
-    let pid = status["brokers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["id"].as_i64() == Some(controller))
-        .unwrap()["pid"]
-        .as_u64()
-        .unwrap();
+    let pid = broker_status(&home, controller)["pid"].as_u64().unwrap();
     Command::new("kill")
         .args(["-KILL", &pid.to_string()])
         .status()
@@ -165,32 +174,14 @@ fn three_brokers_share_metadata_and_survive_losing_the_controller() {
 
 #[test]
 fn a_stopped_broker_is_fenced_and_its_partitions_come_back_with_it() {
-    let home = Home {
-        dir: tempfile::tempdir().unwrap(),
-    };
-    let base = base_port();
-    home.ok(&[
-        "cluster",
-        "up",
-        "--brokers",
-        "3",
-        "--base-port",
-        &base.to_string(),
-    ]);
+    let (home, base) = three_brokers();
     home.ok(&["topics", "create", "orders", "--partitions", "3"]);
     let controller = home.json(&["describe", "cluster"])["controller"]
         .as_i64()
         .unwrap();
     // Stop a broker that is not the controller.
     let victim = (1..=3).find(|b| *b != controller).unwrap();
-    let status = home.json(&["cluster", "status"]);
-    let entry = status["brokers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["id"].as_i64() == Some(victim))
-        .unwrap()
-        .clone();
+    let entry = broker_status(&home, victim);
     let pid = entry["pid"].as_u64().unwrap();
     Command::new("kill")
         .args(["-KILL", &pid.to_string()])

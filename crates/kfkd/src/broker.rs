@@ -159,40 +159,52 @@ const QUORUM_READY: Duration = Duration::from_secs(30);
 /// Patience for one forwarded metadata change.
 const QUORUM_RPC: Duration = Duration::from_secs(10);
 
-/// Commits a command from a broker that is still starting (forwarding to the
-/// leader when needed), retrying while a leader is being elected.
+/// Commits a command through the quorum: locally when this broker leads it,
+/// else by forwarding it to the leader; returns once this broker's own image
+/// includes the change.
+async fn commit(raft: &MetadataRaft, cmd: MetadataCommand) -> Result<CommandResult, ApiError> {
+    match raft.client_write(cmd.clone()).await {
+        Ok(r) => Ok(r.data),
+        Err(openraft::error::RaftError::APIError(
+            openraft::error::ClientWriteError::ForwardToLeader(f),
+        )) => {
+            let leader = f.leader_node.ok_or_else(|| {
+                ApiError::new(
+                    ResponseError::NotController,
+                    "the metadata quorum has no leader right now",
+                )
+            })?;
+            let (result, index) = crate::quorum::network::forward(&leader.addr, cmd, QUORUM_RPC)
+                .await
+                .map_err(|e| ApiError::new(ResponseError::NotController, e))?;
+            raft.wait(Some(QUORUM_RPC))
+                .applied_index_at_least(Some(index), "the change to reach this broker")
+                .await
+                .map_err(|e| ApiError::new(ResponseError::RequestTimedOut, e.to_string()))?;
+            Ok(result)
+        }
+        Err(e) => Err(ApiError::new(
+            ResponseError::UnknownServerError,
+            e.to_string(),
+        )),
+    }
+}
+
+/// Commits a command from a broker that is still starting, retrying while a
+/// leader is being elected.
 async fn propose_with_retry(raft: &MetadataRaft, cmd: MetadataCommand) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + QUORUM_READY;
     loop {
-        let attempt = match raft.client_write(cmd.clone()).await {
-            Ok(_) => Ok(()),
-            Err(openraft::error::RaftError::APIError(
-                openraft::error::ClientWriteError::ForwardToLeader(f),
-            )) => match f.leader_node {
-                Some(leader) => {
-                    match crate::quorum::network::forward(&leader.addr, cmd.clone(), QUORUM_RPC)
-                        .await
-                    {
-                        Ok((_, index)) => raft
-                            .wait(Some(QUORUM_RPC))
-                            .applied_index_at_least(Some(index), "the change to arrive")
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| e.to_string()),
-                        Err(e) => Err(e),
-                    }
-                }
-                None => Err("no leader yet".to_string()),
-            },
-            Err(e) => Err(e.to_string()),
-        };
-        match attempt {
-            Ok(()) => return Ok(()),
+        match commit(raft, cmd.clone()).await {
+            Ok(_) => return Ok(()),
             Err(e) if tokio::time::Instant::now() < deadline => {
-                tracing::debug!(error = %e, "metadata change not committed yet; retrying");
+                tracing::debug!(error = ?e, "metadata change not committed yet; retrying");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            Err(e) => anyhow::bail!("the metadata quorum did not commit a change: {e}"),
+            Err(e) => anyhow::bail!(
+                "the metadata quorum did not commit a change: {}",
+                e.message.unwrap_or_default()
+            ),
         }
     }
 }
@@ -489,36 +501,7 @@ impl Broker {
     /// Commits a command through the metadata quorum and brings the partition
     /// logs in line with the new image.
     async fn propose(&self, cmd: MetadataCommand) -> Result<CommandResult, ApiError> {
-        let result = match self.raft.client_write(cmd.clone()).await {
-            Ok(r) => r.data,
-            Err(openraft::error::RaftError::APIError(
-                openraft::error::ClientWriteError::ForwardToLeader(f),
-            )) => {
-                let Some(leader) = f.leader_node else {
-                    return Err(ApiError::new(
-                        ResponseError::NotController,
-                        "the metadata quorum has no leader right now",
-                    ));
-                };
-                let (result, index) =
-                    crate::quorum::network::forward(&leader.addr, cmd, QUORUM_RPC)
-                        .await
-                        .map_err(|e| ApiError::new(ResponseError::NotController, e))?;
-                // Answer only once this broker's image includes the change.
-                self.raft
-                    .wait(Some(QUORUM_RPC))
-                    .applied_index_at_least(Some(index), "the change to reach this broker")
-                    .await
-                    .map_err(|e| ApiError::new(ResponseError::RequestTimedOut, e.to_string()))?;
-                result
-            }
-            Err(e) => {
-                return Err(ApiError::new(
-                    ResponseError::UnknownServerError,
-                    e.to_string(),
-                ));
-            }
-        };
+        let result = commit(&self.raft, cmd).await?;
         self.sync_partitions()?;
         Ok(result)
     }

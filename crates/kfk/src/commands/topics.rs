@@ -169,7 +169,10 @@ pub async fn topic_view(client: &Client, name: &str) -> CliResult<TopicView> {
     let mut earliest: BTreeMap<i32, i64> = BTreeMap::new();
     let mut latest: BTreeMap<i32, i64> = BTreeMap::new();
     for parts in by_leader.values() {
-        if let Ok(offsets) = client.list_offsets(name, parts, OffsetQuery::Earliest).await {
+        if let Ok(offsets) = client
+            .list_offsets(name, parts, OffsetQuery::Earliest)
+            .await
+        {
             earliest.extend(offsets);
         }
         if let Ok(offsets) = client.list_offsets(name, parts, OffsetQuery::Latest).await {
