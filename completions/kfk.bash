@@ -1742,7 +1742,7 @@ _kfk() {
             return 0
             ;;
         kfk__subcmd__topics__subcmd__list)
-            opts="-b -o -h -V --internal --bootstrap-server --output --help --version"
+            opts="-b -o -h -V --internal --under-replicated --offline --bootstrap-server --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -215,6 +215,13 @@ fn a_stopped_broker_is_fenced_and_its_partitions_come_back_with_it() {
         1,
         "only the stopped broker's partition is offline"
     );
+    let offline_topics = home.ok(&["topics", "list", "--offline", "-o", "json"]);
+    assert!(offline_topics.contains("\"orders\""), "{offline_topics}");
+    assert!(
+        !home
+            .ok(&["topics", "list", "--under-replicated"])
+            .contains("orders")
+    );
     assert_eq!(
         home.json(&["describe", "cluster"])["brokers"]
             .as_array()
@@ -264,6 +271,7 @@ fn a_stopped_broker_is_fenced_and_its_partitions_come_back_with_it() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(leaders(&home)[offline[0]], victim);
+    assert!(!home.ok(&["topics", "list", "--offline"]).contains("orders"));
     let _ = child.kill();
     let _ = child.wait();
 }

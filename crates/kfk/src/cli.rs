@@ -136,6 +136,12 @@ pub struct TopicsListArgs {
     pub internal: bool,
     /// Only topics whose name contains this text (`*` matches anything).
     pub pattern: Option<String>,
+    /// Only topics with a partition whose in-sync replicas are fewer than its replicas.
+    #[arg(long)]
+    pub under_replicated: bool,
+    /// Only topics with a partition that has no leader.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Args)]

@@ -96,6 +96,10 @@ pub async fn list(ctx: &Ctx, args: &TopicsListArgs) -> CliResult {
         .values()
         .filter(|t| args.internal || !t.internal)
         .filter(|t| args.pattern.as_deref().is_none_or(|p| matches(p, &t.name)))
+        .filter(|t| {
+            !args.under_replicated || t.partitions.iter().any(|p| p.isr.len() < p.replicas.len())
+        })
+        .filter(|t| !args.offline || t.partitions.iter().any(|p| p.leader < 0))
         .map(|t| TopicSummary {
             name: t.name.clone(),
             partitions: t.partitions.len(),
