@@ -300,3 +300,104 @@ pub fn python(script: &str) -> Command {
     cmd.arg(python_script(script));
     cmd
 }
+
+/// A temporary `KFK_HOME` for running the real `kfk` binary, with its own
+/// local-cluster port; stops whatever cluster it started when dropped.
+#[derive(Debug)]
+pub struct KfkHome {
+    dir: tempfile::TempDir,
+    /// Base port for `kfk cluster up` (also given to examples as KFK_BASE_PORT).
+    pub port: u16,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Default for KfkHome {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl KfkHome {
+    pub fn new() -> KfkHome {
+        KfkHome {
+            dir: tempfile::tempdir().expect("tempdir"),
+            port: free_port(),
+            extra_env: Vec::new(),
+        }
+    }
+
+    /// Adds an environment variable for every command (kfk passes it on to
+    /// the kfkd processes it starts).
+    pub fn with_env(mut self, key: &str, value: &str) -> KfkHome {
+        self.extra_env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A clean environment: this home, the project's binaries first on PATH.
+    pub fn env(&self, cmd: &mut Command) {
+        let path = format!(
+            "{}:{}",
+            bin_dir().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        cmd.env_clear()
+            .env("KFK_HOME", self.path())
+            .env("PATH", path)
+            .env("KFK_BASE_PORT", self.port.to_string())
+            .env("HOME", self.path())
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)));
+    }
+
+    pub fn kfk(&self, args: &[&str]) -> Output {
+        self.kfk_stdin(args, "")
+    }
+
+    /// Runs kfk with `stdin` as its standard input.
+    pub fn kfk_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let input = self.path().join(format!("stdin-{}", free_port()));
+        std::fs::write(&input, stdin).expect("stdin file");
+        let mut cmd = Command::new(bin("kfk"));
+        self.env(&mut cmd);
+        cmd.args(args)
+            .stdin(std::fs::File::open(&input).expect("stdin file"));
+        run_unchecked(&mut cmd, Duration::from_secs(60))
+    }
+
+    /// Runs kfk and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        self.ok_stdin(args, "")
+    }
+
+    pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.kfk_stdin(args, stdin);
+        assert!(
+            out.status.success(),
+            "kfk {args:?} failed: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs kfk with `-o json` and parses what it prints.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        serde_json::from_str(&self.ok(&all)).expect("kfk printed JSON")
+    }
+
+    /// `kfk cluster up` with one broker on this home's port.
+    pub fn up(&self) {
+        self.ok(&["cluster", "up", "--base-port", &self.port.to_string()]);
+    }
+}
+
+impl Drop for KfkHome {
+    fn drop(&mut self) {
+        let _ = self.kfk(&["cluster", "down"]);
+    }
+}

@@ -6,81 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use kfk_e2e::{bin, bin_dir, free_port, run_unchecked};
+use kfk_e2e::{KfkHome, free_port, run_unchecked};
 
 const T: Duration = Duration::from_secs(60);
 
-/// A KFK_HOME with its own local cluster port; stops the cluster on drop.
-struct Home {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Home {
-    fn new() -> Home {
-        Home {
-            dir: tempfile::tempdir().expect("tempdir"),
-            port: free_port(),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn env(&self, cmd: &mut Command) {
-        let path = format!(
-            "{}:{}",
-            bin_dir().display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        cmd.env_clear()
-            .env("KFK_HOME", self.path())
-            .env("PATH", path)
-            .env("KFK_BASE_PORT", self.port.to_string())
-            .env("HOME", self.path());
-    }
-
-    fn kfk(&self, args: &[&str]) -> Output {
-        self.kfk_stdin(args, "")
-    }
-
-    fn kfk_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        let input = self.path().join(format!("stdin-{}", free_port()));
-        std::fs::write(&input, stdin).expect("stdin file");
-        let mut cmd = Command::new(bin("kfk"));
-        self.env(&mut cmd);
-        cmd.args(args)
-            .stdin(std::fs::File::open(&input).expect("stdin file"));
-        run_unchecked(&mut cmd, T)
-    }
-
-    /// Runs kfk and expects success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        self.ok_stdin(args, "")
-    }
-
-    fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
-        let out = self.kfk_stdin(args, stdin);
-        assert!(
-            out.status.success(),
-            "kfk {args:?} failed: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn up(&self) {
-        self.ok(&["cluster", "up", "--base-port", &self.port.to_string()]);
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        let _ = self.kfk(&["cluster", "down"]);
-    }
-}
+type Home = KfkHome;
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

@@ -4,54 +4,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use kfk_e2e::{bin, bin_dir, free_port, run_unchecked, tool};
-
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn kfk(&self, args: &[&str], stdin: &str) -> std::process::Output {
-        let input = self.dir.path().join(format!("stdin-{}", free_port()));
-        std::fs::write(&input, stdin).unwrap();
-        let mut cmd = Command::new(bin("kfk"));
-        cmd.env_clear()
-            .env("KFK_HOME", self.dir.path())
-            .env("PATH", format!("{}:/usr/bin:/bin", bin_dir().display()))
-            // Short liveness timeouts so fencing shows within seconds.
-            .env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
-            .env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300")
-            .args(args)
-            .stdin(std::fs::File::open(&input).unwrap());
-        run_unchecked(&mut cmd, Duration::from_secs(60))
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        self.ok_stdin(args, "")
-    }
-
-    fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
-        let out = self.kfk(args, stdin);
-        assert!(
-            out.status.success(),
-            "kfk {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut all = args.to_vec();
-        all.extend(["-o", "json"]);
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        let _ = self.kfk(&["cluster", "down"], "");
-    }
-}
+use kfk_e2e::{KfkHome as Home, bin, free_port, run_unchecked, tool};
 
 /// A base port whose client and controller ports (base+100..) are free.
 fn base_port() -> u16 {
@@ -70,9 +23,10 @@ fn base_port() -> u16 {
 
 /// A local cluster of three brokers and its base port.
 fn three_brokers() -> (Home, u16) {
-    let home = Home {
-        dir: tempfile::tempdir().unwrap(),
-    };
+    // Short liveness timeouts so fencing shows within seconds.
+    let home = Home::new()
+        .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
+        .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300");
     let base = base_port();
     home.ok(&[
         "cluster",
@@ -138,7 +92,7 @@ fn three_brokers_share_metadata_and_survive_losing_the_controller() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("3 brokers:"), "{text}");
 
-    let out = home.kfk(&["topics", "create", "rf3", "-p", "1", "-r", "3"], "");
+    let out = home.kfk(&["topics", "create", "rf3", "-p", "1", "-r", "3"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("replication factor 3"));
 
