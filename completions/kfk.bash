@@ -49,8 +49,14 @@ _kfk() {
             kfk__subcmd__cluster,help)
                 cmd="kfk__subcmd__cluster__subcmd__help"
                 ;;
+            kfk__subcmd__cluster,start-broker)
+                cmd="kfk__subcmd__cluster__subcmd__start__subcmd__broker"
+                ;;
             kfk__subcmd__cluster,status)
                 cmd="kfk__subcmd__cluster__subcmd__status"
+                ;;
+            kfk__subcmd__cluster,stop-broker)
+                cmd="kfk__subcmd__cluster__subcmd__stop__subcmd__broker"
                 ;;
             kfk__subcmd__cluster,up)
                 cmd="kfk__subcmd__cluster__subcmd__up"
@@ -61,8 +67,14 @@ _kfk() {
             kfk__subcmd__cluster__subcmd__help,help)
                 cmd="kfk__subcmd__cluster__subcmd__help__subcmd__help"
                 ;;
+            kfk__subcmd__cluster__subcmd__help,start-broker)
+                cmd="kfk__subcmd__cluster__subcmd__help__subcmd__start__subcmd__broker"
+                ;;
             kfk__subcmd__cluster__subcmd__help,status)
                 cmd="kfk__subcmd__cluster__subcmd__help__subcmd__status"
+                ;;
+            kfk__subcmd__cluster__subcmd__help,stop-broker)
+                cmd="kfk__subcmd__cluster__subcmd__help__subcmd__stop__subcmd__broker"
                 ;;
             kfk__subcmd__cluster__subcmd__help,up)
                 cmd="kfk__subcmd__cluster__subcmd__help__subcmd__up"
@@ -151,8 +163,14 @@ _kfk() {
             kfk__subcmd__help__subcmd__cluster,down)
                 cmd="kfk__subcmd__help__subcmd__cluster__subcmd__down"
                 ;;
+            kfk__subcmd__help__subcmd__cluster,start-broker)
+                cmd="kfk__subcmd__help__subcmd__cluster__subcmd__start__subcmd__broker"
+                ;;
             kfk__subcmd__help__subcmd__cluster,status)
                 cmd="kfk__subcmd__help__subcmd__cluster__subcmd__status"
+                ;;
+            kfk__subcmd__help__subcmd__cluster,stop-broker)
+                cmd="kfk__subcmd__help__subcmd__cluster__subcmd__stop__subcmd__broker"
                 ;;
             kfk__subcmd__help__subcmd__cluster,up)
                 cmd="kfk__subcmd__help__subcmd__cluster__subcmd__up"
@@ -266,7 +284,7 @@ _kfk() {
             return 0
             ;;
         kfk__subcmd__cluster)
-            opts="-b -o -h -V --bootstrap-server --output --help --version up status down help"
+            opts="-b -o -h -V --bootstrap-server --output --help --version up status down stop-broker start-broker help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -326,7 +344,7 @@ _kfk() {
             return 0
             ;;
         kfk__subcmd__cluster__subcmd__help)
-            opts="up status down help"
+            opts="up status down stop-broker start-broker help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -367,7 +385,35 @@ _kfk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kfk__subcmd__cluster__subcmd__help__subcmd__start__subcmd__broker)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kfk__subcmd__cluster__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kfk__subcmd__cluster__subcmd__help__subcmd__stop__subcmd__broker)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -395,8 +441,68 @@ _kfk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kfk__subcmd__cluster__subcmd__start__subcmd__broker)
+            opts="-b -o -h -V --bootstrap-server --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kfk__subcmd__cluster__subcmd__status)
             opts="-b -o -h -V --bootstrap-server --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kfk__subcmd__cluster__subcmd__stop__subcmd__broker)
+            opts="-b -o -h -V --kill --bootstrap-server --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1006,7 +1112,7 @@ _kfk() {
             return 0
             ;;
         kfk__subcmd__help__subcmd__cluster)
-            opts="up status down"
+            opts="up status down stop-broker start-broker"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1033,7 +1139,35 @@ _kfk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kfk__subcmd__help__subcmd__cluster__subcmd__start__subcmd__broker)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kfk__subcmd__help__subcmd__cluster__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kfk__subcmd__help__subcmd__cluster__subcmd__stop__subcmd__broker)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

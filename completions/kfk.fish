@@ -40,17 +40,19 @@ complete -c kfk -n "__fish_kfk_needs_command" -f -a "config" -d 'Manage profiles
 complete -c kfk -n "__fish_kfk_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kfk -n "__fish_kfk_needs_command" -f -a "man" -d 'Write man pages to a directory (used by install.sh)'
 complete -c kfk -n "__fish_kfk_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
-complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down stop-broker start-broker help" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down stop-broker start-broker help" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
 json\t''
 yaml\t''
 jsonl\t'One JSON object per line (consume)'"
-complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -s V -l version -d 'Print version'
-complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -f -a "up" -d 'Start a local cluster of kfkd processes in the background'
-complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -f -a "status" -d 'Show the local cluster\'s brokers and whether they answer'
-complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -f -a "down" -d 'Stop the local cluster (data is kept unless --purge)'
-complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down stop-broker start-broker help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down stop-broker start-broker help" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down stop-broker start-broker help" -f -a "up" -d 'Start a local cluster of kfkd processes in the background'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down stop-broker start-broker help" -f -a "status" -d 'Show the local cluster\'s brokers, the controller, and partitions that are under-replicated or offline'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down stop-broker start-broker help" -f -a "down" -d 'Stop the local cluster (data is kept unless --purge)'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down stop-broker start-broker help" -f -a "stop-broker" -d 'Stop one broker of the local cluster (controlled shutdown unless --kill)'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down stop-broker start-broker help" -f -a "start-broker" -d 'Start a stopped broker of the local cluster again, with its data'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down stop-broker start-broker help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -l brokers -d 'Number of brokers' -r
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -l data-dir -d 'Where the brokers keep their data (default: kfk\'s data directory)' -r -F
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -l base-port -d 'Port of broker 1; broker i listens on base-port + i - 1' -r
@@ -77,9 +79,26 @@ complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcomm
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from down" -s y -l yes -d 'Do not ask before deleting data'
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from down" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from stop-broker" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from stop-broker" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from stop-broker" -l kill -d 'SIGKILL instead of SIGTERM: no controlled shutdown, as in a crash'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from stop-broker" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from stop-broker" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from start-broker" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from start-broker" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from start-broker" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from start-broker" -s V -l version -d 'Print version'
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "up" -d 'Start a local cluster of kfkd processes in the background'
-complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show the local cluster\'s brokers and whether they answer'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show the local cluster\'s brokers, the controller, and partitions that are under-replicated or offline'
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "down" -d 'Stop the local cluster (data is kept unless --purge)'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "stop-broker" -d 'Stop one broker of the local cluster (controlled shutdown unless --kill)'
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "start-broker" -d 'Start a stopped broker of the local cluster again, with its data'
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kfk -n "__fish_kfk_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete alter help" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
 complete -c kfk -n "__fish_kfk_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete alter help" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
@@ -288,8 +307,10 @@ complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcom
 complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe config completion man help" -f -a "man" -d 'Write man pages to a directory (used by install.sh)'
 complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe config completion man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "up" -d 'Start a local cluster of kfkd processes in the background'
-complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Show the local cluster\'s brokers and whether they answer'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Show the local cluster\'s brokers, the controller, and partitions that are under-replicated or offline'
 complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "down" -d 'Stop the local cluster (data is kept unless --purge)'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "stop-broker" -d 'Stop one broker of the local cluster (controlled shutdown unless --kill)'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "start-broker" -d 'Start a stopped broker of the local cluster again, with its data'
 complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic'
 complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topics'
 complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Show a topic\'s partitions (leader, replicas, in-sync replicas, offsets) and configs'

@@ -92,9 +92,9 @@ fn three_brokers_share_metadata_and_survive_losing_the_controller() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("3 brokers:"), "{text}");
 
-    let out = home.kfk(&["topics", "create", "rf3", "-p", "1", "-r", "3"]);
+    let out = home.kfk(&["topics", "create", "rf4", "-p", "1", "-r", "4"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("replication factor 3"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("replication factor 4"));
 
     // Kill the active controller: another broker takes over and admin works.
     let controller = cluster["controller"].as_i64().unwrap();

@@ -69,10 +69,30 @@ pub enum Command {
 pub enum ClusterCommand {
     /// Start a local cluster of kfkd processes in the background.
     Up(ClusterUpArgs),
-    /// Show the local cluster's brokers and whether they answer.
+    /// Show the local cluster's brokers, the controller, and partitions that
+    /// are under-replicated or offline.
     Status,
     /// Stop the local cluster (data is kept unless --purge).
     Down(ClusterDownArgs),
+    /// Stop one broker of the local cluster (controlled shutdown unless --kill).
+    StopBroker(StopBrokerArgs),
+    /// Start a stopped broker of the local cluster again, with its data.
+    StartBroker(StartBrokerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StopBrokerArgs {
+    /// Broker id.
+    pub id: i32,
+    /// SIGKILL instead of SIGTERM: no controlled shutdown, as in a crash.
+    #[arg(long)]
+    pub kill: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StartBrokerArgs {
+    /// Broker id.
+    pub id: i32,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,12 @@ pub struct LocalBroker {
     pub port: u16,
     pub data_dir: PathBuf,
     pub log: PathBuf,
+    /// kfkd's arguments, so `kfk cluster start-broker` restarts it as it was.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Environment settings (`KFKD_*`) it was started with.
+    #[serde(default)]
+    pub env: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +59,19 @@ impl ClusterState {
             .map(|b| format!("127.0.0.1:{}", b.port))
             .collect::<Vec<_>>()
             .join(",")
+    }
+
+    pub fn broker(&self, id: i32) -> CliResult<&LocalBroker> {
+        self.brokers.iter().find(|b| b.id == id).ok_or_else(|| {
+            CliError::usage(format!("the local cluster has no broker {id}")).hint(format!(
+                "its brokers are {}",
+                self.brokers
+                    .iter()
+                    .map(|b| b.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
     }
 
     /// Brokers whose process is still alive.

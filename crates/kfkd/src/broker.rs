@@ -3,19 +3,21 @@
 //! change to the image is validated here and then committed through the quorum,
 //! after which the partition logs are brought in line with the new image.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use kafka_protocol::ResponseError;
-use kfk_log::{Log, LogManager, TopicPartition};
-use tokio::sync::{Notify, watch};
-use tracing::info;
+use kfk_log::{LogManager, TopicPartition};
+use tokio::sync::{Notify, mpsc, watch};
+use tracing::{debug, info};
 use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::metadata::{BrokerRegistration, MetadataImage, MetadataStore, PartitionMeta, TopicMeta};
-use crate::producer_state::ProducerStates;
+pub use crate::partition::Partition;
+use crate::partition::{FollowerView, IsrChange};
 use crate::quorum::log_store::LogStore;
 use crate::quorum::network::{Liveness, Network};
 use crate::quorum::state_machine::StateMachine;
@@ -47,35 +49,6 @@ impl From<ResponseError> for ApiError {
             error,
             message: None,
         }
-    }
-}
-
-/// A partition hosted here: its log and idempotence state.
-#[derive(Debug)]
-pub struct Partition {
-    pub tp: TopicPartition,
-    pub topic_id: Uuid,
-    pub log: Arc<Log>,
-    /// Held across check, append and record so retries are decided atomically.
-    pub producers: Mutex<ProducerStates>,
-}
-
-impl Partition {
-    /// Rebuilds idempotence state from the active segment's batch headers.
-    fn load(tp: TopicPartition, topic_id: Uuid, log: Arc<Log>) -> kfk_log::Result<Partition> {
-        let mut producers = ProducerStates::default();
-        log.scan_batches(log.active_segment_base_offset(), |b| producers.record(b))?;
-        Ok(Partition {
-            tp,
-            topic_id,
-            log,
-            producers: Mutex::new(producers),
-        })
-    }
-
-    /// With one replica the high watermark is the log end offset.
-    pub fn high_watermark(&self) -> i64 {
-        self.log.log_end_offset()
     }
 }
 
@@ -127,10 +100,19 @@ pub struct Broker {
     changes: tokio::sync::Mutex<()>,
     pub logs: Arc<LogManager>,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
-    /// Woken on every append so long-polling fetches re-check.
+    /// Woken on every append and high-watermark move so long-polling
+    /// fetches re-check.
     pub data_arrived: Notify,
     /// Serves Raft RPCs from peers when there are any.
     quorum_server: Option<tokio::task::JoinHandle<()>>,
+    /// High watermarks read at start, handed to partitions as they open.
+    checkpointed_hw: Mutex<HashMap<TopicPartition, i64>>,
+    /// ISR changes partition leaders want; a task commits them.
+    isr_changes: mpsc::UnboundedSender<(TopicPartition, IsrChange)>,
+    /// Leaders that have a replica fetcher task running.
+    fetchers: Mutex<HashSet<i32>>,
+    /// Set once shutdown begins: no more heartbeats or fetching.
+    stopping: AtomicBool,
 }
 
 impl std::fmt::Debug for Broker {
@@ -143,6 +125,9 @@ impl std::fmt::Debug for Broker {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 fn lock_read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     l.read().unwrap_or_else(|p| p.into_inner())
 }
@@ -214,6 +199,9 @@ async fn propose_with_retry(raft: &MetadataRaft, cmd: MetadataCommand) -> anyhow
 async fn send_heartbeats(broker: std::sync::Weak<Broker>, liveness: Arc<Liveness>) {
     loop {
         let Some(b) = broker.upgrade() else { return };
+        if b.stopping.load(Ordering::Relaxed) {
+            return;
+        }
         let interval = Duration::from_millis(b.settings.broker_heartbeat_interval_ms.max(10));
         let (leader, addr) = {
             let m = b.raft.metrics();
@@ -247,8 +235,14 @@ async fn watch_brokers(broker: std::sync::Weak<Broker>, liveness: Arc<Liveness>)
         let Some(b) = broker.upgrade() else { return };
         let session = Duration::from_millis(b.settings.broker_session_timeout_ms.max(100));
         let is_leader = b.raft.metrics().borrow().current_leader == Some(b.node_id as u64);
-        let registered: Vec<(i32, bool)> =
-            b.with_image(|i| i.brokers.values().map(|r| (r.id, r.fenced)).collect());
+        // Brokers that shut down stay fenced until they register again.
+        let registered: Vec<(i32, bool)> = b.with_image(|i| {
+            i.brokers
+                .values()
+                .filter(|r| !r.stopped)
+                .map(|r| (r.id, r.fenced))
+                .collect()
+        });
         if is_leader && !leading {
             liveness.reset(&registered.iter().map(|r| r.0).collect::<Vec<_>>());
         }
@@ -284,6 +278,83 @@ async fn follow_image(broker: std::sync::Weak<Broker>, mut image: watch::Receive
         if let Err(e) = b.sync_partitions() {
             tracing::error!(error = ?e, "could not apply a metadata change to the partition logs");
         }
+        b.ensure_fetchers();
+    }
+}
+
+/// Commits the ISR changes partition leaders ask for, and every half
+/// `replica.lag.time.max.ms` asks each led partition whether a follower fell
+/// out of sync.
+async fn maintain_isr(
+    broker: std::sync::Weak<Broker>,
+    mut changes: mpsc::UnboundedReceiver<(TopicPartition, IsrChange)>,
+) {
+    let lag = match broker.upgrade() {
+        Some(b) => Duration::from_millis(b.settings.replica_lag_time_max_ms.max(1)),
+        None => return,
+    };
+    let mut tick =
+        tokio::time::interval((lag / 2).clamp(Duration::from_millis(50), Duration::from_secs(5)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let (tp, change) = tokio::select! {
+            c = changes.recv() => match c {
+                Some(c) => c,
+                None => return,
+            },
+            _ = tick.tick() => {
+                let Some(b) = broker.upgrade() else { return };
+                let parts: Vec<Arc<Partition>> = lock_read(&b.partitions).values().cloned().collect();
+                for p in parts {
+                    if let Some(change) = p.shrink_lagging(lag) {
+                        let _ = b.isr_changes.send((p.tp.clone(), change));
+                    }
+                }
+                continue;
+            }
+        };
+        let Some(b) = broker.upgrade() else { return };
+        let Some(part) = b.partition(&tp) else {
+            continue;
+        };
+        let cmd = MetadataCommand::AlterPartition {
+            topic: tp.topic.clone(),
+            partition: tp.partition,
+            leader: b.node_id,
+            leader_epoch: change.leader_epoch,
+            partition_epoch: change.partition_epoch,
+            isr: change.isr.clone(),
+        };
+        match b.propose(cmd).await {
+            Ok(CommandResult::Done) => {
+                info!(partition = %tp, isr = ?change.isr, "ISR changed");
+            }
+            other => {
+                debug!(partition = %tp, result = ?other, "ISR change not applied");
+                part.isr_change_failed();
+            }
+        }
+    }
+}
+
+/// Saves every hosted partition's high watermark every
+/// `replica.high.watermark.checkpoint.interval.ms`.
+async fn checkpoint_hws(broker: std::sync::Weak<Broker>) {
+    loop {
+        let every = match broker.upgrade() {
+            Some(b) => {
+                if let Err(e) = b.save_hw_checkpoint() {
+                    tracing::warn!(error = %e, "could not save the high-watermark checkpoint");
+                }
+                Duration::from_millis(
+                    b.settings
+                        .replica_high_watermark_checkpoint_interval_ms
+                        .max(10),
+                )
+            }
+            None => return,
+        };
+        tokio::time::sleep(every).await;
     }
 }
 
@@ -388,6 +459,8 @@ impl Broker {
         if let Some(id) = agreed {
             store.adopt_cluster_id(&settings.data_dir, settings.node_id, &id)?;
         }
+        let checkpointed_hw = crate::checkpoint::load(&settings.data_dir);
+        let (isr_changes, isr_requests) = mpsc::unbounded_channel();
         let broker = Arc::new(Broker {
             node_id: settings.node_id,
             cluster_id: store.cluster_id.clone(),
@@ -399,12 +472,20 @@ impl Broker {
             partitions: RwLock::new(HashMap::new()),
             data_arrived: Notify::new(),
             quorum_server: server,
+            checkpointed_hw: Mutex::new(checkpointed_hw),
+            isr_changes,
+            fetchers: Mutex::new(HashSet::new()),
+            stopping: AtomicBool::new(false),
         });
         broker.register().await?;
         broker
             .sync_partitions()
             .map_err(|e| anyhow::anyhow!("{}", e.message.unwrap_or_default()))?;
+        lock(&broker.checkpointed_hw).clear();
         tokio::spawn(follow_image(Arc::downgrade(&broker), sm.subscribe()));
+        tokio::spawn(maintain_isr(Arc::downgrade(&broker), isr_requests));
+        tokio::spawn(checkpoint_hws(Arc::downgrade(&broker)));
+        broker.ensure_fetchers();
         if !alone {
             tokio::spawn(send_heartbeats(
                 Arc::downgrade(&broker),
@@ -427,6 +508,7 @@ impl Broker {
             port,
             rack: (!self.settings.rack.is_empty()).then(|| self.settings.rack.clone()),
             fenced: false,
+            stopped: false,
         };
         if self.with_image(|i| i.brokers.get(&self.node_id) == Some(&me)) {
             return Ok(());
@@ -455,6 +537,22 @@ impl Broker {
 
     pub fn partition(&self, tp: &TopicPartition) -> Option<Arc<Partition>> {
         lock_read(&self.partitions).get(tp).cloned()
+    }
+
+    /// The error for a partition this broker does not host: Kafka answers
+    /// NOT_LEADER_OR_FOLLOWER when the partition exists elsewhere, so clients
+    /// refresh their metadata instead of giving up.
+    pub fn not_hosted(&self, tp: &TopicPartition) -> ResponseError {
+        let exists = self.with_image(|i| {
+            i.topics
+                .get(&tp.topic)
+                .is_some_and(|t| tp.partition >= 0 && (tp.partition as usize) < t.partitions.len())
+        });
+        if exists {
+            ResponseError::NotLeaderOrFollower
+        } else {
+            ResponseError::UnknownTopicOrPartition
+        }
     }
 
     /// The current leader epoch of a partition, -1 when it does not exist.
@@ -506,8 +604,9 @@ impl Broker {
         Ok(result)
     }
 
-    /// Opens logs of partitions the image assigns here, applies topic configs,
-    /// and deletes logs of partitions it no longer has.
+    /// Opens logs of partitions the image assigns here, applies topic configs
+    /// and each partition's leadership and ISR, and deletes logs of partitions
+    /// it no longer has.
     fn sync_partitions(&self) -> Result<(), ApiError> {
         let image = self.image();
         let mut partitions = lock_write(&self.partitions);
@@ -518,25 +617,34 @@ impl Broker {
                 if p.replicas.contains(&self.node_id) {
                     wanted.insert(
                         TopicPartition::new(name.clone(), i as i32),
-                        (topic.id, config.clone()),
+                        (topic.id, config.clone(), p),
                     );
                 }
             }
         }
-        partitions.retain(|tp, p| wanted.get(tp).is_some_and(|(id, _)| *id == p.topic_id));
-        for (tp, (id, config)) in wanted {
-            match partitions.get(&tp) {
-                Some(p) => p.log.set_config(config),
+        partitions.retain(|tp, p| wanted.get(tp).is_some_and(|(id, ..)| *id == p.topic_id));
+        for (tp, (id, config, meta)) in wanted {
+            let partition = match partitions.get(&tp) {
+                Some(p) => {
+                    p.log.set_config(config);
+                    Arc::clone(p)
+                }
                 None => {
                     let log = self
                         .logs
                         .get_or_create(&tp, config.clone())
                         .map_err(storage_error)?;
                     log.set_config(config);
-                    let partition = Partition::load(tp.clone(), id, log).map_err(storage_error)?;
-                    partitions.insert(tp, Arc::new(partition));
+                    let hw = lock(&self.checkpointed_hw).get(&tp).copied();
+                    let partition = Arc::new(
+                        Partition::load(tp.clone(), id, log, self.node_id, hw)
+                            .map_err(storage_error)?,
+                    );
+                    partitions.insert(tp, Arc::clone(&partition));
+                    partition
                 }
-            }
+            };
+            partition.apply(meta);
         }
         for (tp, _) in self.logs.logs() {
             if !partitions.contains_key(&tp) {
@@ -544,7 +652,93 @@ impl Broker {
                 self.logs.delete(&tp).map_err(storage_error)?;
             }
         }
+        drop(partitions);
+        // A shrunk ISR can commit at once; long-polling consumers look again.
+        self.data_arrived.notify_waiters();
         Ok(())
+    }
+
+    /// Partitions this broker follows from `leader`; `None` (and the fetcher
+    /// deregistered) when there are none, so a fetcher task can end without
+    /// racing [`Broker::ensure_fetchers`].
+    pub fn followed_from(&self, leader: i32) -> Option<Vec<(Arc<Partition>, FollowerView)>> {
+        let mut fetchers = lock(&self.fetchers);
+        let followed: Vec<_> = if self.stopping.load(Ordering::Relaxed) {
+            Vec::new()
+        } else {
+            lock_read(&self.partitions)
+                .values()
+                .filter_map(|p| {
+                    p.follower_view()
+                        .filter(|v| v.leader == leader)
+                        .map(|v| (Arc::clone(p), v))
+                })
+                .collect()
+        };
+        if followed.is_empty() {
+            fetchers.remove(&leader);
+            return None;
+        }
+        Some(followed)
+    }
+
+    /// Starts a replica fetcher for every leader this broker follows a
+    /// partition from and has none yet.
+    fn ensure_fetchers(self: &Arc<Self>) {
+        if self.stopping.load(Ordering::Relaxed) {
+            return;
+        }
+        let leaders: HashSet<i32> = lock_read(&self.partitions)
+            .values()
+            .filter_map(|p| p.follower_view().map(|v| v.leader))
+            .collect();
+        let mut fetchers = lock(&self.fetchers);
+        for leader in leaders {
+            if fetchers.insert(leader) {
+                debug!(leader, "starting a replica fetcher");
+                tokio::spawn(crate::fetcher::run(Arc::downgrade(self), leader));
+            }
+        }
+    }
+
+    /// Hands an ISR change a partition leader wants to the task that commits it.
+    pub fn request_isr_change(&self, tp: &TopicPartition, change: IsrChange) {
+        let _ = self.isr_changes.send((tp.clone(), change));
+    }
+
+    fn save_hw_checkpoint(&self) -> std::io::Result<()> {
+        let mut entries: Vec<(TopicPartition, i64)> = lock_read(&self.partitions)
+            .values()
+            .map(|p| (p.tp.clone(), p.high_watermark()))
+            .collect();
+        entries.sort();
+        crate::checkpoint::save(&self.settings.data_dir, &entries)
+    }
+
+    /// Controlled shutdown: stops heartbeats and fetching, and has the
+    /// controller move this broker's leaderships to in-sync replicas and take
+    /// it out of every ISR before it exits, so producers and consumers move on
+    /// at once instead of waiting for the session timeout.
+    pub async fn controlled_shutdown(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        if self
+            .settings
+            .parse_voters()
+            .map(|v| v.is_empty())
+            .unwrap_or(true)
+        {
+            return;
+        }
+        match tokio::time::timeout(
+            Duration::from_secs(5),
+            self.propose(MetadataCommand::ShutdownBroker(self.node_id)),
+        )
+        .await
+        {
+            Ok(Ok(_)) => info!("controlled shutdown: leaderships moved"),
+            Ok(Err(e)) => tracing::warn!(error = ?e, "controlled shutdown not committed"),
+            Err(_) => tracing::warn!("controlled shutdown timed out"),
+        }
     }
 
     /// Validates a topic creation without applying it.
@@ -573,19 +767,6 @@ impl Broker {
             ));
         }
         let live = self.live_brokers();
-        let rf = if t.assignments.is_empty() {
-            t.replication_factor
-        } else {
-            t.assignments.first().map_or(1, |a| a.len() as i32)
-        };
-        if rf > 1 && live.len() > 1 {
-            return Err(ApiError::new(
-                ResponseError::InvalidReplicationFactor,
-                format!(
-                    "replication factor {rf} needs replication between brokers, which kfkd does not do yet; use 1"
-                ),
-            ));
-        }
         if t.assignments.is_empty() {
             if t.replication_factor < 1 || t.replication_factor as usize > live.len() {
                 return Err(ApiError::new(
@@ -852,6 +1033,10 @@ impl Broker {
     /// # Errors
     /// The first log that could not be closed.
     pub async fn close(&self) -> kfk_log::Result<()> {
+        self.stopping.store(true, Ordering::Relaxed);
+        if let Err(e) = self.save_hw_checkpoint() {
+            tracing::warn!(error = %e, "could not save the high-watermark checkpoint");
+        }
         if let Some(server) = &self.quorum_server {
             server.abort();
         }
@@ -869,6 +1054,7 @@ fn new_partition(replicas: Vec<i32>) -> PartitionMeta {
         isr: replicas.clone(),
         replicas,
         leader_epoch: 0,
+        partition_epoch: 0,
     }
 }
 

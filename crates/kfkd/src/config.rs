@@ -91,6 +91,14 @@ settings! {
     broker_session_timeout_ms: u64 = 9_000, "broker.session.timeout.ms", "KFKD_BROKER_SESSION_TIMEOUT_MS";
     /// How often a broker tells the controller it is alive [broker.heartbeat.interval.ms].
     broker_heartbeat_interval_ms: u64 = 2_000, "broker.heartbeat.interval.ms", "KFKD_BROKER_HEARTBEAT_INTERVAL_MS";
+    /// Shrink the ISR of a follower that has not caught up for this long [replica.lag.time.max.ms].
+    replica_lag_time_max_ms: u64 = 30_000, "replica.lag.time.max.ms", "KFKD_REPLICA_LAG_TIME_MAX_MS";
+    /// Most bytes a follower fetches per partition in one request [replica.fetch.max.bytes].
+    replica_fetch_max_bytes: u64 = 1_048_576, "replica.fetch.max.bytes", "KFKD_REPLICA_FETCH_MAX_BYTES";
+    /// How long a follower's fetch waits at the leader for new data [replica.fetch.wait.max.ms].
+    replica_fetch_wait_max_ms: u64 = 500, "replica.fetch.wait.max.ms", "KFKD_REPLICA_FETCH_WAIT_MAX_MS";
+    /// How often high watermarks are saved to replication-offset-checkpoint [replica.high.watermark.checkpoint.interval.ms].
+    replica_high_watermark_checkpoint_interval_ms: u64 = 5_000, "replica.high.watermark.checkpoint.interval.ms", "KFKD_REPLICA_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS";
     /// Rack of this broker, reported in metadata [broker.rack].
     rack: String = String::new(), "broker.rack", "KFKD_RACK";
     /// Partitions of an auto-created topic or a CreateTopics without a count [num.partitions].

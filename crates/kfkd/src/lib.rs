@@ -3,9 +3,12 @@
 
 pub mod api;
 pub mod broker;
+pub mod checkpoint;
 pub mod config;
 pub mod connection;
+pub mod fetcher;
 pub mod metadata;
+pub mod partition;
 pub mod producer_state;
 pub mod quorum;
 pub mod server;

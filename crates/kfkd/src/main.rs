@@ -78,7 +78,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     info!(node_id = broker.node_id, cluster_id = %broker.cluster_id,
         listen = %listener.local_addr()?, advertised = %broker.settings.advertised(),
         data_dir = %broker.settings.data_dir.display(), "kfkd started");
-    kfkd::server::run(broker, listener, shutdown_signal()).await;
+    let stopping = std::sync::Arc::clone(&broker);
+    let shutdown = async move {
+        shutdown_signal().await;
+        stopping.controlled_shutdown().await;
+    };
+    kfkd::server::run(broker, listener, shutdown).await;
     info!("kfkd stopped");
     Ok(())
 }

@@ -22,6 +22,10 @@ pub struct PartitionMeta {
     /// -1 when offline.
     pub leader: i32,
     pub leader_epoch: i32,
+    /// Bumped on every change to the partition (ISR, leader, replicas), so a
+    /// leader's AlterPartition based on a stale view is refused.
+    #[serde(default)]
+    pub partition_epoch: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +49,10 @@ pub struct BrokerRegistration {
     /// nothing and is left out of metadata until it comes back.
     #[serde(default)]
     pub fenced: bool,
+    /// Set by a controlled shutdown: the broker stays fenced, whatever its last
+    /// heartbeats said, until it registers again.
+    #[serde(default)]
+    pub stopped: bool,
 }
 
 /// Everything the cluster agrees on.

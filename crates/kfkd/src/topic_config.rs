@@ -33,6 +33,7 @@ const TOPIC_CONFIGS: &[&str] = &[
     "retention.ms",
     "segment.bytes",
     "segment.ms",
+    "unclean.leader.election.enable",
 ];
 
 /// Names of all topic configs, sorted.
@@ -55,6 +56,9 @@ pub fn broker_default(settings: &Settings, name: &str) -> Option<String> {
         "retention.ms" => settings.log_retention_ms.to_string(),
         "segment.bytes" => settings.log_segment_bytes.to_string(),
         "segment.ms" => settings.log_roll_ms.to_string(),
+        // Decided by the controller from the topic's own configs alone, so
+        // every voter elects the same way; Kafka's default.
+        "unclean.leader.election.enable" => "false".into(),
         _ => return None,
     })
 }
@@ -107,6 +111,12 @@ pub fn validate(name: &str, value: &str) -> Result<(), String> {
         "min.insync.replicas" => parse_range(name, value, 1, i64::from(i32::MAX)),
         "retention.bytes" | "retention.ms" => parse_range(name, value, -1, i64::MAX),
         "segment.bytes" => parse_range(name, value, 14, i64::from(i32::MAX)),
+        "unclean.leader.election.enable" => match value.to_ascii_lowercase().as_str() {
+            "true" | "false" => Ok(()),
+            _ => Err(format!(
+                "invalid value {value:?} for unclean.leader.election.enable: expected true or false"
+            )),
+        },
         other => Err(format!("unknown topic config {other}")),
     }
 }

@@ -48,6 +48,7 @@ fn topic(partitions: usize) -> TopicMeta {
                 isr: vec![1],
                 leader: 1,
                 leader_epoch: 0,
+                partition_epoch: 0,
             })
             .collect(),
         configs: BTreeMap::new(),

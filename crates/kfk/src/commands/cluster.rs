@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use kfk_client::{Client, ClientConfig};
 use serde::Serialize;
 
-use crate::cli::{ClusterDownArgs, ClusterUpArgs, OutputFormat};
+use crate::cli::{ClusterDownArgs, ClusterUpArgs, OutputFormat, StartBrokerArgs, StopBrokerArgs};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::local::{ClusterState, LocalBroker, is_alive};
@@ -80,13 +80,57 @@ async fn rows(state: &ClusterState) -> Vec<BrokerRow> {
     out
 }
 
+/// What the cluster's metadata says about its health.
+#[derive(Serialize, Default)]
+struct Health {
+    /// The active controller, -1 when there is none.
+    controller: i32,
+    partitions: usize,
+    under_replicated_partitions: usize,
+    offline_partitions: usize,
+}
+
+/// Asks the running brokers for metadata; `None` when none answers.
+async fn health(state: &ClusterState) -> Option<Health> {
+    let running: Vec<String> = state
+        .running()
+        .iter()
+        .map(|b| format!("127.0.0.1:{}", b.port))
+        .collect();
+    if running.is_empty() {
+        return None;
+    }
+    let mut config = ClientConfig::new(running);
+    config.connect_timeout = Duration::from_millis(500);
+    config.request_timeout = Duration::from_secs(3);
+    let client = Client::connect(config).await.ok()?;
+    let meta = client.refresh(None).await.ok()?;
+    let parts = meta.topics.values().flat_map(|t| &t.partitions);
+    Some(Health {
+        controller: meta.controller_id,
+        partitions: parts.clone().count(),
+        under_replicated_partitions: parts
+            .clone()
+            .filter(|p| p.leader >= 0 && p.isr.len() < p.replicas.len())
+            .count(),
+        offline_partitions: parts.filter(|p| p.leader < 0).count(),
+    })
+}
+
 #[derive(Serialize)]
 struct ClusterView {
     bootstrap: String,
     brokers: Vec<BrokerRow>,
+    #[serde(flatten)]
+    health: Option<Health>,
 }
 
-fn show(ctx: &Ctx, state: &ClusterState, rows: Vec<BrokerRow>) -> CliResult {
+fn show(
+    ctx: &Ctx,
+    state: &ClusterState,
+    rows: Vec<BrokerRow>,
+    health: Option<Health>,
+) -> CliResult {
     match ctx.format() {
         OutputFormat::Table => {
             output::table(
@@ -96,14 +140,39 @@ fn show(ctx: &Ctx, state: &ClusterState, rows: Vec<BrokerRow>) -> CliResult {
                         vec![
                             r.id.to_string(),
                             r.address.clone(),
-                            r.pid.to_string(),
-                            if r.running { "running" } else { "stopped" }.to_string(),
+                            if r.running {
+                                r.pid.to_string()
+                            } else {
+                                "-".into()
+                            },
+                            match (r.running, health.as_ref()) {
+                                (true, Some(h)) if h.controller == r.id => "running (controller)",
+                                (true, _) => "running",
+                                (false, _) => "stopped",
+                            }
+                            .to_string(),
                             r.data_dir.clone(),
                         ]
                     })
                     .collect(),
             );
-            output::println_safe(&format!("\nbootstrap: {}", state.bootstrap()));
+            let alive = rows.iter().filter(|r| r.running).count();
+            let mut summary = format!("\nbrokers: {alive} of {} running", rows.len());
+            if let Some(h) = &health {
+                summary.push_str(&format!(
+                    "\ncontroller: {}\npartitions: {} ({} under-replicated, {} offline)",
+                    if h.controller < 0 {
+                        "none".to_string()
+                    } else {
+                        h.controller.to_string()
+                    },
+                    h.partitions,
+                    h.under_replicated_partitions,
+                    h.offline_partitions
+                ));
+            }
+            summary.push_str(&format!("\nbootstrap: {}", state.bootstrap()));
+            output::println_safe(&summary);
             Ok(())
         }
         f => output::structured(
@@ -111,6 +180,7 @@ fn show(ctx: &Ctx, state: &ClusterState, rows: Vec<BrokerRow>) -> CliResult {
             &ClusterView {
                 bootstrap: state.bootstrap(),
                 brokers: rows,
+                health,
             },
         ),
     }
@@ -129,7 +199,8 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
     {
         output::status("The local cluster is already running.");
         let rows = rows(&state).await;
-        return show(ctx, &state, rows);
+        let health = health(&state).await;
+        return show(ctx, &state, rows, health);
     }
     let data_dir = args
         .data_dir
@@ -150,6 +221,10 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
     } else {
         Vec::new()
     };
+    // Broker settings from the environment apply to restarts too.
+    let env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("KFKD_"))
+        .collect();
     let mut brokers = Vec::new();
     let mut log_starts = Vec::new();
     for i in 1..=args.brokers {
@@ -174,43 +249,34 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
             .create(true)
             .append(true)
             .open(&log_path)?;
-        let log_start = log.metadata().map_or(0, |m| m.len());
-        let mut cmd = Command::new(&kfkd);
-        cmd.arg("--node-id")
-            .arg(i.to_string())
-            .arg("--data-dir")
-            .arg(&dir)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"));
+        let mut kfkd_args = vec![
+            "--node-id".to_string(),
+            i.to_string(),
+            "--data-dir".to_string(),
+            dir.display().to_string(),
+            "--listen".to_string(),
+            format!("127.0.0.1:{port}"),
+        ];
         if let Some(cport) = controller_port(i).filter(|_| !voters.is_empty()) {
-            cmd.arg("--controller-listen")
-                .arg(format!("127.0.0.1:{cport}"))
-                .arg("--voters")
-                .arg(voters.join(","));
+            kfkd_args.extend([
+                "--controller-listen".to_string(),
+                format!("127.0.0.1:{cport}"),
+                "--voters".to_string(),
+                voters.join(","),
+            ]);
         }
-        cmd
-            // Info level: the log files are for operators, and readiness is read from them.
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        #[cfg(unix)]
-        {
-            // Its own process group: a Ctrl-C meant for kfk does not stop it.
-            use std::os::unix::process::CommandExt;
-            cmd.process_group(0);
-        }
-        let child = cmd
-            .spawn()
-            .map_err(|e| CliError::new(format!("cannot start {}: {e}", kfkd.display())))?;
-        brokers.push(LocalBroker {
+        drop(log);
+        let mut broker = LocalBroker {
             id: i32::from(i),
-            pid: child.id(),
+            pid: 0,
             port,
             data_dir: dir,
             log: log_path,
-        });
-        log_starts.push(log_start);
+            args: kfkd_args,
+            env: env.clone(),
+        };
+        log_starts.push(spawn(&kfkd, &mut broker)?);
+        brokers.push(broker);
     }
     let state = ClusterState {
         data_dir: data_dir.clone(),
@@ -218,6 +284,49 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
     };
     state.save(&state_file)?;
 
+    let started = Instant::now();
+    wait_ready(&state.brokers, &log_starts).await?;
+    output::status(&format!(
+        "Started {} broker(s) in {:.1} s.",
+        state.brokers.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    let rows = rows(&state).await;
+    let health = health(&state).await;
+    show(ctx, &state, rows, health)
+}
+
+/// Starts one broker process with its recorded arguments, appending to its
+/// log; returns where in the log this run's output starts.
+fn spawn(kfkd: &std::path::Path, b: &mut LocalBroker) -> CliResult<u64> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&b.log)?;
+    let log_start = log.metadata().map_or(0, |m| m.len());
+    let mut cmd = Command::new(kfkd);
+    cmd.args(&b.args)
+        .envs(b.env.iter().map(|(k, v)| (k, v)))
+        // Info level: the log files are for operators, and readiness is read from them.
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    #[cfg(unix)]
+    {
+        // Its own process group: a Ctrl-C meant for kfk does not stop it.
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| CliError::new(format!("cannot start {}: {e}", kfkd.display())))?;
+    b.pid = child.id();
+    Ok(log_start)
+}
+
+/// Waits until every broker logged that it started and answers requests.
+async fn wait_ready(brokers: &[LocalBroker], log_starts: &[u64]) -> CliResult {
     let spinner = std::io::stderr().is_terminal().then(|| {
         let s = indicatif::ProgressBar::new_spinner();
         s.set_message("starting kfkd");
@@ -225,11 +334,11 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         s
     });
     let started = Instant::now();
-    for (b, log_start) in state.brokers.iter().zip(log_starts) {
+    for (b, log_start) in brokers.iter().zip(log_starts) {
         loop {
             // Ready when this broker itself logged that it listens (another
             // process could answer on the port) and it answers requests.
-            if started_listening(&b.log, log_start) && answers(b.port).await {
+            if started_listening(&b.log, *log_start) && answers(b.port).await {
                 break;
             }
             if !is_alive(b.pid) || started.elapsed() > START_PATIENCE {
@@ -251,20 +360,88 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
+    Ok(())
+}
+
+fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status();
+}
+
+/// `kfk cluster stop-broker ID [--kill]`.
+pub async fn stop_broker(_ctx: &Ctx, args: &StopBrokerArgs) -> CliResult {
+    let state = local_cluster(_ctx)?;
+    let b = state.broker(args.id)?;
+    if !is_alive(b.pid) {
+        output::status(&format!("Broker {} is not running.", b.id));
+        return Ok(());
+    }
+    signal(b.pid, if args.kill { "KILL" } else { "TERM" });
+    let deadline = Instant::now() + STOP_PATIENCE;
+    while is_alive(b.pid) {
+        if Instant::now() > deadline {
+            signal(b.pid, "KILL");
+            output::status(&format!(
+                "Broker {} did not stop in time and was killed.",
+                b.id
+            ));
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     output::status(&format!(
-        "Started {} broker(s) in {:.1} s.",
-        state.brokers.len(),
+        "{} broker {}.",
+        if args.kill { "Killed" } else { "Stopped" },
+        b.id
+    ));
+    Ok(())
+}
+
+/// `kfk cluster start-broker ID`.
+pub async fn start_broker(ctx: &Ctx, args: &StartBrokerArgs) -> CliResult {
+    let mut state = local_cluster(ctx)?;
+    if is_alive(state.broker(args.id)?.pid) {
+        output::status(&format!("Broker {} is already running.", args.id));
+        return Ok(());
+    }
+    if state.broker(args.id)?.args.is_empty() {
+        return Err(CliError::new(format!(
+            "the cluster state does not say how broker {} was started",
+            args.id
+        ))
+        .hint("restart the whole cluster with `kfk cluster down` and `kfk cluster up`"));
+    }
+    let kfkd = kfkd_binary()?;
+    let started = Instant::now();
+    let b = state
+        .brokers
+        .iter_mut()
+        .find(|b| b.id == args.id)
+        .ok_or_else(|| CliError::usage(format!("no broker {}", args.id)))?;
+    let log_start = spawn(&kfkd, b)?;
+    let b = b.clone();
+    state.save(&ctx.home.cluster_state_file())?;
+    wait_ready(std::slice::from_ref(&b), &[log_start]).await?;
+    output::status(&format!(
+        "Started broker {} in {:.1} s.",
+        b.id,
         started.elapsed().as_secs_f64()
     ));
-    let rows = rows(&state).await;
-    show(ctx, &state, rows)
+    Ok(())
+}
+
+fn local_cluster(ctx: &Ctx) -> CliResult<ClusterState> {
+    ClusterState::load(&ctx.home.cluster_state_file())?
+        .ok_or_else(|| CliError::new("no local cluster").hint("start one with `kfk cluster up`"))
 }
 
 pub async fn status(ctx: &Ctx) -> CliResult {
     match ClusterState::load(&ctx.home.cluster_state_file())? {
         Some(state) => {
             let rows = rows(&state).await;
-            show(ctx, &state, rows)
+            let health = health(&state).await;
+            show(ctx, &state, rows, health)
         }
         None => Err(CliError::new("no local cluster").hint("start one with `kfk cluster up`")),
     }

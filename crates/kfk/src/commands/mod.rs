@@ -32,6 +32,8 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Cluster(ClusterCommand::Up(a)) => cluster::up(ctx, a).await,
         Command::Cluster(ClusterCommand::Status) => cluster::status(ctx).await,
         Command::Cluster(ClusterCommand::Down(a)) => cluster::down(ctx, a).await,
+        Command::Cluster(ClusterCommand::StopBroker(a)) => cluster::stop_broker(ctx, a).await,
+        Command::Cluster(ClusterCommand::StartBroker(a)) => cluster::start_broker(ctx, a).await,
         Command::Topics(TopicsCommand::Create(a)) => topics::create(ctx, a).await,
         Command::Topics(TopicsCommand::List(a)) => topics::list(ctx, a).await,
         Command::Topics(TopicsCommand::Describe(a)) => topics::describe(ctx, a).await,

@@ -22,6 +22,7 @@ const MAX_WAIT_CAP: Duration = Duration::from_secs(60);
 /// Builds the response from what the logs hold now; returns it with the number
 /// of record bytes it carries.
 fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
+    let from_follower = req.replica_id.0 >= 0;
     let mut budget = usize::try_from(req.max_bytes).unwrap_or(0);
     let mut total = 0usize;
     let mut topics = Vec::with_capacity(req.topics.len());
@@ -35,14 +36,25 @@ fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
                 .with_high_watermark(-1)
                 .with_last_stable_offset(-1)
                 .with_log_start_offset(-1);
-            match broker.partition(&tp) {
-                None => data = data.with_error_code(ResponseError::UnknownTopicOrPartition.code()),
-                Some(part) => {
+            let part = broker.partition(&tp);
+            match part
+                .as_ref()
+                .map(|part| part.check_leader(p.current_leader_epoch))
+            {
+                None => data = data.with_error_code(broker.not_hosted(&tp).code()),
+                Some(Err(e)) => data = data.with_error_code(e.code()),
+                Some(Ok(_)) => {
+                    let Some(part) = part else { continue };
                     let hw = part.high_watermark();
                     let limit = usize::try_from(p.partition_max_bytes)
                         .unwrap_or(0)
                         .min(budget);
-                    let read = part.log.read_below(p.fetch_offset, limit, hw);
+                    // Followers copy everything; consumers see committed records only.
+                    let read = if from_follower {
+                        part.log.read(p.fetch_offset, limit)
+                    } else {
+                        part.log.read_below(p.fetch_offset, limit, hw)
+                    };
                     match read {
                         Ok(r) => {
                             // Only the first partition with data may exceed the
@@ -94,7 +106,59 @@ fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
     )
 }
 
+/// A follower's fetch offset is its log end offset: the leader records it
+/// (moving the high watermark, perhaps growing the ISR) before answering.
+fn record_follower_progress(broker: &Broker, req: &FetchRequest) {
+    let replica = req.replica_id.0;
+    let mut moved = false;
+    for topic in &req.topics {
+        for p in &topic.partitions {
+            let tp = TopicPartition::new(topic.topic.0.to_string(), p.partition);
+            let Some(part) = broker.partition(&tp) else {
+                continue;
+            };
+            if part.check_leader(p.current_leader_epoch).is_err() {
+                continue;
+            }
+            let before = part.high_watermark();
+            if let Some(change) = part.follower_fetched(replica, p.fetch_offset) {
+                broker.request_isr_change(&tp, change);
+            }
+            moved |= part.high_watermark() != before;
+        }
+    }
+    if moved {
+        broker.data_arrived.notify_waiters();
+    }
+}
+
+/// High watermarks of the requested partitions, in request order.
+fn high_watermarks(broker: &Broker, req: &FetchRequest) -> Vec<i64> {
+    req.topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions.iter().map(|p| {
+                broker
+                    .partition(&TopicPartition::new(t.topic.0.to_string(), p.partition))
+                    .map_or(-1, |part| part.high_watermark())
+            })
+        })
+        .collect()
+}
+
 pub async fn handle(broker: &Broker, req: FetchRequest, _version: i16) -> FetchResponse {
+    let from_follower = req.replica_id.0 >= 0;
+    if from_follower {
+        record_follower_progress(broker, &req);
+    }
+    // A follower's long poll also ends when a high watermark moves, so
+    // followers learn what is committed without waiting out max_wait_ms (a
+    // follower that becomes leader then starts from a current one).
+    let hws = if from_follower {
+        high_watermarks(broker, &req)
+    } else {
+        Vec::new()
+    };
     let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
     let deadline = Instant::now() + wait;
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0).max(1);
@@ -109,7 +173,8 @@ pub async fn handle(broker: &Broker, req: FetchRequest, _version: i16) -> FetchR
             .iter()
             .flat_map(|t| &t.partitions)
             .any(|p| p.error_code != 0);
-        if bytes >= min_bytes || has_error || Instant::now() >= deadline {
+        let hw_moved = from_follower && high_watermarks(broker, &req) != hws;
+        if bytes >= min_bytes || has_error || hw_moved || Instant::now() >= deadline {
             return resp;
         }
         tokio::select! {

@@ -53,9 +53,15 @@ pub fn handle(broker: &Broker, req: ListOffsetsRequest, version: i16) -> ListOff
                         .with_offset(-1);
                     let tp = TopicPartition::new(name.clone(), p.partition_index);
                     let Some(part) = broker.partition(&tp) else {
-                        return resp.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                        return resp.with_error_code(broker.not_hosted(&tp).code());
                     };
-                    let epoch = broker.leader_epoch(&tp);
+                    // Consumers ask the leader; replica id -2 (debugging tools)
+                    // may ask any replica.
+                    let epoch = match part.check_leader(p.current_leader_epoch) {
+                        Ok(epoch) => epoch,
+                        Err(e) if req.replica_id.0 != -2 => return resp.with_error_code(e.code()),
+                        Err(_) => part.leader_epoch(),
+                    };
                     match lookup(&part, p.timestamp) {
                         Ok((timestamp, offset)) => resp
                             .with_timestamp(timestamp)

@@ -12,7 +12,8 @@ use super::{str_bytes, topic_name};
 use crate::broker::{Broker, validate_topic_name};
 use crate::metadata::TopicMeta;
 
-fn topic_response(name: &str, topic: &TopicMeta) -> MetadataResponseTopic {
+/// `live`: unfenced brokers; replicas elsewhere are reported offline.
+fn topic_response(name: &str, topic: &TopicMeta, live: &[i32]) -> MetadataResponseTopic {
     MetadataResponseTopic::default()
         .with_name(Some(topic_name(name)))
         .with_topic_id(topic.id)
@@ -35,6 +36,13 @@ fn topic_response(name: &str, topic: &TopicMeta) -> MetadataResponseTopic {
                         .with_leader_epoch(p.leader_epoch)
                         .with_replica_nodes(p.replicas.iter().map(|b| BrokerId(*b)).collect())
                         .with_isr_nodes(p.isr.iter().map(|b| BrokerId(*b)).collect())
+                        .with_offline_replicas(
+                            p.replicas
+                                .iter()
+                                .filter(|b| !live.contains(b))
+                                .map(|b| BrokerId(*b))
+                                .collect(),
+                        )
                 })
                 .collect(),
         )
@@ -59,6 +67,7 @@ pub async fn handle(broker: &Broker, req: MetadataRequest, version: i16) -> Meta
                 .with_rack(b.rack.map(str_bytes))
         })
         .collect();
+    let live = broker.with_image(|i| i.live_broker_ids());
     // v0 asks for all topics with an empty list, later versions with null.
     let all = match &req.topics {
         None => true,
@@ -72,7 +81,7 @@ pub async fn handle(broker: &Broker, req: MetadataRequest, version: i16) -> Meta
             image
                 .topics
                 .iter()
-                .map(|(name, t)| topic_response(name, t))
+                .map(|(name, t)| topic_response(name, t, &live))
                 .collect()
         })
     } else {
@@ -83,14 +92,14 @@ pub async fn handle(broker: &Broker, req: MetadataRequest, version: i16) -> Meta
                     let name = name.0.to_string();
                     let existing = broker.with_image(|i| i.topics.get(&name).cloned());
                     out.push(match existing {
-                        Some(t) => topic_response(&name, &t),
+                        Some(t) => topic_response(&name, &t, &live),
                         None if allow_create => {
                             let created = match validate_topic_name(&name) {
                                 Ok(()) => broker.auto_create(&name).await,
                                 Err(e) => Err(e),
                             };
                             match created {
-                                Ok(t) => topic_response(&name, &t),
+                                Ok(t) => topic_response(&name, &t, &live),
                                 Err(e) => error_topic(Some(&name), Uuid::nil(), e.error),
                             }
                         }
@@ -104,7 +113,7 @@ pub async fn handle(broker: &Broker, req: MetadataRequest, version: i16) -> Meta
                 None => {
                     let found = broker.with_image(|i| {
                         i.topic_by_id(wanted.topic_id)
-                            .map(|(n, t)| topic_response(n, t))
+                            .map(|(n, t)| topic_response(n, t, &live))
                     });
                     out.push(found.unwrap_or_else(|| {
                         error_topic(None, wanted.topic_id, ResponseError::UnknownTopicId)

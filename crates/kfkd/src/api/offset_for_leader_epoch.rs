@@ -2,7 +2,6 @@
 //! broker's log, so a returning follower (or a consumer checking for
 //! truncation) knows what to cut.
 
-use kafka_protocol::ResponseError;
 use kafka_protocol::messages::offset_for_leader_epoch_response::{
     EpochEndOffset, OffsetForLeaderTopicResult,
 };
@@ -27,15 +26,10 @@ pub fn handle(broker: &Broker, req: OffsetForLeaderEpochRequest) -> OffsetForLea
                         .with_end_offset(-1);
                     let tp = TopicPartition::new(name.clone(), p.partition);
                     let Some(part) = broker.partition(&tp) else {
-                        return out.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                        return out.with_error_code(broker.not_hosted(&tp).code());
                     };
-                    let current = broker.leader_epoch(&tp);
-                    // -1 means the caller does not know the epoch and skips the check.
-                    if p.current_leader_epoch >= 0 && p.current_leader_epoch < current {
-                        return out.with_error_code(ResponseError::FencedLeaderEpoch.code());
-                    }
-                    if p.current_leader_epoch > current {
-                        return out.with_error_code(ResponseError::UnknownLeaderEpoch.code());
+                    if let Err(e) = part.check_leader(p.current_leader_epoch) {
+                        return out.with_error_code(e.code());
                     }
                     let (epoch, end) = part.log.end_offset_for_epoch(p.leader_epoch);
                     out.with_leader_epoch(epoch).with_end_offset(end)

@@ -39,6 +39,57 @@ pub enum MetadataCommand {
     FenceBroker(i32),
     /// A fenced broker is heartbeating again.
     UnfenceBroker(i32),
+    /// Controlled shutdown: the broker gives up its leaderships and ISR
+    /// memberships before it exits, and stays fenced until it registers again.
+    ShutdownBroker(i32),
+    /// A partition leader changes the ISR (shrink a lagging follower, add one
+    /// that caught up). Refused as stale unless `leader`, `leader_epoch` and
+    /// `partition_epoch` still match the image.
+    AlterPartition {
+        topic: String,
+        partition: i32,
+        leader: i32,
+        leader_epoch: i32,
+        partition_epoch: i32,
+        isr: Vec<i32>,
+    },
+}
+
+/// `unclean.leader.election.enable` of a topic (Kafka's default: false).
+fn allows_unclean_election(topic: &TopicMeta) -> bool {
+    topic
+        .configs
+        .get("unclean.leader.election.enable")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// Picks a new leader for `p` among live brokers: the first in-sync replica,
+/// else (unclean) the first live replica, which becomes the whole ISR; else
+/// none. Every leadership change starts a new leader epoch.
+fn elect(p: &mut PartitionMeta, live: &[i32], unclean: bool) {
+    let clean = p.isr.iter().copied().find(|r| live.contains(r));
+    let chosen = clean.or_else(|| {
+        unclean
+            .then(|| p.replicas.iter().copied().find(|r| live.contains(r)))
+            .flatten()
+    });
+    match chosen {
+        Some(leader) => {
+            if clean.is_none() {
+                p.isr = vec![leader];
+            }
+            if p.leader != leader {
+                p.leader = leader;
+                p.leader_epoch += 1;
+            }
+        }
+        None => {
+            if p.leader >= 0 {
+                p.leader = -1;
+                p.leader_epoch += 1;
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +102,9 @@ pub enum CommandResult {
     ProducerIds {
         first: i64,
     },
+    /// An AlterPartition based on an outdated view of the partition; carries
+    /// nothing because the proposer re-reads its image.
+    Stale,
 }
 
 impl MetadataImage {
@@ -60,49 +114,86 @@ impl MetadataImage {
 
     /// Takes a broker out of service: it leaves every ISR (but the last member
     /// of an ISR stays, as in Kafka, so the partition can come back with it)
-    /// and its leaderships move to another in-sync, unfenced replica, or to -1.
+    /// and its leaderships move to another in-sync, unfenced replica; failing
+    /// that to any live replica when the topic allows unclean election; else
+    /// the partition goes offline (leader -1).
     fn fence(&mut self, id: i32) {
         if let Some(b) = self.brokers.get_mut(&id) {
             b.fenced = true;
         }
-        let fenced: Vec<i32> = self
-            .brokers
-            .values()
-            .filter(|b| b.fenced)
-            .map(|b| b.id)
-            .collect();
+        let live = self.live_broker_ids();
         for topic in self.topics.values_mut() {
+            let unclean = allows_unclean_election(topic);
             for p in &mut topic.partitions {
-                if p.isr.len() > 1 {
+                let mut changed = false;
+                if p.isr.len() > 1 && p.isr.contains(&id) {
                     p.isr.retain(|r| *r != id);
+                    changed = true;
                 }
                 if p.leader == id {
-                    p.leader = p
-                        .isr
-                        .iter()
-                        .copied()
-                        .find(|r| !fenced.contains(r))
-                        .unwrap_or(-1);
-                    p.leader_epoch += 1;
+                    elect(p, &live, unclean);
+                    changed = true;
+                }
+                if changed {
+                    p.partition_epoch += 1;
                 }
             }
         }
     }
 
     /// Puts a broker back in service: partitions without a leader whose ISR
-    /// holds it are led by it again.
+    /// holds it are led by it again (or, with unclean election allowed, any
+    /// offline partition it is a replica of).
     fn unfence(&mut self, id: i32) {
         if let Some(b) = self.brokers.get_mut(&id) {
             b.fenced = false;
         }
+        let live = self.live_broker_ids();
         for topic in self.topics.values_mut() {
+            let unclean = allows_unclean_election(topic);
             for p in &mut topic.partitions {
-                if p.leader < 0 && p.isr.contains(&id) {
-                    p.leader = id;
-                    p.leader_epoch += 1;
+                if p.leader < 0 && p.replicas.contains(&id) {
+                    elect(p, &live, unclean);
+                    if p.leader >= 0 {
+                        p.partition_epoch += 1;
+                    }
                 }
             }
         }
+    }
+
+    /// Applies an ISR change from a partition leader, if its view is current.
+    fn alter_partition(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        leader: i32,
+        leader_epoch: i32,
+        partition_epoch: i32,
+        isr: &[i32],
+    ) -> CommandResult {
+        let live = self.live_broker_ids();
+        let Some(p) = self
+            .topics
+            .get_mut(topic)
+            .and_then(|t| t.partitions.get_mut(usize::try_from(partition).ok()?))
+        else {
+            return CommandResult::NoSuchTopic;
+        };
+        let current = p.leader == leader
+            && p.leader_epoch == leader_epoch
+            && p.partition_epoch == partition_epoch;
+        // The leader stays in its ISR; new members must be live replicas.
+        let valid = isr.contains(&leader)
+            && isr
+                .iter()
+                .all(|r| p.replicas.contains(r) && (p.isr.contains(r) || live.contains(r)));
+        if !current || !valid {
+            return CommandResult::Stale;
+        }
+        p.isr = isr.to_vec();
+        p.partition_epoch += 1;
+        CommandResult::Done
     }
 
     /// Unfenced registered brokers.
@@ -158,9 +249,33 @@ impl MetadataImage {
                 CommandResult::Done
             }
             MetadataCommand::UnfenceBroker(id) => {
-                self.unfence(*id);
+                if self.brokers.get(id).is_some_and(|b| !b.stopped) {
+                    self.unfence(*id);
+                }
                 CommandResult::Done
             }
+            MetadataCommand::ShutdownBroker(id) => {
+                if let Some(b) = self.brokers.get_mut(id) {
+                    b.stopped = true;
+                }
+                self.fence(*id);
+                CommandResult::Done
+            }
+            MetadataCommand::AlterPartition {
+                topic,
+                partition,
+                leader,
+                leader_epoch,
+                partition_epoch,
+                isr,
+            } => self.alter_partition(
+                topic,
+                *partition,
+                *leader,
+                *leader_epoch,
+                *partition_epoch,
+                isr,
+            ),
             MetadataCommand::AllocateProducerIds { count } => {
                 let first = self.next_producer_id;
                 self.next_producer_id += (*count).max(1);

@@ -1,0 +1,240 @@
+//! Follower side of replication: one task per leader broker fetches every
+//! partition this broker follows from it, over one kfk-client connection.
+//!
+//! Before fetching a partition it starts following in a new epoch, the task
+//! asks the leader where that epoch's history ends (OffsetForLeaderEpoch,
+//! KIP-101) and cuts the divergent tail, so replicas agree up to the high
+//! watermark after any failover.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::offset_for_leader_epoch_request::{
+    OffsetForLeaderPartition, OffsetForLeaderTopic,
+};
+use kafka_protocol::messages::{BrokerId, FetchRequest, OffsetForLeaderEpochRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kfk_client::connection::Connection;
+use tracing::{debug, info, warn};
+
+use crate::broker::Broker;
+use crate::partition::{FollowerView, Partition};
+
+/// Pause after an error before the next round, so a dead leader is not
+/// hammered while the controller moves leadership.
+const BACKOFF: Duration = Duration::from_millis(100);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Fetch protocol version used between brokers (replica id in the body).
+const FETCH_VERSION: i16 = 12;
+const EPOCH_VERSION: i16 = 4;
+
+type Followed = Vec<(Arc<Partition>, FollowerView)>;
+
+/// Replicates from `leader` until this broker follows nothing it leads.
+pub async fn run(broker: Weak<Broker>, leader: i32) {
+    let mut conn: Option<Connection> = None;
+    loop {
+        let Some(b) = broker.upgrade() else { return };
+        let Some(followed) = b.followed_from(leader) else {
+            debug!(leader, "replica fetcher stopped: nothing left to follow");
+            return;
+        };
+        if conn.as_ref().is_none_or(|c| !c.is_open()) {
+            conn = connect(&b, leader).await;
+            if conn.is_none() {
+                drop(b);
+                tokio::time::sleep(BACKOFF).await;
+                continue;
+            }
+        }
+        let Some(c) = conn.as_ref() else { continue };
+        let ok = match truncate(&b, c, &followed).await {
+            Ok(()) => fetch(&b, c, &followed).await,
+            Err(e) => Err(e),
+        };
+        drop(b);
+        if let Err(e) = ok {
+            debug!(leader, error = %e, "replica fetch failed");
+            if !c.is_open() {
+                conn = None;
+            }
+            tokio::time::sleep(BACKOFF).await;
+        }
+    }
+}
+
+async fn connect(b: &Broker, leader: i32) -> Option<Connection> {
+    let addr = b.with_image(|i| {
+        i.brokers
+            .get(&leader)
+            .map(|r| format!("{}:{}", r.host, r.port))
+    })?;
+    let patience =
+        Duration::from_millis(b.settings.replica_fetch_wait_max_ms) + Duration::from_secs(10);
+    match Connection::connect(&addr, CONNECT_TIMEOUT).await {
+        Ok(c) => Some(c.with_timeout(patience)),
+        Err(e) => {
+            debug!(leader, %addr, error = %e, "cannot reach the partition leader");
+            None
+        }
+    }
+}
+
+fn name(s: &str) -> TopicName {
+    TopicName(StrBytes::from_string(s.to_string()))
+}
+
+/// Cuts each newly followed partition back to where its history agrees with
+/// the leader's.
+async fn truncate(b: &Broker, c: &Connection, followed: &Followed) -> anyhow::Result<()> {
+    let pending: Vec<_> = followed
+        .iter()
+        .filter(|(_, v)| v.needs_truncation)
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut topics: Vec<OffsetForLeaderTopic> = Vec::new();
+    for (p, v) in &pending {
+        let Some(epoch) = p.log.latest_epoch() else {
+            // Nothing with an epoch: keep only what is known to be committed.
+            p.truncate_as_follower(p.high_watermark(), v.leader_epoch)?;
+            continue;
+        };
+        let entry = OffsetForLeaderPartition::default()
+            .with_partition(p.tp.partition)
+            .with_current_leader_epoch(v.leader_epoch)
+            .with_leader_epoch(epoch);
+        match topics.iter_mut().find(|t| t.topic.0.as_str() == p.tp.topic) {
+            Some(t) => t.partitions.push(entry),
+            None => topics.push(
+                OffsetForLeaderTopic::default()
+                    .with_topic(name(&p.tp.topic))
+                    .with_partitions(vec![entry]),
+            ),
+        }
+    }
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let req = OffsetForLeaderEpochRequest::default()
+        .with_replica_id(BrokerId(b.node_id))
+        .with_topics(topics);
+    let resp = c.send_at(&req, EPOCH_VERSION).await?;
+    for t in resp.topics {
+        for r in t.partitions {
+            let Some((p, v)) = pending
+                .iter()
+                .find(|(p, _)| p.tp.topic == t.topic.0.as_str() && p.tp.partition == r.partition)
+            else {
+                continue;
+            };
+            if r.error_code != 0 {
+                debug!(partition = %p.tp, error = r.error_code, "leader cannot say where our epoch ends yet");
+                continue;
+            }
+            let requested = p.log.latest_epoch().unwrap_or(-1);
+            let target = if r.end_offset < 0 {
+                // The leader has no history that old: keep what was committed.
+                p.high_watermark()
+            } else if r.leader_epoch == requested {
+                r.end_offset
+            } else {
+                // The leader's history diverged earlier: cut at the end of the
+                // last epoch both logs know.
+                r.end_offset
+                    .min(p.log.end_offset_for_epoch(r.leader_epoch).1.max(0))
+            };
+            let before = p.log.log_end_offset();
+            p.truncate_as_follower(target, v.leader_epoch)?;
+            if target < before {
+                info!(partition = %p.tp, from = before, to = p.log.log_end_offset(),
+                    leader_epoch = v.leader_epoch, "truncated divergent records as follower");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One Fetch for every partition that is ready, appending what comes back.
+async fn fetch(b: &Broker, c: &Connection, followed: &Followed) -> anyhow::Result<()> {
+    let ready: Vec<_> = followed
+        .iter()
+        .filter(|(_, v)| !v.needs_truncation)
+        .collect();
+    if ready.is_empty() {
+        return Ok(());
+    }
+    let max_bytes = i32::try_from(b.settings.replica_fetch_max_bytes).unwrap_or(i32::MAX);
+    let mut topics: Vec<FetchTopic> = Vec::new();
+    for (p, v) in &ready {
+        let entry = FetchPartition::default()
+            .with_partition(p.tp.partition)
+            .with_current_leader_epoch(v.leader_epoch)
+            .with_fetch_offset(p.log.log_end_offset())
+            .with_last_fetched_epoch(p.log.latest_epoch().unwrap_or(-1))
+            .with_log_start_offset(p.log.log_start_offset())
+            .with_partition_max_bytes(max_bytes);
+        match topics.iter_mut().find(|t| t.topic.0.as_str() == p.tp.topic) {
+            Some(t) => t.partitions.push(entry),
+            None => topics.push(
+                FetchTopic::default()
+                    .with_topic(name(&p.tp.topic))
+                    .with_partitions(vec![entry]),
+            ),
+        }
+    }
+    let req = FetchRequest::default()
+        .with_replica_id(BrokerId(b.node_id))
+        .with_max_wait_ms(i32::try_from(b.settings.replica_fetch_wait_max_ms).unwrap_or(500))
+        .with_min_bytes(1)
+        .with_max_bytes(max_bytes.saturating_mul(4))
+        .with_topics(topics);
+    let resp = c.send_at(&req, FETCH_VERSION).await?;
+    if resp.error_code != 0 {
+        anyhow::bail!("fetch refused with error {}", resp.error_code);
+    }
+    let mut backoff = false;
+    for t in resp.responses {
+        for r in t.partitions {
+            let Some((p, v)) = ready.iter().find(|(p, _)| {
+                p.tp.topic == t.topic.0.as_str() && p.tp.partition == r.partition_index
+            }) else {
+                continue;
+            };
+            // Leadership moved while the fetch was in flight: drop the answer.
+            if p.follower_view() != Some(*v) {
+                continue;
+            }
+            match ResponseError::try_from_code(r.error_code) {
+                None => {
+                    let records = r.records.as_deref().unwrap_or_default();
+                    if let Err(e) = p.append_as_follower(records, r.high_watermark) {
+                        warn!(partition = %p.tp, error = %e, "could not append replicated records");
+                        backoff = true;
+                    }
+                }
+                Some(ResponseError::OffsetOutOfRange) => {
+                    let ours = p.log.log_end_offset();
+                    if ours < r.log_start_offset {
+                        info!(partition = %p.tp, from = ours, to = r.log_start_offset,
+                            "the leader deleted what this follower needs next; starting over at its log start");
+                        p.restart_at(r.log_start_offset)?;
+                    } else {
+                        p.truncate_as_follower(r.high_watermark.max(0), v.leader_epoch)?;
+                    }
+                }
+                Some(e) => {
+                    debug!(partition = %p.tp, error = ?e, "leader refused the fetch");
+                    backoff = true;
+                }
+            }
+        }
+    }
+    if backoff {
+        tokio::time::sleep(BACKOFF).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,578 @@
+//! A partition hosted on this broker: its log, idempotence state, and its
+//! place in replication — leader (tracking followers, the high watermark and
+//! the ISR it wants), follower (fetching from the leader), or offline.
+//!
+//! The metadata image says who leads and who is in sync; this module keeps
+//! what only the hosting broker knows: follower log end offsets, when each
+//! follower last caught up, and the high watermark derived from them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use kafka_protocol::ResponseError;
+use kfk_log::{Log, TopicPartition};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::metadata::PartitionMeta;
+use crate::producer_state::ProducerStates;
+
+/// This broker's part in a partition, as the image assigns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Leader,
+    Follower {
+        leader: i32,
+    },
+    /// No leader, or this broker is not a replica any more.
+    Offline,
+}
+
+/// What a leader knows about one follower.
+#[derive(Debug, Clone, Copy)]
+struct Progress {
+    /// The follower's log end offset (its last fetch offset), once it fetched.
+    log_end_offset: Option<i64>,
+    /// Last time the follower had everything the leader had (Kafka's
+    /// `lastCaughtUpTime`): the clock `replica.lag.time.max.ms` runs against.
+    last_caught_up: Instant,
+    last_fetch: Instant,
+    /// The leader's log end offset at `last_fetch`.
+    leader_end_at_last_fetch: i64,
+}
+
+impl Progress {
+    fn new(now: Instant) -> Progress {
+        Progress {
+            log_end_offset: None,
+            last_caught_up: now,
+            last_fetch: now,
+            leader_end_at_last_fetch: 0,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct ReplicaState {
+    role: Role,
+    leader_epoch: i32,
+    partition_epoch: i32,
+    replicas: Vec<i32>,
+    isr: Vec<i32>,
+    followers: HashMap<i32, Progress>,
+    /// A follower must cut its log back to the leader's history (KIP-101)
+    /// before it fetches: set whenever it starts following a new epoch.
+    needs_truncation: bool,
+    /// An AlterPartition from this leader is on its way; no second one until
+    /// the image moves or it fails.
+    isr_change_in_flight: bool,
+}
+
+/// An ISR change a leader wants committed (becomes an AlterPartition).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IsrChange {
+    pub leader_epoch: i32,
+    pub partition_epoch: i32,
+    pub isr: Vec<i32>,
+}
+
+/// What a follower fetcher needs to know about a partition it follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FollowerView {
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub needs_truncation: bool,
+}
+
+#[derive(Debug)]
+pub struct Partition {
+    pub tp: TopicPartition,
+    pub topic_id: Uuid,
+    pub log: Arc<Log>,
+    /// Held across check, append and record so retries are decided atomically.
+    pub producers: Mutex<ProducerStates>,
+    me: i32,
+    state: Mutex<ReplicaState>,
+    /// The high watermark; also wakes acks=all waiters on role changes.
+    hw: watch::Sender<i64>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Partition {
+    /// Opens a hosted partition: rebuilds idempotence state from the active
+    /// segment and starts from the checkpointed high watermark (the leader
+    /// recomputes it as followers report, a follower learns it from the leader).
+    ///
+    /// # Errors
+    /// When the log cannot be scanned.
+    pub fn load(
+        tp: TopicPartition,
+        topic_id: Uuid,
+        log: Arc<Log>,
+        me: i32,
+        checkpointed_hw: Option<i64>,
+    ) -> kfk_log::Result<Partition> {
+        let producers = scan_producers(&log)?;
+        let hw = checkpointed_hw
+            .unwrap_or(0)
+            .clamp(log.log_start_offset(), log.log_end_offset());
+        Ok(Partition {
+            tp,
+            topic_id,
+            log,
+            producers: Mutex::new(producers),
+            me,
+            state: Mutex::new(ReplicaState {
+                role: Role::Offline,
+                leader_epoch: -1,
+                partition_epoch: -1,
+                replicas: Vec::new(),
+                isr: Vec::new(),
+                followers: HashMap::new(),
+                needs_truncation: false,
+                isr_change_in_flight: false,
+            }),
+            hw: watch::channel(hw).0,
+        })
+    }
+
+    /// Offsets below this are committed: on every in-sync replica.
+    pub fn high_watermark(&self) -> i64 {
+        *self.hw.borrow()
+    }
+
+    pub fn role(&self) -> Role {
+        lock(&self.state).role
+    }
+
+    pub fn leader_epoch(&self) -> i32 {
+        lock(&self.state).leader_epoch
+    }
+
+    pub fn isr_len(&self) -> usize {
+        lock(&self.state).isr.len()
+    }
+
+    /// Takes in the partition's entry of a new metadata image.
+    pub fn apply(&self, meta: &PartitionMeta) {
+        let now = Instant::now();
+        let mut st = lock(&self.state);
+        let role = if !meta.replicas.contains(&self.me) || meta.leader < 0 {
+            Role::Offline
+        } else if meta.leader == self.me {
+            Role::Leader
+        } else {
+            Role::Follower {
+                leader: meta.leader,
+            }
+        };
+        let new_epoch = meta.leader_epoch != st.leader_epoch;
+        if meta.partition_epoch != st.partition_epoch || new_epoch {
+            st.isr_change_in_flight = false;
+        }
+        if role == Role::Leader && (st.role != Role::Leader || new_epoch) {
+            // Everyone starts with a full lag allowance under a new leader.
+            st.followers = meta
+                .replicas
+                .iter()
+                .filter(|r| **r != self.me)
+                .map(|r| (*r, Progress::new(now)))
+                .collect();
+        }
+        if role == Role::Leader {
+            for r in meta.replicas.iter().filter(|r| **r != self.me) {
+                st.followers.entry(*r).or_insert_with(|| Progress::new(now));
+            }
+            st.followers.retain(|r, _| meta.replicas.contains(r));
+        }
+        if matches!(role, Role::Follower { .. }) && (st.role != role || new_epoch) {
+            st.needs_truncation = true;
+        }
+        st.role = role;
+        st.leader_epoch = meta.leader_epoch;
+        st.partition_epoch = meta.partition_epoch;
+        st.replicas = meta.replicas.clone();
+        st.isr = meta.isr.clone();
+        if role == Role::Leader {
+            self.advance_hw(&st);
+        }
+        drop(st);
+        // Waiters re-check whether they still wait on a leader.
+        self.hw.send_modify(|_| {});
+    }
+
+    /// Refuses requests that need the leader, as Kafka does: not the leader,
+    /// or a client that knows a different leader epoch.
+    ///
+    /// # Errors
+    /// NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH.
+    pub fn check_leader(&self, client_epoch: i32) -> Result<i32, ResponseError> {
+        let st = lock(&self.state);
+        if st.role != Role::Leader {
+            return Err(ResponseError::NotLeaderOrFollower);
+        }
+        check_epoch(client_epoch, st.leader_epoch)?;
+        Ok(st.leader_epoch)
+    }
+
+    /// The leader's high watermark: the smallest log end offset in the ISR,
+    /// never moving back. A follower that has not fetched yet holds it still.
+    fn advance_hw(&self, st: &ReplicaState) {
+        let mut candidate = self.log.log_end_offset();
+        for r in st.isr.iter().filter(|r| **r != self.me) {
+            match st.followers.get(r).and_then(|p| p.log_end_offset) {
+                Some(end) => candidate = candidate.min(end),
+                None => return,
+            }
+        }
+        self.hw.send_if_modified(|hw| {
+            let moved = candidate > *hw;
+            if moved {
+                *hw = candidate;
+            }
+            moved
+        });
+    }
+
+    /// After the leader appended: with no other ISR member the batch is
+    /// committed at once.
+    pub fn appended_as_leader(&self) {
+        let st = lock(&self.state);
+        if st.role == Role::Leader {
+            self.advance_hw(&st);
+        }
+    }
+
+    /// Records a follower's fetch (its fetch offset is its log end offset),
+    /// advances the high watermark, and returns an ISR expansion when an
+    /// out-of-sync follower has caught up to the high watermark.
+    pub fn follower_fetched(&self, replica: i32, fetch_offset: i64) -> Option<IsrChange> {
+        let now = Instant::now();
+        let leader_end = self.log.log_end_offset();
+        let mut st = lock(&self.state);
+        if st.role != Role::Leader {
+            return None;
+        }
+        let p = st.followers.get_mut(&replica)?;
+        if fetch_offset >= leader_end {
+            p.last_caught_up = p.last_caught_up.max(now);
+        } else if fetch_offset >= p.leader_end_at_last_fetch {
+            p.last_caught_up = p.last_caught_up.max(p.last_fetch);
+        }
+        p.last_fetch = now;
+        p.leader_end_at_last_fetch = leader_end;
+        p.log_end_offset = Some(fetch_offset);
+        self.advance_hw(&st);
+        let caught_up = fetch_offset >= self.high_watermark();
+        if caught_up && !st.isr.contains(&replica) && !st.isr_change_in_flight {
+            let mut isr = st.isr.clone();
+            isr.push(replica);
+            st.isr_change_in_flight = true;
+            return Some(IsrChange {
+                leader_epoch: st.leader_epoch,
+                partition_epoch: st.partition_epoch,
+                isr,
+            });
+        }
+        None
+    }
+
+    /// On the leader: the ISR without followers that have not caught up for
+    /// `max_lag`, when there are any.
+    pub fn shrink_lagging(&self, max_lag: Duration) -> Option<IsrChange> {
+        let now = Instant::now();
+        let mut st = lock(&self.state);
+        if st.role != Role::Leader || st.isr_change_in_flight {
+            return None;
+        }
+        let leader_end = self.log.log_end_offset();
+        let lagging = |r: &i32| {
+            st.followers.get(r).is_some_and(|p| {
+                p.log_end_offset.is_none_or(|e| e < leader_end)
+                    && now.duration_since(p.last_caught_up) > max_lag
+            })
+        };
+        let isr: Vec<i32> = st.isr.iter().copied().filter(|r| !lagging(r)).collect();
+        if isr.len() == st.isr.len() {
+            return None;
+        }
+        st.isr_change_in_flight = true;
+        Some(IsrChange {
+            leader_epoch: st.leader_epoch,
+            partition_epoch: st.partition_epoch,
+            isr,
+        })
+    }
+
+    /// The AlterPartition did not go through; a later check may try again.
+    pub fn isr_change_failed(&self) {
+        lock(&self.state).isr_change_in_flight = false;
+    }
+
+    /// The follower's view, when this broker follows the partition.
+    pub fn follower_view(&self) -> Option<FollowerView> {
+        let st = lock(&self.state);
+        match st.role {
+            Role::Follower { leader } => Some(FollowerView {
+                leader,
+                leader_epoch: st.leader_epoch,
+                needs_truncation: st.needs_truncation,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Cuts the log back to `offset` (a follower's divergent tail) and
+    /// rebuilds what was derived from the removed batches. Clears the
+    /// truncation flag when the epoch it was decided under is still current.
+    ///
+    /// # Errors
+    /// I/O errors of the log.
+    pub fn truncate_as_follower(&self, offset: i64, decided_in_epoch: i32) -> kfk_log::Result<()> {
+        let mut producers = lock(&self.producers);
+        if offset < self.log.log_end_offset() {
+            self.log.truncate_to(offset)?;
+            *producers = scan_producers(&self.log)?;
+        }
+        drop(producers);
+        let end = self.log.log_end_offset();
+        self.hw.send_if_modified(|hw| {
+            let moved = *hw > end;
+            *hw = (*hw).min(end);
+            moved
+        });
+        let mut st = lock(&self.state);
+        if st.leader_epoch == decided_in_epoch {
+            st.needs_truncation = false;
+        }
+        Ok(())
+    }
+
+    /// Starts the log over at the leader's log start offset (everything this
+    /// follower has was deleted on the leader).
+    ///
+    /// # Errors
+    /// I/O errors of the log.
+    pub fn restart_at(&self, offset: i64) -> kfk_log::Result<()> {
+        let mut producers = lock(&self.producers);
+        self.log.truncate_fully_and_start_at(offset)?;
+        *producers = ProducerStates::default();
+        drop(producers);
+        self.hw.send_replace(offset);
+        Ok(())
+    }
+
+    /// A follower appended what it fetched: keep idempotence state (it may
+    /// lead later) and take the leader's high watermark, capped by what it has.
+    ///
+    /// # Errors
+    /// The log refused the batches.
+    pub fn append_as_follower(&self, records: &[u8], leader_hw: i64) -> kfk_log::Result<()> {
+        if !records.is_empty() {
+            let mut producers = lock(&self.producers);
+            self.log.append_replicated(records)?;
+            for b in kfk_wire::Batches::new(records).flatten() {
+                producers.record(&b.summary());
+            }
+        }
+        let hw = leader_hw.min(self.log.log_end_offset());
+        self.hw.send_if_modified(|cur| {
+            let moved = *cur != hw;
+            *cur = hw;
+            moved
+        });
+        Ok(())
+    }
+
+    /// Waits until the high watermark reaches `end` (acks=all), as long as this
+    /// broker still leads in `epoch`.
+    ///
+    /// # Errors
+    /// NOT_LEADER_OR_FOLLOWER when leadership moved, REQUEST_TIMED_OUT at the
+    /// deadline.
+    pub async fn wait_committed(
+        &self,
+        end: i64,
+        epoch: i32,
+        deadline: Instant,
+    ) -> Result<(), ResponseError> {
+        let mut rx = self.hw.subscribe();
+        loop {
+            if *rx.borrow_and_update() >= end {
+                return Ok(());
+            }
+            {
+                let st = lock(&self.state);
+                if st.role != Role::Leader || st.leader_epoch != epoch {
+                    return Err(ResponseError::NotLeaderOrFollower);
+                }
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return Err(ResponseError::RequestTimedOut),
+            }
+        }
+    }
+}
+
+/// Kafka's leader-epoch check; -1 means the client does not know the epoch.
+///
+/// # Errors
+/// FENCED_LEADER_EPOCH for an older epoch, UNKNOWN_LEADER_EPOCH for a newer.
+pub fn check_epoch(client_epoch: i32, current: i32) -> Result<(), ResponseError> {
+    if client_epoch >= 0 && client_epoch < current {
+        return Err(ResponseError::FencedLeaderEpoch);
+    }
+    if client_epoch > current {
+        return Err(ResponseError::UnknownLeaderEpoch);
+    }
+    Ok(())
+}
+
+/// Idempotence state from the active segment's batch headers.
+fn scan_producers(log: &Log) -> kfk_log::Result<ProducerStates> {
+    let mut producers = ProducerStates::default();
+    log.scan_batches(log.active_segment_base_offset(), |b| producers.record(b))?;
+    Ok(producers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kfk_wire::{BatchOptions, NewRecord, encode_batch};
+
+    fn partition(me: i32) -> (tempfile::TempDir, Partition) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path().join("t-0"), kfk_log::LogConfig::default()).unwrap();
+        let p = Partition::load(
+            TopicPartition::new("t", 0),
+            Uuid::nil(),
+            Arc::new(log),
+            me,
+            None,
+        )
+        .unwrap();
+        (dir, p)
+    }
+
+    fn append(p: &Partition, n: usize) {
+        let records: Vec<NewRecord> = (0..n)
+            .map(|_| NewRecord::new(None::<bytes::Bytes>, &b"v"[..], 0))
+            .collect();
+        let mut batch = encode_batch(&records, &BatchOptions::default()).unwrap();
+        p.log.append(&mut batch, p.leader_epoch()).unwrap();
+        p.appended_as_leader();
+    }
+
+    fn meta(leader: i32, isr: &[i32], epoch: i32) -> PartitionMeta {
+        PartitionMeta {
+            replicas: vec![1, 2, 3],
+            isr: isr.to_vec(),
+            leader,
+            leader_epoch: epoch,
+            partition_epoch: epoch,
+        }
+    }
+
+    #[test]
+    fn a_sole_in_sync_leader_commits_at_once() {
+        let (_d, p) = partition(1);
+        p.apply(&meta(1, &[1], 0));
+        append(&p, 3);
+        assert_eq!(p.high_watermark(), 3);
+    }
+
+    #[test]
+    fn the_high_watermark_is_the_slowest_in_sync_follower() {
+        let (_d, p) = partition(1);
+        p.apply(&meta(1, &[1, 2, 3], 0));
+        append(&p, 5);
+        assert_eq!(p.high_watermark(), 0, "followers have not fetched yet");
+        assert_eq!(p.follower_fetched(2, 5), None);
+        assert_eq!(p.high_watermark(), 0, "follower 3 has not fetched");
+        p.follower_fetched(3, 2);
+        assert_eq!(p.high_watermark(), 2);
+        p.follower_fetched(3, 5);
+        assert_eq!(p.high_watermark(), 5);
+        // Shrinking the ISR to the leader commits whatever the leader has.
+        append(&p, 1);
+        p.apply(&meta(1, &[1], 0));
+        assert_eq!(p.high_watermark(), 6);
+    }
+
+    #[test]
+    fn a_caught_up_follower_is_proposed_for_the_isr_once() {
+        let (_d, p) = partition(1);
+        p.apply(&meta(1, &[1, 2], 0));
+        append(&p, 4);
+        p.follower_fetched(2, 4);
+        assert_eq!(p.follower_fetched(3, 1), None, "3 is behind");
+        let change = p.follower_fetched(3, 4).expect("3 caught up");
+        assert_eq!(change.isr, vec![1, 2, 3]);
+        assert_eq!(p.follower_fetched(3, 4), None, "one change in flight");
+        p.isr_change_failed();
+        assert!(p.follower_fetched(3, 4).is_some());
+    }
+
+    #[test]
+    fn followers_that_stop_fetching_leave_the_isr() {
+        let (_d, p) = partition(1);
+        p.apply(&meta(1, &[1, 2, 3], 0));
+        append(&p, 2);
+        p.follower_fetched(2, 2);
+        assert_eq!(p.shrink_lagging(Duration::from_secs(60)), None);
+        std::thread::sleep(Duration::from_millis(30));
+        p.follower_fetched(2, 2);
+        let change = p.shrink_lagging(Duration::from_millis(10)).unwrap();
+        assert_eq!(change.isr, vec![1, 2]);
+    }
+
+    #[test]
+    fn leaders_refuse_stale_and_unknown_epochs() {
+        let (_d, p) = partition(2);
+        p.apply(&meta(1, &[1, 2], 3));
+        assert_eq!(p.check_leader(-1), Err(ResponseError::NotLeaderOrFollower));
+        assert!(p.follower_view().unwrap().needs_truncation);
+        p.apply(&meta(2, &[2], 4));
+        assert_eq!(p.check_leader(4), Ok(4));
+        assert_eq!(p.check_leader(3), Err(ResponseError::FencedLeaderEpoch));
+        assert_eq!(p.check_leader(5), Err(ResponseError::UnknownLeaderEpoch));
+    }
+
+    #[tokio::test]
+    async fn acks_all_waiters_wake_on_commit_and_on_losing_leadership() {
+        let (_d, p) = partition(1);
+        let p = Arc::new(p);
+        p.apply(&meta(1, &[1, 2], 0));
+        append(&p, 1);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let waiter = {
+            let p = Arc::clone(&p);
+            tokio::spawn(async move { p.wait_committed(1, 0, deadline).await })
+        };
+        p.follower_fetched(2, 1);
+        assert_eq!(waiter.await.unwrap(), Ok(()));
+        append(&p, 1);
+        let waiter = {
+            let p = Arc::clone(&p);
+            tokio::spawn(async move { p.wait_committed(2, 0, deadline).await })
+        };
+        p.apply(&meta(2, &[2], 1));
+        assert_eq!(
+            waiter.await.unwrap(),
+            Err(ResponseError::NotLeaderOrFollower)
+        );
+        let soon = Instant::now() + Duration::from_millis(20);
+        p.apply(&meta(1, &[1, 2], 2));
+        append(&p, 1);
+        assert_eq!(
+            p.wait_committed(3, 2, soon).await,
+            Err(ResponseError::RequestTimedOut)
+        );
+    }
+}
