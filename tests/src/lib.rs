@@ -394,6 +394,59 @@ impl KfkHome {
     pub fn up(&self) {
         self.ok(&["cluster", "up", "--base-port", &self.port.to_string()]);
     }
+
+    /// `kfk cluster up --brokers N` on free ports; returns the base port
+    /// (broker i listens on base + i - 1).
+    pub fn up_cluster(&self, brokers: u16) -> u16 {
+        let base = cluster_base_port(brokers);
+        self.ok(&[
+            "cluster",
+            "up",
+            "--brokers",
+            &brokers.to_string(),
+            "--base-port",
+            &base.to_string(),
+        ]);
+        base
+    }
+
+    /// Polls `kfk -o json ARGS` until `check` accepts it.
+    pub fn wait_json(
+        &self,
+        args: &[&str],
+        timeout: Duration,
+        what: &str,
+        check: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let v = self.json(args);
+            if check(&v) {
+                return v;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}; last: {v}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// A base port whose `brokers` client ports and controller ports (base + 100
+/// onwards, as `kfk cluster up` assigns them) are free.
+pub fn cluster_base_port(brokers: u16) -> u16 {
+    loop {
+        let p = free_port();
+        if p < 60000
+            && (0..brokers).all(|i| {
+                std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()
+                    && std::net::TcpListener::bind(("127.0.0.1", p + 100 + i)).is_ok()
+            })
+        {
+            return p;
+        }
+    }
 }
 
 impl Drop for KfkHome {

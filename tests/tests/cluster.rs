@@ -4,22 +4,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use kfk_e2e::{KfkHome as Home, bin, free_port, run_unchecked, tool};
-
-/// A base port whose client and controller ports (base+100..) are free.
-fn base_port() -> u16 {
-    loop {
-        let p = free_port();
-        if p < 60000
-            && (0..3).all(|i| {
-                std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()
-                    && std::net::TcpListener::bind(("127.0.0.1", p + 100 + i)).is_ok()
-            })
-        {
-            return p;
-        }
-    }
-}
+use kfk_e2e::{KfkHome as Home, bin, run_unchecked, tool};
 
 /// A local cluster of three brokers and its base port.
 fn three_brokers() -> (Home, u16) {
@@ -27,15 +12,7 @@ fn three_brokers() -> (Home, u16) {
     let home = Home::new()
         .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
         .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300");
-    let base = base_port();
-    home.ok(&[
-        "cluster",
-        "up",
-        "--brokers",
-        "3",
-        "--base-port",
-        &base.to_string(),
-    ]);
+    let base = home.up_cluster(3);
     (home, base)
 }
 

@@ -1009,6 +1009,85 @@ impl Broker {
         }
     }
 
+    /// Starts moving a partition to `target` replicas, or cancels the move in
+    /// flight (`None`). The move completes on its own once the new replicas
+    /// are in sync.
+    ///
+    /// # Errors
+    /// UNKNOWN_TOPIC_OR_PARTITION, INVALID_REPLICA_ASSIGNMENT,
+    /// INVALID_REPLICATION_FACTOR or NO_REASSIGNMENT_IN_PROGRESS.
+    pub async fn reassign(
+        &self,
+        topic: &str,
+        partition: i32,
+        target: Option<Vec<i32>>,
+        allow_replication_factor_change: bool,
+    ) -> Result<(), ApiError> {
+        let _serial = self.changes.lock().await;
+        let current = self
+            .with_image(|i| {
+                i.topics
+                    .get(topic)
+                    .and_then(|t| t.partitions.get(usize::try_from(partition).ok()?))
+                    .cloned()
+            })
+            .ok_or_else(|| {
+                ApiError::new(
+                    ResponseError::UnknownTopicOrPartition,
+                    format!("partition {topic}-{partition} does not exist"),
+                )
+            })?;
+        match &target {
+            None if !current.is_reassigning() => {
+                return Err(ApiError::new(
+                    ResponseError::NoReassignmentInProgress,
+                    format!("no reassignment of {topic}-{partition} is in progress"),
+                ));
+            }
+            None => {}
+            Some(t) => {
+                let mut sorted = t.clone();
+                sorted.sort_unstable();
+                sorted.dedup();
+                if t.is_empty() || sorted.len() != t.len() {
+                    return Err(ApiError::new(
+                        ResponseError::InvalidReplicaAssignment,
+                        "the new replica list must name distinct brokers",
+                    ));
+                }
+                let registered: Vec<i32> = self.with_image(|i| i.brokers.keys().copied().collect());
+                if let Some(b) = t.iter().find(|b| !registered.contains(b)) {
+                    return Err(ApiError::new(
+                        ResponseError::InvalidReplicaAssignment,
+                        format!("broker {b} is not registered in the cluster"),
+                    ));
+                }
+                let original = current.replicas.len() - current.adding_replicas.len();
+                if !allow_replication_factor_change && t.len() != original {
+                    return Err(ApiError::new(
+                        ResponseError::InvalidReplicationFactor,
+                        format!(
+                            "the reassignment changes the replication factor from {original} to {}",
+                            t.len()
+                        ),
+                    ));
+                }
+            }
+        }
+        let cmd = MetadataCommand::Reassign {
+            topic: topic.to_string(),
+            partition,
+            target: target.clone(),
+        };
+        match self.propose(cmd).await? {
+            CommandResult::NoSuchTopic => Err(unknown_topic(topic)),
+            _ => {
+                info!(topic, partition, target = ?target, "reassignment submitted");
+                Ok(())
+            }
+        }
+    }
+
     /// Hands out a new producer id (InitProducerId), committed through the
     /// quorum so ids are never reused, whichever broker hands them out.
     ///
@@ -1055,6 +1134,8 @@ fn new_partition(replicas: Vec<i32>) -> PartitionMeta {
         replicas,
         leader_epoch: 0,
         partition_epoch: 0,
+        adding_replicas: Vec::new(),
+        removing_replicas: Vec::new(),
     }
 }
 

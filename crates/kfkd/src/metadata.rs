@@ -26,6 +26,29 @@ pub struct PartitionMeta {
     /// leader's AlterPartition based on a stale view is refused.
     #[serde(default)]
     pub partition_epoch: i32,
+    /// A reassignment in flight: replicas being added (they catch up, then
+    /// join the ISR) and replicas to drop once every added one is in sync.
+    /// `replicas` holds both sets until then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adding_replicas: Vec<i32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removing_replicas: Vec<i32>,
+}
+
+impl PartitionMeta {
+    /// Whether a reassignment is in flight.
+    pub fn is_reassigning(&self) -> bool {
+        !self.adding_replicas.is_empty() || !self.removing_replicas.is_empty()
+    }
+
+    /// The replica set a reassignment in flight leads to (else the current one).
+    pub fn target_replicas(&self) -> Vec<i32> {
+        self.replicas
+            .iter()
+            .copied()
+            .filter(|r| !self.removing_replicas.contains(r))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -49,6 +49,8 @@ fn topic(partitions: usize) -> TopicMeta {
                 leader: 1,
                 leader_epoch: 0,
                 partition_epoch: 0,
+                adding_replicas: Vec::new(),
+                removing_replicas: Vec::new(),
             })
             .collect(),
         configs: BTreeMap::new(),

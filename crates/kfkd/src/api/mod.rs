@@ -14,6 +14,7 @@ mod list_offsets;
 mod metadata;
 mod offset_for_leader_epoch;
 mod produce;
+mod reassignments;
 
 use bytes::BytesMut;
 use kafka_protocol::messages::{ApiKey, RequestKind, TopicName};
@@ -38,6 +39,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 1),
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
+    (ApiKey::AlterPartitionReassignments, 0, 1),
+    (ApiKey::ListPartitionReassignments, 0, 0),
 ];
 
 /// The version range kfkd serves for `api_key`, if it serves it at all.
@@ -99,6 +102,10 @@ pub async fn handle(
         }
         RequestKind::DescribeCluster(r) => reply!(describe_cluster::handle(broker, r)),
         RequestKind::OffsetForLeaderEpoch(r) => reply!(offset_for_leader_epoch::handle(broker, r)),
+        RequestKind::AlterPartitionReassignments(r) => {
+            reply!(reassignments::alter(broker, r).await)
+        }
+        RequestKind::ListPartitionReassignments(r) => reply!(reassignments::list(broker, r)),
         _ => Err(FrameError::UnsupportedVersion { api_key, version }),
     }
 }

@@ -53,6 +53,13 @@ pub enum MetadataCommand {
         partition_epoch: i32,
         isr: Vec<i32>,
     },
+    /// Starts moving a partition to `target` replicas, or cancels the move in
+    /// flight (`None`), as AlterPartitionReassignments asks.
+    Reassign {
+        topic: String,
+        partition: i32,
+        target: Option<Vec<i32>>,
+    },
 }
 
 /// `unclean.leader.election.enable` of a topic (Kafka's default: false).
@@ -67,7 +74,12 @@ fn allows_unclean_election(topic: &TopicMeta) -> bool {
 /// else (unclean) the first live replica, which becomes the whole ISR; else
 /// none. Every leadership change starts a new leader epoch.
 fn elect(p: &mut PartitionMeta, live: &[i32], unclean: bool) {
-    let clean = p.isr.iter().copied().find(|r| live.contains(r));
+    // Replica order decides, as in Kafka: the earliest live in-sync replica.
+    let clean = p
+        .replicas
+        .iter()
+        .copied()
+        .find(|r| p.isr.contains(r) && live.contains(r));
     let chosen = clean.or_else(|| {
         unclean
             .then(|| p.replicas.iter().copied().find(|r| live.contains(r)))
@@ -90,6 +102,34 @@ fn elect(p: &mut PartitionMeta, live: &[i32], unclean: bool) {
             }
         }
     }
+}
+
+/// Finishes a reassignment once every added replica is in sync: the removed
+/// replicas leave. As in Kafka, a leader that stays a replica keeps leading
+/// (preferred-leader election moves it later); a removed leader hands over to
+/// the first in-sync target replica.
+fn complete_reassignment(p: &mut PartitionMeta, live: &[i32]) {
+    if !p.is_reassigning() || !p.adding_replicas.iter().all(|r| p.isr.contains(r)) {
+        return;
+    }
+    let target = p.target_replicas();
+    let isr: Vec<i32> = p
+        .isr
+        .iter()
+        .copied()
+        .filter(|r| target.contains(r))
+        .collect();
+    if isr.is_empty() {
+        return;
+    }
+    p.replicas = target;
+    p.isr = isr;
+    p.adding_replicas.clear();
+    p.removing_replicas.clear();
+    if !p.replicas.contains(&p.leader) {
+        elect(p, live, false);
+    }
+    p.partition_epoch += 1;
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,6 +233,57 @@ impl MetadataImage {
         }
         p.isr = isr.to_vec();
         p.partition_epoch += 1;
+        complete_reassignment(p, &live);
+        CommandResult::Done
+    }
+
+    fn reassign(&mut self, topic: &str, partition: i32, target: Option<&[i32]>) -> CommandResult {
+        let live = self.live_broker_ids();
+        let Some(p) = self
+            .topics
+            .get_mut(topic)
+            .and_then(|t| t.partitions.get_mut(usize::try_from(partition).ok()?))
+        else {
+            return CommandResult::NoSuchTopic;
+        };
+        let original: Vec<i32> = p
+            .replicas
+            .iter()
+            .copied()
+            .filter(|r| !p.adding_replicas.contains(r))
+            .collect();
+        match target {
+            None => {
+                p.replicas = original;
+                p.adding_replicas.clear();
+                p.removing_replicas.clear();
+                p.isr.retain(|r| p.replicas.contains(r));
+                if !p.replicas.contains(&p.leader) || p.isr.is_empty() {
+                    if p.isr.is_empty() && p.leader >= 0 && p.replicas.contains(&p.leader) {
+                        p.isr = vec![p.leader];
+                    } else {
+                        elect(p, &live, false);
+                    }
+                }
+            }
+            Some(target) => {
+                let mut replicas = target.to_vec();
+                replicas.extend(original.iter().filter(|r| !target.contains(r)));
+                p.adding_replicas = target
+                    .iter()
+                    .copied()
+                    .filter(|r| !original.contains(r))
+                    .collect();
+                p.removing_replicas = original
+                    .iter()
+                    .copied()
+                    .filter(|r| !target.contains(r))
+                    .collect();
+                p.replicas = replicas;
+            }
+        }
+        p.partition_epoch += 1;
+        complete_reassignment(p, &live);
         CommandResult::Done
     }
 
@@ -276,6 +367,11 @@ impl MetadataImage {
                 *partition_epoch,
                 isr,
             ),
+            MetadataCommand::Reassign {
+                topic,
+                partition,
+                target,
+            } => self.reassign(topic, *partition, target.as_deref()),
             MetadataCommand::AllocateProducerIds { count } => {
                 let first = self.next_producer_id;
                 self.next_producer_id += (*count).max(1);

@@ -1,0 +1,338 @@
+//! Replication across a local 3-broker cluster: the walkthrough operators
+//! follow (raise replication, stop a broker, start it again), failover under
+//! acks=all with SIGKILLs, and real clients while a broker is down.
+
+use std::collections::{BTreeMap, HashMap};
+use std::process::Command;
+use std::time::Duration;
+
+use kfk_e2e::{KfkHome as Home, python, run, run_unchecked, tool};
+use serde_json::Value;
+
+/// Short timeouts so fencing and ISR changes show within seconds.
+fn home() -> Home {
+    Home::new()
+        .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
+        .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300")
+        .with_env("KFKD_REPLICA_LAG_TIME_MAX_MS", "3000")
+}
+
+/// `(leader, [(broker, in_sync)])` per partition of a `topics describe -o json`.
+fn layout(topic: &Value) -> Vec<(i64, Vec<(i64, bool)>)> {
+    topic["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let replicas = p["replicas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["broker"].as_i64().unwrap(),
+                        r["in_sync"].as_bool().unwrap(),
+                    )
+                })
+                .collect();
+            (p["leader"].as_i64().unwrap(), replicas)
+        })
+        .collect()
+}
+
+fn describe_until(home: &Home, topic: &str, what: &str, want: &[(i64, Vec<(i64, bool)>)]) {
+    home.wait_json(
+        &["topics", "describe", topic],
+        Duration::from_secs(20),
+        what,
+        |v| layout(v) == want,
+    );
+}
+
+#[test]
+fn the_walkthrough_raise_replication_stop_a_broker_and_heal() {
+    let home = home();
+    let base = home.up_cluster(3);
+    let bootstrap = format!("127.0.0.1:{base}");
+    home.ok(&["topics", "create", "myorders", "-p", "3", "-r", "1"]);
+
+    // The reassignment JSON of the walkthrough, through the real admin API
+    // (kafka-python's AlterPartitionReassignments).
+    let out = run(
+        python("reassign.py").args([&bootstrap, "myorders", "0=1,2", "1=1,2", "2=2"]),
+        Duration::from_secs(60),
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("DONE"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    describe_until(
+        &home,
+        "myorders",
+        "the reassignment to show",
+        &[
+            (1, vec![(1, true), (2, true)]),
+            (2, vec![(1, true), (2, true)]),
+            (2, vec![(2, true)]),
+        ],
+    );
+    for (p, msg) in [(0, "Hello"), (1, "again"), (2, "before")] {
+        home.ok_stdin(
+            &["produce", "myorders", "-p", &p.to_string(), "--acks", "all"],
+            &format!("{msg}\n"),
+        );
+    }
+
+    home.ok(&["cluster", "stop-broker", "2"]);
+    describe_until(
+        &home,
+        "myorders",
+        "broker 2 to leave every ISR",
+        &[
+            (1, vec![(1, true), (2, false)]),
+            (1, vec![(1, true), (2, false)]),
+            (-1, vec![(2, true)]),
+        ],
+    );
+    let status = home.json(&["cluster", "status"]);
+    assert_eq!(status["under_replicated_partitions"], 2, "{status}");
+    assert_eq!(status["offline_partitions"], 1, "{status}");
+    assert!(
+        home.ok(&["topics", "list", "--offline"])
+            .contains("myorders")
+    );
+    // Partitions with a live in-sync replica keep taking acks=all writes.
+    home.ok_stdin(
+        &["produce", "myorders", "-p", "0", "--acks", "all"],
+        "from\n",
+    );
+    home.ok_stdin(
+        &["produce", "myorders", "-p", "1", "--acks", "all"],
+        "Wxk\n",
+    );
+
+    home.ok(&["cluster", "start-broker", "2"]);
+    describe_until(
+        &home,
+        "myorders",
+        "the cluster to heal",
+        &[
+            (1, vec![(1, true), (2, true)]),
+            (1, vec![(1, true), (2, true)]),
+            (2, vec![(2, true)]),
+        ],
+    );
+    let status = home.json(&["cluster", "status"]);
+    assert_eq!(status["under_replicated_partitions"], 0, "{status}");
+    assert_eq!(status["offline_partitions"], 0, "{status}");
+
+    let out = home.ok(&["consume", "myorders", "--from-beginning", "-e"]);
+    let mut got: Vec<&str> = out.lines().collect();
+    got.sort_unstable();
+    assert_eq!(got, vec!["Hello", "Wxk", "again", "before", "from"]);
+}
+
+/// Every log file of `partition` in a broker's data directory, concatenated
+/// in segment order.
+fn log_bytes(data_dir: &std::path::Path, partition: &str) -> Vec<u8> {
+    let dir = data_dir.join(partition);
+    let mut segments: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    segments.sort();
+    segments
+        .iter()
+        .flat_map(|p| std::fs::read(p).unwrap())
+        .collect()
+}
+
+#[test]
+fn acks_all_survives_brokers_killed_at_random() {
+    let home = home();
+    let base = home.up_cluster(3);
+    let bootstrap = (0..3)
+        .map(|i| format!("127.0.0.1:{}", base + i))
+        .collect::<Vec<_>>()
+        .join(",");
+    home.ok(&[
+        "topics",
+        "create",
+        "chaos",
+        "-p",
+        "3",
+        "-r",
+        "3",
+        "-c",
+        "min.insync.replicas=2",
+    ]);
+    let acks_file = home.path().join("acks.txt");
+    let stop_file = home.path().join("stop");
+    let mut producer = python("chaos_producer.py")
+        .args([&bootstrap, "chaos"])
+        .arg(&stop_file)
+        .stdout(std::fs::File::create(&acks_file).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // Ten rounds: SIGKILL a broker (never the last two of the quorum at once),
+    // let the cluster notice, start it again, wait for it to serve.
+    let mut seed: u64 = std::process::id().into();
+    for _ in 0..10 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let victim = (seed >> 33) % 3 + 1;
+        home.ok(&["cluster", "stop-broker", &victim.to_string(), "--kill"]);
+        std::thread::sleep(Duration::from_millis(2000));
+        home.ok(&["cluster", "start-broker", &victim.to_string()]);
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    std::fs::write(&stop_file, b"").unwrap();
+    let status = producer.wait().unwrap();
+    assert!(status.success(), "producer failed");
+
+    // Wait for every replica to be back in sync.
+    home.wait_json(
+        &["cluster", "status"],
+        Duration::from_secs(30),
+        "all partitions in sync",
+        |v| v["under_replicated_partitions"] == 0 && v["offline_partitions"] == 0,
+    );
+
+    // What the producer saw acknowledged: (partition, offset) -> value.
+    let acks = std::fs::read_to_string(&acks_file).unwrap();
+    let acked: BTreeMap<(i64, i64), String> = acks
+        .lines()
+        .filter_map(|l| l.strip_prefix("ACK "))
+        .map(|l| {
+            let mut f = l.splitn(3, ' ');
+            let p = f.next().unwrap().parse().unwrap();
+            let o = f.next().unwrap().parse().unwrap();
+            ((p, o), f.next().unwrap().to_string())
+        })
+        .collect();
+    assert!(acked.len() > 200, "too few acknowledged: {}", acked.len());
+    eprintln!("{} messages acknowledged during the kills", acked.len());
+
+    // Everything in the topic, with its position.
+    let out = home.ok(&[
+        "consume",
+        "chaos",
+        "--from-beginning",
+        "-e",
+        "--format",
+        "%p %o %s\n",
+    ]);
+    let mut stored: HashMap<(i64, i64), String> = HashMap::new();
+    let mut count_by_value: HashMap<String, usize> = HashMap::new();
+    let mut last_seq: HashMap<i64, i64> = HashMap::new();
+    for line in out.lines() {
+        let mut f = line.splitn(3, ' ');
+        let p: i64 = f.next().unwrap().parse().unwrap();
+        let o: i64 = f.next().unwrap().parse().unwrap();
+        let v = f.next().unwrap().to_string();
+        // Per partition, the producer's sequence numbers only grow.
+        let seq: i64 = v.trim_start_matches("seq-").parse().unwrap();
+        let prev = last_seq.insert(p, seq);
+        assert!(
+            prev.is_none_or(|prev| prev < seq),
+            "partition {p} out of order at offset {o}: {prev:?} then {seq}"
+        );
+        *count_by_value.entry(v.clone()).or_default() += 1;
+        stored.insert((p, o), v);
+    }
+    for ((p, o), v) in &acked {
+        assert_eq!(
+            stored.get(&(*p, *o)),
+            Some(v),
+            "acknowledged {v} at {p}/{o} is missing"
+        );
+        assert_eq!(count_by_value[v], 1, "{v} is stored more than once");
+    }
+
+    // Every replica holds the same bytes (all are in sync and idle now).
+    let brokers: Vec<std::path::PathBuf> = home.json(&["cluster", "status"])["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["data_dir"].as_str().unwrap().into())
+        .collect();
+    for p in 0..3 {
+        let name = format!("chaos-{p}");
+        let first = log_bytes(&brokers[0], &name);
+        for other in &brokers[1..] {
+            assert!(
+                log_bytes(other, &name) == first,
+                "replicas of {name} differ between {} and {}",
+                brokers[0].display(),
+                other.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn real_clients_produce_and_consume_while_a_broker_is_down() {
+    let home = home();
+    let base = home.up_cluster(3);
+    let bootstrap = (0..3)
+        .map(|i| format!("127.0.0.1:{}", base + i))
+        .collect::<Vec<_>>()
+        .join(",");
+    home.ok(&["topics", "create", "events", "-p", "3", "-r", "3"]);
+    home.ok(&["cluster", "stop-broker", "3"]);
+    home.wait_json(
+        &["cluster", "status"],
+        Duration::from_secs(20),
+        "broker 3 to leave the ISRs",
+        |v| v["under_replicated_partitions"] == 3,
+    );
+
+    // kcat produces with acks=all and reads back.
+    let kcat = tool("kcat", "the Debian package kcat");
+    let input: String = (0..20).map(|i| format!("kcat-{i}\n")).collect();
+    let path = home.path().join("kcat-input");
+    std::fs::write(&path, input).unwrap();
+    let out = run_unchecked(
+        Command::new(&kcat)
+            .args([
+                "-b", &bootstrap, "-t", "events", "-P", "-X", "acks=all", "-l",
+            ])
+            .arg(&path),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // confluent-kafka creates a topic, produces with acks=all and consumes.
+    let out = run(
+        python("confluent_client.py").args([&bootstrap, "produce", "cflt", "30"]),
+        Duration::from_secs(90),
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 30);
+    let out = run(
+        python("confluent_client.py").args([&bootstrap, "consume", "cflt", "30"]),
+        Duration::from_secs(90),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.lines().filter(|l| l.contains("\"v\"")).count(),
+        30,
+        "{text}"
+    );
+
+    let out = run(
+        Command::new(&kcat).args(["-b", &bootstrap, "-t", "events", "-C", "-e", "-q"]),
+        Duration::from_secs(60),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let kcat_lines = text.lines().filter(|l| l.starts_with("kcat-")).count();
+    assert_eq!(kcat_lines, 20, "{text}");
+}
