@@ -206,3 +206,36 @@ fn a_stopped_broker_is_fenced_and_its_partitions_come_back_with_it() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn brokers_beyond_three_follow_the_quorum_as_learners() {
+    let home = Home::new();
+    let base = home.up_cluster(4);
+    let cluster = home.json(&["describe", "cluster"]);
+    assert_eq!(cluster["brokers"].as_array().unwrap().len(), 4, "{cluster}");
+    // The learner forwards admin changes and sees every change.
+    let learner = format!("127.0.0.1:{}", base + 3);
+    home.ok(&[
+        "-b", &learner, "topics", "create", "wide", "-p", "4", "-r", "3",
+    ]);
+    let topic = home.json(&["topics", "describe", "wide"]);
+    let replicas_on_4 = topic["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p["replicas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["broker"] == 4)
+        })
+        .count();
+    assert_eq!(replicas_on_4, 3, "RF 3 over 4 brokers: {topic}");
+    home.ok_stdin(
+        &["-b", &learner, "produce", "wide", "--acks", "all"],
+        "a\nb\n",
+    );
+    let out = home.ok(&["consume", "wide", "--from-beginning", "-e"]);
+    assert_eq!(out.lines().count(), 2);
+}

@@ -131,6 +131,19 @@ fn the_walkthrough_raise_replication_stop_a_broker_and_heal() {
     let mut got: Vec<&str> = out.lines().collect();
     got.sort_unstable();
     assert_eq!(got, vec!["Hello", "Wxk", "again", "before", "from"]);
+
+    // The whole cluster restarts with its data.
+    home.ok(&["cluster", "down"]);
+    home.ok(&[
+        "cluster",
+        "up",
+        "--brokers",
+        "3",
+        "--base-port",
+        &base.to_string(),
+    ]);
+    let out = home.ok(&["consume", "myorders", "--from-beginning", "-e"]);
+    assert_eq!(out.lines().count(), 5, "{out}");
 }
 
 /// Every log file of `partition` in a broker's data directory, concatenated

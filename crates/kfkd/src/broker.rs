@@ -194,6 +194,34 @@ async fn propose_with_retry(raft: &MetadataRaft, cmd: MetadataCommand) -> anyhow
     }
 }
 
+/// Asks the voters, until the leader among them agrees, to add this broker
+/// as a learner of the metadata quorum.
+async fn join_as_learner(
+    voters: &BTreeMap<u64, openraft::BasicNode>,
+    node_id: u64,
+    own_addr: &str,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + QUORUM_READY;
+    loop {
+        let mut last = String::new();
+        for voter in voters.values() {
+            match crate::quorum::network::join(&voter.addr, node_id, own_addr, QUORUM_RPC).await {
+                Ok(()) => {
+                    info!(controller = %voter.addr, "joined the metadata quorum as a learner");
+                    return Ok(());
+                }
+                Err(e) => last = e,
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!(
+                "no voter of the metadata quorum accepted this broker as a learner: {last}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Tells the controller every `broker.heartbeat.interval.ms` that this broker
 /// is alive (straight into the liveness table when this broker is it).
 async fn send_heartbeats(broker: std::sync::Weak<Broker>, liveness: Arc<Liveness>) {
@@ -434,9 +462,14 @@ impl Broker {
                 Arc::clone(&liveness),
             )))
         };
-        // The lowest voter forms a new quorum; the others join it.
-        if !raft.is_initialized().await? && members.keys().next() == Some(&node_id) {
-            raft.initialize(members).await?;
+        // The lowest voter forms a new quorum; the other voters join it when
+        // it reaches them; brokers beyond the voters ask to follow as learners.
+        let initialized = raft.is_initialized().await?;
+        if !initialized && members.keys().next() == Some(&node_id) {
+            raft.initialize(members.clone()).await?;
+        }
+        if !initialized && !members.contains_key(&node_id) {
+            join_as_learner(&members, node_id, &settings.controller_listen).await?;
         }
         raft.wait(Some(QUORUM_READY))
             .metrics(

@@ -218,13 +218,9 @@ impl Settings {
             return invalid("max.connections", "must be >= 1");
         }
         let voters = self.parse_voters()?;
+        // A broker outside the voters follows the quorum as a learner; it
+        // still needs a controller listener to receive the metadata log.
         if !voters.is_empty() {
-            if !voters.contains_key(&(self.node_id as u64)) {
-                return invalid(
-                    "controller.quorum.voters",
-                    "must include this broker's node.id",
-                );
-            }
             if self.controller_listen.is_empty() {
                 return invalid(
                     "controller.listener",

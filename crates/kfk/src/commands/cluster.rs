@@ -207,11 +207,13 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         .clone()
         .unwrap_or_else(|| ctx.home.default_cluster_dir());
     let kfkd = kfkd_binary()?;
-    // Every broker of a multi-broker cluster is a voter of the metadata quorum,
-    // listening for Raft traffic 100 ports above its client port.
+    // In a multi-broker cluster every broker listens for Raft traffic 100
+    // ports above its client port; the first 3 (5 from 5 brokers on) vote in
+    // the metadata quorum, the others follow it as learners.
     let controller_port = |i: u16| args.base_port.checked_add(100 + i - 1);
+    let voter_count = if args.brokers >= 5 { 5 } else { 3 };
     let voters: Vec<String> = if args.brokers > 1 {
-        (1..=args.brokers)
+        (1..=args.brokers.min(voter_count))
             .map(|i| {
                 controller_port(i)
                     .map(|p| format!("{i}@127.0.0.1:{p}"))

@@ -36,6 +36,12 @@ enum Request {
     Propose(MetadataCommand),
     /// A broker saying it is alive, to the controller.
     Heartbeat(i32),
+    /// A broker that is not a voter asks to follow the metadata log as a
+    /// learner, reachable at this controller address.
+    Join {
+        id: NodeId,
+        addr: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -48,6 +54,7 @@ enum Reply {
     /// The command's result and the log index it was committed at.
     Propose(Result<(CommandResult, u64), String>),
     Heartbeat,
+    Join(Result<(), String>),
 }
 
 async fn write_frame<T: Serialize>(stream: &mut TcpStream, value: &T) -> std::io::Result<()> {
@@ -242,6 +249,28 @@ pub async fn heartbeat(addr: &str, id: i32, ttl: Duration) -> Result<(), String>
     }
 }
 
+/// Asks the controller at `addr` to add broker `id` as a learner of the
+/// metadata quorum (only the quorum's leader can).
+///
+/// # Errors
+/// A transport failure or a refusal (e.g. not the leader), as text.
+pub async fn join(addr: &str, id: NodeId, own_addr: &str, ttl: Duration) -> Result<(), String> {
+    let mut peer = Peer {
+        target: 0,
+        addr: addr.to_string(),
+        stream: None,
+    };
+    let req = Request::Join {
+        id,
+        addr: own_addr.to_string(),
+    };
+    match peer.call(req, ttl).await {
+        Ok(Reply::Join(r)) => r,
+        Ok(_) => Err("mismatched reply".into()),
+        Err(e) => Err(format!("controller at {addr}: {e}")),
+    }
+}
+
 /// When the controller last heard from each broker.
 #[derive(Debug, Default)]
 pub struct Liveness {
@@ -309,6 +338,12 @@ pub async fn serve(listener: TcpListener, raft: MetadataRaft, liveness: Arc<Live
                         liveness.saw(id);
                         Reply::Heartbeat
                     }
+                    Request::Join { id, addr } => Reply::Join(
+                        raft.add_learner(id, BasicNode::new(addr), false)
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| e.to_string()),
+                    ),
                     Request::Propose(cmd) => Reply::Propose(
                         raft.client_write(cmd)
                             .await
