@@ -220,13 +220,11 @@ impl Settings {
         let voters = self.parse_voters()?;
         // A broker outside the voters follows the quorum as a learner; it
         // still needs a controller listener to receive the metadata log.
-        if !voters.is_empty() {
-            if self.controller_listen.is_empty() {
-                return invalid(
-                    "controller.listener",
-                    "is required with controller.quorum.voters",
-                );
-            }
+        if !voters.is_empty() && self.controller_listen.is_empty() {
+            return invalid(
+                "controller.listener",
+                "is required with controller.quorum.voters",
+            );
         }
         Ok(())
     }
