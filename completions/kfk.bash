@@ -532,13 +532,21 @@ _kfk() {
             return 0
             ;;
         kfk__subcmd__cluster__subcmd__up)
-            opts="-b -o -h -V --brokers --data-dir --base-port --bootstrap-server --output --help --version"
+            opts="-f -b -o -h -V --brokers --file --data-dir --base-port --bootstrap-server --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --brokers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

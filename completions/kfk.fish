@@ -54,6 +54,7 @@ complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_sub
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down stop-broker start-broker help" -f -a "start-broker" -d 'Start a stopped broker of the local cluster again, with its data'
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and not __fish_seen_subcommand_from up status down stop-broker start-broker help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -l brokers -d 'Number of brokers' -r
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -s f -l file -d 'A cluster file (brokers with ids, ports, racks and settings), the kfk form of a docker-compose setup; see examples/cluster.yaml' -r -F
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -l data-dir -d 'Where the brokers keep their data (default: kfk\'s data directory)' -r -F
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -l base-port -d 'Port of broker 1; broker i listens on base-port + i - 1' -r
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r

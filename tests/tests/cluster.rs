@@ -239,3 +239,60 @@ fn brokers_beyond_three_follow_the_quorum_as_learners() {
     let out = home.ok(&["consume", "wide", "--from-beginning", "-e"]);
     assert_eq!(out.lines().count(), 2);
 }
+
+#[test]
+fn a_cluster_file_sets_ports_racks_and_shared_settings() {
+    let home = Home::new();
+    let base = kfk_e2e::cluster_base_port(3);
+    let file = home.path().join("cluster.yaml");
+    let brokers: String = (0..3)
+        .map(|i| {
+            format!(
+                "  - id: {}\n    port: {}\n    rack: rack-{i}\n",
+                i + 1,
+                base + i
+            )
+        })
+        .collect();
+    std::fs::write(
+        &file,
+        format!(
+            "settings:\n  default.replication.factor: 3\n  num.partitions: 2\nbrokers:\n{brokers}"
+        ),
+    )
+    .unwrap();
+    home.ok(&["cluster", "up", "-f", file.to_str().unwrap()]);
+    let cluster = home.json(&["describe", "cluster"]);
+    let racks: Vec<&str> = cluster["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["rack"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(racks, vec!["rack-0", "rack-1", "rack-2"], "{cluster}");
+    home.ok(&["topics", "create", "defaults"]);
+    let topic = home.json(&["topics", "describe", "defaults"]);
+    let partitions = topic["partitions"].as_array().unwrap();
+    assert_eq!(partitions.len(), 2);
+    assert!(
+        partitions
+            .iter()
+            .all(|p| p["replicas"].as_array().unwrap().len() == 3),
+        "{topic}"
+    );
+    home.ok(&["cluster", "down"]);
+
+    // A misspelt setting is refused before anything starts, naming its line.
+    std::fs::write(
+        &file,
+        format!("settings:\n  num.partitions: 2\n  log.retension.ms: 5\nbrokers:\n{brokers}"),
+    )
+    .unwrap();
+    let out = home.kfk(&["cluster", "up", "-f", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 3") && err.contains("log.retension.ms"),
+        "{err}"
+    );
+}

@@ -98,13 +98,17 @@ pub struct StartBrokerArgs {
 #[derive(Debug, Args)]
 pub struct ClusterUpArgs {
     /// Number of brokers.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, conflicts_with = "file")]
     pub brokers: u16,
+    /// A cluster file (brokers with ids, ports, racks and settings), the kfk
+    /// form of a docker-compose setup; see examples/cluster.yaml.
+    #[arg(short, long, value_name = "CLUSTER.YAML")]
+    pub file: Option<PathBuf>,
     /// Where the brokers keep their data (default: kfk's data directory).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Port of broker 1; broker i listens on base-port + i - 1.
-    #[arg(long, default_value_t = 9092)]
+    #[arg(long, default_value_t = 9092, conflicts_with = "file")]
     pub base_port: u16,
 }
 

@@ -2,6 +2,7 @@
 //! errors are one sentence plus a hint, with a non-zero exit code.
 
 mod cli;
+mod cluster_file;
 mod commands;
 mod ctx;
 mod docs;

@@ -20,6 +20,9 @@ struct Cli {
     /// YAML file of settings, e.g. `num.partitions: 3`.
     #[arg(long, env = "KFKD_CONFIG")]
     config: Option<PathBuf>,
+    /// Check the settings (flags, environment and --config file) and exit.
+    #[arg(long)]
+    check_config: bool,
     #[command(flatten)]
     settings: SettingArgs,
 }
@@ -67,6 +70,10 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = settings(&cli)?;
+    if cli.check_config {
+        println!("settings are valid");
+        return Ok(());
+    }
     let listen = settings.listen.clone();
     let retention_every = Duration::from_millis(settings.log_retention_check_interval_ms.max(1));
     let broker = Broker::open(settings).await?;

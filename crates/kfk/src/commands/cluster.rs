@@ -1,5 +1,6 @@
 //! `kfk cluster up|status|down`: a local cluster of kfkd processes.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -9,6 +10,7 @@ use kfk_client::{Client, ClientConfig};
 use serde::Serialize;
 
 use crate::cli::{ClusterDownArgs, ClusterUpArgs, OutputFormat, StartBrokerArgs, StopBrokerArgs};
+use crate::cluster_file::ClusterFile;
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::local::{ClusterState, LocalBroker, is_alive};
@@ -186,13 +188,123 @@ fn show(
     }
 }
 
-pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
+/// One broker to start: where it listens and what it is told.
+struct BrokerPlan {
+    id: i32,
+    port: u16,
+    controller_port: Option<u16>,
+    rack: Option<String>,
+    settings: BTreeMap<String, serde_yaml::Value>,
+}
+
+/// The brokers `--brokers N --base-port P` describe.
+fn plan_from_flags(args: &ClusterUpArgs) -> CliResult<Vec<BrokerPlan>> {
     if !(1..=9).contains(&args.brokers) {
         return Err(
             CliError::usage(format!("--brokers {} is out of range", args.brokers))
                 .hint("a local cluster has 1 to 9 brokers"),
         );
     }
+    (1..=args.brokers)
+        .map(|i| {
+            let too_high = || CliError::usage("--base-port too high");
+            Ok(BrokerPlan {
+                id: i32::from(i),
+                port: args.base_port.checked_add(i - 1).ok_or_else(too_high)?,
+                // Raft traffic 100 ports above the client port.
+                controller_port: Some(
+                    args.base_port
+                        .checked_add(100 + i - 1)
+                        .ok_or_else(too_high)?,
+                ),
+                rack: None,
+                settings: BTreeMap::new(),
+            })
+        })
+        .collect()
+}
+
+/// The brokers a cluster file describes.
+fn plan_from_file(file: &ClusterFile) -> CliResult<Vec<BrokerPlan>> {
+    file.brokers
+        .iter()
+        .map(|b| {
+            Ok(BrokerPlan {
+                id: b.id,
+                port: b.port,
+                controller_port: Some(match b.controller_port {
+                    Some(p) => p,
+                    None => b.port.checked_add(100).ok_or_else(|| {
+                        CliError::usage(format!(
+                            "broker {}: port {} leaves no room for controller_port (port + 100); set it",
+                            b.id, b.port
+                        ))
+                    })?,
+                }),
+                rack: b.rack.clone(),
+                settings: file.settings_for(b),
+            })
+        })
+        .collect()
+}
+
+/// Writes a broker's settings as a kfkd config file and has kfkd check it, so
+/// a wrong key fails here, naming its line in the cluster file.
+fn write_settings(
+    kfkd: &std::path::Path,
+    plan: &BrokerPlan,
+    path: &std::path::Path,
+    source: Option<(&std::path::Path, &str)>,
+) -> CliResult {
+    let yaml = serde_yaml::to_string(&plan.settings).map_err(|e| CliError::new(e.to_string()))?;
+    std::fs::write(path, yaml)?;
+    let out = Command::new(kfkd)
+        .arg("--config")
+        .arg(path)
+        .arg("--check-config")
+        .env("RUST_LOG", "off")
+        .output()
+        .map_err(|e| CliError::new(format!("cannot run {}: {e}", kfkd.display())))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let reason = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("kfkd: error: "))
+        .unwrap_or(stderr.trim())
+        .to_string();
+    // Point at the offending key in the user's file when the message names one.
+    let key = plan
+        .settings
+        .keys()
+        .find(|k| reason.contains(&format!("`{k}`")) || reason.contains(k.as_str()))
+        .cloned()
+        .or_else(|| reason.split('`').nth(1).map(str::to_string));
+    let at = match (source, &key) {
+        (Some((file, text)), Some(k)) => match crate::cluster_file::line_of(text, k) {
+            Some(line) => format!("{} line {line}: ", file.display()),
+            None => format!("{}: ", file.display()),
+        },
+        (Some((file, _)), None) => format!("{}: ", file.display()),
+        _ => String::new(),
+    };
+    // The reason's own position is in the generated file, not the user's.
+    let reason = reason.rsplit_once(": ").map_or(reason.as_str(), |(_, r)| r);
+    let reason = match reason.rfind(" at line ") {
+        Some(i) if source.is_some() => &reason[..i],
+        _ => reason,
+    };
+    Err(CliError::usage(format!("{at}broker {}: {reason}", plan.id)))
+}
+
+pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
+    let file = args.file.as_deref().map(ClusterFile::load).transpose()?;
+    let plan = match &file {
+        Some(f) => plan_from_file(f)?,
+        None => plan_from_flags(args)?,
+    };
     let state_file = ctx.home.cluster_state_file();
     if let Some(state) = ClusterState::load(&state_file)?
         && !state.running().is_empty()
@@ -205,61 +317,57 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
     let data_dir = args
         .data_dir
         .clone()
+        .or_else(|| file.as_ref().and_then(|f| f.data_dir.clone()))
         .unwrap_or_else(|| ctx.home.default_cluster_dir());
     let kfkd = kfkd_binary()?;
-    // In a multi-broker cluster every broker listens for Raft traffic 100
-    // ports above its client port; the first 3 (5 from 5 brokers on) vote in
-    // the metadata quorum, the others follow it as learners.
-    let controller_port = |i: u16| args.base_port.checked_add(100 + i - 1);
-    let voter_count = if args.brokers >= 5 { 5 } else { 3 };
-    let voters: Vec<String> = if args.brokers > 1 {
-        (1..=args.brokers.min(voter_count))
-            .map(|i| {
-                controller_port(i)
-                    .map(|p| format!("{i}@127.0.0.1:{p}"))
-                    .ok_or_else(|| CliError::usage("--base-port too high"))
-            })
-            .collect::<CliResult<_>>()?
-    } else {
-        Vec::new()
+    let source_text = match &args.file {
+        Some(p) => Some(std::fs::read_to_string(p)?),
+        None => None,
     };
+    let source = args.file.as_deref().zip(source_text.as_deref());
+    // The first 3 brokers (5 from 5 brokers on) vote in the metadata quorum;
+    // the others follow it as learners. One broker runs its quorum alone.
+    let multi = plan.len() > 1;
+    let voter_count = if plan.len() >= 5 { 5 } else { 3 };
+    let voters: Vec<String> = plan
+        .iter()
+        .take(voter_count)
+        .filter_map(|b| b.controller_port.map(|p| format!("{}@127.0.0.1:{p}", b.id)))
+        .collect();
     // Broker settings from the environment apply to restarts too.
     let env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| k.starts_with("KFKD_"))
         .collect();
-    let mut brokers = Vec::new();
-    let mut log_starts = Vec::new();
-    for i in 1..=args.brokers {
-        let port = args
-            .base_port
-            .checked_add(i - 1)
-            .ok_or_else(|| CliError::usage("--base-port too high"))?;
-        let mut ports = vec![port];
-        if !voters.is_empty() {
-            ports.extend(controller_port(i));
-        }
+    let hint = if file.is_some() {
+        "stop what uses it, or change the ports in the cluster file"
+    } else {
+        "stop what uses it, or pick another with --base-port"
+    };
+    for b in &plan {
+        let ports = std::iter::once(b.port).chain(b.controller_port.filter(|_| multi));
         for p in ports {
             if std::net::TcpListener::bind(("127.0.0.1", p)).is_err() {
-                return Err(CliError::new(format!("port {p} is already in use"))
-                    .hint("stop what uses it, or pick another with --base-port"));
+                return Err(CliError::new(format!("port {p} is already in use")).hint(hint));
             }
         }
-        let dir = data_dir.join(format!("broker-{i}"));
+    }
+    std::fs::create_dir_all(&data_dir)?;
+    let mut brokers = Vec::new();
+    for b in &plan {
+        let dir = data_dir.join(format!("broker-{}", b.id));
         std::fs::create_dir_all(&dir)?;
-        let log_path = data_dir.join(format!("broker-{i}.log"));
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)?;
         let mut kfkd_args = vec![
             "--node-id".to_string(),
-            i.to_string(),
+            b.id.to_string(),
             "--data-dir".to_string(),
             dir.display().to_string(),
             "--listen".to_string(),
-            format!("127.0.0.1:{port}"),
+            format!("127.0.0.1:{}", b.port),
         ];
-        if let Some(cport) = controller_port(i).filter(|_| !voters.is_empty()) {
+        if let Some(rack) = &b.rack {
+            kfkd_args.extend(["--rack".to_string(), rack.clone()]);
+        }
+        if multi && let Some(cport) = b.controller_port {
             kfkd_args.extend([
                 "--controller-listen".to_string(),
                 format!("127.0.0.1:{cport}"),
@@ -267,18 +375,24 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
                 voters.join(","),
             ]);
         }
-        drop(log);
-        let mut broker = LocalBroker {
-            id: i32::from(i),
+        if !b.settings.is_empty() {
+            let path = data_dir.join(format!("broker-{}.yaml", b.id));
+            write_settings(&kfkd, b, &path, source)?;
+            kfkd_args.extend(["--config".to_string(), path.display().to_string()]);
+        }
+        brokers.push(LocalBroker {
+            id: b.id,
             pid: 0,
-            port,
+            port: b.port,
             data_dir: dir,
-            log: log_path,
+            log: data_dir.join(format!("broker-{}.log", b.id)),
             args: kfkd_args,
             env: env.clone(),
-        };
-        log_starts.push(spawn(&kfkd, &mut broker)?);
-        brokers.push(broker);
+        });
+    }
+    let mut log_starts = Vec::new();
+    for b in &mut brokers {
+        log_starts.push(spawn(&kfkd, b)?);
     }
     let state = ClusterState {
         data_dir: data_dir.clone(),
