@@ -1672,7 +1672,7 @@ _kfk() {
             return 0
             ;;
         kfk__subcmd__topics__subcmd__create)
-            opts="-p -r -c -b -o -h -V --partitions --replication-factor --config --if-not-exists --bootstrap-server --output --help --version"
+            opts="-p -r -c -b -o -h -V --partitions --replication-factor --replica-assignment --config --if-not-exists --bootstrap-server --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1691,6 +1691,10 @@ _kfk() {
                     return 0
                     ;;
                 -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replica-assignment)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

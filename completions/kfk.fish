@@ -116,6 +116,7 @@ complete -c kfk -n "__fish_kfk_using_subcommand topics; and not __fish_seen_subc
 complete -c kfk -n "__fish_kfk_using_subcommand topics; and not __fish_seen_subcommand_from create list describe delete alter help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from create" -s p -l partitions -d 'Number of partitions (default: the broker\'s num.partitions)' -r
 complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from create" -s r -l replication-factor -d 'Replicas per partition (default: the broker\'s default.replication.factor)' -r
+complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from create" -l replica-assignment -d 'Brokers of each partition as in kafka-topics.sh: partitions separated by commas, replicas by colons, the first leads (e.g. `1:2,2:3,3:1`)' -r
 complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from create" -s c -l config -d 'Topic config, key=value (repeatable), e.g. retention.ms=86400000' -r
 complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from create" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
 complete -c kfk -n "__fish_kfk_using_subcommand topics; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format of listings' -r -f -a "table\t''

@@ -349,3 +349,133 @@ fn real_clients_produce_and_consume_while_a_broker_is_down() {
     let kcat_lines = text.lines().filter(|l| l.starts_with("kcat-")).count();
     assert_eq!(kcat_lines, 20, "{text}");
 }
+
+/// Leader and in-sync replicas of partition 0 of `topic`.
+fn leader_and_isr(home: &Home, topic: &str) -> (i64, Vec<i64>) {
+    let t = home.json(&["topics", "describe", topic]);
+    let (leader, replicas) = layout(&t).remove(0);
+    let isr = replicas
+        .iter()
+        .filter(|(_, s)| *s)
+        .map(|(b, _)| *b)
+        .collect();
+    (leader, isr)
+}
+
+fn wait_leader_and_isr(home: &Home, topic: &str, want: (i64, Vec<i64>)) {
+    home.wait_json(
+        &["topics", "describe", topic],
+        Duration::from_secs(20),
+        &format!("{topic} to have leader and ISR {want:?}"),
+        |_| leader_and_isr(home, topic) == want,
+    );
+}
+
+#[test]
+fn acks_all_needs_min_insync_replicas_and_offline_partitions_refuse_writes() {
+    let home = home();
+    home.up_cluster(3);
+    home.ok(&[
+        "topics",
+        "create",
+        "strict",
+        "--replica-assignment",
+        "1:2",
+        "-c",
+        "min.insync.replicas=2",
+    ]);
+    home.ok(&["topics", "create", "single", "--replica-assignment", "2"]);
+    home.ok(&["cluster", "stop-broker", "2"]);
+    wait_leader_and_isr(&home, "strict", (1, vec![1]));
+
+    let out = home.kfk_stdin(&["produce", "strict", "--acks", "all"], "refused\n");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("NotEnoughReplicas"), "{err}");
+    // acks=1 does not ask for the ISR.
+    home.ok_stdin(&["produce", "strict", "--acks", "1"], "accepted\n");
+
+    // No unclean election: the partition whose only replica is down is offline.
+    wait_leader_and_isr(&home, "single", (-1, vec![2]));
+    let out = home.kfk_stdin(&["produce", "single"], "nowhere\n");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("LeaderNotAvailable"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    home.ok(&["cluster", "start-broker", "2"]);
+    wait_leader_and_isr(&home, "strict", (1, vec![1, 2]));
+    wait_leader_and_isr(&home, "single", (2, vec![2]));
+    home.ok_stdin(&["produce", "strict", "--acks", "all"], "again\n");
+    let out = home.ok(&["consume", "strict", "--from-beginning", "-e"]);
+    assert_eq!(out.lines().collect::<Vec<_>>(), vec!["accepted", "again"]);
+}
+
+#[test]
+fn unclean_election_trades_unreplicated_records_for_availability() {
+    let home = home();
+    // Brokers 1-3 vote; 4 is a learner, so stopping 3 and 4 keeps the quorum.
+    home.up_cluster(4);
+    for (topic, unclean) in [("clean", "false"), ("dirty", "true")] {
+        home.ok(&[
+            "topics",
+            "create",
+            topic,
+            "--replica-assignment",
+            "4:3",
+            "-c",
+            &format!("unclean.leader.election.enable={unclean}"),
+        ]);
+        home.ok_stdin(&["produce", topic, "--acks", "all"], "first\n");
+    }
+    home.ok(&["cluster", "stop-broker", "3"]);
+    for topic in ["clean", "dirty"] {
+        wait_leader_and_isr(&home, topic, (4, vec![4]));
+        home.ok_stdin(&["produce", topic, "--acks", "1"], "second\n");
+    }
+    home.ok(&["cluster", "stop-broker", "4"]);
+    wait_leader_and_isr(&home, "clean", (-1, vec![4]));
+    wait_leader_and_isr(&home, "dirty", (-1, vec![4]));
+
+    // Broker 3 is out of sync: only the topic that allows it elects it.
+    home.ok(&["cluster", "start-broker", "3"]);
+    wait_leader_and_isr(&home, "dirty", (3, vec![3]));
+    assert_eq!(leader_and_isr(&home, "clean"), (-1, vec![4]));
+    let out = home.ok(&["consume", "dirty", "--from-beginning", "-e"]);
+    assert_eq!(out.lines().collect::<Vec<_>>(), vec!["first"]);
+
+    // Broker 4 returns: the clean topic has everything; on the dirty one it
+    // follows the new leader and drops what that leader never had.
+    home.ok(&["cluster", "start-broker", "4"]);
+    wait_leader_and_isr(&home, "clean", (4, vec![4, 3]));
+    wait_leader_and_isr(&home, "dirty", (3, vec![4, 3]));
+    let out = home.ok(&["consume", "clean", "--from-beginning", "-e"]);
+    assert_eq!(out.lines().collect::<Vec<_>>(), vec!["first", "second"]);
+    let out = home.ok(&["consume", "dirty", "--from-beginning", "-e"]);
+    assert_eq!(out.lines().collect::<Vec<_>>(), vec!["first"]);
+}
+
+#[test]
+fn a_graceful_stop_moves_leadership_before_the_broker_exits() {
+    // A session timeout far longer than the test: only the controlled
+    // shutdown can move leadership this soon.
+    let home = Home::new()
+        .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "120000")
+        .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300");
+    home.up_cluster(3);
+    home.ok(&["topics", "create", "moving", "-p", "3", "-r", "3"]);
+    home.ok(&["cluster", "stop-broker", "1"]);
+    home.wait_json(
+        &["topics", "describe", "moving"],
+        Duration::from_secs(20),
+        "broker 1 to lead nothing and leave every ISR",
+        |t| {
+            layout(t)
+                .iter()
+                .all(|(leader, replicas)| *leader != 1 && replicas.contains(&(1, false)))
+        },
+    );
+    home.ok_stdin(&["produce", "moving", "--acks", "all"], "still\nworks\n");
+}

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
-use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use kafka_protocol::messages::create_topics_request::{
+    CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
+};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
@@ -69,6 +71,9 @@ pub struct NewTopic {
     /// -1 for the broker's `default.replication.factor`.
     pub replication_factor: i16,
     pub configs: BTreeMap<String, String>,
+    /// Explicit replicas per partition (the first leads); when given,
+    /// `partitions` and `replication_factor` must be -1.
+    pub assignments: Vec<Vec<i32>>,
 }
 
 /// Attempts for admin requests while the controller moves (an election takes
@@ -114,6 +119,20 @@ impl Client {
                     .with_name(topic_name(&topic.name))
                     .with_num_partitions(topic.partitions)
                     .with_replication_factor(topic.replication_factor)
+                    .with_assignments(
+                        topic
+                            .assignments
+                            .iter()
+                            .enumerate()
+                            .map(|(i, replicas)| {
+                                CreatableReplicaAssignment::default()
+                                    .with_partition_index(i as i32)
+                                    .with_broker_ids(
+                                        replicas.iter().map(|b| BrokerId(*b)).collect(),
+                                    )
+                            })
+                            .collect(),
+                    )
                     .with_configs(
                         topic
                             .configs

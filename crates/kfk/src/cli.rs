@@ -145,6 +145,10 @@ pub struct TopicsCreateArgs {
     /// Replicas per partition (default: the broker's default.replication.factor).
     #[arg(short = 'r', long)]
     pub replication_factor: Option<i16>,
+    /// Brokers of each partition as in kafka-topics.sh: partitions separated
+    /// by commas, replicas by colons, the first leads (e.g. `1:2,2:3,3:1`).
+    #[arg(long, value_name = "ASSIGNMENT", conflicts_with_all = ["partitions", "replication_factor"])]
+    pub replica_assignment: Option<String>,
     /// Topic config, key=value (repeatable), e.g. retention.ms=86400000.
     #[arg(short, long = "config", value_name = "KEY=VALUE")]
     pub configs: Vec<String>,

@@ -113,6 +113,8 @@ pub struct Broker {
     fetchers: Mutex<HashSet<i32>>,
     /// Set once shutdown begins: no more heartbeats or fetching.
     stopping: AtomicBool,
+    /// This broker's unused producer ids.
+    producer_ids: tokio::sync::Mutex<std::ops::Range<i64>>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -139,39 +141,76 @@ fn storage_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(ResponseError::KafkaStorageError, e.to_string())
 }
 
+/// Producer ids a broker reserves at a time (Kafka's block size).
+const PRODUCER_ID_BLOCK: i64 = 1000;
+
 /// How long a starting broker waits for its metadata quorum to be ready.
 const QUORUM_READY: Duration = Duration::from_secs(30);
 /// Patience for one forwarded metadata change.
 const QUORUM_RPC: Duration = Duration::from_secs(10);
 
+/// How long a change waits for the quorum to (re-)elect a leader before the
+/// request fails with NOT_CONTROLLER.
+const LEADER_PATIENCE: Duration = Duration::from_secs(5);
+
 /// Commits a command through the quorum: locally when this broker leads it,
 /// else by forwarding it to the leader; returns once this broker's own image
-/// includes the change.
+/// includes the change. While the quorum is between leaders (the controller
+/// just stopped), waits up to [`LEADER_PATIENCE`] for the next one.
 async fn commit(raft: &MetadataRaft, cmd: MetadataCommand) -> Result<CommandResult, ApiError> {
+    let deadline = tokio::time::Instant::now() + LEADER_PATIENCE;
+    loop {
+        match commit_once(raft, cmd.clone()).await {
+            Err(Attempt::NotApplied(e)) if tokio::time::Instant::now() < deadline => {
+                tracing::debug!(error = ?e, "no reachable quorum leader yet; retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(Attempt::NotApplied(e) | Attempt::Failed(e)) => return Err(e),
+            Ok(r) => return Ok(r),
+        }
+    }
+}
+
+/// A failed commit: whether it can safely be tried again.
+enum Attempt {
+    NotApplied(ApiError),
+    Failed(ApiError),
+}
+
+async fn commit_once(raft: &MetadataRaft, cmd: MetadataCommand) -> Result<CommandResult, Attempt> {
     match raft.client_write(cmd.clone()).await {
         Ok(r) => Ok(r.data),
         Err(openraft::error::RaftError::APIError(
             openraft::error::ClientWriteError::ForwardToLeader(f),
         )) => {
             let leader = f.leader_node.ok_or_else(|| {
-                ApiError::new(
+                Attempt::NotApplied(ApiError::new(
                     ResponseError::NotController,
                     "the metadata quorum has no leader right now",
-                )
+                ))
             })?;
             let (result, index) = crate::quorum::network::forward(&leader.addr, cmd, QUORUM_RPC)
                 .await
-                .map_err(|e| ApiError::new(ResponseError::NotController, e))?;
+                .map_err(|r| {
+                    let e = ApiError::new(ResponseError::NotController, r.message);
+                    if r.not_applied {
+                        Attempt::NotApplied(e)
+                    } else {
+                        Attempt::Failed(e)
+                    }
+                })?;
             raft.wait(Some(QUORUM_RPC))
                 .applied_index_at_least(Some(index), "the change to reach this broker")
                 .await
-                .map_err(|e| ApiError::new(ResponseError::RequestTimedOut, e.to_string()))?;
+                .map_err(|e| {
+                    Attempt::Failed(ApiError::new(ResponseError::RequestTimedOut, e.to_string()))
+                })?;
             Ok(result)
         }
-        Err(e) => Err(ApiError::new(
+        Err(e) => Err(Attempt::Failed(ApiError::new(
             ResponseError::UnknownServerError,
             e.to_string(),
-        )),
+        ))),
     }
 }
 
@@ -509,6 +548,7 @@ impl Broker {
             isr_changes,
             fetchers: Mutex::new(HashSet::new()),
             stopping: AtomicBool::new(false),
+            producer_ids: tokio::sync::Mutex::new(0..0),
         });
         broker.register().await?;
         broker
@@ -1127,16 +1167,28 @@ impl Broker {
     /// # Errors
     /// When the quorum cannot commit.
     pub async fn next_producer_id(&self) -> Result<i64, ApiError> {
-        match self
-            .propose(MetadataCommand::AllocateProducerIds { count: 1 })
-            .await?
-        {
-            CommandResult::ProducerIds { first } => Ok(first),
-            other => Err(ApiError::new(
-                ResponseError::UnknownServerError,
-                format!("unexpected result {other:?}"),
-            )),
+        // Ids come from a block reserved through the quorum, so producers can
+        // start without a metadata commit each (and while the quorum is down).
+        let mut block = self.producer_ids.lock().await;
+        if block.is_empty() {
+            match self
+                .propose(MetadataCommand::AllocateProducerIds {
+                    count: PRODUCER_ID_BLOCK,
+                })
+                .await?
+            {
+                CommandResult::ProducerIds { first } => *block = first..first + PRODUCER_ID_BLOCK,
+                other => {
+                    return Err(ApiError::new(
+                        ResponseError::UnknownServerError,
+                        format!("unexpected result {other:?}"),
+                    ));
+                }
+            }
         }
+        let id = block.start;
+        block.start += 1;
+        Ok(id)
     }
 
     /// Flushes and closes every log (the next start skips recovery) and stops

@@ -12,6 +12,28 @@ use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output;
 
+/// Parses kafka-topics.sh's `--replica-assignment`: `1:2,2:3` is partition 0
+/// on brokers 1 and 2, partition 1 on brokers 2 and 3.
+pub fn parse_assignment(text: &str) -> CliResult<Vec<Vec<i32>>> {
+    let bad = || {
+        CliError::usage(format!("--replica-assignment {text:?} is not valid"))
+            .hint("partitions separated by commas, their brokers by colons: 1:2,2:3,3:1")
+    };
+    let parsed: Vec<Vec<i32>> = text
+        .split(',')
+        .map(|p| {
+            p.split(':')
+                .map(|b| b.trim().parse::<i32>().map_err(|_| bad()))
+                .collect::<CliResult<Vec<i32>>>()
+        })
+        .collect::<CliResult<_>>()?;
+    let rf = parsed.first().map_or(0, Vec::len);
+    if parsed.iter().any(|r| r.len() != rf) {
+        return Err(bad().hint("every partition needs the same number of replicas"));
+    }
+    Ok(parsed)
+}
+
 /// Parses repeated `key=value` flags.
 pub fn parse_pairs(pairs: &[String], what: &str) -> CliResult<BTreeMap<String, String>> {
     pairs
@@ -39,6 +61,10 @@ pub async fn create(ctx: &Ctx, args: &TopicsCreateArgs) -> CliResult {
         partitions: args.partitions.unwrap_or(-1),
         replication_factor: args.replication_factor.unwrap_or(-1),
         configs: parse_pairs(&args.configs, "--config")?,
+        assignments: match &args.replica_assignment {
+            Some(text) => parse_assignment(text)?,
+            None => Vec::new(),
+        },
     };
     match client.create_topic(&topic, false).await {
         Ok(()) => {

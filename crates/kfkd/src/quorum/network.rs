@@ -52,7 +52,7 @@ enum Reply {
         Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>,
     ),
     /// The command's result and the log index it was committed at.
-    Propose(Result<(CommandResult, u64), String>),
+    Propose(Result<(CommandResult, u64), Refusal>),
     Heartbeat,
     Join(Result<(), String>),
 }
@@ -210,25 +210,49 @@ impl RaftNetwork<TypeConfig> for Peer {
     }
 }
 
+/// Why a forwarded change was not committed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Refusal {
+    /// Certainly not applied (the peer is unreachable or no longer leads), so
+    /// sending it again cannot apply it twice.
+    pub not_applied: bool,
+    pub message: String,
+}
+
 /// Sends a metadata change to the leader's controller address; returns its
 /// result and the log index it was committed at.
 ///
 /// # Errors
-/// A transport failure or the leader's refusal, as text.
+/// A transport failure or the leader's refusal.
 pub async fn forward(
     addr: &str,
     cmd: MetadataCommand,
     ttl: Duration,
-) -> Result<(CommandResult, u64), String> {
+) -> Result<(CommandResult, u64), Refusal> {
+    let not_applied = |e: std::io::Error| Refusal {
+        not_applied: true,
+        message: format!("controller at {addr}: {e}"),
+    };
+    let stream = tokio::time::timeout(ttl, TcpStream::connect(addr))
+        .await
+        .map_err(|_| not_applied(std::io::ErrorKind::TimedOut.into()))?
+        .map_err(not_applied)?;
+    let _ = stream.set_nodelay(true);
     let mut peer = Peer {
         target: 0,
         addr: addr.to_string(),
-        stream: None,
+        stream: Some(stream),
     };
     match peer.call(Request::Propose(cmd), ttl).await {
         Ok(Reply::Propose(r)) => r,
-        Ok(_) => Err("mismatched reply".into()),
-        Err(e) => Err(format!("controller at {addr}: {e}")),
+        Ok(_) => Err(Refusal {
+            not_applied: false,
+            message: "mismatched reply".into(),
+        }),
+        Err(e) => Err(Refusal {
+            not_applied: false,
+            message: format!("controller at {addr}: {e}"),
+        }),
     }
 }
 
@@ -348,7 +372,15 @@ pub async fn serve(listener: TcpListener, raft: MetadataRaft, liveness: Arc<Live
                         raft.client_write(cmd)
                             .await
                             .map(|r| (r.data, r.log_id.index))
-                            .map_err(|e| e.to_string()),
+                            .map_err(|e| Refusal {
+                                not_applied: matches!(
+                                    e,
+                                    RaftError::APIError(
+                                        openraft::error::ClientWriteError::ForwardToLeader(_)
+                                    )
+                                ),
+                                message: e.to_string(),
+                            }),
                     ),
                 };
                 if write_frame(&mut stream, &reply).await.is_err() {
