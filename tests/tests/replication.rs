@@ -479,3 +479,42 @@ fn a_graceful_stop_moves_leadership_before_the_broker_exits() {
     );
     home.ok_stdin(&["produce", "moving", "--acks", "all"], "still\nworks\n");
 }
+
+#[test]
+fn a_stalled_follower_leaves_the_isr_after_the_lag_time_and_rejoins() {
+    // A session timeout far longer than the lag time: the follower is never
+    // fenced, so only the leader's ISR tracking can take it out.
+    let home = Home::new()
+        .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "120000")
+        .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300")
+        .with_env("KFKD_REPLICA_LAG_TIME_MAX_MS", "1500");
+    home.up_cluster(3);
+    home.ok(&["topics", "create", "lagging", "--replica-assignment", "1:3"]);
+    home.ok_stdin(&["produce", "lagging", "--acks", "all"], "before\n");
+    let pid = home.json(&["cluster", "status"])["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == 3)
+        .unwrap()["pid"]
+        .as_u64()
+        .unwrap();
+    let signal = |sig: &str| {
+        Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap();
+    };
+    signal("-STOP");
+    // Writes keep coming; the frozen follower falls behind and is dropped.
+    home.ok_stdin(&["produce", "lagging", "--acks", "1"], "during\n");
+    wait_leader_and_isr(&home, "lagging", (1, vec![1]));
+    home.ok_stdin(&["produce", "lagging", "--acks", "all"], "acked by one\n");
+    signal("-CONT");
+    wait_leader_and_isr(&home, "lagging", (1, vec![1, 3]));
+    let out = home.ok(&["consume", "lagging", "--from-beginning", "-e"]);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        vec!["before", "during", "acked by one"]
+    );
+}

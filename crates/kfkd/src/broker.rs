@@ -149,6 +149,9 @@ const QUORUM_READY: Duration = Duration::from_secs(30);
 /// Patience for one forwarded metadata change.
 const QUORUM_RPC: Duration = Duration::from_secs(10);
 
+/// How long a stopping broker tries to hand over its leaderships.
+const CONTROLLED_SHUTDOWN_PATIENCE: Duration = Duration::from_secs(3);
+
 /// How long a change waits for the quorum to (re-)elect a leader before the
 /// request fails with NOT_CONTROLLER.
 const LEADER_PATIENCE: Duration = Duration::from_secs(5);
@@ -802,14 +805,18 @@ impl Broker {
         {
             return;
         }
+        // One attempt: when the whole cluster stops at once the quorum goes
+        // away, and waiting for it would only delay the exit.
         match tokio::time::timeout(
-            Duration::from_secs(5),
-            self.propose(MetadataCommand::ShutdownBroker(self.node_id)),
+            CONTROLLED_SHUTDOWN_PATIENCE,
+            commit_once(&self.raft, MetadataCommand::ShutdownBroker(self.node_id)),
         )
         .await
         {
             Ok(Ok(_)) => info!("controlled shutdown: leaderships moved"),
-            Ok(Err(e)) => tracing::warn!(error = ?e, "controlled shutdown not committed"),
+            Ok(Err(Attempt::NotApplied(e) | Attempt::Failed(e))) => {
+                info!(reason = ?e.message, "controlled shutdown skipped: no metadata quorum")
+            }
             Err(_) => tracing::warn!("controlled shutdown timed out"),
         }
     }
@@ -877,13 +884,16 @@ impl Broker {
         Ok(())
     }
 
-    /// Round-robin placement with a rotating start, as Kafka assigns replicas.
-    fn place(&self, partitions: std::ops::Range<i32>, rf: i32) -> Vec<Vec<i32>> {
+    /// Round-robin placement, as Kafka assigns replicas: partition p's replicas
+    /// are consecutive live brokers from `start + p`. The start rotates with
+    /// every topic created, so single-partition topics do not all land on the
+    /// first broker.
+    fn place(&self, partitions: std::ops::Range<i32>, rf: i32, start: usize) -> Vec<Vec<i32>> {
         let live = self.live_brokers();
         partitions
             .map(|p| {
                 (0..rf)
-                    .map(|r| live[(p as usize + r as usize) % live.len()])
+                    .map(|r| live[(start + p as usize + r as usize) % live.len()])
                     .collect()
             })
             .collect()
@@ -899,7 +909,8 @@ impl Broker {
         validate_only: bool,
     ) -> Result<TopicMeta, ApiError> {
         let replicas = if t.assignments.is_empty() {
-            self.place(0..t.num_partitions, t.replication_factor)
+            let start = self.with_image(|i| i.topics.len());
+            self.place(0..t.num_partitions, t.replication_factor, start)
         } else {
             t.assignments.clone()
         };
@@ -980,7 +991,7 @@ impl Broker {
         validate_only: bool,
     ) -> Result<(), ApiError> {
         let _serial = self.changes.lock().await;
-        let (current, rf) = self.with_image(|image| -> Result<(usize, i32), ApiError> {
+        let (current, rf, first) = self.with_image(|image| -> Result<(usize, i32, i32), ApiError> {
             let topic = image.topics.get(name).ok_or_else(|| unknown_topic(name))?;
             let current = topic.partitions.len();
             if count as usize <= current {
@@ -995,10 +1006,21 @@ impl Broker {
                     format!("{} assignments given for {} new partitions", assignments.len(), count as usize - current),
                 ));
             }
-            Ok((current, topic.partitions.first().map_or(1, |p| p.replicas.len() as i32)))
+            let first = topic.partitions.first();
+            Ok((
+                current,
+                first.map_or(1, |p| p.replicas.len() as i32),
+                first.and_then(|p| p.replicas.first().copied()).unwrap_or(-1),
+            ))
         })?;
         let placed = if assignments.is_empty() {
-            self.place(current as i32..count, rf)
+            // Continue the topic's round-robin from where its partition 0 started.
+            let start = self
+                .live_brokers()
+                .iter()
+                .position(|b| *b == first)
+                .unwrap_or(0);
+            self.place(current as i32..count, rf, start)
         } else {
             assignments
         };
