@@ -463,9 +463,12 @@ fn a_graceful_stop_moves_leadership_before_the_broker_exits() {
     // shutdown can move leadership this soon.
     let home = Home::new()
         .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "120000")
-        .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300");
+        .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300")
+        .with_env("KFKD_LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS", "1");
     home.up_cluster(3);
     home.ok(&["topics", "create", "moving", "-p", "3", "-r", "3"]);
+    let leaders = |t: &Value| layout(t).iter().map(|(l, _)| *l).collect::<Vec<_>>();
+    let preferred = leaders(&home.json(&["topics", "describe", "moving"]));
     home.ok(&["cluster", "stop-broker", "1"]);
     home.wait_json(
         &["topics", "describe", "moving"],
@@ -478,6 +481,15 @@ fn a_graceful_stop_moves_leadership_before_the_broker_exits() {
         },
     );
     home.ok_stdin(&["produce", "moving", "--acks", "all"], "still\nworks\n");
+
+    // Back in sync, broker 1 gets its leaderships back (auto leader rebalance).
+    home.ok(&["cluster", "start-broker", "1"]);
+    home.wait_json(
+        &["topics", "describe", "moving"],
+        Duration::from_secs(20),
+        "the preferred leaders to lead again",
+        |t| leaders(t) == preferred,
+    );
 }
 
 #[test]

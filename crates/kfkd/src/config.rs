@@ -99,6 +99,12 @@ settings! {
     replica_fetch_wait_max_ms: u64 = 500, "replica.fetch.wait.max.ms", "KFKD_REPLICA_FETCH_WAIT_MAX_MS";
     /// How often high watermarks are saved to replication-offset-checkpoint [replica.high.watermark.checkpoint.interval.ms].
     replica_high_watermark_checkpoint_interval_ms: u64 = 5_000, "replica.high.watermark.checkpoint.interval.ms", "KFKD_REPLICA_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS";
+    /// Move leadership back to each partition's preferred (first) replica [auto.leader.rebalance.enable].
+    auto_leader_rebalance_enable: bool = true, "auto.leader.rebalance.enable", "KFKD_AUTO_LEADER_REBALANCE_ENABLE";
+    /// How often the controller checks leader balance [leader.imbalance.check.interval.seconds].
+    leader_imbalance_check_interval_seconds: u64 = 300, "leader.imbalance.check.interval.seconds", "KFKD_LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS";
+    /// Rebalance when more than this percentage of a broker's preferred partitions are led elsewhere [leader.imbalance.per.broker.percentage].
+    leader_imbalance_per_broker_percentage: u64 = 10, "leader.imbalance.per.broker.percentage", "KFKD_LEADER_IMBALANCE_PER_BROKER_PERCENTAGE";
     /// Rack of this broker, reported in metadata [broker.rack].
     rack: String = String::new(), "broker.rack", "KFKD_RACK";
     /// Partitions of an auto-created topic or a CreateTopics without a count [num.partitions].

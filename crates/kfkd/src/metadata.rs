@@ -94,6 +94,35 @@ pub struct MetadataImage {
 }
 
 impl MetadataImage {
+    /// Partitions to hand back to their preferred replica (the first one) —
+    /// live, in sync, but not leading — for every broker that lost more than
+    /// `max_imbalance_pct` percent of the partitions it should lead (Kafka's
+    /// `leader.imbalance.per.broker.percentage`).
+    pub fn preferred_elections(&self, max_imbalance_pct: u64) -> Vec<(String, i32)> {
+        let live = |id: i32| self.brokers.get(&id).is_some_and(|b| !b.fenced);
+        let mut preferred: BTreeMap<i32, (u64, Vec<(String, i32)>)> = BTreeMap::new();
+        for (name, topic) in &self.topics {
+            for (i, p) in topic.partitions.iter().enumerate() {
+                let Some(&first) = p.replicas.first() else {
+                    continue;
+                };
+                let entry = preferred.entry(first).or_default();
+                entry.0 += 1;
+                if p.leader != first && p.isr.contains(&first) && live(first) && !p.is_reassigning()
+                {
+                    entry.1.push((name.clone(), i as i32));
+                }
+            }
+        }
+        preferred
+            .into_values()
+            .filter(|(total, off)| {
+                !off.is_empty() && off.len() as u64 * 100 > total * max_imbalance_pct
+            })
+            .flat_map(|(_, off)| off)
+            .collect()
+    }
+
     pub fn topic_by_id(&self, id: Uuid) -> Option<(&String, &TopicMeta)> {
         self.topics.iter().find(|(_, t)| t.id == id)
     }
@@ -215,6 +244,57 @@ mod tests {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         );
         assert_ne!(id, new_cluster_id());
+    }
+
+    fn partition(replicas: &[i32], leader: i32, isr: &[i32]) -> PartitionMeta {
+        PartitionMeta {
+            replicas: replicas.to_vec(),
+            isr: isr.to_vec(),
+            leader,
+            leader_epoch: 0,
+            partition_epoch: 0,
+            adding_replicas: Vec::new(),
+            removing_replicas: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn preferred_leaders_return_once_in_sync_past_the_imbalance_threshold() {
+        let mut image = MetadataImage::default();
+        for id in [1, 2] {
+            image.brokers.insert(
+                id,
+                BrokerRegistration {
+                    id,
+                    host: "h".into(),
+                    port: 1,
+                    rack: None,
+                    fenced: false,
+                    stopped: false,
+                },
+            );
+        }
+        let mut partitions: Vec<PartitionMeta> =
+            (0..10).map(|_| partition(&[1, 2], 1, &[1, 2])).collect();
+        partitions[0] = partition(&[1, 2], 2, &[1, 2]);
+        // Preferred replica out of sync: not a candidate.
+        partitions[1] = partition(&[1, 2], 2, &[2]);
+        image.topics.insert(
+            "t".into(),
+            TopicMeta {
+                id: Uuid::nil(),
+                partitions,
+                configs: BTreeMap::new(),
+            },
+        );
+        // 1 of broker 1's 10 preferred partitions movable: 10 % is not above 10 %.
+        assert!(image.preferred_elections(10).is_empty());
+        assert_eq!(image.preferred_elections(5), vec![("t".to_string(), 0)]);
+        image.brokers.get_mut(&1).unwrap().fenced = true;
+        assert!(
+            image.preferred_elections(0).is_empty(),
+            "fenced brokers lead nothing"
+        );
     }
 
     #[test]

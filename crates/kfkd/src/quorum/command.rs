@@ -53,6 +53,12 @@ pub enum MetadataCommand {
         partition_epoch: i32,
         isr: Vec<i32>,
     },
+    /// Gives leadership back to the partition's first replica when it is live
+    /// and in sync (preferred leader election).
+    ElectPreferred {
+        topic: String,
+        partition: i32,
+    },
     /// Starts moving a partition to `target` replicas, or cancels the move in
     /// flight (`None`), as AlterPartitionReassignments asks.
     Reassign {
@@ -237,6 +243,26 @@ impl MetadataImage {
         CommandResult::Done
     }
 
+    fn elect_preferred(&mut self, topic: &str, partition: i32) -> CommandResult {
+        let live = self.live_broker_ids();
+        let Some(p) = self
+            .topics
+            .get_mut(topic)
+            .and_then(|t| t.partitions.get_mut(usize::try_from(partition).ok()?))
+        else {
+            return CommandResult::NoSuchTopic;
+        };
+        match p.replicas.first().copied() {
+            Some(first) if p.leader != first && p.isr.contains(&first) && live.contains(&first) => {
+                p.leader = first;
+                p.leader_epoch += 1;
+                p.partition_epoch += 1;
+                CommandResult::Done
+            }
+            _ => CommandResult::Stale,
+        }
+    }
+
     fn reassign(&mut self, topic: &str, partition: i32, target: Option<&[i32]>) -> CommandResult {
         let live = self.live_broker_ids();
         let Some(p) = self
@@ -372,6 +398,9 @@ impl MetadataImage {
                 partition,
                 target,
             } => self.reassign(topic, *partition, target.as_deref()),
+            MetadataCommand::ElectPreferred { topic, partition } => {
+                self.elect_preferred(topic, *partition)
+            }
             MetadataCommand::AllocateProducerIds { count } => {
                 let first = self.next_producer_id;
                 self.next_producer_id += (*count).max(1);

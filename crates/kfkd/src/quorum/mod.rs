@@ -10,6 +10,7 @@
 //! directory; RPCs ([`network`]) travel over the controller listener as
 //! length-prefixed JSON frames.
 
+pub mod client;
 pub mod command;
 pub mod log_store;
 pub mod network;

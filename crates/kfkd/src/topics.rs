@@ -1,0 +1,406 @@
+//! Topic administration on the broker: creation (with replica placement),
+//! deletion, added partitions, config overrides and reassignments. Each
+//! request is validated against the current image, then committed through
+//! the metadata quorum.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::ResponseError;
+use tracing::info;
+use uuid::Uuid;
+
+use crate::broker::{ApiError, Broker, NewTopic, validate_topic_name};
+use crate::metadata::{MetadataImage, PartitionMeta, TopicMeta};
+use crate::quorum::{CommandResult, MetadataCommand};
+use crate::topic_config;
+
+impl Broker {
+    /// Validates a topic creation without applying it.
+    fn check_new_topic(&self, image: &MetadataImage, t: &NewTopic) -> Result<(), ApiError> {
+        validate_topic_name(&t.name)?;
+        if image.topics.contains_key(&t.name) {
+            return Err(topic_exists(&t.name));
+        }
+        let folded = t.name.replace('.', "_");
+        if let Some(other) = image.topics.keys().find(|n| n.replace('.', "_") == folded) {
+            return Err(ApiError::new(
+                ResponseError::InvalidTopicException,
+                format!(
+                    "topic '{}' collides with existing topic '{other}' ('.' and '_' are interchangeable in metric names)",
+                    t.name
+                ),
+            ));
+        }
+        if t.num_partitions < 1 {
+            return Err(ApiError::new(
+                ResponseError::InvalidPartitions,
+                format!(
+                    "number of partitions must be at least 1, got {}",
+                    t.num_partitions
+                ),
+            ));
+        }
+        let live = self.live_brokers();
+        if t.assignments.is_empty() {
+            if t.replication_factor < 1 || t.replication_factor as usize > live.len() {
+                return Err(ApiError::new(
+                    ResponseError::InvalidReplicationFactor,
+                    format!(
+                        "replication factor {} is invalid: {} broker(s) available",
+                        t.replication_factor,
+                        live.len()
+                    ),
+                ));
+            }
+        } else {
+            for replicas in &t.assignments {
+                if let Some(b) = replicas.iter().find(|b| !live.contains(b)) {
+                    return Err(ApiError::new(
+                        ResponseError::InvalidReplicaAssignment,
+                        format!("broker {b} in the replica assignment is not available"),
+                    ));
+                }
+                let mut sorted = replicas.clone();
+                sorted.sort_unstable();
+                sorted.dedup();
+                if replicas.is_empty() || sorted.len() != replicas.len() {
+                    return Err(ApiError::new(
+                        ResponseError::InvalidReplicaAssignment,
+                        "each partition needs distinct replicas",
+                    ));
+                }
+            }
+        }
+        for (k, v) in &t.configs {
+            topic_config::validate(k, v)
+                .map_err(|m| ApiError::new(ResponseError::InvalidConfig, m))?;
+        }
+        Ok(())
+    }
+
+    /// Round-robin placement, as Kafka assigns replicas: partition p's replicas
+    /// are consecutive live brokers from `start + p`. The start rotates with
+    /// every topic created, so single-partition topics do not all land on the
+    /// first broker.
+    fn place(&self, partitions: std::ops::Range<i32>, rf: i32, start: usize) -> Vec<Vec<i32>> {
+        let live = self.live_brokers();
+        partitions
+            .map(|p| {
+                (0..rf)
+                    .map(|r| live[(start + p as usize + r as usize) % live.len()])
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Creates a topic (or only validates it). Returns the created metadata.
+    ///
+    /// # Errors
+    /// The Kafka error the client should see.
+    pub async fn create_topic(
+        &self,
+        t: NewTopic,
+        validate_only: bool,
+    ) -> Result<TopicMeta, ApiError> {
+        let replicas = if t.assignments.is_empty() {
+            let start = self.with_image(|i| i.topics.len());
+            self.place(0..t.num_partitions, t.replication_factor, start)
+        } else {
+            t.assignments.clone()
+        };
+        let meta = TopicMeta {
+            id: Uuid::new_v4(),
+            partitions: replicas.into_iter().map(new_partition).collect(),
+            configs: t.configs.clone(),
+        };
+        let _serial = self.changes.lock().await;
+        self.with_image(|image| self.check_new_topic(image, &t))?;
+        if validate_only {
+            return Ok(meta);
+        }
+        let cmd = MetadataCommand::CreateTopic {
+            name: t.name.clone(),
+            topic: meta.clone(),
+        };
+        match self.propose(cmd).await? {
+            CommandResult::TopicExists => return Err(topic_exists(&t.name)),
+            _ => info!(topic = %t.name, partitions = meta.partitions.len(), "created topic"),
+        }
+        Ok(meta)
+    }
+
+    /// Creates a topic with broker defaults when auto-creation is enabled.
+    pub async fn auto_create(&self, name: &str) -> Result<TopicMeta, ApiError> {
+        let t = NewTopic {
+            name: name.to_string(),
+            num_partitions: self.settings.num_partitions,
+            replication_factor: self
+                .settings
+                .default_replication_factor
+                .min(self.live_brokers().len() as i32),
+            assignments: Vec::new(),
+            configs: BTreeMap::new(),
+        };
+        match self.create_topic(t, false).await {
+            // Another request created it meanwhile: that is what we wanted.
+            Err(e) if e.error == ResponseError::TopicAlreadyExists => {
+                self.with_image(|i| i.topics.get(name).cloned()).ok_or(e)
+            }
+            other => other,
+        }
+    }
+
+    /// Deletes a topic and its logs.
+    ///
+    /// # Errors
+    /// UNKNOWN_TOPIC_OR_PARTITION, or a storage error.
+    pub async fn delete_topic(&self, name: &str) -> Result<TopicMeta, ApiError> {
+        let _serial = self.changes.lock().await;
+        let removed = self
+            .with_image(|i| i.topics.get(name).cloned())
+            .ok_or_else(|| unknown_topic(name))?;
+        match self
+            .propose(MetadataCommand::DeleteTopic {
+                name: name.to_string(),
+            })
+            .await?
+        {
+            CommandResult::NoSuchTopic => Err(unknown_topic(name)),
+            _ => {
+                info!(topic = %name, "deleted topic");
+                Ok(removed)
+            }
+        }
+    }
+
+    /// Grows a topic to `count` partitions.
+    ///
+    /// # Errors
+    /// UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS, INVALID_REPLICA_ASSIGNMENT.
+    pub async fn create_partitions(
+        &self,
+        name: &str,
+        count: i32,
+        assignments: Vec<Vec<i32>>,
+        validate_only: bool,
+    ) -> Result<(), ApiError> {
+        let _serial = self.changes.lock().await;
+        let (current, rf, first) = self.with_image(|image| -> Result<(usize, i32, i32), ApiError> {
+            let topic = image.topics.get(name).ok_or_else(|| unknown_topic(name))?;
+            let current = topic.partitions.len();
+            if count as usize <= current {
+                return Err(ApiError::new(
+                    ResponseError::InvalidPartitions,
+                    format!("topic '{name}' has {current} partitions; the new count must be larger, got {count}"),
+                ));
+            }
+            if !assignments.is_empty() && assignments.len() != count as usize - current {
+                return Err(ApiError::new(
+                    ResponseError::InvalidReplicaAssignment,
+                    format!("{} assignments given for {} new partitions", assignments.len(), count as usize - current),
+                ));
+            }
+            let first = topic.partitions.first();
+            Ok((
+                current,
+                first.map_or(1, |p| p.replicas.len() as i32),
+                first.and_then(|p| p.replicas.first().copied()).unwrap_or(-1),
+            ))
+        })?;
+        let placed = if assignments.is_empty() {
+            // Continue the topic's round-robin from where its partition 0 started.
+            let start = self
+                .live_brokers()
+                .iter()
+                .position(|b| *b == first)
+                .unwrap_or(0);
+            self.place(current as i32..count, rf, start)
+        } else {
+            assignments
+        };
+        let live = self.live_brokers();
+        if placed.iter().flatten().any(|b| !live.contains(b)) {
+            return Err(ApiError::new(
+                ResponseError::InvalidReplicaAssignment,
+                "the assignment names brokers that are not available",
+            ));
+        }
+        if validate_only {
+            return Ok(());
+        }
+        let partitions = placed.into_iter().map(new_partition).collect();
+        match self
+            .propose(MetadataCommand::AddPartitions {
+                name: name.to_string(),
+                partitions,
+            })
+            .await?
+        {
+            CommandResult::NoSuchTopic => Err(unknown_topic(name)),
+            _ => {
+                info!(topic = %name, partitions = count, "added partitions");
+                Ok(())
+            }
+        }
+    }
+
+    /// Replaces (`replace_all`) or edits a topic's config overrides. `None`
+    /// values delete an override.
+    ///
+    /// # Errors
+    /// UNKNOWN_TOPIC_OR_PARTITION or INVALID_CONFIG.
+    pub async fn alter_topic_configs(
+        &self,
+        name: &str,
+        changes: &[(String, Option<String>)],
+        replace_all: bool,
+        validate_only: bool,
+    ) -> Result<(), ApiError> {
+        for (k, v) in changes {
+            if let Some(v) = v {
+                topic_config::validate(k, v)
+                    .map_err(|m| ApiError::new(ResponseError::InvalidConfig, m))?;
+            } else if !topic_config::names().contains(&k.as_str()) {
+                return Err(ApiError::new(
+                    ResponseError::InvalidConfig,
+                    format!("unknown topic config {k}"),
+                ));
+            }
+        }
+        let _serial = self.changes.lock().await;
+        let mut configs = self
+            .with_image(|i| i.topics.get(name).map(|t| t.configs.clone()))
+            .ok_or_else(|| unknown_topic(name))?;
+        if validate_only {
+            return Ok(());
+        }
+        if replace_all {
+            configs.clear();
+        }
+        for (k, v) in changes {
+            match v {
+                Some(v) => configs.insert(k.clone(), v.clone()),
+                None => configs.remove(k),
+            };
+        }
+        match self
+            .propose(MetadataCommand::SetTopicConfigs {
+                name: name.to_string(),
+                configs,
+            })
+            .await?
+        {
+            CommandResult::NoSuchTopic => Err(unknown_topic(name)),
+            _ => {
+                info!(topic = %name, "altered topic configs");
+                Ok(())
+            }
+        }
+    }
+
+    /// Starts moving a partition to `target` replicas, or cancels the move in
+    /// flight (`None`). The move completes on its own once the new replicas
+    /// are in sync.
+    ///
+    /// # Errors
+    /// UNKNOWN_TOPIC_OR_PARTITION, INVALID_REPLICA_ASSIGNMENT,
+    /// INVALID_REPLICATION_FACTOR or NO_REASSIGNMENT_IN_PROGRESS.
+    pub async fn reassign(
+        &self,
+        topic: &str,
+        partition: i32,
+        target: Option<Vec<i32>>,
+        allow_replication_factor_change: bool,
+    ) -> Result<(), ApiError> {
+        let _serial = self.changes.lock().await;
+        let current = self
+            .with_image(|i| {
+                i.topics
+                    .get(topic)
+                    .and_then(|t| t.partitions.get(usize::try_from(partition).ok()?))
+                    .cloned()
+            })
+            .ok_or_else(|| {
+                ApiError::new(
+                    ResponseError::UnknownTopicOrPartition,
+                    format!("partition {topic}-{partition} does not exist"),
+                )
+            })?;
+        match &target {
+            None if !current.is_reassigning() => {
+                return Err(ApiError::new(
+                    ResponseError::NoReassignmentInProgress,
+                    format!("no reassignment of {topic}-{partition} is in progress"),
+                ));
+            }
+            None => {}
+            Some(t) => {
+                let mut sorted = t.clone();
+                sorted.sort_unstable();
+                sorted.dedup();
+                if t.is_empty() || sorted.len() != t.len() {
+                    return Err(ApiError::new(
+                        ResponseError::InvalidReplicaAssignment,
+                        "the new replica list must name distinct brokers",
+                    ));
+                }
+                let registered: Vec<i32> = self.with_image(|i| i.brokers.keys().copied().collect());
+                if let Some(b) = t.iter().find(|b| !registered.contains(b)) {
+                    return Err(ApiError::new(
+                        ResponseError::InvalidReplicaAssignment,
+                        format!("broker {b} is not registered in the cluster"),
+                    ));
+                }
+                let original = current.replicas.len() - current.adding_replicas.len();
+                if !allow_replication_factor_change && t.len() != original {
+                    return Err(ApiError::new(
+                        ResponseError::InvalidReplicationFactor,
+                        format!(
+                            "the reassignment changes the replication factor from {original} to {}",
+                            t.len()
+                        ),
+                    ));
+                }
+            }
+        }
+        let cmd = MetadataCommand::Reassign {
+            topic: topic.to_string(),
+            partition,
+            target: target.clone(),
+        };
+        match self.propose(cmd).await? {
+            CommandResult::NoSuchTopic => Err(unknown_topic(topic)),
+            _ => {
+                info!(topic, partition, target = ?target, "reassignment submitted");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A new partition: led by its first replica, all replicas in sync, epoch 0.
+fn new_partition(replicas: Vec<i32>) -> PartitionMeta {
+    PartitionMeta {
+        leader: replicas[0],
+        isr: replicas.clone(),
+        replicas,
+        leader_epoch: 0,
+        partition_epoch: 0,
+        adding_replicas: Vec::new(),
+        removing_replicas: Vec::new(),
+    }
+}
+
+fn topic_exists(name: &str) -> ApiError {
+    ApiError::new(
+        ResponseError::TopicAlreadyExists,
+        format!("topic '{name}' already exists"),
+    )
+}
+
+fn unknown_topic(name: &str) -> ApiError {
+    ApiError::new(
+        ResponseError::UnknownTopicOrPartition,
+        format!("topic '{name}' does not exist"),
+    )
+}
