@@ -305,8 +305,8 @@ impl Broker {
         Ok(broker)
     }
 
-    /// Announces this broker's client endpoint through the quorum, retrying
-    /// while a leader is being elected.
+    /// Announces this broker (its client endpoint and a new broker epoch)
+    /// through the quorum, retrying while a leader is being elected.
     async fn register(&self) -> anyhow::Result<()> {
         let (host, port) = self.advertised_endpoint();
         let me = BrokerRegistration {
@@ -316,10 +316,8 @@ impl Broker {
             rack: (!self.settings.rack.is_empty()).then(|| self.settings.rack.clone()),
             fenced: false,
             stopped: false,
+            epoch: 0,
         };
-        if self.with_image(|i| i.brokers.get(&self.node_id) == Some(&me)) {
-            return Ok(());
-        }
         propose_with_retry(&self.raft, MetadataCommand::RegisterBroker(me)).await
     }
 

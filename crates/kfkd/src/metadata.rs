@@ -76,6 +76,10 @@ pub struct BrokerRegistration {
     /// heartbeats said, until it registers again.
     #[serde(default)]
     pub stopped: bool,
+    /// Bumped each time the broker registers (every start), so a registration
+    /// tells one run of the broker from the next, as Kafka's broker epoch does.
+    #[serde(default)]
+    pub epoch: i64,
 }
 
 /// Everything the cluster agrees on.
@@ -271,6 +275,7 @@ mod tests {
                     rack: None,
                     fenced: false,
                     stopped: false,
+                    epoch: 1,
                 },
             );
         }

@@ -31,11 +31,11 @@ impl Broker {
                 ),
             ));
         }
-        if t.num_partitions < 1 {
+        if !(1..=MAX_PARTITIONS).contains(&t.num_partitions) {
             return Err(ApiError::new(
                 ResponseError::InvalidPartitions,
                 format!(
-                    "number of partitions must be at least 1, got {}",
+                    "number of partitions must be between 1 and {MAX_PARTITIONS}, got {}",
                     t.num_partitions
                 ),
             ));
@@ -60,15 +60,14 @@ impl Broker {
                         format!("broker {b} in the replica assignment is not available"),
                     ));
                 }
-                let mut sorted = replicas.clone();
-                sorted.sort_unstable();
-                sorted.dedup();
-                if replicas.is_empty() || sorted.len() != replicas.len() {
-                    return Err(ApiError::new(
-                        ResponseError::InvalidReplicaAssignment,
-                        "each partition needs distinct replicas",
-                    ));
-                }
+                check_replica_list(replicas)?;
+            }
+            let rf = t.assignments[0].len();
+            if t.assignments.iter().any(|r| r.len() != rf) {
+                return Err(ApiError::new(
+                    ResponseError::InvalidReplicaAssignment,
+                    "every partition needs the same number of replicas",
+                ));
             }
         }
         for (k, v) in &t.configs {
@@ -102,6 +101,9 @@ impl Broker {
         t: NewTopic,
         validate_only: bool,
     ) -> Result<TopicMeta, ApiError> {
+        let _serial = self.changes.lock().await;
+        // Validate before placing: the counts come from the network.
+        self.with_image(|image| self.check_new_topic(image, &t))?;
         let replicas = if t.assignments.is_empty() {
             let start = self.with_image(|i| i.topics.len());
             self.place(0..t.num_partitions, t.replication_factor, start)
@@ -113,8 +115,6 @@ impl Broker {
             partitions: replicas.into_iter().map(new_partition).collect(),
             configs: t.configs.clone(),
         };
-        let _serial = self.changes.lock().await;
-        self.with_image(|image| self.check_new_topic(image, &t))?;
         if validate_only {
             return Ok(meta);
         }
@@ -188,10 +188,10 @@ impl Broker {
         let (current, rf, first) = self.with_image(|image| -> Result<(usize, i32, i32), ApiError> {
             let topic = image.topics.get(name).ok_or_else(|| unknown_topic(name))?;
             let current = topic.partitions.len();
-            if count as usize <= current {
+            if i64::from(count) <= current as i64 || count > MAX_PARTITIONS {
                 return Err(ApiError::new(
                     ResponseError::InvalidPartitions,
-                    format!("topic '{name}' has {current} partitions; the new count must be larger, got {count}"),
+                    format!("topic '{name}' has {current} partitions; the new count must be larger (and at most {MAX_PARTITIONS}), got {count}"),
                 ));
             }
             if !assignments.is_empty() && assignments.len() != count as usize - current {
@@ -218,6 +218,9 @@ impl Broker {
         } else {
             assignments
         };
+        for replicas in &placed {
+            check_replica_list(replicas)?;
+        }
         let live = self.live_brokers();
         if placed.iter().flatten().any(|b| !live.contains(b)) {
             return Err(ApiError::new(
@@ -381,7 +384,7 @@ impl Broker {
 /// A new partition: led by its first replica, all replicas in sync, epoch 0.
 fn new_partition(replicas: Vec<i32>) -> PartitionMeta {
     PartitionMeta {
-        leader: replicas[0],
+        leader: replicas.first().copied().unwrap_or(-1),
         isr: replicas.clone(),
         replicas,
         leader_epoch: 0,
@@ -389,6 +392,24 @@ fn new_partition(replicas: Vec<i32>) -> PartitionMeta {
         adding_replicas: Vec::new(),
         removing_replicas: Vec::new(),
     }
+}
+
+/// Most partitions one topic may have; the count arrives from the network
+/// and each partition is a directory of files.
+const MAX_PARTITIONS: i32 = 100_000;
+
+/// A partition's replica list: not empty, no broker twice.
+fn check_replica_list(replicas: &[i32]) -> Result<(), ApiError> {
+    let mut sorted = replicas.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if replicas.is_empty() || sorted.len() != replicas.len() {
+        return Err(ApiError::new(
+            ResponseError::InvalidReplicaAssignment,
+            "each partition needs distinct replicas",
+        ));
+    }
+    Ok(())
 }
 
 fn topic_exists(name: &str) -> ApiError {

@@ -7,8 +7,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
-use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
-use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use kafka_protocol::messages::create_partitions_request::{
+    CreatePartitionsAssignment, CreatePartitionsTopic,
+};
+use kafka_protocol::messages::create_topics_request::{
+    CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
+};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::incremental_alter_configs_request::{
@@ -234,6 +238,45 @@ async fn create_topics_validates_like_kafka() {
         zero.topics[0].error_code,
         code(ResponseError::InvalidPartitions)
     );
+
+    let req = CreateTopicsRequest::default().with_topics(vec![
+        CreatableTopic::default()
+            .with_name(name("rf0"))
+            .with_num_partitions(1)
+            .with_replication_factor(0),
+        CreatableTopic::default()
+            .with_name(name("huge"))
+            .with_num_partitions(i32::MAX)
+            .with_replication_factor(1),
+        CreatableTopic::default()
+            .with_name(name("empty-assignment"))
+            .with_assignments(vec![CreatableReplicaAssignment::default()]),
+    ]);
+    let resp: CreateTopicsResponse = c.request(ApiKey::CreateTopics, 7, &req).await;
+    let codes: Vec<i16> = resp.topics.iter().map(|t| t.error_code).collect();
+    assert_eq!(
+        codes,
+        vec![
+            code(ResponseError::InvalidReplicationFactor),
+            code(ResponseError::InvalidPartitions),
+            code(ResponseError::InvalidReplicaAssignment)
+        ]
+    );
+    let grow = |count: i32, assignment: Option<Vec<BrokerId>>| {
+        CreatePartitionsRequest::default().with_topics(vec![
+            CreatePartitionsTopic::default()
+                .with_name(name("orders"))
+                .with_count(count)
+                .with_assignments(
+                    assignment
+                        .map(|a| vec![CreatePartitionsAssignment::default().with_broker_ids(a)]),
+                ),
+        ])
+    };
+    for req in [grow(4, Some(vec![])), grow(-1, None), grow(i32::MAX, None)] {
+        let resp: CreatePartitionsResponse = c.request(ApiKey::CreatePartitions, 3, &req).await;
+        assert_ne!(resp.results[0].error_code, 0, "{req:?}");
+    }
 
     let req = CreateTopicsRequest::default().with_topics(vec![
         CreatableTopic::default()

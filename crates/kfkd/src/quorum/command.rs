@@ -357,7 +357,9 @@ impl MetadataImage {
                 CommandResult::Done
             }
             MetadataCommand::RegisterBroker(b) => {
-                self.brokers.insert(b.id, b.clone());
+                let epoch = self.brokers.get(&b.id).map_or(0, |old| old.epoch) + 1;
+                self.brokers
+                    .insert(b.id, BrokerRegistration { epoch, ..b.clone() });
                 self.unfence(b.id);
                 CommandResult::Done
             }
