@@ -117,6 +117,8 @@ pub struct Broker {
     pub(crate) stopping: AtomicBool,
     /// This broker's unused producer ids.
     producer_ids: tokio::sync::Mutex<std::ops::Range<i64>>,
+    /// Consumer groups whose offsets partitions this broker leads.
+    pub groups: crate::group::GroupCoordinator,
 }
 
 impl std::fmt::Debug for Broker {
@@ -273,6 +275,7 @@ impl Broker {
             fetchers: Mutex::new(HashSet::new()),
             stopping: AtomicBool::new(false),
             producer_ids: tokio::sync::Mutex::new(0..0),
+            groups: crate::group::GroupCoordinator::default(),
         });
         broker.register().await?;
         broker
@@ -288,6 +291,7 @@ impl Broker {
             isr_requests,
         ));
         tokio::spawn(crate::replication::checkpoint_hws(Arc::downgrade(&broker)));
+        tokio::spawn(crate::group::GroupCoordinator::run(Arc::downgrade(&broker)));
         broker.ensure_fetchers();
         if !alone {
             tokio::spawn(crate::controller::send_heartbeats(

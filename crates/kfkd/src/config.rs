@@ -105,6 +105,20 @@ settings! {
     leader_imbalance_check_interval_seconds: u64 = 300, "leader.imbalance.check.interval.seconds", "KFKD_LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS";
     /// Rebalance when more than this percentage of a broker's preferred partitions are led elsewhere [leader.imbalance.per.broker.percentage].
     leader_imbalance_per_broker_percentage: u64 = 10, "leader.imbalance.per.broker.percentage", "KFKD_LEADER_IMBALANCE_PER_BROKER_PERCENTAGE";
+    /// Partitions of the internal __consumer_offsets topic (Kafka: 50; 10 suits clusters of a few brokers) [offsets.topic.num.partitions].
+    offsets_topic_num_partitions: i32 = 10, "offsets.topic.num.partitions", "KFKD_OFFSETS_TOPIC_NUM_PARTITIONS";
+    /// Replication factor of __consumer_offsets, capped by the brokers alive when it is created [offsets.topic.replication.factor].
+    offsets_topic_replication_factor: i32 = 3, "offsets.topic.replication.factor", "KFKD_OFFSETS_TOPIC_REPLICATION_FACTOR";
+    /// How long an offset commit waits for the in-sync replicas [offsets.commit.timeout.ms].
+    offsets_commit_timeout_ms: u64 = 5_000, "offsets.commit.timeout.ms", "KFKD_OFFSETS_COMMIT_TIMEOUT_MS";
+    /// Largest metadata string stored with a committed offset [offset.metadata.max.bytes].
+    offset_metadata_max_bytes: u64 = 4_096, "offset.metadata.max.bytes", "KFKD_OFFSET_METADATA_MAX_BYTES";
+    /// How long a new group waits for more members before its first rebalance [group.initial.rebalance.delay.ms].
+    group_initial_rebalance_delay_ms: u64 = 3_000, "group.initial.rebalance.delay.ms", "KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS";
+    /// Smallest session timeout a group member may ask for [group.min.session.timeout.ms].
+    group_min_session_timeout_ms: u64 = 6_000, "group.min.session.timeout.ms", "KFKD_GROUP_MIN_SESSION_TIMEOUT_MS";
+    /// Largest session timeout a group member may ask for [group.max.session.timeout.ms].
+    group_max_session_timeout_ms: u64 = 1_800_000, "group.max.session.timeout.ms", "KFKD_GROUP_MAX_SESSION_TIMEOUT_MS";
     /// Rack of this broker, reported in metadata [broker.rack].
     rack: String = String::new(), "broker.rack", "KFKD_RACK";
     /// Partitions of an auto-created topic or a CreateTopics without a count [num.partitions].

@@ -58,7 +58,7 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let closed = serve_inner(&broker, &mut stream, &mut shutdown).await;
+    let closed = serve_inner(&broker, &mut stream, peer, &mut shutdown).await;
     match closed {
         Closed::Normally => debug!(%peer, "connection closed"),
         Closed::Idle => debug!(%peer, "closing idle connection (connections.max.idle.ms)"),
@@ -76,6 +76,7 @@ pub async fn serve(
 async fn serve_inner(
     broker: &Broker,
     stream: &mut TcpStream,
+    peer: SocketAddr,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Closed {
     let max = usize::try_from(broker.settings.socket_request_max_bytes).unwrap_or(usize::MAX);
@@ -135,8 +136,18 @@ async fn serve_inner(
                 };
                 debug!(api = ?api_key, version = pre.api_version, correlation_id = pre.correlation_id,
                     client_id = decoded.header.client_id.as_deref().unwrap_or(""), "request");
+                let client = api::ClientInfo {
+                    client_id: decoded
+                        .header
+                        .client_id
+                        .as_deref()
+                        .unwrap_or("")
+                        .to_string(),
+                    host: format!("/{}", peer.ip()),
+                };
                 match api::handle(
                     broker,
+                    &client,
                     api_key,
                     pre.api_version,
                     pre.correlation_id,

@@ -8,6 +8,7 @@ pub mod config;
 pub mod connection;
 pub mod controller;
 pub mod fetcher;
+pub mod group;
 pub mod metadata;
 pub mod partition;
 pub mod producer_state;

@@ -9,6 +9,7 @@ mod create_topics;
 mod delete_topics;
 mod describe_cluster;
 mod fetch;
+mod groups;
 mod init_producer_id;
 mod list_offsets;
 mod metadata;
@@ -22,6 +23,7 @@ use kafka_protocol::protocol::StrBytes;
 use kfk_wire::frame::{FrameError, encode_response};
 
 use crate::broker::Broker;
+pub use crate::group::ClientInfo;
 
 /// `(api, min version, max version)` served by kfkd.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
@@ -41,6 +43,17 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
     (ApiKey::AlterPartitionReassignments, 0, 1),
     (ApiKey::ListPartitionReassignments, 0, 0),
+    (ApiKey::FindCoordinator, 0, 4),
+    (ApiKey::JoinGroup, 0, 9),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
+    (ApiKey::OffsetCommit, 0, 8),
+    (ApiKey::OffsetFetch, 0, 8),
+    (ApiKey::ListGroups, 0, 5),
+    (ApiKey::DescribeGroups, 0, 5),
+    (ApiKey::DeleteGroups, 0, 2),
+    (ApiKey::OffsetDelete, 0, 0),
 ];
 
 /// The version range kfkd serves for `api_key`, if it serves it at all.
@@ -72,6 +85,7 @@ pub(crate) fn str_bytes(s: impl Into<String>) -> StrBytes {
 /// [`FrameError::UnsupportedVersion`] for an API kfkd does not serve.
 pub async fn handle(
     broker: &Broker,
+    client: &ClientInfo,
     api_key: ApiKey,
     version: i16,
     correlation_id: i32,
@@ -106,6 +120,19 @@ pub async fn handle(
             reply!(reassignments::alter(broker, r).await)
         }
         RequestKind::ListPartitionReassignments(r) => reply!(reassignments::list(broker, r)),
+        RequestKind::FindCoordinator(r) => {
+            reply!(groups::find_coordinator(broker, r, version).await)
+        }
+        RequestKind::JoinGroup(r) => reply!(groups::join_group(broker, client, r, version).await),
+        RequestKind::SyncGroup(r) => reply!(groups::sync_group(broker, r).await),
+        RequestKind::Heartbeat(r) => reply!(groups::heartbeat(broker, r).await),
+        RequestKind::LeaveGroup(r) => reply!(groups::leave_group(broker, r, version).await),
+        RequestKind::OffsetCommit(r) => reply!(groups::offset_commit(broker, r).await),
+        RequestKind::OffsetFetch(r) => reply!(groups::offset_fetch(broker, r, version).await),
+        RequestKind::ListGroups(r) => reply!(groups::list_groups(broker, r)),
+        RequestKind::DescribeGroups(r) => reply!(groups::describe_groups(broker, r).await),
+        RequestKind::DeleteGroups(r) => reply!(groups::delete_groups(broker, r).await),
+        RequestKind::OffsetDelete(r) => reply!(groups::offset_delete(broker, r).await),
         _ => Err(FrameError::UnsupportedVersion { api_key, version }),
     }
 }

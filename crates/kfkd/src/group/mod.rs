@@ -1,0 +1,719 @@
+//! The group coordinator: every broker coordinates the consumer groups whose
+//! `__consumer_offsets` partition it leads (`hash(group) % partitions`, as
+//! Kafka places them). Group membership and committed offsets are kept in
+//! memory and written to that partition with acks=all; a broker that becomes
+//! leader of an offsets partition replays it before serving its groups.
+
+pub mod state;
+pub mod store;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::ResponseError;
+use kfk_log::TopicPartition;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::broker::{ApiError, Broker, NewTopic};
+use state::{Group, GroupState, JoinArgs, JoinOutcome, JoinReply, SyncOutcome, SyncReply};
+use store::{Entry, Loaded, OFFSETS_TOPIC, OffsetValue, RecordKey};
+
+/// Who sent a request: shown as a member's client id and host.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub client_id: String,
+    pub host: String,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Offsets partitions whose groups are in memory, with the leader epoch
+    /// they were loaded in.
+    loaded: HashMap<i32, i32>,
+    groups: HashMap<String, Group>,
+}
+
+/// A committed offset as OffsetFetch returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub offset: i64,
+    pub leader_epoch: i32,
+    pub metadata: String,
+}
+
+/// A group's description (DescribeGroups).
+#[derive(Debug, Clone)]
+pub struct Description {
+    pub state: &'static str,
+    pub protocol_type: String,
+    pub protocol: String,
+    /// (member id, instance id, client id, client host, metadata, assignment)
+    pub members: Vec<(String, Option<String>, String, String, Bytes, Bytes)>,
+}
+
+#[derive(Debug, Default)]
+pub struct GroupCoordinator {
+    inner: Mutex<Inner>,
+    /// One partition load at a time.
+    loading: tokio::sync::Mutex<()>,
+}
+
+fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl GroupCoordinator {
+    fn initial_delay(broker: &Broker) -> Duration {
+        Duration::from_millis(broker.settings.group_initial_rebalance_delay_ms)
+    }
+
+    fn commit_timeout(broker: &Broker) -> Duration {
+        Duration::from_millis(broker.settings.offsets_commit_timeout_ms.max(1))
+    }
+
+    /// Partitions of `__consumer_offsets`, if it exists.
+    fn partition_count(broker: &Broker) -> Option<i32> {
+        broker.with_image(|i| {
+            i.topics
+                .get(OFFSETS_TOPIC)
+                .map(|t| t.partitions.len() as i32)
+        })
+    }
+
+    /// The offsets partition of `group` if this broker coordinates it, loaded.
+    ///
+    /// # Errors
+    /// NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE or
+    /// COORDINATOR_LOAD_IN_PROGRESS, as clients expect.
+    async fn route(&self, broker: &Broker, group: &str) -> Result<i32, ResponseError> {
+        if group.is_empty() {
+            return Err(ResponseError::InvalidGroupId);
+        }
+        let n = Self::partition_count(broker).ok_or(ResponseError::CoordinatorNotAvailable)?;
+        let p = store::partition_for(group, n);
+        let part = broker
+            .partition(&TopicPartition::new(OFFSETS_TOPIC, p))
+            .ok_or(ResponseError::NotCoordinator)?;
+        let epoch = part
+            .check_leader(-1)
+            .map_err(|_| ResponseError::NotCoordinator)?;
+        if lock(&self.inner).loaded.get(&p) == Some(&epoch) {
+            return Ok(p);
+        }
+        self.load(broker, p, epoch, n).await?;
+        Ok(p)
+    }
+
+    /// Replays offsets partition `p` into memory for leader epoch `epoch`.
+    async fn load(&self, broker: &Broker, p: i32, epoch: i32, n: i32) -> Result<(), ResponseError> {
+        let _one = self.loading.lock().await;
+        if lock(&self.inner).loaded.get(&p) == Some(&epoch) {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let records = store::load(broker, p).map_err(|e| e.error)?;
+        let now = Instant::now();
+        let mut groups: HashMap<String, Group> = HashMap::new();
+        let count = records.len();
+        for r in records {
+            match r {
+                Loaded::Offset {
+                    group,
+                    topic,
+                    partition,
+                    value,
+                } => {
+                    let g = groups
+                        .entry(group.clone())
+                        .or_insert_with(|| Group::new(&group));
+                    match value {
+                        Some(v) => {
+                            g.offsets.insert((topic, partition), v);
+                        }
+                        None => {
+                            g.offsets.remove(&(topic, partition));
+                        }
+                    }
+                }
+                Loaded::Group { group, value } => match value {
+                    Some(v) => {
+                        let offsets = groups.remove(&group).map(|g| g.offsets).unwrap_or_default();
+                        let mut g = Group::restore(&group, v, now);
+                        g.offsets = offsets;
+                        groups.insert(group, g);
+                    }
+                    None => {
+                        groups.remove(&group);
+                    }
+                },
+            }
+        }
+        let mut inner = lock(&self.inner);
+        inner.groups.retain(|name, g| {
+            let here = store::partition_for(name, n) == p;
+            if here {
+                g.abandon();
+            }
+            !here
+        });
+        let loaded = groups.len();
+        inner.groups.extend(groups);
+        inner.loaded.insert(p, epoch);
+        info!(
+            partition = p,
+            leader_epoch = epoch,
+            records = count,
+            groups = loaded,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "loaded consumer groups"
+        );
+        Ok(())
+    }
+
+    /// Every 100 ms: loads offsets partitions this broker now leads, drops
+    /// those it no longer leads, expires members and ends rebalance phases,
+    /// and persists groups that became empty.
+    pub async fn run(broker: std::sync::Weak<Broker>) {
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let Some(b) = broker.upgrade() else { return };
+            b.groups.tick(&b).await;
+        }
+    }
+
+    async fn tick(&self, broker: &Broker) {
+        let Some(n) = Self::partition_count(broker) else {
+            return;
+        };
+        let mut led = HashMap::new();
+        for p in 0..n {
+            if let Some(part) = broker.partition(&TopicPartition::new(OFFSETS_TOPIC, p))
+                && let Ok(epoch) = part.check_leader(-1)
+            {
+                led.insert(p, epoch);
+            }
+        }
+        let stale: Vec<i32> = {
+            let mut inner = lock(&self.inner);
+            let gone: Vec<i32> = inner
+                .loaded
+                .iter()
+                .filter(|(p, e)| led.get(p) != Some(e))
+                .map(|(p, _)| *p)
+                .collect();
+            for p in &gone {
+                inner.loaded.remove(p);
+                inner.groups.retain(|name, g| {
+                    let here = store::partition_for(name, n) == *p;
+                    if here {
+                        g.abandon();
+                    }
+                    !here
+                });
+                info!(
+                    partition = p,
+                    "no longer coordinating the groups of this offsets partition"
+                );
+            }
+            led.iter()
+                .filter(|(p, e)| inner.loaded.get(p) != Some(e))
+                .map(|(p, _)| *p)
+                .collect()
+        };
+        for p in stale {
+            if let Err(e) = self.load(broker, p, led[&p], n).await {
+                warn!(partition = p, error = ?e, "could not load consumer groups");
+            }
+        }
+        let now = Instant::now();
+        let delay = Self::initial_delay(broker);
+        let dirty: Vec<(i32, Entry)> = {
+            let mut inner = lock(&self.inner);
+            inner
+                .groups
+                .values_mut()
+                .filter_map(|g| {
+                    g.tick(now, delay);
+                    if !g.dirty {
+                        return None;
+                    }
+                    g.dirty = false;
+                    Some((
+                        store::partition_for(&g.id, n),
+                        Entry::group(&g.id, &g.value()),
+                    ))
+                })
+                .collect()
+        };
+        for (p, entry) in dirty {
+            if let Err(e) = store::append(broker, p, &[entry], Self::commit_timeout(broker)).await {
+                warn!(error = ?e, "could not persist an emptied group");
+            }
+        }
+    }
+
+    /// FindCoordinator for a group: creates `__consumer_offsets` on first use.
+    ///
+    /// # Errors
+    /// COORDINATOR_NOT_AVAILABLE while the offsets partition has no leader.
+    pub async fn find(&self, broker: &Broker, group: &str) -> Result<(i32, String, i32), ApiError> {
+        let n = match Self::partition_count(broker) {
+            Some(n) => n,
+            None => {
+                let live = broker.live_brokers().len() as i32;
+                let t = NewTopic {
+                    name: OFFSETS_TOPIC.to_string(),
+                    num_partitions: broker.settings.offsets_topic_num_partitions,
+                    replication_factor: broker.settings.offsets_topic_replication_factor.min(live),
+                    assignments: Vec::new(),
+                    configs: BTreeMap::new(),
+                };
+                match broker.create_topic(t, false).await {
+                    Ok(meta) => {
+                        info!(
+                            partitions = meta.partitions.len(),
+                            "created {OFFSETS_TOPIC}"
+                        );
+                        meta.partitions.len() as i32
+                    }
+                    Err(e) if e.error == ResponseError::TopicAlreadyExists => {
+                        Self::partition_count(broker).unwrap_or(1)
+                    }
+                    Err(e) => {
+                        return Err(ApiError::new(
+                            ResponseError::CoordinatorNotAvailable,
+                            format!(
+                                "cannot create {OFFSETS_TOPIC}: {}",
+                                e.message.unwrap_or_default()
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        let p = store::partition_for(group, n);
+        broker
+            .with_image(|i| {
+                let leader = i
+                    .topics
+                    .get(OFFSETS_TOPIC)?
+                    .partitions
+                    .get(p as usize)?
+                    .leader;
+                let b = i.brokers.get(&leader).filter(|b| !b.fenced)?;
+                Some((leader, b.host.clone(), b.port))
+            })
+            .ok_or_else(|| {
+                ApiError::new(
+                    ResponseError::CoordinatorNotAvailable,
+                    format!("partition {p} of {OFFSETS_TOPIC} has no leader right now"),
+                )
+            })
+    }
+
+    /// JoinGroup; waits for the join phase to end.
+    pub async fn join(&self, broker: &Broker, group: &str, a: JoinArgs) -> JoinReply {
+        let min = Duration::from_millis(broker.settings.group_min_session_timeout_ms);
+        let max = Duration::from_millis(broker.settings.group_max_session_timeout_ms);
+        if a.session_timeout < min || a.session_timeout > max {
+            return Err((
+                ResponseError::InvalidSessionTimeout,
+                format!(
+                    "session timeout {} ms is outside group.min/max.session.timeout.ms ({}..{} ms)",
+                    a.session_timeout.as_millis(),
+                    min.as_millis(),
+                    max.as_millis()
+                ),
+            ));
+        }
+        self.route(broker, group)
+            .await
+            .map_err(|e| (e, String::new()))?;
+        let outcome = {
+            let mut inner = lock(&self.inner);
+            if !a.member_id.is_empty() && !inner.groups.contains_key(group) {
+                return Err((ResponseError::UnknownMemberId, "unknown group".into()));
+            }
+            let g = inner
+                .groups
+                .entry(group.to_string())
+                .or_insert_with(|| Group::new(group));
+            g.join(a, Instant::now(), Self::initial_delay(broker))
+        };
+        match outcome {
+            JoinOutcome::Reply(r) => r,
+            JoinOutcome::Wait(rx) => rx.await.unwrap_or(Err((
+                ResponseError::NotCoordinator,
+                "the coordinator moved".into(),
+            ))),
+        }
+    }
+
+    /// SyncGroup; the leader's call persists the assignment first.
+    pub async fn sync(
+        &self,
+        broker: &Broker,
+        group: &str,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+        assignments: Vec<(String, Bytes)>,
+    ) -> SyncReply {
+        let p = self.route(broker, group).await?;
+        let outcome = {
+            let mut inner = lock(&self.inner);
+            let Some(g) = inner.groups.get_mut(group) else {
+                return Err(ResponseError::UnknownMemberId);
+            };
+            g.sync(
+                member_id,
+                instance_id,
+                generation,
+                assignments,
+                Instant::now(),
+            )
+        };
+        match outcome {
+            SyncOutcome::Reply(r) => r,
+            SyncOutcome::Wait(rx) => rx.await.unwrap_or(Err(ResponseError::NotCoordinator)),
+            SyncOutcome::Persist {
+                generation,
+                value,
+                wait,
+            } => {
+                let entry = Entry::group(group, &value);
+                let persisted = store::append(broker, p, &[entry], Self::commit_timeout(broker))
+                    .await
+                    .map_err(|e| match e.error {
+                        ResponseError::NotCoordinator => ResponseError::NotCoordinator,
+                        _ => ResponseError::CoordinatorNotAvailable,
+                    });
+                if let Some(g) = lock(&self.inner).groups.get_mut(group) {
+                    g.complete_sync(generation, persisted);
+                }
+                wait.await.unwrap_or(Err(ResponseError::NotCoordinator))
+            }
+        }
+    }
+
+    /// Heartbeat.
+    ///
+    /// # Errors
+    /// The group's verdict on the member.
+    pub async fn heartbeat(
+        &self,
+        broker: &Broker,
+        group: &str,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+    ) -> Result<(), ResponseError> {
+        self.route(broker, group).await?;
+        let mut inner = lock(&self.inner);
+        let g = inner
+            .groups
+            .get_mut(group)
+            .ok_or(ResponseError::UnknownMemberId)?;
+        g.heartbeat(member_id, instance_id, generation, Instant::now())
+    }
+
+    /// LeaveGroup for each `(member id, instance id)`.
+    ///
+    /// # Errors
+    /// A group-level error; members get their own.
+    pub async fn leave(
+        &self,
+        broker: &Broker,
+        group: &str,
+        members: &[(String, Option<String>)],
+    ) -> Result<Vec<Result<(), ResponseError>>, ResponseError> {
+        self.route(broker, group).await?;
+        let mut inner = lock(&self.inner);
+        let g = inner
+            .groups
+            .get_mut(group)
+            .ok_or(ResponseError::UnknownMemberId)?;
+        let now = Instant::now();
+        Ok(members
+            .iter()
+            .map(|(m, i)| g.leave(m, i.as_deref(), now, Self::initial_delay(broker)))
+            .collect())
+    }
+
+    /// OffsetCommit: persists, then remembers, the offsets. Returns one
+    /// result per `(topic, partition)` in order.
+    ///
+    /// # Errors
+    /// A membership error that applies to every partition.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn commit(
+        &self,
+        broker: &Broker,
+        group: &str,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+        offsets: Vec<(String, i32, OffsetValue)>,
+    ) -> Result<Vec<Result<(), ResponseError>>, ResponseError> {
+        let p = self.route(broker, group).await?;
+        {
+            let mut inner = lock(&self.inner);
+            let g = inner
+                .groups
+                .entry(group.to_string())
+                .or_insert_with(|| Group::new(group));
+            g.check_commit(member_id, instance_id, generation, Instant::now())?;
+        }
+        let max_meta = broker.settings.offset_metadata_max_bytes as usize;
+        let mut results = Vec::with_capacity(offsets.len());
+        let mut entries = Vec::new();
+        let mut accepted = Vec::new();
+        for (topic, partition, v) in offsets {
+            if v.metadata.as_ref().is_some_and(|m| m.len() > max_meta) {
+                results.push(Err(ResponseError::OffsetMetadataTooLarge));
+                continue;
+            }
+            results.push(Ok(()));
+            entries.push(Entry::offset(
+                RecordKey::Offset {
+                    group: group.to_string(),
+                    topic: topic.clone(),
+                    partition,
+                },
+                &v,
+            ));
+            accepted.push((topic, partition, v));
+        }
+        if let Err(e) = store::append(broker, p, &entries, Self::commit_timeout(broker)).await {
+            debug!(group, error = ?e, "offset commit not persisted");
+            let code = match e.error {
+                ResponseError::NotCoordinator => ResponseError::NotCoordinator,
+                ResponseError::RequestTimedOut => ResponseError::RequestTimedOut,
+                _ => ResponseError::CoordinatorNotAvailable,
+            };
+            return Ok(results.into_iter().map(|r| r.and(Err(code))).collect());
+        }
+        let mut inner = lock(&self.inner);
+        let g = inner
+            .groups
+            .entry(group.to_string())
+            .or_insert_with(|| Group::new(group));
+        for (topic, partition, v) in accepted {
+            g.offsets.insert((topic, partition), v);
+        }
+        Ok(results)
+    }
+
+    /// OffsetFetch: `None` topics means every committed offset of the group.
+    ///
+    /// # Errors
+    /// Routing errors.
+    pub async fn fetch_offsets(
+        &self,
+        broker: &Broker,
+        group: &str,
+        wanted: Option<Vec<(String, Vec<i32>)>>,
+    ) -> Result<Vec<(String, Vec<(i32, Option<Committed>)>)>, ResponseError> {
+        self.route(broker, group).await?;
+        let inner = lock(&self.inner);
+        let offsets = inner.groups.get(group).map(|g| &g.offsets);
+        let committed = |t: &str, p: i32| {
+            offsets
+                .and_then(|o| o.get(&(t.to_string(), p)))
+                .map(|v| Committed {
+                    offset: v.offset,
+                    leader_epoch: v.leader_epoch,
+                    metadata: v.metadata.clone().unwrap_or_default(),
+                })
+        };
+        Ok(match wanted {
+            Some(topics) => topics
+                .into_iter()
+                .map(|(t, ps)| {
+                    let list = ps.into_iter().map(|p| (p, committed(&t, p))).collect();
+                    (t, list)
+                })
+                .collect(),
+            None => {
+                let mut by_topic: BTreeMap<String, Vec<(i32, Option<Committed>)>> = BTreeMap::new();
+                for (t, p) in offsets.into_iter().flat_map(|o| o.keys()) {
+                    by_topic
+                        .entry(t.clone())
+                        .or_default()
+                        .push((*p, committed(t, *p)));
+                }
+                by_topic
+                    .into_iter()
+                    .map(|(t, mut ps)| {
+                        ps.sort_by_key(|(p, _)| *p);
+                        (t, ps)
+                    })
+                    .collect()
+            }
+        })
+    }
+
+    /// Groups this broker coordinates: (id, protocol type, state).
+    pub fn list(&self) -> Vec<(String, String, &'static str)> {
+        let inner = lock(&self.inner);
+        let mut out: Vec<_> = inner
+            .groups
+            .values()
+            .map(|g| {
+                (
+                    g.id.clone(),
+                    g.protocol_type.clone().unwrap_or_default(),
+                    g.state.name(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// DescribeGroups for one group; an unknown group is "Dead", as in Kafka.
+    ///
+    /// # Errors
+    /// Routing errors.
+    pub async fn describe(
+        &self,
+        broker: &Broker,
+        group: &str,
+    ) -> Result<Description, ResponseError> {
+        self.route(broker, group).await?;
+        let inner = lock(&self.inner);
+        let Some(g) = inner.groups.get(group) else {
+            return Ok(Description {
+                state: "Dead",
+                protocol_type: String::new(),
+                protocol: String::new(),
+                members: Vec::new(),
+            });
+        };
+        let protocol = g.protocol.clone().unwrap_or_default();
+        Ok(Description {
+            state: g.state.name(),
+            protocol_type: g.protocol_type.clone().unwrap_or_default(),
+            protocol: protocol.clone(),
+            members: g
+                .members
+                .iter()
+                .map(|m| {
+                    let meta = m
+                        .protocols
+                        .iter()
+                        .find(|(n, _)| *n == protocol)
+                        .map(|(_, b)| b.clone())
+                        .unwrap_or_default();
+                    (
+                        m.id.clone(),
+                        m.instance_id.clone(),
+                        m.client_id.clone(),
+                        m.client_host.clone(),
+                        meta,
+                        if g.state == GroupState::Stable {
+                            m.assignment.clone()
+                        } else {
+                            Bytes::new()
+                        },
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    /// DeleteGroups for one group: only an empty group can go; its offsets go
+    /// with it.
+    ///
+    /// # Errors
+    /// GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP, or routing and storage errors.
+    pub async fn delete(&self, broker: &Broker, group: &str) -> Result<(), ResponseError> {
+        let p = self.route(broker, group).await?;
+        let entries: Vec<Entry> = {
+            let inner = lock(&self.inner);
+            let g = inner
+                .groups
+                .get(group)
+                .ok_or(ResponseError::GroupIdNotFound)?;
+            if !g.is_empty() {
+                return Err(ResponseError::NonEmptyGroup);
+            }
+            g.offsets
+                .keys()
+                .map(|(t, part)| {
+                    Entry::tombstone(RecordKey::Offset {
+                        group: group.to_string(),
+                        topic: t.clone(),
+                        partition: *part,
+                    })
+                })
+                .chain(std::iter::once(Entry::tombstone(RecordKey::Group(
+                    group.to_string(),
+                ))))
+                .collect()
+        };
+        store::append(broker, p, &entries, Self::commit_timeout(broker))
+            .await
+            .map_err(|e| e.error)?;
+        let mut inner = lock(&self.inner);
+        if inner.groups.get(group).is_some_and(Group::is_empty) {
+            inner.groups.remove(group);
+        }
+        info!(group, "deleted consumer group");
+        Ok(())
+    }
+
+    /// OffsetDelete: drops committed offsets of topics the group no longer
+    /// subscribes to.
+    ///
+    /// # Errors
+    /// GROUP_ID_NOT_FOUND or routing errors; partitions get their own.
+    pub async fn delete_offsets(
+        &self,
+        broker: &Broker,
+        group: &str,
+        partitions: Vec<(String, i32)>,
+    ) -> Result<Vec<Result<(), ResponseError>>, ResponseError> {
+        let p = self.route(broker, group).await?;
+        let (results, entries) = {
+            let inner = lock(&self.inner);
+            let g = inner
+                .groups
+                .get(group)
+                .ok_or(ResponseError::GroupIdNotFound)?;
+            let subscribed = g.subscribed_topics();
+            let mut results = Vec::new();
+            let mut entries = Vec::new();
+            for (t, part) in &partitions {
+                if !g.is_empty() && subscribed.contains(t) {
+                    results.push(Err(ResponseError::GroupSubscribedToTopic));
+                    continue;
+                }
+                results.push(Ok(()));
+                if g.offsets.contains_key(&(t.clone(), *part)) {
+                    entries.push(Entry::tombstone(RecordKey::Offset {
+                        group: group.to_string(),
+                        topic: t.clone(),
+                        partition: *part,
+                    }));
+                }
+            }
+            (results, entries)
+        };
+        store::append(broker, p, &entries, Self::commit_timeout(broker))
+            .await
+            .map_err(|e| e.error)?;
+        let mut inner = lock(&self.inner);
+        if let Some(g) = inner.groups.get_mut(group) {
+            for ((t, part), r) in partitions.iter().zip(&results) {
+                if r.is_ok() {
+                    g.offsets.remove(&(t.clone(), *part));
+                }
+            }
+        }
+        Ok(results)
+    }
+}

@@ -1,0 +1,73 @@
+"""A group consumer that commits exactly what it has printed.
+
+usage: group_consumer.py confluent|kafka-python BOOTSTRAP TOPIC GROUP MAX IDLE_S [STOP_FILE]
+
+Prints "ASSIGNED p,p,..." whenever its assignment changes and "MSG p offset value"
+per message, committing each message's offset + 1 synchronously before printing
+the next. Exits after MAX messages, after IDLE_S seconds without one, or when
+STOP_FILE exists; closing leaves the group.
+"""
+import os
+import sys
+import time
+
+client, bootstrap, topic, group = sys.argv[1:5]
+limit, idle = int(sys.argv[5]), float(sys.argv[6])
+stop_file = sys.argv[7] if len(sys.argv) > 7 else None
+
+
+def out(line):
+    print(line, flush=True)
+
+
+def stop():
+    return stop_file is not None and os.path.exists(stop_file)
+
+
+if client == "confluent":
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                  "session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
+    c.subscribe([topic])
+    seen, last, shown = 0, time.time(), None
+    while seen < limit and time.time() - last < idle and not stop():
+        m = c.poll(0.2)
+        assigned = sorted(tp.partition for tp in c.assignment())
+        if assigned != shown:
+            shown = assigned
+            out("ASSIGNED " + ",".join(map(str, assigned)))
+        if m is None:
+            continue
+        if m.error():
+            out(f"ERROR {m.error()}")
+            continue
+        c.commit(offsets=[TopicPartition(topic, m.partition(), m.offset() + 1)],
+                 asynchronous=False)
+        out(f"MSG {m.partition()} {m.offset()} {m.value().decode()}")
+        seen += 1
+        last = time.time()
+    c.close()
+else:
+    from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+
+    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                      auto_offset_reset="earliest", enable_auto_commit=False,
+                      session_timeout_ms=6000, heartbeat_interval_ms=500)
+    c.subscribe([topic])
+    seen, last, shown = 0, time.time(), None
+    while seen < limit and time.time() - last < idle and not stop():
+        batches = c.poll(timeout_ms=200, max_records=1)
+        assigned = sorted(tp.partition for tp in c.assignment())
+        if assigned != shown:
+            shown = assigned
+            out("ASSIGNED " + ",".join(map(str, assigned)))
+        for tp, records in batches.items():
+            for m in records:
+                c.commit({tp: OffsetAndMetadata(m.offset + 1, "", -1)})
+                out(f"MSG {m.partition} {m.offset} {m.value.decode()}")
+                seen += 1
+                last = time.time()
+    c.close()
+out("CLOSED")

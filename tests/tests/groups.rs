@@ -1,0 +1,230 @@
+//! Consumer groups with real clients: confluent-kafka and kafka-python group
+//! consumers split partitions, hand them over when one leaves, resume at
+//! their committed offsets, and keep them when the coordinator dies.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use kfk_e2e::{KfkHome as Home, python};
+
+fn home() -> Home {
+    Home::new()
+        .with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "300")
+        .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
+        .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300")
+}
+
+/// A running `group_consumer.py` with its output file and stop file.
+struct Consumer {
+    child: Child,
+    out: PathBuf,
+    stop: PathBuf,
+}
+
+impl Consumer {
+    fn start(home: &Home, name: &str, args: [&str; 6]) -> Consumer {
+        let out = home.path().join(format!("{name}.out"));
+        let stop = home.path().join(format!("{name}.stop"));
+        let child = python("group_consumer.py")
+            .args(args)
+            .arg(&stop)
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Consumer { child, out, stop }
+    }
+
+    fn lines(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The partitions of its latest "ASSIGNED" line.
+    fn assigned(&self) -> BTreeSet<i32> {
+        self.lines()
+            .iter()
+            .rev()
+            .find_map(|l| l.strip_prefix("ASSIGNED"))
+            .map(|l| l.trim().split(',').filter_map(|p| p.parse().ok()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The values it printed (and committed).
+    fn values(&self) -> Vec<String> {
+        self.lines()
+            .iter()
+            .filter_map(|l| l.strip_prefix("MSG "))
+            .map(|l| l.splitn(3, ' ').nth(2).unwrap_or("").to_string())
+            .collect()
+    }
+
+    fn finish(mut self) -> Consumer {
+        std::fs::write(&self.stop, b"").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "consumer did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn produce(home: &Home, topic: &str, range: std::ops::Range<u32>) {
+    let input: String = range.map(|i| format!("k{i}:v{i}\n")).collect();
+    home.ok_stdin(&["produce", topic, "-K", ":"], &input);
+}
+
+fn split_hand_over_and_resume(client: &str) {
+    let home = home();
+    home.up();
+    let bootstrap = format!("127.0.0.1:{}", home.port);
+    home.ok(&["topics", "create", "orders", "-p", "3"]);
+    produce(&home, "orders", 0..30);
+    let group = format!("g-{client}");
+    let args = |max: &'static str, idle: &'static str| {
+        [
+            client,
+            bootstrap.as_str(),
+            "orders",
+            group.as_str(),
+            max,
+            idle,
+        ]
+    };
+
+    // Two members split the three partitions.
+    let a = Consumer::start(&home, "a", args("1000", "120"));
+    wait("a to get partitions", Duration::from_secs(30), || {
+        a.assigned().len() == 3
+    });
+    let b = Consumer::start(&home, "b", args("1000", "120"));
+    wait(
+        "a and b to split the partitions",
+        Duration::from_secs(30),
+        || {
+            let (pa, pb) = (a.assigned(), b.assigned());
+            !pa.is_empty() && !pb.is_empty() && pa.is_disjoint(&pb) && pa.len() + pb.len() == 3
+        },
+    );
+
+    // b leaves: a takes everything over and reads what b did not.
+    let b = b.finish();
+    wait("a to take over", Duration::from_secs(30), || {
+        a.assigned().len() == 3
+    });
+    produce(&home, "orders", 30..60);
+    wait(
+        "all 60 messages to be read",
+        Duration::from_secs(30),
+        || a.values().len() + b.values().len() >= 60,
+    );
+    let a = a.finish();
+    let mut all: Vec<String> = a.values();
+    all.extend(b.values());
+    let unique: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(all.len(), 60, "each message read exactly once: {all:?}");
+    assert_eq!(unique.len(), 60);
+
+    // A new member starts exactly at the committed offsets.
+    produce(&home, "orders", 60..70);
+    let c = Consumer::start(&home, "c", args("1000", "6"));
+    wait("c to read the rest", Duration::from_secs(40), || {
+        c.values().len() >= 10
+    });
+    let c = c.finish();
+    let mut got = c.values();
+    got.sort();
+    let mut want: Vec<String> = (60..70).map(|i| format!("v{i}")).collect();
+    want.sort();
+    assert_eq!(
+        got, want,
+        "only the messages produced after the last commit"
+    );
+}
+
+#[test]
+fn confluent_kafka_consumers_split_hand_over_and_resume() {
+    split_hand_over_and_resume("confluent");
+}
+
+#[test]
+fn kafka_python_consumers_split_hand_over_and_resume() {
+    split_hand_over_and_resume("kafka-python");
+}
+
+/// Java's `String.hashCode`, to find a group's offsets partition as Kafka does.
+fn java_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+#[test]
+fn committed_offsets_survive_killing_the_coordinator() {
+    let home = home();
+    let base = home.up_cluster(3);
+    let bootstrap = (0..3)
+        .map(|i| format!("127.0.0.1:{}", base + i))
+        .collect::<Vec<_>>()
+        .join(",");
+    home.ok(&["topics", "create", "events", "-p", "3", "-r", "3"]);
+    produce(&home, "events", 0..40);
+    let group = "survivors";
+    let first = Consumer::start(
+        &home,
+        "first",
+        ["confluent", &bootstrap, "events", group, "15", "30"],
+    );
+    wait("15 messages", Duration::from_secs(40), || {
+        first.values().len() >= 15
+    });
+    let first = first.finish();
+    assert_eq!(first.values().len(), 15);
+
+    // Kill the broker leading the group's offsets partition.
+    let offsets = home.json(&["topics", "describe", "__consumer_offsets"]);
+    let partitions = offsets["partitions"].as_array().unwrap();
+    let h = java_hash(group);
+    let p = if h == i32::MIN { 0 } else { h.abs() } as usize % partitions.len();
+    let coordinator = partitions[p]["leader"].as_i64().unwrap();
+    home.ok(&["cluster", "stop-broker", &coordinator.to_string(), "--kill"]);
+
+    let second = Consumer::start(
+        &home,
+        "second",
+        ["confluent", &bootstrap, "events", group, "1000", "8"],
+    );
+    wait("the other 25 messages", Duration::from_secs(60), || {
+        second.values().len() >= 25
+    });
+    let second = second.finish();
+    let mut all = first.values();
+    all.extend(second.values());
+    let unique: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(
+        all.len(),
+        40,
+        "nothing read twice after the failover: {all:?}"
+    );
+    assert_eq!(unique.len(), 40);
+}
