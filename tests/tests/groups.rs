@@ -228,3 +228,82 @@ fn committed_offsets_survive_killing_the_coordinator() {
     );
     assert_eq!(unique.len(), 40);
 }
+
+#[test]
+fn groups_cli_shows_lag_and_resets_and_deletes_offsets() {
+    let home = home();
+    home.up();
+    let bootstrap = format!("127.0.0.1:{}", home.port);
+    home.ok(&["topics", "create", "lagging", "-p", "1"]);
+    produce(&home, "lagging", 0..30);
+    let c = Consumer::start(
+        &home,
+        "c",
+        ["confluent", &bootstrap, "lagging", "readers", "12", "30"],
+    );
+    wait("12 messages", Duration::from_secs(40), || {
+        c.values().len() >= 12
+    });
+    let _ = c.finish();
+
+    let listed = home.json(&["groups", "list"]);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["group"] == "readers" && g["state"] == "Empty"),
+        "{listed}"
+    );
+    let lag = |home: &Home| home.json(&["groups", "describe", "readers"])["total_lag"].as_i64();
+    assert_eq!(lag(&home), Some(18), "produced 30, consumed 12");
+
+    // A dry run shows the plan and changes nothing.
+    let plan = home.json(&[
+        "groups",
+        "reset-offsets",
+        "readers",
+        "--topic",
+        "lagging",
+        "--to-earliest",
+    ]);
+    assert!(
+        plan.as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["new_offset"] == 0),
+        "{plan}"
+    );
+    assert_eq!(lag(&home), Some(18));
+    home.ok(&[
+        "groups",
+        "reset-offsets",
+        "readers",
+        "--topic",
+        "lagging",
+        "--to-earliest",
+        "--execute",
+    ]);
+    assert_eq!(lag(&home), Some(30));
+    home.ok(&[
+        "groups",
+        "reset-offsets",
+        "readers",
+        "--all-topics",
+        "--shift-by",
+        "5",
+        "--execute",
+    ]);
+    assert_eq!(lag(&home), Some(25), "from offset 0, 5 forward");
+
+    // Deleting asks; without a terminal and without --yes nothing happens.
+    assert!(!home.kfk(&["groups", "delete", "readers"]).status.success());
+    home.ok(&["groups", "delete", "readers", "--yes"]);
+    assert!(!home.ok(&["groups", "list"]).contains("readers"));
+    assert!(
+        !home
+            .kfk(&["groups", "describe", "readers"])
+            .status
+            .success()
+    );
+}

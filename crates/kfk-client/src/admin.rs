@@ -83,7 +83,7 @@ const CONTROLLER_RETRIES: u32 = 10;
 impl Client {
     /// Runs `op` again on retriable errors (NOT_CONTROLLER, a broker going
     /// away), refreshing metadata in between.
-    async fn retrying<T, F, Fut>(&self, mut op: F) -> Result<T>
+    pub(crate) async fn retrying<T, F, Fut>(&self, mut op: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T>>,

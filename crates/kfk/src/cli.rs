@@ -55,6 +55,9 @@ pub enum Command {
     Consume(ConsumeArgs),
     /// Describe the cluster, a broker or a topic.
     Describe(DescribeArgs),
+    /// Consumer groups: list, describe (members, offsets, lag), reset offsets, delete.
+    #[command(subcommand)]
+    Groups(GroupsCommand),
     /// Manage profiles: named targets and default topics.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -118,6 +121,65 @@ pub struct ClusterDownArgs {
     #[arg(long)]
     pub purge: bool,
     /// Do not ask before deleting data.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// List the cluster's consumer groups with their state.
+    List,
+    /// A group's state and members, and per partition its committed offset,
+    /// end offset and lag.
+    Describe(GroupNameArg),
+    /// Move a group's committed offsets; a dry run unless --execute (the
+    /// group must have no active members).
+    ResetOffsets(ResetOffsetsArgs),
+    /// Delete groups that have no active members, with their offsets.
+    Delete(GroupsDeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GroupNameArg {
+    pub group: String,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["to_earliest", "to_latest", "to_offset", "shift_by", "to_datetime"])))]
+#[command(group(clap::ArgGroup::new("scope").required(true).args(["topics", "all_topics"])))]
+pub struct ResetOffsetsArgs {
+    pub group: String,
+    /// Topic to reset, optionally with partitions: `orders` or `orders:0,2` (repeatable).
+    #[arg(long = "topic", value_name = "TOPIC[:P,P]")]
+    pub topics: Vec<String>,
+    /// Every topic the group has committed offsets for.
+    #[arg(long)]
+    pub all_topics: bool,
+    /// To each partition's first offset.
+    #[arg(long)]
+    pub to_earliest: bool,
+    /// To each partition's end offset.
+    #[arg(long)]
+    pub to_latest: bool,
+    /// To this offset (capped to each partition's range).
+    #[arg(long, value_name = "N")]
+    pub to_offset: Option<i64>,
+    /// Move the committed offsets by N (negative moves back).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub shift_by: Option<i64>,
+    /// To the first offset at or after a time: RFC 3339, ms since the epoch, or -5m.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub to_datetime: Option<String>,
+    /// Apply the new offsets (without it, only show them).
+    #[arg(long)]
+    pub execute: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GroupsDeleteArgs {
+    #[arg(required = true)]
+    pub groups: Vec<String>,
+    /// Do not ask for confirmation.
     #[arg(short = 'y', long)]
     pub yes: bool,
 }

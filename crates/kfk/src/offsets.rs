@@ -31,14 +31,14 @@ pub struct OffsetSpec {
     pub stop: Option<Stop>,
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Parses a time after `@`: milliseconds, RFC 3339, or `-DURATION` ago.
-fn parse_time(s: &str, now: i64) -> Option<i64> {
+pub fn parse_time(s: &str, now: i64) -> Option<i64> {
     if let Some(ago) = s.strip_prefix('-') {
         let d: Duration = humantime::parse_duration(ago).ok()?;
         return Some(now - d.as_millis() as i64);

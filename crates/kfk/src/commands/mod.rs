@@ -4,6 +4,7 @@ pub mod cluster;
 pub mod config;
 pub mod consume;
 pub mod describe;
+pub mod groups;
 pub mod produce;
 pub mod topics;
 
@@ -11,7 +12,7 @@ use std::io::IsTerminal;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, ClusterCommand, Command, TopicsCommand};
+use crate::cli::{Cli, ClusterCommand, Command, GroupsCommand, TopicsCommand};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 
@@ -33,6 +34,10 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Cluster(ClusterCommand::Status) => cluster::status(ctx).await,
         Command::Cluster(ClusterCommand::Down(a)) => cluster::down(ctx, a).await,
         Command::Cluster(ClusterCommand::StopBroker(a)) => cluster::stop_broker(ctx, a).await,
+        Command::Groups(GroupsCommand::List) => groups::list(ctx).await,
+        Command::Groups(GroupsCommand::Describe(a)) => groups::describe(ctx, a).await,
+        Command::Groups(GroupsCommand::ResetOffsets(a)) => groups::reset_offsets(ctx, a).await,
+        Command::Groups(GroupsCommand::Delete(a)) => groups::delete(ctx, a).await,
         Command::Cluster(ClusterCommand::StartBroker(a)) => cluster::start_broker(ctx, a).await,
         Command::Topics(TopicsCommand::Create(a)) => topics::create(ctx, a).await,
         Command::Topics(TopicsCommand::List(a)) => topics::list(ctx, a).await,

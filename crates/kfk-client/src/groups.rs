@@ -1,0 +1,283 @@
+//! Consumer-group administration: find a group's coordinator, list and
+//! describe groups, read and set committed offsets, delete groups. These
+//! are the calls `kafka-consumer-groups.sh` makes.
+
+use std::collections::BTreeMap;
+
+use bytes::Buf;
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::{
+    ConsumerProtocolAssignment, DeleteGroupsRequest, DescribeGroupsRequest, FindCoordinatorRequest,
+    GroupId, ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest, TopicName,
+};
+use kafka_protocol::protocol::{Decodable, StrBytes};
+
+use crate::client::Client;
+use crate::connection::Connection;
+use crate::error::{ClientError, Result};
+
+/// A group as ListGroups reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupListing {
+    pub group: String,
+    pub protocol_type: String,
+    pub state: String,
+    /// The broker that coordinates it.
+    pub coordinator: i32,
+}
+
+/// A member as DescribeGroups reports it, with its assignment decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMember {
+    pub member_id: String,
+    pub instance_id: Option<String>,
+    pub client_id: String,
+    pub host: String,
+    /// Topic -> partitions assigned (consumer protocol).
+    pub assignment: BTreeMap<String, Vec<i32>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDescription {
+    pub group: String,
+    pub state: String,
+    pub protocol_type: String,
+    /// The assignor the members agreed on, e.g. `range`.
+    pub protocol: String,
+    pub coordinator: i32,
+    pub members: Vec<GroupMember>,
+}
+
+fn group_id(s: &str) -> GroupId {
+    GroupId(StrBytes::from_string(s.to_string()))
+}
+
+/// Decodes a consumer-protocol assignment (a version, then the body).
+fn decode_assignment(bytes: &[u8]) -> BTreeMap<String, Vec<i32>> {
+    let mut buf = bytes::Bytes::copy_from_slice(bytes);
+    if buf.len() < 2 {
+        return BTreeMap::new();
+    }
+    let version = buf.get_i16().clamp(0, 3);
+    ConsumerProtocolAssignment::decode(&mut buf, version)
+        .map(|a| {
+            a.assigned_partitions
+                .into_iter()
+                .map(|t| (t.topic.to_string(), t.partitions))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn kafka_error(code: i16, what: String) -> Result<()> {
+    match ClientError::from_code(code, None, what) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+impl Client {
+    /// The broker coordinating `group`, retrying while it is being chosen.
+    ///
+    /// # Errors
+    /// When no coordinator appears.
+    pub async fn group_coordinator(&self, group: &str) -> Result<i32> {
+        self.retrying(|| async {
+            let req = FindCoordinatorRequest::default()
+                .with_key(StrBytes::from_string(group.to_string()))
+                .with_key_type(0);
+            let conn = self.any_broker().await?;
+            let version = conn
+                .version_for(kafka_protocol::messages::ApiKey::FindCoordinator)
+                .unwrap_or(0)
+                .min(3);
+            let resp = conn.send_at(&req, version).await?;
+            kafka_error(
+                resp.error_code,
+                format!("cannot find the coordinator of group '{group}'"),
+            )?;
+            self.refresh(None).await?;
+            Ok(resp.node_id.0)
+        })
+        .await
+    }
+
+    async fn coordinator_conn(&self, group: &str) -> Result<(i32, std::sync::Arc<Connection>)> {
+        let id = self.group_coordinator(group).await?;
+        Ok((id, self.broker(id).await?))
+    }
+
+    /// Every group of the cluster (ListGroups on each broker).
+    ///
+    /// # Errors
+    /// When a broker cannot be asked.
+    pub async fn list_groups(&self) -> Result<Vec<GroupListing>> {
+        let brokers: Vec<i32> = self.refresh(None).await?.brokers.keys().copied().collect();
+        let mut out = Vec::new();
+        for id in brokers {
+            let (resp, _) = self
+                .broker(id)
+                .await?
+                .send(&ListGroupsRequest::default())
+                .await?;
+            kafka_error(resp.error_code, format!("broker {id} cannot list groups"))?;
+            out.extend(resp.groups.into_iter().map(|g| GroupListing {
+                group: g.group_id.0.to_string(),
+                protocol_type: g.protocol_type.to_string(),
+                state: g.group_state.to_string(),
+                coordinator: id,
+            }));
+        }
+        out.sort_by(|a, b| a.group.cmp(&b.group));
+        Ok(out)
+    }
+
+    /// A group's state and members. An unknown group is reported in state
+    /// "Dead", as Kafka does.
+    ///
+    /// # Errors
+    /// Coordinator errors.
+    pub async fn describe_group(&self, group: &str) -> Result<GroupDescription> {
+        self.retrying(|| async {
+            let (coordinator, conn) = self.coordinator_conn(group).await?;
+            let req = DescribeGroupsRequest::default().with_groups(vec![group_id(group)]);
+            let (resp, _) = conn.send(&req).await?;
+            let g = resp
+                .groups
+                .into_iter()
+                .next()
+                .ok_or_else(|| ClientError::Invalid("empty DescribeGroups response".into()))?;
+            kafka_error(g.error_code, format!("cannot describe group '{group}'"))?;
+            Ok(GroupDescription {
+                group: group.to_string(),
+                state: g.group_state.to_string(),
+                protocol_type: g.protocol_type.to_string(),
+                protocol: g.protocol_data.to_string(),
+                coordinator,
+                members: g
+                    .members
+                    .into_iter()
+                    .map(|m| GroupMember {
+                        member_id: m.member_id.to_string(),
+                        instance_id: m.group_instance_id.map(|s| s.to_string()),
+                        client_id: m.client_id.to_string(),
+                        host: m.client_host.to_string(),
+                        assignment: decode_assignment(&m.member_assignment),
+                    })
+                    .collect(),
+            })
+        })
+        .await
+    }
+
+    /// Every committed offset of a group: (topic, partition) -> offset.
+    ///
+    /// # Errors
+    /// Coordinator errors.
+    pub async fn committed_offsets(&self, group: &str) -> Result<BTreeMap<(String, i32), i64>> {
+        self.retrying(|| async {
+            let (_, conn) = self.coordinator_conn(group).await?;
+            let req = OffsetFetchRequest::default()
+                .with_group_id(group_id(group))
+                .with_topics(None);
+            let version = conn
+                .version_for(kafka_protocol::messages::ApiKey::OffsetFetch)
+                .unwrap_or(2)
+                .clamp(2, 7);
+            let resp = conn.send_at(&req, version).await?;
+            kafka_error(
+                resp.error_code,
+                format!("cannot read the offsets of group '{group}'"),
+            )?;
+            let mut out = BTreeMap::new();
+            for t in resp.topics {
+                for p in t.partitions {
+                    kafka_error(
+                        p.error_code,
+                        format!("cannot read the offsets of group '{group}'"),
+                    )?;
+                    if p.committed_offset >= 0 {
+                        out.insert(
+                            (t.name.0.to_string(), p.partition_index),
+                            p.committed_offset,
+                        );
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Sets committed offsets of a group that has no active members (what
+    /// `kafka-consumer-groups.sh --reset-offsets --execute` does).
+    ///
+    /// # Errors
+    /// UNKNOWN_MEMBER_ID when the group has active members, and coordinator
+    /// errors.
+    pub async fn commit_group_offsets(
+        &self,
+        group: &str,
+        offsets: &[(String, i32, i64)],
+    ) -> Result<()> {
+        self.retrying(|| async {
+            let (_, conn) = self.coordinator_conn(group).await?;
+            let mut by_topic: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
+            for (t, p, o) in offsets {
+                by_topic.entry(t).or_default().push(
+                    OffsetCommitRequestPartition::default()
+                        .with_partition_index(*p)
+                        .with_committed_offset(*o)
+                        .with_committed_leader_epoch(-1),
+                );
+            }
+            let req = OffsetCommitRequest::default()
+                .with_group_id(group_id(group))
+                .with_generation_id_or_member_epoch(-1)
+                .with_retention_time_ms(-1)
+                .with_topics(
+                    by_topic
+                        .into_iter()
+                        .map(|(t, ps)| {
+                            OffsetCommitRequestTopic::default()
+                                .with_name(TopicName(StrBytes::from_string(t.to_string())))
+                                .with_partitions(ps)
+                        })
+                        .collect(),
+                );
+            let (resp, _) = conn.send(&req).await?;
+            for t in resp.topics {
+                for p in t.partitions {
+                    if p.error_code == ResponseError::UnknownMemberId.code() {
+                        return Err(ClientError::Invalid(format!(
+                            "group '{group}' has active members; offsets can only be reset while it is inactive"
+                        )));
+                    }
+                    kafka_error(p.error_code, format!("cannot commit offsets for group '{group}'"))?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Deletes a group with no active members, and its offsets.
+    ///
+    /// # Errors
+    /// GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP and coordinator errors.
+    pub async fn delete_group(&self, group: &str) -> Result<()> {
+        self.retrying(|| async {
+            let (_, conn) = self.coordinator_conn(group).await?;
+            let req = DeleteGroupsRequest::default().with_groups_names(vec![group_id(group)]);
+            let (resp, _) = conn.send(&req).await?;
+            for r in resp.results {
+                kafka_error(r.error_code, format!("cannot delete group '{group}'"))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,385 @@
+//! `kfk groups list|describe|reset-offsets|delete`: what
+//! `kafka-consumer-groups.sh` does, against kfkd or any Kafka cluster.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kfk_client::{Client, OffsetQuery};
+use serde::Serialize;
+
+use crate::cli::{GroupNameArg, GroupsDeleteArgs, OutputFormat, ResetOffsetsArgs};
+use crate::ctx::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::output;
+
+pub async fn list(ctx: &Ctx) -> CliResult {
+    let client = ctx.client().await?;
+    let groups = client.list_groups().await?;
+    #[derive(Serialize)]
+    struct Row {
+        group: String,
+        state: String,
+        protocol_type: String,
+        coordinator: i32,
+    }
+    let rows: Vec<Row> = groups
+        .into_iter()
+        .map(|g| Row {
+            group: g.group,
+            state: g.state,
+            protocol_type: g.protocol_type,
+            coordinator: g.coordinator,
+        })
+        .collect();
+    match ctx.format() {
+        OutputFormat::Table => {
+            output::table(
+                &["GROUP", "STATE", "TYPE", "COORDINATOR"],
+                rows.iter()
+                    .map(|r| {
+                        vec![
+                            r.group.clone(),
+                            r.state.clone(),
+                            r.protocol_type.clone(),
+                            r.coordinator.to_string(),
+                        ]
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+        f => output::structured(f, &rows),
+    }
+}
+
+/// One partition of a group: its committed offset, end offset and lag.
+#[derive(Debug, Serialize)]
+struct PartitionLag {
+    topic: String,
+    partition: i32,
+    /// None when the group committed nothing for the partition.
+    current_offset: Option<i64>,
+    log_end_offset: i64,
+    lag: Option<i64>,
+    member_id: Option<String>,
+    host: Option<String>,
+    client_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct MemberView {
+    member_id: String,
+    instance_id: Option<String>,
+    client_id: String,
+    host: String,
+    assignment: BTreeMap<String, Vec<i32>>,
+}
+
+#[derive(Debug, Serialize)]
+struct GroupView {
+    group: String,
+    state: String,
+    protocol: String,
+    coordinator: i32,
+    members: Vec<MemberView>,
+    partitions: Vec<PartitionLag>,
+    total_lag: i64,
+}
+
+/// End offsets of every partition of `topics`.
+async fn end_offsets(
+    client: &Client,
+    topics: &BTreeSet<String>,
+) -> CliResult<BTreeMap<(String, i32), i64>> {
+    let mut out = BTreeMap::new();
+    for t in topics {
+        let Ok(info) = client.topic(t).await else {
+            continue;
+        };
+        let parts: Vec<i32> = info.partitions.iter().map(|p| p.partition).collect();
+        for (p, o) in client.list_offsets(t, &parts, OffsetQuery::Latest).await? {
+            out.insert((t.clone(), p), o);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn describe(ctx: &Ctx, args: &GroupNameArg) -> CliResult {
+    let client = ctx.client().await?;
+    let d = client.describe_group(&args.group).await?;
+    let committed = client.committed_offsets(&args.group).await?;
+    if d.state == "Dead" && committed.is_empty() {
+        return Err(
+            CliError::new(format!("consumer group '{}' does not exist", args.group))
+                .hint("list groups with `kfk groups list`"),
+        );
+    }
+    // Partitions: what members are assigned plus what the group committed.
+    let mut owner: BTreeMap<(String, i32), usize> = BTreeMap::new();
+    for (i, m) in d.members.iter().enumerate() {
+        for (t, ps) in &m.assignment {
+            for p in ps {
+                owner.insert((t.clone(), *p), i);
+            }
+        }
+    }
+    let keys: BTreeSet<(String, i32)> = owner.keys().chain(committed.keys()).cloned().collect();
+    let topics: BTreeSet<String> = keys.iter().map(|(t, _)| t.clone()).collect();
+    let ends = end_offsets(&client, &topics).await?;
+    let partitions: Vec<PartitionLag> = keys
+        .into_iter()
+        .map(|(t, p)| {
+            let current = committed.get(&(t.clone(), p)).copied();
+            let end = ends.get(&(t.clone(), p)).copied().unwrap_or(-1);
+            let m = owner.get(&(t.clone(), p)).map(|i| &d.members[*i]);
+            PartitionLag {
+                lag: current.filter(|_| end >= 0).map(|c| (end - c).max(0)),
+                current_offset: current,
+                log_end_offset: end,
+                member_id: m.map(|m| m.member_id.clone()),
+                host: m.map(|m| m.host.clone()),
+                client_id: m.map(|m| m.client_id.clone()),
+                topic: t,
+                partition: p,
+            }
+        })
+        .collect();
+    let view = GroupView {
+        total_lag: partitions.iter().filter_map(|p| p.lag).sum(),
+        group: d.group,
+        state: d.state,
+        protocol: d.protocol,
+        coordinator: d.coordinator,
+        members: d
+            .members
+            .into_iter()
+            .map(|m| MemberView {
+                member_id: m.member_id,
+                instance_id: m.instance_id,
+                client_id: m.client_id,
+                host: m.host,
+                assignment: m.assignment,
+            })
+            .collect(),
+        partitions,
+    };
+    match ctx.format() {
+        OutputFormat::Table => {
+            output::println_safe(&format!(
+                "Group: {}\tState: {}\tMembers: {}\tCoordinator: {}\tTotal lag: {}",
+                view.group,
+                view.state,
+                view.members.len(),
+                view.coordinator,
+                view.total_lag
+            ));
+            let dash = || "-".to_string();
+            output::table(
+                &[
+                    "TOPIC",
+                    "PARTITION",
+                    "CURRENT-OFFSET",
+                    "LOG-END-OFFSET",
+                    "LAG",
+                    "CONSUMER-ID",
+                    "HOST",
+                    "CLIENT-ID",
+                ],
+                view.partitions
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.topic.clone(),
+                            p.partition.to_string(),
+                            p.current_offset.map_or_else(dash, |o| o.to_string()),
+                            p.log_end_offset.to_string(),
+                            p.lag.map_or_else(dash, |l| l.to_string()),
+                            p.member_id.clone().unwrap_or_else(dash),
+                            p.host.clone().unwrap_or_else(dash),
+                            p.client_id.clone().unwrap_or_else(dash),
+                        ]
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+        f => output::structured(f, &view),
+    }
+}
+
+/// `TOPIC` or `TOPIC:P,P`.
+fn parse_topic_spec(spec: &str) -> CliResult<(String, Option<Vec<i32>>)> {
+    match spec.split_once(':') {
+        None => Ok((spec.to_string(), None)),
+        Some((t, ps)) => {
+            let parts = ps
+                .split(',')
+                .map(|p| p.trim().parse::<i32>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| {
+                    CliError::usage(format!("--topic {spec:?}: partitions must be numbers"))
+                        .hint("e.g. --topic orders:0,2")
+                })?;
+            Ok((t.to_string(), Some(parts)))
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct NewOffset {
+    topic: String,
+    partition: i32,
+    current_offset: Option<i64>,
+    new_offset: i64,
+}
+
+pub async fn reset_offsets(ctx: &Ctx, args: &ResetOffsetsArgs) -> CliResult {
+    let client = ctx.client().await?;
+    let committed = client.committed_offsets(&args.group).await?;
+    // Which partitions.
+    let mut targets: BTreeSet<(String, i32)> = BTreeSet::new();
+    if args.all_topics {
+        targets.extend(committed.keys().cloned());
+    }
+    for spec in &args.topics {
+        let (topic, parts) = parse_topic_spec(spec)?;
+        let info = client.topic(&topic).await?;
+        let all: Vec<i32> = info.partitions.iter().map(|p| p.partition).collect();
+        for p in parts.unwrap_or_else(|| all.clone()) {
+            if !all.contains(&p) {
+                return Err(CliError::usage(format!(
+                    "topic '{topic}' has no partition {p}"
+                )));
+            }
+            targets.insert((topic.clone(), p));
+        }
+    }
+    let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+    for (t, p) in &targets {
+        by_topic.entry(t.clone()).or_default().push(*p);
+    }
+    let mut plan = Vec::new();
+    for (topic, parts) in &by_topic {
+        let earliest: BTreeMap<i32, i64> = client
+            .list_offsets(topic, parts, OffsetQuery::Earliest)
+            .await?
+            .into_iter()
+            .collect();
+        let latest: BTreeMap<i32, i64> = client
+            .list_offsets(topic, parts, OffsetQuery::Latest)
+            .await?
+            .into_iter()
+            .collect();
+        let by_time: BTreeMap<i32, i64> = match &args.to_datetime {
+            Some(spec) => {
+                let t = crate::offsets::parse_time(spec, crate::offsets::now_ms()).ok_or_else(
+                    || {
+                        CliError::usage(format!("--to-datetime {spec:?} is not a time"))
+                            .hint("use RFC 3339 (2024-05-01T12:00:00Z), milliseconds, or -5m")
+                    },
+                )?;
+                client
+                    .list_offsets(topic, parts, OffsetQuery::Timestamp(t))
+                    .await?
+                    .into_iter()
+                    .collect()
+            }
+            None => BTreeMap::new(),
+        };
+        for p in parts {
+            let (lo, hi) = (earliest[p], latest[p]);
+            let current = committed.get(&(topic.clone(), *p)).copied();
+            let wanted = if args.to_earliest {
+                lo
+            } else if args.to_latest {
+                hi
+            } else if let Some(o) = args.to_offset {
+                o
+            } else if let Some(n) = args.shift_by {
+                current.unwrap_or(lo).saturating_add(n)
+            } else {
+                // No record at or after the time: the end, as Kafka does.
+                by_time.get(p).copied().filter(|o| *o >= 0).unwrap_or(hi)
+            };
+            plan.push(NewOffset {
+                topic: topic.clone(),
+                partition: *p,
+                current_offset: current,
+                new_offset: wanted.clamp(lo, hi),
+            });
+        }
+    }
+    if args.execute {
+        let offsets: Vec<(String, i32, i64)> = plan
+            .iter()
+            .map(|n| (n.topic.clone(), n.partition, n.new_offset))
+            .collect();
+        client
+            .commit_group_offsets(&args.group, &offsets)
+            .await
+            .map_err(|e| {
+                CliError::new(e.to_string()).hint("stop the group's consumers first, then reset")
+            })?;
+    }
+    match ctx.format() {
+        OutputFormat::Table => {
+            output::table(
+                &[
+                    "GROUP",
+                    "TOPIC",
+                    "PARTITION",
+                    "CURRENT-OFFSET",
+                    "NEW-OFFSET",
+                ],
+                plan.iter()
+                    .map(|n| {
+                        vec![
+                            args.group.clone(),
+                            n.topic.clone(),
+                            n.partition.to_string(),
+                            n.current_offset
+                                .map_or_else(|| "-".into(), |o| o.to_string()),
+                            n.new_offset.to_string(),
+                        ]
+                    })
+                    .collect(),
+            );
+            if !args.execute {
+                output::status("Dry run: nothing changed. Add --execute to apply these offsets.");
+            }
+            Ok(())
+        }
+        f => output::structured(f, &plan),
+    }
+}
+
+pub async fn delete(ctx: &Ctx, args: &GroupsDeleteArgs) -> CliResult {
+    if !args.yes
+        && !crate::commands::confirm(&format!(
+            "Delete consumer group(s) {} and their committed offsets?",
+            args.groups.join(", ")
+        ))?
+    {
+        return Err(CliError::new("nothing deleted").hint("pass --yes to delete without asking"));
+    }
+    let client = ctx.client().await?;
+    for g in &args.groups {
+        client.delete_group(g).await?;
+        output::status(&format!("Deleted consumer group {g}."));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_specs() {
+        assert_eq!(parse_topic_spec("t").unwrap(), ("t".to_string(), None));
+        assert_eq!(
+            parse_topic_spec("t:0,2").unwrap(),
+            ("t".to_string(), Some(vec![0, 2]))
+        );
+        assert!(parse_topic_spec("t:x").is_err());
+    }
+}
