@@ -902,7 +902,7 @@ _kfk() {
             return 0
             ;;
         kfk__subcmd__consume)
-            opts="-p -n -e -f -b -o -h -V --from-beginning --offset --partition --max-messages --exit-at-end --format --property --bootstrap-server --output --help --version"
+            opts="-p -n -e -f -g -b -o -h -V --from-beginning --offset --partition --max-messages --exit-at-end --format --property --group --commit --bootstrap-server --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -938,6 +938,18 @@ _kfk() {
                     ;;
                 --property)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -g)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --commit)
+                    COMPREPLY=($(compgen -W "sync async none" -- "${cur}"))
                     return 0
                     ;;
                 --bootstrap-server)

@@ -194,6 +194,10 @@ complete -c kfk -n "__fish_kfk_using_subcommand consume" -s p -l partition -d 'O
 complete -c kfk -n "__fish_kfk_using_subcommand consume" -s n -l max-messages -d 'Exit after this many messages' -r
 complete -c kfk -n "__fish_kfk_using_subcommand consume" -s f -l format -d 'Format of each message: %t topic, %p partition, %o offset, %k key, %v value, %T timestamp, %h headers, %K key length, %S value length, \\n, \\t' -r
 complete -c kfk -n "__fish_kfk_using_subcommand consume" -l property -d 'Kafka console-consumer property, e.g. print.key=true, key.separator=:' -r
+complete -c kfk -n "__fish_kfk_using_subcommand consume" -s g -l group -d 'Consume as a member of this consumer group: read the group\'s share of the partitions, resume at its committed offsets (--offset and --from-beginning then only apply where nothing is committed)' -r
+complete -c kfk -n "__fish_kfk_using_subcommand consume" -l commit -d 'With --group: how delivered offsets are committed, every 5 s and on exit (`none` never commits)' -r -f -a "sync\t'Wait for each commit'
+async\t'Commit in the background (the last commit, on exit, still waits)'
+none\t'Never commit'"
 complete -c kfk -n "__fish_kfk_using_subcommand consume" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
 complete -c kfk -n "__fish_kfk_using_subcommand consume" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
 json\t''

@@ -307,3 +307,115 @@ fn groups_cli_shows_lag_and_resets_and_deletes_offsets() {
             .success()
     );
 }
+
+/// Partitions each member of `group` owns, per `kfk groups describe`.
+fn members(home: &Home, group: &str) -> Vec<BTreeSet<i64>> {
+    // Until the first member joins, the group does not exist.
+    let out = home.kfk(&["groups", "describe", group, "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v["members"]
+        .as_array()
+        .map(|ms| {
+            ms.iter()
+                .map(|m| {
+                    m["assignment"]
+                        .as_object()
+                        .into_iter()
+                        .flat_map(|a| a.values())
+                        .flat_map(|ps| ps.as_array().unwrap().iter().map(|p| p.as_i64().unwrap()))
+                        .collect()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn kfk_consume_group_members_split_commit_what_they_print_and_hand_over() {
+    let home = home();
+    home.up();
+    home.ok(&["topics", "create", "work", "-p", "3"]);
+    produce(&home, "work", 0..600);
+
+    // --max-messages 400 commits those 400, not what was prefetched.
+    let out = home.ok(&[
+        "consume",
+        "work",
+        "--group",
+        "batch",
+        "--from-beginning",
+        "-n",
+        "400",
+    ]);
+    assert_eq!(out.lines().count(), 400);
+    let committed: i64 = home.json(&["groups", "describe", "batch"])["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["current_offset"].as_i64())
+        .sum();
+    assert_eq!(committed, 400);
+    // The next member resumes there, and --exit-at-end works with --group.
+    let out = home.ok(&[
+        "consume",
+        "work",
+        "--group",
+        "batch",
+        "--from-beginning",
+        "-e",
+    ]);
+    assert_eq!(out.lines().count(), 200);
+
+    // Two long-running members split the partitions; stopping one hands its
+    // partitions to the other.
+    let spawn = |name: &str| {
+        let mut cmd = std::process::Command::new(kfk_e2e::bin("kfk"));
+        home.env(&mut cmd);
+        cmd.args(["consume", "work", "--group", "pair", "--from-beginning"])
+            .stdout(std::fs::File::create(home.path().join(name)).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut a = spawn("a.out");
+    wait("a to own every partition", Duration::from_secs(30), || {
+        members(&home, "pair").first().is_some_and(|m| m.len() == 3)
+    });
+    let mut b = spawn("b.out");
+    wait(
+        "a and b to split the partitions",
+        Duration::from_secs(40),
+        || {
+            let m = members(&home, "pair");
+            m.len() == 2
+                && m.iter().all(|s| !s.is_empty())
+                && m[0].is_disjoint(&m[1])
+                && m[0].len() + m[1].len() == 3
+        },
+    );
+    std::process::Command::new("kill")
+        .args(["-INT", &b.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(b.wait().unwrap().success());
+    wait("a to take everything over", Duration::from_secs(30), || {
+        let m = members(&home, "pair");
+        m.len() == 1 && m[0].len() == 3
+    });
+    wait(
+        "all 600 messages read once",
+        Duration::from_secs(30),
+        || {
+            let read = |f: &str| std::fs::read_to_string(home.path().join(f)).unwrap_or_default();
+            read("a.out").lines().count() + read("b.out").lines().count() >= 600
+        },
+    );
+    let _ = a.kill();
+    let _ = a.wait();
+    let read = |f: &str| std::fs::read_to_string(home.path().join(f)).unwrap_or_default();
+    let all = read("a.out") + &read("b.out");
+    let values: Vec<&str> = all.lines().collect();
+    let unique: BTreeSet<&&str> = values.iter().collect();
+    assert_eq!(values.len(), 600, "every message once");
+    assert_eq!(unique.len(), 600);
+}

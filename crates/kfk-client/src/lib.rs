@@ -8,6 +8,7 @@ pub mod connection;
 pub mod consumer;
 pub mod error;
 pub mod groups;
+pub mod membership;
 pub mod partitioner;
 pub mod producer;
 pub mod versions;
@@ -17,5 +18,6 @@ pub use client::{BrokerInfo, Client, ClientConfig, Metadata, PartitionInfo, Topi
 pub use consumer::{Consumer, ConsumerRecord, StartOffset};
 pub use error::{ClientError, Result};
 pub use groups::{GroupDescription, GroupListing, GroupMember};
+pub use membership::{Assignment, Committer, GroupMembership};
 pub use partitioner::{murmur2, partition_for_key};
 pub use producer::{Delivery, Producer, ProducerConfig, RecordMetadata};

@@ -337,6 +337,25 @@ pub struct ConsumeArgs {
     /// Kafka console-consumer property, e.g. print.key=true, key.separator=:.
     #[arg(long = "property", value_name = "KEY=VALUE")]
     pub properties: Vec<String>,
+    /// Consume as a member of this consumer group: read the group's share of
+    /// the partitions, resume at its committed offsets (--offset and
+    /// --from-beginning then only apply where nothing is committed).
+    #[arg(short = 'g', long, conflicts_with = "partition")]
+    pub group: Option<String>,
+    /// With --group: how delivered offsets are committed, every 5 s and on
+    /// exit (`none` never commits).
+    #[arg(long, value_enum, default_value_t = CommitMode::Sync, requires = "group")]
+    pub commit: CommitMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CommitMode {
+    /// Wait for each commit.
+    Sync,
+    /// Commit in the background (the last commit, on exit, still waits).
+    Async,
+    /// Never commit.
+    None,
 }
 
 #[derive(Debug, Args)]

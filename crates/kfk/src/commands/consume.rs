@@ -1,12 +1,13 @@
 //! `kfk consume`: read a topic, by default tailing new messages.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
-use kfk_client::{Consumer, ConsumerRecord, StartOffset};
+use kfk_client::{Client, Consumer, ConsumerRecord, GroupMembership, StartOffset};
 
-use crate::cli::{ConsumeArgs, OutputFormat};
+use crate::cli::{CommitMode, ConsumeArgs, OutputFormat};
 use crate::commands::topics::parse_pairs;
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
@@ -14,6 +15,9 @@ use crate::format::Format;
 use crate::jsonl::JsonRecord;
 use crate::offsets::{self, Stop};
 use crate::output;
+
+/// How often a group member commits what it delivered.
+const AUTO_COMMIT: Duration = Duration::from_secs(5);
 
 /// How records are printed.
 enum Printer {
@@ -77,6 +81,20 @@ fn printer(ctx: &Ctx, args: &ConsumeArgs) -> CliResult<Printer> {
     Ok(Printer::Format(Format::parse(&fmt)?))
 }
 
+fn render(printer: &mut Printer, r: &ConsumerRecord, buf: &mut Vec<u8>) -> CliResult {
+    match printer {
+        Printer::Format(f) => f.render(r, buf),
+        Printer::Jsonl => {
+            let line = serde_json::to_string(&JsonRecord::from(r))
+                .map_err(|e| CliError::new(e.to_string()))?;
+            buf.extend_from_slice(line.as_bytes());
+            buf.push(b'\n');
+        }
+        Printer::Document(_, all) => all.push(JsonRecord::from(r)),
+    }
+    Ok(())
+}
+
 fn write_out(bytes: &[u8]) {
     let mut out = std::io::stdout().lock();
     if out.write_all(bytes).and_then(|()| out.flush()).is_err() {
@@ -100,6 +118,13 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
     };
     let client = ctx.client().await?;
     let topic = ctx.topic(args.topic.as_deref(), &client).await?;
+    if let Some(group) = &args.group {
+        if spec.stop.is_some() {
+            return Err(CliError::usage("an offset range cannot be combined with --group")
+                .hint("a group member reads from its committed offsets; use --max-messages or --exit-at-end"));
+        }
+        return run_group(args, group, client, topic, spec.start, printer).await;
+    }
     let info = client.topic(&topic).await?;
     let partitions: Vec<i32> = match args.partition {
         Some(p) => {
@@ -145,16 +170,7 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
                 consumer.unassign(&topic, r.partition);
                 continue;
             }
-            match &mut printer {
-                Printer::Format(f) => f.render(&r, &mut buf),
-                Printer::Jsonl => {
-                    let line = serde_json::to_string(&JsonRecord::from(&r))
-                        .map_err(|e| CliError::new(e.to_string()))?;
-                    buf.extend_from_slice(line.as_bytes());
-                    buf.push(b'\n');
-                }
-                Printer::Document(_, all) => all.push(JsonRecord::from(&r)),
-            }
+            render(&mut printer, &r, &mut buf)?;
             count += 1;
             if count >= limit {
                 break;
@@ -177,6 +193,132 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
         if (args.exit_at_end || spec.stop.is_some()) && consumer.at_end() {
             break;
         }
+    }
+    if let Printer::Document(f, all) = printer {
+        output::structured(f, &all)?;
+    }
+    Ok(())
+}
+
+/// Offsets delivered (printed) and not yet committed: partition -> next offset.
+type Pending = BTreeMap<i32, i64>;
+
+/// Commits what was delivered since the last commit, waiting for it or not.
+async fn commit_delivered(
+    member: &GroupMembership,
+    topic: &str,
+    delivered: &Pending,
+    committed: &mut Pending,
+    wait: bool,
+) {
+    let offsets: Vec<(String, i32, i64)> = delivered
+        .iter()
+        .filter(|(p, o)| committed.get(p) != Some(o))
+        .map(|(p, o)| (topic.to_string(), *p, *o))
+        .collect();
+    if offsets.is_empty() {
+        return;
+    }
+    if wait {
+        match member.commit(&offsets).await {
+            Ok(()) => committed.extend(offsets.iter().map(|(_, p, o)| (*p, *o))),
+            Err(e) => output::status(&format!("warning: commit failed: {e}")),
+        }
+    } else {
+        let committer = member.committer();
+        committed.extend(offsets.iter().map(|(_, p, o)| (*p, *o)));
+        tokio::spawn(async move {
+            if let Err(e) = committer.commit(&offsets).await {
+                output::status(&format!("warning: commit failed: {e}"));
+            }
+        });
+    }
+}
+
+/// `kfk consume --group`: a member of a consumer group that commits exactly
+/// the records it delivered.
+async fn run_group(
+    args: &ConsumeArgs,
+    group: &str,
+    client: Arc<Client>,
+    topic: String,
+    reset: StartOffset,
+    mut printer: Printer,
+) -> CliResult {
+    let mode = args.commit;
+    let mut member = GroupMembership::new(Arc::clone(&client), group, std::slice::from_ref(&topic));
+    let limit = args.max_messages.unwrap_or(u64::MAX);
+    let mut count: u64 = 0;
+    let mut delivered = Pending::new();
+    let mut committed = Pending::new();
+    let mut buf = Vec::new();
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut auto_commit = tokio::time::interval(AUTO_COMMIT);
+    auto_commit.tick().await;
+    'session: while count < limit {
+        let assignment = tokio::select! {
+            a = member.join() => a?,
+            _ = &mut ctrl_c => break 'session,
+        };
+        let partitions: Vec<i32> = assignment.get(&topic).cloned().unwrap_or_default();
+        let offsets = client.committed_offsets(group).await?;
+        let mut consumer = Consumer::new(Arc::clone(&client));
+        if args.exit_at_end {
+            consumer.max_wait = Duration::from_millis(200);
+        }
+        let starts: Vec<(i32, StartOffset)> = partitions
+            .iter()
+            .map(|p| {
+                let at = offsets.get(&(topic.clone(), *p)).copied();
+                (*p, at.map_or(reset, StartOffset::Offset))
+            })
+            .collect();
+        consumer.assign(&topic, &starts).await?;
+        // Offsets of partitions this member no longer owns are not its to commit.
+        delivered.retain(|p, _| partitions.contains(p));
+        loop {
+            if member.needs_rejoin() {
+                if mode != CommitMode::None {
+                    commit_delivered(&member, &topic, &delivered, &mut committed, true).await;
+                }
+                continue 'session;
+            }
+            let records: Vec<ConsumerRecord> = tokio::select! {
+                r = consumer.poll(), if consumer.has_assignment() => r?,
+                // Nothing assigned (more members than partitions): idle, but
+                // notice rebalances.
+                _ = tokio::time::sleep(Duration::from_millis(200)), if !consumer.has_assignment() => Vec::new(),
+                _ = auto_commit.tick() => {
+                    if mode != CommitMode::None {
+                        commit_delivered(&member, &topic, &delivered, &mut committed, mode == CommitMode::Sync).await;
+                    }
+                    continue;
+                }
+                _ = &mut ctrl_c => break 'session,
+            };
+            for r in records {
+                render(&mut printer, &r, &mut buf)?;
+                delivered.insert(r.partition, r.offset + 1);
+                count += 1;
+                if count >= limit {
+                    break;
+                }
+            }
+            if !buf.is_empty() {
+                write_out(&buf);
+                buf.clear();
+            }
+            if count >= limit || (args.exit_at_end && consumer.at_end()) {
+                break 'session;
+            }
+        }
+    }
+    if mode != CommitMode::None {
+        commit_delivered(&member, &topic, &delivered, &mut committed, true).await;
+    }
+    if let Err(e) = member.leave().await {
+        output::status(&format!("warning: could not leave group '{group}': {e}"));
     }
     if let Printer::Document(f, all) = printer {
         output::structured(f, &all)?;
