@@ -419,3 +419,61 @@ fn kfk_consume_group_members_split_commit_what_they_print_and_hand_over() {
     assert_eq!(values.len(), 600, "every message once");
     assert_eq!(unique.len(), 600);
 }
+
+#[test]
+fn snapshots_trim_the_offsets_topic_and_survive_a_coordinator_failover() {
+    let home = home().with_env("KFKD_OFFSETS_SNAPSHOT_BYTES", "30000");
+    let base = home.up_cluster(3);
+    let bootstrap = (0..3)
+        .map(|i| format!("127.0.0.1:{}", base + i))
+        .collect::<Vec<_>>()
+        .join(",");
+    home.ok(&["topics", "create", "busy", "-p", "3", "-r", "3"]);
+    produce(&home, "busy", 0..3000);
+    let out = kfk_e2e::run(
+        python("commit_loop.py").args([&bootstrap, "busy", "committers", "3", "600"]),
+        Duration::from_secs(120),
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("DONE"));
+
+    let offsets = home.json(&["topics", "describe", "__consumer_offsets"]);
+    let partitions = offsets["partitions"].as_array().unwrap();
+    let h = java_hash("committers");
+    let p = &partitions[if h == i32::MIN { 0 } else { h.abs() } as usize % partitions.len()];
+    // 600 commits of 3 offsets do not fit in 30 kB: older segments are gone.
+    wait(
+        "the offsets partition to be trimmed",
+        Duration::from_secs(20),
+        || {
+            let offsets = home.json(&["topics", "describe", "__consumer_offsets"]);
+            offsets["partitions"][p["partition"].as_u64().unwrap() as usize]["earliest_offset"]
+                .as_i64()
+                .is_some_and(|e| e > 0)
+        },
+    );
+    let committed = |home: &Home| -> Vec<i64> {
+        home.json(&["groups", "describe", "committers"])["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["current_offset"].as_i64().unwrap_or(-1))
+            .collect()
+    };
+    assert_eq!(committed(&home), vec![600, 600, 600]);
+
+    // A new coordinator rebuilds the group from the trimmed partition.
+    let coordinator = p["leader"].as_i64().unwrap();
+    home.ok(&["cluster", "stop-broker", &coordinator.to_string(), "--kill"]);
+    wait(
+        "another coordinator with the same offsets",
+        Duration::from_secs(30),
+        || {
+            let out = home.kfk(&["groups", "describe", "committers", "-o", "json"]);
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            v["coordinator"].as_i64().is_some_and(|c| c != coordinator)
+                && v["partitions"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().all(|p| p["current_offset"] == 600))
+        },
+    );
+}

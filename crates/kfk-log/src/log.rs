@@ -788,6 +788,36 @@ impl Log {
         Ok(())
     }
 
+    /// Deletes the oldest segments that lie entirely below `offset` (a
+    /// compacted prefix, or what the leader already deleted). The log start
+    /// moves to the first segment kept; the active segment always stays.
+    /// Returns how many segments were deleted.
+    ///
+    /// # Errors
+    /// [`LogError::Io`].
+    pub fn delete_segments_before(&self, offset: i64) -> Result<usize> {
+        let mut st = self.lock();
+        let count = st
+            .segments
+            .windows(2)
+            .take_while(|w| w[1].base_offset <= offset)
+            .count();
+        if count == 0 {
+            return Ok(0);
+        }
+        let deleted: Vec<Segment> = st.segments.drain(..count).collect();
+        for seg in &deleted {
+            seg.delete_files()?;
+        }
+        let start = st.log_start_offset();
+        if st.epochs.truncate_from_start(start) {
+            st.epochs.write()?;
+        }
+        info!(log = %self.dir.display(), segments = count, log_start_offset = start,
+            "deleted segments below a new log start");
+        Ok(count)
+    }
+
     /// Applies retention: deletes the oldest segments whose newest record is
     /// older than `retention.ms`, then while the log exceeds `retention.bytes`.
     /// Returns how many segments were deleted.

@@ -573,3 +573,28 @@ fn leader_epochs_are_tracked_truncated_and_rebuilt() {
     log.truncate_fully_and_start_at(100).unwrap();
     assert_eq!(log.latest_epoch(), None);
 }
+
+#[test]
+fn segments_wholly_below_a_new_start_are_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path().join("t-0"), small_segments()).unwrap();
+    fill(&log, 40, 5, 1_000);
+    let bases = log.segment_base_offsets();
+    assert!(bases.len() > 3, "{bases:?}");
+    // A start inside the third segment keeps it: only whole segments go.
+    let inside = bases[2] + 1;
+    assert_eq!(log.delete_segments_before(inside).unwrap(), 2);
+    assert_eq!(log.log_start_offset(), bases[2]);
+    assert!(
+        log.read(bases[1], 1 << 20).is_err(),
+        "deleted data is out of range"
+    );
+    // The active segment always stays.
+    let end = log.log_end_offset();
+    log.delete_segments_before(end + 100).unwrap();
+    assert_eq!(log.segment_count(), 1);
+    assert_eq!(log.log_end_offset(), end);
+    drop(log);
+    let reopened = Log::open(dir.path().join("t-0"), small_segments()).unwrap();
+    assert_eq!(reopened.log_end_offset(), end);
+}

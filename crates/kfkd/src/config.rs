@@ -111,6 +111,8 @@ settings! {
     offsets_topic_replication_factor: i32 = 3, "offsets.topic.replication.factor", "KFKD_OFFSETS_TOPIC_REPLICATION_FACTOR";
     /// How long an offset commit waits for the in-sync replicas [offsets.commit.timeout.ms].
     offsets_commit_timeout_ms: u64 = 5_000, "offsets.commit.timeout.ms", "KFKD_OFFSETS_COMMIT_TIMEOUT_MS";
+    /// When an offsets partition grows past this, its coordinator rewrites the live groups and offsets and drops older segments (kfk's stand-in for compaction) [offsets.snapshot.bytes].
+    offsets_snapshot_bytes: u64 = 64 * 1024 * 1024, "offsets.snapshot.bytes", "KFKD_OFFSETS_SNAPSHOT_BYTES";
     /// Largest metadata string stored with a committed offset [offset.metadata.max.bytes].
     offset_metadata_max_bytes: u64 = 4_096, "offset.metadata.max.bytes", "KFKD_OFFSET_METADATA_MAX_BYTES";
     /// How long a new group waits for more members before its first rebalance [group.initial.rebalance.delay.ms].

@@ -215,6 +215,13 @@ async fn fetch(b: &Broker, c: &Connection, followed: &Followed) -> anyhow::Resul
                         warn!(partition = %p.tp, error = %e, "could not append replicated records");
                         backoff = true;
                     }
+                    // What the leader dropped (compacted offsets, deleted
+                    // records) goes here too, a whole segment at a time.
+                    if r.log_start_offset > p.log.log_start_offset()
+                        && let Err(e) = p.log.delete_segments_before(r.log_start_offset)
+                    {
+                        warn!(partition = %p.tp, error = %e, "could not follow the leader's log start");
+                    }
                 }
                 Some(ResponseError::OffsetOutOfRange) => {
                     let ours = p.log.log_end_offset();

@@ -8,7 +8,7 @@ pub mod state;
 pub mod store;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -59,13 +59,92 @@ pub struct GroupCoordinator {
     inner: Mutex<Inner>,
     /// One partition load at a time.
     loading: tokio::sync::Mutex<()>,
+    /// Per offsets partition: held from an append until memory reflects it,
+    /// so a snapshot never captures state older than a record before it.
+    writers: Mutex<HashMap<i32, Arc<tokio::sync::Mutex<()>>>>,
+    /// Size of each partition right after its last snapshot.
+    snapshot_sizes: Mutex<HashMap<i32, u64>>,
 }
 
-fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Records per batch when a snapshot rewrites a partition (well below
+/// `message.max.bytes`).
+const SNAPSHOT_BATCH: usize = 500;
+
 impl GroupCoordinator {
+    /// The write lock of offsets partition `p`.
+    async fn writer(&self, p: i32) -> tokio::sync::OwnedMutexGuard<()> {
+        let m = Arc::clone(lock(&self.writers).entry(p).or_default());
+        m.lock_owned().await
+    }
+
+    /// Rewrites the live state of offsets partition `p` and drops the
+    /// segments before it, once the partition has grown past
+    /// `offsets.snapshot.bytes` (and past twice its size after the last
+    /// snapshot, so a large live state is not rewritten over and over).
+    async fn maybe_snapshot(&self, broker: &Broker, p: i32, n: i32) -> Result<(), ApiError> {
+        let Some(part) = broker.partition(&TopicPartition::new(OFFSETS_TOPIC, p)) else {
+            return Ok(());
+        };
+        let size = part.log.size_bytes();
+        let last = lock(&self.snapshot_sizes).get(&p).copied().unwrap_or(0);
+        if size < broker.settings.offsets_snapshot_bytes.max(1) || size < last.saturating_mul(2) {
+            return Ok(());
+        }
+        let _w = self.writer(p).await;
+        if part.check_leader(-1).is_err() {
+            return Ok(());
+        }
+        part.log
+            .roll()
+            .map_err(|e| ApiError::new(ResponseError::KafkaStorageError, e.to_string()))?;
+        let start = part.log.log_end_offset();
+        let entries: Vec<Entry> = {
+            let inner = lock(&self.inner);
+            inner
+                .groups
+                .values()
+                .filter(|g| store::partition_for(&g.id, n) == p)
+                .flat_map(|g| {
+                    let membership = (g.protocol_type.is_some() || g.generation > 0)
+                        .then(|| Entry::group(&g.id, &g.value()));
+                    let offsets = g.offsets.iter().map(|((t, part), v)| {
+                        Entry::offset(
+                            RecordKey::Offset {
+                                group: g.id.clone(),
+                                topic: t.clone(),
+                                partition: *part,
+                            },
+                            v,
+                        )
+                    });
+                    membership.into_iter().chain(offsets).collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        for chunk in entries.chunks(SNAPSHOT_BATCH) {
+            store::append(broker, p, chunk, Self::commit_timeout(broker)).await?;
+        }
+        let deleted = part
+            .log
+            .delete_segments_before(start)
+            .map_err(|e| ApiError::new(ResponseError::KafkaStorageError, e.to_string()))?;
+        let after = part.log.size_bytes();
+        lock(&self.snapshot_sizes).insert(p, after);
+        info!(
+            partition = p,
+            records = entries.len(),
+            segments_deleted = deleted,
+            bytes_before = size,
+            bytes_after = after,
+            "snapshotted consumer groups"
+        );
+        Ok(())
+    }
+
     fn initial_delay(broker: &Broker) -> Duration {
         Duration::from_millis(broker.settings.group_initial_rebalance_delay_ms)
     }
@@ -249,8 +328,15 @@ impl GroupCoordinator {
                 .collect()
         };
         for (p, entry) in dirty {
+            let _w = self.writer(p).await;
             if let Err(e) = store::append(broker, p, &[entry], Self::commit_timeout(broker)).await {
                 warn!(error = ?e, "could not persist an emptied group");
+            }
+        }
+        let loaded: Vec<i32> = lock(&self.inner).loaded.keys().copied().collect();
+        for p in loaded {
+            if let Err(e) = self.maybe_snapshot(broker, p, n).await {
+                warn!(partition = p, error = ?e, "could not snapshot consumer groups");
             }
         }
     }
@@ -269,7 +355,13 @@ impl GroupCoordinator {
                     num_partitions: broker.settings.offsets_topic_num_partitions,
                     replication_factor: broker.settings.offsets_topic_replication_factor.min(live),
                     assignments: Vec::new(),
-                    configs: BTreeMap::new(),
+                    // Kafka compacts this topic; here the coordinator's
+                    // snapshots trim it, and time or size retention must
+                    // never delete offsets of groups that stopped committing.
+                    configs: BTreeMap::from([
+                        ("retention.ms".to_string(), "-1".to_string()),
+                        ("retention.bytes".to_string(), "-1".to_string()),
+                    ]),
                 };
                 match broker.create_topic(t, false).await {
                     Ok(meta) => {
@@ -385,6 +477,7 @@ impl GroupCoordinator {
                 wait,
             } => {
                 let entry = Entry::group(group, &value);
+                let _w = self.writer(p).await;
                 let persisted = store::append(broker, p, &[entry], Self::commit_timeout(broker))
                     .await
                     .map_err(|e| match e.error {
@@ -394,6 +487,7 @@ impl GroupCoordinator {
                 if let Some(g) = lock(&self.inner).groups.get_mut(group) {
                     g.complete_sync(generation, persisted);
                 }
+                drop(_w);
                 wait.await.unwrap_or(Err(ResponseError::NotCoordinator))
             }
         }
@@ -487,6 +581,7 @@ impl GroupCoordinator {
             ));
             accepted.push((topic, partition, v));
         }
+        let _w = self.writer(p).await;
         if let Err(e) = store::append(broker, p, &entries, Self::commit_timeout(broker)).await {
             debug!(group, error = ?e, "offset commit not persisted");
             let code = match e.error {
@@ -655,6 +750,7 @@ impl GroupCoordinator {
                 ))))
                 .collect()
         };
+        let _w = self.writer(p).await;
         store::append(broker, p, &entries, Self::commit_timeout(broker))
             .await
             .map_err(|e| e.error)?;
@@ -703,6 +799,7 @@ impl GroupCoordinator {
             }
             (results, entries)
         };
+        let _w = self.writer(p).await;
         store::append(broker, p, &entries, Self::commit_timeout(broker))
             .await
             .map_err(|e| e.error)?;
