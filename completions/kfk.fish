@@ -37,6 +37,7 @@ complete -c kfk -n "__fish_kfk_needs_command" -f -a "produce" -d 'Write messages
 complete -c kfk -n "__fish_kfk_needs_command" -f -a "consume" -d 'Read messages from a topic'
 complete -c kfk -n "__fish_kfk_needs_command" -f -a "describe" -d 'Describe the cluster, a broker or a topic'
 complete -c kfk -n "__fish_kfk_needs_command" -f -a "groups" -d 'Consumer groups: list, describe (members, offsets, lag), reset offsets, delete'
+complete -c kfk -n "__fish_kfk_needs_command" -f -a "reassign" -d 'Move partitions between brokers and elect leaders (Kafka\'s reassignment JSON)'
 complete -c kfk -n "__fish_kfk_needs_command" -f -a "config" -d 'Manage profiles: named targets and default topics'
 complete -c kfk -n "__fish_kfk_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kfk -n "__fish_kfk_needs_command" -f -a "man" -d 'Write man pages to a directory (used by install.sh)'
@@ -297,6 +298,82 @@ complete -c kfk -n "__fish_kfk_using_subcommand groups; and __fish_seen_subcomma
 complete -c kfk -n "__fish_kfk_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "reset-offsets" -d 'Move a group\'s committed offsets; a dry run unless --execute (the group must have no active members)'
 complete -c kfk -n "__fish_kfk_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete groups that have no active members, with their offsets'
 complete -c kfk -n "__fish_kfk_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and not __fish_seen_subcommand_from generate execute verify cancel list elect-leaders help" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and not __fish_seen_subcommand_from generate execute verify cancel list elect-leaders help" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and not __fish_seen_subcommand_from generate execute verify cancel list elect-leaders help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and not __fish_seen_subcommand_from generate execute verify cancel list elect-leaders help" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and not __fish_seen_subcommand_from generate execute verify cancel list elect-leaders help" -f -a "generate" -d 'Print the current assignment of topics and a balanced one over the given brokers, in Kafka\'s reassignment JSON'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and not __fish_seen_subcommand_from generate execute verify cancel list elect-leaders help" -f -a "execute" -d 'Start the moves of a plan, saving the current assignment for rollback, and show progress until every move completed'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and not __fish_seen_subcommand_from generate execute verify cancel list elect-leaders help" -f -a "verify" -d 'Report each partition of a plan as complete or still in progress'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and not __fish_seen_subcommand_from generate execute verify cancel list elect-leaders help" -f -a "cancel" -d 'Cancel the moves of a plan (or, with --all, every move in flight)'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and not __fish_seen_subcommand_from generate execute verify cancel list elect-leaders help" -f -a "list" -d 'Moves in flight: replicas, and those being added and removed'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and not __fish_seen_subcommand_from generate execute verify cancel list elect-leaders help" -f -a "elect-leaders" -d 'Elect leaders: the preferred (first) replica, or with --type unclean any live replica of an offline partition'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and not __fish_seen_subcommand_from generate execute verify cancel list elect-leaders help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from generate" -l topics -d 'Topics to move, comma-separated' -r
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from generate" -l topics-to-move-json-file -d 'Kafka\'s topics-to-move JSON: {"version":1,"topics":[{"topic":"t"}]}' -r -F
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from generate" -l brokers -d 'Brokers to place the replicas on, comma-separated' -r
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from generate" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from generate" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from generate" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from execute" -s f -l reassignment-json-file -d 'The plan: {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]}]}' -r -F
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from execute" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from execute" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from execute" -l no-wait -d 'Return once the moves started instead of waiting for them'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from execute" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from execute" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from verify" -s f -l reassignment-json-file -d 'The plan: {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]}]}' -r -F
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from verify" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from verify" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from cancel" -s f -l reassignment-json-file -d 'Cancel the moves of this plan' -r -F
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from cancel" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from cancel" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from cancel" -l all -d 'Cancel every move in flight'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from cancel" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from cancel" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from list" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from elect-leaders" -l topic -d 'Topic whose partitions to elect for' -r
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from elect-leaders" -l partition -d 'Only this partition of --topic' -r
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from elect-leaders" -l type -d 'preferred (default) or unclean' -r -f -a "preferred\t''
+unclean\t''"
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from elect-leaders" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from elect-leaders" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
+json\t''
+yaml\t''
+jsonl\t'One JSON object per line (consume)'"
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from elect-leaders" -l all -d 'Every partition that needs an election'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from elect-leaders" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from elect-leaders" -s V -l version -d 'Print version'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Print the current assignment of topics and a balanced one over the given brokers, in Kafka\'s reassignment JSON'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from help" -f -a "execute" -d 'Start the moves of a plan, saving the current assignment for rollback, and show progress until every move completed'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Report each partition of a plan as complete or still in progress'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from help" -f -a "cancel" -d 'Cancel the moves of a plan (or, with --all, every move in flight)'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from help" -f -a "list" -d 'Moves in flight: replicas, and those being added and removed'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from help" -f -a "elect-leaders" -d 'Elect leaders: the preferred (first) replica, or with --type unclean any live replica of an offline partition'
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kfk -n "__fish_kfk_using_subcommand config; and not __fish_seen_subcommand_from use set unset list help" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
 complete -c kfk -n "__fish_kfk_using_subcommand config; and not __fish_seen_subcommand_from use set unset list help" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
 json\t''
@@ -358,16 +435,17 @@ yaml\t''
 jsonl\t'One JSON object per line (consume)'"
 complete -c kfk -n "__fish_kfk_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kfk -n "__fish_kfk_using_subcommand man" -s V -l version -d 'Print version'
-complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups config completion man help" -f -a "cluster" -d 'Start, inspect and stop a local kfkd cluster'
-complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups config completion man help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
-complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups config completion man help" -f -a "produce" -d 'Write messages to a topic, one per input line'
-complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups config completion man help" -f -a "consume" -d 'Read messages from a topic'
-complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups config completion man help" -f -a "describe" -d 'Describe the cluster, a broker or a topic'
-complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups config completion man help" -f -a "groups" -d 'Consumer groups: list, describe (members, offsets, lag), reset offsets, delete'
-complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups config completion man help" -f -a "config" -d 'Manage profiles: named targets and default topics'
-complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups config completion man help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups config completion man help" -f -a "man" -d 'Write man pages to a directory (used by install.sh)'
-complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups config completion man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups reassign config completion man help" -f -a "cluster" -d 'Start, inspect and stop a local kfkd cluster'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups reassign config completion man help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups reassign config completion man help" -f -a "produce" -d 'Write messages to a topic, one per input line'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups reassign config completion man help" -f -a "consume" -d 'Read messages from a topic'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups reassign config completion man help" -f -a "describe" -d 'Describe the cluster, a broker or a topic'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups reassign config completion man help" -f -a "groups" -d 'Consumer groups: list, describe (members, offsets, lag), reset offsets, delete'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups reassign config completion man help" -f -a "reassign" -d 'Move partitions between brokers and elect leaders (Kafka\'s reassignment JSON)'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups reassign config completion man help" -f -a "config" -d 'Manage profiles: named targets and default topics'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups reassign config completion man help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups reassign config completion man help" -f -a "man" -d 'Write man pages to a directory (used by install.sh)'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and not __fish_seen_subcommand_from cluster topics produce consume describe groups reassign config completion man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "up" -d 'Start a local cluster of kfkd processes in the background'
 complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Show the local cluster\'s brokers, the controller, and partitions that are under-replicated or offline'
 complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "down" -d 'Stop the local cluster (data is kept unless --purge)'
@@ -385,6 +463,12 @@ complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand
 complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "describe" -d 'A group\'s state and members, and per partition its committed offset, end offset and lag'
 complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "reset-offsets" -d 'Move a group\'s committed offsets; a dry run unless --execute (the group must have no active members)'
 complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete" -d 'Delete groups that have no active members, with their offsets'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from reassign" -f -a "generate" -d 'Print the current assignment of topics and a balanced one over the given brokers, in Kafka\'s reassignment JSON'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from reassign" -f -a "execute" -d 'Start the moves of a plan, saving the current assignment for rollback, and show progress until every move completed'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from reassign" -f -a "verify" -d 'Report each partition of a plan as complete or still in progress'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from reassign" -f -a "cancel" -d 'Cancel the moves of a plan (or, with --all, every move in flight)'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from reassign" -f -a "list" -d 'Moves in flight: replicas, and those being added and removed'
+complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from reassign" -f -a "elect-leaders" -d 'Elect leaders: the preferred (first) replica, or with --type unclean any live replica of an offline partition'
 complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "use" -d 'Make a profile current (created if new)'
 complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "set" -d 'Set bootstrap or topic in the current profile (or --profile)'
 complete -c kfk -n "__fish_kfk_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "unset" -d 'Remove a key from the current profile (or --profile)'

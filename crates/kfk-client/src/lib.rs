@@ -11,6 +11,7 @@ pub mod groups;
 pub mod membership;
 pub mod partitioner;
 pub mod producer;
+pub mod reassign;
 pub mod versions;
 
 pub use admin::{ConfigEntry, NewTopic, OffsetQuery};
@@ -21,3 +22,4 @@ pub use groups::{GroupDescription, GroupListing, GroupMember};
 pub use membership::{Assignment, Committer, GroupMembership};
 pub use partitioner::{murmur2, partition_for_key};
 pub use producer::{Delivery, Producer, ProducerConfig, RecordMetadata};
+pub use reassign::{PartitionOutcome, Reassignment};

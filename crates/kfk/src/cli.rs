@@ -58,6 +58,9 @@ pub enum Command {
     /// Consumer groups: list, describe (members, offsets, lag), reset offsets, delete.
     #[command(subcommand)]
     Groups(GroupsCommand),
+    /// Move partitions between brokers and elect leaders (Kafka's reassignment JSON).
+    #[command(subcommand)]
+    Reassign(ReassignCommand),
     /// Manage profiles: named targets and default topics.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -123,6 +126,89 @@ pub struct ClusterDownArgs {
     /// Do not ask before deleting data.
     #[arg(short = 'y', long)]
     pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReassignCommand {
+    /// Print the current assignment of topics and a balanced one over the
+    /// given brokers, in Kafka's reassignment JSON.
+    Generate(ReassignGenerateArgs),
+    /// Start the moves of a plan, saving the current assignment for rollback,
+    /// and show progress until every move completed.
+    Execute(ReassignExecuteArgs),
+    /// Report each partition of a plan as complete or still in progress.
+    Verify(ReassignPlanArg),
+    /// Cancel the moves of a plan (or, with --all, every move in flight).
+    Cancel(ReassignCancelArgs),
+    /// Moves in flight: replicas, and those being added and removed.
+    List,
+    /// Elect leaders: the preferred (first) replica, or with --type unclean
+    /// any live replica of an offline partition.
+    ElectLeaders(ElectLeadersArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["topics", "topics_to_move_json_file"])))]
+pub struct ReassignGenerateArgs {
+    /// Topics to move, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub topics: Vec<String>,
+    /// Kafka's topics-to-move JSON: {"version":1,"topics":[{"topic":"t"}]}.
+    #[arg(long, value_name = "FILE")]
+    pub topics_to_move_json_file: Option<PathBuf>,
+    /// Brokers to place the replicas on, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub brokers: Vec<i32>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReassignPlanArg {
+    /// The plan: {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]}]}.
+    #[arg(short = 'f', long = "reassignment-json-file", value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReassignExecuteArgs {
+    #[command(flatten)]
+    pub plan: ReassignPlanArg,
+    /// Return once the moves started instead of waiting for them.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["file", "all"])))]
+pub struct ReassignCancelArgs {
+    /// Cancel the moves of this plan.
+    #[arg(short = 'f', long = "reassignment-json-file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Cancel every move in flight.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("scope").required(true).args(["topic", "all"])))]
+pub struct ElectLeadersArgs {
+    /// Topic whose partitions to elect for.
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// Only this partition of --topic.
+    #[arg(long, requires = "topic")]
+    pub partition: Option<i32>,
+    /// Every partition that needs an election.
+    #[arg(long)]
+    pub all: bool,
+    /// preferred (default) or unclean.
+    #[arg(long = "type", value_enum, default_value_t = ElectionType::Preferred)]
+    pub election_type: ElectionType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ElectionType {
+    Preferred,
+    Unclean,
 }
 
 #[derive(Debug, Subcommand)]

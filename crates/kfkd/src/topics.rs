@@ -301,6 +301,81 @@ impl Broker {
         }
     }
 
+    /// ElectLeaders for one partition: `preferred` hands leadership to the
+    /// first replica when it is live and in sync; otherwise (unclean) an
+    /// offline partition takes any live replica.
+    ///
+    /// # Errors
+    /// UNKNOWN_TOPIC_OR_PARTITION, ELECTION_NOT_NEEDED,
+    /// PREFERRED_LEADER_NOT_AVAILABLE or ELIGIBLE_LEADERS_NOT_AVAILABLE.
+    pub async fn elect_leader(
+        &self,
+        topic: &str,
+        partition: i32,
+        preferred: bool,
+    ) -> Result<(), ApiError> {
+        let current = self
+            .with_image(|i| {
+                let p = i
+                    .topics
+                    .get(topic)?
+                    .partitions
+                    .get(usize::try_from(partition).ok()?)?;
+                Some((p.clone(), i.live_broker_ids()))
+            })
+            .ok_or_else(|| {
+                ApiError::new(
+                    ResponseError::UnknownTopicOrPartition,
+                    format!("partition {topic}-{partition} does not exist"),
+                )
+            })?;
+        let (p, live) = current;
+        let cmd = if preferred {
+            let first = p.replicas.first().copied().unwrap_or(-1);
+            if p.leader == first {
+                return Err(ApiError::new(
+                    ResponseError::ElectionNotNeeded,
+                    format!("broker {first} already leads {topic}-{partition}"),
+                ));
+            }
+            if !p.isr.contains(&first) || !live.contains(&first) {
+                return Err(ApiError::new(
+                    ResponseError::PreferredLeaderNotAvailable,
+                    format!(
+                        "preferred replica {first} of {topic}-{partition} is not alive and in sync"
+                    ),
+                ));
+            }
+            MetadataCommand::ElectPreferred {
+                topic: topic.to_string(),
+                partition,
+            }
+        } else {
+            if p.leader >= 0 {
+                return Err(ApiError::new(
+                    ResponseError::ElectionNotNeeded,
+                    format!("{topic}-{partition} has a leader (broker {})", p.leader),
+                ));
+            }
+            MetadataCommand::ElectUnclean {
+                topic: topic.to_string(),
+                partition,
+            }
+        };
+        match self.propose(cmd).await? {
+            CommandResult::Done => {
+                info!(topic, partition, preferred, "leader elected on request");
+                Ok(())
+            }
+            CommandResult::NoSuchTopic => Err(unknown_topic(topic)),
+            _ if preferred => Err(ResponseError::PreferredLeaderNotAvailable.into()),
+            _ => Err(ApiError::new(
+                ResponseError::EligibleLeadersNotAvailable,
+                format!("no replica of {topic}-{partition} is alive"),
+            )),
+        }
+    }
+
     /// Starts moving a partition to `target` replicas, or cancels the move in
     /// flight (`None`). The move completes on its own once the new replicas
     /// are in sync.

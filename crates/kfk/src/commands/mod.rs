@@ -6,13 +6,14 @@ pub mod consume;
 pub mod describe;
 pub mod groups;
 pub mod produce;
+pub mod reassign;
 pub mod topics;
 
 use std::io::IsTerminal;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, ClusterCommand, Command, GroupsCommand, TopicsCommand};
+use crate::cli::{Cli, ClusterCommand, Command, GroupsCommand, ReassignCommand, TopicsCommand};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 
@@ -35,6 +36,14 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Cluster(ClusterCommand::Down(a)) => cluster::down(ctx, a).await,
         Command::Cluster(ClusterCommand::StopBroker(a)) => cluster::stop_broker(ctx, a).await,
         Command::Groups(GroupsCommand::List) => groups::list(ctx).await,
+        Command::Reassign(ReassignCommand::Generate(a)) => reassign::generate(ctx, a).await,
+        Command::Reassign(ReassignCommand::Execute(a)) => reassign::execute(ctx, a).await,
+        Command::Reassign(ReassignCommand::Verify(a)) => reassign::verify(ctx, a).await,
+        Command::Reassign(ReassignCommand::Cancel(a)) => reassign::cancel(ctx, a).await,
+        Command::Reassign(ReassignCommand::List) => reassign::list(ctx).await,
+        Command::Reassign(ReassignCommand::ElectLeaders(a)) => {
+            reassign::elect_leaders(ctx, a).await
+        }
         Command::Groups(GroupsCommand::Describe(a)) => groups::describe(ctx, a).await,
         Command::Groups(GroupsCommand::ResetOffsets(a)) => groups::reset_offsets(ctx, a).await,
         Command::Groups(GroupsCommand::Delete(a)) => groups::delete(ctx, a).await,

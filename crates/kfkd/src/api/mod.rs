@@ -43,6 +43,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
     (ApiKey::AlterPartitionReassignments, 0, 1),
     (ApiKey::ListPartitionReassignments, 0, 0),
+    (ApiKey::ElectLeaders, 0, 2),
     (ApiKey::FindCoordinator, 0, 4),
     (ApiKey::JoinGroup, 0, 9),
     (ApiKey::SyncGroup, 0, 5),
@@ -120,6 +121,7 @@ pub async fn handle(
             reply!(reassignments::alter(broker, r).await)
         }
         RequestKind::ListPartitionReassignments(r) => reply!(reassignments::list(broker, r)),
+        RequestKind::ElectLeaders(r) => reply!(reassignments::elect_leaders(broker, r).await),
         RequestKind::FindCoordinator(r) => {
             reply!(groups::find_coordinator(broker, r, version).await)
         }

@@ -1,15 +1,18 @@
 //! AlterPartitionReassignments and ListPartitionReassignments (KIP-455): move
-//! partitions between brokers, and see the moves in flight.
+//! partitions between brokers, and see the moves in flight; ElectLeaders.
 
+use kafka_protocol::ResponseError;
 use kafka_protocol::messages::alter_partition_reassignments_response::{
     ReassignablePartitionResponse, ReassignableTopicResponse,
 };
+use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
 use kafka_protocol::messages::list_partition_reassignments_response::{
     OngoingPartitionReassignment, OngoingTopicReassignment,
 };
 use kafka_protocol::messages::{
     AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, BrokerId,
-    ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse,
+    ElectLeadersRequest, ElectLeadersResponse, ListPartitionReassignmentsRequest,
+    ListPartitionReassignmentsResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -102,4 +105,52 @@ pub fn list(
         out
     });
     ListPartitionReassignmentsResponse::default().with_topics(topics)
+}
+
+/// ElectLeaders (KIP-460): preferred (0) or unclean (1) elections for the
+/// given partitions, or for every partition when none are given.
+pub async fn elect_leaders(broker: &Broker, req: ElectLeadersRequest) -> ElectLeadersResponse {
+    let preferred = req.election_type == 0;
+    let all = req.topic_partitions.is_none();
+    let wanted: Vec<(String, Vec<i32>)> = match req.topic_partitions {
+        Some(tps) => tps
+            .into_iter()
+            .map(|t| (t.topic.0.to_string(), t.partitions))
+            .collect(),
+        None => broker.with_image(|i| {
+            i.topics
+                .iter()
+                .map(|(n, t)| (n.clone(), (0..t.partitions.len() as i32).collect()))
+                .collect()
+        }),
+    };
+    let mut results = Vec::with_capacity(wanted.len());
+    for (topic, partitions) in wanted {
+        let mut out = Vec::with_capacity(partitions.len());
+        for p in partitions {
+            let r = broker.elect_leader(&topic, p, preferred).await;
+            // Asked for everything, partitions that need nothing are left out.
+            if all
+                && r.as_ref()
+                    .is_err_and(|e| e.error == ResponseError::ElectionNotNeeded)
+            {
+                continue;
+            }
+            out.push(match r {
+                Ok(()) => PartitionResult::default().with_partition_id(p),
+                Err(e) => PartitionResult::default()
+                    .with_partition_id(p)
+                    .with_error_code(e.code())
+                    .with_error_message(e.message.map(StrBytes::from_string)),
+            });
+        }
+        if !out.is_empty() {
+            results.push(
+                ReplicaElectionResult::default()
+                    .with_topic(topic_name(&topic))
+                    .with_partition_result(out),
+            );
+        }
+    }
+    ElectLeadersResponse::default().with_replica_election_results(results)
 }

@@ -59,6 +59,12 @@ pub enum MetadataCommand {
         topic: String,
         partition: i32,
     },
+    /// An operator's unclean election: an offline partition is led by its
+    /// first live replica, which becomes the whole ISR.
+    ElectUnclean {
+        topic: String,
+        partition: i32,
+    },
     /// Starts moving a partition to `target` replicas, or cancels the move in
     /// flight (`None`), as AlterPartitionReassignments asks.
     Reassign {
@@ -402,6 +408,26 @@ impl MetadataImage {
             } => self.reassign(topic, *partition, target.as_deref()),
             MetadataCommand::ElectPreferred { topic, partition } => {
                 self.elect_preferred(topic, *partition)
+            }
+            MetadataCommand::ElectUnclean { topic, partition } => {
+                let live = self.live_broker_ids();
+                match self
+                    .topics
+                    .get_mut(topic)
+                    .and_then(|t| t.partitions.get_mut(usize::try_from(*partition).ok()?))
+                {
+                    None => CommandResult::NoSuchTopic,
+                    Some(p) if p.leader >= 0 => CommandResult::Stale,
+                    Some(p) => {
+                        elect(p, &live, true);
+                        if p.leader < 0 {
+                            CommandResult::Stale
+                        } else {
+                            p.partition_epoch += 1;
+                            CommandResult::Done
+                        }
+                    }
+                }
             }
             MetadataCommand::AllocateProducerIds { count } => {
                 let first = self.next_producer_id;

@@ -1,0 +1,130 @@
+//! `kfk reassign`: Kafka's reassignment JSON end to end, and leader elections.
+
+use std::time::Duration;
+
+use kfk_e2e::KfkHome as Home;
+use serde_json::Value;
+
+fn leaders(home: &Home, topic: &str) -> Vec<i64> {
+    home.json(&["topics", "describe", topic])["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["leader"].as_i64().unwrap())
+        .collect()
+}
+
+fn replicas(t: &Value) -> Vec<Vec<i64>> {
+    t["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["replicas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["broker"].as_i64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn plans_execute_verify_and_leaders_are_elected_on_request() {
+    let home = Home::new()
+        .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
+        .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300");
+    home.up_cluster(3);
+    home.ok(&["topics", "create", "myorders", "-p", "3", "-r", "1"]);
+    home.ok_stdin(&["produce", "myorders", "-p", "0"], "kept\n");
+
+    // generate proposes a balanced plan in Kafka's format.
+    let generated = home.json(&[
+        "reassign",
+        "generate",
+        "--topics",
+        "myorders",
+        "--brokers",
+        "1,2",
+    ]);
+    assert_eq!(
+        generated["proposed"]["partitions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    let plan = home.path().join("increase-replication.json");
+    std::fs::write(
+        &plan,
+        r#"{"version":1,
+"partitions":[
+{"topic":"myorders","partition":0,"replicas":[1,2]},
+{"topic":"myorders","partition":1,"replicas":[1,2]},
+{"topic":"myorders","partition":2,"replicas":[2]}
+]
+}"#,
+    )
+    .unwrap();
+    let plan = plan.to_str().unwrap();
+    let out = home.ok(&["reassign", "execute", "-f", plan]);
+    assert!(
+        out.contains("Save this to use as the --reassignment-json-file option during rollback")
+    );
+    let verified = home.ok(&["reassign", "verify", "-f", plan]);
+    assert_eq!(verified.matches("is completed").count(), 3, "{verified}");
+    let topic = home.json(&["topics", "describe", "myorders"]);
+    assert_eq!(replicas(&topic), vec![vec![1, 2], vec![1, 2], vec![2]]);
+    assert!(home.ok(&["reassign", "list"]).is_empty());
+    let rollbacks = std::fs::read_dir(home.path().join("data/reassignments"))
+        .unwrap()
+        .count();
+    assert_eq!(rollbacks, 1);
+
+    // Partition 1 kept its leader (2) through the move; a preferred election
+    // hands it to its first replica.
+    assert_eq!(leaders(&home, "myorders")[1], 2);
+    let out = home.ok(&["reassign", "elect-leaders", "--topic", "myorders"]);
+    assert!(
+        out.contains(
+            "Successfully completed leader election (PREFERRED) for partitions myorders-1"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("Valid replica already elected"), "{out}");
+    assert_eq!(leaders(&home, "myorders"), vec![1, 1, 2]);
+
+    // The data moved with the partition.
+    let out = home.ok(&["consume", "myorders", "-p", "0", "--from-beginning", "-e"]);
+    assert_eq!(out.trim(), "kept");
+
+    // An unclean election brings an offline partition back on a stale replica.
+    home.ok(&["topics", "create", "fragile", "--replica-assignment", "3:2"]);
+    home.ok(&["cluster", "stop-broker", "2"]);
+    home.ok(&["cluster", "stop-broker", "3"]);
+    home.ok(&["cluster", "start-broker", "2"]);
+    home.wait_json(
+        &["topics", "describe", "fragile"],
+        Duration::from_secs(20),
+        "fragile offline",
+        |t| t["partitions"][0]["leader"] == -1,
+    );
+    assert!(
+        !home
+            .kfk(&["reassign", "elect-leaders", "--topic", "fragile"])
+            .status
+            .success()
+    );
+    home.ok(&[
+        "reassign",
+        "elect-leaders",
+        "--topic",
+        "fragile",
+        "--type",
+        "unclean",
+    ]);
+    assert_eq!(leaders(&home, "fragile"), vec![2]);
+    home.ok(&["cluster", "start-broker", "3"]);
+}
