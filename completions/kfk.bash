@@ -2536,7 +2536,7 @@ _kfk() {
             return 0
             ;;
         kfk__subcmd__topics__subcmd__alter)
-            opts="-p -c -b -o -h -V --partitions --config --delete-config --bootstrap-server --output --help --version"
+            opts="-p -r -c -b -o -h -V --partitions --replication-factor --config --delete-config --bootstrap-server --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2547,6 +2547,14 @@ _kfk() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replication-factor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

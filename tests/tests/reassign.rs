@@ -128,3 +128,76 @@ fn plans_execute_verify_and_leaders_are_elected_on_request() {
     assert_eq!(leaders(&home, "fragile"), vec![2]);
     home.ok(&["cluster", "start-broker", "3"]);
 }
+
+#[test]
+fn raising_the_replication_factor_copies_everything_while_producers_write() {
+    let home = Home::new();
+    let base = home.up_cluster(3);
+    let bootstrap = (0..3)
+        .map(|i| format!("127.0.0.1:{}", base + i))
+        .collect::<Vec<_>>()
+        .join(",");
+    home.ok(&["topics", "create", "chaos", "-p", "3", "-r", "1"]);
+    let stop = home.path().join("stop");
+    let acks = home.path().join("acks");
+    let mut producer = kfk_e2e::python("chaos_producer.py")
+        .args([&bootstrap, "chaos"])
+        .arg(&stop)
+        .stdout(std::fs::File::create(&acks).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    home.ok(&["topics", "alter", "chaos", "--replication-factor", "3"]);
+    std::thread::sleep(Duration::from_secs(1));
+    std::fs::write(&stop, b"").unwrap();
+    assert!(producer.wait().unwrap().success());
+    let topic = home.wait_json(
+        &["topics", "describe", "chaos"],
+        Duration::from_secs(30),
+        "three in-sync replicas everywhere",
+        |t| {
+            t["partitions"].as_array().unwrap().iter().all(|p| {
+                let r = p["replicas"].as_array().unwrap();
+                r.len() == 3 && r.iter().all(|r| r["in_sync"] == true)
+            })
+        },
+    );
+    assert_eq!(replicas(&topic).len(), 3);
+    let acked = std::fs::read_to_string(&acks).unwrap().lines().count() as i64;
+    let stored: i64 = topic["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["latest_offset"].as_i64().unwrap())
+        .sum();
+    assert!(
+        acked > 100 && stored >= acked,
+        "acked {acked}, stored {stored}"
+    );
+    let dirs: Vec<std::path::PathBuf> = home.json(&["cluster", "status"])["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["data_dir"].as_str().unwrap().into())
+        .collect();
+    for p in 0..3 {
+        let bytes = |d: &std::path::Path| -> Vec<u8> {
+            let dir = d.join(format!("chaos-{p}"));
+            let mut segs: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|f| f.extension().is_some_and(|e| e == "log"))
+                .collect();
+            segs.sort();
+            segs.iter()
+                .flat_map(|f| std::fs::read(f).unwrap())
+                .collect()
+        };
+        let first = bytes(&dirs[0]);
+        assert!(!first.is_empty());
+        for d in &dirs[1..] {
+            assert!(bytes(d) == first, "chaos-{p} differs on {}", d.display());
+        }
+    }
+}

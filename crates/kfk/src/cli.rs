@@ -343,6 +343,10 @@ pub struct TopicsAlterArgs {
     /// New (larger) number of partitions.
     #[arg(short, long)]
     pub partitions: Option<i32>,
+    /// New replication factor: replicas are added or removed by a
+    /// reassignment, and the command waits until it completes.
+    #[arg(short = 'r', long)]
+    pub replication_factor: Option<usize>,
     /// Set a topic config, key=value (repeatable).
     #[arg(short, long = "config", value_name = "KEY=VALUE")]
     pub configs: Vec<String>,

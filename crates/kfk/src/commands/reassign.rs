@@ -190,6 +190,12 @@ pub async fn execute(ctx: &Ctx, args: &ReassignExecuteArgs) -> CliResult {
         json(&rollback),
         saved.display()
     ));
+    start_and_wait(&client, &plan, !args.no_wait).await
+}
+
+/// Starts the moves of `plan` and, when `wait`, shows progress until none
+/// of them is in flight.
+pub async fn start_and_wait(client: &Client, plan: &Plan, wait: bool) -> CliResult {
     let moves: Vec<(String, i32, Option<Vec<i32>>)> = plan
         .partitions
         .iter()
@@ -208,9 +214,9 @@ pub async fn execute(ctx: &Ctx, args: &ReassignExecuteArgs) -> CliResult {
     }
     output::status(&format!(
         "Successfully started partition reassignments for {}",
-        describe_moves(&plan)
+        describe_moves(plan)
     ));
-    if args.no_wait {
+    if !wait {
         return Ok(());
     }
     let bar = indicatif::ProgressBar::new(plan.partitions.len() as u64);
@@ -245,6 +251,58 @@ pub async fn execute(ctx: &Ctx, args: &ReassignExecuteArgs) -> CliResult {
     bar.finish_and_clear();
     output::status("Reassignment complete.");
     Ok(())
+}
+
+/// A plan giving every partition of `topic` `rf` replicas: existing
+/// replicas stay (in order) when growing, the last ones go when shrinking,
+/// and new ones are the brokers after the partition's existing replicas in
+/// round-robin order.
+pub fn with_replication_factor(current: &Plan, brokers: &[i32], rf: usize) -> CliResult<Plan> {
+    if rf == 0 || rf > brokers.len() {
+        return Err(CliError::usage(format!(
+            "replication factor {rf} is invalid: {} broker(s) in the cluster",
+            brokers.len()
+        )));
+    }
+    let partitions = current
+        .partitions
+        .iter()
+        .map(|p| {
+            let mut replicas: Vec<i32> = p.replicas.iter().copied().take(rf).collect();
+            let mut i = p.partition as usize;
+            while replicas.len() < rf {
+                let b = brokers[i % brokers.len()];
+                if !replicas.contains(&b) {
+                    replicas.push(b);
+                }
+                i += 1;
+            }
+            PlanPartition {
+                topic: p.topic.clone(),
+                partition: p.partition,
+                replicas,
+                log_dirs: None,
+            }
+        })
+        .collect();
+    Ok(Plan {
+        version: 1,
+        partitions,
+    })
+}
+
+/// `kfk topics alter NAME --replication-factor N`: plans and runs the moves.
+pub async fn change_replication_factor(client: &Client, topic: &str, rf: usize) -> CliResult {
+    let brokers: Vec<i32> = client
+        .refresh(None)
+        .await?
+        .brokers
+        .keys()
+        .copied()
+        .collect();
+    let now = current(client, &[topic.to_string()]).await?;
+    let plan = with_replication_factor(&now, &brokers, rf)?;
+    start_and_wait(client, &plan, true).await
 }
 
 #[derive(Debug, Serialize)]
@@ -474,5 +532,28 @@ mod tests {
         assert_eq!(b.partitions[0].replicas, vec![1, 2]);
         assert_eq!(b.partitions[1].replicas, vec![2, 3]);
         assert!(balanced(&plan, &[1]).is_err(), "RF 2 on one broker");
+    }
+
+    #[test]
+    fn replication_factor_changes_keep_existing_replicas() {
+        let now = Plan {
+            version: 1,
+            partitions: (0..3)
+                .map(|p| PlanPartition {
+                    topic: "t".into(),
+                    partition: p,
+                    replicas: vec![p + 1],
+                    log_dirs: None,
+                })
+                .collect(),
+        };
+        let up = with_replication_factor(&now, &[1, 2, 3], 2).unwrap();
+        for p in &up.partitions {
+            assert_eq!(p.replicas.len(), 2);
+            assert_eq!(p.replicas[0], p.partition + 1, "the leader stays first");
+        }
+        let down = with_replication_factor(&up, &[1, 2, 3], 1).unwrap();
+        assert_eq!(down, now);
+        assert!(with_replication_factor(&now, &[1, 2, 3], 4).is_err());
     }
 }

@@ -330,15 +330,27 @@ pub async fn delete(ctx: &Ctx, args: &TopicsDeleteArgs) -> CliResult {
 }
 
 pub async fn alter(ctx: &Ctx, args: &TopicsAlterArgs) -> CliResult {
-    if args.partitions.is_none() && args.configs.is_empty() && args.delete_configs.is_empty() {
-        return Err(CliError::usage("nothing to change")
-            .hint("pass --partitions N, --config KEY=VALUE or --delete-config KEY"));
+    if args.partitions.is_none()
+        && args.replication_factor.is_none()
+        && args.configs.is_empty()
+        && args.delete_configs.is_empty()
+    {
+        return Err(CliError::usage("nothing to change").hint(
+            "pass --partitions N, --replication-factor N, --config KEY=VALUE or --delete-config KEY",
+        ));
     }
     let client = ctx.client().await?;
     client.topic(&args.name).await?;
     if let Some(n) = args.partitions {
         client.create_partitions(&args.name, n).await?;
         output::status(&format!("Topic {} now has {n} partitions.", args.name));
+    }
+    if let Some(rf) = args.replication_factor {
+        crate::commands::reassign::change_replication_factor(&client, &args.name, rf).await?;
+        output::status(&format!(
+            "Topic {} now has replication factor {rf}.",
+            args.name
+        ));
     }
     let mut changes: Vec<(String, Option<String>)> = parse_pairs(&args.configs, "--config")?
         .into_iter()
