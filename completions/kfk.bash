@@ -49,6 +49,9 @@ _kfk() {
             kfk,topics)
                 cmd="kfk__subcmd__topics"
                 ;;
+            kfk,zk-shell)
+                cmd="kfk__subcmd__zk__subcmd__shell"
+                ;;
             kfk__subcmd__cluster,down)
                 cmd="kfk__subcmd__cluster__subcmd__down"
                 ;;
@@ -201,6 +204,9 @@ _kfk() {
                 ;;
             kfk__subcmd__help,topics)
                 cmd="kfk__subcmd__help__subcmd__topics"
+                ;;
+            kfk__subcmd__help,zk-shell)
+                cmd="kfk__subcmd__help__subcmd__zk__subcmd__shell"
                 ;;
             kfk__subcmd__help__subcmd__cluster,down)
                 cmd="kfk__subcmd__help__subcmd__cluster__subcmd__down"
@@ -368,7 +374,7 @@ _kfk() {
 
     case "${cmd}" in
         kfk)
-            opts="-b -o -h -V --bootstrap-server --output --help --version cluster topics produce consume describe groups reassign config completion man help"
+            opts="-b -o -h -V --bootstrap-server --output --help --version cluster topics produce consume describe groups reassign zk-shell config completion man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1482,7 +1488,7 @@ _kfk() {
             return 0
             ;;
         kfk__subcmd__help)
-            opts="cluster topics produce consume describe groups reassign config completion man help"
+            opts="cluster topics produce consume describe groups reassign zk-shell config completion man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2016,6 +2022,20 @@ _kfk() {
         kfk__subcmd__help__subcmd__topics__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kfk__subcmd__help__subcmd__zk__subcmd__shell)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2812,6 +2832,36 @@ _kfk() {
         kfk__subcmd__topics__subcmd__list)
             opts="-b -o -h -V --internal --under-replicated --offline --bootstrap-server --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kfk__subcmd__zk__subcmd__shell)
+            opts="-y -b -o -h -V --yes --bootstrap-server --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

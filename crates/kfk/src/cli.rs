@@ -61,6 +61,8 @@ pub enum Command {
     /// Move partitions between brokers and elect leaders (Kafka's reassignment JSON).
     #[command(subcommand)]
     Reassign(ReassignCommand),
+    /// Browse the cluster's metadata as ZooKeeper paths (ls /brokers/ids, get /controller).
+    ZkShell(ZkShellArgs),
     /// Manage profiles: named targets and default topics.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -124,6 +126,17 @@ pub struct ClusterDownArgs {
     #[arg(long)]
     pub purge: bool,
     /// Do not ask before deleting data.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ZkShellArgs {
+    /// A command to run instead of the interactive shell, e.g. `get /controller`,
+    /// `ls /brokers/ids`, `ruok`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+    /// Do not ask before `set` changes a config.
     #[arg(short = 'y', long)]
     pub yes: bool,
 }

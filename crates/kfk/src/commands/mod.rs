@@ -8,6 +8,7 @@ pub mod groups;
 pub mod produce;
 pub mod reassign;
 pub mod topics;
+pub mod zk_shell;
 
 use std::io::IsTerminal;
 
@@ -36,6 +37,7 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Cluster(ClusterCommand::Down(a)) => cluster::down(ctx, a).await,
         Command::Cluster(ClusterCommand::StopBroker(a)) => cluster::stop_broker(ctx, a).await,
         Command::Groups(GroupsCommand::List) => groups::list(ctx).await,
+        Command::ZkShell(a) => zk_shell::run(ctx, a).await,
         Command::Reassign(ReassignCommand::Generate(a)) => reassign::generate(ctx, a).await,
         Command::Reassign(ReassignCommand::Execute(a)) => reassign::execute(ctx, a).await,
         Command::Reassign(ReassignCommand::Verify(a)) => reassign::verify(ctx, a).await,

@@ -1,0 +1,648 @@
+//! `kfk zk-shell`: the cluster's metadata as the ZooKeeper tree operators
+//! know from `zookeeper-shell` (`/brokers/ids`, `/controller`, ...), built
+//! from standard admin APIs so it works against kfkd and any Kafka cluster.
+//! One-shot (`kfk zk-shell get /controller`) or interactive.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kfk_client::{Client, Metadata};
+use serde_json::{Value, json};
+
+use crate::cli::{OutputFormat, ZkShellArgs};
+use crate::ctx::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::output;
+
+/// One command's view of the cluster (metadata fetched once per command).
+struct Tree {
+    client: Arc<Client>,
+    meta: Metadata,
+}
+
+fn split(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.is_empty()).collect()
+}
+
+fn no_node(path: &str) -> CliError {
+    CliError::new(format!("Node does not exist: {path}"))
+}
+
+impl Tree {
+    async fn load(client: Arc<Client>) -> CliResult<Tree> {
+        let meta = client.refresh(None).await?;
+        Ok(Tree { client, meta })
+    }
+
+    /// Children of `path`, sorted as zookeeper-shell prints them.
+    async fn children(&self, path: &str) -> CliResult<Vec<String>> {
+        let parts = split(path);
+        let ids = |v: Vec<i32>| v.into_iter().map(|i| i.to_string()).collect::<Vec<_>>();
+        Ok(match parts.as_slice() {
+            [] => {
+                let mut c: Vec<String> =
+                    ["brokers", "cluster", "config", "consumers", "controller"]
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect();
+                if !self.client.list_partition_reassignments().await?.is_empty() {
+                    c.insert(0, "admin".into());
+                }
+                c
+            }
+            ["admin"] => {
+                if self.client.list_partition_reassignments().await?.is_empty() {
+                    return Err(no_node(path));
+                }
+                vec!["reassign_partitions".into()]
+            }
+            ["brokers"] => vec!["ids".into(), "topics".into()],
+            ["brokers", "ids"] => ids(self.meta.brokers.keys().copied().collect()),
+            ["brokers", "topics"] | ["config", "topics"] => {
+                self.meta.topics.keys().cloned().collect()
+            }
+            ["brokers", "topics", t] => {
+                self.topic(t, path)?;
+                vec!["partitions".into()]
+            }
+            ["brokers", "topics", t, "partitions"] => ids(self
+                .topic(t, path)?
+                .partitions
+                .iter()
+                .map(|p| p.partition)
+                .collect()),
+            ["brokers", "topics", t, "partitions", p] => {
+                self.partition(t, p, path)?;
+                vec!["state".into()]
+            }
+            ["cluster"] => vec!["id".into()],
+            ["config"] => vec!["brokers".into(), "topics".into()],
+            ["config", "brokers"] => ids(self.meta.brokers.keys().copied().collect()),
+            ["consumers"] => {
+                let mut g: Vec<String> = self
+                    .client
+                    .list_groups()
+                    .await?
+                    .into_iter()
+                    .map(|g| g.group)
+                    .collect();
+                g.sort();
+                g
+            }
+            _ => {
+                // Leaves exist (with no children) when their data does.
+                self.data(path).await?;
+                Vec::new()
+            }
+        })
+    }
+
+    fn topic(&self, t: &str, path: &str) -> CliResult<&kfk_client::TopicInfo> {
+        self.meta.topics.get(t).ok_or_else(|| no_node(path))
+    }
+
+    fn partition(&self, t: &str, p: &str, path: &str) -> CliResult<&kfk_client::PartitionInfo> {
+        let p: i32 = p.parse().map_err(|_| no_node(path))?;
+        self.topic(t, path)?
+            .partitions
+            .iter()
+            .find(|x| x.partition == p)
+            .ok_or_else(|| no_node(path))
+    }
+
+    /// The node's data as JSON (`null` for nodes that only have children).
+    async fn data(&self, path: &str) -> CliResult<Value> {
+        let parts = split(path);
+        Ok(match parts.as_slice() {
+            ["controller"] => {
+                if self.meta.controller_id < 0 {
+                    return Err(no_node(path));
+                }
+                json!({"version": 2, "brokerid": self.meta.controller_id})
+            }
+            ["cluster", "id"] => json!({"version": "1", "id": self.meta.cluster_id}),
+            ["brokers", "ids", id] => {
+                let b = id
+                    .parse::<i32>()
+                    .ok()
+                    .and_then(|id| self.meta.brokers.get(&id))
+                    .ok_or_else(|| no_node(path))?;
+                json!({
+                    "host": b.host,
+                    "port": b.port,
+                    "endpoints": [format!("PLAINTEXT://{}:{}", b.host, b.port)],
+                    "listener_security_protocol_map": {"PLAINTEXT": "PLAINTEXT"},
+                    "rack": b.rack,
+                    "jmx_port": -1,
+                    "version": 5,
+                })
+            }
+            ["brokers", "topics", t] => {
+                let info = self.topic(t, path)?;
+                let partitions: BTreeMap<String, Vec<i32>> = info
+                    .partitions
+                    .iter()
+                    .map(|p| (p.partition.to_string(), p.replicas.clone()))
+                    .collect();
+                json!({
+                    "version": 3,
+                    "topic_id": info.id.to_string(),
+                    "partitions": partitions,
+                    "adding_replicas": {},
+                    "removing_replicas": {},
+                })
+            }
+            ["brokers", "topics", t, "partitions", p, "state"] => {
+                let part = self.partition(t, p, path)?;
+                json!({
+                    "controller_epoch": 1,
+                    "leader": part.leader,
+                    "version": 1,
+                    "leader_epoch": part.leader_epoch,
+                    "isr": part.isr,
+                })
+            }
+            ["config", "topics", t] => {
+                self.topic(t, path)?;
+                let overrides: BTreeMap<String, String> = self
+                    .client
+                    .describe_configs(2, t)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.is_override())
+                    .filter_map(|c| Some((c.name, c.value?)))
+                    .collect();
+                json!({"version": 1, "config": overrides})
+            }
+            ["config", "brokers", id] => {
+                let id: i32 = id.parse().map_err(|_| no_node(path))?;
+                if !self.meta.brokers.contains_key(&id) {
+                    return Err(no_node(path));
+                }
+                // Only dynamic broker configs live here, as in ZooKeeper.
+                let dynamic: BTreeMap<String, String> = self
+                    .client
+                    .describe_configs(4, &id.to_string())
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.is_override() && !c.read_only)
+                    .filter_map(|c| Some((c.name, c.value?)))
+                    .collect();
+                json!({"version": 1, "config": dynamic})
+            }
+            ["admin", "reassign_partitions"] => {
+                let flight = self.client.list_partition_reassignments().await?;
+                if flight.is_empty() {
+                    return Err(no_node(path));
+                }
+                let partitions: Vec<Value> = flight
+                    .iter()
+                    .map(|r| {
+                        let target: Vec<i32> = r
+                            .replicas
+                            .iter()
+                            .copied()
+                            .filter(|b| !r.removing.contains(b))
+                            .collect();
+                        json!({"topic": r.topic, "partition": r.partition, "replicas": target})
+                    })
+                    .collect();
+                json!({"version": 1, "partitions": partitions})
+            }
+            ["consumers", g] => {
+                let d = self.client.describe_group(g).await?;
+                let offsets = self.client.committed_offsets(g).await?;
+                if d.state == "Dead" && offsets.is_empty() {
+                    return Err(no_node(path));
+                }
+                let mut by_topic: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+                for ((t, p), o) in offsets {
+                    by_topic.entry(t).or_default().insert(p.to_string(), o);
+                }
+                json!({
+                    "state": d.state,
+                    "protocol": d.protocol,
+                    "coordinator": d.coordinator,
+                    "members": d.members.iter().map(|m| json!({
+                        "member_id": m.member_id,
+                        "client_id": m.client_id,
+                        "host": m.host,
+                        "assignment": m.assignment,
+                    })).collect::<Vec<_>>(),
+                    "offsets": by_topic,
+                })
+            }
+            _ => {
+                // Inner nodes have no data; anything else does not exist.
+                Box::pin(self.children_exist(path)).await?;
+                Value::Null
+            }
+        })
+    }
+
+    async fn children_exist(&self, path: &str) -> CliResult {
+        let parts = split(path);
+        let inner = matches!(
+            parts.as_slice(),
+            [] | ["admin"]
+                | ["brokers"]
+                | ["brokers", "ids"]
+                | ["brokers", "topics"]
+                | ["brokers", "topics", _, "partitions"]
+                | ["brokers", "topics", _, "partitions", _]
+                | ["cluster"]
+                | ["config"]
+                | ["config", "brokers"]
+                | ["config", "topics"]
+                | ["consumers"]
+        );
+        if !inner {
+            return Err(no_node(path));
+        }
+        Box::pin(self.children(path)).await.map(|_| ())
+    }
+
+    /// Every path under `path`, depth first.
+    async fn walk(&self, path: &str, out: &mut Vec<String>) -> CliResult {
+        let children = Box::pin(self.children(path)).await?;
+        for c in children {
+            let child = join(path, &c);
+            out.push(child.clone());
+            Box::pin(self.walk(&child, out)).await?;
+        }
+        Ok(())
+    }
+}
+
+fn join(base: &str, child: &str) -> String {
+    if base == "/" {
+        format!("/{child}")
+    } else {
+        format!("{}/{child}", base.trim_end_matches('/'))
+    }
+}
+
+/// Resolves `arg` against the current directory (`..` and `.` allowed).
+fn resolve(cwd: &str, arg: Option<&str>) -> String {
+    let raw = match arg {
+        None => return cwd.to_string(),
+        Some(a) if a.starts_with('/') => a.to_string(),
+        Some(a) => join(cwd, a),
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for p in raw.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+fn glob(pattern: &str, text: &str) -> bool {
+    if !pattern.contains('*') {
+        return text.contains(pattern);
+    }
+    let mut rest = text;
+    let parts: Vec<&str> = pattern.split('*').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else if let Some(at) = rest.find(part) {
+            rest = &rest[at + part.len()..];
+        } else {
+            return false;
+        }
+    }
+    rest.is_empty()
+}
+
+const HELP: &str = "\
+ls [-R] PATH      children of PATH (-R: every path below it)
+get PATH          the node's data, as JSON
+stat PATH         what is known about the node
+cd PATH, pwd      move around the tree
+tree [PATH]       the tree below PATH
+find PATTERN      paths containing PATTERN (* matches anything)
+set /config/topics/T JSON
+                  replace a topic's config overrides ({\"config\":{...}} or {...})
+ruok              imok when the metadata quorum has a leader
+help, quit";
+
+/// Runs one shell command; `cwd` changes with `cd`. Returns what to print.
+async fn exec(
+    ctx: &Ctx,
+    client: &Arc<Client>,
+    cwd: &mut String,
+    words: &[String],
+    yes: bool,
+) -> CliResult<Option<String>> {
+    let Some((cmd, args)) = words.split_first() else {
+        return Ok(None);
+    };
+    let json_out = ctx.format() != OutputFormat::Table;
+    let tree = Tree::load(Arc::clone(client)).await?;
+    let arg = |i: usize| args.get(i).map(String::as_str);
+    Ok(Some(match cmd.as_str() {
+        "ls" => {
+            let recursive = arg(0) == Some("-R");
+            let path = resolve(cwd, arg(usize::from(recursive)));
+            if recursive {
+                let mut all = vec![path.clone()];
+                tree.walk(&path, &mut all).await?;
+                if json_out {
+                    serde_json::to_string_pretty(&all).unwrap_or_default()
+                } else {
+                    all.join("\n")
+                }
+            } else {
+                let children = tree.children(&path).await?;
+                if json_out {
+                    serde_json::to_string_pretty(&children).unwrap_or_default()
+                } else {
+                    format!("[{}]", children.join(", "))
+                }
+            }
+        }
+        "get" => {
+            let path = resolve(cwd, arg(0));
+            let data = tree.data(&path).await?;
+            if data.is_null() {
+                "null".to_string()
+            } else {
+                serde_json::to_string_pretty(&data).unwrap_or_default()
+            }
+        }
+        "stat" => {
+            let path = resolve(cwd, arg(0));
+            let data = tree.data(&path).await?;
+            let children = tree.children(&path).await?;
+            let length = if data.is_null() {
+                0
+            } else {
+                data.to_string().len()
+            };
+            let v = json!({"path": path, "dataLength": length, "numChildren": children.len()});
+            if json_out {
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            } else {
+                format!(
+                    "path = {path}\ndataLength = {length}\nnumChildren = {}",
+                    children.len()
+                )
+            }
+        }
+        "cd" => {
+            let path = resolve(cwd, arg(0).or(Some("/")));
+            tree.children(&path).await?;
+            *cwd = path;
+            return Ok(None);
+        }
+        "pwd" => cwd.clone(),
+        "tree" => {
+            let path = resolve(cwd, arg(0));
+            let mut all = Vec::new();
+            tree.walk(&path, &mut all).await?;
+            let base = split(&path).len();
+            let mut lines = vec![path.clone()];
+            for p in all {
+                let depth = split(&p).len() - base;
+                let name = p.rsplit('/').next().unwrap_or("");
+                lines.push(format!("{}{name}", "  ".repeat(depth)));
+            }
+            lines.join("\n")
+        }
+        "find" => {
+            let pattern = arg(0).ok_or_else(|| CliError::usage("find needs a PATTERN"))?;
+            let mut all = Vec::new();
+            tree.walk("/", &mut all).await?;
+            all.retain(|p| glob(pattern, p));
+            all.join("\n")
+        }
+        "set" => {
+            let path = resolve(cwd, arg(0));
+            let body = args.get(1..).map(|a| a.join(" ")).unwrap_or_default();
+            return set(ctx, client, &tree, &path, &body, yes).await.map(Some);
+        }
+        "ruok" => {
+            if tree.meta.controller_id >= 0 {
+                "imok".to_string()
+            } else {
+                return Err(CliError::new("the metadata quorum has no leader"));
+            }
+        }
+        "help" => HELP.to_string(),
+        other => {
+            return Err(CliError::usage(format!("unknown command {other:?}")).hint("try `help`"));
+        }
+    }))
+}
+
+/// `set /config/topics/T JSON`: the topic's overrides become exactly JSON.
+async fn set(
+    ctx: &Ctx,
+    client: &Arc<Client>,
+    tree: &Tree,
+    path: &str,
+    body: &str,
+    yes: bool,
+) -> CliResult<String> {
+    let parts = split(path);
+    let ["config", "topics", topic] = parts.as_slice() else {
+        return Err(CliError::usage(format!("{path} cannot be set"))
+            .hint("only /config/topics/<topic> can be set"));
+    };
+    let v: Value = serde_json::from_str(body).map_err(|e| {
+        CliError::usage(format!("the data is not JSON: {e}"))
+            .hint(r#"e.g. set /config/topics/orders {"retention.ms":"86400000"}"#)
+    })?;
+    let wanted = v.get("config").unwrap_or(&v);
+    let wanted: BTreeMap<String, String> = wanted
+        .as_object()
+        .ok_or_else(|| CliError::usage("the config must be a JSON object"))?
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_string),
+            )
+        })
+        .collect();
+    let current = tree.data(path).await?;
+    let old: BTreeMap<String, String> = current["config"]
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut changes: Vec<(String, Option<String>)> = wanted
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), Some(v.clone())))
+        .collect();
+    changes.extend(
+        old.keys()
+            .filter(|k| !wanted.contains_key(*k))
+            .map(|k| (k.clone(), None)),
+    );
+    if changes.is_empty() {
+        return Ok("unchanged".into());
+    }
+    if !yes
+        && !crate::commands::confirm(&format!(
+            "Change the configs of topic {topic}: {changes:?}?"
+        ))?
+    {
+        return Err(CliError::new("nothing changed").hint("pass --yes to set without asking"));
+    }
+    client.alter_topic_configs(topic, &changes).await?;
+    let _ = ctx;
+    Ok(format!("updated /config/topics/{topic}"))
+}
+
+/// Completes the path being typed from a snapshot of the tree's paths.
+struct PathHelper {
+    paths: Vec<String>,
+    cwd: std::cell::RefCell<String>,
+}
+
+impl rustyline::completion::Completer for PathHelper {
+    type Candidate = String;
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        let start = line[..pos].rfind(' ').map_or(0, |i| i + 1);
+        let word = &line[start..pos];
+        if start == 0 {
+            let cmds = [
+                "ls", "get", "stat", "cd", "pwd", "tree", "find", "set", "ruok", "help", "quit",
+            ];
+            return Ok((
+                0,
+                cmds.iter()
+                    .filter(|c| c.starts_with(word))
+                    .map(|c| c.to_string())
+                    .collect(),
+            ));
+        }
+        let absolute = word.starts_with('/');
+        let cwd = self.cwd.borrow().clone();
+        let full = if absolute {
+            word.to_string()
+        } else {
+            join(&cwd, word)
+        };
+        let matches = self
+            .paths
+            .iter()
+            .filter(|p| p.starts_with(&full))
+            .map(|p| {
+                if absolute {
+                    p.clone()
+                } else {
+                    p.strip_prefix(&join(&cwd, "")).unwrap_or(p).to_string()
+                }
+            })
+            .collect();
+        Ok((start, matches))
+    }
+}
+impl rustyline::hint::Hinter for PathHelper {
+    type Hint = String;
+}
+impl rustyline::highlight::Highlighter for PathHelper {}
+impl rustyline::validate::Validator for PathHelper {}
+impl rustyline::Helper for PathHelper {}
+
+pub async fn run(ctx: &Ctx, args: &ZkShellArgs) -> CliResult {
+    let client = ctx.client().await?;
+    let mut cwd = "/".to_string();
+    if !args.command.is_empty() {
+        // `--yes` may come after the command words too.
+        let yes = args.yes || args.command.iter().any(|w| w == "--yes" || w == "-y");
+        let words: Vec<String> = args
+            .command
+            .iter()
+            .filter(|w| *w != "--yes" && *w != "-y")
+            .cloned()
+            .collect();
+        if let Some(out) = exec(ctx, &client, &mut cwd, &words, yes).await? {
+            output::println_safe(&out);
+        }
+        return Ok(());
+    }
+    let mut all = Vec::new();
+    Tree::load(Arc::clone(&client))
+        .await?
+        .walk("/", &mut all)
+        .await?;
+    let mut editor = rustyline::Editor::<PathHelper, rustyline::history::DefaultHistory>::new()
+        .map_err(|e| CliError::new(format!("cannot start the shell: {e}")))?;
+    editor.set_helper(Some(PathHelper {
+        paths: all,
+        cwd: std::cell::RefCell::new(cwd.clone()),
+    }));
+    let history = ctx.home.data_dir.join("zk-shell-history");
+    let _ = std::fs::create_dir_all(&ctx.home.data_dir);
+    let _ = editor.load_history(&history);
+    let (bootstrap, _) = ctx.bootstrap()?;
+    let bootstrap = bootstrap.split(',').next().unwrap_or_default().to_string();
+    output::status("kfk zk-shell: the cluster's metadata as ZooKeeper paths. Type `help`.");
+    loop {
+        let prompt = format!("[kfk: {bootstrap} {cwd}] ");
+        let line = match editor.readline(&prompt) {
+            Ok(l) => l,
+            Err(rustyline::error::ReadlineError::Interrupted) => continue,
+            Err(_) => break,
+        };
+        let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        if words.is_empty() {
+            continue;
+        }
+        let _ = editor.add_history_entry(line.as_str());
+        if matches!(words[0].as_str(), "quit" | "exit") {
+            break;
+        }
+        match exec(ctx, &client, &mut cwd, &words, args.yes).await {
+            Ok(Some(out)) => output::println_safe(&out),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("{}", e.message);
+            }
+        }
+        if let Some(h) = editor.helper_mut() {
+            *h.cwd.borrow_mut() = cwd.clone();
+        }
+    }
+    let _ = editor.save_history(&history);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_like_a_shell() {
+        assert_eq!(resolve("/", Some("brokers")), "/brokers");
+        assert_eq!(resolve("/brokers/ids", Some("..")), "/brokers");
+        assert_eq!(resolve("/brokers", Some("/controller")), "/controller");
+        assert_eq!(resolve("/brokers", None), "/brokers");
+        assert_eq!(resolve("/a/b", Some("../../..")), "/");
+        assert!(glob("state", "/brokers/topics/t/partitions/0/state"));
+        assert!(glob("/brokers/*/1", "/brokers/ids/1"));
+    }
+}
