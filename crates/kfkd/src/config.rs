@@ -113,6 +113,10 @@ settings! {
     offsets_commit_timeout_ms: u64 = 5_000, "offsets.commit.timeout.ms", "KFKD_OFFSETS_COMMIT_TIMEOUT_MS";
     /// When an offsets partition grows past this, its coordinator rewrites the live groups and offsets and drops older segments (kfk's stand-in for compaction) [offsets.snapshot.bytes].
     offsets_snapshot_bytes: u64 = 64 * 1024 * 1024, "offsets.snapshot.bytes", "KFKD_OFFSETS_SNAPSHOT_BYTES";
+    /// Committed offsets of a group with no members are dropped this long after it emptied [offsets.retention.minutes].
+    offsets_retention_minutes: u64 = 10_080, "offsets.retention.minutes", "KFKD_OFFSETS_RETENTION_MINUTES";
+    /// How often expired offsets are looked for [offsets.retention.check.interval.ms].
+    offsets_retention_check_interval_ms: u64 = 600_000, "offsets.retention.check.interval.ms", "KFKD_OFFSETS_RETENTION_CHECK_INTERVAL_MS";
     /// Largest metadata string stored with a committed offset [offset.metadata.max.bytes].
     offset_metadata_max_bytes: u64 = 4_096, "offset.metadata.max.bytes", "KFKD_OFFSET_METADATA_MAX_BYTES";
     /// How long a new group waits for more members before its first rebalance [group.initial.rebalance.delay.ms].

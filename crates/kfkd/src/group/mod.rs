@@ -64,6 +64,8 @@ pub struct GroupCoordinator {
     writers: Mutex<HashMap<i32, Arc<tokio::sync::Mutex<()>>>>,
     /// Size of each partition right after its last snapshot.
     snapshot_sizes: Mutex<HashMap<i32, u64>>,
+    /// When expired offsets were last looked for.
+    last_expiry: Mutex<Option<Instant>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -143,6 +145,76 @@ impl GroupCoordinator {
             "snapshotted consumer groups"
         );
         Ok(())
+    }
+
+    /// Every `offsets.retention.check.interval.ms`: drops the committed
+    /// offsets of empty groups older than `offsets.retention.minutes`, and
+    /// groups left with neither members nor offsets.
+    async fn expire_offsets(&self, broker: &Broker, n: i32) {
+        let every =
+            Duration::from_millis(broker.settings.offsets_retention_check_interval_ms.max(1));
+        {
+            let mut last = lock(&self.last_expiry);
+            if last.is_some_and(|t| t.elapsed() < every) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let retention = i64::try_from(broker.settings.offsets_retention_minutes)
+            .unwrap_or(i64::MAX / 60_000)
+            .saturating_mul(60_000);
+        let now = kfk_log::now_ms();
+        let expired: Vec<(String, Vec<(String, i32)>)> = lock(&self.inner)
+            .groups
+            .values()
+            .map(|g| (g.id.clone(), g.expired_offsets(now, retention)))
+            .filter(|(_, e)| !e.is_empty())
+            .collect();
+        for (group, offsets) in expired {
+            let p = store::partition_for(&group, n);
+            let _w = self.writer(p).await;
+            let mut entries: Vec<Entry> = offsets
+                .iter()
+                .map(|(t, part)| {
+                    Entry::tombstone(RecordKey::Offset {
+                        group: group.clone(),
+                        topic: t.clone(),
+                        partition: *part,
+                    })
+                })
+                .collect();
+            let gone = lock(&self.inner)
+                .groups
+                .get(&group)
+                .is_some_and(|g| g.is_empty() && g.offsets.len() == offsets.len());
+            if gone {
+                entries.push(Entry::tombstone(RecordKey::Group(group.clone())));
+            }
+            if let Err(e) = store::append(broker, p, &entries, Self::commit_timeout(broker)).await {
+                warn!(group, error = ?e, "could not expire offsets");
+                continue;
+            }
+            let mut inner = lock(&self.inner);
+            if let Some(g) = inner.groups.get_mut(&group) {
+                for k in &offsets {
+                    g.offsets.remove(k);
+                }
+            }
+            if gone
+                && inner
+                    .groups
+                    .get(&group)
+                    .is_some_and(|g| g.is_empty() && g.offsets.is_empty())
+            {
+                inner.groups.remove(&group);
+            }
+            info!(
+                group,
+                offsets = offsets.len(),
+                removed_group = gone,
+                "expired committed offsets"
+            );
+        }
     }
 
     fn initial_delay(broker: &Broker) -> Duration {
@@ -333,6 +405,7 @@ impl GroupCoordinator {
                 warn!(error = ?e, "could not persist an emptied group");
             }
         }
+        self.expire_offsets(broker, n).await;
         let loaded: Vec<i32> = lock(&self.inner).loaded.keys().copied().collect();
         for p in loaded {
             if let Err(e) = self.maybe_snapshot(broker, p, n).await {

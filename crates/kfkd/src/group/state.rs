@@ -136,6 +136,9 @@ pub struct Group {
     sync_deadline: Option<Instant>,
     /// The group changed in a way that must be persisted (it became Empty).
     pub dirty: bool,
+    /// Wall-clock ms when the group last became empty (or was loaded empty):
+    /// offset retention counts from here (KIP-211).
+    pub empty_since_ms: i64,
 }
 
 fn err<T>(e: ResponseError, why: impl Into<String>) -> Result<T, (ResponseError, String)> {
@@ -158,6 +161,7 @@ impl Group {
             initial_deadline: None,
             sync_deadline: None,
             dirty: false,
+            empty_since_ms: kfk_log::now_ms(),
         }
     }
 
@@ -529,6 +533,7 @@ impl Group {
             self.protocol = None;
             self.leader = None;
             self.dirty = true;
+            self.empty_since_ms = kfk_log::now_ms();
             return;
         }
         self.protocol = Some(self.select_protocol());
@@ -770,6 +775,23 @@ impl Group {
         before != (self.state, self.generation, self.members.len())
     }
 
+    /// Offsets to drop under `offsets.retention.minutes` (KIP-211): only an
+    /// empty group's, once the retention has passed both since the group
+    /// emptied and since the offset was committed.
+    pub fn expired_offsets(&self, now_ms: i64, retention_ms: i64) -> Vec<(String, i32)> {
+        if !self.members.is_empty() {
+            return Vec::new();
+        }
+        let mut out: Vec<(String, i32)> = self
+            .offsets
+            .iter()
+            .filter(|(_, v)| now_ms - v.commit_timestamp.max(self.empty_since_ms) > retention_ms)
+            .map(|(k, _)| k.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Fails every parked request (the coordinator is moving away).
     pub fn abandon(&mut self) {
         for m in &mut self.members {
@@ -981,6 +1003,36 @@ mod tests {
             }
             _ => panic!("expected an immediate answer"),
         }
+    }
+
+    #[test]
+    fn only_an_empty_groups_old_offsets_expire() {
+        let now = Instant::now();
+        let mut g = Group::new("g");
+        g.empty_since_ms = 1_000;
+        for (p, ts) in [(0, 1_000), (1, 50_000)] {
+            g.offsets.insert(
+                ("t".into(), p),
+                OffsetValue {
+                    offset: 1,
+                    leader_epoch: -1,
+                    metadata: None,
+                    commit_timestamp: ts,
+                },
+            );
+        }
+        assert_eq!(
+            g.expired_offsets(20_000, 10_000),
+            vec![("t".to_string(), 0)]
+        );
+        assert!(g.expired_offsets(5_000, 10_000).is_empty());
+        let _ = g.join(args("", &["range"]), now, DELAY);
+        let _ = g.join(args(&g.pending[0].clone(), &["range"]), now, DELAY);
+        assert!(!g.members.is_empty());
+        assert!(
+            g.expired_offsets(100_000, 10_000).is_empty(),
+            "members keep them"
+        );
     }
 
     #[test]
