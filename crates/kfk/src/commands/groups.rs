@@ -286,7 +286,11 @@ pub async fn reset_offsets(ctx: &Ctx, args: &ResetOffsetsArgs) -> CliResult {
             None => BTreeMap::new(),
         };
         for p in parts {
-            let (lo, hi) = (earliest[p], latest[p]);
+            let (Some(&lo), Some(&hi)) = (earliest.get(p), latest.get(p)) else {
+                return Err(CliError::new(format!(
+                    "no offsets for {topic}-{p}: its leader did not answer"
+                )));
+            };
             let current = committed.get(&(topic.clone(), *p)).copied();
             let wanted = if args.to_earliest {
                 lo

@@ -377,8 +377,9 @@ impl Group {
                 if self.state == GroupState::Stable && unchanged && !is_leader {
                     // KIP-345: a restarted static member keeps its assignment
                     // without a rebalance.
-                    let m = self.member_mut(&new_id).expect("just renamed");
-                    m.expires = now + m.session_timeout;
+                    if let Some(m) = self.member_mut(&new_id) {
+                        m.expires = now + m.session_timeout;
+                    }
                     return JoinOutcome::Reply(Ok(self.joined_for(&new_id, false)));
                 }
                 return self.rejoin(&new_id, a, now, initial_delay);
