@@ -2266,7 +2266,7 @@ _kfk() {
             return 0
             ;;
         kfk__subcmd__reassign__subcmd__execute)
-            opts="-f -b -o -h -V --reassignment-json-file --no-wait --bootstrap-server --output --help --version"
+            opts="-f -b -o -h -V --reassignment-json-file --no-wait --throttle --bootstrap-server --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2277,6 +2277,10 @@ _kfk() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --throttle)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

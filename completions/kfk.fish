@@ -325,6 +325,7 @@ jsonl\t'One JSON object per line (consume)'"
 complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from generate" -s V -l version -d 'Print version'
 complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from execute" -s f -l reassignment-json-file -d 'The plan: {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]}]}' -r -F
+complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from execute" -l throttle -d 'Limit the copying to new replicas to this many bytes/s per receiving broker (removed when the moves complete, or by `verify`)' -r
 complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from execute" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
 complete -c kfk -n "__fish_kfk_using_subcommand reassign; and __fish_seen_subcommand_from execute" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
 json\t''

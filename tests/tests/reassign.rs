@@ -201,3 +201,57 @@ fn raising_the_replication_factor_copies_everything_while_producers_write() {
         }
     }
 }
+
+#[test]
+fn a_throttled_move_copies_slowly_and_verify_removes_the_throttle() {
+    let home = Home::new();
+    home.up_cluster(3);
+    home.ok(&["topics", "create", "big", "--replica-assignment", "1"]);
+    let line = "x".repeat(1000);
+    let input: String = (0..400).map(|_| format!("{line}\n")).collect();
+    home.ok_stdin(&["produce", "big"], &input);
+    let plan = home.path().join("plan.json");
+    std::fs::write(
+        &plan,
+        r#"{"version":1,"partitions":[{"topic":"big","partition":0,"replicas":[1,2]}]}"#,
+    )
+    .unwrap();
+    let plan = plan.to_str().unwrap();
+    // 400 kB at 100 kB/s: a few seconds of copying.
+    home.ok(&[
+        "reassign",
+        "execute",
+        "-f",
+        plan,
+        "--throttle",
+        "100000",
+        "--no-wait",
+    ]);
+    assert!(
+        home.ok(&["reassign", "list"]).contains("big"),
+        "still copying"
+    );
+    let rate = |home: &Home| {
+        home.json(&["describe", "broker", "2"])["configs"]["follower.replication.throttled.rate"]
+            .clone()
+    };
+    assert_eq!(rate(&home), "100000");
+    assert!(
+        !home
+            .kfk(&["reassign", "verify", "-f", plan])
+            .status
+            .success()
+    );
+    home.wait_json(
+        &["reassign", "list"],
+        Duration::from_secs(60),
+        "the move to finish",
+        |v| v.as_array().is_some_and(Vec::is_empty),
+    );
+    let out = home.kfk(&["reassign", "verify", "-f", plan]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Throttle was removed"));
+    assert_eq!(rate(&home), "9223372036854775807");
+    let topic = home.json(&["topics", "describe", "big"]);
+    assert_eq!(replicas(&topic), vec![vec![1, 2]]);
+}

@@ -297,18 +297,34 @@ impl Client {
         topic: &str,
         changes: &[(String, Option<String>)],
     ) -> Result<()> {
-        self.retrying(|| self.alter_topic_configs_once(topic, changes))
+        self.retrying(|| self.alter_configs_once(2, topic, changes))
             .await
     }
 
-    async fn alter_topic_configs_once(
+    /// Changes dynamic configs of broker `broker` (`None`: the cluster-wide
+    /// default); `None` values delete a key.
+    ///
+    /// # Errors
+    /// INVALID_CONFIG for keys the broker cannot change at runtime.
+    pub async fn alter_broker_configs(
         &self,
+        broker: Option<i32>,
+        changes: &[(String, Option<String>)],
+    ) -> Result<()> {
+        let name = broker.map(|b| b.to_string()).unwrap_or_default();
+        self.retrying(|| self.alter_configs_once(4, &name, changes))
+            .await
+    }
+
+    async fn alter_configs_once(
+        &self,
+        resource_type: i8,
         topic: &str,
         changes: &[(String, Option<String>)],
     ) -> Result<()> {
         let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
             AlterConfigsResource::default()
-                .with_resource_type(2)
+                .with_resource_type(resource_type)
                 .with_resource_name(StrBytes::from_string(topic.to_string()))
                 .with_configs(
                     changes

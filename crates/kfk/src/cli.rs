@@ -188,6 +188,10 @@ pub struct ReassignExecuteArgs {
     /// Return once the moves started instead of waiting for them.
     #[arg(long)]
     pub no_wait: bool,
+    /// Limit the copying to new replicas to this many bytes/s per receiving
+    /// broker (removed when the moves complete, or by `verify`).
+    #[arg(long, value_name = "BYTES_PER_SEC")]
+    pub throttle: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -119,6 +119,8 @@ pub struct Broker {
     producer_ids: tokio::sync::Mutex<std::ops::Range<i64>>,
     /// Consumer groups whose offsets partitions this broker leads.
     pub groups: crate::group::GroupCoordinator,
+    /// Replication quota of throttled replicas, shared by the fetchers.
+    follower_quota: Mutex<crate::fetcher::Quota>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -276,6 +278,7 @@ impl Broker {
             stopping: AtomicBool::new(false),
             producer_ids: tokio::sync::Mutex::new(0..0),
             groups: crate::group::GroupCoordinator::default(),
+            follower_quota: Mutex::new(crate::fetcher::Quota::default()),
         });
         broker.register().await?;
         broker
@@ -342,6 +345,11 @@ impl Broker {
     /// Reads the image without copying it.
     pub fn with_image<R>(&self, f: impl FnOnce(&MetadataImage) -> R) -> R {
         f(&self.image.borrow())
+    }
+
+    /// The throttled-replication token bucket.
+    pub(crate) fn follower_quota(&self) -> std::sync::MutexGuard<'_, crate::fetcher::Quota> {
+        lock(&self.follower_quota)
     }
 
     /// Every partition this broker hosts.

@@ -17,10 +17,12 @@ use kafka_protocol::messages::offset_for_leader_epoch_request::{
 use kafka_protocol::messages::{BrokerId, FetchRequest, OffsetForLeaderEpochRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kfk_client::connection::Connection;
+use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::broker::Broker;
 use crate::partition::{FollowerView, Partition};
+use crate::topic_config;
 
 /// Pause after an error before the next round, so a dead leader is not
 /// hammered while the controller moves leadership.
@@ -31,6 +33,34 @@ const FETCH_VERSION: i16 = 12;
 const EPOCH_VERSION: i16 = 4;
 
 type Followed = Vec<(Arc<Partition>, FollowerView)>;
+
+/// A token bucket for throttled replication bytes
+/// (`follower.replication.throttled.rate`), shared by this broker's fetchers.
+#[derive(Debug, Default)]
+pub struct Quota {
+    tokens: f64,
+    last: Option<Instant>,
+}
+
+impl Quota {
+    /// Refills at `rate` bytes/s (at most a second's worth banked) and says
+    /// whether throttled partitions may be fetched now.
+    fn allows(&mut self, rate: i64) -> bool {
+        let now = Instant::now();
+        let elapsed = self
+            .last
+            .map_or(1.0, |l| now.duration_since(l).as_secs_f64());
+        self.last = Some(now);
+        let rate = rate as f64;
+        self.tokens = (self.tokens + elapsed * rate).min(rate);
+        self.tokens > 0.0
+    }
+
+    /// Spends what a fetch brought in (possibly going into debt).
+    fn consume(&mut self, bytes: usize) {
+        self.tokens -= bytes as f64;
+    }
+}
 
 /// Replicates from `leader` until this broker follows nothing it leads.
 pub async fn run(broker: Weak<Broker>, leader: i32) {
@@ -168,6 +198,35 @@ async fn fetch(b: &Broker, c: &Connection, followed: &Followed) -> anyhow::Resul
         return Ok(());
     }
     let max_bytes = i32::try_from(b.settings.replica_fetch_max_bytes).unwrap_or(i32::MAX);
+    // Throttled replicas (a reassignment's new ones) fetch only while the
+    // broker's replication quota has room.
+    let rate = b.follower_throttle_rate();
+    let throttled = |p: &Partition| {
+        rate < crate::broker_config::UNLIMITED
+            && b.with_image(|i| {
+                i.topics.get(&p.tp.topic).is_some_and(|t| {
+                    topic_config::is_throttled(
+                        &t.configs,
+                        "follower.replication.throttled.replicas",
+                        p.tp.partition,
+                        b.node_id,
+                    )
+                })
+            })
+    };
+    let any_throttled = ready.iter().any(|(p, _)| throttled(p));
+    let allowed = !any_throttled || b.follower_quota().allows(rate);
+    let ready: Vec<_> = ready
+        .into_iter()
+        .filter(|(p, _)| allowed || !throttled(p))
+        .collect();
+    if ready.is_empty() {
+        tokio::time::sleep(BACKOFF).await;
+        return Ok(());
+    }
+    let throttled_max = i32::try_from(rate.max(1))
+        .unwrap_or(i32::MAX)
+        .min(max_bytes);
     let mut topics: Vec<FetchTopic> = Vec::new();
     for (p, v) in &ready {
         let entry = FetchPartition::default()
@@ -176,7 +235,11 @@ async fn fetch(b: &Broker, c: &Connection, followed: &Followed) -> anyhow::Resul
             .with_fetch_offset(p.log.log_end_offset())
             .with_last_fetched_epoch(p.log.latest_epoch().unwrap_or(-1))
             .with_log_start_offset(p.log.log_start_offset())
-            .with_partition_max_bytes(max_bytes);
+            .with_partition_max_bytes(if throttled(p) {
+                throttled_max
+            } else {
+                max_bytes
+            });
         match topics.iter_mut().find(|t| t.topic.0.as_str() == p.tp.topic) {
             Some(t) => t.partitions.push(entry),
             None => topics.push(
@@ -211,6 +274,9 @@ async fn fetch(b: &Broker, c: &Connection, followed: &Followed) -> anyhow::Resul
             match ResponseError::try_from_code(r.error_code) {
                 None => {
                     let records = r.records.as_deref().unwrap_or_default();
+                    if throttled(p) {
+                        b.follower_quota().consume(records.len());
+                    }
                     if let Err(e) = p.append_as_follower(records, r.high_watermark) {
                         warn!(partition = %p.tp, error = %e, "could not append replicated records");
                         backoff = true;

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod broker;
+pub mod broker_config;
 pub mod checkpoint;
 pub mod config;
 pub mod connection;

@@ -95,6 +95,20 @@ pub struct MetadataImage {
     /// Next producer id InitProducerId hands out.
     #[serde(default)]
     pub next_producer_id: i64,
+    /// Dynamic broker configs (replication throttles), by broker id; -1
+    /// holds the cluster-wide defaults.
+    #[serde(default)]
+    pub broker_configs: BTreeMap<i32, BTreeMap<String, String>>,
+}
+
+impl MetadataImage {
+    /// A dynamic broker config: the broker's own, else the cluster default.
+    pub fn broker_config(&self, broker: i32, key: &str) -> Option<&String> {
+        self.broker_configs
+            .get(&broker)
+            .and_then(|c| c.get(key))
+            .or_else(|| self.broker_configs.get(&-1).and_then(|c| c.get(key)))
+    }
 }
 
 impl MetadataImage {

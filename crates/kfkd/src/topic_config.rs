@@ -15,6 +15,8 @@ use crate::config::{Settings, parse_timestamp_type};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigSource {
     DynamicTopic = 1,
+    DynamicBroker = 2,
+    DynamicDefaultBroker = 3,
     StaticBroker = 4,
     Default = 5,
 }
@@ -25,7 +27,9 @@ const TOPIC_CONFIGS: &[&str] = &[
     "compression.type",
     "flush.messages",
     "flush.ms",
+    "follower.replication.throttled.replicas",
     "index.interval.bytes",
+    "leader.replication.throttled.replicas",
     "max.message.bytes",
     "message.timestamp.type",
     "min.insync.replicas",
@@ -48,6 +52,9 @@ pub fn broker_default(settings: &Settings, name: &str) -> Option<String> {
         "compression.type" => "producer".into(),
         "flush.messages" => as_kafka_long(settings.log_flush_interval_messages),
         "flush.ms" => settings.log_flush_interval_ms.to_string(),
+        "follower.replication.throttled.replicas" | "leader.replication.throttled.replicas" => {
+            String::new()
+        }
         "index.interval.bytes" => settings.log_index_interval_bytes.to_string(),
         "max.message.bytes" => settings.message_max_bytes.to_string(),
         "message.timestamp.type" => settings.log_message_timestamp_type.clone(),
@@ -111,6 +118,11 @@ pub fn validate(name: &str, value: &str) -> Result<(), String> {
         "min.insync.replicas" => parse_range(name, value, 1, i64::from(i32::MAX)),
         "retention.bytes" | "retention.ms" => parse_range(name, value, -1, i64::MAX),
         "segment.bytes" => parse_range(name, value, 14, i64::from(i32::MAX)),
+        "follower.replication.throttled.replicas" | "leader.replication.throttled.replicas" => {
+            throttled_replicas(value)
+                .map(|_| ())
+                .ok_or_else(|| format!("invalid value {value:?} for {name}: expected *, or partition:broker pairs like 0:1,1:2"))
+        }
         "unclean.leader.election.enable" => match value.to_ascii_lowercase().as_str() {
             "true" | "false" => Ok(()),
             _ => Err(format!(
@@ -118,6 +130,36 @@ pub fn validate(name: &str, value: &str) -> Result<(), String> {
             )),
         },
         other => Err(format!("unknown topic config {other}")),
+    }
+}
+
+/// Which replicas a `*.replication.throttled.replicas` value throttles:
+/// `None` if malformed, `Some(None)` for `*` (all), else the (partition,
+/// broker) pairs.
+pub fn throttled_replicas(value: &str) -> Option<Option<Vec<(i32, i32)>>> {
+    let v = value.trim();
+    if v == "*" {
+        return Some(None);
+    }
+    if v.is_empty() {
+        return Some(Some(Vec::new()));
+    }
+    v.split(',')
+        .map(|pair| {
+            let (p, b) = pair.trim().split_once(':')?;
+            Some((p.trim().parse().ok()?, b.trim().parse().ok()?))
+        })
+        .collect::<Option<Vec<_>>>()
+        .map(Some)
+}
+
+/// Whether `broker`'s replica of partition `p` is throttled by this
+/// topic's `key` (`follower.replication.throttled.replicas`, ...).
+pub fn is_throttled(overrides: &BTreeMap<String, String>, key: &str, p: i32, broker: i32) -> bool {
+    match overrides.get(key).and_then(|v| throttled_replicas(v)) {
+        Some(None) => true,
+        Some(Some(pairs)) => pairs.contains(&(p, broker)),
+        None => false,
     }
 }
 

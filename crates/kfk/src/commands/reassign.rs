@@ -168,17 +168,18 @@ pub async fn execute(ctx: &Ctx, args: &ReassignExecuteArgs) -> CliResult {
     let mut topics: Vec<String> = plan.partitions.iter().map(|p| p.topic.clone()).collect();
     topics.sort();
     topics.dedup();
-    let all = current(&client, &topics).await?;
+    let all_now = current(&client, &topics).await?;
     let rollback = Plan {
         version: 1,
-        partitions: all
+        partitions: all_now
             .partitions
-            .into_iter()
+            .iter()
             .filter(|c| {
                 plan.partitions
                     .iter()
                     .any(|p| p.topic == c.topic && p.partition == c.partition)
             })
+            .cloned()
             .collect(),
     };
     let dir = ctx.home.data_dir.join("reassignments");
@@ -190,7 +191,95 @@ pub async fn execute(ctx: &Ctx, args: &ReassignExecuteArgs) -> CliResult {
         json(&rollback),
         saved.display()
     ));
-    start_and_wait(&client, &plan, !args.no_wait).await
+    if let Some(rate) = args.throttle {
+        set_throttles(&client, &plan, &all_now, rate).await?;
+    }
+    start_and_wait(&client, &plan, !args.no_wait).await?;
+    if args.throttle.is_some() && !args.no_wait {
+        remove_throttles(&client, &plan).await?;
+    }
+    Ok(())
+}
+
+const THROTTLED_REPLICAS: &str = "follower.replication.throttled.replicas";
+const THROTTLE_RATE: &str = "follower.replication.throttled.rate";
+
+/// Throttles the replicas a plan adds: their brokers copy at most `rate`
+/// bytes/s for them (Kafka's `follower.replication.throttled.*` configs).
+async fn set_throttles(client: &Client, plan: &Plan, now: &Plan, rate: u64) -> CliResult {
+    let mut pairs: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut brokers = std::collections::BTreeSet::new();
+    for p in &plan.partitions {
+        let current = now
+            .partitions
+            .iter()
+            .find(|c| c.topic == p.topic && c.partition == p.partition)
+            .map(|c| c.replicas.clone())
+            .unwrap_or_default();
+        for b in p.replicas.iter().filter(|b| !current.contains(b)) {
+            pairs
+                .entry(&p.topic)
+                .or_default()
+                .push(format!("{}:{b}", p.partition));
+            brokers.insert(*b);
+        }
+    }
+    for (topic, list) in &pairs {
+        client
+            .alter_topic_configs(
+                topic,
+                &[(THROTTLED_REPLICAS.to_string(), Some(list.join(",")))],
+            )
+            .await?;
+    }
+    for b in &brokers {
+        client
+            .alter_broker_configs(
+                Some(*b),
+                &[(THROTTLE_RATE.to_string(), Some(rate.to_string()))],
+            )
+            .await?;
+    }
+    output::status(&format!(
+        "The inter-broker throttle limit was set to {rate} B/s on broker(s) {brokers:?}."
+    ));
+    Ok(())
+}
+
+/// Removes the throttles a plan's execution set, if any; returns whether
+/// there were some.
+async fn remove_throttles(client: &Client, plan: &Plan) -> CliResult<bool> {
+    let mut topics: Vec<&str> = plan.partitions.iter().map(|p| p.topic.as_str()).collect();
+    topics.sort_unstable();
+    topics.dedup();
+    let mut found = false;
+    for t in topics {
+        let set = client.describe_configs(2, t).await?.iter().any(|c| {
+            c.name == THROTTLED_REPLICAS && c.value.as_deref().is_some_and(|v| !v.is_empty())
+        });
+        if set {
+            found = true;
+            client
+                .alter_topic_configs(t, &[(THROTTLED_REPLICAS.to_string(), None)])
+                .await?;
+        }
+    }
+    if found {
+        let brokers: Vec<i32> = client
+            .refresh(None)
+            .await?
+            .brokers
+            .keys()
+            .copied()
+            .collect();
+        for b in brokers {
+            client
+                .alter_broker_configs(Some(b), &[(THROTTLE_RATE.to_string(), None)])
+                .await?;
+        }
+        output::status("Throttle was removed.");
+    }
+    Ok(found)
 }
 
 /// Starts the moves of `plan` and, when `wait`, shows progress until none
@@ -347,6 +436,9 @@ pub async fn verify(ctx: &Ctx, args: &ReassignPlanArg) -> CliResult {
         });
     }
     let all_done = out.iter().all(|v| v.status == "complete");
+    if all_done {
+        remove_throttles(&client, &plan).await?;
+    }
     match ctx.format() {
         OutputFormat::Table => {
             output::println_safe("Status of partition reassignment:");

@@ -17,6 +17,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::str_bytes;
 use crate::broker::{ApiError, Broker};
+use crate::broker_config;
 use crate::topic_config::{self, ConfigSource};
 
 const TOPIC: i8 = 2;
@@ -86,15 +87,39 @@ pub fn describe(broker: &Broker, req: DescribeConfigsRequest) -> DescribeConfigs
                             )))),
                     }
                 }
-                BROKER if is_this_broker(broker, &name) => result.with_configs(
-                    broker
+                BROKER if is_this_broker(broker, &name) => {
+                    let mut configs: Vec<_> = broker
                         .settings
                         .entries()
                         .into_iter()
                         .filter(|(k, _)| wanted(&r.configuration_keys, k))
                         .map(|(k, v)| entry(k, &v, ConfigSource::StaticBroker, true))
-                        .collect(),
-                ),
+                        .collect();
+                    // Dynamic ones: this broker's value, the cluster default, or none.
+                    for key in broker_config::DYNAMIC
+                        .iter()
+                        .filter(|k| wanted(&r.configuration_keys, k))
+                    {
+                        let (own, default) = broker.with_image(|i| {
+                            (
+                                i.broker_configs
+                                    .get(&broker.node_id)
+                                    .and_then(|c| c.get(*key))
+                                    .cloned(),
+                                i.broker_configs.get(&-1).and_then(|c| c.get(*key)).cloned(),
+                            )
+                        });
+                        let (value, source) = match (own, default) {
+                            (Some(v), _) => (v, ConfigSource::DynamicBroker),
+                            (None, Some(v)) => (v, ConfigSource::DynamicDefaultBroker),
+                            (None, None) => {
+                                (broker_config::UNLIMITED.to_string(), ConfigSource::Default)
+                            }
+                        };
+                        configs.push(entry(key, &value, source, false));
+                    }
+                    result.with_configs(configs)
+                }
                 BROKER => result
                     .with_error_code(ResponseError::InvalidRequest.code())
                     .with_error_message(Some(str_bytes(format!(
@@ -127,10 +152,11 @@ async fn alter_resource(
                 .alter_topic_configs(name, changes, replace_all, validate_only)
                 .await
         }
-        BROKER => Err(ApiError::new(
-            ResponseError::InvalidRequest,
-            "kfkd broker settings are static: set them with flags, KFKD_* variables or the --config file",
-        )),
+        BROKER => {
+            broker
+                .alter_broker_configs(name, changes, replace_all, validate_only)
+                .await
+        }
         other => Err(ApiError::new(
             ResponseError::InvalidRequest,
             format!("resource type {other} is not supported"),

@@ -59,6 +59,11 @@ pub enum MetadataCommand {
         topic: String,
         partition: i32,
     },
+    /// Replaces the dynamic configs of a broker (-1: the cluster default).
+    SetBrokerConfigs {
+        broker: i32,
+        configs: BTreeMap<String, String>,
+    },
     /// An operator's unclean election: an offline partition is led by its
     /// first live replica, which becomes the whole ISR.
     ElectUnclean {
@@ -408,6 +413,14 @@ impl MetadataImage {
             } => self.reassign(topic, *partition, target.as_deref()),
             MetadataCommand::ElectPreferred { topic, partition } => {
                 self.elect_preferred(topic, *partition)
+            }
+            MetadataCommand::SetBrokerConfigs { broker, configs } => {
+                if configs.is_empty() {
+                    self.broker_configs.remove(broker);
+                } else {
+                    self.broker_configs.insert(*broker, configs.clone());
+                }
+                CommandResult::Done
             }
             MetadataCommand::ElectUnclean { topic, partition } => {
                 let live = self.live_broker_ids();
