@@ -652,7 +652,7 @@ _kfk() {
             return 0
             ;;
         kfk__subcmd__cluster__subcmd__up)
-            opts="-f -b -o -h -V --brokers --file --data-dir --base-port --bootstrap-server --output --help --version"
+            opts="-f -b -o -h -V --brokers --file --data-dir --base-port --rest-proxy --bootstrap-server --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -675,6 +675,10 @@ _kfk() {
                     return 0
                     ;;
                 --base-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rest-proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

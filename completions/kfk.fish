@@ -60,6 +60,7 @@ complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcomm
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -s f -l file -d 'A cluster file (brokers with ids, ports, racks and settings), the kfk form of a docker-compose setup; see examples/cluster.yaml' -r -F
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -l data-dir -d 'Where the brokers keep their data (default: kfk\'s data directory)' -r -F
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -l base-port -d 'Port of broker 1; broker i listens on base-port + i - 1' -r
+complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -l rest-proxy -d 'Serve the REST proxy from the first broker on this port (8082 if no port is given)' -r
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -s b -l bootstrap-server -d 'Broker(s) to talk to, host:port[,host:port]. Defaults to the current profile, then the local cluster started by `kfk cluster up`' -r
 complete -c kfk -n "__fish_kfk_using_subcommand cluster; and __fish_seen_subcommand_from up" -s o -l output -d 'Output format of listings' -r -f -a "table\t''
 json\t''

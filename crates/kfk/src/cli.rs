@@ -118,6 +118,10 @@ pub struct ClusterUpArgs {
     /// Port of broker 1; broker i listens on base-port + i - 1.
     #[arg(long, default_value_t = 9092, conflicts_with = "file")]
     pub base_port: u16,
+    /// Serve the REST proxy from the first broker on this port (8082 if no
+    /// port is given).
+    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "8082")]
+    pub rest_proxy: Option<u16>,
 }
 
 #[derive(Debug, Args)]

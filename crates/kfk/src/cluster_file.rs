@@ -4,6 +4,7 @@
 //!
 //! ```yaml
 //! data_dir: ./data            # optional; relative to this file
+//! rest_proxy: 8082             # optional; served by the first broker
 //! settings:                   # every broker (server.properties keys)
 //!   default.replication.factor: 3
 //!   min.insync.replicas: 2
@@ -28,6 +29,9 @@ pub struct ClusterFile {
     /// Where the brokers keep their data; default: kfk's data directory.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
+    /// Port of the REST proxy, served by the first broker.
+    #[serde(default)]
+    pub rest_proxy: Option<u16>,
     /// kfkd settings for every broker, keyed as in server.properties.
     #[serde(default)]
     pub settings: BTreeMap<String, serde_yaml::Value>,

@@ -83,6 +83,8 @@ settings! {
     listen: String = "127.0.0.1:9092".to_string(), "listeners", "KFKD_LISTEN";
     /// Address clients are told to connect to; defaults to --listen [advertised.listeners].
     advertised_listener: String = String::new(), "advertised.listeners", "KFKD_ADVERTISED_LISTENER";
+    /// Serve the REST proxy (kafka-rest v2's common calls) on this host:port; empty: off [rest.listener].
+    rest_listen: String = String::new(), "rest.listener", "KFKD_REST_LISTEN";
     /// Address for Raft traffic between controllers, host:port; needed with --voters [controller.listener].
     controller_listen: String = String::new(), "controller.listener", "KFKD_CONTROLLER_LISTEN";
     /// The metadata quorum, id@host:port,... (controller addresses); empty: this broker alone [controller.quorum.voters].

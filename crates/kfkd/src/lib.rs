@@ -15,6 +15,7 @@ pub mod partition;
 pub mod producer_state;
 pub mod quorum;
 pub mod replication;
+pub mod rest;
 pub mod server;
 pub mod topic_config;
 pub mod topics;

@@ -82,6 +82,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let _background = broker.logs.start_background(retention_every);
+    let rest = if broker.settings.rest_listen.is_empty() {
+        None
+    } else {
+        let addr = broker.settings.rest_listen.clone();
+        let l = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (REST proxy): {e}"))?;
+        info!(rest = %l.local_addr()?, "REST proxy listening");
+        Some(tokio::spawn(kfkd::rest::serve(
+            std::sync::Arc::clone(&broker),
+            l,
+        )))
+    };
     info!(node_id = broker.node_id, cluster_id = %broker.cluster_id,
         listen = %listener.local_addr()?, advertised = %broker.settings.advertised(),
         data_dir = %broker.settings.data_dir.display(), "kfkd started");
@@ -91,6 +104,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         stopping.controlled_shutdown().await;
     };
     kfkd::server::run(broker, listener, shutdown).await;
+    if let Some(r) = rest {
+        r.abort();
+    }
     info!("kfkd stopped");
     Ok(())
 }

@@ -119,9 +119,18 @@ async fn health(state: &ClusterState) -> Option<Health> {
     })
 }
 
+/// The REST proxy's base URL, when a broker of the cluster serves it.
+fn rest_url(state: &ClusterState) -> Option<String> {
+    state.brokers.iter().find_map(|b| {
+        let i = b.args.iter().position(|a| a == "--rest-listen")?;
+        b.args.get(i + 1).map(|addr| format!("http://{addr}"))
+    })
+}
+
 #[derive(Serialize)]
 struct ClusterView {
     bootstrap: String,
+    rest_proxy: Option<String>,
     brokers: Vec<BrokerRow>,
     #[serde(flatten)]
     health: Option<Health>,
@@ -174,6 +183,9 @@ fn show(
                 ));
             }
             summary.push_str(&format!("\nbootstrap: {}", state.bootstrap()));
+            if let Some(url) = rest_url(state) {
+                summary.push_str(&format!("\nrest proxy: {url}"));
+            }
             output::println_safe(&summary);
             Ok(())
         }
@@ -181,6 +193,7 @@ fn show(
             f,
             &ClusterView {
                 bootstrap: state.bootstrap(),
+                rest_proxy: rest_url(state),
                 brokers: rows,
                 health,
             },
@@ -343,6 +356,12 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
     } else {
         "stop what uses it, or pick another with --base-port"
     };
+    let rest_port = args.rest_proxy.or(file.as_ref().and_then(|f| f.rest_proxy));
+    if let Some(p) = rest_port
+        && std::net::TcpListener::bind(("127.0.0.1", p)).is_err()
+    {
+        return Err(CliError::new(format!("port {p} (REST proxy) is already in use")).hint(hint));
+    }
     for b in &plan {
         let ports = std::iter::once(b.port).chain(b.controller_port.filter(|_| multi));
         for p in ports {
@@ -366,6 +385,9 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         ];
         if let Some(rack) = &b.rack {
             kfkd_args.extend(["--rack".to_string(), rack.clone()]);
+        }
+        if let Some(p) = rest_port.filter(|_| b.id == plan[0].id) {
+            kfkd_args.extend(["--rest-listen".to_string(), format!("127.0.0.1:{p}")]);
         }
         if multi && let Some(cport) = b.controller_port {
             kfkd_args.extend([

@@ -1,0 +1,247 @@
+//! The REST proxy: the seed-000 walkthrough through HTTP, every answer
+//! checked against the shipped `openapi.yaml`.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use kfk_e2e::{KfkHome as Home, free_port};
+use serde_json::Value;
+
+/// One HTTP/1.1 request; returns the status and the body.
+fn http(port: u16, method: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status = raw.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn get(port: u16, path: &str) -> Value {
+    let (status, body) = http(port, "GET", path, "application/json", "");
+    assert_eq!(status, 200, "GET {path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Checks `v` against an OpenAPI schema: types, required properties,
+/// array items, `$ref`s into `components`.
+fn conforms(spec: &serde_yaml::Value, schema: &serde_yaml::Value, v: &Value, at: &str) {
+    if let Some(r) = schema.get("$ref").and_then(|r| r.as_str()) {
+        let name = r.rsplit('/').next().unwrap();
+        return conforms(spec, &spec["components"]["schemas"][name], v, at);
+    }
+    if v.is_null() && schema.get("nullable").and_then(|n| n.as_bool()) == Some(true) {
+        return;
+    }
+    match schema.get("type").and_then(|t| t.as_str()) {
+        Some("object") => {
+            let obj = v
+                .as_object()
+                .unwrap_or_else(|| panic!("{at}: not an object: {v}"));
+            for req in schema
+                .get("required")
+                .and_then(|r| r.as_sequence())
+                .into_iter()
+                .flatten()
+            {
+                let key = req.as_str().unwrap();
+                assert!(obj.contains_key(key), "{at}: missing {key} in {v}");
+            }
+            if let Some(props) = schema.get("properties").and_then(|p| p.as_mapping()) {
+                for (k, s) in props {
+                    if let Some(x) = obj.get(k.as_str().unwrap()) {
+                        conforms(spec, s, x, &format!("{at}.{}", k.as_str().unwrap()));
+                    }
+                }
+            }
+        }
+        Some("array") => {
+            for (i, x) in v
+                .as_array()
+                .unwrap_or_else(|| panic!("{at}: not an array"))
+                .iter()
+                .enumerate()
+            {
+                conforms(spec, &schema["items"], x, &format!("{at}[{i}]"));
+            }
+        }
+        Some("integer") => assert!(v.is_i64(), "{at}: not an integer: {v}"),
+        Some("string") => assert!(v.is_string(), "{at}: not a string: {v}"),
+        Some("boolean") => assert!(v.is_boolean(), "{at}: not a boolean: {v}"),
+        _ => {}
+    }
+}
+
+/// The 200 schema of `GET path` (`template` as written in the spec).
+fn check(spec: &serde_yaml::Value, template: &str, v: &Value) {
+    let op = &spec["paths"][template]["get"]["responses"]["200"];
+    let schema = &op["content"]["application/vnd.kafka.v2+json"]["schema"];
+    assert!(!schema.is_null(), "no schema for GET {template}");
+    conforms(spec, schema, v, template);
+}
+
+fn layout(t: &Value) -> Vec<(i64, Vec<(i64, bool)>)> {
+    t["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let replicas = p["replicas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["broker"].as_i64().unwrap(),
+                        r["in_sync"].as_bool().unwrap(),
+                    )
+                })
+                .collect();
+            (p["leader"].as_i64().unwrap(), replicas)
+        })
+        .collect()
+}
+
+fn wait_topic(port: u16, want: &[(i64, Vec<(i64, bool)>)]) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let t = get(port, "/topics/myorders");
+        if layout(&t) == want {
+            return t;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "REST view never became {want:?}: {t}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_walkthrough_through_the_rest_proxy() {
+    let home = Home::new()
+        .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
+        .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300");
+    let rest = free_port();
+    let base = kfk_e2e::cluster_base_port(3);
+    home.ok(&[
+        "cluster",
+        "up",
+        "--brokers",
+        "3",
+        "--base-port",
+        &base.to_string(),
+        "--rest-proxy",
+        &rest.to_string(),
+    ]);
+    let (status, spec_text) = http(rest, "GET", "/openapi.yaml", "text/plain", "");
+    assert_eq!(status, 200);
+    let spec: serde_yaml::Value = serde_yaml::from_str(&spec_text).unwrap();
+
+    let brokers = get(rest, "/brokers");
+    check(&spec, "/brokers", &brokers);
+    assert_eq!(brokers["brokers"], serde_json::json!([1, 2, 3]));
+
+    home.ok(&["topics", "create", "myorders", "-p", "3", "-r", "1"]);
+    let topics = get(rest, "/topics");
+    check(&spec, "/topics", &topics);
+    assert_eq!(topics, serde_json::json!(["myorders"]));
+    let plan = home.path().join("increase_replication.json");
+    std::fs::write(
+        &plan,
+        r#"{"version":1,"partitions":[{"topic":"myorders","partition":0,"replicas":[1,2]},{"topic":"myorders","partition":1,"replicas":[1,2]},{"topic":"myorders","partition":2,"replicas":[2]}]}"#,
+    )
+    .unwrap();
+    home.ok(&["reassign", "execute", "-f", plan.to_str().unwrap()]);
+    let t = wait_topic(
+        rest,
+        &[
+            (1, vec![(1, true), (2, true)]),
+            (2, vec![(1, true), (2, true)]),
+            (2, vec![(2, true)]),
+        ],
+    );
+    check(&spec, "/topics/{topic}", &t);
+    check(
+        &spec,
+        "/topics/{topic}/partitions",
+        &get(rest, "/topics/myorders/partitions"),
+    );
+    check(
+        &spec,
+        "/topics/{topic}/partitions/{partition}",
+        &get(rest, "/topics/myorders/partitions/2"),
+    );
+
+    // Produce through the proxy, in each content type.
+    let (status, body) = http(
+        rest,
+        "POST",
+        "/topics/myorders/partitions/0",
+        "application/vnd.kafka.json.v2+json",
+        r#"{"records":[{"value":"Hello"},{"value":"again"}]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let produced: Value = serde_json::from_str(&body).unwrap();
+    let schema = &spec["components"]["responses"]["Produced"]["content"]["application/vnd.kafka.v2+json"]
+        ["schema"];
+    conforms(&spec, schema, &produced, "produce");
+    assert_eq!(produced["offsets"][1]["offset"], 1);
+    let (status, _) = http(
+        rest,
+        "POST",
+        "/topics/myorders/partitions/1",
+        "application/vnd.kafka.binary.v2+json",
+        r#"{"records":[{"value":"ZnJvbQ=="}]}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        http(rest, "POST", "/topics/myorders", "text/plain", "x").0,
+        415
+    );
+    assert_eq!(
+        http(rest, "POST", "/topics/myorders", "application/json", "{}").0,
+        422
+    );
+    let (status, body) = http(rest, "GET", "/topics/nope", "application/json", "");
+    assert_eq!(status, 404);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error_code"],
+        40401
+    );
+
+    // Stop broker 2: the REST view shows it out of sync and partition 2 offline.
+    home.ok(&["cluster", "stop-broker", "2"]);
+    wait_topic(
+        rest,
+        &[
+            (1, vec![(1, true), (2, false)]),
+            (1, vec![(1, true), (2, false)]),
+            (-1, vec![(2, true)]),
+        ],
+    );
+    // Start it: everything heals, and the messages are all there.
+    home.ok(&["cluster", "start-broker", "2"]);
+    wait_topic(
+        rest,
+        &[
+            (1, vec![(1, true), (2, true)]),
+            (1, vec![(1, true), (2, true)]),
+            (2, vec![(2, true)]),
+        ],
+    );
+    let out = home.ok(&["consume", "myorders", "--from-beginning", "-e"]);
+    let mut got: Vec<&str> = out.lines().collect();
+    got.sort_unstable();
+    assert_eq!(got, vec!["\"Hello\"", "\"again\"", "from"]);
+}
