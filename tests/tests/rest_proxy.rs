@@ -245,3 +245,114 @@ fn the_walkthrough_through_the_rest_proxy() {
     got.sort_unstable();
     assert_eq!(got, vec!["\"Hello\"", "\"again\"", "from"]);
 }
+
+#[test]
+fn consumer_instances_read_commit_and_leave_and_v3_lists_topics() {
+    let home = Home::new().with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
+    let rest = free_port();
+    home.ok(&[
+        "cluster",
+        "up",
+        "--base-port",
+        &home.port.to_string(),
+        "--rest-proxy",
+        &rest.to_string(),
+    ]);
+    let spec: serde_yaml::Value =
+        serde_yaml::from_str(&http(rest, "GET", "/openapi.yaml", "text/plain", "").1).unwrap();
+    home.ok(&["topics", "create", "events", "-p", "2"]);
+    let input: String = (0..6).map(|i| format!("{{\"n\":{i}}}\n")).collect();
+    home.ok_stdin(&["produce", "events"], &input);
+
+    let (status, body) = http(
+        rest,
+        "POST",
+        "/consumers/web",
+        "application/vnd.kafka.v2+json",
+        r#"{"name":"c1","format":"json","auto.offset.reset":"earliest","auto.commit.enable":"false"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let created: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(created["instance_id"], "c1");
+    assert!(
+        created["base_uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("/consumers/web/instances/c1")
+    );
+    assert_eq!(
+        http(
+            rest,
+            "POST",
+            "/consumers/web",
+            "application/vnd.kafka.v2+json",
+            r#"{"name":"c1"}"#
+        )
+        .0,
+        409
+    );
+    let base = "/consumers/web/instances/c1";
+    let (status, _) = http(
+        rest,
+        "POST",
+        &format!("{base}/subscription"),
+        "application/vnd.kafka.v2+json",
+        r#"{"topics":["events"]}"#,
+    );
+    assert_eq!(status, 204);
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while got.len() < 6 {
+        assert!(Instant::now() < deadline, "records never came: {got:?}");
+        let records = get(rest, &format!("{base}/records"));
+        let schema = &spec["paths"]["/consumers/{group}/instances/{name}/records"]["get"]["responses"]
+            ["200"]["content"]["application/vnd.kafka.json.v2+json"]["schema"];
+        conforms(&spec, schema, &records, "records");
+        got.extend(
+            records
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["value"]["n"].as_i64().unwrap()),
+        );
+    }
+    got.sort_unstable();
+    assert_eq!(got, vec![0, 1, 2, 3, 4, 5]);
+    let (status, _) = http(
+        rest,
+        "POST",
+        &format!("{base}/offsets"),
+        "application/vnd.kafka.v2+json",
+        "",
+    );
+    assert_eq!(status, 200);
+    let (status, _) = http(rest, "DELETE", base, "application/vnd.kafka.v2+json", "");
+    assert_eq!(status, 204);
+    assert_eq!(
+        http(
+            rest,
+            "GET",
+            &format!("{base}/records"),
+            "application/json",
+            ""
+        )
+        .0,
+        404
+    );
+    let lag = home.json(&["groups", "describe", "web"])["total_lag"].as_i64();
+    assert_eq!(lag, Some(0), "everything returned was committed");
+
+    let clusters = get(rest, "/v3/clusters");
+    let id = clusters["data"][0]["cluster_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let topics = get(rest, &format!("/v3/clusters/{id}/topics"));
+    assert!(
+        topics["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["topic_name"] == "events" && t["partitions_count"] == 2)
+    );
+}
