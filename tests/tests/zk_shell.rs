@@ -21,6 +21,10 @@ fn the_metadata_reads_like_zookeeper_and_topic_configs_can_be_set() {
         serde_json::from_str(&home.ok(&["-o", "json", "zk-shell", "ls", "/brokers/topics"]))
             .unwrap();
     assert!(ls.as_array().unwrap().contains(&Value::from("myorders")));
+    // The output flag may also follow the shell command, as users type it.
+    let trailing: Value =
+        serde_json::from_str(&home.ok(&["zk-shell", "ls", "/brokers/ids", "-o", "json"])).unwrap();
+    assert_eq!(trailing, serde_json::json!(["1", "2", "3"]));
     let controller = home.json(&["describe", "cluster"])["controller"].clone();
     assert_eq!(get(&home, "/controller")["brokerid"], controller);
     let cluster_id = home.json(&["describe", "cluster"])["cluster_id"].clone();

@@ -49,24 +49,32 @@ pub(crate) async fn send_heartbeats(broker: Weak<Broker>, liveness: Arc<Liveness
 /// `broker.session.timeout.ms` and unfences them when they are heard again.
 pub(crate) async fn watch_brokers(broker: Weak<Broker>, liveness: Arc<Liveness>) {
     let mut leading = false;
+    // Broker epochs last seen: a new registration counts as a heartbeat, so
+    // a broker that just came back is not fenced before its first one.
+    let mut epochs: std::collections::HashMap<i32, i64> = std::collections::HashMap::new();
     loop {
         let Some(b) = broker.upgrade() else { return };
         let session = Duration::from_millis(b.settings.broker_session_timeout_ms.max(100));
         let is_leader = b.raft.metrics().borrow().current_leader == Some(b.node_id as u64);
         // Brokers that shut down stay fenced until they register again.
-        let registered: Vec<(i32, bool)> = b.with_image(|i| {
+        let registered: Vec<(i32, bool, i64)> = b.with_image(|i| {
             i.brokers
                 .values()
                 .filter(|r| !r.stopped)
-                .map(|r| (r.id, r.fenced))
+                .map(|r| (r.id, r.fenced, r.epoch))
                 .collect()
         });
         if is_leader && !leading {
             liveness.reset(&registered.iter().map(|r| r.0).collect::<Vec<_>>());
         }
         leading = is_leader;
+        for (id, _, epoch) in &registered {
+            if epochs.insert(*id, *epoch).is_some_and(|old| old != *epoch) {
+                liveness.saw(*id);
+            }
+        }
         if is_leader {
-            for (id, fenced) in registered {
+            for (id, fenced, _) in registered {
                 let alive = liveness
                     .last_seen(id)
                     .is_some_and(|t| t.elapsed() < session);

@@ -344,11 +344,11 @@ async fn exec(
     cwd: &mut String,
     words: &[String],
     yes: bool,
+    json_out: bool,
 ) -> CliResult<Option<String>> {
     let Some((cmd, args)) = words.split_first() else {
         return Ok(None);
     };
-    let json_out = ctx.format() != OutputFormat::Table;
     let tree = Tree::load(Arc::clone(client)).await?;
     let arg = |i: usize| args.get(i).map(String::as_str);
     Ok(Some(match cmd.as_str() {
@@ -571,15 +571,20 @@ pub async fn run(ctx: &Ctx, args: &ZkShellArgs) -> CliResult {
     let client = ctx.client().await?;
     let mut cwd = "/".to_string();
     if !args.command.is_empty() {
-        // `--yes` may come after the command words too.
+        // `--yes` and `-o FORMAT` may come after the command words too.
         let yes = args.yes || args.command.iter().any(|w| w == "--yes" || w == "-y");
-        let words: Vec<String> = args
-            .command
-            .iter()
-            .filter(|w| *w != "--yes" && *w != "-y")
-            .cloned()
-            .collect();
-        if let Some(out) = exec(ctx, &client, &mut cwd, &words, yes).await? {
+        let mut words: Vec<String> = Vec::new();
+        let mut json_out = ctx.format() != OutputFormat::Table;
+        let mut it = args.command.iter();
+        while let Some(w) = it.next() {
+            match w.as_str() {
+                "--yes" | "-y" => {}
+                "-o" | "--output" => json_out = it.next().is_some_and(|f| f != "table"),
+                _ if w.starts_with("--output=") => json_out = !w.ends_with("=table"),
+                _ => words.push(w.clone()),
+            }
+        }
+        if let Some(out) = exec(ctx, &client, &mut cwd, &words, yes, json_out).await? {
             output::println_safe(&out);
         }
         return Ok(());
@@ -616,7 +621,16 @@ pub async fn run(ctx: &Ctx, args: &ZkShellArgs) -> CliResult {
         if matches!(words[0].as_str(), "quit" | "exit") {
             break;
         }
-        match exec(ctx, &client, &mut cwd, &words, args.yes).await {
+        match exec(
+            ctx,
+            &client,
+            &mut cwd,
+            &words,
+            args.yes,
+            ctx.format() != OutputFormat::Table,
+        )
+        .await
+        {
             Ok(Some(out)) => output::println_safe(&out),
             Ok(None) => {}
             Err(e) => {
