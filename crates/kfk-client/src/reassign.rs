@@ -32,6 +32,28 @@ fn name(t: &str) -> TopicName {
 }
 
 impl Client {
+    /// Size in bytes of each partition replica on broker `id`
+    /// (DescribeLogDirs): (topic, partition) -> bytes.
+    ///
+    /// # Errors
+    /// When the broker cannot be asked.
+    pub async fn replica_sizes(
+        &self,
+        id: i32,
+    ) -> Result<std::collections::BTreeMap<(String, i32), i64>> {
+        let req = kafka_protocol::messages::DescribeLogDirsRequest::default().with_topics(None);
+        let (resp, _) = self.broker(id).await?.send(&req).await?;
+        let mut out = std::collections::BTreeMap::new();
+        for dir in resp.results {
+            for t in dir.topics {
+                for p in t.partitions {
+                    out.insert((t.name.0.to_string(), p.partition_index), p.partition_size);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Starts (`Some(replicas)`) or cancels (`None`) partition moves.
     ///
     /// # Errors

@@ -33,6 +33,7 @@ const TABLE: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AlterPartitionReassignments, 0, 0),
     (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::ElectLeaders, 1, 2),
+    (ApiKey::DescribeLogDirs, 1, 4),
 ];
 
 /// `(min, max)` the client speaks for `api`.

@@ -802,3 +802,32 @@ async fn acks_all_needs_min_insync_replicas() {
         .await;
     assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);
 }
+
+#[tokio::test]
+async fn describe_log_dirs_reports_each_replicas_size() {
+    let broker = TestBroker::start().await;
+    let mut c = broker.client().await;
+    create_topic(&mut c, "sized", 2).await;
+    produce(&mut c, "sized", 1, batch(10)).await;
+    let resp: DescribeLogDirsResponse = c
+        .request(
+            ApiKey::DescribeLogDirs,
+            4,
+            &DescribeLogDirsRequest::default().with_topics(None),
+        )
+        .await;
+    assert_eq!(resp.results.len(), 1);
+    let topic = resp.results[0]
+        .topics
+        .iter()
+        .find(|t| t.name.0.as_str() == "sized")
+        .unwrap();
+    let sizes: Vec<(i32, i64)> = topic
+        .partitions
+        .iter()
+        .map(|p| (p.partition_index, p.partition_size))
+        .collect();
+    assert_eq!(sizes.len(), 2);
+    assert_eq!(sizes[0], (0, 0));
+    assert!(sizes[1].1 > 0, "{sizes:?}");
+}

@@ -324,14 +324,9 @@ pub async fn start_and_wait(client: &Client, plan: &Plan, wait: bool) -> CliResu
             })
             .collect();
         bar.set_position((plan.partitions.len() - pending.len()) as u64);
-        bar.set_message(
-            pending
-                .iter()
-                .take(3)
-                .map(|r| format!("{}-{} adding {:?}", r.topic, r.partition, r.adding))
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
+        if !bar.is_hidden() {
+            bar.set_message(bytes_left(client, &pending).await);
+        }
         if pending.is_empty() {
             break;
         }
@@ -340,6 +335,45 @@ pub async fn start_and_wait(client: &Client, plan: &Plan, wait: bool) -> CliResu
     bar.finish_and_clear();
     output::status("Reassignment complete.");
     Ok(())
+}
+
+/// What each move in flight still has to copy: the leader's replica size
+/// minus the new replicas' (DescribeLogDirs), for the progress line.
+async fn bytes_left(client: &Client, pending: &[&kfk_client::Reassignment]) -> String {
+    let meta = client.metadata();
+    let mut sizes: BTreeMap<i32, BTreeMap<(String, i32), i64>> = BTreeMap::new();
+    let mut parts = Vec::new();
+    for r in pending.iter().take(3) {
+        let leader = meta
+            .topics
+            .get(&r.topic)
+            .and_then(|t| t.partitions.iter().find(|p| p.partition == r.partition))
+            .map_or(-1, |p| p.leader);
+        let mut left = 0i64;
+        for b in std::iter::once(leader).chain(r.adding.iter().copied()) {
+            if let std::collections::btree_map::Entry::Vacant(e) = sizes.entry(b) {
+                e.insert(client.replica_sizes(b).await.unwrap_or_default());
+            }
+        }
+        let size = |b: i32| {
+            sizes
+                .get(&b)
+                .and_then(|s| s.get(&(r.topic.clone(), r.partition)))
+                .copied()
+                .unwrap_or(0)
+        };
+        for b in &r.adding {
+            left += (size(leader) - size(*b)).max(0);
+        }
+        parts.push(format!(
+            "{}-{} adding {:?}: {:.1} MB left",
+            r.topic,
+            r.partition,
+            r.adding,
+            left as f64 / 1e6
+        ));
+    }
+    parts.join(", ")
 }
 
 /// A plan giving every partition of `topic` `rf` replicas: existing

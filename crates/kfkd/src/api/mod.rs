@@ -12,6 +12,7 @@ mod fetch;
 mod groups;
 mod init_producer_id;
 mod list_offsets;
+mod log_dirs;
 mod metadata;
 mod offset_for_leader_epoch;
 mod produce;
@@ -44,6 +45,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::AlterPartitionReassignments, 0, 1),
     (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::DescribeLogDirs, 1, 4),
     (ApiKey::FindCoordinator, 0, 4),
     (ApiKey::JoinGroup, 0, 9),
     (ApiKey::SyncGroup, 0, 5),
@@ -122,6 +124,7 @@ pub async fn handle(
         }
         RequestKind::ListPartitionReassignments(r) => reply!(reassignments::list(broker, r)),
         RequestKind::ElectLeaders(r) => reply!(reassignments::elect_leaders(broker, r).await),
+        RequestKind::DescribeLogDirs(r) => reply!(log_dirs::handle(broker, r)),
         RequestKind::FindCoordinator(r) => {
             reply!(groups::find_coordinator(broker, r, version).await)
         }
