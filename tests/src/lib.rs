@@ -454,3 +454,63 @@ impl Drop for KfkHome {
         let _ = self.kfk(&["cluster", "down"]);
     }
 }
+
+/// The bootstrap list of a local cluster of `brokers` brokers from `base`.
+pub fn cluster_bootstrap(base: u16, brokers: u16) -> String {
+    (0..brokers)
+        .map(|i| format!("127.0.0.1:{}", base + i))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `(leader, [(broker, in_sync)])` per partition of a `topics describe -o
+/// json` (or the REST proxy's topic view, which has the same shape).
+pub fn partition_layout(topic: &serde_json::Value) -> Vec<(i64, Vec<(i64, bool)>)> {
+    topic["partitions"]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .map(|p| {
+            let replicas = p["replicas"]
+                .as_array()
+                .expect("replicas")
+                .iter()
+                .map(|r| {
+                    (
+                        r["broker"].as_i64().unwrap_or(-1),
+                        r["in_sync"].as_bool().unwrap_or(false),
+                    )
+                })
+                .collect();
+            (p["leader"].as_i64().unwrap_or(-1), replicas)
+        })
+        .collect()
+}
+
+/// Every `.log` file of a partition directory (`topic-N`) under a broker's
+/// data directory, concatenated in segment order.
+pub fn log_bytes(data_dir: &Path, partition: &str) -> Vec<u8> {
+    let dir = data_dir.join(partition);
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    segments.sort();
+    segments
+        .iter()
+        .flat_map(|p| std::fs::read(p).expect("segment"))
+        .collect()
+}
+
+impl KfkHome {
+    /// Data directories of the local cluster's brokers, in broker order.
+    pub fn broker_data_dirs(&self) -> Vec<PathBuf> {
+        self.json(&["cluster", "status"])["brokers"]
+            .as_array()
+            .expect("brokers")
+            .iter()
+            .map(|b| PathBuf::from(b["data_dir"].as_str().expect("data_dir")))
+            .collect()
+    }
+}

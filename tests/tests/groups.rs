@@ -183,10 +183,7 @@ fn java_hash(s: &str) -> i32 {
 fn committed_offsets_survive_killing_the_coordinator() {
     let home = home();
     let base = home.up_cluster(3);
-    let bootstrap = (0..3)
-        .map(|i| format!("127.0.0.1:{}", base + i))
-        .collect::<Vec<_>>()
-        .join(",");
+    let bootstrap = kfk_e2e::cluster_bootstrap(base, 3);
     home.ok(&["topics", "create", "events", "-p", "3", "-r", "3"]);
     produce(&home, "events", 0..40);
     let group = "survivors";
@@ -424,10 +421,7 @@ fn kfk_consume_group_members_split_commit_what_they_print_and_hand_over() {
 fn snapshots_trim_the_offsets_topic_and_survive_a_coordinator_failover() {
     let home = home().with_env("KFKD_OFFSETS_SNAPSHOT_BYTES", "30000");
     let base = home.up_cluster(3);
-    let bootstrap = (0..3)
-        .map(|i| format!("127.0.0.1:{}", base + i))
-        .collect::<Vec<_>>()
-        .join(",");
+    let bootstrap = kfk_e2e::cluster_bootstrap(base, 3);
     home.ok(&["topics", "create", "busy", "-p", "3", "-r", "3"]);
     produce(&home, "busy", 0..3000);
     let out = kfk_e2e::run(

@@ -133,10 +133,7 @@ fn plans_execute_verify_and_leaders_are_elected_on_request() {
 fn raising_the_replication_factor_copies_everything_while_producers_write() {
     let home = Home::new();
     let base = home.up_cluster(3);
-    let bootstrap = (0..3)
-        .map(|i| format!("127.0.0.1:{}", base + i))
-        .collect::<Vec<_>>()
-        .join(",");
+    let bootstrap = kfk_e2e::cluster_bootstrap(base, 3);
     home.ok(&["topics", "create", "chaos", "-p", "3", "-r", "1"]);
     let stop = home.path().join("stop");
     let acks = home.path().join("acks");
@@ -175,25 +172,9 @@ fn raising_the_replication_factor_copies_everything_while_producers_write() {
         acked > 100 && stored >= acked,
         "acked {acked}, stored {stored}"
     );
-    let dirs: Vec<std::path::PathBuf> = home.json(&["cluster", "status"])["brokers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["data_dir"].as_str().unwrap().into())
-        .collect();
+    let dirs: Vec<std::path::PathBuf> = home.broker_data_dirs();
     for p in 0..3 {
-        let bytes = |d: &std::path::Path| -> Vec<u8> {
-            let dir = d.join(format!("chaos-{p}"));
-            let mut segs: Vec<_> = std::fs::read_dir(&dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|f| f.extension().is_some_and(|e| e == "log"))
-                .collect();
-            segs.sort();
-            segs.iter()
-                .flat_map(|f| std::fs::read(f).unwrap())
-                .collect()
-        };
+        let bytes = |d: &std::path::Path| kfk_e2e::log_bytes(d, &format!("chaos-{p}"));
         let first = bytes(&dirs[0]);
         assert!(!first.is_empty());
         for d in &dirs[1..] {

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::process::Command;
 use std::time::Duration;
 
-use kfk_e2e::{KfkHome as Home, python, run, run_unchecked, tool};
+use kfk_e2e::{
+    KfkHome as Home, log_bytes, partition_layout as layout, python, run, run_unchecked, tool,
+};
 use serde_json::Value;
 
 /// Short timeouts so fencing and ISR changes show within seconds.
@@ -15,29 +17,6 @@ fn home() -> Home {
         .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
         .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300")
         .with_env("KFKD_REPLICA_LAG_TIME_MAX_MS", "3000")
-}
-
-/// `(leader, [(broker, in_sync)])` per partition of a `topics describe -o json`.
-fn layout(topic: &Value) -> Vec<(i64, Vec<(i64, bool)>)> {
-    topic["partitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let replicas = p["replicas"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| {
-                    (
-                        r["broker"].as_i64().unwrap(),
-                        r["in_sync"].as_bool().unwrap(),
-                    )
-                })
-                .collect();
-            (p["leader"].as_i64().unwrap(), replicas)
-        })
-        .collect()
 }
 
 fn describe_until(home: &Home, topic: &str, what: &str, want: &[(i64, Vec<(i64, bool)>)]) {
@@ -146,30 +125,11 @@ fn the_walkthrough_raise_replication_stop_a_broker_and_heal() {
     assert_eq!(out.lines().count(), 5, "{out}");
 }
 
-/// Every log file of `partition` in a broker's data directory, concatenated
-/// in segment order.
-fn log_bytes(data_dir: &std::path::Path, partition: &str) -> Vec<u8> {
-    let dir = data_dir.join(partition);
-    let mut segments: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .collect();
-    segments.sort();
-    segments
-        .iter()
-        .flat_map(|p| std::fs::read(p).unwrap())
-        .collect()
-}
-
 #[test]
 fn acks_all_survives_brokers_killed_at_random() {
     let home = home();
     let base = home.up_cluster(3);
-    let bootstrap = (0..3)
-        .map(|i| format!("127.0.0.1:{}", base + i))
-        .collect::<Vec<_>>()
-        .join(",");
+    let bootstrap = kfk_e2e::cluster_bootstrap(base, 3);
     home.ok(&[
         "topics",
         "create",
@@ -268,12 +228,7 @@ fn acks_all_survives_brokers_killed_at_random() {
     }
 
     // Every replica holds the same bytes (all are in sync and idle now).
-    let brokers: Vec<std::path::PathBuf> = home.json(&["cluster", "status"])["brokers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["data_dir"].as_str().unwrap().into())
-        .collect();
+    let brokers: Vec<std::path::PathBuf> = home.broker_data_dirs();
     for p in 0..3 {
         let name = format!("chaos-{p}");
         let first = log_bytes(&brokers[0], &name);
@@ -292,10 +247,7 @@ fn acks_all_survives_brokers_killed_at_random() {
 fn real_clients_produce_and_consume_while_a_broker_is_down() {
     let home = home();
     let base = home.up_cluster(3);
-    let bootstrap = (0..3)
-        .map(|i| format!("127.0.0.1:{}", base + i))
-        .collect::<Vec<_>>()
-        .join(",");
+    let bootstrap = kfk_e2e::cluster_bootstrap(base, 3);
     home.ok(&["topics", "create", "events", "-p", "3", "-r", "3"]);
     home.ok(&["cluster", "stop-broker", "3"]);
     home.wait_json(

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use kfk_e2e::{KfkHome as Home, free_port};
+use kfk_e2e::{KfkHome as Home, free_port, partition_layout as layout};
 use serde_json::Value;
 
 /// One HTTP/1.1 request; returns the status and the body.
@@ -88,28 +88,6 @@ fn check(spec: &serde_yaml::Value, template: &str, v: &Value) {
     let schema = &op["content"]["application/vnd.kafka.v2+json"]["schema"];
     assert!(!schema.is_null(), "no schema for GET {template}");
     conforms(spec, schema, v, template);
-}
-
-fn layout(t: &Value) -> Vec<(i64, Vec<(i64, bool)>)> {
-    t["partitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let replicas = p["replicas"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| {
-                    (
-                        r["broker"].as_i64().unwrap(),
-                        r["in_sync"].as_bool().unwrap(),
-                    )
-                })
-                .collect();
-            (p["leader"].as_i64().unwrap(), replicas)
-        })
-        .collect()
 }
 
 fn wait_topic(port: u16, want: &[(i64, Vec<(i64, bool)>)]) -> Value {

@@ -72,6 +72,40 @@ fn decode_assignment(bytes: &[u8]) -> BTreeMap<String, Vec<i32>> {
         .unwrap_or_default()
 }
 
+/// An OffsetCommit of `offsets` (topic, partition, next offset to read) for
+/// `member` in `generation` (-1 and "" for a group without members).
+pub(crate) fn offset_commit_request(
+    group: &str,
+    generation: i32,
+    member: &str,
+    offsets: &[(String, i32, i64)],
+) -> OffsetCommitRequest {
+    let mut by_topic: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
+    for (t, p, o) in offsets {
+        by_topic.entry(t).or_default().push(
+            OffsetCommitRequestPartition::default()
+                .with_partition_index(*p)
+                .with_committed_offset(*o)
+                .with_committed_leader_epoch(-1),
+        );
+    }
+    OffsetCommitRequest::default()
+        .with_group_id(group_id(group))
+        .with_generation_id_or_member_epoch(generation)
+        .with_member_id(StrBytes::from_string(member.to_string()))
+        .with_retention_time_ms(-1)
+        .with_topics(
+            by_topic
+                .into_iter()
+                .map(|(t, ps)| {
+                    OffsetCommitRequestTopic::default()
+                        .with_name(TopicName(StrBytes::from_string(t.to_string())))
+                        .with_partitions(ps)
+                })
+                .collect(),
+        )
+}
+
 fn kafka_error(code: i16, what: String) -> Result<()> {
     match ClientError::from_code(code, None, what) {
         Some(e) => Err(e),
@@ -225,29 +259,7 @@ impl Client {
     ) -> Result<()> {
         self.retrying(|| async {
             let (_, conn) = self.coordinator_conn(group).await?;
-            let mut by_topic: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
-            for (t, p, o) in offsets {
-                by_topic.entry(t).or_default().push(
-                    OffsetCommitRequestPartition::default()
-                        .with_partition_index(*p)
-                        .with_committed_offset(*o)
-                        .with_committed_leader_epoch(-1),
-                );
-            }
-            let req = OffsetCommitRequest::default()
-                .with_group_id(group_id(group))
-                .with_generation_id_or_member_epoch(-1)
-                .with_retention_time_ms(-1)
-                .with_topics(
-                    by_topic
-                        .into_iter()
-                        .map(|(t, ps)| {
-                            OffsetCommitRequestTopic::default()
-                                .with_name(TopicName(StrBytes::from_string(t.to_string())))
-                                .with_partitions(ps)
-                        })
-                        .collect(),
-                );
+            let req = offset_commit_request(group, -1, "", offsets);
             let (resp, _) = conn.send(&req).await?;
             for t in resp.topics {
                 for p in t.partitions {

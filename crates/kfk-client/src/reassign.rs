@@ -27,6 +27,23 @@ pub struct Reassignment {
 /// The outcome for one partition: `None` when accepted.
 pub type PartitionOutcome = (String, i32, Option<ClientError>);
 
+/// Per-partition results `(topic, [(partition, error code, message)])` as
+/// outcomes, errors described as "`what` topic-partition".
+fn outcomes(
+    what: &str,
+    topics: impl Iterator<Item = (String, Vec<(i32, i16, Option<StrBytes>)>)>,
+) -> Vec<PartitionOutcome> {
+    topics
+        .flat_map(|(topic, parts)| {
+            parts.into_iter().map(move |(p, code, message)| {
+                let e =
+                    ClientError::from_code(code, message.as_deref(), format!("{what} {topic}-{p}"));
+                (topic.clone(), p, e)
+            })
+        })
+        .collect()
+}
+
 fn name(t: &str) -> TopicName {
     TopicName(StrBytes::from_string(t.to_string()))
 }
@@ -93,24 +110,18 @@ impl Client {
         ) {
             return Err(e);
         }
-        Ok(resp
-            .responses
-            .into_iter()
-            .flat_map(|t| {
-                let topic = t.name.0.to_string();
-                t.partitions.into_iter().map(move |p| {
-                    (
-                        topic.clone(),
-                        p.partition_index,
-                        ClientError::from_code(
-                            p.error_code,
-                            p.error_message.as_deref(),
-                            format!("cannot reassign {topic}-{}", p.partition_index),
-                        ),
-                    )
-                })
-            })
-            .collect())
+        Ok(outcomes(
+            "cannot reassign",
+            resp.responses.into_iter().map(|t| {
+                let parts = t.partitions.into_iter();
+                (
+                    t.name.0.to_string(),
+                    parts
+                        .map(|p| (p.partition_index, p.error_code, p.error_message))
+                        .collect(),
+                )
+            }),
+        ))
     }
 
     /// Reassignments in flight.
@@ -184,23 +195,17 @@ impl Client {
         if let Some(e) = ClientError::from_code(resp.error_code, None, "cannot elect leaders") {
             return Err(e);
         }
-        Ok(resp
-            .replica_election_results
-            .into_iter()
-            .flat_map(|t| {
-                let topic = t.topic.0.to_string();
-                t.partition_result.into_iter().map(move |p| {
-                    (
-                        topic.clone(),
-                        p.partition_id,
-                        ClientError::from_code(
-                            p.error_code,
-                            p.error_message.as_deref(),
-                            format!("election for {topic}-{}", p.partition_id),
-                        ),
-                    )
-                })
-            })
-            .collect())
+        Ok(outcomes(
+            "election for",
+            resp.replica_election_results.into_iter().map(|t| {
+                let parts = t.partition_result.into_iter();
+                (
+                    t.topic.0.to_string(),
+                    parts
+                        .map(|p| (p.partition_id, p.error_code, p.error_message))
+                        .collect(),
+                )
+            }),
+        ))
     }
 }

@@ -320,11 +320,7 @@ pub async fn offset_fetch(
                                 .with_partitions(
                                     ps.into_iter()
                                         .map(|(p, c)| {
-                                            let c = c.unwrap_or(Committed {
-                                                offset: -1,
-                                                leader_epoch: -1,
-                                                metadata: String::new(),
-                                            });
+                                            let c = c.unwrap_or_else(Committed::none);
                                             OffsetFetchResponsePartitions::default()
                                                 .with_partition_index(p)
                                                 .with_committed_offset(c.offset)
@@ -378,11 +374,7 @@ pub async fn offset_fetch(
                         .with_partitions(
                             ps.into_iter()
                                 .map(|(p, c)| {
-                                    let c = c.unwrap_or(Committed {
-                                        offset: -1,
-                                        leader_epoch: -1,
-                                        metadata: String::new(),
-                                    });
+                                    let c = c.unwrap_or_else(Committed::none);
                                     OffsetFetchResponsePartition::default()
                                         .with_partition_index(p)
                                         .with_committed_offset(c.offset)

@@ -44,6 +44,17 @@ pub struct Committed {
     pub metadata: String,
 }
 
+impl Committed {
+    /// What OffsetFetch answers for a partition without a commit.
+    pub fn none() -> Committed {
+        Committed {
+            offset: -1,
+            leader_epoch: -1,
+            metadata: String::new(),
+        }
+    }
+}
+
 /// A group's description (DescribeGroups).
 #[derive(Debug, Clone)]
 pub struct Description {
@@ -175,13 +186,7 @@ impl GroupCoordinator {
             let _w = self.writer(p).await;
             let mut entries: Vec<Entry> = offsets
                 .iter()
-                .map(|(t, part)| {
-                    Entry::tombstone(RecordKey::Offset {
-                        group: group.clone(),
-                        topic: t.clone(),
-                        partition: *part,
-                    })
-                })
+                .map(|(t, part)| Entry::offset_tombstone(&group, t, *part))
                 .collect();
             let gone = lock(&self.inner)
                 .groups
@@ -811,13 +816,7 @@ impl GroupCoordinator {
             }
             g.offsets
                 .keys()
-                .map(|(t, part)| {
-                    Entry::tombstone(RecordKey::Offset {
-                        group: group.to_string(),
-                        topic: t.clone(),
-                        partition: *part,
-                    })
-                })
+                .map(|(t, part)| Entry::offset_tombstone(group, t, *part))
                 .chain(std::iter::once(Entry::tombstone(RecordKey::Group(
                     group.to_string(),
                 ))))
@@ -863,11 +862,7 @@ impl GroupCoordinator {
                 }
                 results.push(Ok(()));
                 if g.offsets.contains_key(&(t.clone(), *part)) {
-                    entries.push(Entry::tombstone(RecordKey::Offset {
-                        group: group.to_string(),
-                        topic: t.clone(),
-                        partition: *part,
-                    }));
+                    entries.push(Entry::offset_tombstone(group, t, *part));
                 }
             }
             (results, entries)

@@ -89,6 +89,14 @@ impl Entry {
     pub fn tombstone(key: RecordKey) -> Entry {
         Entry { key, value: None }
     }
+    /// Deletes `group`'s committed offset of one partition.
+    pub fn offset_tombstone(group: &str, topic: &str, partition: i32) -> Entry {
+        Entry::tombstone(RecordKey::Offset {
+            group: group.to_string(),
+            topic: topic.to_string(),
+            partition,
+        })
+    }
 }
 
 /// A record read back while loading a partition.

@@ -169,6 +169,14 @@ impl MetadataImage {
         self.brokers.get(&id).is_none_or(|b| b.fenced)
     }
 
+    /// One partition of the image, for a command to change.
+    fn partition_mut(&mut self, topic: &str, partition: i32) -> Option<&mut PartitionMeta> {
+        self.topics
+            .get_mut(topic)?
+            .partitions
+            .get_mut(usize::try_from(partition).ok()?)
+    }
+
     /// Takes a broker out of service: it leaves every ISR (but the last member
     /// of an ISR stays, as in Kafka, so the partition can come back with it)
     /// and its leaderships move to another in-sync, unfenced replica; failing
@@ -230,11 +238,7 @@ impl MetadataImage {
         isr: &[i32],
     ) -> CommandResult {
         let live = self.live_broker_ids();
-        let Some(p) = self
-            .topics
-            .get_mut(topic)
-            .and_then(|t| t.partitions.get_mut(usize::try_from(partition).ok()?))
-        else {
+        let Some(p) = self.partition_mut(topic, partition) else {
             return CommandResult::NoSuchTopic;
         };
         let current = p.leader == leader
@@ -256,11 +260,7 @@ impl MetadataImage {
 
     fn elect_preferred(&mut self, topic: &str, partition: i32) -> CommandResult {
         let live = self.live_broker_ids();
-        let Some(p) = self
-            .topics
-            .get_mut(topic)
-            .and_then(|t| t.partitions.get_mut(usize::try_from(partition).ok()?))
-        else {
+        let Some(p) = self.partition_mut(topic, partition) else {
             return CommandResult::NoSuchTopic;
         };
         match p.replicas.first().copied() {
@@ -276,11 +276,7 @@ impl MetadataImage {
 
     fn reassign(&mut self, topic: &str, partition: i32, target: Option<&[i32]>) -> CommandResult {
         let live = self.live_broker_ids();
-        let Some(p) = self
-            .topics
-            .get_mut(topic)
-            .and_then(|t| t.partitions.get_mut(usize::try_from(partition).ok()?))
-        else {
+        let Some(p) = self.partition_mut(topic, partition) else {
             return CommandResult::NoSuchTopic;
         };
         let original: Vec<i32> = p
@@ -424,11 +420,7 @@ impl MetadataImage {
             }
             MetadataCommand::ElectUnclean { topic, partition } => {
                 let live = self.live_broker_ids();
-                match self
-                    .topics
-                    .get_mut(topic)
-                    .and_then(|t| t.partitions.get_mut(usize::try_from(*partition).ok()?))
-                {
+                match self.partition_mut(topic, *partition) {
                     None => CommandResult::NoSuchTopic,
                     Some(p) if p.leader >= 0 => CommandResult::Stale,
                     Some(p) => {
