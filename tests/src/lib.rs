@@ -5,6 +5,9 @@
 //! The binaries are taken from the workspace's `target/debug` (or
 //! `KFK_BIN_DIR`); build them first with `cargo build --workspace --bins`.
 
+pub mod tmux;
+pub use tmux::Tmux;
+
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

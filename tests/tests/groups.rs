@@ -272,7 +272,8 @@ fn groups_cli_shows_lag_and_resets_and_deletes_offsets() {
         "{plan}"
     );
     assert_eq!(lag(&home), Some(18));
-    home.ok(&[
+    // --execute asks first; off a terminal it needs --yes.
+    let reset = [
         "groups",
         "reset-offsets",
         "readers",
@@ -280,7 +281,15 @@ fn groups_cli_shows_lag_and_resets_and_deletes_offsets() {
         "lagging",
         "--to-earliest",
         "--execute",
-    ]);
+    ];
+    let refused = home.kfk(&reset);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--yes"),
+        "{refused:?}"
+    );
+    assert_eq!(lag(&home), Some(18), "a refused reset changes nothing");
+    home.ok(&[&reset[..], &["--yes"]].concat());
     assert_eq!(lag(&home), Some(30));
     home.ok(&[
         "groups",
@@ -290,6 +299,7 @@ fn groups_cli_shows_lag_and_resets_and_deletes_offsets() {
         "--shift-by",
         "5",
         "--execute",
+        "-y",
     ]);
     assert_eq!(lag(&home), Some(25), "from offset 0, 5 forward");
 

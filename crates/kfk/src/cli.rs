@@ -4,6 +4,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCandidates;
+
+use crate::names;
+pub use crate::term::ColorChoice;
 
 /// kfk: topics, produce, consume and local clusters, for any Kafka-protocol cluster.
 #[derive(Debug, Parser)]
@@ -28,6 +32,14 @@ pub struct Cli {
     #[arg(short = 'o', long = "output", value_enum, global = true)]
     pub output: Option<OutputFormat>,
 
+    /// Colours: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    /// No progress bars and no status lines, only data and errors.
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -50,8 +62,19 @@ pub enum Command {
     #[command(subcommand)]
     Topics(TopicsCommand),
     /// Write messages to a topic, one per input line.
+    ///
+    /// In a pipe or with --file, kfk reads every line and exits. On a
+    /// terminal it opens a prompt (`topic> `) where each line is sent at
+    /// once and answered with its partition and offset; `:key K`,
+    /// `:partition P`, `:header k=v`, `:headers clear`, `:topic T`,
+    /// `:acks 0|1|all`, `:help` and `:quit` change what follows. History is
+    /// kept per topic.
     Produce(ProduceArgs),
     /// Read messages from a topic.
+    ///
+    /// With -i, messages stream above a prompt that takes `pause`, `resume`,
+    /// `next N`, `seek beginning|end|OFFSET|-N|@TIME`, `partition P|all`,
+    /// `filter key=REGEX|value=REGEX`, `format`, `lag`, `commit` and `quit`.
     Consume(ConsumeArgs),
     /// Describe the cluster, a broker or a topic.
     Describe(DescribeArgs),
@@ -66,8 +89,13 @@ pub enum Command {
     /// Manage profiles: named targets and default topics.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Print a shell completion script.
+    /// Print a shell completion script; it completes topic, group and broker
+    /// names from the current cluster too (e.g. `source <(kfk completion bash)`).
     Completion(CompletionArgs),
+    /// Refresh the cache of names that shell completion serves (started in
+    /// the background by a Tab press).
+    #[command(hide = true)]
+    RefreshCompletionCache,
     /// Write man pages to a directory (used by install.sh).
     #[command(hide = true)]
     Man(ManArgs),
@@ -91,6 +119,7 @@ pub enum ClusterCommand {
 #[derive(Debug, Args)]
 pub struct StopBrokerArgs {
     /// Broker id.
+    #[arg(add = ArgValueCandidates::new(names::brokers))]
     pub id: i32,
     /// SIGKILL instead of SIGTERM: no controlled shutdown, as in a crash.
     #[arg(long)]
@@ -100,6 +129,7 @@ pub struct StopBrokerArgs {
 #[derive(Debug, Args)]
 pub struct StartBrokerArgs {
     /// Broker id.
+    #[arg(add = ArgValueCandidates::new(names::brokers))]
     pub id: i32,
 }
 
@@ -168,7 +198,7 @@ pub enum ReassignCommand {
 #[command(group(clap::ArgGroup::new("source").required(true).args(["topics", "topics_to_move_json_file"])))]
 pub struct ReassignGenerateArgs {
     /// Topics to move, comma-separated.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', add = ArgValueCandidates::new(names::topics))]
     pub topics: Vec<String>,
     /// Kafka's topics-to-move JSON: {"version":1,"topics":[{"topic":"t"}]}.
     #[arg(long, value_name = "FILE")]
@@ -213,7 +243,7 @@ pub struct ReassignCancelArgs {
 #[command(group(clap::ArgGroup::new("scope").required(true).args(["topic", "all"])))]
 pub struct ElectLeadersArgs {
     /// Topic whose partitions to elect for.
-    #[arg(long)]
+    #[arg(long, add = ArgValueCandidates::new(names::topics))]
     pub topic: Option<String>,
     /// Only this partition of --topic.
     #[arg(long, requires = "topic")]
@@ -248,6 +278,7 @@ pub enum GroupsCommand {
 
 #[derive(Debug, Args)]
 pub struct GroupNameArg {
+    #[arg(add = ArgValueCandidates::new(names::groups))]
     pub group: String,
 }
 
@@ -255,9 +286,10 @@ pub struct GroupNameArg {
 #[command(group(clap::ArgGroup::new("target").required(true).args(["to_earliest", "to_latest", "to_offset", "shift_by", "to_datetime"])))]
 #[command(group(clap::ArgGroup::new("scope").required(true).args(["topics", "all_topics"])))]
 pub struct ResetOffsetsArgs {
+    #[arg(add = ArgValueCandidates::new(names::groups))]
     pub group: String,
     /// Topic to reset, optionally with partitions: `orders` or `orders:0,2` (repeatable).
-    #[arg(long = "topic", value_name = "TOPIC[:P,P]")]
+    #[arg(long = "topic", value_name = "TOPIC[:P,P]", add = ArgValueCandidates::new(names::topics))]
     pub topics: Vec<String>,
     /// Every topic the group has committed offsets for.
     #[arg(long)]
@@ -280,11 +312,14 @@ pub struct ResetOffsetsArgs {
     /// Apply the new offsets (without it, only show them).
     #[arg(long)]
     pub execute: bool,
+    /// With --execute: do not ask for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct GroupsDeleteArgs {
-    #[arg(required = true)]
+    #[arg(add = ArgValueCandidates::new(names::groups), required = true)]
     pub groups: Vec<String>,
     /// Do not ask for confirmation.
     #[arg(short = 'y', long)]
@@ -343,12 +378,15 @@ pub struct TopicsListArgs {
 
 #[derive(Debug, Args)]
 pub struct TopicNameArg {
-    pub name: String,
+    /// Topic (default: the profile's topic or the only topic; on a terminal,
+    /// a picker).
+    #[arg(add = ArgValueCandidates::new(names::topics))]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct TopicsDeleteArgs {
-    #[arg(required = true)]
+    #[arg(add = ArgValueCandidates::new(names::topics), required = true)]
     pub names: Vec<String>,
     /// Succeed for topics that do not exist.
     #[arg(long)]
@@ -360,6 +398,7 @@ pub struct TopicsDeleteArgs {
 
 #[derive(Debug, Args)]
 pub struct TopicsAlterArgs {
+    #[arg(add = ArgValueCandidates::new(names::topics))]
     pub name: String,
     /// New (larger) number of partitions.
     #[arg(short, long)]
@@ -396,6 +435,7 @@ pub enum CompressionArg {
 #[derive(Debug, Args)]
 pub struct ProduceArgs {
     /// Topic (default: the profile's topic, or the only topic of the cluster).
+    #[arg(add = ArgValueCandidates::new(names::topics))]
     pub topic: Option<String>,
     /// Split each line into key and value at the first SEP.
     #[arg(short = 'K', long, value_name = "SEP")]
@@ -425,6 +465,7 @@ pub struct ProduceArgs {
 #[derive(Debug, Args)]
 pub struct ConsumeArgs {
     /// Topic (default: the profile's topic, or the only topic of the cluster).
+    #[arg(add = ArgValueCandidates::new(names::topics))]
     pub topic: Option<String>,
     /// Start at the beginning of each partition (same as --offset start).
     #[arg(long, conflicts_with = "offset")]
@@ -451,12 +492,19 @@ pub struct ConsumeArgs {
     /// Consume as a member of this consumer group: read the group's share of
     /// the partitions, resume at its committed offsets (--offset and
     /// --from-beginning then only apply where nothing is committed).
-    #[arg(short = 'g', long, conflicts_with = "partition")]
+    #[arg(short = 'g', long, conflicts_with = "partition", add = ArgValueCandidates::new(names::groups))]
     pub group: Option<String>,
     /// With --group: how delivered offsets are committed, every 5 s and on
     /// exit (`none` never commits).
     #[arg(long, value_enum, default_value_t = CommitMode::Sync, requires = "group")]
     pub commit: CommitMode,
+    /// Pretty-print values that are JSON.
+    #[arg(long)]
+    pub pretty_json: bool,
+    /// A prompt under the messages: pause, resume, seek, filter, next N, lag
+    /// and more (type `help`). Needs a terminal.
+    #[arg(short = 'i', long, conflicts_with_all = ["max_messages", "exit_at_end"])]
+    pub interactive: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -480,9 +528,15 @@ pub enum DescribeTarget {
     /// Cluster id, controller and brokers.
     Cluster,
     /// One broker: address, rack, leaderships and configs.
-    Broker { id: i32 },
+    Broker {
+        #[arg(add = ArgValueCandidates::new(names::brokers))]
+        id: i32,
+    },
     /// One topic (same as `kfk topics describe`).
-    Topic { name: String },
+    Topic {
+        #[arg(add = ArgValueCandidates::new(names::topics))]
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

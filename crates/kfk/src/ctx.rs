@@ -66,8 +66,9 @@ impl Ctx {
         Ok(Client::connect(config).await?)
     }
 
-    /// The topic a command works on: the one named, the profile's, or the
-    /// cluster's only non-internal topic (said on stderr).
+    /// The topic a command works on: the one named, the profile's, the
+    /// cluster's only non-internal topic (said on stderr), or on a terminal
+    /// the one picked from a fuzzy list.
     ///
     /// # Errors
     /// When none of these applies; the message lists the topics.
@@ -94,15 +95,21 @@ impl Ctx {
             }
             [] => Err(CliError::usage("no topic given and the cluster has none")
                 .hint("create one with `kfk topics create NAME`")),
-            many => Err(CliError::usage(format!(
-                "no topic given; the cluster has {}: {}",
-                many.len(),
-                many.iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-            .hint("name one, or set a default with `kfk config set topic NAME`")),
+            many => {
+                let names: Vec<String> = many.iter().map(|s| s.to_string()).collect();
+                if let Some(picked) = crate::term::pick("Topic", &names)? {
+                    return Ok(picked);
+                }
+                Err(CliError::usage(format!(
+                    "no topic given; the cluster has {}: {}",
+                    many.len(),
+                    many.iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .hint("name one, or set a default with `kfk config set topic NAME`"))
+            }
         }
     }
 }

@@ -85,36 +85,115 @@ impl Format {
     }
 
     /// Renders one record (bytes, since keys and values need not be UTF-8).
-    pub fn render(&self, r: &ConsumerRecord, out: &mut Vec<u8>) {
-        let bytes = |b: &Option<Bytes>| b.as_deref().unwrap_or_default().to_vec();
+    pub fn render(&self, r: &ConsumerRecord, out: &mut Vec<u8>, opts: Look) {
         let len = |b: &Option<Bytes>| b.as_ref().map_or(-1, |b| b.len() as i64);
         for p in &self.0 {
-            match p {
-                Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
-                Piece::Topic => out.extend_from_slice(r.topic.as_bytes()),
-                Piece::Partition => out.extend_from_slice(r.partition.to_string().as_bytes()),
-                Piece::Offset => out.extend_from_slice(r.offset.to_string().as_bytes()),
-                Piece::Key => out.extend(bytes(&r.key)),
-                Piece::Value => out.extend(bytes(&r.value)),
-                Piece::Timestamp => out.extend_from_slice(r.timestamp.to_string().as_bytes()),
-                Piece::Headers => {
-                    let hs: Vec<String> = r
-                        .headers
-                        .iter()
-                        .map(|(k, v)| {
-                            format!(
-                                "{k}={}",
-                                String::from_utf8_lossy(v.as_deref().unwrap_or_default())
-                            )
-                        })
-                        .collect();
-                    out.extend_from_slice(hs.join(",").as_bytes());
+            let mut styled = |text: &str, style: fn(&str) -> String| {
+                if opts.color {
+                    out.extend_from_slice(style(text).as_bytes());
+                } else {
+                    out.extend_from_slice(text.as_bytes());
                 }
-                Piece::KeyLen => out.extend_from_slice(len(&r.key).to_string().as_bytes()),
-                Piece::ValueLen => out.extend_from_slice(len(&r.value).to_string().as_bytes()),
+            };
+            match p {
+                Piece::Text(t) => styled(t, plain),
+                Piece::Topic => styled(&r.topic, plain),
+                Piece::Partition => styled(&r.partition.to_string(), position),
+                Piece::Offset => styled(&r.offset.to_string(), position),
+                Piece::Key => match &r.key {
+                    Some(k) if opts.color => styled(&String::from_utf8_lossy(k), key),
+                    Some(k) => out.extend_from_slice(k),
+                    None => {}
+                },
+                Piece::Value => value_bytes(r, out, opts),
+                Piece::Timestamp => styled(&r.timestamp.to_string(), time),
+                Piece::Headers => styled(&headers(r), header),
+                Piece::KeyLen => styled(&len(&r.key).to_string(), plain),
+                Piece::ValueLen => styled(&len(&r.value).to_string(), plain),
             }
         }
     }
+}
+
+/// How records look: colours (already decided by `--color` and the
+/// terminal) and whether JSON values are pretty-printed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Look {
+    pub color: bool,
+    pub pretty_json: bool,
+}
+
+fn plain(s: &str) -> String {
+    s.to_string()
+}
+fn position(s: &str) -> String {
+    console::style(s).cyan().force_styling(true).to_string()
+}
+fn key(s: &str) -> String {
+    console::style(s)
+        .yellow()
+        .bold()
+        .force_styling(true)
+        .to_string()
+}
+fn time(s: &str) -> String {
+    console::style(s).dim().force_styling(true).to_string()
+}
+fn header(s: &str) -> String {
+    console::style(s).magenta().force_styling(true).to_string()
+}
+
+fn headers(r: &ConsumerRecord) -> String {
+    r.headers
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                String::from_utf8_lossy(v.as_deref().unwrap_or_default())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The value, pretty-printed when asked and it is a JSON object or array.
+fn value_bytes(r: &ConsumerRecord, out: &mut Vec<u8>, opts: Look) {
+    let Some(v) = &r.value else {
+        return;
+    };
+    if opts.pretty_json
+        && matches!(v.first(), Some(b'{' | b'['))
+        && let Ok(json) = serde_json::from_slice::<serde_json::Value>(v)
+        && let Ok(pretty) = serde_json::to_string_pretty(&json)
+    {
+        out.extend_from_slice(pretty.as_bytes());
+        return;
+    }
+    out.extend_from_slice(v);
+}
+
+/// The interactive consumer's line: `partition/offset  time  key: value  headers`.
+pub fn line(r: &ConsumerRecord, opts: Look) -> String {
+    let mut out = Vec::new();
+    let style = |text: String, f: fn(&str) -> String| if opts.color { f(&text) } else { text };
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_millis(r.timestamp.max(0) as u64);
+    out.extend_from_slice(
+        format!(
+            "{}  {}  ",
+            style(format!("{}/{}", r.partition, r.offset), position),
+            style(humantime::format_rfc3339_millis(when).to_string(), time)
+        )
+        .as_bytes(),
+    );
+    if let Some(k) = &r.key {
+        out.extend_from_slice(style(String::from_utf8_lossy(k).into_owned(), key).as_bytes());
+        out.extend_from_slice(b": ");
+    }
+    value_bytes(r, &mut out, opts);
+    if !r.headers.is_empty() {
+        out.extend_from_slice(format!("  {}", style(headers(r), header)).as_bytes());
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -138,11 +217,33 @@ mod tests {
     fn tokens_and_escapes() {
         let f = Format::parse("%t/%p@%o %k=%v %T [%h] %K %S 100%%\\n").unwrap();
         let mut out = Vec::new();
-        f.render(&record(), &mut out);
+        f.render(&record(), &mut out, Look::default());
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "t/2@7 k1= 99 [h=x] 2 -1 100%\n"
         );
         assert!(Format::parse("%q").is_err());
+    }
+
+    #[test]
+    fn colours_and_pretty_json() {
+        let mut r = record();
+        r.value = Some(Bytes::from_static(br#"{"a":1}"#));
+        let mut out = Vec::new();
+        Format::parse("%k %v").unwrap().render(
+            &r,
+            &mut out,
+            Look {
+                color: true,
+                pretty_json: true,
+            },
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\u{1b}["), "{text:?}");
+        assert!(text.ends_with("{\n  \"a\": 1\n}"), "{text:?}");
+        assert_eq!(
+            line(&r, Look::default()),
+            "2/7  1970-01-01T00:00:00.099Z  k1: {\"a\":1}  h=x"
+        );
     }
 }

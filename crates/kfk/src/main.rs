@@ -11,9 +11,12 @@ mod format;
 mod home;
 mod jsonl;
 mod local;
+mod names;
 mod offsets;
 mod output;
 mod profile;
+mod repl;
+mod term;
 
 use std::process::ExitCode;
 
@@ -33,7 +36,13 @@ fn report(e: &CliError) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // A shell asking for completions (COMPLETE=bash kfk -- kfk topics ...)
+    // is answered here, before anything else is printed.
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
+        .completer("kfk")
+        .complete();
     let cli = Cli::parse();
+    term::init(cli.color, cli.quiet);
     let home = match Home::locate() {
         Ok(h) => h,
         Err(e) => return report(&e),

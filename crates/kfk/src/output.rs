@@ -55,7 +55,9 @@ pub fn println_safe(line: &str) {
     }
 }
 
-/// Status for people: to stderr.
+/// Status for people: to stderr, unless `--quiet`.
 pub fn status(line: &str) {
-    eprintln!("{line}");
+    if !crate::term::quiet() {
+        eprintln!("{line}");
+    }
 }

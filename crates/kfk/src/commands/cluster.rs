@@ -1,7 +1,6 @@
 //! `kfk cluster up|status|down`: a local cluster of kfkd processes.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -465,24 +464,36 @@ fn spawn(kfkd: &std::path::Path, b: &mut LocalBroker) -> CliResult<u64> {
 
 /// Waits until every broker logged that it started and answers requests.
 async fn wait_ready(brokers: &[LocalBroker], log_starts: &[u64]) -> CliResult {
-    let spinner = std::io::stderr().is_terminal().then(|| {
-        let s = indicatif::ProgressBar::new_spinner();
-        s.set_message("starting kfkd");
-        s.enable_steady_tick(Duration::from_millis(80));
-        s
-    });
+    // One spinner per broker, each ticked off as its broker answers.
+    let bars = crate::term::spinners();
+    let spinners: Vec<indicatif::ProgressBar> = brokers
+        .iter()
+        .map(|b| {
+            bars.add(crate::term::spinner(format!(
+                "broker {} (127.0.0.1:{}) starting",
+                b.id, b.port
+            )))
+        })
+        .collect();
     let started = Instant::now();
-    for (b, log_start) in brokers.iter().zip(log_starts) {
-        loop {
+    let mut waiting: Vec<usize> = (0..brokers.len()).collect();
+    while !waiting.is_empty() {
+        let mut still = Vec::new();
+        for i in waiting {
+            let b = &brokers[i];
             // Ready when this broker itself logged that it listens (another
             // process could answer on the port) and it answers requests.
-            if started_listening(&b.log, *log_start) && answers(b.port).await {
-                break;
+            if started_listening(&b.log, log_starts[i]) && answers(b.port).await {
+                spinners[i].finish_with_message(format!(
+                    "broker {} (127.0.0.1:{}) ready in {:.2} s",
+                    b.id,
+                    b.port,
+                    started.elapsed().as_secs_f64()
+                ));
+                continue;
             }
             if !is_alive(b.pid) || started.elapsed() > START_PATIENCE {
-                if let Some(s) = &spinner {
-                    s.finish_and_clear();
-                }
+                let _ = bars.clear();
                 let log = std::fs::read_to_string(&b.log).unwrap_or_default();
                 let tail: Vec<&str> = log.lines().rev().take(5).collect();
                 return Err(CliError::new(format!(
@@ -492,12 +503,14 @@ async fn wait_ready(brokers: &[LocalBroker], log_starts: &[u64]) -> CliResult {
                 ))
                 .hint(format!("see {}", b.log.display())));
             }
+            still.push(i);
+        }
+        waiting = still;
+        if !waiting.is_empty() {
             tokio::time::sleep(Duration::from_millis(30)).await;
         }
     }
-    if let Some(s) = spinner {
-        s.finish_and_clear();
-    }
+    let _ = bars.clear();
     Ok(())
 }
 
@@ -591,11 +604,15 @@ pub async fn down(ctx: &Ctx, args: &ClusterDownArgs) -> CliResult {
         output::status("No local cluster is running.");
         return Ok(());
     };
-    if args.purge
-        && !args.yes
-        && !crate::commands::confirm(&format!("Delete all data in {}?", state.data_dir.display()))?
-    {
-        return Err(CliError::new("not purging").hint("pass --yes to purge without asking"));
+    if args.purge {
+        crate::term::confirm(
+            args.yes,
+            &format!(
+                "Stop the cluster and delete all its data in {}?",
+                state.data_dir.display()
+            ),
+            "cluster not stopped, nothing deleted",
+        )?;
     }
     for b in state.running() {
         let _ = Command::new("kill")

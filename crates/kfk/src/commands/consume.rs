@@ -1,7 +1,7 @@
 //! `kfk consume`: read a topic, by default tailing new messages.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use crate::cli::{CommitMode, ConsumeArgs, OutputFormat};
 use crate::commands::topics::parse_pairs;
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::format::Format;
+use crate::format::{Format, Look};
 use crate::jsonl::JsonRecord;
 use crate::offsets::{self, Stop};
 use crate::output;
@@ -21,7 +21,7 @@ const AUTO_COMMIT: Duration = Duration::from_secs(5);
 
 /// How records are printed.
 enum Printer {
-    Format(Format),
+    Format(Format, Look),
     Jsonl,
     /// Collected and printed as one JSON (or YAML) document at the end.
     Document(OutputFormat, Vec<JsonRecord>),
@@ -35,8 +35,12 @@ fn printer(ctx: &Ctx, args: &ConsumeArgs) -> CliResult<Printer> {
         }
         _ => {}
     }
+    let look = Look {
+        color: crate::term::color_stdout(),
+        pretty_json: args.pretty_json,
+    };
     if let Some(f) = &args.format {
-        return Ok(Printer::Format(Format::parse(f)?));
+        return Ok(Printer::Format(Format::parse(f)?, look));
     }
     // Kafka console-consumer properties, where they map onto a format.
     let props = parse_pairs(&args.properties, "--property")?;
@@ -78,12 +82,12 @@ fn printer(ctx: &Ctx, args: &ConsumeArgs) -> CliResult<Printer> {
         fmt.push_str("%v");
     }
     fmt.push_str("\\n");
-    Ok(Printer::Format(Format::parse(&fmt)?))
+    Ok(Printer::Format(Format::parse(&fmt)?, look))
 }
 
 fn render(printer: &mut Printer, r: &ConsumerRecord, buf: &mut Vec<u8>) -> CliResult {
     match printer {
-        Printer::Format(f) => f.render(r, buf),
+        Printer::Format(f, look) => f.render(r, buf, *look),
         Printer::Jsonl => {
             let line = serde_json::to_string(&JsonRecord::from(r))
                 .map_err(|e| CliError::new(e.to_string()))?;
@@ -95,6 +99,19 @@ fn render(printer: &mut Printer, r: &ConsumerRecord, buf: &mut Vec<u8>) -> CliRe
     Ok(())
 }
 
+/// With `--max-messages N` into a file or pipe, a bar over the N messages
+/// (on stderr, when that is a terminal).
+fn progress(args: &ConsumeArgs) -> Option<indicatif::ProgressBar> {
+    let n = args.max_messages?;
+    if std::io::stdout().is_terminal() {
+        return None;
+    }
+    Some(crate::term::bar(
+        n,
+        "{spinner} [{bar:30}] {pos}/{len} messages {per_sec}",
+    ))
+}
+
 fn write_out(bytes: &[u8]) {
     let mut out = std::io::stdout().lock();
     if out.write_all(bytes).and_then(|()| out.flush()).is_err() {
@@ -104,6 +121,18 @@ fn write_out(bytes: &[u8]) {
 }
 
 pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
+    if args.interactive {
+        if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+            return Err(CliError::usage("--interactive needs a terminal")
+                .hint("in scripts, use --max-messages, --exit-at-end or -o jsonl"));
+        }
+        if ctx.output.is_some_and(|o| o != OutputFormat::Table) {
+            return Err(
+                CliError::usage("--interactive prints lines, not -o documents")
+                    .hint("use `format` at the prompt, or --format"),
+            );
+        }
+    }
     let mut printer = printer(ctx, args)?;
     let spec = match (&args.offset, args.from_beginning) {
         (Some(s), _) => offsets::parse(s)?,
@@ -118,6 +147,28 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
     };
     let client = ctx.client().await?;
     let topic = ctx.topic(args.topic.as_deref(), &client).await?;
+    if args.interactive {
+        if spec.stop.is_some() {
+            return Err(
+                CliError::usage("an offset range cannot be combined with --interactive")
+                    .hint("start somewhere and use `seek` at the prompt"),
+            );
+        }
+        let look = Look {
+            color: crate::term::color_stdout(),
+            pretty_json: args.pretty_json,
+        };
+        let opts = crate::repl::consume::Options {
+            topic,
+            partition: args.partition,
+            start: spec.start,
+            group: args.group.clone(),
+            commit: args.commit,
+            format: args.format.as_deref().map(Format::parse).transpose()?,
+            look,
+        };
+        return crate::repl::consume::run(ctx, client, opts).await;
+    }
     if let Some(group) = &args.group {
         if spec.stop.is_some() {
             return Err(CliError::usage("an offset range cannot be combined with --group")
@@ -147,6 +198,7 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
     consumer.assign(&topic, &assignment).await?;
     let mut open: BTreeSet<i32> = partitions.iter().copied().collect();
     let mut count: u64 = 0;
+    let bar = progress(args);
     let limit = args.max_messages.unwrap_or(u64::MAX);
     let mut buf = Vec::new();
     let ctrl_c = tokio::signal::ctrl_c();
@@ -179,6 +231,9 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
         if !buf.is_empty() {
             write_out(&buf);
             buf.clear();
+            if let Some(b) = &bar {
+                b.set_position(count);
+            }
         }
         if let Some(Stop::Offset(end)) = spec.stop {
             // Partitions whose position passed the range end are done even if
@@ -193,6 +248,9 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
         if (args.exit_at_end || spec.stop.is_some()) && consumer.at_end() {
             break;
         }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     if let Printer::Document(f, all) = printer {
         output::structured(f, &all)?;
@@ -249,6 +307,7 @@ async fn run_group(
     let mut member = GroupMembership::new(Arc::clone(&client), group, std::slice::from_ref(&topic));
     let limit = args.max_messages.unwrap_or(u64::MAX);
     let mut count: u64 = 0;
+    let bar = progress(args);
     let mut delivered = Pending::new();
     let mut committed = Pending::new();
     let mut buf = Vec::new();
@@ -308,6 +367,9 @@ async fn run_group(
             if !buf.is_empty() {
                 write_out(&buf);
                 buf.clear();
+                if let Some(b) = &bar {
+                    b.set_position(count);
+                }
             }
             if count >= limit || (args.exit_at_end && consumer.at_end()) {
                 break 'session;
@@ -319,6 +381,9 @@ async fn run_group(
     }
     if let Err(e) = member.leave().await {
         output::status(&format!("warning: could not leave group '{group}': {e}"));
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     if let Printer::Document(f, all) = printer {
         output::structured(f, &all)?;

@@ -40,7 +40,8 @@ struct BrokerDetail {
 pub async fn run(ctx: &Ctx, what: &DescribeTarget) -> CliResult {
     let client = ctx.client().await?;
     if let DescribeTarget::Topic { name } = what {
-        let view = topics::topic_view(&client, name).await?;
+        let name = ctx.topic(name.as_deref(), &client).await?;
+        let view = topics::topic_view(&client, &name).await?;
         return topics::print_topic(ctx, &view);
     }
     let meta = client.refresh(None).await?;

@@ -312,7 +312,21 @@ pub async fn reset_offsets(ctx: &Ctx, args: &ResetOffsetsArgs) -> CliResult {
             });
         }
     }
+    // On a terminal, the plan is shown before the question that applies it.
+    let asked = args.execute && !args.yes && crate::term::interactive();
+    if asked {
+        print_plan(ctx, &args.group, &plan)?;
+    }
     if args.execute {
+        crate::term::confirm(
+            args.yes,
+            &format!(
+                "Move the committed offsets of group {} as shown ({} partition(s))?",
+                args.group,
+                plan.len()
+            ),
+            "offsets not reset",
+        )?;
         let offsets: Vec<(String, i32, i64)> = plan
             .iter()
             .map(|n| (n.topic.clone(), n.partition, n.new_offset))
@@ -324,6 +338,18 @@ pub async fn reset_offsets(ctx: &Ctx, args: &ResetOffsetsArgs) -> CliResult {
                 CliError::new(e.to_string()).hint("stop the group's consumers first, then reset")
             })?;
     }
+    if asked {
+        output::status(&format!("Moved the offsets of group {}.", args.group));
+        return Ok(());
+    }
+    print_plan(ctx, &args.group, &plan)?;
+    if !args.execute && ctx.format() == OutputFormat::Table {
+        output::status("Dry run: nothing changed. Add --execute to apply these offsets.");
+    }
+    Ok(())
+}
+
+fn print_plan(ctx: &Ctx, group: &str, plan: &[NewOffset]) -> CliResult {
     match ctx.format() {
         OutputFormat::Table => {
             output::table(
@@ -337,7 +363,7 @@ pub async fn reset_offsets(ctx: &Ctx, args: &ResetOffsetsArgs) -> CliResult {
                 plan.iter()
                     .map(|n| {
                         vec![
-                            args.group.clone(),
+                            group.to_string(),
                             n.topic.clone(),
                             n.partition.to_string(),
                             n.current_offset
@@ -347,9 +373,6 @@ pub async fn reset_offsets(ctx: &Ctx, args: &ResetOffsetsArgs) -> CliResult {
                     })
                     .collect(),
             );
-            if !args.execute {
-                output::status("Dry run: nothing changed. Add --execute to apply these offsets.");
-            }
             Ok(())
         }
         f => output::structured(f, &plan),
@@ -357,14 +380,14 @@ pub async fn reset_offsets(ctx: &Ctx, args: &ResetOffsetsArgs) -> CliResult {
 }
 
 pub async fn delete(ctx: &Ctx, args: &GroupsDeleteArgs) -> CliResult {
-    if !args.yes
-        && !crate::commands::confirm(&format!(
+    crate::term::confirm(
+        args.yes,
+        &format!(
             "Delete consumer group(s) {} and their committed offsets?",
             args.groups.join(", ")
-        ))?
-    {
-        return Err(CliError::new("nothing deleted").hint("pass --yes to delete without asking"));
-    }
+        ),
+        "no group deleted",
+    )?;
     let client = ctx.client().await?;
     for g in &args.groups {
         client.delete_group(g).await?;

@@ -10,24 +10,35 @@ pub mod reassign;
 pub mod topics;
 pub mod zk_shell;
 
-use std::io::IsTerminal;
-
-use clap::CommandFactory;
-
-use crate::cli::{Cli, ClusterCommand, Command, GroupsCommand, ReassignCommand, TopicsCommand};
+use crate::cli::{ClusterCommand, Command, GroupsCommand, ReassignCommand, TopicsCommand};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 
-/// Asks on a terminal; refuses (false) when not attached to one.
-pub fn confirm(question: &str) -> CliResult<bool> {
-    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return Ok(false);
+/// The shell's registration of kfk's dynamic completer: each Tab runs
+/// `COMPLETE=<shell> kfk -- <words>`, answered in `main`.
+fn completion_script(shell: clap_complete::Shell) -> CliResult {
+    use clap_complete::env::EnvCompleter;
+    let completer: &dyn EnvCompleter = match shell {
+        clap_complete::Shell::Bash => &clap_complete::env::Bash,
+        clap_complete::Shell::Zsh => &clap_complete::env::Zsh,
+        clap_complete::Shell::Fish => &clap_complete::env::Fish,
+        clap_complete::Shell::Elvish => &clap_complete::env::Elvish,
+        clap_complete::Shell::PowerShell => &clap_complete::env::Powershell,
+        other => {
+            return Err(CliError::usage(format!("no completion for {other}")));
+        }
+    };
+    let mut out = Vec::new();
+    completer.write_registration("COMPLETE", "kfk", "kfk", "kfk", &mut out)?;
+    if shell == clap_complete::Shell::Zsh {
+        // Installed as `_kfk` in $fpath, zsh autoloads the file as the
+        // completion function itself: complete right away on that first Tab.
+        out.extend_from_slice(
+            b"if [ \"${funcstack[1]}\" = \"_kfk\" ]; then\n    _clap_dynamic_completer_kfk \"$@\"\nfi\n",
+        );
     }
-    dialoguer::Confirm::new()
-        .with_prompt(question)
-        .default(false)
-        .interact()
-        .map_err(|e| CliError::new(e.to_string()))
+    crate::output::println_safe(String::from_utf8_lossy(&out).trim_end());
+    Ok(())
 }
 
 pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
@@ -59,9 +70,9 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Consume(a) => consume::run(ctx, a).await,
         Command::Describe(a) => describe::run(ctx, &a.what).await,
         Command::Config(c) => config::run(ctx, c),
-        Command::Completion(a) => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(a.shell, &mut cmd, "kfk", &mut std::io::stdout());
+        Command::Completion(a) => completion_script(a.shell),
+        Command::RefreshCompletionCache => {
+            crate::names::refresh(ctx).await;
             Ok(())
         }
         Command::Man(a) => crate::docs::write_man_pages(&a.dir),

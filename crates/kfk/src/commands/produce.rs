@@ -125,6 +125,18 @@ pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
     let client = ctx.client().await?;
     let topic = ctx.topic(args.topic.as_deref(), &client).await?;
     client.topic(&topic).await?;
+    if args.file.is_none() && args.input == InputFormat::Text && std::io::stdin().is_terminal() {
+        let settings = crate::repl::produce::Settings {
+            topic,
+            separator: sep,
+            key: None,
+            partition: args.partition,
+            headers,
+            acks,
+            compression: compression(args.compression),
+        };
+        return crate::repl::produce::run(ctx, client, settings).await;
+    }
     let producer = Producer::new(
         client,
         ProducerConfig {
@@ -134,24 +146,36 @@ pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
         },
     )
     .await?;
-    let input: Box<dyn BufRead> = match &args.file {
-        Some(path) => Box::new(std::io::BufReader::new(
-            std::fs::File::open(path)
-                .map_err(|e| CliError::new(format!("cannot read {}: {e}", path.display())))?,
-        )),
-        None => {
-            if std::io::stdin().is_terminal() {
-                output::status(&format!(
-                    "Type messages for {topic}, one per line; Ctrl-D to finish."
-                ));
-            }
-            Box::new(std::io::stdin().lock())
+    let (input, size): (Box<dyn BufRead>, Option<u64>) = match &args.file {
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .map_err(|e| CliError::new(format!("cannot read {}: {e}", path.display())))?;
+            let size = file.metadata().ok().map(|m| m.len());
+            (Box::new(std::io::BufReader::new(file)), size)
         }
+        None => (Box::new(std::io::stdin().lock()), None),
     };
+    // A file's progress: bytes read and messages/s (drawn only on a terminal).
+    let progress = size.map(|total| {
+        crate::term::bar(
+            total,
+            "{spinner} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}",
+        )
+    });
+    let started = std::time::Instant::now();
+    let mut unreported = 0u64;
     let mut deliveries = Vec::new();
     let mut input_error = None;
     for (i, line) in input.lines().enumerate() {
         let line = line?;
+        if let Some(pb) = &progress {
+            unreported += line.len() as u64 + 1;
+            if i % 1024 == 1023 {
+                pb.inc(std::mem::take(&mut unreported));
+                let rate = (i + 1) as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                pb.set_message(format!("{} messages, {rate:.0} msg/s", i + 1));
+            }
+        }
         let line = line.strip_suffix('\r').unwrap_or(&line);
         if args.input == InputFormat::Jsonl && line.trim().is_empty() {
             continue;
@@ -165,6 +189,9 @@ pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
         }
     }
     producer.flush().await;
+    if let Some(pb) = progress {
+        pb.finish_and_clear();
+    }
     let total = deliveries.len();
     let mut failures = Vec::new();
     for d in deliveries {

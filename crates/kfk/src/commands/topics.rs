@@ -300,20 +300,21 @@ pub fn print_topic(ctx: &Ctx, view: &TopicView) -> CliResult {
 
 pub async fn describe(ctx: &Ctx, args: &TopicNameArg) -> CliResult {
     let client = ctx.client().await?;
-    let view = topic_view(&client, &args.name).await?;
+    let name = ctx.topic(args.name.as_deref(), &client).await?;
+    let view = topic_view(&client, &name).await?;
     print_topic(ctx, &view)
 }
 
 pub async fn delete(ctx: &Ctx, args: &TopicsDeleteArgs) -> CliResult {
     let client = ctx.client().await?;
-    if !args.yes
-        && !crate::commands::confirm(&format!(
+    crate::term::confirm(
+        args.yes,
+        &format!(
             "Delete topic(s) {} and all their data?",
             args.names.join(", ")
-        ))?
-    {
-        return Err(CliError::new("nothing deleted").hint("pass --yes to delete without asking"));
-    }
+        ),
+        "no topic deleted",
+    )?;
     let mut failed = Vec::new();
     for (name, res) in client.delete_topics(&args.names).await? {
         match res {

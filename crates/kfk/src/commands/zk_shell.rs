@@ -498,13 +498,11 @@ async fn set(
     if changes.is_empty() {
         return Ok("unchanged".into());
     }
-    if !yes
-        && !crate::commands::confirm(&format!(
-            "Change the configs of topic {topic}: {changes:?}?"
-        ))?
-    {
-        return Err(CliError::new("nothing changed").hint("pass --yes to set without asking"));
-    }
+    crate::term::confirm(
+        yes,
+        &format!("Change the configs of topic {topic}: {changes:?}?"),
+        "configs not changed",
+    )?;
     client.alter_topic_configs(topic, &changes).await?;
     let _ = ctx;
     Ok(format!("updated /config/topics/{topic}"))

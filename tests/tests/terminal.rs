@@ -1,0 +1,451 @@
+//! The terminal experience, driven through a real terminal (tmux): the
+//! produce and consume REPLs, confirmations, the topic picker, and shell
+//! completion that never hangs.
+
+use std::time::{Duration, Instant};
+
+use kfk_e2e::{KfkHome, Tmux, run_unchecked, tool};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Every record of `topic` as JSON objects (partition, offset, key, value, headers).
+fn records(home: &KfkHome, topic: &str) -> Vec<serde_json::Value> {
+    home.ok(&["consume", topic, "--from-beginning", "-e", "-o", "jsonl"])
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+fn find<'a>(records: &'a [serde_json::Value], value: &str) -> &'a serde_json::Value {
+    records
+        .iter()
+        .find(|r| r["value"] == value)
+        .unwrap_or_else(|| panic!("no record {value:?} in {records:?}"))
+}
+
+/// `-> partition P offset O` printed after `text` was sent.
+fn ack_after(screen: &str, text: &str) -> (i64, i64) {
+    let at = screen
+        .find(&format!("> {text}\n"))
+        .unwrap_or_else(|| panic!("{text:?} not typed:\n{screen}"));
+    let line = screen[at..]
+        .lines()
+        .find(|l| l.starts_with("-> partition"))
+        .unwrap_or_else(|| panic!("no ack after {text:?}:\n{screen}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    (words[2].parse().unwrap(), words[4].parse().unwrap())
+}
+
+#[test]
+fn the_produce_repl_sends_keys_headers_and_partitions() {
+    let home = KfkHome::new();
+    home.up();
+    home.ok(&["topics", "create", "orders", "--partitions", "3"]);
+    home.ok(&["topics", "create", "audit", "--partitions", "1"]);
+    let t = Tmux::shell(&home);
+    t.run("kfk produce orders");
+    t.wait_for("orders> ", WAIT);
+
+    t.line("plain one");
+    t.wait_for("-> partition", WAIT);
+    t.line(":key user-7");
+    t.wait_for("key set to user-7", WAIT);
+    t.line("keyed");
+    t.line(":header trace=abc");
+    t.wait_for("header trace=abc added", WAIT);
+    t.line(":partition 2");
+    t.wait_for("partition set to 2", WAIT);
+    t.line("pinned");
+    t.wait_until(WAIT, "the ack of 'pinned'", |s| {
+        s.contains("> pinned\n") && s[s.find("> pinned\n").unwrap()..].contains("-> partition 2")
+    });
+    // Ctrl-C clears the line: nothing is sent.
+    t.text("discard me");
+    t.keys(&["C-c"]);
+    t.line(":partition 9");
+    t.wait_for("has no partition 9", WAIT);
+    t.line(":bogus");
+    t.wait_for("unknown command :bogus", WAIT);
+    // :topic completes names with Tab.
+    t.text(":topic au");
+    t.keys(&["Tab"]);
+    t.keys(&["Enter"]);
+    t.wait_for("producing to audit", WAIT);
+    t.line(":headers clear");
+    t.line(":key");
+    t.wait_for("key cleared", WAIT);
+    t.line(":acks 0");
+    t.wait_for("acks set to 0", WAIT);
+    t.line("fire and forget");
+    t.wait_for("acks=0: no offset", WAIT);
+    t.line(":acks all");
+    t.line("to audit");
+    t.wait_until(WAIT, "the ack of 'to audit'", |s| {
+        s.find("> to audit\n")
+            .is_some_and(|i| s[i..].contains("-> partition 0 offset"))
+    });
+    t.line(":quit");
+    let screen = t.wait_for("[exit 0]", WAIT);
+
+    let orders = records(&home, "orders");
+    assert_eq!(orders.len(), 3, "{orders:?}");
+    let plain = find(&orders, "plain one");
+    assert!(plain["key"].is_null());
+    let keyed = find(&orders, "keyed");
+    assert_eq!(keyed["key"], "user-7");
+    let pinned = find(&orders, "pinned");
+    assert_eq!(pinned["key"], "user-7");
+    assert_eq!(pinned["partition"], 2);
+    assert_eq!(pinned["headers"][0]["key"], "trace");
+    assert_eq!(pinned["headers"][0]["value"], "abc");
+    // The ack line names exactly where the message landed.
+    let (p, o) = ack_after(&screen, "pinned");
+    assert_eq!((p, o), (2, pinned["offset"].as_i64().unwrap()));
+    let (p, o) = ack_after(&screen, "keyed");
+    assert_eq!(
+        (p, o),
+        (
+            keyed["partition"].as_i64().unwrap(),
+            keyed["offset"].as_i64().unwrap()
+        )
+    );
+    let audit = records(&home, "audit");
+    let values: Vec<&str> = audit.iter().filter_map(|r| r["value"].as_str()).collect();
+    assert_eq!(values, ["fire and forget", "to audit"]);
+    assert!(
+        audit
+            .iter()
+            .all(|r| r["key"].is_null() && r["headers"].as_array().is_none_or(Vec::is_empty))
+    );
+
+    // History is kept per topic in the data dir.
+    let history = std::fs::read_to_string(home.path().join("data/history/produce-orders")).unwrap();
+    assert!(
+        history.contains(":key user-7") && history.contains("pinned"),
+        "{history}"
+    );
+}
+
+#[test]
+fn a_failed_line_is_offered_again() {
+    let home = KfkHome::new();
+    home.up();
+    home.ok(&["topics", "create", "kv"]);
+    let t = Tmux::shell(&home);
+    t.run("kfk produce kv --key-separator :");
+    t.wait_for("kv> ", WAIT);
+    t.line("no separator here");
+    t.wait_for("no key separator", WAIT);
+    // The line comes back: complete it into KEY:VALUE instead of retyping.
+    t.keys(&["Home"]);
+    t.text("k1:");
+    t.keys(&["Enter"]);
+    t.wait_for("-> partition 0 offset 0", WAIT);
+    t.keys(&["C-d"]);
+    t.wait_for("[exit 0]", WAIT);
+    let got = records(&home, "kv");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["key"], "k1");
+    assert_eq!(got[0]["value"], "no separator here");
+}
+
+fn count(screen: &str, needle: &str) -> usize {
+    screen.matches(needle).count()
+}
+
+#[test]
+fn the_consume_repl_pauses_seeks_steps_and_filters() {
+    let home = KfkHome::new();
+    home.up();
+    home.ok(&["topics", "create", "events", "--partitions", "1"]);
+    let input: String = (0..10).map(|i| format!("k{i}:event-{i}\n")).collect();
+    home.ok_stdin(&["produce", "events", "-K", ":"], &input);
+
+    let t = Tmux::shell(&home);
+    t.run("kfk consume events -i --from-beginning");
+    t.wait_for("0/9  ", WAIT);
+    let s = t.screen();
+    assert!(s.contains("k3: event-3"), "key and value shown:\n{s}");
+
+    // Messages produced meanwhile stream in above the prompt.
+    home.ok_stdin(&["produce", "events", "-K", ":"], "k10:event-10\n");
+    t.wait_for("k10: event-10", WAIT);
+
+    t.line("pause");
+    t.wait_for("paused;", WAIT);
+    t.line("seek beginning");
+    t.wait_for("now at 0@0", WAIT);
+    home.ok_stdin(&["produce", "events", "-K", ":"], "k11:event-11\n");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        count(&t.after("now at 0@0"), "event-"),
+        0,
+        "paused shows nothing"
+    );
+    t.line("next 2");
+    t.wait_until(WAIT, "two messages", |_| {
+        count(&t.after("next 2"), "event-") == 2
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    let after = t.after("next 2");
+    assert_eq!(count(&after, "event-"), 2, "exactly two:\n{after}");
+    assert!(
+        after.contains("0/0  ") && after.contains("0/1  "),
+        "{after}"
+    );
+    t.line("next");
+    t.wait_for("0/2  ", WAIT);
+
+    t.line("filter value=event-[57]$");
+    t.wait_for("filter value=event-[57]$", WAIT);
+    t.line("seek beginning");
+    t.line("resume");
+    t.wait_for("resumed", WAIT);
+    t.wait_until(WAIT, "the filtered stream", |_| {
+        count(&t.after("resumed"), "event-") == 2
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    let after = t.after("resumed");
+    assert!(
+        after.contains("event-5") && after.contains("event-7") && count(&after, "event-") == 2,
+        "only the matching messages:\n{after}"
+    );
+
+    t.line("lag");
+    t.wait_for("total lag 0", WAIT);
+    t.line("filter clear");
+    t.line("format %o=%v");
+    t.wait_for("format %o=%v", WAIT);
+    t.line("seek -1");
+    t.wait_for("11=event-11", WAIT);
+    t.line("bogus");
+    t.wait_for("unknown command \"bogus\"", WAIT);
+    t.line("quit");
+    t.wait_for("[exit 0]", WAIT);
+}
+
+#[test]
+fn the_consume_repl_commits_for_its_group() {
+    let home = KfkHome::new();
+    home.up();
+    home.ok(&["topics", "create", "jobs", "--partitions", "2"]);
+    home.ok_stdin(&["produce", "jobs", "-p", "0"], "job-0\njob-1\njob-2\n");
+    home.ok_stdin(&["produce", "jobs", "-p", "1"], "job-3\njob-4\njob-5\n");
+    let t = Tmux::shell(&home);
+    t.run("kfk consume jobs -i --group workers --from-beginning --commit none");
+    t.wait_for("group workers: reading partitions [0, 1]", WAIT);
+    t.wait_until(WAIT, "all six jobs", |s| count(s, "job-") == 6);
+    t.line("lag");
+    t.wait_for("COMMITTED", WAIT);
+    t.line("commit");
+    t.wait_for("committed 2 partition(s)", WAIT);
+    t.line("quit");
+    t.wait_for("[exit 0]", WAIT);
+    let g = home.json(&["groups", "describe", "workers"]);
+    assert_eq!(g["total_lag"], 0, "{g}");
+}
+
+#[test]
+fn destructive_commands_ask_on_a_terminal() {
+    let home = KfkHome::new();
+    home.up();
+    home.ok(&["topics", "create", "victim"]);
+    let t = Tmux::shell(&home);
+
+    t.run("kfk topics delete victim");
+    t.wait_for("Delete topic(s) victim and all their data?", WAIT);
+    t.text("n");
+    let s = t.wait_for("[exit 1]", WAIT);
+    assert!(s.contains("not confirmed"), "{s}");
+    assert!(
+        home.ok(&["topics", "list"]).contains("victim"),
+        "answering n keeps it"
+    );
+
+    t.line("clear");
+    t.run("kfk topics delete victim");
+    t.wait_for("Delete topic(s) victim", WAIT);
+    t.text("y");
+    t.wait_for("[exit 0]", WAIT);
+    assert!(!home.ok(&["topics", "list"]).contains("victim"));
+
+    // Off a terminal, no --yes means no.
+    home.ok(&["topics", "create", "victim2"]);
+    let out = home.kfk(&["topics", "delete", "victim2"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not on a terminal") && err.contains("--yes"),
+        "{err}"
+    );
+    let out = home.kfk(&["cluster", "down", "--purge"]);
+    assert!(!out.status.success(), "purge without --yes refuses");
+    assert!(
+        home.ok(&["topics", "list"]).contains("victim2"),
+        "cluster still up"
+    );
+}
+
+#[test]
+fn a_topic_is_picked_when_none_is_named() {
+    let home = KfkHome::new();
+    home.up();
+    home.ok(&["topics", "create", "alpha"]);
+    home.ok(&["topics", "create", "bravo"]);
+    home.ok_stdin(&["produce", "bravo"], "from bravo\n");
+    let t = Tmux::shell(&home);
+    t.run("kfk consume --from-beginning -e");
+    t.wait_for("Topic", WAIT);
+    t.text("brav");
+    std::thread::sleep(Duration::from_millis(300));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("[exit 0]", WAIT);
+    assert!(s.contains("from bravo"), "{s}");
+
+    // Without a terminal the error lists the topics instead.
+    let out = home.kfk(&["consume", "--from-beginning", "-e"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("alpha, bravo"));
+}
+
+/// Completes `words` (the last one being typed) with the bash script that
+/// `kfk completion bash` prints; returns the candidates and how long it took.
+fn bash_complete(home: &KfkHome, env: &[(&str, &str)], words: &[&str]) -> (Vec<String>, Duration) {
+    let script = format!(
+        "source <(kfk completion bash) || exit 3\n\
+         COMP_WORDS=({words}); COMP_CWORD={cword}; COMP_TYPE=9\n\
+         _clap_complete_kfk kfk \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\n\
+         printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        words = words
+            .iter()
+            .map(|w| format!("'{w}'"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        cword = words.len() - 1
+    );
+    let mut cmd = std::process::Command::new(tool("bash", "bash"));
+    home.env(&mut cmd);
+    cmd.envs(env.iter().copied())
+        .args(["--norc", "-c", &script]);
+    let started = Instant::now();
+    let out = run_unchecked(&mut cmd, Duration::from_secs(20));
+    let took = started.elapsed();
+    assert!(out.status.success(), "completion failed: {out:?}");
+    let got = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (got, took)
+}
+
+#[test]
+fn completion_scripts_load_and_complete_cluster_names() {
+    let home = KfkHome::new();
+    home.up();
+    home.ok(&["topics", "create", "payments"]);
+    home.ok(&["topics", "create", "pageviews"]);
+    home.ok_stdin(&["produce", "payments"], "x\n");
+    home.ok(&[
+        "consume",
+        "payments",
+        "--group",
+        "billing",
+        "--from-beginning",
+        "-n",
+        "1",
+    ]);
+
+    let (got, _) = bash_complete(&home, &[], &["kfk", "topics", "describe", "pa"]);
+    assert_eq!(got, ["pageviews", "payments"], "topic names");
+    let (got, _) = bash_complete(&home, &[], &["kfk", "groups", "describe", "b"]);
+    assert_eq!(got, ["billing"], "group names");
+    let (got, _) = bash_complete(&home, &[], &["kfk", "cluster", "stop-broker", "1"]);
+    assert_eq!(got, ["1"], "broker ids");
+    let (got, _) = bash_complete(&home, &[], &["kfk", "consume", "pay"]);
+    assert_eq!(got, ["payments"]);
+    let (got, _) = bash_complete(&home, &[], &["kfk", "top"]);
+    assert_eq!(got, ["topics"], "subcommands still complete");
+
+    // Every shell's script is produced, and zsh's loads when zsh is here.
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = home.ok(&["completion", shell]);
+        assert!(script.contains("COMPLETE"), "{shell}: {script}");
+    }
+    if let Some(zsh) = which("zsh") {
+        let mut cmd = std::process::Command::new(zsh);
+        home.env(&mut cmd);
+        cmd.args([
+            "-f",
+            "-c",
+            "autoload -Uz compinit && compinit -u -d $KFK_HOME/zcompdump && source <(kfk completion zsh) && whence -w _clap_dynamic_completer_kfk",
+        ]);
+        let out = run_unchecked(&mut cmd, Duration::from_secs(20));
+        assert!(
+            out.status.success(),
+            "zsh could not load the script: {out:?}"
+        );
+        assert!(out.stderr.is_empty(), "zsh complained: {out:?}");
+    }
+    // zsh's protocol answers with names too.
+    let mut cmd = std::process::Command::new(kfk_e2e::bin("kfk"));
+    home.env(&mut cmd);
+    cmd.env("COMPLETE", "zsh")
+        .env("_CLAP_COMPLETE_INDEX", "3")
+        .args(["--", "kfk", "topics", "delete", "pay"]);
+    let out = run_unchecked(&mut cmd, Duration::from_secs(20));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("payments"),
+        "{out:?}"
+    );
+}
+
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.exists())
+}
+
+#[test]
+fn completion_never_waits_long_on_a_hung_cluster() {
+    let home = KfkHome::new();
+    // A "broker" that accepts connections and never answers.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = hung.local_addr().unwrap().to_string();
+    let accepted = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        hung.set_nonblocking(true).unwrap();
+        let until = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < until {
+            if let Ok((c, _)) = hung.accept() {
+                held.push(c);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    let env = [("KFK_BOOTSTRAP", addr.as_str())];
+
+    // Nothing cached: no names, and no hang.
+    let (got, took) = bash_complete(&home, &env, &["kfk", "topics", "describe", ""]);
+    assert!(!got.iter().any(|c| !c.starts_with('-')), "{got:?}");
+    assert!(took < Duration::from_secs(3), "a Tab press took {took:?}");
+
+    // A stale cache for this cluster is served, also without waiting.
+    let data = home.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let cache = data.join("completion-cache.json");
+    std::fs::write(
+        &cache,
+        format!(r#"{{"bootstrap":"{addr}","topics":["cached-topic"],"groups":[],"brokers":[1]}}"#),
+    )
+    .unwrap();
+    let old = std::process::Command::new("touch")
+        .args(["-d", "1 hour ago"])
+        .arg(&cache)
+        .status()
+        .unwrap();
+    assert!(old.success());
+    let (got, took) = bash_complete(&home, &env, &["kfk", "topics", "describe", "ca"]);
+    assert_eq!(got, ["cached-topic"]);
+    assert!(took < Duration::from_secs(3), "a Tab press took {took:?}");
+    drop(accepted);
+}
