@@ -74,6 +74,11 @@ impl Tmux {
         self.tmux(&["capture-pane", "-p", "-J", "-t", "0", "-S", "-5000"])
     }
 
+    /// The screen with its colours, as terminal escape sequences.
+    pub fn screen_with_colors(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-J", "-e", "-t", "0", "-S", "-5000"])
+    }
+
     /// Waits until the screen contains `needle`; returns the screen.
     pub fn wait_for(&self, needle: &str, timeout: Duration) -> String {
         self.wait_until(timeout, needle, |s| s.contains(needle))

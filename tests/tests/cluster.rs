@@ -208,6 +208,31 @@ fn a_stopped_broker_is_fenced_and_its_partitions_come_back_with_it() {
 }
 
 #[test]
+fn a_plain_up_restarts_the_cluster_as_it_was() {
+    let (home, base) = three_brokers();
+    home.ok(&["topics", "create", "kept", "-p", "3", "-r", "3"]);
+    home.ok_stdin(&["produce", "kept", "--acks", "all"], "one\ntwo\n");
+    home.ok(&["cluster", "down"]);
+    // A different size would leave the quorum without its majority.
+    let out = home.kfk(&["cluster", "up", "--brokers", "1"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("has 3 broker(s), not 1"), "{err}");
+    // No flags: the same three brokers on the same ports, with their data.
+    home.ok(&["cluster", "up"]);
+    let status = home.json(&["cluster", "status"]);
+    let brokers = status["brokers"].as_array().unwrap();
+    assert_eq!(brokers.len(), 3, "{status}");
+    assert_eq!(
+        brokers[2]["address"],
+        format!("127.0.0.1:{}", base + 2),
+        "{status}"
+    );
+    let out = home.ok(&["consume", "kept", "--from-beginning", "-e"]);
+    assert_eq!(out.lines().count(), 2, "{out}");
+}
+
+#[test]
 fn brokers_beyond_three_follow_the_quorum_as_learners() {
     let home = Home::new();
     let base = home.up_cluster(4);

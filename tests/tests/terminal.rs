@@ -449,3 +449,60 @@ fn completion_never_waits_long_on_a_hung_cluster() {
     assert!(took < Duration::from_secs(3), "a Tab press took {took:?}");
     drop(accepted);
 }
+
+#[test]
+fn colours_follow_the_terminal_the_flag_and_no_color() {
+    let home = KfkHome::new();
+    home.up();
+    home.ok(&["topics", "create", "docs"]);
+    home.ok_stdin(
+        &["produce", "docs", "-K", "|"],
+        "doc-1|{\"a\":1,\"b\":[true]}\n",
+    );
+    let fmt = [
+        "consume",
+        "docs",
+        "--from-beginning",
+        "-e",
+        "--format",
+        "%k %v\\n",
+    ];
+    // In a pipe: plain, and nothing but data on stderr (no progress, no colour).
+    let out = home.kfk(&fmt);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "doc-1 {\"a\":1,\"b\":[true]}\n"
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains('\u{1b}'));
+    let forced = home.ok(&[&fmt[..], &["--color", "always"]].concat());
+    assert!(
+        forced.contains("\u{1b}["),
+        "--color always colours: {forced:?}"
+    );
+    let pretty = home.ok(&[&fmt[..], &["--pretty-json"]].concat());
+    assert_eq!(
+        pretty,
+        "doc-1 {\n  \"a\": 1,\n  \"b\": [\n    true\n  ]\n}\n"
+    );
+
+    // On a terminal: coloured unless NO_COLOR is set or --color never.
+    let t = Tmux::shell(&home);
+    t.run("kfk consume docs --from-beginning -e");
+    t.wait_for("[exit 0]", WAIT);
+    t.run("clear; kfk consume docs --from-beginning -e --format '%k=%v\\n'");
+    t.wait_for("[exit 0]", WAIT);
+    let s = t.screen_with_colors();
+    let line = s.lines().find(|l| l.contains("doc-1")).unwrap_or_default();
+    assert!(
+        line.contains('\u{1b}'),
+        "coloured key on a terminal: {line:?}"
+    );
+    t.run("clear; NO_COLOR=1 kfk consume docs --from-beginning -e --format 'plain:%k=%v\\n'");
+    t.wait_for("[exit 0]", WAIT);
+    let s = t.screen_with_colors();
+    let line = s
+        .lines()
+        .find(|l| l.contains("plain:") && l.contains("doc-1"))
+        .unwrap_or_else(|| panic!("no output line:\n{s}"));
+    assert!(!line.contains('\u{1b}'), "NO_COLOR: {line:?}");
+}

@@ -135,9 +135,10 @@ pub struct StartBrokerArgs {
 
 #[derive(Debug, Args)]
 pub struct ClusterUpArgs {
-    /// Number of brokers.
-    #[arg(long, default_value_t = 1, conflicts_with = "file")]
-    pub brokers: u16,
+    /// Number of brokers (default: as many as the cluster in the data
+    /// directory had, or 1 for a new cluster).
+    #[arg(long, conflicts_with = "file")]
+    pub brokers: Option<u16>,
     /// A cluster file (brokers with ids, ports, racks and settings), the kfk
     /// form of a docker-compose setup; see examples/cluster.yaml.
     #[arg(short, long, value_name = "CLUSTER.YAML")]
@@ -145,9 +146,10 @@ pub struct ClusterUpArgs {
     /// Where the brokers keep their data (default: kfk's data directory).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Port of broker 1; broker i listens on base-port + i - 1.
-    #[arg(long, default_value_t = 9092, conflicts_with = "file")]
-    pub base_port: u16,
+    /// Port of broker 1; broker i listens on base-port + i - 1 (default: the
+    /// cluster's previous port, or 9092).
+    #[arg(long, conflicts_with = "file")]
+    pub base_port: Option<u16>,
     /// Serve the REST proxy from the first broker on this port (8082 if no
     /// port is given).
     #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "8082")]

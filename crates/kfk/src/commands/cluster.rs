@@ -210,25 +210,77 @@ struct BrokerPlan {
 }
 
 /// The brokers `--brokers N --base-port P` describe.
-fn plan_from_flags(args: &ClusterUpArgs) -> CliResult<Vec<BrokerPlan>> {
-    if !(1..=9).contains(&args.brokers) {
+/// How a flag-started cluster was shaped, kept in its data directory so
+/// that a plain `kfk cluster up` restarts the same cluster: starting fewer
+/// brokers than its quorum has voters would leave it without a majority.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+struct Shape {
+    brokers: u16,
+    base_port: Option<u16>,
+}
+
+const SHAPE_FILE: &str = "kfk-cluster.json";
+
+/// The shape of the cluster already in `data_dir`, if any: the saved file,
+/// or (for clusters started before it existed) its broker directories.
+fn saved_shape(data_dir: &std::path::Path) -> Option<Shape> {
+    if let Ok(bytes) = std::fs::read(data_dir.join(SHAPE_FILE))
+        && let Ok(shape) = serde_json::from_slice(&bytes)
+    {
+        return Some(shape);
+    }
+    let brokers = std::fs::read_dir(data_dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix("broker-"))
+                .is_some_and(|id| id.parse::<u16>().is_ok())
+                && e.path().is_dir()
+        })
+        .count();
+    (brokers > 0).then_some(Shape {
+        brokers: brokers as u16,
+        base_port: None,
+    })
+}
+
+fn plan_from_flags(args: &ClusterUpArgs, data_dir: &std::path::Path) -> CliResult<Vec<BrokerPlan>> {
+    let saved = saved_shape(data_dir);
+    let brokers = match (args.brokers, saved) {
+        (Some(n), Some(s)) if n != s.brokers => {
+            return Err(CliError::usage(format!(
+                "the cluster in {} has {} broker(s), not {n}",
+                data_dir.display(),
+                s.brokers
+            ))
+            .hint(format!(
+                "run `kfk cluster up` to restart it as it was, or `kfk cluster down --purge` first to start a new cluster of {n}"
+            )));
+        }
+        (Some(n), _) => n,
+        (None, Some(s)) => s.brokers,
+        (None, None) => 1,
+    };
+    if !(1..=9).contains(&brokers) {
         return Err(
-            CliError::usage(format!("--brokers {} is out of range", args.brokers))
+            CliError::usage(format!("--brokers {brokers} is out of range"))
                 .hint("a local cluster has 1 to 9 brokers"),
         );
     }
-    (1..=args.brokers)
+    let base_port = args
+        .base_port
+        .or(saved.and_then(|s| s.base_port))
+        .unwrap_or(9092);
+    (1..=brokers)
         .map(|i| {
             let too_high = || CliError::usage("--base-port too high");
             Ok(BrokerPlan {
                 id: i32::from(i),
-                port: args.base_port.checked_add(i - 1).ok_or_else(too_high)?,
+                port: base_port.checked_add(i - 1).ok_or_else(too_high)?,
                 // Raft traffic 100 ports above the client port.
-                controller_port: Some(
-                    args.base_port
-                        .checked_add(100 + i - 1)
-                        .ok_or_else(too_high)?,
-                ),
+                controller_port: Some(base_port.checked_add(100 + i - 1).ok_or_else(too_high)?),
                 rack: None,
                 settings: BTreeMap::new(),
             })
@@ -313,9 +365,14 @@ fn write_settings(
 
 pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
     let file = args.file.as_deref().map(ClusterFile::load).transpose()?;
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or_else(|| file.as_ref().and_then(|f| f.data_dir.clone()))
+        .unwrap_or_else(|| ctx.home.default_cluster_dir());
     let plan = match &file {
         Some(f) => plan_from_file(f)?,
-        None => plan_from_flags(args)?,
+        None => plan_from_flags(args, &data_dir)?,
     };
     let state_file = ctx.home.cluster_state_file();
     if let Some(state) = ClusterState::load(&state_file)?
@@ -326,11 +383,6 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         let health = health(&state).await;
         return show(ctx, &state, rows, health);
     }
-    let data_dir = args
-        .data_dir
-        .clone()
-        .or_else(|| file.as_ref().and_then(|f| f.data_dir.clone()))
-        .unwrap_or_else(|| ctx.home.default_cluster_dir());
     let kfkd = kfkd_binary()?;
     let source_text = match &args.file {
         Some(p) => Some(std::fs::read_to_string(p)?),
@@ -370,6 +422,16 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         }
     }
     std::fs::create_dir_all(&data_dir)?;
+    if file.is_none() {
+        let shape = Shape {
+            brokers: plan.len() as u16,
+            base_port: Some(plan[0].port),
+        };
+        std::fs::write(
+            data_dir.join(SHAPE_FILE),
+            serde_json::to_vec(&shape).map_err(|e| CliError::new(e.to_string()))?,
+        )?;
+    }
     let mut brokers = Vec::new();
     for b in &plan {
         let dir = data_dir.join(format!("broker-{}", b.id));
