@@ -142,7 +142,9 @@ impl Metadata {
 pub struct Client {
     config: ClientConfig,
     conns: tokio::sync::Mutex<HashMap<String, Arc<Connection>>>,
-    meta: RwLock<Metadata>,
+    /// Shared, replaced whole on refresh: readers on hot paths (every
+    /// produced record, every fetch round) take an `Arc`, never a deep copy.
+    meta: RwLock<Arc<Metadata>>,
 }
 
 impl Client {
@@ -168,8 +170,18 @@ impl Client {
     }
 
     /// The cached metadata.
-    pub fn metadata(&self) -> Metadata {
-        self.meta.read().unwrap_or_else(|p| p.into_inner()).clone()
+    pub fn metadata(&self) -> Arc<Metadata> {
+        Arc::clone(&self.meta.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// How many partitions `topic` has, from the cache.
+    pub fn partition_count(&self, topic: &str) -> Option<usize> {
+        self.meta
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .topics
+            .get(topic)
+            .map(|t| t.partitions.len())
     }
 
     /// A connection to `addr`, reused while it is open.
@@ -260,9 +272,11 @@ impl Client {
             .with_allow_auto_topic_creation(false);
         let conn = self.any_broker().await?;
         let (resp, _) = conn.send(&req).await?;
-        let mut meta = self.meta.write().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.meta.write().unwrap_or_else(|p| p.into_inner());
+        let mut meta = Metadata::clone(&guard);
         meta.merge(resp, topics.is_none());
-        Ok(meta.clone())
+        *guard = Arc::new(meta.clone());
+        Ok(meta)
     }
 
     /// Topic metadata, refreshed if the cache does not have it.

@@ -157,8 +157,10 @@ impl Producer {
         partition: Option<i32>,
         record: NewRecord,
     ) -> Result<Delivery> {
-        let info = self.inner.client.topic(topic).await?;
-        let count = info.partitions.len() as i32;
+        let count = match self.inner.client.partition_count(topic) {
+            Some(n) => n as i32,
+            None => self.inner.client.topic(topic).await?.partitions.len() as i32,
+        };
         if count == 0 {
             return Err(ClientError::UnknownTopic(topic.to_string()));
         }

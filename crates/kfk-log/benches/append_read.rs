@@ -1,4 +1,5 @@
-//! Append 1 GiB of 16 KiB batches (100-byte records) to a log and read it back.
+//! Append 1 GiB of 16 KiB batches (100-byte records) to a log, read it back,
+//! and look up random offsets in it (segment, index entry, batch).
 //!
 //! Compare the append figure with the machine's buffered sequential write speed
 //! (`dd if=/dev/zero of=FILE bs=16k count=65536`) and the read figure with
@@ -101,6 +102,24 @@ fn append_read(c: &mut Criterion) {
         });
     });
     group.finish();
+
+    // Index lookup: a consumer's first fetch at an arbitrary offset, which
+    // finds the segment, then the index entry, then the batch.
+    let end = log.log_end_offset();
+    let mut lookups = c.benchmark_group("index_lookup");
+    lookups.throughput(Throughput::Elements(1));
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    lookups.bench_function("read_at_random_offset_1GiB_log", |b| {
+        b.iter(|| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let offset = (state % end as u64) as i64;
+            let got = log.read(offset, 1).expect("read").records;
+            assert!(!got.is_empty());
+        });
+    });
+    lookups.finish();
 }
 
 /// Where benchmark logs live: `KFK_BENCH_DIR`, else the system temp directory.

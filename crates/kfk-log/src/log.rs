@@ -523,6 +523,7 @@ impl Log {
         info!(log = %self.dir.display(), base_offset = new_base, "rolled new segment");
         // fsync the sealed segment off the append path, then move the recovery point.
         let rp = Arc::clone(&self.recovery_point);
+        let generation = rp.generation();
         let spawned = std::thread::Builder::new()
             .name("kfk-log-roll-flush".into())
             .spawn(move || {
@@ -530,7 +531,7 @@ impl Log {
                     && index_paths
                         .iter()
                         .all(|p| std::fs::File::open(p).and_then(|f| f.sync_all()).is_ok());
-                if synced && let Err(e) = rp.advance(old_base, new_base) {
+                if synced && let Err(e) = rp.advance(generation, old_base, new_base) {
                     warn!(error = %e, "could not write recovery point");
                 }
             });
@@ -584,7 +585,8 @@ impl Log {
         }
         st.unflushed_messages = 0;
         st.last_flush_ms = now_ms;
-        self.recovery_point.advance(0, st.next_offset())
+        self.recovery_point
+            .advance(self.recovery_point.generation(), 0, st.next_offset())
     }
 
     /// Forces everything appended so far to disk and moves the recovery point to
@@ -762,9 +764,7 @@ impl Log {
         if st.epochs.truncate_from_end(end) {
             st.epochs.write()?;
         }
-        if self.recovery_point.get() > end {
-            self.recovery_point.set(end)?;
-        }
+        self.recovery_point.truncated(end)?;
         info!(log = %self.dir.display(), requested = offset, log_end_offset = end, "truncated log");
         Ok(end)
     }

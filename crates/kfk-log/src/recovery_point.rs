@@ -20,6 +20,9 @@ struct State {
     /// Set once the log is closed or deleted: late background flushes must not
     /// write into a directory that may now belong to someone else.
     closed: bool,
+    /// Bumped by every truncation: a background flush of a segment that a
+    /// truncation since removed must not move the point past the new end.
+    generation: u64,
 }
 
 /// Shared between a log and the threads that fsync its rolled segments.
@@ -43,6 +46,7 @@ impl RecoveryPoint {
             state: Mutex::new(State {
                 value,
                 closed: false,
+                generation: 0,
             }),
         }
     }
@@ -55,12 +59,18 @@ impl RecoveryPoint {
         self.lock().value
     }
 
+    /// The truncation generation, taken when a background flush starts.
+    pub fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
     /// Moves the point up to `to`, but only if everything below `synced_from` was
-    /// already synced (the point is at least there). Background flushes of
-    /// consecutive rolls may finish out of order; this keeps the point honest.
-    pub fn advance(&self, synced_from: i64, to: i64) -> Result<()> {
+    /// already synced (the point is at least there) and no truncation happened
+    /// since `generation` was read. Background flushes of consecutive rolls may
+    /// finish out of order, or after a truncation; this keeps the point honest.
+    pub fn advance(&self, generation: u64, synced_from: i64, to: i64) -> Result<()> {
         let mut st = self.lock();
-        if st.closed || st.value < synced_from || to <= st.value {
+        if st.closed || st.generation != generation || st.value < synced_from || to <= st.value {
             return Ok(());
         }
         st.value = to;
@@ -70,11 +80,24 @@ impl RecoveryPoint {
     /// Lowers the point (after truncation) or resets it (after a full truncation).
     pub fn set(&self, to: i64) -> Result<()> {
         let mut st = self.lock();
+        st.generation += 1;
         if st.closed || st.value == to {
             return Ok(());
         }
         st.value = to;
         self.write(to)
+    }
+
+    /// After a truncation to `end`: pending background flushes no longer
+    /// count, and the point comes down to `end` if it was above.
+    pub fn truncated(&self, end: i64) -> Result<()> {
+        let mut st = self.lock();
+        st.generation += 1;
+        if st.closed || st.value <= end {
+            return Ok(());
+        }
+        st.value = end;
+        self.write(end)
     }
 
     /// Stops all further writes.

@@ -86,6 +86,10 @@ pub enum Command {
     Reassign(ReassignCommand),
     /// Browse the cluster's metadata as ZooKeeper paths (ls /brokers/ids, get /controller).
     ZkShell(ZkShellArgs),
+    /// Measure throughput and latency: the kafka-producer-perf-test.sh and
+    /// kafka-consumer-perf-test.sh of kfk, and end-to-end latency.
+    #[command(subcommand)]
+    Perf(PerfCommand),
     /// Manage profiles: named targets and default topics.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -99,6 +103,79 @@ pub enum Command {
     /// Write man pages to a directory (used by install.sh).
     #[command(hide = true)]
     Man(ManArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PerfCommand {
+    /// Produce records as fast as allowed; prints Kafka's producer-perf-test
+    /// lines (records/s, MB/s, latency average, maximum and percentiles).
+    Produce(PerfProduceArgs),
+    /// Consume messages as fast as possible; prints Kafka's
+    /// consumer-perf-test columns.
+    Consume(PerfConsumeArgs),
+    /// Produce at a fixed rate while consuming the same records: the
+    /// latency from send to receipt.
+    E2e(PerfE2eArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PerfProduceArgs {
+    #[arg(long, add = ArgValueCandidates::new(names::topics))]
+    pub topic: String,
+    /// How many records to send.
+    #[arg(long)]
+    pub num_records: u64,
+    /// Bytes per record value.
+    #[arg(long, default_value_t = 100)]
+    pub record_size: usize,
+    /// Records per second to aim for; -1 for as fast as possible.
+    #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
+    pub throughput: i64,
+    /// Acknowledgements: 0, 1 or all.
+    #[arg(long, default_value = "all")]
+    pub acks: String,
+    #[arg(long, value_enum, default_value_t = CompressionArg::None)]
+    pub compression: CompressionArg,
+    /// Bytes a partition's batch collects before it is sent.
+    #[arg(long, default_value_t = 16384)]
+    pub batch_size: usize,
+    /// How long a batch may wait for more records.
+    #[arg(long, default_value_t = 5)]
+    pub linger_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct PerfConsumeArgs {
+    #[arg(long, add = ArgValueCandidates::new(names::topics))]
+    pub topic: String,
+    /// How many messages to read.
+    #[arg(long)]
+    pub messages: u64,
+    /// Read as a member of this group (from its committed offsets, else the
+    /// beginning); the join counts as rebalance time.
+    #[arg(long, add = ArgValueCandidates::new(names::groups))]
+    pub group: Option<String>,
+    /// Stop when no message arrived for this long (ms).
+    #[arg(long, default_value_t = 10_000)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct PerfE2eArgs {
+    #[arg(long, add = ArgValueCandidates::new(names::topics))]
+    pub topic: String,
+    /// How many records to send.
+    #[arg(long)]
+    pub num_records: u64,
+    /// Bytes per record value (at least 8: the send time travels in it).
+    #[arg(long, default_value_t = 100)]
+    pub record_size: usize,
+    /// Records per second.
+    #[arg(long, default_value_t = 1000)]
+    pub throughput: u64,
+    /// Acknowledgements: 0, 1 or all.
+    #[arg(long, default_value = "all")]
+    pub acks: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,12 +5,15 @@ pub mod config;
 pub mod consume;
 pub mod describe;
 pub mod groups;
+pub mod perf;
 pub mod produce;
 pub mod reassign;
 pub mod topics;
 pub mod zk_shell;
 
-use crate::cli::{ClusterCommand, Command, GroupsCommand, ReassignCommand, TopicsCommand};
+use crate::cli::{
+    ClusterCommand, Command, GroupsCommand, PerfCommand, ReassignCommand, TopicsCommand,
+};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 
@@ -70,6 +73,9 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Consume(a) => consume::run(ctx, a).await,
         Command::Describe(a) => describe::run(ctx, &a.what).await,
         Command::Config(c) => config::run(ctx, c),
+        Command::Perf(PerfCommand::Produce(a)) => perf::produce(ctx, a).await,
+        Command::Perf(PerfCommand::Consume(a)) => perf::consume(ctx, a).await,
+        Command::Perf(PerfCommand::E2e(a)) => perf::e2e(ctx, a).await,
         Command::Completion(a) => completion_script(a.shell),
         Command::RefreshCompletionCache => {
             crate::names::refresh(ctx).await;

@@ -13,7 +13,7 @@ use crate::error::{CliError, CliResult};
 use crate::jsonl::{JsonRecord, decode_bytes};
 use crate::output;
 
-fn acks(s: &str) -> CliResult<i16> {
+pub(crate) fn acks(s: &str) -> CliResult<i16> {
     match s {
         "all" | "-1" => Ok(-1),
         "1" => Ok(1),
@@ -24,7 +24,7 @@ fn acks(s: &str) -> CliResult<i16> {
     }
 }
 
-fn compression(c: CompressionArg) -> Compression {
+pub(crate) fn compression(c: CompressionArg) -> Compression {
     match c {
         CompressionArg::None => Compression::None,
         CompressionArg::Gzip => Compression::Gzip,
