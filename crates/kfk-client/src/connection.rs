@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Request, StrBytes};
 use kfk_wire::frame::{LENGTH_PREFIX, encode_request};
@@ -49,27 +49,49 @@ fn lock(p: &Pending) -> std::sync::MutexGuard<'_, HashMap<i32, oneshot::Sender<R
     p.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// How much a read asks the socket for at least.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Reads until `buf` holds at least `want` bytes.
+async fn fill(
+    rd: &mut tokio::net::tcp::OwnedReadHalf,
+    buf: &mut BytesMut,
+    want: usize,
+) -> std::io::Result<()> {
+    while buf.len() < want {
+        buf.reserve((want - buf.len()).max(READ_CHUNK));
+        if rd.read_buf(buf).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Ok(())
+}
+
 /// Reads response frames and hands each to the request that waits for it.
 async fn read_loop(addr: String, mut rd: tokio::net::tcp::OwnedReadHalf, pending: Pending) {
+    // One growing buffer that frames are split off: no zeroing, and its
+    // memory is reused once the frames handed out are dropped.
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let failure = loop {
-        let mut len = [0u8; LENGTH_PREFIX];
-        if let Err(e) = rd.read_exact(&mut len).await {
+        if let Err(e) = fill(&mut rd, &mut buf, LENGTH_PREFIX).await {
             break e;
         }
-        let size = i32::from_be_bytes(len);
+        let size = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
         if size < 4 || size as usize > MAX_RESPONSE {
             break std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!("response frame of {size} bytes"),
             );
         }
-        let mut buf = BytesMut::zeroed(size as usize);
-        if let Err(e) = rd.read_exact(&mut buf).await {
+        let total = LENGTH_PREFIX + size as usize;
+        if let Err(e) = fill(&mut rd, &mut buf, total).await {
             break e;
         }
-        let id = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+        let mut frame = buf.split_to(total);
+        frame.advance(LENGTH_PREFIX);
+        let id = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
         if let Some(tx) = lock(&pending).remove(&id) {
-            let _ = tx.send(Ok(buf.freeze()));
+            let _ = tx.send(Ok(frame.freeze()));
         }
     };
     // Everyone still waiting learns why.

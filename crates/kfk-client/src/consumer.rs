@@ -10,7 +10,6 @@ use kafka_protocol::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{RecordBatchDecoder, TimestampType};
 use kfk_wire::Batches;
 
 use crate::admin::OffsetQuery;
@@ -35,7 +34,8 @@ pub enum StartOffset {
 /// A record as consumed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumerRecord {
-    pub topic: String,
+    /// Shared by the records of a fetch: no allocation per record.
+    pub topic: Arc<str>,
     pub partition: i32,
     pub offset: i64,
     pub timestamp: i64,
@@ -218,9 +218,9 @@ impl Consumer {
                 Err(e) => return Err(e),
             };
             for t in resp.responses {
-                let topic = t.topic.0.to_string();
+                let topic: Arc<str> = Arc::from(t.topic.0.as_str());
                 for p in t.partitions {
-                    let key = (topic.clone(), p.partition_index);
+                    let key = (topic.to_string(), p.partition_index);
                     match ResponseError::try_from_code(p.error_code) {
                         None => {}
                         Some(e) if e.is_retriable() => {
@@ -259,7 +259,7 @@ impl Consumer {
 /// left for the next fetch), skipping control batches and records before the
 /// position.
 fn decode_into(
-    topic: &str,
+    topic: &Arc<str>,
     partition: i32,
     records: Bytes,
     pos: &mut Position,
@@ -270,37 +270,59 @@ fn decode_into(
     let mut start = 0;
     for b in batches.by_ref() {
         let Ok(b) = b else { break };
-        ranges.push((start, start + b.size(), b.is_control(), b.last_offset()));
+        ranges.push((
+            start,
+            start + b.size(),
+            b.is_control(),
+            b.last_offset(),
+            b.timestamp_type() == kfk_wire::TimestampType::LogAppendTime,
+        ));
         start += b.size();
     }
-    for (from, to, control, last_offset) in ranges {
+    for (from, to, control, last_offset, log_append) in ranges {
         if control {
             pos.next = pos.next.max(last_offset + 1);
             continue;
         }
-        let mut buf = records.slice(from..to);
-        let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| ClientError::Protocol {
-            addr: format!("{topic}-{partition}"),
-            reason: format!("undecodable record batch: {e}"),
-        })?;
-        for r in set.records {
+        let batch = records.slice(from..to);
+        let mut failed = None;
+        let result = kfk_wire::for_each_record(&batch, |r| {
             if r.offset < pos.next {
-                continue;
+                return;
             }
             pos.next = r.offset + 1;
+            let headers = r
+                .headers
+                .into_iter()
+                .map(|(k, v)| match String::from_utf8(k.to_vec()) {
+                    Ok(k) => (k, v),
+                    Err(_) => {
+                        failed.get_or_insert("a header key is not UTF-8");
+                        (String::new(), v)
+                    }
+                })
+                .collect();
             out.push(ConsumerRecord {
-                topic: topic.to_string(),
+                topic: Arc::clone(topic),
                 partition,
                 offset: r.offset,
                 timestamp: r.timestamp,
-                log_append_time: r.timestamp_type == TimestampType::LogAppend,
+                log_append_time: log_append,
                 key: r.key,
                 value: r.value,
-                headers: r
-                    .headers
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect(),
+                headers,
+            });
+        });
+        if let Err(e) = result {
+            return Err(ClientError::Protocol {
+                addr: format!("{topic}-{partition}"),
+                reason: format!("undecodable record batch: {e}"),
+            });
+        }
+        if let Some(reason) = failed {
+            return Err(ClientError::Protocol {
+                addr: format!("{topic}-{partition}"),
+                reason: reason.into(),
             });
         }
         pos.next = pos.next.max(last_offset + 1);

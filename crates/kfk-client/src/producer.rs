@@ -8,7 +8,7 @@
 //! is idempotent by default: the broker drops a retried batch it already has.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,7 +16,7 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::{InitProducerIdRequest, ProduceRequest, ProducerId, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kfk_wire::{BatchOptions, Compression, NewRecord, encode_batch};
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::client::Client;
@@ -33,6 +33,10 @@ pub struct ProducerConfig {
     pub batch_bytes: usize,
     /// Use producer ids and sequences (only with acks=all, as in Kafka).
     pub idempotent: bool,
+    /// Bytes of records queued or in flight before `send` waits (Kafka's
+    /// `buffer.memory`): memory stays bounded and a slow cluster slows the
+    /// caller instead of queueing without end.
+    pub buffer_bytes: usize,
 }
 
 impl Default for ProducerConfig {
@@ -43,6 +47,7 @@ impl Default for ProducerConfig {
             linger: Duration::from_millis(5),
             batch_bytes: 16 * 1024,
             idempotent: true,
+            buffer_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -50,30 +55,66 @@ impl Default for ProducerConfig {
 /// Where an acknowledged record was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMetadata {
-    pub topic: String,
+    pub topic: Arc<str>,
     pub partition: i32,
     /// -1 with acks=0.
     pub offset: i64,
 }
 
-type TopicPartition = (String, i32);
-type Waiter = oneshot::Sender<Result<RecordMetadata>>;
+/// The outcome of one batch, shared by the deliveries of all its records:
+/// one allocation per batch rather than a channel per record.
+#[derive(Debug, Default)]
+struct BatchOutcome {
+    /// The base offset (-1 with acks=0), or why the batch failed.
+    result: OnceLock<std::result::Result<i64, String>>,
+    done: Notify,
+}
+
+impl BatchOutcome {
+    fn finish(&self, result: std::result::Result<i64, String>) {
+        if self.result.set(result).is_ok() {
+            self.done.notify_waiters();
+        }
+    }
+}
 
 #[derive(Debug)]
 struct Pending {
     records: Vec<NewRecord>,
     bytes: usize,
-    waiters: Vec<Waiter>,
     since: Instant,
+    outcome: Arc<BatchOutcome>,
+}
+
+impl Drop for Pending {
+    /// A batch dropped unsent (the producer went away) fails its records
+    /// rather than leaving their deliveries waiting forever.
+    fn drop(&mut self) {
+        self.outcome
+            .finish(Err("producer dropped before delivery".into()));
+    }
+}
+
+/// One partition's queue and its send lane: the lane's lock holds the next
+/// sequence number and keeps one request in flight, so retries keep order.
+#[derive(Debug, Default)]
+struct Slot {
+    pending: Option<Pending>,
+    lane: Arc<tokio::sync::Mutex<i32>>,
+}
+
+#[derive(Debug)]
+struct TopicState {
+    name: Arc<str>,
+    /// Partition that records without a key currently stick to.
+    sticky: Option<i32>,
+    slots: Vec<Slot>,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    pending: HashMap<TopicPartition, Pending>,
-    /// Partition that records without a key currently stick to, per topic.
-    sticky: HashMap<String, i32>,
-    /// Per-partition send lock holding the next sequence number.
-    lanes: HashMap<TopicPartition, Arc<tokio::sync::Mutex<i32>>>,
+    /// Looked up by `&str`, so a send allocates nothing for routing.
+    topics: HashMap<String, TopicState>,
 }
 
 #[derive(Debug)]
@@ -83,21 +124,41 @@ struct Inner {
     producer: Option<(i64, i16)>,
     state: Mutex<State>,
     sends: tokio::sync::Mutex<JoinSet<()>>,
+    /// Permits are bytes of `buffer_bytes` not yet queued.
+    buffer: Semaphore,
 }
 
 /// A handle to a record on its way; await it for the result.
 #[derive(Debug)]
-pub struct Delivery(oneshot::Receiver<Result<RecordMetadata>>);
+pub struct Delivery {
+    outcome: Arc<BatchOutcome>,
+    topic: Arc<str>,
+    partition: i32,
+    index: u32,
+}
 
 impl Delivery {
     /// # Errors
     /// The error that made the record fail.
     pub async fn wait(self) -> Result<RecordMetadata> {
-        self.0.await.unwrap_or_else(|_| {
-            Err(ClientError::Invalid(
-                "producer dropped before delivery".into(),
-            ))
-        })
+        loop {
+            let notified = self.outcome.done.notified();
+            if let Some(result) = self.outcome.result.get() {
+                return match result {
+                    Ok(base) => Ok(RecordMetadata {
+                        topic: self.topic,
+                        partition: self.partition,
+                        offset: if *base < 0 {
+                            -1
+                        } else {
+                            base + i64::from(self.index)
+                        },
+                    }),
+                    Err(e) => Err(ClientError::Invalid(e.clone())),
+                };
+            }
+            notified.await;
+        }
     }
 }
 
@@ -136,18 +197,21 @@ impl Producer {
         } else {
             None
         };
+        let permits = config.buffer_bytes.clamp(1, Semaphore::MAX_PERMITS);
         let inner = Arc::new(Inner {
             client,
             config,
             producer,
             state: Mutex::default(),
             sends: tokio::sync::Mutex::new(JoinSet::new()),
+            buffer: Semaphore::new(permits),
         });
         let linger_task = tokio::spawn(linger_loop(Arc::downgrade(&inner)));
         Ok(Producer { inner, linger_task })
     }
 
-    /// Queues a record. `partition` overrides the partitioner.
+    /// Queues a record. `partition` overrides the partitioner. Waits while
+    /// the buffer is full.
     ///
     /// # Errors
     /// Unknown topic or partition.
@@ -164,42 +228,50 @@ impl Producer {
         if count == 0 {
             return Err(ClientError::UnknownTopic(topic.to_string()));
         }
-        let (tx, rx) = oneshot::channel();
-        let full = {
+        if let Some(p) = partition
+            && !(0..count).contains(&p)
+        {
+            return Err(ClientError::UnknownPartition {
+                topic: topic.to_string(),
+                partition: p,
+            });
+        }
+        let size = record_size(&record);
+        let buffered = self.inner.buffer_permits(size);
+        if let Ok(permit) = self.inner.buffer.acquire_many(buffered).await {
+            permit.forget();
+        }
+        let (delivery, full) = {
             let mut st = self.inner.lock();
+            let t = st.topic_mut(topic, count as usize);
             let p = match (partition, &record.key) {
-                (Some(p), _) => {
-                    if !(0..count).contains(&p) {
-                        return Err(ClientError::UnknownPartition {
-                            topic: topic.to_string(),
-                            partition: p,
-                        });
-                    }
-                    p
-                }
+                (Some(p), _) => p,
                 (None, Some(key)) => partition_for_key(key, count),
-                (None, None) => *st
-                    .sticky
-                    .entry(topic.to_string())
-                    .or_insert_with(|| random_partition(count)),
+                (None, None) => *t.sticky.get_or_insert_with(|| random_partition(count)),
             };
-            let tp = (topic.to_string(), p);
-            let size = record_size(&record);
-            let pending = st.pending.entry(tp.clone()).or_insert_with(|| Pending {
+            let name = Arc::clone(&t.name);
+            let slot = &mut t.slots[p as usize];
+            let pending = slot.pending.get_or_insert_with(|| Pending {
                 records: Vec::new(),
                 bytes: 0,
-                waiters: Vec::new(),
                 since: Instant::now(),
+                outcome: Arc::default(),
             });
+            let delivery = Delivery {
+                outcome: Arc::clone(&pending.outcome),
+                topic: Arc::clone(&name),
+                partition: p,
+                index: pending.records.len() as u32,
+            };
             pending.records.push(record);
             pending.bytes += size;
-            pending.waiters.push(tx);
-            (pending.bytes >= self.inner.config.batch_bytes).then_some(tp)
+            let full = (pending.bytes >= self.inner.config.batch_bytes).then_some((name, p));
+            (delivery, full)
         };
-        if let Some(tp) = full {
-            self.inner.dispatch(&tp, count).await;
+        if let Some((name, p)) = full {
+            self.inner.dispatch(&name, p).await;
         }
-        Ok(Delivery(rx))
+        Ok(delivery)
     }
 
     /// Sends everything queued and waits until every send finished.
@@ -235,64 +307,102 @@ async fn linger_loop(inner: Weak<Inner>) {
     }
 }
 
+impl State {
+    /// The topic's state, grown when the topic gained partitions.
+    fn topic_mut(&mut self, topic: &str, partitions: usize) -> &mut TopicState {
+        if !self.topics.contains_key(topic) {
+            self.topics.insert(
+                topic.to_string(),
+                TopicState {
+                    name: Arc::from(topic),
+                    sticky: None,
+                    slots: Vec::new(),
+                },
+            );
+        }
+        let t = self.topics.get_mut(topic).expect("inserted above");
+        if t.slots.len() < partitions {
+            t.slots.resize_with(partitions, Slot::default);
+        }
+        t
+    }
+}
+
 impl Inner {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Buffer permits for a record of `size` bytes (a record larger than the
+    /// whole buffer takes all of it).
+    fn buffer_permits(&self, size: usize) -> u32 {
+        size.min(self.config.buffer_bytes.clamp(1, Semaphore::MAX_PERMITS))
+            .min(u32::MAX as usize) as u32
+    }
+
     /// Sends every batch that has waited at least `older_than`.
     async fn dispatch_all(self: &Arc<Self>, older_than: Duration) {
-        let ready: Vec<TopicPartition> = self
+        let ready: Vec<(Arc<str>, i32)> = self
             .lock()
-            .pending
-            .iter()
-            .filter(|(_, p)| p.since.elapsed() >= older_than)
-            .map(|(tp, _)| tp.clone())
+            .topics
+            .values()
+            .flat_map(|t| {
+                t.slots.iter().enumerate().filter_map(|(p, s)| {
+                    s.pending
+                        .as_ref()
+                        .filter(|b| b.since.elapsed() >= older_than)
+                        .map(|_| (Arc::clone(&t.name), p as i32))
+                })
+            })
             .collect();
-        for tp in ready {
-            let count = self
-                .client
-                .metadata()
-                .topics
-                .get(&tp.0)
-                .map_or(1, |t| t.partitions.len() as i32);
-            self.dispatch(&tp, count).await;
+        for (topic, p) in ready {
+            self.dispatch(&topic, p).await;
         }
     }
 
-    /// Takes the batch of `tp` and sends it on that partition's lane.
-    async fn dispatch(self: &Arc<Self>, tp: &TopicPartition, partitions: i32) {
+    /// Takes the batch of a partition and sends it on that partition's lane.
+    async fn dispatch(self: &Arc<Self>, topic: &Arc<str>, partition: i32) {
         let (batch, lane) = {
             let mut st = self.lock();
-            let Some(batch) = st.pending.remove(tp) else {
+            let Some(t) = st.topics.get_mut(&**topic) else {
                 return;
             };
-            if st.sticky.get(&tp.0) == Some(&tp.1) && partitions > 1 {
+            let partitions = t.slots.len() as i32;
+            let Some(slot) = t.slots.get_mut(partition as usize) else {
+                return;
+            };
+            let Some(batch) = slot.pending.take() else {
+                return;
+            };
+            let lane = Arc::clone(&slot.lane);
+            if t.sticky == Some(partition) && partitions > 1 {
                 // KIP-480: move records without a key on once their batch is sent.
-                let next = (tp.1 + 1 + random_partition(partitions - 1)) % partitions;
-                st.sticky.insert(tp.0.clone(), next);
+                t.sticky = Some((partition + 1 + random_partition(partitions - 1)) % partitions);
             }
-            let lane = Arc::clone(st.lanes.entry(tp.clone()).or_default());
             (batch, lane)
         };
         let inner = Arc::clone(self);
-        let tp = tp.clone();
-        self.sends.lock().await.spawn(async move {
+        let topic = Arc::clone(topic);
+        let mut sends = self.sends.lock().await;
+        // Reap finished sends, so a producer that never flushes stays small.
+        while sends.try_join_next().is_some() {}
+        sends.spawn(async move {
             let mut next_seq = lane.lock().await;
-            let result = inner.send_batch(&tp, &batch.records, *next_seq).await;
+            let result = inner
+                .send_batch(&topic, partition, &batch.records, *next_seq)
+                .await;
             if result.is_ok() {
                 *next_seq = next_seq.wrapping_add(batch.records.len() as i32) & i32::MAX;
             }
-            for (i, waiter) in batch.waiters.into_iter().enumerate() {
-                let _ = waiter.send(match &result {
-                    Ok(base) => Ok(RecordMetadata {
-                        topic: tp.0.clone(),
-                        partition: tp.1,
-                        offset: if *base < 0 { -1 } else { base + i as i64 },
-                    }),
-                    Err(e) => Err(ClientError::Invalid(e.to_string())),
-                });
-            }
+            drop(next_seq);
+            // Exactly the permits `send` took for these records.
+            let freed: usize = batch
+                .records
+                .iter()
+                .map(|r| inner.buffer_permits(record_size(r)) as usize)
+                .sum();
+            batch.outcome.finish(result.map_err(|e| e.to_string()));
+            inner.buffer.add_permits(freed);
         });
     }
 
@@ -300,7 +410,8 @@ impl Inner {
     /// offset (-1 with acks=0).
     async fn send_batch(
         &self,
-        tp: &TopicPartition,
+        topic: &Arc<str>,
+        partition: i32,
         records: &[NewRecord],
         sequence: i32,
     ) -> Result<i64> {
@@ -325,21 +436,21 @@ impl Inner {
             .with_timeout_ms(self.client.config().request_timeout.as_millis() as i32)
             .with_topic_data(vec![
                 TopicProduceData::default()
-                    .with_name(TopicName(StrBytes::from_string(tp.0.clone())))
+                    .with_name(TopicName(StrBytes::from_string(topic.to_string())))
                     .with_partition_data(vec![
                         PartitionProduceData::default()
-                            .with_index(tp.1)
+                            .with_index(partition)
                             .with_records(Some(batch)),
                     ]),
             ]);
         let retries = self.client.config().retries;
         let mut attempt = 0;
         loop {
-            let result = self.try_send(tp, &req, attempt > 0).await;
+            let result = self.try_send(topic, partition, &req, attempt > 0).await;
             match result {
                 Err(e) if e.is_retriable() && attempt < retries => {
                     attempt += 1;
-                    tracing::debug!(topic = %tp.0, partition = tp.1, error = %e, attempt, "retrying produce");
+                    tracing::debug!(%topic, partition, error = %e, attempt, "retrying produce");
                     self.client.backoff(attempt).await;
                 }
                 other => return other,
@@ -349,11 +460,12 @@ impl Inner {
 
     async fn try_send(
         &self,
-        tp: &TopicPartition,
+        topic: &str,
+        partition: i32,
         req: &ProduceRequest,
         refresh: bool,
     ) -> Result<i64> {
-        let conn = self.client.leader(&tp.0, tp.1, refresh).await?;
+        let conn = self.client.leader(topic, partition, refresh).await?;
         if self.config.acks == 0 {
             let version = conn
                 .version_for(kafka_protocol::messages::ApiKey::Produce)
@@ -376,7 +488,7 @@ impl Inner {
         match ClientError::from_code(
             p.error_code,
             p.error_message.as_deref(),
-            format!("cannot produce to {}-{}", tp.0, tp.1),
+            format!("cannot produce to {topic}-{partition}"),
         ) {
             Some(e) => Err(e),
             None => Ok(p.base_offset),

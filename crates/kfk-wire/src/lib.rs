@@ -15,4 +15,4 @@ pub use batch::{
     LOG_OVERHEAD, MAGIC_V2, TimestampType, peek_batch_size,
 };
 pub use encode::{BatchOptions, NewRecord, encode_batch};
-pub use records::{RecordStamp, first_record_at_or_after, record_stamps};
+pub use records::{Record, RecordStamp, first_record_at_or_after, for_each_record, record_stamps};

@@ -1,6 +1,6 @@
-//! Walking the records inside a batch, for the rare paths that need per-record
-//! timestamps (ListOffsets by timestamp). The produce and fetch paths never come
-//! here: they work on batch headers only.
+//! Walking the records inside a batch: on the broker only for the rare paths
+//! that need per-record timestamps (ListOffsets by timestamp; produce and fetch
+//! work on batch headers only), and in consumers, which need every record.
 //!
 //! A v2 record is `length: varint` followed by `length` bytes that start with
 //! `attributes: int8, timestampDelta: varlong, offsetDelta: varint`; that prefix is
@@ -87,6 +87,87 @@ pub fn record_stamps(batch: &BatchHeader<'_>) -> Result<Vec<RecordStamp>, BatchE
     Ok(out)
 }
 
+/// One record of a batch. Key, value and header values are slices of the
+/// batch's bytes (of the decompressed payload for compressed batches): no
+/// copy per record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub offset: i64,
+    pub timestamp: i64,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    pub headers: Vec<(Bytes, Option<Bytes>)>,
+}
+
+/// A length-prefixed field: `-1` is null.
+fn read_field(buf: &Bytes, pos: &mut usize) -> Result<Option<Bytes>, BatchError> {
+    let len = read_zigzag(buf, pos, 5)?;
+    if len < 0 {
+        return Ok(None);
+    }
+    let end = pos
+        .checked_add(len as usize)
+        .filter(|&e| e <= buf.len())
+        .ok_or(BatchError::MalformedRecord("field runs past the record"))?;
+    let field = buf.slice(*pos..end);
+    *pos = end;
+    Ok(Some(field))
+}
+
+/// Calls `f` with every record of a whole batch (header and records, as a
+/// fetch returns it), after checking the batch's CRC.
+///
+/// # Errors
+/// A damaged batch or records that do not parse.
+pub fn for_each_record(batch: &Bytes, mut f: impl FnMut(Record)) -> Result<(), BatchError> {
+    let header = BatchHeader::parse(batch)?;
+    header.validate()?;
+    let payload = match header.compression()? {
+        Compression::None => batch.slice(crate::batch::HEADER_LEN..header.size()),
+        _ => records_payload(&header)?,
+    };
+    let count = usize::try_from(header.record_count()).unwrap_or(0);
+    let log_append = header.timestamp_type() == TimestampType::LogAppendTime;
+    let mut pos = 0usize;
+    let mut seen = 0usize;
+    while pos < payload.len() && seen < count {
+        let len = read_zigzag(&payload, &mut pos, 5)?;
+        let len =
+            usize::try_from(len).map_err(|_| BatchError::MalformedRecord("negative length"))?;
+        let end = pos
+            .checked_add(len)
+            .filter(|&e| e <= payload.len())
+            .ok_or(BatchError::MalformedRecord("record runs past the batch"))?;
+        let body = payload.slice(pos..end);
+        let mut p = 1usize; // attributes
+        let ts_delta = read_zigzag(&body, &mut p, 10)?;
+        let offset_delta = read_zigzag(&body, &mut p, 5)?;
+        let key = read_field(&body, &mut p)?;
+        let value = read_field(&body, &mut p)?;
+        let header_count = read_zigzag(&body, &mut p, 5)?;
+        let mut headers = Vec::new();
+        for _ in 0..header_count.max(0) {
+            let name = read_field(&body, &mut p)?
+                .ok_or(BatchError::MalformedRecord("header without a key"))?;
+            headers.push((name, read_field(&body, &mut p)?));
+        }
+        f(Record {
+            offset: header.base_offset().saturating_add(offset_delta),
+            timestamp: if log_append {
+                header.max_timestamp()
+            } else {
+                header.base_timestamp().saturating_add(ts_delta)
+            },
+            key,
+            value,
+            headers,
+        });
+        seen += 1;
+        pos = end;
+    }
+    Ok(())
+}
+
 /// The first record of `batch` whose timestamp is at least `timestamp`, as Kafka's
 /// `LogSegment.findOffsetByTimestamp` answers it.
 ///
@@ -119,6 +200,51 @@ mod tests {
         pos = 0;
         assert_eq!(read_zigzag(&[0xac, 0x02], &mut pos, 5), Ok(150));
         assert_eq!(pos, 2);
+    }
+
+    #[test]
+    fn records_come_back_with_keys_values_and_headers() {
+        use crate::encode::{BatchOptions, NewRecord, encode_batch};
+        for compression in [Compression::None, Compression::Lz4] {
+            let mut with_header = NewRecord::new(Some("k1"), "v1", 1_000);
+            with_header.headers = vec![
+                ("h".into(), Some(Bytes::from_static(b"x"))),
+                ("n".into(), None),
+            ];
+            let records = vec![
+                with_header,
+                NewRecord {
+                    key: None,
+                    value: None,
+                    timestamp: 1_005,
+                    headers: Vec::new(),
+                },
+            ];
+            let batch = encode_batch(
+                &records,
+                &BatchOptions {
+                    compression,
+                    ..BatchOptions::default()
+                },
+            )
+            .unwrap()
+            .freeze();
+            let mut got = Vec::new();
+            for_each_record(&batch, |r| got.push(r)).unwrap();
+            assert_eq!(got.len(), 2);
+            assert_eq!(got[0].offset, 0);
+            assert_eq!(got[0].key.as_deref(), Some(&b"k1"[..]));
+            assert_eq!(got[0].value.as_deref(), Some(&b"v1"[..]));
+            assert_eq!(got[0].headers[0].0.as_ref(), b"h");
+            assert_eq!(got[0].headers[1].1, None);
+            assert_eq!((got[1].offset, got[1].timestamp), (1, 1_005));
+            assert_eq!((got[1].key.clone(), got[1].value.clone()), (None, None));
+            // A flipped bit is caught by the CRC.
+            let mut bad = batch.to_vec();
+            let last = bad.len() - 1;
+            bad[last] ^= 1;
+            assert!(for_each_record(&Bytes::from(bad), |_| {}).is_err());
+        }
     }
 
     #[test]

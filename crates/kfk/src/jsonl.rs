@@ -70,7 +70,7 @@ pub fn decode_bytes(v: &Value, what: &str) -> CliResult<Option<Bytes>> {
 impl From<&ConsumerRecord> for JsonRecord {
     fn from(r: &ConsumerRecord) -> Self {
         JsonRecord {
-            topic: Some(r.topic.clone()),
+            topic: Some(r.topic.to_string()),
             partition: Some(r.partition),
             offset: Some(r.offset),
             timestamp: Some(r.timestamp),

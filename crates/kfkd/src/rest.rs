@@ -545,7 +545,7 @@ async fn records(
         .collect();
     for r in &polled {
         i.delivered
-            .insert((r.topic.clone(), r.partition), r.offset + 1);
+            .insert((r.topic.to_string(), r.partition), r.offset + 1);
     }
     if i.auto_commit && !polled.is_empty() {
         let _ = commit_delivered(&i).await;
