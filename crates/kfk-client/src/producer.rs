@@ -7,7 +7,7 @@
 //! until its batch is sent, then move on (KIP-480). With acks=all the producer
 //! is idempotent by default: the broker drops a retried batch it already has.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,11 @@ pub struct ProducerConfig {
     /// `buffer.memory`): memory stays bounded and a slow cluster slows the
     /// caller instead of queueing without end.
     pub buffer_bytes: usize,
+    /// How large a batch may grow while its partition's previous batch is
+    /// still in flight. Under load, batches grow instead of queueing up as
+    /// many small requests (librdkafka allows 1 MB batches by default); when
+    /// the partition is idle, `batch_bytes` and `linger` decide as before.
+    pub max_batch_bytes: usize,
 }
 
 impl Default for ProducerConfig {
@@ -48,6 +53,8 @@ impl Default for ProducerConfig {
             batch_bytes: 16 * 1024,
             idempotent: true,
             buffer_bytes: 32 * 1024 * 1024,
+            // Well under the brokers' default message.max.bytes (1 MB).
+            max_batch_bytes: 512 * 1024,
         }
     }
 }
@@ -67,11 +74,15 @@ pub struct RecordMetadata {
 struct BatchOutcome {
     /// The base offset (-1 with acks=0), or why the batch failed.
     result: OnceLock<std::result::Result<i64, String>>,
+    /// When the producer learned the result: one clock read per batch gives
+    /// every record its exact acknowledgement latency.
+    done_at: OnceLock<Instant>,
     done: Notify,
 }
 
 impl BatchOutcome {
     fn finish(&self, result: std::result::Result<i64, String>) {
+        let _ = self.done_at.set(Instant::now());
         if self.result.set(result).is_ok() {
             self.done.notify_waiters();
         }
@@ -99,8 +110,12 @@ impl Drop for Pending {
 /// sequence number and keeps one request in flight, so retries keep order.
 #[derive(Debug, Default)]
 struct Slot {
-    pending: Option<Pending>,
+    /// Batches waiting, oldest first; only the last one takes new records.
+    pending: VecDeque<Pending>,
     lane: Arc<tokio::sync::Mutex<i32>>,
+    /// A batch of this partition is being sent; the next one keeps growing
+    /// (up to `max_batch_bytes`) and goes when this one is done.
+    in_flight: bool,
 }
 
 #[derive(Debug)]
@@ -113,8 +128,9 @@ struct TopicState {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Looked up by `&str`, so a send allocates nothing for routing.
-    topics: HashMap<String, TopicState>,
+    /// A producer writes to a handful of topics: a short list compared by
+    /// name beats hashing the name for every record.
+    topics: Vec<TopicState>,
 }
 
 #[derive(Debug)]
@@ -138,6 +154,16 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// Like [`Delivery::wait`], with the moment the producer learned the
+    /// result (for latency measurements that must not depend on when the
+    /// caller got round to asking).
+    pub async fn wait_timed(self) -> (Result<RecordMetadata>, Instant) {
+        let outcome = Arc::clone(&self.outcome);
+        let result = self.wait().await;
+        let at = outcome.done_at.get().copied().unwrap_or_else(Instant::now);
+        (result, at)
+    }
+
     /// # Errors
     /// The error that made the record fail.
     pub async fn wait(self) -> Result<RecordMetadata> {
@@ -244,6 +270,7 @@ impl Producer {
         let (delivery, full) = {
             let mut st = self.inner.lock();
             let t = st.topic_mut(topic, count as usize);
+            let sticky_record = partition.is_none() && record.key.is_none();
             let p = match (partition, &record.key) {
                 (Some(p), _) => p,
                 (None, Some(key)) => partition_for_key(key, count),
@@ -251,12 +278,23 @@ impl Producer {
             };
             let name = Arc::clone(&t.name);
             let slot = &mut t.slots[p as usize];
-            let pending = slot.pending.get_or_insert_with(|| Pending {
-                records: Vec::new(),
-                bytes: 0,
-                since: Instant::now(),
-                outcome: Arc::default(),
-            });
+            let limit = if slot.in_flight {
+                self.inner
+                    .config
+                    .max_batch_bytes
+                    .max(self.inner.config.batch_bytes)
+            } else {
+                self.inner.config.batch_bytes
+            };
+            if slot.pending.back().is_none_or(|b| b.bytes >= limit) {
+                slot.pending.push_back(Pending {
+                    records: Vec::new(),
+                    bytes: 0,
+                    since: Instant::now(),
+                    outcome: Arc::default(),
+                });
+            }
+            let pending = slot.pending.back_mut().expect("pushed above");
             let delivery = Delivery {
                 outcome: Arc::clone(&pending.outcome),
                 topic: Arc::clone(&name),
@@ -265,7 +303,13 @@ impl Producer {
             };
             pending.records.push(record);
             pending.bytes += size;
-            let full = (pending.bytes >= self.inner.config.batch_bytes).then_some((name, p));
+            let batch_done = pending.bytes >= self.inner.config.batch_bytes;
+            let full = (!slot.in_flight && batch_done).then_some((name, p));
+            if batch_done && sticky_record && t.sticky == Some(p) && count > 1 {
+                // KIP-480: records without a key move on once a batch is
+                // full, even while it waits for its partition's lane.
+                t.sticky = Some((p + 1 + random_partition(count - 1)) % count);
+            }
             (delivery, full)
         };
         if let Some((name, p)) = full {
@@ -276,9 +320,16 @@ impl Producer {
 
     /// Sends everything queued and waits until every send finished.
     pub async fn flush(&self) {
-        self.inner.dispatch_all(Duration::ZERO).await;
-        let mut sends = self.inner.sends.lock().await;
-        while sends.join_next().await.is_some() {}
+        loop {
+            self.inner.dispatch_all(Duration::ZERO).await;
+            // Await outside the lock: a finishing send may start the next
+            // batch of its partition.
+            let mut sends = std::mem::take(&mut *self.inner.sends.lock().await);
+            if sends.is_empty() && !self.inner.has_pending() {
+                return;
+            }
+            while sends.join_next().await.is_some() {}
+        }
     }
 }
 
@@ -310,17 +361,18 @@ async fn linger_loop(inner: Weak<Inner>) {
 impl State {
     /// The topic's state, grown when the topic gained partitions.
     fn topic_mut(&mut self, topic: &str, partitions: usize) -> &mut TopicState {
-        if !self.topics.contains_key(topic) {
-            self.topics.insert(
-                topic.to_string(),
-                TopicState {
+        let at = match self.topics.iter().position(|t| &*t.name == topic) {
+            Some(i) => i,
+            None => {
+                self.topics.push(TopicState {
                     name: Arc::from(topic),
                     sticky: None,
                     slots: Vec::new(),
-                },
-            );
-        }
-        let t = self.topics.get_mut(topic).expect("inserted above");
+                });
+                self.topics.len() - 1
+            }
+        };
+        let t = &mut self.topics[at];
         if t.slots.len() < partitions {
             t.slots.resize_with(partitions, Slot::default);
         }
@@ -340,17 +392,25 @@ impl Inner {
             .min(u32::MAX as usize) as u32
     }
 
-    /// Sends every batch that has waited at least `older_than`.
+    fn has_pending(&self) -> bool {
+        self.lock()
+            .topics
+            .iter()
+            .any(|t| t.slots.iter().any(|s| !s.pending.is_empty() || s.in_flight))
+    }
+
+    /// Sends every batch that has waited at least `older_than` (a batch
+    /// whose partition has one in flight goes when that one is done).
     async fn dispatch_all(self: &Arc<Self>, older_than: Duration) {
         let ready: Vec<(Arc<str>, i32)> = self
             .lock()
             .topics
-            .values()
+            .iter()
             .flat_map(|t| {
                 t.slots.iter().enumerate().filter_map(|(p, s)| {
                     s.pending
-                        .as_ref()
-                        .filter(|b| b.since.elapsed() >= older_than)
+                        .front()
+                        .filter(|b| !s.in_flight && b.since.elapsed() >= older_than)
                         .map(|_| (Arc::clone(&t.name), p as i32))
                 })
             })
@@ -364,16 +424,20 @@ impl Inner {
     async fn dispatch(self: &Arc<Self>, topic: &Arc<str>, partition: i32) {
         let (batch, lane) = {
             let mut st = self.lock();
-            let Some(t) = st.topics.get_mut(&**topic) else {
+            let Some(t) = st.topics.iter_mut().find(|t| t.name == *topic) else {
                 return;
             };
             let partitions = t.slots.len() as i32;
             let Some(slot) = t.slots.get_mut(partition as usize) else {
                 return;
             };
-            let Some(batch) = slot.pending.take() else {
+            if slot.in_flight {
+                return;
+            }
+            let Some(batch) = slot.pending.pop_front() else {
                 return;
             };
+            slot.in_flight = true;
             let lane = Arc::clone(&slot.lane);
             if t.sticky == Some(partition) && partitions > 1 {
                 // KIP-480: move records without a key on once their batch is sent.
@@ -387,22 +451,52 @@ impl Inner {
         // Reap finished sends, so a producer that never flushes stays small.
         while sends.try_join_next().is_some() {}
         sends.spawn(async move {
-            let mut next_seq = lane.lock().await;
-            let result = inner
-                .send_batch(&topic, partition, &batch.records, *next_seq)
-                .await;
-            if result.is_ok() {
-                *next_seq = next_seq.wrapping_add(batch.records.len() as i32) & i32::MAX;
+            let mut batch = batch;
+            loop {
+                let mut next_seq = lane.lock().await;
+                let result = inner
+                    .send_batch(&topic, partition, &batch.records, *next_seq)
+                    .await;
+                if result.is_ok() {
+                    *next_seq = next_seq.wrapping_add(batch.records.len() as i32) & i32::MAX;
+                }
+                drop(next_seq);
+                // Exactly the permits `send` took for these records.
+                let freed: usize = batch
+                    .records
+                    .iter()
+                    .map(|r| inner.buffer_permits(record_size(r)) as usize)
+                    .sum();
+                batch.outcome.finish(result.map_err(|e| e.to_string()));
+                inner.buffer.add_permits(freed);
+                // The partition is free: what gathered meanwhile goes now if
+                // it is a full batch or has waited its linger.
+                let next = {
+                    let mut st = inner.lock();
+                    st.topics
+                        .iter_mut()
+                        .find(|t| t.name == topic)
+                        .and_then(|t| t.slots.get_mut(partition as usize))
+                        .and_then(|slot| {
+                            let ready = slot.pending.len() > 1
+                                || slot.pending.front().is_some_and(|b| {
+                                    b.bytes >= inner.config.batch_bytes
+                                        || b.since.elapsed() >= inner.config.linger
+                                });
+                            let next = if ready {
+                                slot.pending.pop_front()
+                            } else {
+                                None
+                            };
+                            slot.in_flight = next.is_some();
+                            next
+                        })
+                };
+                match next {
+                    Some(b) => batch = b,
+                    None => break,
+                }
             }
-            drop(next_seq);
-            // Exactly the permits `send` took for these records.
-            let freed: usize = batch
-                .records
-                .iter()
-                .map(|r| inner.buffer_permits(record_size(r)) as usize)
-                .sum();
-            batch.outcome.finish(result.map_err(|e| e.to_string()));
-            inner.buffer.add_permits(freed);
         });
     }
 

@@ -150,3 +150,57 @@ async fn an_unreachable_cluster_fails_fast() {
     assert!(matches!(err, ClientError::Unreachable { .. }), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn batches_grow_under_load_but_stay_within_the_limit() {
+    let (dir, addr) = broker().await;
+    let client = Client::connect(ClientConfig::new([addr])).await.unwrap();
+    client
+        .create_topic(
+            &NewTopic {
+                name: "load".into(),
+                partitions: 1,
+                replication_factor: 1,
+                ..NewTopic::default()
+            },
+            false,
+        )
+        .await
+        .unwrap();
+    // Small batches and a small growth limit: while one batch is in flight
+    // the next ones fill up to 4 KiB each and queue, in order.
+    let producer = Producer::new(
+        Arc::clone(&client),
+        ProducerConfig {
+            batch_bytes: 1024,
+            max_batch_bytes: 4096,
+            ..ProducerConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut deliveries = Vec::new();
+    for i in 0..20_000 {
+        let rec = NewRecord::new(None::<String>, format!("{i:0>100}"), 1000);
+        deliveries.push(producer.send("load", None, rec).await.unwrap());
+    }
+    producer.flush().await;
+    for (i, d) in deliveries.into_iter().enumerate() {
+        assert_eq!(d.wait().await.unwrap().offset, i as i64, "in send order");
+    }
+    let got = consume_all(&client, "load", 1, 20_000).await;
+    for (i, r) in got.iter().enumerate() {
+        assert_eq!(r.offset, i as i64);
+        assert_eq!(r.value.as_deref().unwrap(), format!("{i:0>100}").as_bytes());
+    }
+    // The batches as the log holds them: more than one record per batch on
+    // average (they grew while waiting), none past the limit.
+    let log = std::fs::read(dir.path().join("load-0").join(format!("{:020}.log", 0))).unwrap();
+    let sizes: Vec<usize> = kfk_wire::Batches::new(&log)
+        .map(|b| b.unwrap().size())
+        .collect();
+    assert!(sizes.len() < 20_000 / 4, "{} batches", sizes.len());
+    let biggest = sizes.iter().max().copied().unwrap_or(0);
+    assert!(biggest > 2048, "batches grew past batch_bytes: {biggest}");
+    assert!(biggest <= 4096 + 1024, "a batch of {biggest} bytes");
+}

@@ -148,9 +148,9 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
     let size = args.record_size as u64;
     let table = ctx.format() == OutputFormat::Table;
 
-    // Deliveries are awaited in send order by a collector task; a record
-    // whose ack arrived before an earlier one's is counted when it is
-    // reached, so latencies err on the high side, never the low.
+    // Deliveries are awaited in send order by a collector task; each one's
+    // latency runs from its send to the moment the producer learned its
+    // batch's result, as Kafka's callback measures it.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, kfk_client::Delivery)>();
     let collector = tokio::spawn(async move {
         let mut hist = histogram();
@@ -162,8 +162,8 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
         let mut failed = 0u64;
         let mut first_error = None;
         while let Some((sent, delivery)) = rx.recv().await {
-            let result = delivery.wait().await;
-            let us = sent.elapsed().as_micros() as u64;
+            let (result, acked) = delivery.wait_timed().await;
+            let us = acked.saturating_duration_since(sent).as_micros() as u64;
             match result {
                 Ok(_) => {
                     let _ = hist.record(us.max(1));
@@ -175,14 +175,15 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
                     first_error.get_or_insert(e.to_string());
                 }
             }
+            // The ack times tell the time: no clock read per record here.
             if let Some(start) = window.started
-                && start.elapsed() >= REPORT_EVERY
+                && acked.saturating_duration_since(start) >= REPORT_EVERY
             {
                 if table {
-                    output::println_safe(&window.line(start.elapsed()));
+                    output::println_safe(&window.line(acked.saturating_duration_since(start)));
                 }
                 window = Window {
-                    started: Some(Instant::now()),
+                    started: Some(acked),
                     ..Window::default()
                 };
             }
