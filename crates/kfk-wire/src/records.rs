@@ -51,6 +51,51 @@ pub fn records_payload(batch: &BatchHeader<'_>) -> Result<Bytes, BatchError> {
     out.map_err(|_| BatchError::MalformedRecord("records do not decompress"))
 }
 
+/// Calls `f` with the body of each record in `payload` (without its length
+/// prefix), at most `count` of them.
+fn each_body(
+    payload: &Bytes,
+    count: usize,
+    mut f: impl FnMut(Bytes) -> Result<(), BatchError>,
+) -> Result<(), BatchError> {
+    let mut pos = 0usize;
+    let mut seen = 0usize;
+    while pos < payload.len() && seen < count {
+        let len = read_zigzag(payload, &mut pos, 5)?;
+        let len =
+            usize::try_from(len).map_err(|_| BatchError::MalformedRecord("negative length"))?;
+        let end = pos
+            .checked_add(len)
+            .filter(|&e| e <= payload.len())
+            .ok_or(BatchError::MalformedRecord("record runs past the batch"))?;
+        f(payload.slice(pos..end))?;
+        seen += 1;
+        pos = end;
+    }
+    Ok(())
+}
+
+/// A record's offset and timestamp from its body's leading `attributes:
+/// int8, timestampDelta: varlong, offsetDelta: varint`; also returns where
+/// the key starts.
+fn stamp_of(batch: &BatchHeader<'_>, body: &[u8]) -> Result<(RecordStamp, usize), BatchError> {
+    let mut p = 1usize; // attributes
+    let ts_delta = read_zigzag(body, &mut p, 10)?;
+    let offset_delta = read_zigzag(body, &mut p, 5)?;
+    let timestamp = if batch.timestamp_type() == TimestampType::LogAppendTime {
+        batch.max_timestamp()
+    } else {
+        batch.base_timestamp().saturating_add(ts_delta)
+    };
+    Ok((
+        RecordStamp {
+            offset: batch.base_offset().saturating_add(offset_delta),
+            timestamp,
+        },
+        p,
+    ))
+}
+
 /// Offsets and timestamps of every record in `batch`, in order.
 ///
 /// # Errors
@@ -60,31 +105,28 @@ pub fn record_stamps(batch: &BatchHeader<'_>) -> Result<Vec<RecordStamp>, BatchE
     let count = usize::try_from(batch.record_count()).unwrap_or(0);
     // Each record takes at least 7 bytes, so the payload bounds the allocation.
     let mut out = Vec::with_capacity(count.min(payload.len() / 7 + 1));
-    let log_append = batch.timestamp_type() == TimestampType::LogAppendTime;
-    let mut pos = 0usize;
-    while pos < payload.len() && out.len() < count {
-        let len = read_zigzag(&payload, &mut pos, 5)?;
-        let len =
-            usize::try_from(len).map_err(|_| BatchError::MalformedRecord("negative length"))?;
-        let end = pos
-            .checked_add(len)
-            .filter(|&e| e <= payload.len())
-            .ok_or(BatchError::MalformedRecord("record runs past the batch"))?;
-        let body = &payload[pos..end];
-        let mut p = 1usize; // attributes
-        let ts_delta = read_zigzag(body, &mut p, 10)?;
-        let offset_delta = read_zigzag(body, &mut p, 5)?;
-        out.push(RecordStamp {
-            offset: batch.base_offset().saturating_add(offset_delta),
-            timestamp: if log_append {
-                batch.max_timestamp()
-            } else {
-                batch.base_timestamp().saturating_add(ts_delta)
-            },
-        });
-        pos = end;
-    }
+    each_body(&payload, count, |body| {
+        out.push(stamp_of(batch, &body)?.0);
+        Ok(())
+    })?;
     Ok(out)
+}
+
+/// The first record of `batch` whose timestamp is at least `timestamp`, as Kafka's
+/// `LogSegment.findOffsetByTimestamp` answers it.
+///
+/// # Errors
+/// [`BatchError::MalformedRecord`] when the records do not parse.
+pub fn first_record_at_or_after(
+    batch: &BatchHeader<'_>,
+    timestamp: i64,
+) -> Result<Option<RecordStamp>, BatchError> {
+    if batch.max_timestamp() < timestamp {
+        return Ok(None);
+    }
+    Ok(record_stamps(batch)?
+        .into_iter()
+        .find(|r| r.timestamp >= timestamp))
 }
 
 /// One record of a batch. Key, value and header values are slices of the
@@ -127,21 +169,8 @@ pub fn for_each_record(batch: &Bytes, mut f: impl FnMut(Record)) -> Result<(), B
         _ => records_payload(&header)?,
     };
     let count = usize::try_from(header.record_count()).unwrap_or(0);
-    let log_append = header.timestamp_type() == TimestampType::LogAppendTime;
-    let mut pos = 0usize;
-    let mut seen = 0usize;
-    while pos < payload.len() && seen < count {
-        let len = read_zigzag(&payload, &mut pos, 5)?;
-        let len =
-            usize::try_from(len).map_err(|_| BatchError::MalformedRecord("negative length"))?;
-        let end = pos
-            .checked_add(len)
-            .filter(|&e| e <= payload.len())
-            .ok_or(BatchError::MalformedRecord("record runs past the batch"))?;
-        let body = payload.slice(pos..end);
-        let mut p = 1usize; // attributes
-        let ts_delta = read_zigzag(&body, &mut p, 10)?;
-        let offset_delta = read_zigzag(&body, &mut p, 5)?;
+    each_body(&payload, count, |body| {
+        let (stamp, mut p) = stamp_of(&header, &body)?;
         let key = read_field(&body, &mut p)?;
         let value = read_field(&body, &mut p)?;
         let header_count = read_zigzag(&body, &mut p, 5)?;
@@ -152,37 +181,14 @@ pub fn for_each_record(batch: &Bytes, mut f: impl FnMut(Record)) -> Result<(), B
             headers.push((name, read_field(&body, &mut p)?));
         }
         f(Record {
-            offset: header.base_offset().saturating_add(offset_delta),
-            timestamp: if log_append {
-                header.max_timestamp()
-            } else {
-                header.base_timestamp().saturating_add(ts_delta)
-            },
+            offset: stamp.offset,
+            timestamp: stamp.timestamp,
             key,
             value,
             headers,
         });
-        seen += 1;
-        pos = end;
-    }
-    Ok(())
-}
-
-/// The first record of `batch` whose timestamp is at least `timestamp`, as Kafka's
-/// `LogSegment.findOffsetByTimestamp` answers it.
-///
-/// # Errors
-/// [`BatchError::MalformedRecord`] when the records do not parse.
-pub fn first_record_at_or_after(
-    batch: &BatchHeader<'_>,
-    timestamp: i64,
-) -> Result<Option<RecordStamp>, BatchError> {
-    if batch.max_timestamp() < timestamp {
-        return Ok(None);
-    }
-    Ok(record_stamps(batch)?
-        .into_iter()
-        .find(|r| r.timestamp >= timestamp))
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -118,16 +118,23 @@ pub enum PerfCommand {
     E2e(PerfE2eArgs),
 }
 
+/// What a perf run sends.
 #[derive(Debug, Args)]
-pub struct PerfProduceArgs {
+pub struct PerfLoad {
     #[arg(long, add = ArgValueCandidates::new(names::topics))]
     pub topic: String,
     /// How many records to send.
     #[arg(long)]
     pub num_records: u64,
-    /// Bytes per record value.
+    /// Bytes per record value (e2e: at least 8, the send time travels in it).
     #[arg(long, default_value_t = 100)]
     pub record_size: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct PerfProduceArgs {
+    #[command(flatten)]
+    pub load: PerfLoad,
     /// Records per second to aim for; -1 for as fast as possible.
     #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
     pub throughput: i64,
@@ -162,14 +169,8 @@ pub struct PerfConsumeArgs {
 
 #[derive(Debug, Args)]
 pub struct PerfE2eArgs {
-    #[arg(long, add = ArgValueCandidates::new(names::topics))]
-    pub topic: String,
-    /// How many records to send.
-    #[arg(long)]
-    pub num_records: u64,
-    /// Bytes per record value (at least 8: the send time travels in it).
-    #[arg(long, default_value_t = 100)]
-    pub record_size: usize,
+    #[command(flatten)]
+    pub load: PerfLoad,
     /// Records per second.
     #[arg(long, default_value_t = 1000)]
     pub throughput: u64,

@@ -119,7 +119,7 @@ struct ProduceReport {
 
 pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
     let acks = acks(&args.acks)?;
-    if args.num_records == 0 {
+    if args.load.num_records == 0 {
         return Err(CliError::usage("--num-records must be at least 1"));
     }
     let rate = match args.throughput {
@@ -132,7 +132,7 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
         r => Some(r as f64),
     };
     let client = ctx.client().await?;
-    client.topic(&args.topic).await?;
+    client.topic(&args.load.topic).await?;
     let producer = Producer::new(
         Arc::clone(&client),
         ProducerConfig {
@@ -144,8 +144,8 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
         },
     )
     .await?;
-    let value = payload(args.record_size);
-    let size = args.record_size as u64;
+    let value = payload(args.load.record_size);
+    let size = args.load.record_size as u64;
     let table = ctx.format() == OutputFormat::Table;
 
     // Deliveries are awaited in send order by a collector task; each one's
@@ -196,7 +196,7 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
     // reading: one clock read per record instead of two.
     let started_ms = now_ms();
     let throttle = Throttle::new(rate);
-    for i in 0..args.num_records {
+    for i in 0..args.load.num_records {
         throttle.wait(i).await;
         let sent = Instant::now();
         let record = NewRecord {
@@ -205,7 +205,7 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
             timestamp: started_ms + sent.duration_since(started).as_millis() as i64,
             headers: Vec::new(),
         };
-        let delivery = producer.send(&args.topic, None, record).await?;
+        let delivery = producer.send(&args.load.topic, None, record).await?;
         if tx.send((sent, delivery)).is_err() {
             break;
         }
@@ -412,18 +412,18 @@ fn micros_now() -> u64 {
 
 pub async fn e2e(ctx: &Ctx, args: &PerfE2eArgs) -> CliResult {
     let acks = acks(&args.acks)?;
-    if args.record_size < 8 {
+    if args.load.record_size < 8 {
         return Err(CliError::usage(
             "--record-size must be at least 8 (the send time travels in the value)",
         ));
     }
-    if args.throughput == 0 || args.num_records == 0 {
+    if args.throughput == 0 || args.load.num_records == 0 {
         return Err(CliError::usage(
             "--throughput and --num-records must be at least 1",
         ));
     }
     let client = ctx.client().await?;
-    let info = client.topic(&args.topic).await?;
+    let info = client.topic(&args.load.topic).await?;
     // The consumer starts at the end before the first send, so it sees
     // exactly the records this run produces.
     let mut consumer = Consumer::new(Arc::clone(&client));
@@ -433,8 +433,8 @@ pub async fn e2e(ctx: &Ctx, args: &PerfE2eArgs) -> CliResult {
         .iter()
         .map(|p| (p.partition, StartOffset::Latest))
         .collect();
-    consumer.assign(&args.topic, &starts).await?;
-    let expected = args.num_records;
+    consumer.assign(&args.load.topic, &starts).await?;
+    let expected = args.load.num_records;
     let reader = tokio::spawn(async move {
         let mut hist = histogram();
         let mut seen = 0u64;
@@ -471,11 +471,11 @@ pub async fn e2e(ctx: &Ctx, args: &PerfE2eArgs) -> CliResult {
     )
     .await?;
     let throttle = Throttle::new(Some(args.throughput as f64));
-    let padding = vec![0u8; args.record_size - 8];
+    let padding = vec![0u8; args.load.record_size - 8];
     let mut deliveries = Vec::new();
-    for i in 0..args.num_records {
+    for i in 0..args.load.num_records {
         throttle.wait(i).await;
-        let mut value = Vec::with_capacity(args.record_size);
+        let mut value = Vec::with_capacity(args.load.record_size);
         value.extend_from_slice(&micros_now().to_be_bytes());
         value.extend_from_slice(&padding);
         let record = NewRecord {
@@ -484,7 +484,7 @@ pub async fn e2e(ctx: &Ctx, args: &PerfE2eArgs) -> CliResult {
             timestamp: now_ms(),
             headers: Vec::new(),
         };
-        deliveries.push(producer.send(&args.topic, None, record).await?);
+        deliveries.push(producer.send(&args.load.topic, None, record).await?);
     }
     producer.flush().await;
     for d in deliveries {
@@ -493,10 +493,10 @@ pub async fn e2e(ctx: &Ctx, args: &PerfE2eArgs) -> CliResult {
     let (hist, seen) = reader
         .await
         .map_err(|e| CliError::new(format!("the consumer failed: {e}")))??;
-    if seen < args.num_records {
+    if seen < args.load.num_records {
         return Err(CliError::new(format!(
             "only {seen} of {} records came back within 30 s",
-            args.num_records
+            args.load.num_records
         )));
     }
     let report = E2eReport {
