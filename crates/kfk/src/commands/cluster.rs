@@ -50,6 +50,22 @@ fn started_listening(log: &std::path::Path, from: u64) -> bool {
     })
 }
 
+/// Whether the broker on `port` answers Metadata listing every broker in
+/// `ids` (registered and unfenced) and a controller: then a topic of any
+/// replication factor up to the cluster's size can be created through it.
+async fn serves_metadata(port: u16, ids: &[i32]) -> bool {
+    let mut config = ClientConfig::new([format!("127.0.0.1:{port}")]);
+    config.connect_timeout = Duration::from_millis(500);
+    config.request_timeout = Duration::from_secs(2);
+    let Ok(client) = Client::connect(config).await else {
+        return false;
+    };
+    match client.refresh(None).await {
+        Ok(meta) => meta.controller_id >= 0 && ids.iter().all(|id| meta.brokers.contains_key(id)),
+        Err(_) => false,
+    }
+}
+
 async fn answers(port: u16) -> bool {
     let mut config = ClientConfig::new([format!("127.0.0.1:{port}")]);
     config.connect_timeout = Duration::from_millis(500);
@@ -484,7 +500,8 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
     state.save(&state_file)?;
 
     let started = Instant::now();
-    wait_ready(&state.brokers, &log_starts).await?;
+    let ids: Vec<i32> = state.brokers.iter().map(|b| b.id).collect();
+    wait_ready(&state.brokers, &log_starts, &ids).await?;
     output::status(&format!(
         "Started {} broker(s) in {:.1} s.",
         state.brokers.len(),
@@ -525,7 +542,9 @@ fn spawn(kfkd: &std::path::Path, b: &mut LocalBroker) -> CliResult<u64> {
 }
 
 /// Waits until every broker logged that it started and answers requests.
-async fn wait_ready(brokers: &[LocalBroker], log_starts: &[u64]) -> CliResult {
+/// Waits until each of `brokers` logged that it listens and serves metadata
+/// that lists all of `cluster` (the ids every broker must see).
+async fn wait_ready(brokers: &[LocalBroker], log_starts: &[u64], cluster: &[i32]) -> CliResult {
     // One spinner per broker, each ticked off as its broker answers.
     let bars = crate::term::spinners();
     let spinners: Vec<indicatif::ProgressBar> = brokers
@@ -544,8 +563,9 @@ async fn wait_ready(brokers: &[LocalBroker], log_starts: &[u64]) -> CliResult {
         for i in waiting {
             let b = &brokers[i];
             // Ready when this broker itself logged that it listens (another
-            // process could answer on the port) and it answers requests.
-            if started_listening(&b.log, log_starts[i]) && answers(b.port).await {
+            // process could answer on the port) and its metadata shows the
+            // whole cluster, so `-r N` works right after `cluster up`.
+            if started_listening(&b.log, log_starts[i]) && serves_metadata(b.port, cluster).await {
                 spinners[i].finish_with_message(format!(
                     "broker {} (127.0.0.1:{}) ready in {:.2} s",
                     b.id,
@@ -635,7 +655,7 @@ pub async fn start_broker(ctx: &Ctx, args: &StartBrokerArgs) -> CliResult {
     let log_start = spawn(&kfkd, b)?;
     let b = b.clone();
     state.save(&ctx.home.cluster_state_file())?;
-    wait_ready(std::slice::from_ref(&b), &[log_start]).await?;
+    wait_ready(std::slice::from_ref(&b), &[log_start], &[b.id]).await?;
     output::status(&format!(
         "Started broker {} in {:.1} s.",
         b.id,
