@@ -147,13 +147,11 @@ impl Client {
             ]);
         let (resp, _) = self.controller().await?.send(&req).await?;
         for t in resp.topics {
-            if let Some(e) = ClientError::from_code(
+            ClientError::check(
                 t.error_code,
                 t.error_message.as_deref(),
                 format!("cannot create topic '{}'", topic.name),
-            ) {
-                return Err(e);
-            }
+            )?;
         }
         self.refresh(Some(std::slice::from_ref(&topic.name)))
             .await
@@ -233,13 +231,11 @@ impl Client {
             ]);
         let (resp, _) = self.controller().await?.send(&req).await?;
         for r in resp.results {
-            if let Some(e) = ClientError::from_code(
+            ClientError::check(
                 r.error_code,
                 r.error_message.as_deref(),
                 format!("cannot change the partitions of '{topic}'"),
-            ) {
-                return Err(e);
-            }
+            )?;
         }
         self.refresh(Some(&[topic.to_string()])).await.ok();
         Ok(())
@@ -271,13 +267,11 @@ impl Client {
         let (resp, _) = conn.send(&req).await?;
         let mut out = Vec::new();
         for r in resp.results {
-            if let Some(e) = ClientError::from_code(
+            ClientError::check(
                 r.error_code,
                 r.error_message.as_deref(),
                 format!("cannot describe the configs of '{name}'"),
-            ) {
-                return Err(e);
-            }
+            )?;
             out.extend(r.configs.into_iter().map(|c| ConfigEntry {
                 name: c.name.to_string(),
                 value: c.value.map(|v| v.to_string()),
@@ -340,13 +334,11 @@ impl Client {
         ]);
         let (resp, _) = self.controller().await?.send(&req).await?;
         for r in resp.responses {
-            if let Some(e) = ClientError::from_code(
+            ClientError::check(
                 r.error_code,
                 r.error_message.as_deref(),
                 format!("cannot change the configs of '{topic}'"),
-            ) {
-                return Err(e);
-            }
+            )?;
         }
         Ok(())
     }
@@ -402,13 +394,11 @@ impl Client {
             let (resp, _) = conn.send(&req).await?;
             for t in resp.topics {
                 for p in t.partitions {
-                    if let Some(e) = ClientError::from_code(
+                    ClientError::check(
                         p.error_code,
                         None,
                         format!("cannot list offsets of {topic}-{}", p.partition_index),
-                    ) {
-                        return Err(e);
-                    }
+                    )?;
                     out.push((p.partition_index, p.offset));
                 }
             }

@@ -174,6 +174,14 @@ impl Client {
         Arc::clone(&self.meta.read().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// The ids of the cluster's live brokers, from fresh metadata.
+    ///
+    /// # Errors
+    /// When no broker answers.
+    pub async fn broker_ids(&self) -> Result<Vec<i32>> {
+        Ok(self.refresh(None).await?.brokers.keys().copied().collect())
+    }
+
     /// How many partitions `topic` has, from the cache.
     pub fn partition_count(&self, topic: &str) -> Option<usize> {
         self.meta

@@ -49,6 +49,17 @@ impl ClientError {
         })
     }
 
+    /// `Err` with [`ClientError::from_code`]'s error when `code` is one.
+    ///
+    /// # Errors
+    /// The Kafka error that `code` stands for.
+    pub fn check(code: i16, message: Option<&str>, context: impl Into<String>) -> Result<()> {
+        match ClientError::from_code(code, message, context) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     /// Whether trying again (after refreshing metadata) may succeed.
     pub fn is_retriable(&self) -> bool {
         match self {

@@ -106,13 +106,6 @@ pub(crate) fn offset_commit_request(
         )
 }
 
-fn kafka_error(code: i16, what: String) -> Result<()> {
-    match ClientError::from_code(code, None, what) {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
-}
-
 impl Client {
     /// The broker coordinating `group`, retrying while it is being chosen.
     ///
@@ -129,8 +122,9 @@ impl Client {
                 .unwrap_or(0)
                 .min(3);
             let resp = conn.send_at(&req, version).await?;
-            kafka_error(
+            ClientError::check(
                 resp.error_code,
+                None,
                 format!("cannot find the coordinator of group '{group}'"),
             )?;
             self.refresh(None).await?;
@@ -149,7 +143,7 @@ impl Client {
     /// # Errors
     /// When a broker cannot be asked.
     pub async fn list_groups(&self) -> Result<Vec<GroupListing>> {
-        let brokers: Vec<i32> = self.refresh(None).await?.brokers.keys().copied().collect();
+        let brokers = self.broker_ids().await?;
         let mut out = Vec::new();
         for id in brokers {
             let (resp, _) = self
@@ -157,7 +151,11 @@ impl Client {
                 .await?
                 .send(&ListGroupsRequest::default())
                 .await?;
-            kafka_error(resp.error_code, format!("broker {id} cannot list groups"))?;
+            ClientError::check(
+                resp.error_code,
+                None,
+                format!("broker {id} cannot list groups"),
+            )?;
             out.extend(resp.groups.into_iter().map(|g| GroupListing {
                 group: g.group_id.0.to_string(),
                 protocol_type: g.protocol_type.to_string(),
@@ -184,7 +182,11 @@ impl Client {
                 .into_iter()
                 .next()
                 .ok_or_else(|| ClientError::Invalid("empty DescribeGroups response".into()))?;
-            kafka_error(g.error_code, format!("cannot describe group '{group}'"))?;
+            ClientError::check(
+                g.error_code,
+                None,
+                format!("cannot describe group '{group}'"),
+            )?;
             Ok(GroupDescription {
                 group: group.to_string(),
                 state: g.group_state.to_string(),
@@ -222,15 +224,17 @@ impl Client {
                 .unwrap_or(2)
                 .clamp(2, 7);
             let resp = conn.send_at(&req, version).await?;
-            kafka_error(
+            ClientError::check(
                 resp.error_code,
+                None,
                 format!("cannot read the offsets of group '{group}'"),
             )?;
             let mut out = BTreeMap::new();
             for t in resp.topics {
                 for p in t.partitions {
-                    kafka_error(
+                    ClientError::check(
                         p.error_code,
+                        None,
                         format!("cannot read the offsets of group '{group}'"),
                     )?;
                     if p.committed_offset >= 0 {
@@ -268,7 +272,7 @@ impl Client {
                             "group '{group}' has active members; offsets can only be reset while it is inactive"
                         )));
                     }
-                    kafka_error(p.error_code, format!("cannot commit offsets for group '{group}'"))?;
+                    ClientError::check(p.error_code, None, format!("cannot commit offsets for group '{group}'"))?;
                 }
             }
             Ok(())
@@ -286,7 +290,7 @@ impl Client {
             let req = DeleteGroupsRequest::default().with_groups_names(vec![group_id(group)]);
             let (resp, _) = conn.send(&req).await?;
             for r in resp.results {
-                kafka_error(r.error_code, format!("cannot delete group '{group}'"))?;
+                ClientError::check(r.error_code, None, format!("cannot delete group '{group}'"))?;
             }
             Ok(())
         })

@@ -239,13 +239,11 @@ impl GroupMembership {
             .with_protocol_name(join.protocol_name.clone())
             .with_assignments(assignments);
         let (resp, _) = conn.send(&req).await?;
-        if let Some(e) = ClientError::from_code(
+        ClientError::check(
             resp.error_code,
             None,
             format!("cannot sync with group '{}'", self.group),
-        ) {
-            return Err(e);
-        }
+        )?;
         let assignment = decode_versioned::<ConsumerProtocolAssignment>(&resp.assignment, 3)
             .map(|a| {
                 a.assigned_partitions
@@ -418,13 +416,11 @@ impl Committer {
         let (resp, _) = conn.send(&req).await?;
         for t in resp.topics {
             for p in t.partitions {
-                if let Some(e) = ClientError::from_code(
+                ClientError::check(
                     p.error_code,
                     None,
                     format!("cannot commit offsets of group '{}'", self.group),
-                ) {
-                    return Err(e);
-                }
+                )?;
             }
         }
         Ok(())

@@ -214,11 +214,7 @@ impl Producer {
                 .with_producer_epoch(-1);
             let conn = client.any_broker().await?;
             let (resp, _) = conn.send(&req).await?;
-            if let Some(e) =
-                ClientError::from_code(resp.error_code, None, "cannot get a producer id")
-            {
-                return Err(e);
-            }
+            ClientError::check(resp.error_code, None, "cannot get a producer id")?;
             Some((resp.producer_id.0, resp.producer_epoch))
         } else {
             None
@@ -579,13 +575,11 @@ impl Inner {
                 addr: conn.addr().to_string(),
                 reason: "empty produce response".into(),
             })?;
-        match ClientError::from_code(
+        ClientError::check(
             p.error_code,
             p.error_message.as_deref(),
             format!("cannot produce to {topic}-{partition}"),
-        ) {
-            Some(e) => Err(e),
-            None => Ok(p.base_offset),
-        }
+        )?;
+        Ok(p.base_offset)
     }
 }

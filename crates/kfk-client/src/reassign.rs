@@ -103,13 +103,11 @@ impl Client {
         let resp = self
             .retrying(|| async { Ok(self.controller().await?.send(&req).await?.0) })
             .await?;
-        if let Some(e) = ClientError::from_code(
+        ClientError::check(
             resp.error_code,
             resp.error_message.as_deref(),
             "cannot reassign partitions",
-        ) {
-            return Err(e);
-        }
+        )?;
         Ok(outcomes(
             "cannot reassign",
             resp.responses.into_iter().map(|t| {
@@ -135,13 +133,11 @@ impl Client {
         let resp = self
             .retrying(|| async { Ok(self.controller().await?.send(&req).await?.0) })
             .await?;
-        if let Some(e) = ClientError::from_code(
+        ClientError::check(
             resp.error_code,
             resp.error_message.as_deref(),
             "cannot list reassignments",
-        ) {
-            return Err(e);
-        }
+        )?;
         let ids = |v: Vec<BrokerId>| v.into_iter().map(|b| b.0).collect();
         let mut out: Vec<Reassignment> = resp
             .topics
@@ -192,9 +188,7 @@ impl Client {
         let resp = self
             .retrying(|| async { Ok(self.controller().await?.send(&req).await?.0) })
             .await?;
-        if let Some(e) = ClientError::from_code(resp.error_code, None, "cannot elect leaders") {
-            return Err(e);
-        }
+        ClientError::check(resp.error_code, None, "cannot elect leaders")?;
         Ok(outcomes(
             "election for",
             resp.replica_election_results.into_iter().map(|t| {

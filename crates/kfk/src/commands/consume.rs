@@ -177,19 +177,7 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
         return run_group(args, group, client, topic, spec.start, printer).await;
     }
     let info = client.topic(&topic).await?;
-    let partitions: Vec<i32> = match args.partition {
-        Some(p) => {
-            if !info.partitions.iter().any(|x| x.partition == p) {
-                return Err(CliError::new(format!(
-                    "topic '{topic}' has no partition {p} (it has {})",
-                    info.partitions.len()
-                ))
-                .hint(format!("see `kfk topics describe {topic}`")));
-            }
-            vec![p]
-        }
-        None => info.partitions.iter().map(|p| p.partition).collect(),
-    };
+    let partitions = partitions_to_read(&info, &topic, args.partition)?;
     let mut consumer = Consumer::new(client);
     if args.exit_at_end {
         consumer.max_wait = Duration::from_millis(200);
@@ -259,9 +247,45 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
 }
 
 /// Offsets delivered (printed) and not yet committed: partition -> next offset.
-type Pending = BTreeMap<i32, i64>;
+pub(crate) type Pending = BTreeMap<i32, i64>;
 
-/// Commits what was delivered since the last commit, waiting for it or not.
+/// Commits what was delivered since the last commit, waiting for it or not
+/// (a background commit that fails says so on stderr); returns how many
+/// partitions it covered.
+///
+/// # Errors
+/// A commit that was waited for and failed.
+pub(crate) async fn commit_new(
+    member: &GroupMembership,
+    topic: &str,
+    delivered: &Pending,
+    committed: &mut Pending,
+    wait: bool,
+) -> CliResult<usize> {
+    let offsets: Vec<(String, i32, i64)> = delivered
+        .iter()
+        .filter(|(p, o)| committed.get(p) != Some(o))
+        .map(|(p, o)| (topic.to_string(), *p, *o))
+        .collect();
+    if offsets.is_empty() {
+        return Ok(0);
+    }
+    if wait {
+        member.commit(&offsets).await?;
+    } else {
+        let committer = member.committer();
+        let list = offsets.clone();
+        tokio::spawn(async move {
+            if let Err(e) = committer.commit(&list).await {
+                output::status(&format!("warning: commit failed: {e}"));
+            }
+        });
+    }
+    committed.extend(offsets.iter().map(|(_, p, o)| (*p, *o)));
+    Ok(offsets.len())
+}
+
+/// [`commit_new`] for the streaming consumer: a failure is a warning.
 async fn commit_delivered(
     member: &GroupMembership,
     topic: &str,
@@ -269,27 +293,32 @@ async fn commit_delivered(
     committed: &mut Pending,
     wait: bool,
 ) {
-    let offsets: Vec<(String, i32, i64)> = delivered
-        .iter()
-        .filter(|(p, o)| committed.get(p) != Some(o))
-        .map(|(p, o)| (topic.to_string(), *p, *o))
-        .collect();
-    if offsets.is_empty() {
-        return;
+    if let Err(e) = commit_new(member, topic, delivered, committed, wait).await {
+        output::status(&format!("warning: commit failed: {}", e.message));
     }
-    if wait {
-        match member.commit(&offsets).await {
-            Ok(()) => committed.extend(offsets.iter().map(|(_, p, o)| (*p, *o))),
-            Err(e) => output::status(&format!("warning: commit failed: {e}")),
-        }
-    } else {
-        let committer = member.committer();
-        committed.extend(offsets.iter().map(|(_, p, o)| (*p, *o)));
-        tokio::spawn(async move {
-            if let Err(e) = committer.commit(&offsets).await {
-                output::status(&format!("warning: commit failed: {e}"));
+}
+
+/// The partitions to read: `only` (which must exist) or all of the topic's.
+///
+/// # Errors
+/// When `only` names a partition the topic does not have.
+pub(crate) fn partitions_to_read(
+    info: &kfk_client::TopicInfo,
+    topic: &str,
+    only: Option<i32>,
+) -> CliResult<Vec<i32>> {
+    match only {
+        Some(p) => {
+            if !info.partitions.iter().any(|x| x.partition == p) {
+                return Err(CliError::new(format!(
+                    "topic '{topic}' has no partition {p} (it has {})",
+                    info.partitions.len()
+                ))
+                .hint(format!("see `kfk topics describe {topic}`")));
             }
-        });
+            Ok(vec![p])
+        }
+        None => Ok(info.partitions.iter().map(|p| p.partition).collect()),
     }
 }
 

@@ -125,13 +125,7 @@ pub async fn generate(ctx: &Ctx, args: &ReassignGenerateArgs) -> CliResult {
         topics.extend(t.topics.into_iter().map(|t| t.topic));
     }
     let client = ctx.client().await?;
-    let known: Vec<i32> = client
-        .refresh(None)
-        .await?
-        .brokers
-        .keys()
-        .copied()
-        .collect();
+    let known: Vec<i32> = client.broker_ids().await?;
     if let Some(b) = args.brokers.iter().find(|b| !known.contains(b)) {
         return Err(CliError::usage(format!("broker {b} is not in the cluster"))
             .hint(format!("its brokers are {known:?}")));
@@ -265,13 +259,7 @@ async fn remove_throttles(client: &Client, plan: &Plan) -> CliResult<bool> {
         }
     }
     if found {
-        let brokers: Vec<i32> = client
-            .refresh(None)
-            .await?
-            .brokers
-            .keys()
-            .copied()
-            .collect();
+        let brokers: Vec<i32> = client.broker_ids().await?;
         for b in brokers {
             client
                 .alter_broker_configs(Some(b), &[(THROTTLE_RATE.to_string(), None)])
@@ -416,13 +404,7 @@ pub fn with_replication_factor(current: &Plan, brokers: &[i32], rf: usize) -> Cl
 
 /// `kfk topics alter NAME --replication-factor N`: plans and runs the moves.
 pub async fn change_replication_factor(client: &Client, topic: &str, rf: usize) -> CliResult {
-    let brokers: Vec<i32> = client
-        .refresh(None)
-        .await?
-        .brokers
-        .keys()
-        .copied()
-        .collect();
+    let brokers: Vec<i32> = client.broker_ids().await?;
     let now = current(client, &[topic.to_string()]).await?;
     let plan = with_replication_factor(&now, &brokers, rf)?;
     start_and_wait(client, &plan, true).await

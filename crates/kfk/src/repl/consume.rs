@@ -252,27 +252,14 @@ impl Session {
             return Err(CliError::usage("commit needs a group")
                 .hint("start with `kfk consume TOPIC -i --group G`"));
         };
-        let offsets: Vec<(String, i32, i64)> = self
-            .delivered
-            .iter()
-            .filter(|(p, o)| self.committed.get(p) != Some(o))
-            .map(|(p, o)| (self.opts.topic.clone(), *p, *o))
-            .collect();
-        if offsets.is_empty() {
-            return Ok(0);
-        }
-        if wait {
-            member.commit(&offsets).await?;
-        } else {
-            let committer = member.committer();
-            let list = offsets.clone();
-            tokio::spawn(async move {
-                let _ = committer.commit(&list).await;
-            });
-        }
-        self.committed
-            .extend(offsets.iter().map(|(_, p, o)| (*p, *o)));
-        Ok(offsets.len())
+        crate::commands::consume::commit_new(
+            member,
+            &self.opts.topic,
+            &self.delivered,
+            &mut self.committed,
+            wait,
+        )
+        .await
     }
 
     async fn lag(&mut self) -> CliResult<String> {
@@ -502,19 +489,7 @@ fn prompt(s: &Session) -> String {
 /// When the terminal or the first assignment cannot be set up.
 pub async fn run(ctx: &Ctx, client: Arc<Client>, opts: Options) -> CliResult {
     let info = client.topic(&opts.topic).await?;
-    let owned: Vec<i32> = match opts.partition {
-        Some(p) => {
-            if !info.partitions.iter().any(|x| x.partition == p) {
-                return Err(CliError::new(format!(
-                    "topic '{}' has no partition {p} (it has {})",
-                    opts.topic,
-                    info.partitions.len()
-                )));
-            }
-            vec![p]
-        }
-        None => info.partitions.iter().map(|p| p.partition).collect(),
-    };
+    let owned = crate::commands::consume::partitions_to_read(&info, &opts.topic, opts.partition)?;
     let words = Words::default();
     let mut reader = LineReader::new(Arc::clone(&words), history_file(&ctx.home, "consume"))?;
     let printer = reader.printer()?;
