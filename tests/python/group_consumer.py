@@ -5,7 +5,11 @@ usage: group_consumer.py confluent|kafka-python BOOTSTRAP TOPIC GROUP MAX IDLE_S
 Prints "ASSIGNED p,p,..." whenever its assignment changes and "MSG p offset value"
 per message, committing each message's offset + 1 synchronously before printing
 the next. Exits after MAX messages, after IDLE_S seconds without one, or when
-STOP_FILE exists; closing leaves the group.
+STOP_FILE exists; closing leaves the group (a static member stays).
+
+confluent only: GC_STRATEGY sets partition.assignment.strategy (e.g.
+cooperative-sticky), GC_INSTANCE sets group.instance.id (static membership), and
+each rebalance callback prints "REVOKE p,p" / "ASSIGN p,p" / "LOST p,p".
 """
 import os
 import sys
@@ -27,10 +31,21 @@ def stop():
 if client == "confluent":
     from confluent_kafka import Consumer, TopicPartition
 
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                  "session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
-    c.subscribe([topic])
+    conf = {"bootstrap.servers": bootstrap, "group.id": group,
+            "auto.offset.reset": "earliest", "enable.auto.commit": False,
+            "session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
+    if os.environ.get("GC_STRATEGY"):
+        conf["partition.assignment.strategy"] = os.environ["GC_STRATEGY"]
+    if os.environ.get("GC_INSTANCE"):
+        conf["group.instance.id"] = os.environ["GC_INSTANCE"]
+    c = Consumer(conf)
+
+    def callback(word):
+        return lambda _c, parts: out(
+            word + " " + ",".join(str(tp.partition) for tp in sorted(parts, key=lambda tp: tp.partition)))
+
+    c.subscribe([topic], on_assign=callback("ASSIGN"), on_revoke=callback("REVOKE"),
+                on_lost=callback("LOST"))
     seen, last, shown = 0, time.time(), None
     while seen < limit and time.time() - last < idle and not stop():
         m = c.poll(0.2)

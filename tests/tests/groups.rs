@@ -25,10 +25,16 @@ struct Consumer {
 
 impl Consumer {
     fn start(home: &Home, name: &str, args: [&str; 6]) -> Consumer {
+        Consumer::start_with(home, name, args, &[])
+    }
+
+    /// With `GC_*` settings (assignment strategy, static instance id).
+    fn start_with(home: &Home, name: &str, args: [&str; 6], env: &[(&str, &str)]) -> Consumer {
         let out = home.path().join(format!("{name}.out"));
         let stop = home.path().join(format!("{name}.stop"));
         let child = python("group_consumer.py")
             .args(args)
+            .envs(env.iter().copied())
             .arg(&stop)
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(Stdio::null())
@@ -53,6 +59,22 @@ impl Consumer {
             .find_map(|l| l.strip_prefix("ASSIGNED"))
             .map(|l| l.trim().split(',').filter_map(|p| p.parse().ok()).collect())
             .unwrap_or_default()
+    }
+
+    /// Its rebalance callbacks ("ASSIGN 0,1", "REVOKE 0", "LOST 2"), in order.
+    fn rebalances(&self) -> Vec<String> {
+        self.lines()
+            .into_iter()
+            .filter(|l| {
+                l.starts_with("ASSIGN ") || l.starts_with("REVOKE ") || l.starts_with("LOST ")
+            })
+            .collect()
+    }
+
+    /// Dies without a goodbye (SIGKILL): no LeaveGroup, no last commit.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// The values it printed (and committed).
@@ -95,7 +117,7 @@ fn produce(home: &Home, topic: &str, range: std::ops::Range<u32>) {
     home.ok_stdin(&["produce", topic, "-K", ":"], &input);
 }
 
-fn split_hand_over_and_resume(client: &str) {
+fn split_hand_over_and_resume(client: &str, env: &[(&str, &str)]) {
     let home = home();
     home.up();
     let bootstrap = format!("127.0.0.1:{}", home.port);
@@ -114,11 +136,11 @@ fn split_hand_over_and_resume(client: &str) {
     };
 
     // Two members split the three partitions.
-    let a = Consumer::start(&home, "a", args("1000", "120"));
+    let a = Consumer::start_with(&home, "a", args("1000", "120"), env);
     wait("a to get partitions", Duration::from_secs(30), || {
         a.assigned().len() == 3
     });
-    let b = Consumer::start(&home, "b", args("1000", "120"));
+    let b = Consumer::start_with(&home, "b", args("1000", "120"), env);
     wait(
         "a and b to split the partitions",
         Duration::from_secs(30),
@@ -148,7 +170,7 @@ fn split_hand_over_and_resume(client: &str) {
 
     // A new member starts exactly at the committed offsets.
     produce(&home, "orders", 60..70);
-    let c = Consumer::start(&home, "c", args("1000", "6"));
+    let c = Consumer::start_with(&home, "c", args("1000", "6"), env);
     wait("c to read the rest", Duration::from_secs(40), || {
         c.values().len() >= 10
     });
@@ -165,12 +187,91 @@ fn split_hand_over_and_resume(client: &str) {
 
 #[test]
 fn confluent_kafka_consumers_split_hand_over_and_resume() {
-    split_hand_over_and_resume("confluent");
+    split_hand_over_and_resume("confluent", &[]);
 }
 
 #[test]
 fn kafka_python_consumers_split_hand_over_and_resume() {
-    split_hand_over_and_resume("kafka-python");
+    split_hand_over_and_resume("kafka-python", &[]);
+}
+
+/// KIP-429: the clients drive incremental rebalances through the classic
+/// protocol; the coordinator only relays the leader's assignment.
+#[test]
+fn cooperative_sticky_consumers_split_hand_over_and_resume() {
+    split_hand_over_and_resume("confluent", &[("GC_STRATEGY", "cooperative-sticky")]);
+}
+
+/// KIP-345: a static member that restarts within its session timeout gets its
+/// partitions back without a rebalance (the other member never notices); one
+/// that stays away is removed when its session times out.
+#[test]
+fn static_members_return_without_a_rebalance_and_expire_with_their_session() {
+    let home = home();
+    home.up();
+    let bootstrap = format!("127.0.0.1:{}", home.port);
+    home.ok(&["topics", "create", "shifts", "-p", "4"]);
+    produce(&home, "shifts", 0..40);
+    let args = [
+        "confluent",
+        bootstrap.as_str(),
+        "shifts",
+        "static",
+        "1000",
+        "120",
+    ];
+    let a = Consumer::start_with(&home, "a", args, &[("GC_INSTANCE", "a")]);
+    wait("a to get partitions", Duration::from_secs(30), || {
+        a.assigned().len() == 4
+    });
+    let b = Consumer::start_with(&home, "b", args, &[("GC_INSTANCE", "b")]);
+    wait(
+        "a and b to split the partitions",
+        Duration::from_secs(30),
+        || {
+            let (pa, pb) = (a.assigned(), b.assigned());
+            !pa.is_empty() && !pb.is_empty() && pa.is_disjoint(&pb) && pa.len() + pb.len() == 4
+        },
+    );
+    wait(
+        "the 40 messages to be read",
+        Duration::from_secs(30),
+        || a.values().len() + b.values().len() >= 40,
+    );
+    let (owned_by_a, owned_by_b) = (a.assigned(), b.assigned());
+    let b_rebalances = b.rebalances();
+    let mut read = a.values();
+    a.kill();
+
+    // a comes back as the same instance: same partitions, b undisturbed.
+    let a2 = Consumer::start_with(&home, "a2", args, &[("GC_INSTANCE", "a")]);
+    wait("a to be back", Duration::from_secs(30), || {
+        a2.assigned() == owned_by_a
+    });
+    produce(&home, "shifts", 40..60);
+    wait("the next 20 messages", Duration::from_secs(30), || {
+        read.len() + a2.values().len() + b.values().len() >= 60
+    });
+    assert_eq!(b.rebalances(), b_rebalances, "b saw a rebalance");
+    assert_eq!(b.assigned(), owned_by_b);
+    read.extend(a2.values());
+    a2.kill();
+
+    // a stays away: after its 6 s session, b owns everything.
+    wait(
+        "a's session to expire and b to take over",
+        Duration::from_secs(30),
+        || b.assigned().len() == 4,
+    );
+    produce(&home, "shifts", 60..70);
+    wait("the last 10 messages", Duration::from_secs(30), || {
+        read.len() + b.values().len() >= 70
+    });
+    let b = b.finish();
+    read.extend(b.values());
+    let unique: BTreeSet<&String> = read.iter().collect();
+    assert_eq!(read.len(), 70, "each message read exactly once: {read:?}");
+    assert_eq!(unique.len(), 70);
 }
 
 /// Java's `String.hashCode`, to find a group's offsets partition as Kafka does.

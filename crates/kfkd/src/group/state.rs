@@ -367,22 +367,19 @@ impl Group {
                         "another instance with this group.instance.id joined".into(),
                     )));
                 }
-                if self.leader.as_deref() == Some(old_id.as_str()) {
+                if let Some(w) = old.sync_waiter.take() {
+                    let _ = w.send(Err(ResponseError::FencedInstanceId));
+                }
+                let leader_before = self.leader.clone().unwrap_or_default();
+                if leader_before == old_id {
                     self.leader = Some(new_id.clone());
                 }
-                let unchanged = self
-                    .member(&new_id)
-                    .is_some_and(|m| m.protocols == a.protocols);
-                let is_leader = self.leader.as_deref() == Some(new_id.as_str());
-                if self.state == GroupState::Stable && unchanged && !is_leader {
-                    // KIP-345: a restarted static member keeps its assignment
-                    // without a rebalance.
-                    if let Some(m) = self.member_mut(&new_id) {
-                        m.expires = now + m.session_timeout;
-                    }
-                    return JoinOutcome::Reply(Ok(self.joined_for(&new_id, false)));
+                if self.state == GroupState::Stable {
+                    return self.static_return(&new_id, leader_before, a, now, initial_delay);
                 }
-                return self.rejoin(&new_id, a, now, initial_delay);
+                // Mid-rebalance the leader may already be assigning to the
+                // old member id: start over, as Kafka does.
+                return self.rejoin(&new_id, a, now, initial_delay, true);
             }
             if a.require_known_member_id && a.instance_id.is_none() {
                 self.pending.push(new_id.clone());
@@ -396,7 +393,38 @@ impl Group {
             return self.add_member(id, a, now, initial_delay);
         }
         let id = a.member_id.clone();
-        self.rejoin(&id, a, now, initial_delay)
+        self.rejoin(&id, a, now, initial_delay, false)
+    }
+
+    /// KIP-345: a restarted static member of a stable group keeps its
+    /// assignment without a rebalance, unless its protocols would change the
+    /// group's. The answer names the leader as it was before the member's id
+    /// changed, so a returning leader acts as a follower and fetches its old
+    /// assignment instead of assigning again (which a stable group would not
+    /// hand out).
+    fn static_return(
+        &mut self,
+        id: &str,
+        leader_before: String,
+        a: JoinArgs,
+        now: Instant,
+        initial_delay: Duration,
+    ) -> JoinOutcome {
+        let Some(m) = self.member_mut(id) else {
+            return JoinOutcome::Reply(err(ResponseError::UnknownMemberId, "unknown member"));
+        };
+        m.protocols.clone_from(&a.protocols);
+        m.session_timeout = a.session_timeout;
+        m.rebalance_timeout = a.rebalance_timeout;
+        m.expires = now + a.session_timeout;
+        if self.protocol.as_deref() != Some(self.select_protocol().as_str()) {
+            return self.rejoin(id, a, now, initial_delay, true);
+        }
+        // The new member id must survive a coordinator failover.
+        self.dirty = true;
+        let mut joined = self.joined_for(id, false);
+        joined.leader = leader_before;
+        JoinOutcome::Reply(Ok(joined))
     }
 
     fn add_member(
@@ -440,19 +468,22 @@ impl Group {
         JoinOutcome::Wait(rx)
     }
 
+    /// A known member joins again; `force` starts a rebalance even when
+    /// nothing about it changed.
     fn rejoin(
         &mut self,
         id: &str,
         a: JoinArgs,
         now: Instant,
         initial_delay: Duration,
+        force: bool,
     ) -> JoinOutcome {
         let is_leader = self.leader.as_deref() == Some(id);
         let state = self.state;
         let Some(m) = self.member_mut(id) else {
             return JoinOutcome::Reply(err(ResponseError::UnknownMemberId, "unknown member"));
         };
-        let changed = m.protocols != a.protocols;
+        let changed = force || m.protocols != a.protocols;
         m.protocols = a.protocols;
         m.session_timeout = a.session_timeout;
         m.rebalance_timeout = a.rebalance_timeout;
@@ -1001,6 +1032,23 @@ mod tests {
                     g.heartbeat(&b, Some("i-2"), 2, now),
                     Err(ResponseError::FencedInstanceId)
                 );
+            }
+            _ => panic!("expected an immediate answer"),
+        }
+        // a, the leader, restarts too: it is told the leader is its old id,
+        // so it syncs as a follower and gets its old assignment back.
+        match g.join(a_args, now, DELAY) {
+            JoinOutcome::Reply(Ok(j)) => {
+                assert_eq!(j.generation, 2);
+                assert_eq!(j.leader, a);
+                assert_ne!(j.member_id, a);
+                assert!(j.members.is_empty());
+                assert_eq!(g.state, GroupState::Stable);
+                assert_eq!(g.leader.as_deref(), Some(j.member_id.as_str()));
+                assert!(matches!(
+                    g.sync(&j.member_id, Some("i-1"), 2, vec![], now),
+                    SyncOutcome::Reply(Ok(_))
+                ));
             }
             _ => panic!("expected an immediate answer"),
         }
