@@ -90,6 +90,23 @@ fn the_walkthrough_raise_replication_stop_a_broker_and_heal() {
         &["produce", "myorders", "-p", "1", "--acks", "all"],
         "Wxk\n",
     );
+    // The offline partition refuses writes, saying why.
+    let refused = home.kfk_stdin(&["produce", "myorders", "-p", "2"], "lost\n");
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("myorders-2 has no leader"), "{why}");
+    // Reading to the end gives what the live partitions hold and names the
+    // offline one (exit 1).
+    let partial = home.kfk(&["consume", "myorders", "--from-beginning", "-e"]);
+    assert_eq!(partial.status.code(), Some(1));
+    let mut got: Vec<String> = String::from_utf8_lossy(&partial.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, vec!["Hello", "Wxk", "again", "from"]);
+    let why = String::from_utf8_lossy(&partial.stderr);
+    assert!(why.contains("except myorders-2: offline"), "{why}");
 
     home.ok(&["cluster", "start-broker", "2"]);
     describe_until(

@@ -328,8 +328,8 @@ impl Client {
         if p.leader < 0 {
             return Err(ClientError::Kafka {
                 error: kafka_protocol::ResponseError::LeaderNotAvailable,
-                message: None,
-                context: format!("partition {topic}-{partition}"),
+                message: Some("offline: its in-sync replicas are down".into()),
+                context: format!("{topic}-{partition} has no leader"),
             });
         }
         self.broker(p.leader).await

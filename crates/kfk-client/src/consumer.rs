@@ -50,6 +50,9 @@ struct Position {
     next: i64,
     /// High watermark from the last fetch, -1 before the first.
     high_watermark: i64,
+    /// A start not resolved yet because the partition had no leader to ask
+    /// (offline): resolved by a later poll, once it is back.
+    unresolved: Option<StartOffset>,
 }
 
 #[derive(Debug)]
@@ -104,22 +107,71 @@ impl Consumer {
         })
     }
 
-    /// Adds partitions to read, each from its start position.
+    /// Adds partitions to read, each from its start position. A partition
+    /// without a leader (offline) is read once it has one again, while the
+    /// others are read meanwhile, as Kafka's consumers do.
     ///
     /// # Errors
-    /// Unknown topic or partition, or an offset lookup failure.
+    /// Unknown topic or partition, or an offset lookup failure that retrying
+    /// would not cure.
     pub async fn assign(&mut self, topic: &str, partitions: &[(i32, StartOffset)]) -> Result<()> {
         for &(p, start) in partitions {
-            let next = self.resolve(topic, p, start).await?;
+            let (next, unresolved) = match self.resolve(topic, p, start).await {
+                Ok(next) => (next, None),
+                Err(e) if e.is_retriable() => (-1, Some(start)),
+                Err(e) => return Err(e),
+            };
             self.positions.insert(
                 (topic.to_string(), p),
                 Position {
                     next,
                     high_watermark: -1,
+                    unresolved,
                 },
             );
         }
         Ok(())
+    }
+
+    /// Resolves the starts that could not be resolved before; returns whether
+    /// any is still waiting.
+    async fn resolve_pending(&mut self) -> Result<bool> {
+        let pending: Vec<((String, i32), StartOffset)> = self
+            .positions
+            .iter()
+            .filter_map(|(k, pos)| pos.unresolved.map(|s| (k.clone(), s)))
+            .collect();
+        let mut waiting = false;
+        for ((topic, p), start) in pending {
+            match self.resolve(&topic, p, start).await {
+                Ok(next) => {
+                    if let Some(pos) = self.positions.get_mut(&(topic, p)) {
+                        pos.next = next;
+                        pos.unresolved = None;
+                    }
+                }
+                Err(e) if e.is_retriable() => waiting = true,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(waiting)
+    }
+
+    /// Assigned partitions that have no leader in the latest metadata
+    /// (offline: every in-sync replica is down), so nothing can be read from
+    /// them until one returns.
+    pub fn offline(&self) -> Vec<(String, i32)> {
+        let meta = self.client.metadata();
+        self.positions
+            .keys()
+            .filter(|(topic, p)| {
+                meta.topics
+                    .get(topic)
+                    .and_then(|t| t.partitions.iter().find(|x| x.partition == *p))
+                    .is_none_or(|x| x.leader < 0)
+            })
+            .cloned()
+            .collect()
     }
 
     /// Stops reading a partition.
@@ -133,9 +185,11 @@ impl Consumer {
     }
 
     /// The next offset to read of each assigned partition.
+    /// (Partitions whose start is still unresolved have none yet.)
     pub fn positions(&self) -> Vec<(String, i32, i64)> {
         self.positions
             .iter()
+            .filter(|(_, pos)| pos.unresolved.is_none())
             .map(|((t, p), pos)| (t.clone(), *p, pos.next))
             .collect()
     }
@@ -143,9 +197,16 @@ impl Consumer {
     /// Whether every assigned partition has been read up to the high watermark
     /// seen in the last fetch.
     pub fn at_end(&self) -> bool {
+        self.at_end_except(&[])
+    }
+
+    /// [`Consumer::at_end`], not counting the partitions in `skip` (e.g. the
+    /// offline ones).
+    pub fn at_end_except(&self, skip: &[(String, i32)]) -> bool {
         self.positions
-            .values()
-            .all(|p| p.high_watermark >= 0 && p.next >= p.high_watermark)
+            .iter()
+            .filter(|(k, _)| !skip.contains(k))
+            .all(|(_, p)| p.high_watermark >= 0 && p.next >= p.high_watermark)
     }
 
     /// One fetch round: returns the records that arrived (possibly none after
@@ -155,9 +216,13 @@ impl Consumer {
     /// A partition error other than leadership changes, which are retried on the
     /// next poll after a metadata refresh.
     pub async fn poll(&mut self) -> Result<Vec<ConsumerRecord>> {
+        let mut refresh = self.resolve_pending().await?;
         let meta = self.client.metadata();
         let mut by_leader: BTreeMap<i32, Vec<(String, i32, i64)>> = BTreeMap::new();
         for ((topic, p), pos) in &self.positions {
+            if pos.unresolved.is_some() {
+                continue;
+            }
             let leader = meta
                 .topics
                 .get(topic)
@@ -169,7 +234,6 @@ impl Consumer {
                 .push((topic.clone(), *p, pos.next));
         }
         let mut out = Vec::new();
-        let mut refresh = false;
         for (leader, parts) in by_leader {
             if leader < 0 {
                 refresh = true;

@@ -36,6 +36,10 @@ pub enum ClientError {
     UnknownPartition { topic: String, partition: i32 },
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// A record's batch failed; the reason, as one error for every record
+    /// of the batch.
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl ClientError {

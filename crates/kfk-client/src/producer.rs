@@ -180,7 +180,7 @@ impl Delivery {
                             base + i64::from(self.index)
                         },
                     }),
-                    Err(e) => Err(ClientError::Invalid(e.clone())),
+                    Err(e) => Err(ClientError::Failed(e.clone())),
                 };
             }
             notified.await;

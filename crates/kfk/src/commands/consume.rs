@@ -185,6 +185,8 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
     let assignment: Vec<(i32, StartOffset)> = partitions.iter().map(|p| (*p, spec.start)).collect();
     consumer.assign(&topic, &assignment).await?;
     let mut open: BTreeSet<i32> = partitions.iter().copied().collect();
+    let mut watch = OfflineWatch::default();
+    let mut unread = Ok(());
     let mut count: u64 = 0;
     let bar = progress(args);
     let limit = args.max_messages.unwrap_or(u64::MAX);
@@ -233,7 +235,9 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
                 }
             }
         }
-        if (args.exit_at_end || spec.stop.is_some()) && consumer.at_end() {
+        let offline = watch.check(&consumer);
+        if (args.exit_at_end || spec.stop.is_some()) && consumer.at_end_except(offline) {
+            unread = watch.unread();
             break;
         }
     }
@@ -243,7 +247,50 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
     if let Printer::Document(f, all) = printer {
         output::structured(f, &all)?;
     }
-    Ok(())
+    unread
+}
+
+/// Says on stderr when a partition being read goes offline (no leader: its
+/// in-sync replicas are all down) and when it is back; the others are read
+/// meanwhile.
+#[derive(Default)]
+pub(crate) struct OfflineWatch {
+    offline: Vec<(String, i32)>,
+}
+
+impl OfflineWatch {
+    /// Notes the consumer's offline partitions after a poll; returns them.
+    pub(crate) fn check(&mut self, consumer: &Consumer) -> &[(String, i32)] {
+        let now = consumer.offline();
+        for (t, p) in now.iter().filter(|x| !self.offline.contains(x)) {
+            output::status(&format!(
+                "warning: {t}-{p} is offline (no leader: its in-sync replicas are down); \
+                 reading the other partitions, and {t}-{p} once a replica returns"
+            ));
+        }
+        for (t, p) in self.offline.iter().filter(|x| !now.contains(x)) {
+            output::status(&format!("{t}-{p} is back online"));
+        }
+        self.offline = now;
+        &self.offline
+    }
+
+    /// With --exit-at-end: the end was reached everywhere else.
+    pub(crate) fn unread(&self) -> CliResult {
+        if self.offline.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = self
+            .offline
+            .iter()
+            .map(|(t, p)| format!("{t}-{p}"))
+            .collect();
+        Err(CliError::new(format!(
+            "read to the end except {}: offline (no leader)",
+            names.join(", ")
+        ))
+        .hint("`kfk topics describe` shows its replicas; it comes back with a broker of its ISR (`kfk cluster start-broker ID`)"))
+    }
 }
 
 /// Offsets delivered (printed) and not yet committed: partition -> next offset.
@@ -339,6 +386,8 @@ async fn run_group(
     let bar = progress(args);
     let mut delivered = Pending::new();
     let mut committed = Pending::new();
+    let mut watch = OfflineWatch::default();
+    let mut unread = Ok(());
     let mut buf = Vec::new();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -400,7 +449,12 @@ async fn run_group(
                     b.set_position(count);
                 }
             }
-            if count >= limit || (args.exit_at_end && consumer.at_end()) {
+            let offline = watch.check(&consumer);
+            if count >= limit {
+                break 'session;
+            }
+            if args.exit_at_end && consumer.at_end_except(offline) {
+                unread = watch.unread();
                 break 'session;
             }
         }
@@ -417,5 +471,5 @@ async fn run_group(
     if let Printer::Document(f, all) = printer {
         output::structured(f, &all)?;
     }
-    Ok(())
+    unread
 }
