@@ -156,6 +156,11 @@ const CONTROLLED_SHUTDOWN_PATIENCE: Duration = Duration::from_secs(3);
 /// Directory of the metadata quorum's Raft log and snapshots.
 pub const QUORUM_DIR: &str = "__cluster_metadata";
 
+/// How long a quorum leader may go without a majority's acknowledgement
+/// before it stops counting as the active controller (KRaft's
+/// `controller.quorum.fetch.timeout.ms` default).
+const QUORUM_LOST_AFTER: Duration = Duration::from_secs(2);
+
 impl Broker {
     /// Opens the data directory: the metadata quorum (its own single voter for
     /// now), then every partition log the image names, dropping logs of topics
@@ -329,12 +334,22 @@ impl Broker {
     }
 
     /// The active controller (the quorum's leader), -1 while there is none.
+    /// A leader that has not heard from a majority for
+    /// [`QUORUM_LOST_AFTER`] cannot commit anything, so it does not count
+    /// (openraft keeps such a node leader until it hears of a newer term;
+    /// KRaft's leader resigns after its fetch timeout).
     pub fn controller_id(&self) -> i32 {
-        self.raft
-            .metrics()
-            .borrow()
-            .current_leader
-            .map_or(-1, |l| l as i32)
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow();
+        let Some(leader) = m.current_leader else {
+            return -1;
+        };
+        let voters = m.membership_config.membership().voter_ids().count();
+        let lost = leader == self.node_id as u64
+            && voters > 1
+            && m.millis_since_quorum_ack
+                .is_none_or(|ms| ms > QUORUM_LOST_AFTER.as_millis() as u64);
+        if lost { -1 } else { leader as i32 }
     }
 
     /// A consistent copy of the metadata image.
