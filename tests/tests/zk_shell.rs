@@ -51,6 +51,27 @@ fn the_metadata_reads_like_zookeeper_and_topic_configs_can_be_set() {
         assert_eq!(state["isr"].as_array().unwrap().len(), 2);
     }
     assert_eq!(home.ok(&["zk-shell", "ruok"]).trim(), "imok");
+    // Dynamic broker configs, and groups with their committed offsets.
+    assert_eq!(
+        get(&home, "/config/brokers/1")["config"],
+        serde_json::json!({})
+    );
+    home.ok_stdin(&["produce", "myorders", "-p", "1"], "a\nb\n");
+    home.ok(&[
+        "consume",
+        "myorders",
+        "--group",
+        "readers",
+        "--from-beginning",
+        "-e",
+    ]);
+    assert!(
+        home.ok(&["zk-shell", "ls", "/consumers"])
+            .contains("readers")
+    );
+    let group = get(&home, "/consumers/readers");
+    assert_eq!(group["offsets"]["myorders"]["1"], 2, "{group}");
+    assert_eq!(group["state"], "Empty");
     assert!(home.ok(&["zk-shell", "find", "state"]).lines().count() >= 3);
     assert!(
         !home
@@ -78,4 +99,83 @@ fn the_metadata_reads_like_zookeeper_and_topic_configs_can_be_set() {
         get(&home, "/config/topics/myorders")["config"]["retention.ms"],
         "86400000"
     );
+}
+
+#[test]
+fn commands_can_be_piped_in_and_ruok_fails_without_a_quorum() {
+    let home = Home::new()
+        .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
+        .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300");
+    home.up_cluster(3);
+    // zookeeper-shell's `<<< "ls /brokers/ids"`: no prompt, one answer a line.
+    let out = home.kfk_stdin(
+        &["zk-shell"],
+        "ls /brokers/ids\n# a comment\ncd /cluster\nls\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[1, 2, 3]\n[id]\n");
+    // A failed command is reported and sets the exit status.
+    let out = home.kfk_stdin(&["zk-shell"], "get /nope\nls /brokers/ids\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[1, 2, 3]\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Node does not exist: /nope"));
+
+    // Two of three voters gone: no controller can act, and ruok says so.
+    home.ok(&["cluster", "stop-broker", "2", "--kill"]);
+    home.ok(&["cluster", "stop-broker", "3", "--kill"]);
+    kfk_e2e::wait_until(std::time::Duration::from_secs(20), "ruok to fail", || {
+        !home.kfk(&["zk-shell", "ruok"]).status.success()
+    });
+    home.ok(&["cluster", "start-broker", "2"]);
+    kfk_e2e::wait_until(
+        std::time::Duration::from_secs(20),
+        "ruok to answer imok again",
+        || home.kfk(&["zk-shell", "ruok"]).status.success(),
+    );
+}
+
+#[test]
+fn the_interactive_shell_completes_paths_moves_around_and_keeps_history() {
+    let home = Home::new();
+    home.up();
+    home.ok(&["topics", "create", "myorders", "-p", "2"]);
+    let t = kfk_e2e::Tmux::shell(&home);
+    let wait = std::time::Duration::from_secs(20);
+    t.run("kfk zk-shell");
+    t.wait_for(" /] ", wait);
+
+    // Tab completes paths from the tree.
+    t.text("ls /brokers/top");
+    t.keys(&["Tab"]);
+    t.wait_for("ls /brokers/topics", wait);
+    t.keys(&["Enter"]);
+    t.wait_for("[myorders]", wait);
+
+    t.line("cd /brokers/topics/myorders/partitions");
+    t.wait_for(" /brokers/topics/myorders/partitions] ", wait);
+    t.line("ls");
+    t.wait_for("[0, 1]", wait);
+    t.line("get 1/state");
+    t.wait_for("\"leader_epoch\"", wait);
+    t.line("cd ../../..");
+    t.line("pwd");
+    t.wait_for("\n/brokers\n", wait);
+    t.line("get /nowhere");
+    t.wait_for("Node does not exist: /nowhere", wait);
+
+    // set asks before changing anything.
+    t.line(r#"set /config/topics/myorders {"retention.ms":"3600000"}"#);
+    t.wait_for("Change the configs of topic myorders", wait);
+    t.text("y");
+    t.wait_for("updated /config/topics/myorders", wait);
+    assert_eq!(
+        get(&home, "/config/topics/myorders")["config"]["retention.ms"],
+        "3600000"
+    );
+    t.line("quit");
+    t.wait_for("[exit 0]", wait);
+
+    // The history survives the shell.
+    let history = std::fs::read_to_string(home.path().join("data/zk-shell-history")).unwrap();
+    assert!(history.contains("cd ../../.."), "{history}");
 }

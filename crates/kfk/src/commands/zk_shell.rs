@@ -4,6 +4,7 @@
 //! One-shot (`kfk zk-shell get /controller`) or interactive.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use kfk_client::{Client, Metadata};
@@ -339,7 +340,6 @@ help, quit";
 
 /// Runs one shell command; `cwd` changes with `cd`. Returns what to print.
 async fn exec(
-    ctx: &Ctx,
     client: &Arc<Client>,
     cwd: &mut String,
     words: &[String],
@@ -430,7 +430,7 @@ async fn exec(
         "set" => {
             let path = resolve(cwd, arg(0));
             let body = args.get(1..).map(|a| a.join(" ")).unwrap_or_default();
-            return set(ctx, client, &tree, &path, &body, yes).await.map(Some);
+            return set(client, &tree, &path, &body, yes).await.map(Some);
         }
         "ruok" => {
             if tree.meta.controller_id >= 0 {
@@ -448,7 +448,6 @@ async fn exec(
 
 /// `set /config/topics/T JSON`: the topic's overrides become exactly JSON.
 async fn set(
-    ctx: &Ctx,
     client: &Arc<Client>,
     tree: &Tree,
     path: &str,
@@ -504,7 +503,6 @@ async fn set(
         "configs not changed",
     )?;
     client.alter_topic_configs(topic, &changes).await?;
-    let _ = ctx;
     Ok(format!("updated /config/topics/{topic}"))
 }
 
@@ -582,10 +580,14 @@ pub async fn run(ctx: &Ctx, args: &ZkShellArgs) -> CliResult {
                 _ => words.push(w.clone()),
             }
         }
-        if let Some(out) = exec(ctx, &client, &mut cwd, &words, yes, json_out).await? {
+        if let Some(out) = exec(&client, &mut cwd, &words, yes, json_out).await? {
             output::println_safe(&out);
         }
         return Ok(());
+    }
+    let json_out = ctx.format() != OutputFormat::Table;
+    if !std::io::stdin().is_terminal() {
+        return script(&client, args.yes, json_out).await;
     }
     let mut all = Vec::new();
     Tree::load(Arc::clone(&client))
@@ -616,30 +618,51 @@ pub async fn run(ctx: &Ctx, args: &ZkShellArgs) -> CliResult {
             continue;
         }
         let _ = editor.add_history_entry(line.as_str());
+        // Saved at once, so a shell that is killed keeps what was typed.
+        let _ = editor.save_history(&history);
         if matches!(words[0].as_str(), "quit" | "exit") {
             break;
         }
-        match exec(
-            ctx,
-            &client,
-            &mut cwd,
-            &words,
-            args.yes,
-            ctx.format() != OutputFormat::Table,
-        )
-        .await
-        {
+        match exec(&client, &mut cwd, &words, args.yes, json_out).await {
             Ok(Some(out)) => output::println_safe(&out),
             Ok(None) => {}
-            Err(e) => {
-                eprintln!("{}", e.message);
-            }
+            Err(e) => eprintln!("{}", e.message),
         }
         if let Some(h) = editor.helper_mut() {
             *h.cwd.borrow_mut() = cwd.clone();
         }
     }
-    let _ = editor.save_history(&history);
+    Ok(())
+}
+
+/// Commands piped in (`kfk zk-shell <<< "ls /brokers/ids"`, as with
+/// zookeeper-shell): one per line, no prompt; the exit status says whether
+/// every command worked.
+async fn script(client: &Arc<Client>, yes: bool, json_out: bool) -> CliResult {
+    let mut input = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)?;
+    let mut cwd = "/".to_string();
+    let mut failed = 0;
+    for line in input.lines() {
+        let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        match words.first().map(String::as_str) {
+            None => continue,
+            Some(w) if w.starts_with('#') => continue,
+            Some("quit" | "exit") => break,
+            Some(_) => {}
+        }
+        match exec(client, &mut cwd, &words, yes, json_out).await {
+            Ok(Some(out)) => output::println_safe(&out),
+            Ok(None) => {}
+            Err(e) => {
+                failed += 1;
+                eprintln!("{}", e.message);
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(CliError::new(format!("{failed} command(s) failed")));
+    }
     Ok(())
 }
 
