@@ -55,6 +55,18 @@ fn plans_execute_verify_and_leaders_are_elected_on_request() {
             .len(),
         3
     );
+    // The same from kafka-reassign-partitions' --topics-to-move-json-file.
+    let to_move = home.path().join("topics-to-move.json");
+    std::fs::write(&to_move, r#"{"version":1,"topics":[{"topic":"myorders"}]}"#).unwrap();
+    let from_file = home.json(&[
+        "reassign",
+        "generate",
+        "--topics-to-move-json-file",
+        to_move.to_str().unwrap(),
+        "--brokers",
+        "1,2",
+    ]);
+    assert_eq!(from_file, generated);
 
     let plan = home.path().join("increase-replication.json");
     std::fs::write(
@@ -63,13 +75,16 @@ fn plans_execute_verify_and_leaders_are_elected_on_request() {
 "partitions":[
 {"topic":"myorders","partition":0,"replicas":[1,2]},
 {"topic":"myorders","partition":1,"replicas":[1,2]},
-{"topic":"myorders","partition":2,"replicas":[2]}
+{"topic":"myorders","partition":2,"replicas":[2],"log_dirs":["any"]}
 ]
 }"#,
     )
     .unwrap();
     let plan = plan.to_str().unwrap();
-    let out = home.ok(&["reassign", "execute", "-f", plan]);
+    let executed = home.kfk(&["reassign", "execute", "-f", plan]);
+    assert!(executed.status.success(), "{executed:?}");
+    assert!(String::from_utf8_lossy(&executed.stderr).contains("log_dirs are ignored"));
+    let out = String::from_utf8_lossy(&executed.stdout);
     assert!(
         out.contains("Save this to use as the --reassignment-json-file option during rollback")
     );
@@ -212,6 +227,13 @@ fn a_throttled_move_copies_slowly_and_verify_removes_the_throttle() {
         home.ok(&["reassign", "list"]).contains("big"),
         "still copying"
     );
+    // zookeeper-shell's view of a move in flight.
+    let flight: serde_json::Value =
+        serde_json::from_str(&home.ok(&["zk-shell", "get", "/admin/reassign_partitions"])).unwrap();
+    assert_eq!(
+        flight["partitions"],
+        serde_json::json!([{"topic": "big", "partition": 0, "replicas": [1, 2]}])
+    );
     let rate = |home: &Home| {
         home.json(&["describe", "broker", "2"])["configs"]["follower.replication.throttled.rate"]
             .clone()
@@ -235,4 +257,40 @@ fn a_throttled_move_copies_slowly_and_verify_removes_the_throttle() {
     assert_eq!(rate(&home), "9223372036854775807");
     let topic = home.json(&["topics", "describe", "big"]);
     assert_eq!(replicas(&topic), vec![vec![1, 2]]);
+
+    // A move cancelled half way: the partition keeps its replicas, the new
+    // one is dropped, and the throttle goes with it.
+    let third = home.path().join("third.json");
+    std::fs::write(
+        &third,
+        r#"{"version":1,"partitions":[{"topic":"big","partition":0,"replicas":[1,2,3]}]}"#,
+    )
+    .unwrap();
+    let third = third.to_str().unwrap();
+    home.ok(&[
+        "reassign",
+        "execute",
+        "-f",
+        third,
+        "--throttle",
+        "20000",
+        "--no-wait",
+    ]);
+    assert!(home.ok(&["reassign", "list"]).contains("big"));
+    let out = home.kfk(&["reassign", "cancel", "-f", third]);
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("Cancelled the reassignment of big-0")
+            && said.contains("Throttle was removed"),
+        "{said}"
+    );
+    assert!(home.ok(&["reassign", "list"]).is_empty());
+    assert_eq!(rate(&home), "9223372036854775807");
+    home.wait_json(
+        &["topics", "describe", "big"],
+        Duration::from_secs(20),
+        "big-0 to be back on 1 and 2, both in sync",
+        |t| kfk_e2e::partition_layout(t)[0].1 == vec![(1, true), (2, true)],
+    );
 }

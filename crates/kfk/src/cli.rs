@@ -317,6 +317,10 @@ pub struct ReassignCancelArgs {
     /// Cancel every move in flight.
     #[arg(long)]
     pub all: bool,
+    /// Keep the replication throttles the moves' execution set (by default
+    /// they are removed, as Kafka does).
+    #[arg(long)]
+    pub preserve_throttles: bool,
 }
 
 #[derive(Debug, Args)]

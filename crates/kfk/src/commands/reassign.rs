@@ -487,28 +487,45 @@ pub async fn verify(ctx: &Ctx, args: &ReassignPlanArg) -> CliResult {
 
 pub async fn cancel(ctx: &Ctx, args: &ReassignCancelArgs) -> CliResult {
     let client = ctx.client().await?;
-    let targets: Vec<(String, i32, Option<Vec<i32>>)> = match &args.file {
+    let targets: Vec<(String, i32)> = match &args.file {
         Some(f) => read_plan(f)?
             .partitions
             .into_iter()
-            .map(|p| (p.topic, p.partition, None))
+            .map(|p| (p.topic, p.partition))
             .collect(),
         None => client
             .list_partition_reassignments()
             .await?
             .into_iter()
-            .map(|r| (r.topic, r.partition, None))
+            .map(|r| (r.topic, r.partition))
             .collect(),
     };
     if targets.is_empty() {
         output::status("No reassignment is in progress.");
         return Ok(());
     }
-    for (t, p, e) in client.alter_partition_reassignments(&targets).await? {
+    let cancels: Vec<(String, i32, Option<Vec<i32>>)> =
+        targets.iter().map(|(t, p)| (t.clone(), *p, None)).collect();
+    for (t, p, e) in client.alter_partition_reassignments(&cancels).await? {
         match e {
             None => output::status(&format!("Cancelled the reassignment of {t}-{p}.")),
             Some(e) => output::status(&format!("{t}-{p}: {e}")),
         }
+    }
+    if !args.preserve_throttles {
+        let plan = Plan {
+            version: 1,
+            partitions: targets
+                .into_iter()
+                .map(|(topic, partition)| PlanPartition {
+                    topic,
+                    partition,
+                    replicas: Vec::new(),
+                    log_dirs: None,
+                })
+                .collect(),
+        };
+        remove_throttles(&client, &plan).await?;
     }
     Ok(())
 }
