@@ -320,4 +320,13 @@ fn a_cluster_file_sets_ports_racks_and_shared_settings() {
         err.contains("line 3") && err.contains("log.retension.ms"),
         "{err}"
     );
+    // So is a misspelt key of the file itself.
+    std::fs::write(&file, format!("restproxy: 8082\nbrokers:\n{brokers}")).unwrap();
+    let out = home.kfk(&["cluster", "up", "-f", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 1") && err.contains("unknown field `restproxy`"),
+        "{err}"
+    );
 }

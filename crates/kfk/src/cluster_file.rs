@@ -92,7 +92,12 @@ impl ClusterFile {
                 .location()
                 .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
                 .unwrap_or_default();
-            CliError::usage(format!("{}{at}: {e}", path.display()))
+            // serde_yaml appends the location to its message; say it once.
+            let msg = e.to_string();
+            let msg = msg
+                .rsplit_once(" at line ")
+                .map_or(msg.as_str(), |(m, _)| m);
+            CliError::usage(format!("{}{at}: {msg}", path.display()))
                 .hint("see examples/cluster.yaml for the format")
         })?;
         let fail = |key: &str, why: String| {
