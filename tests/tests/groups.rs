@@ -403,6 +403,28 @@ fn groups_cli_shows_lag_and_resets_and_deletes_offsets() {
         "-y",
     ]);
     assert_eq!(lag(&home), Some(25), "from offset 0, 5 forward");
+    let reset_to = |how: &[&str]| {
+        let mut args = vec!["groups", "reset-offsets", "readers", "--topic", "lagging"];
+        args.extend_from_slice(how);
+        args.extend(["--execute", "--yes"]);
+        home.ok(&args);
+        lag(&home)
+    };
+    assert_eq!(reset_to(&["--to-offset", "10"]), Some(20));
+    assert_eq!(reset_to(&["--to-latest"]), Some(0));
+    assert_eq!(
+        reset_to(&["--shift-by", "-100"]),
+        Some(30),
+        "clamped at the start"
+    );
+    assert_eq!(reset_to(&["--to-latest"]), Some(0));
+    // Every record was written in the last hour.
+    assert_eq!(reset_to(&["--to-datetime", "-1h"]), Some(30));
+    assert_eq!(reset_to(&["--to-latest"]), Some(0));
+    assert_eq!(
+        reset_to(&["--to-datetime", "2000-01-01T00:00:00Z"]),
+        Some(30)
+    );
 
     // Deleting asks; without a terminal and without --yes nothing happens.
     assert!(!home.kfk(&["groups", "delete", "readers"]).status.success());

@@ -499,3 +499,54 @@ fn a_stalled_follower_leaves_the_isr_after_the_lag_time_and_rejoins() {
         vec!["before", "during", "acked by one"]
     );
 }
+
+#[test]
+fn acks_all_answers_request_timed_out_when_the_isr_does_not_ack_in_time() {
+    // The follower is frozen but neither fenced nor dropped from the ISR
+    // during the test, so the leader waits for it until the request's own
+    // timeout runs out.
+    let home = Home::new()
+        .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "120000")
+        .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300")
+        .with_env("KFKD_REPLICA_LAG_TIME_MAX_MS", "60000");
+    let base = home.up_cluster(3);
+    let bootstrap = format!("127.0.0.1:{base}");
+    home.ok(&["topics", "create", "slow", "--replica-assignment", "1:3"]);
+    home.ok_stdin(&["produce", "slow", "--acks", "all"], "before\n");
+    let pid = home.json(&["cluster", "status"])["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == 3)
+        .unwrap()["pid"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+    let started = std::time::Instant::now();
+    let out = run(
+        python("one_shot_producer.py").args([&bootstrap, "slow", "waited", "1000"]),
+        Duration::from_secs(60),
+    );
+    let waited = started.elapsed();
+    Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "ERR REQUEST_TIMED_OUT"
+    );
+    assert!(
+        waited < Duration::from_secs(30),
+        "answered after {waited:?}"
+    );
+    // As in Kafka, a timed-out acks=all write was appended by the leader: it
+    // becomes readable once the follower catches up.
+    wait_leader_and_isr(&home, "slow", (1, vec![1, 3]));
+    home.wait_json(
+        &["topics", "describe", "slow"],
+        Duration::from_secs(20),
+        "both records below the high watermark",
+        |t| t["partitions"][0]["latest_offset"] == 2,
+    );
+    let out = home.ok(&["consume", "slow", "--from-beginning", "-e"]);
+    assert_eq!(out.lines().collect::<Vec<_>>(), vec!["before", "waited"]);
+}
