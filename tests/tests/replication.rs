@@ -461,6 +461,23 @@ fn a_graceful_stop_moves_leadership_before_the_broker_exits() {
     );
 }
 
+/// Sends `signal` (e.g. `-STOP`, `-CONT`) to broker `id`'s process.
+fn signal_broker(home: &Home, id: i64, signal: &str) {
+    let pid = home.json(&["cluster", "status"])["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == id)
+        .unwrap()["pid"]
+        .as_u64()
+        .unwrap();
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
 #[test]
 fn a_stalled_follower_leaves_the_isr_after_the_lag_time_and_rejoins() {
     // A session timeout far longer than the lag time: the follower is never
@@ -472,26 +489,12 @@ fn a_stalled_follower_leaves_the_isr_after_the_lag_time_and_rejoins() {
     home.up_cluster(3);
     home.ok(&["topics", "create", "lagging", "--replica-assignment", "1:3"]);
     home.ok_stdin(&["produce", "lagging", "--acks", "all"], "before\n");
-    let pid = home.json(&["cluster", "status"])["brokers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["id"] == 3)
-        .unwrap()["pid"]
-        .as_u64()
-        .unwrap();
-    let signal = |sig: &str| {
-        Command::new("kill")
-            .args([sig, &pid.to_string()])
-            .status()
-            .unwrap();
-    };
-    signal("-STOP");
+    signal_broker(&home, 3, "-STOP");
     // Writes keep coming; the frozen follower falls behind and is dropped.
     home.ok_stdin(&["produce", "lagging", "--acks", "1"], "during\n");
     wait_leader_and_isr(&home, "lagging", (1, vec![1]));
     home.ok_stdin(&["produce", "lagging", "--acks", "all"], "acked by one\n");
-    signal("-CONT");
+    signal_broker(&home, 3, "-CONT");
     wait_leader_and_isr(&home, "lagging", (1, vec![1, 3]));
     let out = home.ok(&["consume", "lagging", "--from-beginning", "-e"]);
     assert_eq!(
@@ -513,23 +516,14 @@ fn acks_all_answers_request_timed_out_when_the_isr_does_not_ack_in_time() {
     let bootstrap = format!("127.0.0.1:{base}");
     home.ok(&["topics", "create", "slow", "--replica-assignment", "1:3"]);
     home.ok_stdin(&["produce", "slow", "--acks", "all"], "before\n");
-    let pid = home.json(&["cluster", "status"])["brokers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["id"] == 3)
-        .unwrap()["pid"]
-        .as_u64()
-        .unwrap()
-        .to_string();
-    Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+    signal_broker(&home, 3, "-STOP");
     let started = std::time::Instant::now();
     let out = run(
         python("one_shot_producer.py").args([&bootstrap, "slow", "waited", "1000"]),
         Duration::from_secs(60),
     );
     let waited = started.elapsed();
-    Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+    signal_broker(&home, 3, "-CONT");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "ERR REQUEST_TIMED_OUT"
