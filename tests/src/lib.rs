@@ -304,6 +304,20 @@ pub fn python(script: &str) -> Command {
     cmd
 }
 
+/// A `node` command running one of the Node.js test clients in `tests/node`,
+/// whose packages `npm ci` installs there (.ci/run does).
+pub fn node(script: &str) -> Command {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("node");
+    assert!(
+        dir.join("node_modules").exists(),
+        "the Node.js clients are not installed: run `npm ci` in {}",
+        dir.display()
+    );
+    let mut cmd = Command::new(tool("node", "nodejs"));
+    cmd.current_dir(&dir).arg(dir.join(script));
+    cmd
+}
+
 /// A temporary `KFK_HOME` for running the real `kfk` binary, with its own
 /// local-cluster port; stops whatever cluster it started when dropped.
 #[derive(Debug)]
