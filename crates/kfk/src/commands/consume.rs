@@ -259,20 +259,41 @@ pub(crate) struct OfflineWatch {
 }
 
 impl OfflineWatch {
-    /// Notes the consumer's offline partitions after a poll; returns them.
-    pub(crate) fn check(&mut self, consumer: &Consumer) -> &[(String, i32)] {
+    /// Notes the consumer's offline partitions after a poll; returns what
+    /// changed, as sentences for the user.
+    pub(crate) fn update(&mut self, consumer: &Consumer) -> Vec<String> {
         let now = consumer.offline();
-        for (t, p) in now.iter().filter(|x| !self.offline.contains(x)) {
-            output::status(&format!(
-                "warning: {t}-{p} is offline (no leader: its in-sync replicas are down); \
-                 reading the other partitions, and {t}-{p} once a replica returns"
-            ));
-        }
-        for (t, p) in self.offline.iter().filter(|x| !now.contains(x)) {
-            output::status(&format!("{t}-{p} is back online"));
-        }
+        let mut notes: Vec<String> = now
+            .iter()
+            .filter(|x| !self.offline.contains(x))
+            .map(|(t, p)| {
+                format!(
+                    "warning: {t}-{p} is offline (no leader: its in-sync replicas are down); \
+                     reading the other partitions, and {t}-{p} once a replica returns"
+                )
+            })
+            .collect();
+        notes.extend(
+            self.offline
+                .iter()
+                .filter(|x| !now.contains(x))
+                .map(|(t, p)| format!("{t}-{p} is back online")),
+        );
         self.offline = now;
+        notes
+    }
+
+    /// The partitions offline at the last update.
+    pub(crate) fn offline(&self) -> &[(String, i32)] {
         &self.offline
+    }
+
+    /// [`OfflineWatch::update`], said on stderr; returns the offline ones.
+    fn check(&mut self, consumer: &Consumer) -> &[(String, i32)] {
+        for note in self.update(consumer) {
+            output::status(&note);
+        }
+        self.offline()
     }
 
     /// With --exit-at-end: the end was reached everywhere else.

@@ -16,6 +16,7 @@ use regex::bytes::Regex;
 use rustyline::ExternalPrinter;
 
 use crate::cli::CommitMode;
+use crate::commands::consume::OfflineWatch;
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::format::{self, Format, Look};
@@ -106,6 +107,8 @@ struct Session {
     member: Option<GroupMembership>,
     printer: Box<dyn ExternalPrinter + Send>,
     words: Words,
+    /// Says when a partition being read goes offline and comes back.
+    offline: OfflineWatch,
 }
 
 fn fresh_consumer(client: &Arc<Client>) -> Consumer {
@@ -513,6 +516,7 @@ pub async fn run(ctx: &Ctx, client: Arc<Client>, opts: Options) -> CliResult {
         committed: BTreeMap::new(),
         member,
         printer,
+        offline: OfflineWatch::default(),
         words,
         opts,
     };
@@ -576,6 +580,9 @@ pub async fn run(ctx: &Ctx, client: Arc<Client>, opts: Options) -> CliResult {
             Ok(records) => {
                 if let Err(e) = s.deliver(records).await {
                     s.warn(&e);
+                }
+                for note in s.offline.update(&s.consumer) {
+                    s.say(style(note).yellow().to_string());
                 }
             }
             Err(e) => {
