@@ -52,12 +52,31 @@ pub fn tool(name: &str, package: &str) -> PathBuf {
     path.unwrap_or_else(|| panic!("{name} not found: install {package} (.ci/run does)"))
 }
 
-/// A port that was free a moment ago.
+/// A port that was free a moment ago, below the kernel's ephemeral range.
+/// Tests stop and restart brokers on the same ports; a port inside that
+/// range can meanwhile become the source port of any outgoing connection on
+/// the machine, and the restarted broker could not listen on it.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
+    use std::hash::{BuildHasher, Hasher};
+    let low = ephemeral_low();
+    loop {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let p = 10_000 + (h.finish() % u64::from(low - 10_000 - 200)) as u16;
+        if TcpListener::bind(("127.0.0.1", p)).is_ok() {
+            return p;
+        }
+    }
+}
+
+/// The first port of the kernel's ephemeral range (Linux: 32768 unless
+/// configured otherwise).
+fn ephemeral_low() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .filter(|low| *low > 12_000)
+        .unwrap_or(32_768)
 }
 
 /// Polls `check` every 50 ms until it is true or `timeout` passes.
@@ -472,12 +491,10 @@ impl KfkHome {
 pub fn cluster_base_port(brokers: u16) -> u16 {
     loop {
         let p = free_port();
-        if p < 60000
-            && (0..brokers).all(|i| {
-                std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()
-                    && std::net::TcpListener::bind(("127.0.0.1", p + 100 + i)).is_ok()
-            })
-        {
+        if (0..brokers).all(|i| {
+            std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()
+                && std::net::TcpListener::bind(("127.0.0.1", p + 100 + i)).is_ok()
+        }) {
             return p;
         }
     }

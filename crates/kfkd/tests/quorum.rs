@@ -89,7 +89,11 @@ async fn three_nodes_agree_survive_a_leader_loss_and_restart() {
     let mut listeners = Vec::new();
     let mut members = BTreeMap::new();
     for id in 1..=3u64 {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // Restarted nodes bind their port again: keep it out of the
+        // ephemeral range, where an outgoing connection could take it.
+        let l = tokio::net::TcpListener::bind(("127.0.0.1", kfk_e2e::free_port()))
+            .await
+            .unwrap();
         members.insert(id, BasicNode::new(l.local_addr().unwrap().to_string()));
         listeners.push(l);
     }
@@ -210,7 +214,9 @@ fn storage_passes_the_openraft_suite() {
 #[tokio::test]
 async fn a_single_node_keeps_its_state_across_restarts_and_torn_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", kfk_e2e::free_port()))
+        .await
+        .unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let node = start(1, dir.path(), listener).await;
     node.raft
