@@ -234,8 +234,10 @@ async fn set_throttles(client: &Client, plan: &Plan, now: &Plan, rate: u64) -> C
             )
             .await?;
     }
+    let brokers: Vec<String> = brokers.iter().map(i32::to_string).collect();
     output::status(&format!(
-        "The inter-broker throttle limit was set to {rate} B/s on broker(s) {brokers:?}."
+        "The inter-broker throttle limit was set to {rate} B/s on broker(s) {}.",
+        brokers.join(",")
     ));
     Ok(())
 }
