@@ -62,7 +62,15 @@ pub struct Consumer {
     pub max_wait: Duration,
     pub max_bytes: i32,
     pub partition_max_bytes: i32,
+    /// When metadata was last refreshed for a partition without a (known)
+    /// leader: while one stays so, polls that return records from other
+    /// partitions refresh at most every [`LEADER_REFRESH`].
+    refreshed_at: Option<std::time::Instant>,
 }
+
+/// How often a busy consumer looks again for a partition's leader (Kafka's
+/// `retry.backoff.ms` is 100 ms).
+const LEADER_REFRESH: Duration = Duration::from_millis(200);
 
 impl Consumer {
     pub fn new(client: Arc<Client>) -> Consumer {
@@ -72,6 +80,7 @@ impl Consumer {
             max_wait: Duration::from_millis(500),
             max_bytes: 50 * 1024 * 1024,
             partition_max_bytes: 1024 * 1024,
+            refreshed_at: None,
         }
     }
 
@@ -141,8 +150,19 @@ impl Consumer {
             .iter()
             .filter_map(|(k, pos)| pos.unresolved.map(|s| (k.clone(), s)))
             .collect();
+        let meta = self.client.metadata();
         let mut waiting = false;
         for ((topic, p), start) in pending {
+            let leader = meta
+                .topics
+                .get(&topic)
+                .and_then(|t| t.partitions.iter().find(|x| x.partition == p))
+                .map_or(-1, |x| x.leader);
+            if leader < 0 {
+                // Nobody to ask yet.
+                waiting = true;
+                continue;
+            }
             match self.resolve(&topic, p, start).await {
                 Ok(next) => {
                     if let Some(pos) = self.positions.get_mut(&(topic, p)) {
@@ -309,8 +329,12 @@ impl Consumer {
                 }
             }
         }
-        if refresh {
+        let due = self
+            .refreshed_at
+            .is_none_or(|at| at.elapsed() >= LEADER_REFRESH);
+        if refresh && (out.is_empty() || due) {
             self.client.refresh(None).await.ok();
+            self.refreshed_at = Some(std::time::Instant::now());
             if out.is_empty() {
                 self.client.backoff(1).await;
             }
