@@ -183,6 +183,26 @@ fn the_walkthrough_through_the_rest_proxy() {
         r#"{"records":[{"value":"ZnJvbQ=="}]}"#,
     );
     assert_eq!(status, 200);
+    // A record for a partition the topic lacks fails alone, as kafka-rest
+    // reports it (non-retriable: 50002), while its neighbour is written.
+    let (status, body) = http(
+        rest,
+        "POST",
+        "/topics/myorders",
+        "application/vnd.kafka.json.v2+json",
+        r#"{"records":[{"value":"nowhere","partition":7},{"value":"somewhere","partition":0}]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let produced: Value = serde_json::from_str(&body).unwrap();
+    conforms(&spec, schema, &produced, "produce with a failed record");
+    assert_eq!(produced["offsets"][0]["error_code"], 50002, "{body}");
+    assert!(
+        produced["offsets"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("partition 7")
+    );
+    assert_eq!(produced["offsets"][1]["partition"], 0, "{body}");
     assert_eq!(
         http(rest, "POST", "/topics/myorders", "text/plain", "x").0,
         415
@@ -221,7 +241,7 @@ fn the_walkthrough_through_the_rest_proxy() {
     let out = home.ok(&["consume", "myorders", "--from-beginning", "-e"]);
     let mut got: Vec<&str> = out.lines().collect();
     got.sort_unstable();
-    assert_eq!(got, vec!["\"Hello\"", "\"again\"", "from"]);
+    assert_eq!(got, vec!["\"Hello\"", "\"again\"", "\"somewhere\"", "from"]);
 }
 
 #[test]

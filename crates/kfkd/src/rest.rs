@@ -295,7 +295,11 @@ async fn produce_to(
         };
         offsets.push(match result {
             Ok(m) => json!({"partition": m.partition, "offset": m.offset, "error_code": null, "error": null}),
-            Err(e) => json!({"partition": null, "offset": null, "error_code": 50003, "error": e.to_string()}),
+            // kafka-rest: 50003 for errors worth retrying, 50002 for the rest.
+            Err(e) => {
+                let code = if e.is_retriable() { 50003 } else { 50002 };
+                json!({"partition": null, "offset": null, "error_code": code, "error": e.to_string()})
+            }
         });
     }
     ok(json!({"key_schema_id": null, "value_schema_id": null, "offsets": offsets}))
