@@ -110,10 +110,13 @@ fn commands_can_be_piped_in_and_ruok_fails_without_a_quorum() {
     // zookeeper-shell's `<<< "ls /brokers/ids"`: no prompt, one answer a line.
     let out = home.kfk_stdin(
         &["zk-shell"],
-        "ls /brokers/ids\n# a comment\ncd /cluster\nls\n",
+        "ls /\nls /brokers/ids\n# a comment\ncd /cluster\nls\nls /admin\n",
     );
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "[1, 2, 3]\n[id]\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "[admin, brokers, cluster, config, consumers, controller]\n[1, 2, 3]\n[id]\n[]\n"
+    );
     // A failed command is reported and sets the exit status.
     let out = home.kfk_stdin(&["zk-shell"], "get /nope\nls /brokers/ids\n");
     assert_eq!(out.status.code(), Some(1));

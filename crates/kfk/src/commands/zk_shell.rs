@@ -40,22 +40,25 @@ impl Tree {
         let parts = split(path);
         let ids = |v: Vec<i32>| v.into_iter().map(|i| i.to_string()).collect::<Vec<_>>();
         Ok(match parts.as_slice() {
-            [] => {
-                let mut c: Vec<String> =
-                    ["brokers", "cluster", "config", "consumers", "controller"]
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect();
-                if !self.client.list_partition_reassignments().await?.is_empty() {
-                    c.insert(0, "admin".into());
-                }
-                c
-            }
+            [] => [
+                "admin",
+                "brokers",
+                "cluster",
+                "config",
+                "consumers",
+                "controller",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            // As in ZooKeeper, the reassignment node exists only while moves
+            // are in flight.
             ["admin"] => {
                 if self.client.list_partition_reassignments().await?.is_empty() {
-                    return Err(no_node(path));
+                    Vec::new()
+                } else {
+                    vec!["reassign_partitions".into()]
                 }
-                vec!["reassign_partitions".into()]
             }
             ["brokers"] => vec!["ids".into(), "topics".into()],
             ["brokers", "ids"] => ids(self.meta.brokers.keys().copied().collect()),
