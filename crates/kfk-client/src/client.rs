@@ -81,6 +81,14 @@ pub struct Metadata {
 }
 
 impl Metadata {
+    /// The leader of `topic`-`partition`, -1 when it has none or is unknown.
+    pub fn leader_of(&self, topic: &str, partition: i32) -> i32 {
+        self.topics
+            .get(topic)
+            .and_then(|t| t.partitions.iter().find(|x| x.partition == partition))
+            .map_or(-1, |x| x.leader)
+    }
+
     fn merge(&mut self, resp: MetadataResponse, all_topics: bool) {
         self.cluster_id = resp.cluster_id.map(|c| c.to_string());
         self.controller_id = resp.controller_id.0;

@@ -150,15 +150,13 @@ impl Consumer {
             .iter()
             .filter_map(|(k, pos)| pos.unresolved.map(|s| (k.clone(), s)))
             .collect();
+        if pending.is_empty() {
+            return Ok(false);
+        }
         let meta = self.client.metadata();
         let mut waiting = false;
         for ((topic, p), start) in pending {
-            let leader = meta
-                .topics
-                .get(&topic)
-                .and_then(|t| t.partitions.iter().find(|x| x.partition == p))
-                .map_or(-1, |x| x.leader);
-            if leader < 0 {
+            if meta.leader_of(&topic, p) < 0 {
                 // Nobody to ask yet.
                 waiting = true;
                 continue;
@@ -184,12 +182,7 @@ impl Consumer {
         let meta = self.client.metadata();
         self.positions
             .keys()
-            .filter(|(topic, p)| {
-                meta.topics
-                    .get(topic)
-                    .and_then(|t| t.partitions.iter().find(|x| x.partition == *p))
-                    .is_none_or(|x| x.leader < 0)
-            })
+            .filter(|(topic, p)| meta.leader_of(topic, *p) < 0)
             .cloned()
             .collect()
     }
@@ -243,11 +236,7 @@ impl Consumer {
             if pos.unresolved.is_some() {
                 continue;
             }
-            let leader = meta
-                .topics
-                .get(topic)
-                .and_then(|t| t.partitions.iter().find(|x| x.partition == *p))
-                .map_or(-1, |x| x.leader);
+            let leader = meta.leader_of(topic, *p);
             by_leader
                 .entry(leader)
                 .or_default()

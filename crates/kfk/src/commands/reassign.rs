@@ -334,11 +334,7 @@ async fn bytes_left(client: &Client, pending: &[&kfk_client::Reassignment]) -> S
     let mut sizes: BTreeMap<i32, BTreeMap<(String, i32), i64>> = BTreeMap::new();
     let mut parts = Vec::new();
     for r in pending.iter().take(3) {
-        let leader = meta
-            .topics
-            .get(&r.topic)
-            .and_then(|t| t.partitions.iter().find(|p| p.partition == r.partition))
-            .map_or(-1, |p| p.leader);
+        let leader = meta.leader_of(&r.topic, r.partition);
         let mut left = 0i64;
         for b in std::iter::once(leader).chain(r.adding.iter().copied()) {
             if let std::collections::btree_map::Entry::Vacant(e) = sizes.entry(b) {
