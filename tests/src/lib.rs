@@ -251,6 +251,51 @@ impl Drop for Kfkd {
     }
 }
 
+/// A process a test started by hand (a broker outside `kfk cluster`, a
+/// client): killed when dropped, and its log shown when the test failed.
+#[derive(Debug)]
+pub struct Spawned {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Spawned {
+    /// Starts `cmd` with stdout and stderr appended to `log`.
+    pub fn start(cmd: &mut Command, log: &Path) -> Spawned {
+        let file = || {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .expect("log file")
+        };
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(file())
+            .stderr(file())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        Spawned {
+            child,
+            log: log.to_path_buf(),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- log of a process the test started ({}) ---\n{}",
+                self.log.display(),
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+    }
+}
+
 /// Runs a command with a deadline; panics with its output if it fails.
 pub fn run(cmd: &mut Command, timeout: Duration) -> Output {
     let output = run_unchecked(cmd, timeout);
@@ -359,8 +404,9 @@ pub fn node(script: &str) -> Command {
 #[derive(Debug)]
 pub struct KfkHome {
     dir: tempfile::TempDir,
-    /// Base port for `kfk cluster up` (also given to examples as KFK_BASE_PORT).
-    pub port: u16,
+    /// Base port for `kfk cluster up` (also given to examples as
+    /// KFK_BASE_PORT); [`KfkHome::up`] moves it when another process took it.
+    port: std::cell::Cell<u16>,
     extra_env: Vec<(String, String)>,
 }
 
@@ -374,9 +420,14 @@ impl KfkHome {
     pub fn new() -> KfkHome {
         KfkHome {
             dir: tempfile::tempdir().expect("tempdir"),
-            port: free_port(),
+            port: std::cell::Cell::new(free_port()),
             extra_env: Vec::new(),
         }
+    }
+
+    /// The local cluster's first broker port.
+    pub fn port(&self) -> u16 {
+        self.port.get()
     }
 
     /// Adds an environment variable for every command (kfk passes it on to
@@ -400,7 +451,7 @@ impl KfkHome {
         cmd.env_clear()
             .env("KFK_HOME", self.path())
             .env("PATH", path)
-            .env("KFK_BASE_PORT", self.port.to_string())
+            .env("KFK_BASE_PORT", self.port().to_string())
             .env("HOME", self.path())
             .envs(self.extra_env.iter().map(|(k, v)| (k, v)));
     }
@@ -443,24 +494,79 @@ impl KfkHome {
         serde_json::from_str(&self.ok(&all)).expect("kfk printed JSON")
     }
 
-    /// `kfk cluster up` with one broker on this home's port.
-    pub fn up(&self) {
-        self.ok(&["cluster", "up", "--base-port", &self.port.to_string()]);
+    /// `kfk cluster up` with one broker on a free port, which becomes this
+    /// home's port; returns what `cluster up` printed.
+    pub fn up(&self) -> String {
+        self.up_fresh(|| {
+            let port = free_port();
+            self.port.set(port);
+            (vec!["--base-port".to_string(), port.to_string()], ())
+        })
+        .1
     }
 
     /// `kfk cluster up --brokers N` on free ports; returns the base port
     /// (broker i listens on base + i - 1).
     pub fn up_cluster(&self, brokers: u16) -> u16 {
-        let base = cluster_base_port(brokers);
-        self.ok(&[
-            "cluster",
-            "up",
-            "--brokers",
-            &brokers.to_string(),
-            "--base-port",
-            &base.to_string(),
-        ]);
-        base
+        self.up_fresh(|| {
+            let base = cluster_base_port(brokers);
+            (
+                vec![
+                    "--brokers".to_string(),
+                    brokers.to_string(),
+                    "--base-port".to_string(),
+                    base.to_string(),
+                ],
+                base,
+            )
+        })
+        .0
+    }
+
+    /// As [`KfkHome::up_cluster`], with the REST proxy on a free port;
+    /// returns the base port and the proxy's port.
+    pub fn up_cluster_with_rest_proxy(&self, brokers: u16) -> (u16, u16) {
+        self.up_fresh(|| {
+            let base = cluster_base_port(brokers);
+            self.port.set(base);
+            let rest = free_port();
+            (
+                vec![
+                    "--brokers".to_string(),
+                    brokers.to_string(),
+                    "--base-port".to_string(),
+                    base.to_string(),
+                    "--rest-proxy".to_string(),
+                    rest.to_string(),
+                ],
+                (base, rest),
+            )
+        })
+        .0
+    }
+
+    /// Starts a new local cluster with `kfk cluster up ARGS`, where `pick`
+    /// chooses the ports. A port found free can be taken by another process
+    /// before kfk binds it; then the half-started cluster is purged and
+    /// started again on other ports. Returns what `pick` chose and what
+    /// `cluster up` printed.
+    pub fn up_fresh<T>(&self, pick: impl Fn() -> (Vec<String>, T)) -> (T, String) {
+        let mut last = String::new();
+        for _attempt in 0..5 {
+            let (args, picked) = pick();
+            let mut all = vec!["cluster", "up"];
+            all.extend(args.iter().map(String::as_str));
+            let out = self.kfk(&all);
+            if out.status.success() {
+                return (picked, String::from_utf8_lossy(&out.stdout).into_owned());
+            }
+            last = String::from_utf8_lossy(&out.stderr).into_owned();
+            if !last.contains("already in use") {
+                break;
+            }
+            let _ = self.kfk(&["cluster", "down", "--purge", "--yes"]);
+        }
+        panic!("kfk cluster up failed:\n{last}");
     }
 
     /// Polls `kfk -o json ARGS` until `check` accepts it.

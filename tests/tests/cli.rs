@@ -19,9 +19,9 @@ fn stderr(out: &Output) -> String {
 #[test]
 fn the_quick_start_word_for_word() {
     let home = Home::new();
-    let up = home.ok(&["cluster", "up", "--base-port", &home.port.to_string()]);
+    let up = home.up();
     assert!(
-        up.contains(&format!("bootstrap: 127.0.0.1:{}", home.port)),
+        up.contains(&format!("bootstrap: 127.0.0.1:{}", home.port())),
         "{up}"
     );
     home.ok(&[
@@ -107,7 +107,7 @@ fn topics_print_tables_and_json() {
     assert!(yaml.contains("controller: 1"), "{yaml}");
     let c: serde_json::Value =
         serde_json::from_str(&home.ok(&["describe", "cluster", "-o", "json"])).unwrap();
-    assert_eq!(c["brokers"][0]["port"], i64::from(home.port));
+    assert_eq!(c["brokers"][0]["port"], i64::from(home.port()));
     assert_eq!(c["partitions"], 5);
 
     home.ok(&["topics", "delete", "audit", "--yes"]);
@@ -192,20 +192,113 @@ fn jsonl_dumps_replay_losslessly() {
     );
 }
 
+/// `kfk produce --input jsonl` lines for `(value, timestamp ms)` pairs.
+fn dated(records: &[(String, i64)]) -> String {
+    records
+        .iter()
+        .map(|(v, t)| format!("{{\"value\":\"{v}\",\"timestamp\":{t}}}\n"))
+        .collect()
+}
+
+/// `ms` as RFC 3339 (UTC, whole seconds), as a user would type it.
+fn rfc3339(ms: i64) -> String {
+    let out = kfk_e2e::run(
+        Command::new("date").args([
+            "-u",
+            "-d",
+            &format!("@{}", ms / 1000),
+            "+%Y-%m-%dT%H:%M:%SZ",
+        ]),
+        T,
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 #[test]
 fn offsets_and_ranges() {
-    let home = Home::new();
+    let home = Home::new().with_env("KFKD_LOG_RETENTION_CHECK_INTERVAL_MS", "200");
     home.up();
-    home.ok(&["topics", "create", "seq", "--partitions", "1"]);
-    let input: String = (0..10).map(|i| format!("m{i}\n")).collect();
-    home.ok_stdin(&["produce", "seq"], &input);
+    // A segment for each of the two batches below, and a day of retention.
+    home.ok(&[
+        "topics",
+        "create",
+        "seq",
+        "-p",
+        "1",
+        "-c",
+        "segment.bytes=200",
+        "-c",
+        "retention.ms=86400000",
+    ]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        / 1000
+        * 1000;
+    // Offsets 0-4: three days old, so retention deletes their segment and
+    // the log starts at 5.
+    let old: Vec<(String, i64)> = (0..5)
+        .map(|i| (format!("old{i}"), now - 3 * 86_400_000 + i))
+        .collect();
+    home.ok_stdin(&["produce", "seq", "--input", "jsonl"], &dated(&old));
+    // Offsets 5-14: m0-m4 twenty minutes ago, m5-m9 two minutes ago, a
+    // second apart.
+    let ts = |i: i64| {
+        if i < 5 {
+            now - 20 * 60_000 + i * 1000
+        } else {
+            now - 2 * 60_000 + (i - 5) * 1000
+        }
+    };
+    let recent: Vec<(String, i64)> = (0..10).map(|i| (format!("m{i}"), ts(i))).collect();
+    home.ok_stdin(&["produce", "seq", "--input", "jsonl"], &dated(&recent));
+    home.wait_json(
+        &["topics", "describe", "seq"],
+        Duration::from_secs(30),
+        "retention to delete the old segment",
+        |t| t["partitions"][0]["earliest_offset"] == 5,
+    );
+
     let read = |spec: &str| home.ok(&["consume", "seq", "--offset", spec, "-e"]);
-    assert_eq!(read("7"), "m7\nm8\nm9\n");
-    assert_eq!(read("-2"), "m8\nm9\n");
-    assert_eq!(read("+8"), "m8\nm9\n");
-    assert_eq!(read("3:5"), "m3\nm4\n");
-    assert_eq!(read("@0").lines().count(), 10);
+    let values = |r: std::ops::Range<i64>| -> String { r.map(|i| format!("m{i}\n")).collect() };
+    assert_eq!(read("start"), values(0..10));
+    assert_eq!(
+        home.ok(&["consume", "seq", "--from-beginning", "-e"]),
+        values(0..10)
+    );
+    assert_eq!(read("7"), values(2..10), "offset 7 is m2");
+    assert_eq!(read("+2"), values(2..10), "2 after the log start (5)");
+    assert_eq!(read("-3"), values(7..10));
     assert_eq!(read("end"), "");
+    assert_eq!(read("6:8"), values(1..3));
+    assert_eq!(read("@-5m"), values(5..10), "written in the last 5 minutes");
+    assert_eq!(read("@-30m"), values(0..10));
+    assert_eq!(
+        read(&format!("@{}", ts(3))),
+        values(3..10),
+        "at a record's own time"
+    );
+    assert_eq!(
+        read(&format!("@{}", ts(3) - 500)),
+        values(3..10),
+        "between two records: from the later"
+    );
+    assert_eq!(
+        read(&format!("@{}:{}", ts(1), ts(3))),
+        values(1..3),
+        "from T1 up to but not including T2"
+    );
+    assert_eq!(
+        read(&format!("@{}:{}", rfc3339(ts(4)), rfc3339(ts(7)))),
+        values(4..7),
+        "RFC 3339 times"
+    );
+    assert_eq!(
+        read(&format!("@{}", now + 3_600_000)),
+        "",
+        "after every record"
+    );
     let out = home.ok(&[
         "consume",
         "seq",
@@ -215,7 +308,7 @@ fn offsets_and_ranges() {
         "--property",
         "print.offset=true",
     ]);
-    assert_eq!(out, "Offset:0\tm0\nOffset:1\tm1\n");
+    assert_eq!(out, "Offset:5\tm0\nOffset:6\tm1\n");
 }
 
 #[test]
@@ -342,8 +435,49 @@ fn the_examples_run() {
             String::from_utf8_lossy(&out.stdout),
             stderr(&out)
         );
-        if script == "quickstart.sh" {
-            assert!(String::from_utf8_lossy(&out.stdout).contains("This is the second message"));
+        let printed = String::from_utf8_lossy(&out.stdout);
+        match script {
+            "quickstart.sh" => assert!(printed.contains("This is the second message")),
+            "keys-and-partitions.sh" => {
+                // Kafka's partitioner (murmur2) puts alice and bob on
+                // partition 0 and carol on 2; each key's orders in order.
+                let mut want = String::new();
+                for (key, partition, first, step) in
+                    [("alice", 0, 0, 2), ("bob", 0, 1, 2), ("carol", 2, 0, 1)]
+                {
+                    for i in 0..6 {
+                        want += &format!(
+                            "{partition}\t{}\t{key}\torder-{}\n",
+                            first + i * step,
+                            i + 1
+                        );
+                    }
+                }
+                want += "every key stayed on one partition\n";
+                assert!(printed.ends_with(&want), "{printed}");
+            }
+            "retention.sh" => {
+                let configs: Vec<&str> = printed
+                    .lines()
+                    .filter(|l| l.starts_with("Configs:"))
+                    .collect();
+                assert_eq!(
+                    configs,
+                    [
+                        "Configs: retention.ms=86400000",
+                        "Configs: retention.ms=3600000"
+                    ],
+                    "{printed}"
+                );
+                let json = &printed[printed.find("\n{").expect("JSON describe")..];
+                let json = &json[..json.find("\n}").expect("end of the JSON") + 2];
+                let topic: serde_json::Value = serde_json::from_str(json).unwrap();
+                assert_eq!(
+                    topic["configs"],
+                    serde_json::json!({"retention.ms": "3600000", "retention.bytes": "1073741824"})
+                );
+            }
+            _ => unreachable!(),
         }
     }
 }
@@ -390,7 +524,7 @@ fn status_broker_and_profiles_print_tables_and_json() {
     home.up();
     let status: serde_json::Value =
         serde_json::from_str(&home.ok(&["cluster", "status", "-o", "json"])).unwrap();
-    assert_eq!(status["bootstrap"], format!("127.0.0.1:{}", home.port));
+    assert_eq!(status["bootstrap"], format!("127.0.0.1:{}", home.port()));
     assert_eq!(status["brokers"][0]["running"], true);
     let table = home.ok(&["cluster", "status"]);
     assert!(table.contains("running"), "{table}");
@@ -423,7 +557,12 @@ fn status_broker_and_profiles_print_tables_and_json() {
     let out = home.kfk(&["topics", "list"]);
     assert_eq!(out.status.code(), Some(1));
     // -b wins over the profile.
-    home.ok(&["-b", &format!("127.0.0.1:{}", home.port), "topics", "list"]);
+    home.ok(&[
+        "-b",
+        &format!("127.0.0.1:{}", home.port()),
+        "topics",
+        "list",
+    ]);
     let out = home.kfk(&["config", "set", "colour", "blue"]);
     assert_eq!(out.status.code(), Some(2));
 }

@@ -178,21 +178,20 @@ fn a_stopped_broker_is_fenced_and_its_partitions_come_back_with_it() {
         .next()
         .unwrap()
         .to_string();
-    let mut child = Command::new(bin("kfkd"))
-        .env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
-        .env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300")
-        .args(["--node-id", &victim.to_string(), "--data-dir"])
-        .arg(entry["data_dir"].as_str().unwrap())
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--controller-listen",
-            &format!("127.0.0.1:{}", base + 100 + victim as u16 - 1),
-        ])
-        .args(["--voters", &voters.join(",")])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let _broker = kfk_e2e::Spawned::start(
+        Command::new(bin("kfkd"))
+            .env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
+            .env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300")
+            .args(["--node-id", &victim.to_string(), "--data-dir"])
+            .arg(entry["data_dir"].as_str().unwrap())
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args([
+                "--controller-listen",
+                &format!("127.0.0.1:{}", base + 100 + victim as u16 - 1),
+            ])
+            .args(["--voters", &voters.join(",")]),
+        &home.path().join(format!("kfkd-{victim}.log")),
+    );
     let deadline = Instant::now() + Duration::from_secs(15);
     while leaders(&home).contains(&-1) {
         assert!(
@@ -203,8 +202,6 @@ fn a_stopped_broker_is_fenced_and_its_partitions_come_back_with_it() {
     }
     assert_eq!(leaders(&home)[offline[0]], victim);
     assert!(!home.ok(&["topics", "list", "--offline"]).contains("orders"));
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
@@ -268,25 +265,31 @@ fn brokers_beyond_three_follow_the_quorum_as_learners() {
 #[test]
 fn a_cluster_file_sets_ports_racks_and_shared_settings() {
     let home = Home::new();
-    let base = kfk_e2e::cluster_base_port(3);
     let file = home.path().join("cluster.yaml");
-    let brokers: String = (0..3)
-        .map(|i| {
+    let brokers = |base: u16| -> String {
+        (0..3)
+            .map(|i| {
+                format!(
+                    "  - id: {}\n    port: {}\n    rack: rack-{i}\n",
+                    i + 1,
+                    base + i
+                )
+            })
+            .collect()
+    };
+    let (base, _) = home.up_fresh(|| {
+        let base = kfk_e2e::cluster_base_port(3);
+        std::fs::write(
+            &file,
             format!(
-                "  - id: {}\n    port: {}\n    rack: rack-{i}\n",
-                i + 1,
-                base + i
-            )
-        })
-        .collect();
-    std::fs::write(
-        &file,
-        format!(
-            "settings:\n  default.replication.factor: 3\n  num.partitions: 2\nbrokers:\n{brokers}"
-        ),
-    )
-    .unwrap();
-    home.ok(&["cluster", "up", "-f", file.to_str().unwrap()]);
+                "settings:\n  default.replication.factor: 3\n  num.partitions: 2\nbrokers:\n{}",
+                brokers(base)
+            ),
+        )
+        .unwrap();
+        (vec!["-f".to_string(), file.display().to_string()], base)
+    });
+    let brokers = brokers(base);
     let cluster = home.json(&["describe", "cluster"]);
     let racks: Vec<&str> = cluster["brokers"]
         .as_array()

@@ -120,7 +120,7 @@ fn produce(home: &Home, topic: &str, range: std::ops::Range<u32>) {
 fn split_hand_over_and_resume(client: &str, env: &[(&str, &str)]) {
     let home = home();
     home.up();
-    let bootstrap = format!("127.0.0.1:{}", home.port);
+    let bootstrap = format!("127.0.0.1:{}", home.port());
     home.ok(&["topics", "create", "orders", "-p", "3"]);
     produce(&home, "orders", 0..30);
     let group = format!("g-{client}");
@@ -209,7 +209,7 @@ fn cooperative_sticky_consumers_split_hand_over_and_resume() {
 fn static_members_return_without_a_rebalance_and_expire_with_their_session() {
     let home = home();
     home.up();
-    let bootstrap = format!("127.0.0.1:{}", home.port);
+    let bootstrap = format!("127.0.0.1:{}", home.port());
     home.ok(&["topics", "create", "shifts", "-p", "4"]);
     produce(&home, "shifts", 0..40);
     let args = [
@@ -331,9 +331,18 @@ fn committed_offsets_survive_killing_the_coordinator() {
 fn groups_cli_shows_lag_and_resets_and_deletes_offsets() {
     let home = home();
     home.up();
-    let bootstrap = format!("127.0.0.1:{}", home.port);
+    let bootstrap = format!("127.0.0.1:{}", home.port());
     home.ok(&["topics", "create", "lagging", "-p", "1"]);
-    produce(&home, "lagging", 0..30);
+    // Record i was written at 2024-01-01T00:00:00Z + i minutes.
+    let dated: String = (0..30)
+        .map(|i| {
+            format!(
+                "{{\"key\":\"k{i}\",\"value\":\"v{i}\",\"timestamp\":{}}}\n",
+                1_704_067_200_000_i64 + i * 60_000
+            )
+        })
+        .collect();
+    home.ok_stdin(&["produce", "lagging", "--input", "jsonl"], &dated);
     let c = Consumer::start(
         &home,
         "c",
@@ -418,12 +427,32 @@ fn groups_cli_shows_lag_and_resets_and_deletes_offsets() {
         "clamped at the start"
     );
     assert_eq!(reset_to(&["--to-latest"]), Some(0));
-    // Every record was written in the last hour.
-    assert_eq!(reset_to(&["--to-datetime", "-1h"]), Some(30));
-    assert_eq!(reset_to(&["--to-latest"]), Some(0));
+    // --to-datetime: the first record at or after the time.
+    assert_eq!(
+        reset_to(&["--to-datetime", "2024-01-01T00:10:00Z"]),
+        Some(20),
+        "record 10 was written at 00:10"
+    );
+    assert_eq!(
+        reset_to(&["--to-datetime", "2024-01-01T00:12:30Z"]),
+        Some(17),
+        "between records 12 and 13: from 13"
+    );
     assert_eq!(
         reset_to(&["--to-datetime", "2000-01-01T00:00:00Z"]),
-        Some(30)
+        Some(30),
+        "before every record: the start"
+    );
+    assert_eq!(
+        reset_to(&["--to-datetime", "2099-01-01T00:00:00Z"]),
+        Some(0),
+        "after every record: the end"
+    );
+    assert_eq!(reset_to(&["--to-offset", "5"]), Some(25));
+    assert_eq!(
+        reset_to(&["--to-datetime", "-1h"]),
+        Some(0),
+        "every record is older than an hour: the end"
     );
 
     // Deleting asks; without a terminal and without --yes nothing happens.

@@ -51,7 +51,7 @@ fn kafkajs_produces_and_consumes_in_a_group() {
     let home = Home::new().with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "300");
     home.up();
     round_trip(
-        &format!("127.0.0.1:{}", home.port),
+        &format!("127.0.0.1:{}", home.port()),
         "js-orders",
         150,
         "js-readers",

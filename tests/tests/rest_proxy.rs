@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use kfk_e2e::{KfkHome as Home, free_port, partition_layout as layout};
+use kfk_e2e::{KfkHome as Home, partition_layout as layout};
 use serde_json::Value;
 
 /// One HTTP/1.1 request; returns the status and the body.
@@ -110,18 +110,7 @@ fn the_walkthrough_through_the_rest_proxy() {
     let home = Home::new()
         .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
         .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300");
-    let rest = free_port();
-    let base = kfk_e2e::cluster_base_port(3);
-    home.ok(&[
-        "cluster",
-        "up",
-        "--brokers",
-        "3",
-        "--base-port",
-        &base.to_string(),
-        "--rest-proxy",
-        &rest.to_string(),
-    ]);
+    let (_, rest) = home.up_cluster_with_rest_proxy(3);
     let (status, spec_text) = http(rest, "GET", "/openapi.yaml", "text/plain", "");
     assert_eq!(status, 200);
     let spec: serde_yaml::Value = serde_yaml::from_str(&spec_text).unwrap();
@@ -247,15 +236,7 @@ fn the_walkthrough_through_the_rest_proxy() {
 #[test]
 fn consumer_instances_read_commit_and_leave_and_v3_lists_topics() {
     let home = Home::new().with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
-    let rest = free_port();
-    home.ok(&[
-        "cluster",
-        "up",
-        "--base-port",
-        &home.port.to_string(),
-        "--rest-proxy",
-        &rest.to_string(),
-    ]);
+    let (_, rest) = home.up_cluster_with_rest_proxy(1);
     let spec: serde_yaml::Value =
         serde_yaml::from_str(&http(rest, "GET", "/openapi.yaml", "text/plain", "").1).unwrap();
     home.ok(&["topics", "create", "events", "-p", "2"]);

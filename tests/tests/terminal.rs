@@ -2,7 +2,7 @@
 //! produce and consume REPLs, confirmations, the topic picker, and shell
 //! completion that never hangs.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kfk_e2e::{KfkHome, Tmux, run_unchecked, tool};
 
@@ -193,8 +193,17 @@ fn the_consume_repl_pauses_seeks_steps_and_filters() {
         after.contains("0/0  ") && after.contains("0/1  "),
         "{after}"
     );
+    // One more step shows exactly the next message, 0/2.
     t.line("next");
-    t.wait_for("0/2  ", WAIT);
+    t.wait_until(WAIT, "one more message", |_| {
+        count(&t.after("> next\n"), "event-") == 1
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    let after = t.after("> next\n");
+    assert!(
+        count(&after, "event-") == 1 && after.contains("0/2  ") && after.contains("event-2"),
+        "exactly the third message:\n{after}"
+    );
 
     t.line("filter value=event-[57]$");
     t.wait_for("filter value=event-[57]$", WAIT);
@@ -297,7 +306,10 @@ fn a_topic_is_picked_when_none_is_named() {
     t.run("kfk consume --from-beginning -e");
     t.wait_for("Topic", WAIT);
     t.text("brav");
-    std::thread::sleep(Duration::from_millis(300));
+    t.wait_until(WAIT, "the picker to narrow to bravo", |_| {
+        let list = t.after("Topic");
+        list.contains("bravo") && !list.contains("alpha")
+    });
     t.keys(&["Enter"]);
     let s = t.wait_for("[exit 0]", WAIT);
     assert!(s.contains("from bravo"), "{s}");
@@ -309,8 +321,14 @@ fn a_topic_is_picked_when_none_is_named() {
 }
 
 /// Completes `words` (the last one being typed) with the bash script that
-/// `kfk completion bash` prints; returns the candidates and how long it took.
-fn bash_complete(home: &KfkHome, env: &[(&str, &str)], words: &[&str]) -> (Vec<String>, Duration) {
+/// `kfk completion bash` prints; returns the candidates. Fails when the
+/// completion takes longer than `within`.
+fn bash_complete(
+    home: &KfkHome,
+    env: &[(&str, &str)],
+    words: &[&str],
+    within: Duration,
+) -> Vec<String> {
     let script = format!(
         "source <(kfk completion bash) || exit 3\n\
          COMP_WORDS=({words}); COMP_CWORD={cword}; COMP_TYPE=9\n\
@@ -327,16 +345,15 @@ fn bash_complete(home: &KfkHome, env: &[(&str, &str)], words: &[&str]) -> (Vec<S
     home.env(&mut cmd);
     cmd.envs(env.iter().copied())
         .args(["--norc", "-c", &script]);
-    let started = Instant::now();
-    let out = run_unchecked(&mut cmd, Duration::from_secs(20));
-    let took = started.elapsed();
+    let out = run_unchecked(&mut cmd, within);
     assert!(out.status.success(), "completion failed: {out:?}");
-    let got = String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_string)
-        .collect();
-    (got, took)
+        .collect()
 }
+
+const COMPLETE: Duration = Duration::from_secs(20);
 
 #[test]
 fn completion_scripts_load_and_complete_cluster_names() {
@@ -355,24 +372,29 @@ fn completion_scripts_load_and_complete_cluster_names() {
         "1",
     ]);
 
-    let (got, _) = bash_complete(&home, &[], &["kfk", "topics", "describe", "pa"]);
+    let got = bash_complete(&home, &[], &["kfk", "topics", "describe", "pa"], COMPLETE);
     assert_eq!(got, ["pageviews", "payments"], "topic names");
-    let (got, _) = bash_complete(&home, &[], &["kfk", "groups", "describe", "b"]);
+    let got = bash_complete(&home, &[], &["kfk", "groups", "describe", "b"], COMPLETE);
     assert_eq!(got, ["billing"], "group names");
-    let (got, _) = bash_complete(&home, &[], &["kfk", "cluster", "stop-broker", "1"]);
+    let got = bash_complete(
+        &home,
+        &[],
+        &["kfk", "cluster", "stop-broker", "1"],
+        COMPLETE,
+    );
     assert_eq!(got, ["1"], "broker ids");
-    let (got, _) = bash_complete(&home, &[], &["kfk", "consume", "pay"]);
+    let got = bash_complete(&home, &[], &["kfk", "consume", "pay"], COMPLETE);
     assert_eq!(got, ["payments"]);
-    let (got, _) = bash_complete(&home, &[], &["kfk", "top"]);
+    let got = bash_complete(&home, &[], &["kfk", "top"], COMPLETE);
     assert_eq!(got, ["topics"], "subcommands still complete");
 
-    // Every shell's script is produced, and zsh's loads when zsh is here.
+    // Every shell's script is produced, and zsh's loads.
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let script = home.ok(&["completion", shell]);
         assert!(script.contains("COMPLETE"), "{shell}: {script}");
     }
-    if let Some(zsh) = which("zsh") {
-        let mut cmd = std::process::Command::new(zsh);
+    {
+        let mut cmd = std::process::Command::new(tool("zsh", "zsh"));
         home.env(&mut cmd);
         cmd.args([
             "-f",
@@ -399,35 +421,62 @@ fn completion_scripts_load_and_complete_cluster_names() {
     );
 }
 
-fn which(name: &str) -> Option<std::path::PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(name))
-        .find(|p| p.exists())
+/// A "broker" that accepts connections and never answers, until dropped.
+struct HungBroker {
+    addr: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
+impl HungBroker {
+    fn start() -> HungBroker {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !stopped.load(Ordering::Relaxed) {
+                if let Ok((c, _)) = listener.accept() {
+                    held.push(c);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        HungBroker {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for HungBroker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A Tab press against a cluster that never answers still returns: the
+/// broker holds every connection for the whole test, kfk's own request
+/// timeout is 30 s, and the completion must finish within 10 s, so only
+/// completion's own budget (300 ms, measured by `cargo bench -p kfk --bench
+/// completion`) can end it.
 #[test]
 fn completion_never_waits_long_on_a_hung_cluster() {
     let home = KfkHome::new();
-    // A "broker" that accepts connections and never answers.
-    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = hung.local_addr().unwrap().to_string();
-    let accepted = std::thread::spawn(move || {
-        let mut held = Vec::new();
-        hung.set_nonblocking(true).unwrap();
-        let until = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < until {
-            if let Ok((c, _)) = hung.accept() {
-                held.push(c);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    });
-    let env = [("KFK_BOOTSTRAP", addr.as_str())];
+    let hung = HungBroker::start();
+    let env = [("KFK_BOOTSTRAP", hung.addr.as_str())];
+    let bounded = Duration::from_secs(10);
 
     // Nothing cached: no names, and no hang.
-    let (got, took) = bash_complete(&home, &env, &["kfk", "topics", "describe", ""]);
+    let got = bash_complete(&home, &env, &["kfk", "topics", "describe", ""], bounded);
     assert!(!got.iter().any(|c| !c.starts_with('-')), "{got:?}");
-    assert!(took < Duration::from_secs(3), "a Tab press took {took:?}");
 
     // A stale cache for this cluster is served, also without waiting.
     let data = home.path().join("data");
@@ -435,7 +484,10 @@ fn completion_never_waits_long_on_a_hung_cluster() {
     let cache = data.join("completion-cache.json");
     std::fs::write(
         &cache,
-        format!(r#"{{"bootstrap":"{addr}","topics":["cached-topic"],"groups":[],"brokers":[1]}}"#),
+        format!(
+            r#"{{"bootstrap":"{}","topics":["cached-topic"],"groups":[],"brokers":[1]}}"#,
+            hung.addr
+        ),
     )
     .unwrap();
     let old = std::process::Command::new("touch")
@@ -444,10 +496,8 @@ fn completion_never_waits_long_on_a_hung_cluster() {
         .status()
         .unwrap();
     assert!(old.success());
-    let (got, took) = bash_complete(&home, &env, &["kfk", "topics", "describe", "ca"]);
+    let got = bash_complete(&home, &env, &["kfk", "topics", "describe", "ca"], bounded);
     assert_eq!(got, ["cached-topic"]);
-    assert!(took < Duration::from_secs(3), "a Tab press took {took:?}");
-    drop(accepted);
 }
 
 #[test]

@@ -72,7 +72,27 @@ fn the_metadata_reads_like_zookeeper_and_topic_configs_can_be_set() {
     let group = get(&home, "/consumers/readers");
     assert_eq!(group["offsets"]["myorders"]["1"], 2, "{group}");
     assert_eq!(group["state"], "Empty");
-    assert!(home.ok(&["zk-shell", "find", "state"]).lines().count() >= 3);
+    // find: a glob over every path, or a word anywhere in a path.
+    let find = |pattern: &str| -> Vec<String> {
+        home.ok(&["zk-shell", "find", pattern])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        find("/brokers/topics/myorders/partitions/*/state"),
+        [
+            "/brokers/topics/myorders/partitions/0/state",
+            "/brokers/topics/myorders/partitions/1/state",
+            "/brokers/topics/myorders/partitions/2/state",
+        ]
+    );
+    assert_eq!(find("readers"), ["/consumers/readers"]);
+    assert_eq!(
+        find("/brokers/ids/*"),
+        ["/brokers/ids/1", "/brokers/ids/2", "/brokers/ids/3"]
+    );
+    assert!(find("no-such-node").is_empty());
     assert!(
         !home
             .kfk(&["zk-shell", "get", "/brokers/ids/9"])

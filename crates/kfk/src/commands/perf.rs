@@ -34,14 +34,15 @@ fn ms(us: u64) -> f64 {
 #[derive(Debug)]
 struct Throttle {
     rate: Option<f64>,
-    start: Instant,
+    /// tokio's clock, so tests can run the throttle in paused time.
+    start: tokio::time::Instant,
 }
 
 impl Throttle {
     fn new(rate: Option<f64>) -> Throttle {
         Throttle {
             rate,
-            start: Instant::now(),
+            start: tokio::time::Instant::now(),
         }
     }
 
@@ -534,6 +535,31 @@ mod tests {
     fn kafka_time_stamps() {
         let t = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
         assert_eq!(stamp(t), "2023-11-14 22:13:20:123");
+    }
+
+    /// `--throughput 2000`: the 1000th record goes out at 999/2000 s (the
+    /// throttle lets a record go up to 1 ms early, and tokio's timer rounds up
+    /// to whole milliseconds); the clock is tokio's paused one, so no machine
+    /// is too slow or too fast for this.
+    #[tokio::test(start_paused = true)]
+    async fn the_throttle_holds_the_rate() {
+        let throttle = Throttle::new(Some(2000.0));
+        let start = tokio::time::Instant::now();
+        for sent in 0..1000 {
+            throttle.wait(sent).await;
+        }
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_micros(498_500) && took <= Duration::from_millis(501),
+            "{took:?}"
+        );
+
+        let unlimited = Throttle::new(None);
+        let start = tokio::time::Instant::now();
+        for sent in 0..1000 {
+            unlimited.wait(sent).await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
     }
 
     #[test]

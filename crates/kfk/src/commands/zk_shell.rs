@@ -428,6 +428,10 @@ async fn exec(
             let mut all = Vec::new();
             tree.walk("/", &mut all).await?;
             all.retain(|p| glob(pattern, p));
+            if all.is_empty() {
+                // Nothing found prints nothing, not an empty line.
+                return Ok(None);
+            }
             all.join("\n")
         }
         "set" => {
