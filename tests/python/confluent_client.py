@@ -3,19 +3,30 @@
 usage: confluent_client.py BOOTSTRAP produce|consume TOPIC COUNT
 
 produce: creates TOPIC (3 partitions) with the admin client, produces COUNT keyed
-messages with acks=all and idempotence, prints one JSON object per acked message.
+messages with acks=all and idempotence, message i stamped T0 + i seconds except
+message COUNT // 3, stamped an hour after the last (the partition's maximum
+timestamp sits mid-log), and prints one JSON object per acked message.
 consume: reads TOPIC from the beginning, prints one JSON object per message, then
-the low/high watermarks and the offset for timestamp 0 of each partition.
+per partition the low/high watermarks, the offset for timestamp MID (T0 + COUNT // 2
+seconds) and the offset and timestamp of its maximum timestamp (ListOffsets -3).
 Exits non-zero on any client error.
 """
 import json
 import sys
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, OffsetSpec
 
 bootstrap, phase, topic, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 PARTITIONS = 3
+T0 = 1_700_000_000_000
+
+
+def stamp(i):
+    return T0 + (count + 3600) * 1000 if i == count // 3 else T0 + i * 1000
+
+
+MID = T0 + (count // 2) * 1000
 
 
 def produce():
@@ -37,10 +48,12 @@ def produce():
             errors.append(str(err))
             return
         print(json.dumps({"p": msg.partition(), "o": msg.offset(),
-                          "k": msg.key().decode(), "v": msg.value().decode()}))
+                          "k": msg.key().decode(), "v": msg.value().decode(),
+                          "t": msg.timestamp()[1]}))
 
     for i in range(count):
-        producer.produce(topic, key=f"key-{i}", value=f"value-{i}", on_delivery=delivered)
+        producer.produce(topic, key=f"key-{i}", value=f"value-{i}", timestamp=stamp(i),
+                         on_delivery=delivered)
         producer.poll(0)
     left = producer.flush(30)
     if errors or left:
@@ -63,10 +76,15 @@ def consume():
         seen += 1
         print(json.dumps({"p": msg.partition(), "o": msg.offset(),
                           "k": msg.key().decode(), "v": msg.value().decode()}))
-    for p in range(PARTITIONS):
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-        by_time = consumer.offsets_for_times([TopicPartition(topic, p, 0)], timeout=10)[0]
-        print(json.dumps({"partition": p, "low": low, "high": high, "at_time_0": by_time.offset}))
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+    maxima = admin.list_offsets({tp: OffsetSpec.max_timestamp() for tp in tps})
+    for p, tp in enumerate(tps):
+        low, high = consumer.get_watermark_offsets(tp, timeout=10)
+        by_time = consumer.offsets_for_times([TopicPartition(topic, p, MID)], timeout=10)[0]
+        top = maxima[tp].result(15)
+        print(json.dumps({"partition": p, "low": low, "high": high, "at_mid": by_time.offset,
+                          "max_offset": top.offset, "max_timestamp": top.timestamp}))
     consumer.close()
 
 

@@ -4,7 +4,8 @@ usage: group_consumer.py confluent|kafka-python BOOTSTRAP TOPIC GROUP MAX IDLE_S
 
 Prints "ASSIGNED p,p,..." whenever its assignment changes and "MSG p offset value"
 per message, committing each message's offset + 1 synchronously before printing
-the next. Exits after MAX messages, after IDLE_S seconds without one, or when
+the next. A consumer error is printed as "ERROR ..." and ends it with exit status 1.
+Exits after MAX messages, after IDLE_S seconds without one, or when
 STOP_FILE exists; closing leaves the group (a static member stays).
 
 confluent only: GC_STRATEGY sets partition.assignment.strategy (e.g.
@@ -57,7 +58,7 @@ if client == "confluent":
             continue
         if m.error():
             out(f"ERROR {m.error()}")
-            continue
+            sys.exit(1)
         c.commit(offsets=[TopicPartition(topic, m.partition(), m.offset() + 1)],
                  asynchronous=False)
         out(f"MSG {m.partition()} {m.offset()} {m.value().decode()}")

@@ -3,26 +3,41 @@ import json
 import sys
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
+from kafka.admin import OffsetSpec
 
 bootstrap, phase, topic, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 PARTITIONS = 3
+T0 = 1_700_000_000_000
+
+
+def stamp(i):
+    return T0 + (count + 3600) * 1000 if i == count // 3 else T0 + i * 1000
+
+
+MID = T0 + (count // 2) * 1000
 
 
 def produce():
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
-    admin.create_topics([NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1)])
-    assert topic in admin.list_topics()
+    created = admin.create_topics({topic: {"num_partitions": PARTITIONS, "replication_factor": 1}},
+                                  raise_errors=False)
+    result = {t["name"]: t for t in created["topics"]}
+    if result.get(topic, {}).get("error_code") != 0 or result[topic]["num_partitions"] != PARTITIONS:
+        sys.exit(f"create_topics failed: {created}")
+    described = admin.describe_topics([topic])
+    if len(described[0]["partitions"]) != PARTITIONS:
+        sys.exit(f"created with the wrong partition count: {described}")
     admin.close()
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all",
                              enable_idempotence=True, linger_ms=5)
-    futures = [producer.send(topic, key=f"key-{i}".encode(), value=f"value-{i}".encode())
+    futures = [producer.send(topic, key=f"key-{i}".encode(), value=f"value-{i}".encode(),
+                             timestamp_ms=stamp(i))
                for i in range(count)]
     producer.flush(30)
     for i, f in enumerate(futures):
         md = f.get(timeout=30)
         print(json.dumps({"p": md.partition, "o": md.offset,
-                          "k": f"key-{i}", "v": f"value-{i}"}))
+                          "k": f"key-{i}", "v": f"value-{i}", "t": md.timestamp}))
     producer.close()
 
 
@@ -41,10 +56,15 @@ def consume():
             break
     ends = consumer.end_offsets(tps)
     starts = consumer.beginning_offsets(tps)
-    times = consumer.offsets_for_times({tp: 0 for tp in tps})
+    times = consumer.offsets_for_times({tp: MID for tp in tps})
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    maxima = admin.list_partition_offsets({tp: OffsetSpec.MAX_TIMESTAMP for tp in tps})
+    admin.close()
     for tp in tps:
         print(json.dumps({"partition": tp.partition, "low": starts[tp], "high": ends[tp],
-                          "at_time_0": times[tp].offset if times[tp] else -1}))
+                          "at_mid": times[tp].offset if times[tp] else -1,
+                          "max_offset": maxima[tp].offset,
+                          "max_timestamp": maxima[tp].timestamp}))
     consumer.close()
 
 

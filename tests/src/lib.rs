@@ -671,3 +671,84 @@ impl KfkHome {
             .collect()
     }
 }
+
+/// What `tests/python/chaos_producer.py` saw acknowledged, from its output
+/// file: (partition, offset) -> value.
+pub fn acked_messages(path: &Path) -> std::collections::BTreeMap<(i64, i64), String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix("ACK "))
+        .map(|l| {
+            let mut f = l.splitn(3, ' ');
+            let p = f.next().unwrap().parse().unwrap();
+            let o = f.next().unwrap().parse().unwrap();
+            ((p, o), f.next().unwrap().to_string())
+        })
+        .collect()
+}
+
+/// Reads all of `topic` (a chaos_producer.py topic, values `seq-N`) and
+/// checks that every acknowledged message is stored exactly once at the
+/// position it was acknowledged at, and that each partition keeps the
+/// producer's order.
+pub fn assert_acked_are_stored(
+    home: &KfkHome,
+    topic: &str,
+    acked: &std::collections::BTreeMap<(i64, i64), String>,
+) {
+    use std::collections::HashMap;
+    let out = home.ok(&[
+        "consume",
+        topic,
+        "--from-beginning",
+        "-e",
+        "--format",
+        "%p %o %s\n",
+    ]);
+    let mut stored: HashMap<(i64, i64), String> = HashMap::new();
+    let mut count_by_value: HashMap<String, usize> = HashMap::new();
+    let mut last_seq: HashMap<i64, i64> = HashMap::new();
+    for line in out.lines() {
+        let mut f = line.splitn(3, ' ');
+        let p: i64 = f.next().unwrap().parse().unwrap();
+        let o: i64 = f.next().unwrap().parse().unwrap();
+        let v = f.next().unwrap().to_string();
+        // Per partition, the producer's sequence numbers only grow.
+        let seq: i64 = v.trim_start_matches("seq-").parse().unwrap();
+        let prev = last_seq.insert(p, seq);
+        assert!(
+            prev.is_none_or(|prev| prev < seq),
+            "partition {p} out of order at offset {o}: {prev:?} then {seq}"
+        );
+        *count_by_value.entry(v.clone()).or_default() += 1;
+        stored.insert((p, o), v);
+    }
+    for ((p, o), v) in acked {
+        assert_eq!(
+            stored.get(&(*p, *o)),
+            Some(v),
+            "acknowledged {v} at {p}/{o} is missing"
+        );
+        assert_eq!(count_by_value[v], 1, "{v} is stored more than once");
+    }
+}
+
+/// Checks that every broker of the local cluster holds the same bytes for
+/// each of `topic`'s `partitions` (all replicas in sync and idle).
+pub fn assert_replicas_identical(home: &KfkHome, topic: &str, partitions: i32) {
+    let brokers = home.broker_data_dirs();
+    for p in 0..partitions {
+        let name = format!("{topic}-{p}");
+        let first = log_bytes(&brokers[0], &name);
+        assert!(!first.is_empty(), "{name} is empty");
+        for other in &brokers[1..] {
+            assert!(
+                log_bytes(other, &name) == first,
+                "replicas of {name} differ between {} and {}",
+                brokers[0].display(),
+                other.display()
+            );
+        }
+    }
+}

@@ -20,6 +20,7 @@ fn home() -> Home {
 struct Consumer {
     child: Child,
     out: PathBuf,
+    err: PathBuf,
     stop: PathBuf,
 }
 
@@ -31,16 +32,22 @@ impl Consumer {
     /// With `GC_*` settings (assignment strategy, static instance id).
     fn start_with(home: &Home, name: &str, args: [&str; 6], env: &[(&str, &str)]) -> Consumer {
         let out = home.path().join(format!("{name}.out"));
+        let err = home.path().join(format!("{name}.err"));
         let stop = home.path().join(format!("{name}.stop"));
         let child = python("group_consumer.py")
             .args(args)
             .envs(env.iter().copied())
             .arg(&stop)
             .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
             .spawn()
             .unwrap();
-        Consumer { child, out, stop }
+        Consumer {
+            child,
+            out,
+            err,
+            stop,
+        }
     }
 
     fn lines(&self) -> Vec<String> {
@@ -86,13 +93,23 @@ impl Consumer {
             .collect()
     }
 
+    /// Asks it to stop and checks it ended well (a consumer error fails).
     fn finish(mut self) -> Consumer {
         std::fs::write(&self.stop, b"").unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
-        while self.child.try_wait().unwrap().is_none() {
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
             assert!(Instant::now() < deadline, "consumer did not stop");
             std::thread::sleep(Duration::from_millis(50));
-        }
+        };
+        assert!(
+            status.success(),
+            "consumer failed ({status}):\n{}\n{}",
+            self.lines().join("\n"),
+            std::fs::read_to_string(&self.err).unwrap_or_default()
+        );
         self
     }
 }

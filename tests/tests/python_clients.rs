@@ -38,6 +38,17 @@ fn message(line: &str) -> Message {
     )
 }
 
+/// The timestamp the clients give message `i` of `count` (see the scripts):
+/// a second apart from T0, except message `count / 3`, an hour after the last.
+fn stamp(i: i64, count: i64) -> i64 {
+    const T0: i64 = 1_700_000_000_000;
+    if i == count / 3 {
+        T0 + (count + 3600) * 1000
+    } else {
+        T0 + i * 1000
+    }
+}
+
 fn round_trip(script: &str) {
     let mut kfkd = Kfkd::start();
     let count = 300;
@@ -47,6 +58,20 @@ fn round_trip(script: &str) {
     );
     let acked: BTreeSet<Message> = lines(&produced.stdout).iter().map(|l| message(l)).collect();
     assert_eq!(acked.len(), count, "every message acknowledged once");
+    // (partition, offset, timestamp) of each message, from its key's index.
+    let placed: Vec<(i64, i64, i64)> = lines(&produced.stdout)
+        .iter()
+        .map(|l| {
+            let i: i64 = field(l, "k").trim_start_matches("key-").parse().unwrap();
+            let t = stamp(i, count as i64);
+            assert_eq!(field(l, "t"), t.to_string(), "the acked timestamp: {l}");
+            (
+                field(l, "p").parse().unwrap(),
+                field(l, "o").parse().unwrap(),
+                t,
+            )
+        })
+        .collect();
 
     kfkd.restart();
 
@@ -63,13 +88,40 @@ fn round_trip(script: &str) {
         "what was acknowledged is what is read after a restart"
     );
     assert_eq!(offsets.len(), 3);
+    let mid = stamp(count as i64 / 2, count as i64);
     let mut total = 0;
     for l in offsets {
+        let p: i64 = field(l, "partition").parse().unwrap();
+        let mine: Vec<&(i64, i64, i64)> = placed.iter().filter(|m| m.0 == p).collect();
         assert_eq!(field(l, "low"), "0");
-        assert_eq!(field(l, "at_time_0"), "0");
+        // ListOffsets by time: the first offset stamped at or after it.
+        let at_mid = mine
+            .iter()
+            .filter(|m| m.2 >= mid)
+            .map(|m| m.1)
+            .min()
+            .unwrap_or(-1);
+        assert_eq!(field(l, "at_mid"), at_mid.to_string(), "partition {p}: {l}");
+        // ListOffsets -3: the record with the largest timestamp.
+        let top = mine.iter().max_by_key(|m| m.2).unwrap();
+        assert_eq!(
+            field(l, "max_offset"),
+            top.1.to_string(),
+            "partition {p}: {l}"
+        );
+        assert_eq!(
+            field(l, "max_timestamp"),
+            top.2.to_string(),
+            "partition {p}: {l}"
+        );
         total += field(l, "high").parse::<usize>().unwrap();
     }
     assert_eq!(total, count);
+    // The maximum sits mid-log in one partition, so "max timestamp" and
+    // "latest" differ there.
+    let top = placed.iter().max_by_key(|m| m.2).unwrap();
+    let last_in_its_partition = placed.iter().filter(|m| m.0 == top.0).map(|m| m.1).max();
+    assert!(Some(top.1) < last_in_its_partition);
 }
 
 #[test]

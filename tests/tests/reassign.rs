@@ -159,43 +159,42 @@ fn raising_the_replication_factor_copies_everything_while_producers_write() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
+    let acked = || kfk_e2e::acked_messages(&acks).len();
+    kfk_e2e::wait_until(Duration::from_secs(30), "200 acknowledged writes", || {
+        acked() >= 200
+    });
     home.ok(&["topics", "alter", "chaos", "--replication-factor", "3"]);
-    std::thread::sleep(Duration::from_secs(1));
+    let in_sync = |t: &serde_json::Value| {
+        t["partitions"].as_array().unwrap().iter().all(|p| {
+            let r = p["replicas"].as_array().unwrap();
+            r.len() == 3 && r.iter().all(|r| r["in_sync"] == true)
+        })
+    };
+    home.wait_json(
+        &["topics", "describe", "chaos"],
+        Duration::from_secs(30),
+        "three in-sync replicas everywhere, under load",
+        in_sync,
+    );
+    // Writes go on after the new replicas joined.
+    let joined = acked();
+    kfk_e2e::wait_until(
+        Duration::from_secs(30),
+        "200 more acknowledged writes",
+        || acked() >= joined + 200,
+    );
     std::fs::write(&stop, b"").unwrap();
     assert!(producer.wait().unwrap().success());
     let topic = home.wait_json(
         &["topics", "describe", "chaos"],
         Duration::from_secs(30),
         "three in-sync replicas everywhere",
-        |t| {
-            t["partitions"].as_array().unwrap().iter().all(|p| {
-                let r = p["replicas"].as_array().unwrap();
-                r.len() == 3 && r.iter().all(|r| r["in_sync"] == true)
-            })
-        },
+        in_sync,
     );
     assert_eq!(replicas(&topic).len(), 3);
-    let acked = std::fs::read_to_string(&acks).unwrap().lines().count() as i64;
-    let stored: i64 = topic["partitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["latest_offset"].as_i64().unwrap())
-        .sum();
-    assert!(
-        acked > 100 && stored >= acked,
-        "acked {acked}, stored {stored}"
-    );
-    let dirs: Vec<std::path::PathBuf> = home.broker_data_dirs();
-    for p in 0..3 {
-        let bytes = |d: &std::path::Path| kfk_e2e::log_bytes(d, &format!("chaos-{p}"));
-        let first = bytes(&dirs[0]);
-        assert!(!first.is_empty());
-        for d in &dirs[1..] {
-            assert!(bytes(d) == first, "chaos-{p} differs on {}", d.display());
-        }
-    }
+    let acked = kfk_e2e::acked_messages(&acks);
+    kfk_e2e::assert_acked_are_stored(&home, "chaos", &acked);
+    kfk_e2e::assert_replicas_identical(&home, "chaos", 3);
 }
 
 #[test]
@@ -203,9 +202,18 @@ fn a_throttled_move_copies_slowly_and_verify_removes_the_throttle() {
     let home = Home::new();
     home.up_cluster(3);
     home.ok(&["topics", "create", "big", "--replica-assignment", "1"]);
+    // Twelve batches of 50 kB: a fetch returns whole batches, so none may
+    // be larger than the throttle's second's worth.
     let line = "x".repeat(1000);
-    let input: String = (0..400).map(|_| format!("{line}\n")).collect();
-    home.ok_stdin(&["produce", "big"], &input);
+    let input: String = (0..50).map(|_| format!("{line}\n")).collect();
+    for _ in 0..12 {
+        home.ok_stdin(&["produce", "big"], &input);
+    }
+    let size = kfk_e2e::log_bytes(&home.broker_data_dirs()[0], "big-0").len() as f64;
+    // At 100 kB/s, with at most a second banked and one fetch (a second's
+    // worth) in flight, copying `size` bytes takes at least this long.
+    let fastest = Duration::from_secs_f64(size / 100_000.0 - 2.0);
+    assert!(fastest >= Duration::from_secs(3), "{size} bytes");
     let plan = home.path().join("plan.json");
     std::fs::write(
         &plan,
@@ -213,7 +221,8 @@ fn a_throttled_move_copies_slowly_and_verify_removes_the_throttle() {
     )
     .unwrap();
     let plan = plan.to_str().unwrap();
-    // 400 kB at 100 kB/s: a few seconds of copying.
+    // 600 kB at 100 kB/s: six seconds of copying.
+    let started = std::time::Instant::now();
     home.ok(&[
         "reassign",
         "execute",
@@ -250,6 +259,11 @@ fn a_throttled_move_copies_slowly_and_verify_removes_the_throttle() {
         Duration::from_secs(60),
         "the move to finish",
         |v| v.as_array().is_some_and(Vec::is_empty),
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= fastest,
+        "{size} bytes copied in {took:?}: faster than 100 kB/s allows ({fastest:?})"
     );
     let out = home.kfk(&["reassign", "verify", "-f", plan]);
     assert!(out.status.success());

@@ -2,13 +2,11 @@
 //! follow (raise replication, stop a broker, start it again), failover under
 //! acks=all with SIGKILLs, and real clients while a broker is down.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::Duration;
 
-use kfk_e2e::{
-    KfkHome as Home, log_bytes, partition_layout as layout, python, run, run_unchecked, tool,
-};
+use kfk_e2e::{KfkHome as Home, partition_layout as layout, python, run, run_unchecked, tool};
 use serde_json::Value;
 
 /// Short timeouts so fencing and ISR changes show within seconds.
@@ -193,71 +191,11 @@ fn acks_all_survives_brokers_killed_at_random() {
         |v| v["under_replicated_partitions"] == 0 && v["offline_partitions"] == 0,
     );
 
-    // What the producer saw acknowledged: (partition, offset) -> value.
-    let acks = std::fs::read_to_string(&acks_file).unwrap();
-    let acked: BTreeMap<(i64, i64), String> = acks
-        .lines()
-        .filter_map(|l| l.strip_prefix("ACK "))
-        .map(|l| {
-            let mut f = l.splitn(3, ' ');
-            let p = f.next().unwrap().parse().unwrap();
-            let o = f.next().unwrap().parse().unwrap();
-            ((p, o), f.next().unwrap().to_string())
-        })
-        .collect();
+    let acked = kfk_e2e::acked_messages(&acks_file);
     assert!(acked.len() > 200, "too few acknowledged: {}", acked.len());
     eprintln!("{} messages acknowledged during the kills", acked.len());
-
-    // Everything in the topic, with its position.
-    let out = home.ok(&[
-        "consume",
-        "chaos",
-        "--from-beginning",
-        "-e",
-        "--format",
-        "%p %o %s\n",
-    ]);
-    let mut stored: HashMap<(i64, i64), String> = HashMap::new();
-    let mut count_by_value: HashMap<String, usize> = HashMap::new();
-    let mut last_seq: HashMap<i64, i64> = HashMap::new();
-    for line in out.lines() {
-        let mut f = line.splitn(3, ' ');
-        let p: i64 = f.next().unwrap().parse().unwrap();
-        let o: i64 = f.next().unwrap().parse().unwrap();
-        let v = f.next().unwrap().to_string();
-        // Per partition, the producer's sequence numbers only grow.
-        let seq: i64 = v.trim_start_matches("seq-").parse().unwrap();
-        let prev = last_seq.insert(p, seq);
-        assert!(
-            prev.is_none_or(|prev| prev < seq),
-            "partition {p} out of order at offset {o}: {prev:?} then {seq}"
-        );
-        *count_by_value.entry(v.clone()).or_default() += 1;
-        stored.insert((p, o), v);
-    }
-    for ((p, o), v) in &acked {
-        assert_eq!(
-            stored.get(&(*p, *o)),
-            Some(v),
-            "acknowledged {v} at {p}/{o} is missing"
-        );
-        assert_eq!(count_by_value[v], 1, "{v} is stored more than once");
-    }
-
-    // Every replica holds the same bytes (all are in sync and idle now).
-    let brokers: Vec<std::path::PathBuf> = home.broker_data_dirs();
-    for p in 0..3 {
-        let name = format!("chaos-{p}");
-        let first = log_bytes(&brokers[0], &name);
-        for other in &brokers[1..] {
-            assert!(
-                log_bytes(other, &name) == first,
-                "replicas of {name} differ between {} and {}",
-                brokers[0].display(),
-                other.display()
-            );
-        }
-    }
+    kfk_e2e::assert_acked_are_stored(&home, "chaos", &acked);
+    kfk_e2e::assert_replicas_identical(&home, "chaos", 3);
 }
 
 #[test]
@@ -298,25 +236,96 @@ fn real_clients_produce_and_consume_while_a_broker_is_down() {
         python("confluent_client.py").args([&bootstrap, "produce", "cflt", "30"]),
         Duration::from_secs(90),
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 30);
+    let json_lines = |out: &[u8]| -> Vec<Value> {
+        String::from_utf8_lossy(out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    // (partition, offset, key, value) of each message.
+    let message = |m: &Value| {
+        (
+            m["p"].as_i64().unwrap(),
+            m["o"].as_i64().unwrap(),
+            m["k"].as_str().unwrap().to_string(),
+            m["v"].as_str().unwrap().to_string(),
+        )
+    };
+    let acked: BTreeSet<_> = json_lines(&out.stdout).iter().map(message).collect();
+    let want: BTreeSet<String> = (0..30).map(|i| format!("value-{i}")).collect();
+    assert_eq!(
+        acked.iter().map(|m| m.3.clone()).collect::<BTreeSet<_>>(),
+        want,
+        "every message acknowledged"
+    );
     let out = run(
         python("confluent_client.py").args([&bootstrap, "consume", "cflt", "30"]),
         Duration::from_secs(90),
     );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let consumed: Vec<_> = json_lines(&out.stdout)
+        .iter()
+        .filter(|m| m.get("v").is_some())
+        .map(message)
+        .collect();
     assert_eq!(
-        text.lines().filter(|l| l.contains("\"v\"")).count(),
-        30,
-        "{text}"
+        consumed.iter().cloned().collect::<BTreeSet<_>>(),
+        acked,
+        "read back where each was acknowledged"
+    );
+    assert_eq!(consumed.len(), 30, "nothing read twice");
+    assert_in_order(
+        consumed
+            .iter()
+            .map(|(p, o, _, v)| (*p, *o, v.trim_start_matches("value-").parse().unwrap())),
     );
 
     let out = run(
-        Command::new(&kcat).args(["-b", &bootstrap, "-t", "events", "-C", "-e", "-q"]),
+        Command::new(&kcat).args([
+            "-b",
+            &bootstrap,
+            "-t",
+            "events",
+            "-C",
+            "-e",
+            "-q",
+            "-f",
+            "%p %o %s\n",
+        ]),
         Duration::from_secs(60),
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    let kcat_lines = text.lines().filter(|l| l.starts_with("kcat-")).count();
-    assert_eq!(kcat_lines, 20, "{text}");
+    let kcat: Vec<(i64, i64, i64)> = text
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (
+                f[0].parse().unwrap(),
+                f[1].parse().unwrap(),
+                f[2].trim_start_matches("kcat-").parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kcat.iter().map(|m| m.2).collect::<BTreeSet<i64>>(),
+        (0..20).collect(),
+        "{text}"
+    );
+    assert_eq!(kcat.len(), 20, "{text}");
+    assert_in_order(kcat.into_iter());
+}
+
+/// Messages `(partition, offset, sequence)` as a consumer printed them: in
+/// each partition, offsets and the producer's sequence numbers both grow.
+fn assert_in_order(messages: impl Iterator<Item = (i64, i64, i64)>) {
+    let mut last: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for (p, o, seq) in messages {
+        if let Some((prev_o, prev_seq)) = last.insert(p, (o, seq)) {
+            assert!(
+                prev_o < o && prev_seq < seq,
+                "partition {p}: offset {prev_o} holds {prev_seq}, then offset {o} holds {seq}"
+            );
+        }
+    }
 }
 
 /// Leader and in-sync replicas of partition 0 of `topic`.

@@ -1,0 +1,107 @@
+//! Size-based retention as operators set it: the broker's
+//! `log.retention.bytes` for every topic, a topic's `retention.bytes`
+//! override either way, and the background task that deletes the oldest
+//! segments.
+
+use std::time::Duration;
+
+use kfk_e2e::KfkHome as Home;
+
+/// Twenty batches of ten ~100-byte records, one `kfk produce` each, so
+/// that with 2,000-byte segments each batch ends up in a segment of its own.
+fn fill(home: &Home, topic: &str) {
+    for b in 0..20 {
+        let input: String = (0..10)
+            .map(|r| format!("b{b:02}-r{r}-{}\n", "x".repeat(90)))
+            .collect();
+        home.ok_stdin(&["produce", topic, "-p", "0"], &input);
+    }
+}
+
+fn earliest(home: &Home, topic: &str) -> i64 {
+    home.json(&["topics", "describe", topic])["partitions"][0]["earliest_offset"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Bytes of the partition's segment files on the broker.
+fn stored_bytes(home: &Home, topic: &str) -> usize {
+    kfk_e2e::log_bytes(&home.broker_data_dirs()[0], &format!("{topic}-0")).len()
+}
+
+#[test]
+fn retention_bytes_deletes_the_oldest_segments_in_the_background() {
+    let home = Home::new()
+        .with_env("KFKD_LOG_RETENTION_BYTES", "5000")
+        .with_env("KFKD_LOG_SEGMENT_BYTES", "2000")
+        .with_env("KFKD_LOG_RETENTION_CHECK_INTERVAL_MS", "200");
+    home.up();
+    home.ok(&["topics", "create", "capped", "-p", "1"]);
+    home.ok(&[
+        "topics",
+        "create",
+        "tighter",
+        "-p",
+        "1",
+        "-c",
+        "retention.bytes=2500",
+    ]);
+    home.ok(&[
+        "topics",
+        "create",
+        "unbounded",
+        "-p",
+        "1",
+        "-c",
+        "retention.bytes=-1",
+    ]);
+    for topic in ["capped", "tighter", "unbounded"] {
+        fill(&home, topic);
+    }
+    let batch = stored_bytes(&home, "unbounded") / 20;
+
+    for (topic, limit) in [("capped", 5000), ("tighter", 2500)] {
+        // As in Kafka, the background task deletes whole segments, oldest
+        // first, while the partition would still hold at least the limit
+        // without them.
+        kfk_e2e::wait_until(
+            Duration::from_secs(30),
+            &format!("retention to shrink {topic}"),
+            || stored_bytes(&home, topic) < limit + batch,
+        );
+        let left = stored_bytes(&home, topic);
+        assert!(
+            left >= limit,
+            "{topic}: deleted too much, {left} bytes left"
+        );
+        let start = earliest(&home, topic);
+        assert_eq!(start % 10, 0, "{topic}: a whole batch at a time");
+        // What is left is the newest records, from the new log start on.
+        let out = home.ok(&[
+            "consume",
+            topic,
+            "--from-beginning",
+            "-e",
+            "--format",
+            "%o %s\n",
+        ]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len() as i64, 200 - start, "{topic}: {out}");
+        let first_batch = start / 10;
+        assert!(
+            lines[0].starts_with(&format!("{start} b{first_batch:02}-r0-")),
+            "{topic}: {}",
+            lines[0]
+        );
+        assert!(lines.last().unwrap().starts_with("199 b19-r9-"), "{topic}");
+    }
+    assert!(earliest(&home, "tighter") > earliest(&home, "capped"));
+    // retention.bytes=-1 overrides the broker's limit.
+    assert_eq!(earliest(&home, "unbounded"), 0);
+    assert_eq!(
+        home.ok(&["consume", "unbounded", "--from-beginning", "-e"])
+            .lines()
+            .count(),
+        200
+    );
+}
