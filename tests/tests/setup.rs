@@ -185,19 +185,61 @@ fn test_script_stops_with_the_install_command_when_a_prerequisite_is_missing() {
             .arg("--no-install"),
         Duration::from_secs(60),
     );
-    let said = text(&out);
+    assert_stopped_for_kcat_and_zsh(&out);
+}
+
+/// test.sh stopped before installing or testing anything, naming the
+/// missing packages and the command that installs them.
+fn assert_stopped_for_kcat_and_zsh(out: &Output) {
+    let said = text(out);
     assert_eq!(out.status.code(), Some(2), "{}", shown(&said));
     assert!(
         said.contains("missing Debian packages: kcat zsh"),
         "{}",
         shown(&said)
     );
+    // As root there is no sudo in the command; as anyone else there is.
     assert!(
-        said.contains("apt-get update && ") && said.contains("apt-get install -y kcat zsh"),
+        said.contains("    apt-get update && apt-get install -y kcat zsh")
+            || said.contains("sudo apt-get update && sudo apt-get install -y kcat zsh"),
         "{}",
         shown(&said)
     );
+    assert!(!said.contains("installing"), "{}", shown(&said));
     assert!(!said.contains("tests:"), "no test ran: {}", shown(&said));
+}
+
+/// Without root (and without password-less sudo) test.sh cannot install a
+/// missing package: it stops at once and prints the command that would.
+#[test]
+fn test_script_without_root_stops_with_the_command_that_would_install() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = path_without(dir.path(), &["kcat", "zsh", "cargo", "sudo"]);
+    // cargo may live in root's home, out of an ordinary user's reach.
+    script(&path.join("cargo"), "#!/bin/sh\nexit 0\n");
+    let copy = dir.path().join("test.sh");
+    std::fs::copy(repo().join("test.sh"), &copy).unwrap();
+    let root = run_unchecked(Command::new("id").arg("-u"), Duration::from_secs(10));
+    let mut cmd = if String::from_utf8_lossy(&root.stdout).trim() == "0" {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&copy);
+        c
+    } else {
+        Command::new(&copy)
+    };
+    let out = run_unchecked(
+        cmd.env_clear().env("PATH", &path).env("HOME", dir.path()),
+        Duration::from_secs(60),
+    );
+    assert_stopped_for_kcat_and_zsh(&out);
+    let said = text(&out);
+    assert!(
+        said.contains("sudo apt-get update && sudo apt-get install -y kcat zsh"),
+        "{}",
+        shown(&said)
+    );
 }
 
 /// test.sh run with a `cargo` whose `build` and `test` are scripted.
