@@ -418,9 +418,16 @@ impl Broker {
         }
     }
 
-    /// Registered broker ids (liveness tracking arrives with heartbeats).
+    /// Registered, unfenced broker ids.
     pub fn live_brokers(&self) -> Vec<i32> {
-        let ids: Vec<i32> = self.with_image(|i| i.live_broker_ids());
+        self.with_image(|i| self.live_brokers_in(i))
+    }
+
+    /// [`Broker::live_brokers`] from an image the caller already holds: a
+    /// second borrow of the image `watch` while one is held can deadlock when
+    /// the state machine is waiting to publish (tokio's `watch` docs).
+    pub fn live_brokers_in(&self, image: &MetadataImage) -> Vec<i32> {
+        let ids = image.live_broker_ids();
         if ids.is_empty() {
             vec![self.node_id]
         } else {

@@ -40,7 +40,7 @@ impl Broker {
                 ),
             ));
         }
-        let live = self.live_brokers();
+        let live = self.live_brokers_in(image);
         if t.assignments.is_empty() {
             if t.replication_factor < 1 || t.replication_factor as usize > live.len() {
                 return Err(ApiError::new(
