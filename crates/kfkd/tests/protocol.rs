@@ -831,3 +831,68 @@ async fn describe_log_dirs_reports_each_replicas_size() {
     assert_eq!(sizes[0], (0, 0));
     assert!(sizes[1].1 > 0, "{sizes:?}");
 }
+
+/// Sends a default request of `api` at `version` (acks=1 for Produce, so it
+/// is answered); returns its correlation id, or `None` for an API this test
+/// does not know how to build.
+async fn send_default(c: &mut Client, api: ApiKey, version: i16) -> Option<i32> {
+    macro_rules! requests {
+        ($($key:ident => $req:expr),* $(,)?) => {
+            match api {
+                $(ApiKey::$key => Some(c.send(api, version, &$req).await),)*
+                _ => None,
+            }
+        };
+    }
+    requests! {
+        Produce => ProduceRequest::default().with_acks(1).with_timeout_ms(1000),
+        Fetch => FetchRequest::default(),
+        ListOffsets => ListOffsetsRequest::default(),
+        Metadata => MetadataRequest::default(),
+        ApiVersions => ApiVersionsRequest::default(),
+        CreateTopics => CreateTopicsRequest::default(),
+        DeleteTopics => DeleteTopicsRequest::default(),
+        InitProducerId => InitProducerIdRequest::default(),
+        DescribeConfigs => DescribeConfigsRequest::default(),
+        AlterConfigs => AlterConfigsRequest::default(),
+        CreatePartitions => CreatePartitionsRequest::default(),
+        IncrementalAlterConfigs => IncrementalAlterConfigsRequest::default(),
+        DescribeCluster => DescribeClusterRequest::default(),
+        OffsetForLeaderEpoch => OffsetForLeaderEpochRequest::default(),
+        AlterPartitionReassignments => AlterPartitionReassignmentsRequest::default(),
+        ListPartitionReassignments => ListPartitionReassignmentsRequest::default(),
+        ElectLeaders => ElectLeadersRequest::default(),
+        DescribeLogDirs => DescribeLogDirsRequest::default(),
+        FindCoordinator => FindCoordinatorRequest::default(),
+        JoinGroup => JoinGroupRequest::default(),
+        SyncGroup => SyncGroupRequest::default(),
+        Heartbeat => HeartbeatRequest::default(),
+        LeaveGroup => LeaveGroupRequest::default(),
+        OffsetCommit => OffsetCommitRequest::default(),
+        OffsetFetch => OffsetFetchRequest::default(),
+        ListGroups => ListGroupsRequest::default(),
+        DescribeGroups => DescribeGroupsRequest::default(),
+        DeleteGroups => DeleteGroupsRequest::default(),
+        OffsetDelete => OffsetDeleteRequest::default(),
+    }
+}
+
+/// Every (API, version) that ApiVersions advertises is answered: an entry of
+/// `SUPPORTED` without a handler would close the connection instead.
+#[tokio::test]
+async fn every_advertised_version_is_answered() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    for &(api, min, max) in kfkd::api::SUPPORTED {
+        for version in min..=max {
+            let id = send_default(&mut c, api, version)
+                .await
+                .unwrap_or_else(|| panic!("add {api:?} to send_default"));
+            let answer = c.read_raw(api, version).await;
+            assert!(
+                matches!(answer, Some((got, _)) if got == id),
+                "{api:?} v{version} was advertised but not answered"
+            );
+        }
+    }
+}

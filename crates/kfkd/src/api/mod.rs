@@ -51,8 +51,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::SyncGroup, 0, 5),
     (ApiKey::Heartbeat, 0, 4),
     (ApiKey::LeaveGroup, 0, 5),
-    (ApiKey::OffsetCommit, 0, 8),
-    (ApiKey::OffsetFetch, 0, 8),
+    // v0-1 and v0 are gone from Kafka 4 (KIP-896) and from kafka-protocol.
+    (ApiKey::OffsetCommit, 2, 8),
+    (ApiKey::OffsetFetch, 1, 8),
     (ApiKey::ListGroups, 0, 5),
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
@@ -143,3 +144,23 @@ pub async fn handle(
 }
 
 pub use api_versions::unsupported_version_response;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A version advertised but outside what kafka-protocol decodes would
+    /// close the client's connection on its first request.
+    #[test]
+    fn every_advertised_version_can_be_decoded() {
+        for &(api, min, max) in SUPPORTED {
+            let decodable = api.valid_versions();
+            assert!(
+                decodable.min <= min && max <= decodable.max,
+                "{api:?} {min}-{max} advertised, {}-{} decodable",
+                decodable.min,
+                decodable.max
+            );
+        }
+    }
+}
