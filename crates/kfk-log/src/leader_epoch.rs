@@ -13,7 +13,6 @@
 //! 3 1200
 //! ```
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, Result};
@@ -38,23 +37,20 @@ pub(crate) struct LeaderEpochCache {
 }
 
 fn parse(text: &str) -> Option<Vec<EpochEntry>> {
-    let mut lines = text.lines();
-    if lines.next()?.trim() != "0" {
-        return None;
-    }
-    let count: usize = lines.next()?.trim().parse().ok()?;
-    let mut entries = Vec::with_capacity(count.min(1 << 16));
-    for line in lines.take(count) {
-        let mut parts = line.split_whitespace();
-        entries.push(EpochEntry {
-            epoch: parts.next()?.parse().ok()?,
-            start_offset: parts.next()?.parse().ok()?,
-        });
-    }
+    let entries = crate::checkpoint_file::parse(text)?
+        .into_iter()
+        .map(|fields| match fields[..] {
+            [epoch, start] => Some(EpochEntry {
+                epoch: epoch.parse().ok()?,
+                start_offset: start.parse().ok()?,
+            }),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
     let ordered = entries
         .windows(2)
         .all(|w| w[0].epoch < w[1].epoch && w[0].start_offset <= w[1].start_offset);
-    (entries.len() == count && ordered).then_some(entries)
+    ordered.then_some(entries)
 }
 
 impl LeaderEpochCache {
@@ -151,17 +147,13 @@ impl LeaderEpochCache {
         changed
     }
 
-    /// Writes the checkpoint through a temporary file and a rename.
+    /// Writes the checkpoint durably (a crash leaves the old or the new one).
     pub fn write(&self) -> Result<()> {
-        let mut text = format!("0\n{}\n", self.entries.len());
-        for e in &self.entries {
-            text.push_str(&format!("{} {}\n", e.epoch, e.start_offset));
-        }
-        let tmp = self.path.with_extension("tmp");
-        let mut f = std::fs::File::create(&tmp).at(&tmp)?;
-        f.write_all(text.as_bytes()).at(&tmp)?;
-        f.sync_all().at(&tmp)?;
-        std::fs::rename(&tmp, &self.path).at(&self.path)
+        let lines = self
+            .entries
+            .iter()
+            .map(|e| format!("{} {}", e.epoch, e.start_offset));
+        crate::checkpoint_file::write(&self.path, lines).at(&self.path)
     }
 }
 

@@ -17,6 +17,8 @@
 //! first torn or corrupt batch, so a batch that was fully written and flushed is
 //! never lost and a damaged one is never served.
 
+mod atomic_file;
+pub mod checkpoint_file;
 mod config;
 mod error;
 mod index;
@@ -28,6 +30,7 @@ mod recovery_point;
 mod scan;
 mod segment;
 
+pub use atomic_file::{sync_dir, write_atomically};
 pub use config::{
     DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_RETENTION_MS,
     DEFAULT_SEGMENT_BYTES, DEFAULT_SEGMENT_MS, LogConfig,

@@ -6,7 +6,6 @@
 //! It advances when data is fsynced: on `flush()` and, in the background, when a
 //! segment is rolled.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -106,10 +105,6 @@ impl RecoveryPoint {
     }
 
     fn write(&self, value: i64) -> Result<()> {
-        let tmp = self.path.with_extension("tmp");
-        let mut f = std::fs::File::create(&tmp).at(&tmp)?;
-        writeln!(f, "{value}").at(&tmp)?;
-        f.sync_all().at(&tmp)?;
-        std::fs::rename(&tmp, &self.path).at(&self.path)
+        crate::write_atomically(&self.path, format!("{value}\n").as_bytes()).at(&self.path)
     }
 }

@@ -6,7 +6,6 @@
 //! then `topic partition offset` per line.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 use kfk_log::TopicPartition;
@@ -29,36 +28,27 @@ pub fn load(data_dir: &Path) -> HashMap<TopicPartition, i64> {
 }
 
 fn parse(text: &str) -> Option<HashMap<TopicPartition, i64>> {
-    let mut lines = text.lines();
-    if lines.next()?.trim() != "0" {
-        return None;
-    }
-    let count: usize = lines.next()?.trim().parse().ok()?;
-    let mut out = HashMap::with_capacity(count.min(1 << 16));
-    for line in lines.take(count) {
-        let mut fields = line.split_whitespace();
-        let topic = fields.next()?;
-        let partition = fields.next()?.parse().ok()?;
-        let offset = fields.next()?.parse().ok()?;
-        out.insert(TopicPartition::new(topic, partition), offset);
-    }
-    (out.len() == count).then_some(out)
+    kfk_log::checkpoint_file::parse(text)?
+        .into_iter()
+        .map(|fields| match fields[..] {
+            [topic, partition, offset] => Some((
+                TopicPartition::new(topic, partition.parse().ok()?),
+                offset.parse().ok()?,
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
-/// Writes the checkpoint through a temporary file and a rename.
+/// Writes the checkpoint durably (a crash leaves the old or the new one).
 ///
 /// # Errors
 /// I/O errors.
 pub fn save(data_dir: &Path, entries: &[(TopicPartition, i64)]) -> std::io::Result<()> {
-    let mut text = format!("0\n{}\n", entries.len());
-    for (tp, hw) in entries {
-        text.push_str(&format!("{} {} {hw}\n", tp.topic, tp.partition));
-    }
-    let tmp = data_dir.join(format!("{FILE}.tmp"));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, data_dir.join(FILE))
+    let lines = entries
+        .iter()
+        .map(|(tp, hw)| format!("{} {} {hw}", tp.topic, tp.partition));
+    kfk_log::checkpoint_file::write(&data_dir.join(FILE), lines)
 }
 
 #[cfg(test)]

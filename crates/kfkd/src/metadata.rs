@@ -6,7 +6,6 @@
 //! only by applying committed commands, so every broker holds the same one.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -173,16 +172,6 @@ fn new_cluster_id() -> String {
     out
 }
 
-/// Writes `contents` to `path` through a temporary file and a rename, so a crash
-/// leaves either the old or the new file.
-fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(contents)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
-
 fn parse_properties(text: &str) -> BTreeMap<String, String> {
     text.lines()
         .map(str::trim)
@@ -221,7 +210,7 @@ impl MetadataStore {
                 let id = new_cluster_id();
                 let text =
                     format!("#\n#Written by kfkd\ncluster.id={id}\nnode.id={node_id}\nversion=1\n");
-                write_atomically(&props_path, text.as_bytes())?;
+                kfk_log::write_atomically(&props_path, text.as_bytes())?;
                 id
             }
             Err(e) => return Err(e.into()),
@@ -242,7 +231,7 @@ impl MetadataStore {
         if self.cluster_id != id {
             let text =
                 format!("#\n#Written by kfkd\ncluster.id={id}\nnode.id={node_id}\nversion=1\n");
-            write_atomically(&data_dir.join(META_PROPERTIES), text.as_bytes())?;
+            kfk_log::write_atomically(&data_dir.join(META_PROPERTIES), text.as_bytes())?;
             self.cluster_id = id.to_string();
         }
         Ok(())

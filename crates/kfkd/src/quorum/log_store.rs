@@ -52,11 +52,10 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> std::io::Result<Option<T>> {
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp)?;
-    f.write_all(&serde_json::to_vec(value).map_err(std::io::Error::other)?)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    kfk_log::write_atomically(
+        path,
+        &serde_json::to_vec(value).map_err(std::io::Error::other)?,
+    )
 }
 
 impl Inner {
@@ -66,15 +65,12 @@ impl Inner {
 
     /// Rewrites the log file from memory (after truncate or purge).
     fn rewrite(&mut self) -> std::io::Result<()> {
-        let tmp = self.dir.join("log.jsonl.tmp");
-        let mut f = File::create(&tmp)?;
+        let mut text = Vec::new();
         for e in self.log.values() {
-            let mut line = serde_json::to_vec(e).map_err(std::io::Error::other)?;
-            line.push(b'\n');
-            f.write_all(&line)?;
+            serde_json::to_writer(&mut text, e).map_err(std::io::Error::other)?;
+            text.push(b'\n');
         }
-        f.sync_all()?;
-        std::fs::rename(&tmp, self.log_path())?;
+        kfk_log::write_atomically(&self.log_path(), &text)?;
         self.file = OpenOptions::new().append(true).open(self.log_path())?;
         Ok(())
     }

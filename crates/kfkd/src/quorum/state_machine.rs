@@ -93,13 +93,10 @@ impl StateMachine {
 }
 
 fn persist(path: &Path, snap: &StoredSnapshot) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec(snap).map_err(std::io::Error::other)?,
-    )?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, path)
+    kfk_log::write_atomically(
+        path,
+        &serde_json::to_vec(snap).map_err(std::io::Error::other)?,
+    )
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
