@@ -1,4 +1,6 @@
-//! The client against an in-process kfkd on a free port.
+//! The client against a real kfkd process on a free port (the binary from
+//! `target/debug`, built by `cargo build --workspace --bins`), so the client's
+//! tests do not link the broker that itself links the client.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,19 +10,10 @@ use kfk_client::{
     StartOffset, partition_for_key,
 };
 use kfk_wire::{Compression, NewRecord};
-use kfkd::broker::Broker;
-use kfkd::config::{FileSettings, SettingArgs, Settings};
-
-async fn broker() -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings::resolve(&SettingArgs::default(), &FileSettings::default());
-    settings.data_dir = dir.path().to_path_buf();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    settings.listen = addr.clone();
-    let broker = Broker::open(settings).await.unwrap();
-    tokio::spawn(kfkd::server::run(broker, listener, std::future::pending()));
-    (dir, addr)
+async fn broker() -> (kfk_e2e::Kfkd, String) {
+    let kfkd = kfk_e2e::Kfkd::start();
+    let addr = kfkd.bootstrap();
+    (kfkd, addr)
 }
 
 async fn consume_all(
@@ -195,7 +188,7 @@ async fn batches_grow_under_load_but_stay_within_the_limit() {
     }
     // The batches as the log holds them: more than one record per batch on
     // average (they grew while waiting), none past the limit.
-    let log = std::fs::read(dir.path().join("load-0").join(format!("{:020}.log", 0))).unwrap();
+    let log = kfk_e2e::log_bytes(&dir.data_dir, "load-0");
     let sizes: Vec<usize> = kfk_wire::Batches::new(&log)
         .map(|b| b.unwrap().size())
         .collect();

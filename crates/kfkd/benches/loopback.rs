@@ -23,7 +23,6 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kfk_wire::frame::encode_request;
 use kfk_wire::{BatchOptions, NewRecord, encode_batch};
-use kfkd::broker::Broker;
 use kfkd::config::{FileSettings, SettingArgs, Settings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -117,7 +116,7 @@ fn loopback(c: &mut Criterion) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         settings.listen = addr.to_string();
-        let broker = Broker::open(settings).await.expect("broker");
+        let broker = kfkd::tasks::start_broker(settings).await.expect("broker");
         tokio::spawn(kfkd::server::run(broker, listener, std::future::pending()));
         let mut s = TcpStream::connect(addr).await.expect("connect");
         s.set_nodelay(true).expect("nodelay");

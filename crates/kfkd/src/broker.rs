@@ -11,12 +11,12 @@ use std::time::Duration;
 use kafka_protocol::ResponseError;
 use kfk_log::{LogManager, TopicPartition};
 use tokio::sync::{Notify, mpsc, watch};
-use tracing::{debug, info};
+use tracing::info;
 
 use crate::config::Settings;
+use crate::config::topic as topic_config;
+use crate::error::{ApiError, storage_error};
 use crate::metadata::{BrokerRegistration, MetadataImage, MetadataStore};
-pub use crate::partition::Partition;
-use crate::partition::{FollowerView, IsrChange};
 use crate::quorum::client::{
     Attempt, QUORUM_READY, commit, commit_once, join_as_learner, propose_with_retry,
 };
@@ -24,72 +24,9 @@ use crate::quorum::log_store::LogStore;
 use crate::quorum::network::{Liveness, Network};
 use crate::quorum::state_machine::StateMachine;
 use crate::quorum::{CommandResult, MetadataCommand, MetadataRaft};
-use crate::topic_config;
-
-/// A Kafka error code with the message sent along with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    pub error: ResponseError,
-    pub message: Option<String>,
-}
-
-impl ApiError {
-    pub fn new(error: ResponseError, message: impl Into<String>) -> Self {
-        ApiError {
-            error,
-            message: Some(message.into()),
-        }
-    }
-    pub fn code(&self) -> i16 {
-        self.error.code()
-    }
-}
-
-impl From<ResponseError> for ApiError {
-    fn from(error: ResponseError) -> Self {
-        ApiError {
-            error,
-            message: None,
-        }
-    }
-}
-
-/// Kafka's rule: `[a-zA-Z0-9._-]{1,249}`, not `.` or `..`.
-pub fn validate_topic_name(name: &str) -> Result<(), ApiError> {
-    let invalid = |why: String| Err(ApiError::new(ResponseError::InvalidTopicException, why));
-    if name.is_empty() {
-        return invalid("topic name is empty".into());
-    }
-    if name == "." || name == ".." {
-        return invalid(format!("topic name cannot be {name:?}"));
-    }
-    if name.len() > 249 {
-        return invalid(format!(
-            "topic name is {} characters long; the limit is 249",
-            name.len()
-        ));
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
-        return invalid(format!(
-            "topic name {name:?} contains {c:?}; only ASCII letters, digits, '.', '_' and '-' are allowed"
-        ));
-    }
-    Ok(())
-}
-
-/// What a CreateTopics entry asks for, after defaults.
-#[derive(Debug, Clone)]
-pub struct NewTopic {
-    pub name: String,
-    pub num_partitions: i32,
-    pub replication_factor: i32,
-    /// Explicit replica assignment per partition, when given.
-    pub assignments: Vec<Vec<i32>>,
-    pub configs: BTreeMap<String, String>,
-}
+use crate::replica::partition::IsrChange;
+use crate::replica::partition::Partition;
+use crate::sync::{lock, read, write};
 
 pub struct Broker {
     pub settings: Settings,
@@ -101,7 +38,7 @@ pub struct Broker {
     /// Serialises validate-then-propose so checks see the previous change.
     pub(crate) changes: tokio::sync::Mutex<()>,
     pub logs: Arc<LogManager>,
-    partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
+    pub(crate) partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
     /// Woken on every append and high-watermark move so long-polling
     /// fetches re-check.
     pub data_arrived: Notify,
@@ -112,7 +49,7 @@ pub struct Broker {
     /// ISR changes partition leaders want; a task commits them.
     isr_changes: mpsc::UnboundedSender<(TopicPartition, IsrChange)>,
     /// Leaders that have a replica fetcher task running.
-    fetchers: Mutex<HashSet<i32>>,
+    pub(crate) fetchers: Mutex<HashSet<i32>>,
     /// Set once shutdown begins: no more heartbeats or fetching.
     pub(crate) stopping: AtomicBool,
     /// This broker's unused producer ids.
@@ -120,7 +57,9 @@ pub struct Broker {
     /// Consumer groups whose offsets partitions this broker leads.
     pub groups: crate::group::GroupCoordinator,
     /// Replication quota of throttled replicas, shared by the fetchers.
-    follower_quota: Mutex<crate::fetcher::Quota>,
+    follower_quota: Mutex<crate::replica::quota::Quota>,
+    /// The retention thread, stopped when the broker is dropped.
+    pub(crate) retention: Mutex<Option<kfk_log::Background>>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -131,20 +70,6 @@ impl std::fmt::Debug for Broker {
             .field("data_dir", &self.settings.data_dir)
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-fn lock_read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(|p| p.into_inner())
-}
-fn lock_write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(|p| p.into_inner())
-}
-
-fn storage_error(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(ResponseError::KafkaStorageError, e.to_string())
 }
 
 /// Producer ids a broker reserves at a time (Kafka's block size).
@@ -161,6 +86,18 @@ pub const QUORUM_DIR: &str = "__cluster_metadata";
 /// `controller.quorum.fetch.timeout.ms` default).
 const QUORUM_LOST_AFTER: Duration = Duration::from_secs(2);
 
+/// What the background tasks need from the opening of a broker besides the
+/// broker itself; [`crate::tasks::start_broker`] hands them over.
+#[derive(Debug)]
+pub(crate) struct TaskInputs {
+    /// Every image the state machine publishes.
+    pub image: watch::Receiver<MetadataImage>,
+    /// ISR changes partition leaders ask for.
+    pub isr_requests: mpsc::UnboundedReceiver<(TopicPartition, IsrChange)>,
+    /// Heartbeats seen by the quorum's server; `None` for a broker alone.
+    pub liveness: Option<Arc<Liveness>>,
+}
+
 impl Broker {
     /// Opens the data directory: the metadata quorum (its own single voter for
     /// now), then every partition log the image names, dropping logs of topics
@@ -169,7 +106,7 @@ impl Broker {
     /// # Errors
     /// Unreadable metadata or logs, a data directory in use, or a quorum that
     /// does not become ready.
-    pub async fn open(settings: Settings) -> anyhow::Result<Arc<Broker>> {
+    pub(crate) async fn open(settings: Settings) -> anyhow::Result<(Arc<Broker>, TaskInputs)> {
         let mut store = MetadataStore::open(&settings.data_dir, settings.node_id)?;
         let logs = Arc::new(LogManager::open(
             &settings.data_dir,
@@ -264,7 +201,7 @@ impl Broker {
         if let Some(id) = agreed {
             store.adopt_cluster_id(&settings.data_dir, settings.node_id, &id)?;
         }
-        let checkpointed_hw = crate::checkpoint::load(&settings.data_dir);
+        let checkpointed_hw = crate::replica::checkpoint::load(&settings.data_dir);
         let (isr_changes, isr_requests) = mpsc::unbounded_channel();
         let broker = Arc::new(Broker {
             node_id: settings.node_id,
@@ -283,38 +220,22 @@ impl Broker {
             stopping: AtomicBool::new(false),
             producer_ids: tokio::sync::Mutex::new(0..0),
             groups: crate::group::GroupCoordinator::default(),
-            follower_quota: Mutex::new(crate::fetcher::Quota::default()),
+            follower_quota: Mutex::new(crate::replica::quota::Quota::default()),
+            retention: Mutex::new(None),
         });
         broker.register().await?;
         broker
             .sync_partitions()
             .map_err(|e| anyhow::anyhow!("{}", e.message.unwrap_or_default()))?;
         lock(&broker.checkpointed_hw).clear();
-        tokio::spawn(crate::replication::follow_image(
-            Arc::downgrade(&broker),
-            sm.subscribe(),
-        ));
-        tokio::spawn(crate::replication::maintain_isr(
-            Arc::downgrade(&broker),
-            isr_requests,
-        ));
-        tokio::spawn(crate::replication::checkpoint_hws(Arc::downgrade(&broker)));
-        tokio::spawn(crate::group::GroupCoordinator::run(Arc::downgrade(&broker)));
-        broker.ensure_fetchers();
-        if !alone {
-            tokio::spawn(crate::controller::send_heartbeats(
-                Arc::downgrade(&broker),
-                Arc::clone(&liveness),
-            ));
-            tokio::spawn(crate::controller::watch_brokers(
-                Arc::downgrade(&broker),
-                liveness,
-            ));
-            tokio::spawn(crate::controller::balance_leaders(Arc::downgrade(&broker)));
-        }
         info!(cluster_id = %broker.cluster_id, topics = broker.with_image(|i| i.topics.len()),
-            partitions = lock_read(&broker.partitions).len(), "broker state loaded");
-        Ok(broker)
+            partitions = read(&broker.partitions).len(), "broker state loaded");
+        let inputs = TaskInputs {
+            image: sm.subscribe(),
+            isr_requests,
+            liveness: (!alone).then_some(liveness),
+        };
+        Ok((broker, inputs))
     }
 
     /// Announces this broker (its client endpoint and a new broker epoch)
@@ -363,17 +284,17 @@ impl Broker {
     }
 
     /// The throttled-replication token bucket.
-    pub(crate) fn follower_quota(&self) -> std::sync::MutexGuard<'_, crate::fetcher::Quota> {
+    pub(crate) fn follower_quota(&self) -> std::sync::MutexGuard<'_, crate::replica::quota::Quota> {
         lock(&self.follower_quota)
     }
 
     /// Every partition this broker hosts.
     pub fn hosted_partitions(&self) -> Vec<Arc<Partition>> {
-        lock_read(&self.partitions).values().cloned().collect()
+        read(&self.partitions).values().cloned().collect()
     }
 
     pub fn partition(&self, tp: &TopicPartition) -> Option<Arc<Partition>> {
-        lock_read(&self.partitions).get(tp).cloned()
+        read(&self.partitions).get(tp).cloned()
     }
 
     /// The error for a partition this broker does not host: Kafka answers
@@ -453,7 +374,7 @@ impl Broker {
     /// it no longer has.
     pub(crate) fn sync_partitions(&self) -> Result<(), ApiError> {
         let image = self.image();
-        let mut partitions = lock_write(&self.partitions);
+        let mut partitions = write(&self.partitions);
         let mut wanted = HashMap::new();
         for (name, topic) in &image.topics {
             let config = topic_config::log_config(&self.settings, &topic.configs);
@@ -502,61 +423,18 @@ impl Broker {
         Ok(())
     }
 
-    /// Partitions this broker follows from `leader`; `None` (and the fetcher
-    /// deregistered) when there are none, so a fetcher task can end without
-    /// racing [`Broker::ensure_fetchers`].
-    pub fn followed_from(&self, leader: i32) -> Option<Vec<(Arc<Partition>, FollowerView)>> {
-        let mut fetchers = lock(&self.fetchers);
-        let followed: Vec<_> = if self.stopping.load(Ordering::Relaxed) {
-            Vec::new()
-        } else {
-            lock_read(&self.partitions)
-                .values()
-                .filter_map(|p| {
-                    p.follower_view()
-                        .filter(|v| v.leader == leader)
-                        .map(|v| (Arc::clone(p), v))
-                })
-                .collect()
-        };
-        if followed.is_empty() {
-            fetchers.remove(&leader);
-            return None;
-        }
-        Some(followed)
-    }
-
-    /// Starts a replica fetcher for every leader this broker follows a
-    /// partition from and has none yet.
-    pub(crate) fn ensure_fetchers(self: &Arc<Self>) {
-        if self.stopping.load(Ordering::Relaxed) {
-            return;
-        }
-        let leaders: HashSet<i32> = lock_read(&self.partitions)
-            .values()
-            .filter_map(|p| p.follower_view().map(|v| v.leader))
-            .collect();
-        let mut fetchers = lock(&self.fetchers);
-        for leader in leaders {
-            if fetchers.insert(leader) {
-                debug!(leader, "starting a replica fetcher");
-                tokio::spawn(crate::fetcher::run(Arc::downgrade(self), leader));
-            }
-        }
-    }
-
     /// Hands an ISR change a partition leader wants to the task that commits it.
     pub fn request_isr_change(&self, tp: &TopicPartition, change: IsrChange) {
         let _ = self.isr_changes.send((tp.clone(), change));
     }
 
     pub(crate) fn save_hw_checkpoint(&self) -> std::io::Result<()> {
-        let mut entries: Vec<(TopicPartition, i64)> = lock_read(&self.partitions)
+        let mut entries: Vec<(TopicPartition, i64)> = read(&self.partitions)
             .values()
             .map(|p| (p.tp.clone(), p.high_watermark()))
             .collect();
         entries.sort();
-        crate::checkpoint::save(&self.settings.data_dir, &entries)
+        crate::replica::checkpoint::save(&self.settings.data_dir, &entries)
     }
 
     /// Controlled shutdown: stops heartbeats and fetching, and has the

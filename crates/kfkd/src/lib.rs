@@ -1,21 +1,27 @@
 //! kfkd, the kfk broker: serves the Apache Kafka wire protocol over the
 //! storage engine in `kfk-log`, so unchanged Kafka clients can use it.
+//!
+//! Layout, one concern a folder: `server/` accepts connections and frames
+//! requests, `api/` answers each Kafka API, `broker` is the shared state the
+//! handlers receive, `metadata/` is the cluster image and how committed
+//! commands change it, `quorum/` replicates those commands (openraft),
+//! `replica/` hosts partitions and replicates their data, `group/` is the
+//! consumer-group coordinator, `config/` holds broker and topic settings, and
+//! `tasks` starts every background task. `error` and `new_topic` are the
+//! small shared types below all of them.
 
 pub mod api;
 pub mod broker;
-pub mod broker_config;
-pub mod checkpoint;
 pub mod config;
-pub mod connection;
 pub mod controller;
-pub mod fetcher;
+pub mod error;
 pub mod group;
 pub mod metadata;
-pub mod partition;
-pub mod producer_state;
+pub mod new_topic;
 pub mod quorum;
-pub mod replication;
+pub mod replica;
 pub mod rest;
 pub mod server;
-pub mod topic_config;
+mod sync;
+pub mod tasks;
 pub mod topics;

@@ -2,10 +2,8 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
-use kfkd::broker::Broker;
 use kfkd::config::{self, FileSettings, SettingArgs, Settings};
 use tracing::{error, info};
 
@@ -75,13 +73,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let listen = settings.listen.clone();
-    let retention_every = Duration::from_millis(settings.log_retention_check_interval_ms.max(1));
-    let broker = Broker::open(settings).await?;
+    let broker = kfkd::tasks::start_broker(settings).await?;
 
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-    let _background = broker.logs.start_background(retention_every);
     let rest = if broker.settings.rest_listen.is_empty() {
         None
     } else {

@@ -25,8 +25,8 @@ use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
 use crate::broker::Broker;
+use crate::config::topic as topic_config;
 use crate::metadata::TopicMeta;
-use crate::topic_config;
 
 /// The OpenAPI description served at `/openapi.yaml`.
 pub const OPENAPI: &str = include_str!("../openapi.yaml");

@@ -9,10 +9,13 @@ use kafka_protocol::ResponseError;
 use tracing::info;
 use uuid::Uuid;
 
-use crate::broker::{ApiError, Broker, NewTopic, validate_topic_name};
+use crate::broker::Broker;
+use crate::config::topic as topic_config;
+use crate::error::ApiError;
 use crate::metadata::{MetadataImage, PartitionMeta, TopicMeta};
+use crate::new_topic::NewTopic;
+use crate::new_topic::validate_topic_name;
 use crate::quorum::{CommandResult, MetadataCommand};
-use crate::topic_config;
 
 impl Broker {
     /// Validates a topic creation without applying it.

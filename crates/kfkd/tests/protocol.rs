@@ -728,7 +728,7 @@ async fn a_data_dir_with_logs_but_no_metadata_is_not_wiped() {
         log.append(&mut batch(3).to_vec(), 0).unwrap();
         log.close().unwrap();
     }
-    let err = kfkd::broker::Broker::open(settings)
+    let err = kfkd::tasks::start_broker(settings)
         .await
         .unwrap_err()
         .to_string();

@@ -16,9 +16,10 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::str_bytes;
-use crate::broker::{ApiError, Broker};
-use crate::broker_config;
-use crate::topic_config::{self, ConfigSource};
+use crate::broker::Broker;
+use crate::config::dynamic as broker_config;
+use crate::config::topic::{self as topic_config, ConfigSource};
+use crate::error::ApiError;
 
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;

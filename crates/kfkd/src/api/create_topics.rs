@@ -8,8 +8,9 @@ use kafka_protocol::messages::create_topics_response::{
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
 use super::str_bytes;
-use crate::broker::{Broker, NewTopic};
-use crate::topic_config;
+use crate::broker::Broker;
+use crate::config::topic as topic_config;
+use crate::new_topic::NewTopic;
 
 pub async fn handle(broker: &Broker, req: CreateTopicsRequest) -> CreateTopicsResponse {
     let mut topics = Vec::with_capacity(req.topics.len());

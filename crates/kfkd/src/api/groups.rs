@@ -26,9 +26,9 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::str_bytes;
 use crate::broker::Broker;
-use crate::group::state::JoinArgs;
-use crate::group::store::OffsetValue;
 use crate::group::{ClientInfo, Committed};
+use kfk_group::schema::OffsetValue;
+use kfk_group::state::JoinArgs;
 
 fn group_id(s: &str) -> GroupId {
     GroupId(str_bytes(s))
@@ -51,7 +51,7 @@ pub async fn find_coordinator(
     let mut coordinators = Vec::with_capacity(keys.len());
     for key in keys {
         let found = if req.key_type != 0 {
-            Err(crate::broker::ApiError::new(
+            Err(crate::error::ApiError::new(
                 ResponseError::CoordinatorNotAvailable,
                 "kfk does not support transactions, so it has no transaction coordinator",
             ))

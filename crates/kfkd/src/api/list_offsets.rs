@@ -8,7 +8,8 @@ use kafka_protocol::messages::list_offsets_response::{
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kfk_log::TopicPartition;
 
-use crate::broker::{Broker, Partition};
+use crate::broker::Broker;
+use crate::replica::partition::Partition;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;

@@ -9,8 +9,9 @@ use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse};
 use uuid::Uuid;
 
 use super::{str_bytes, topic_name};
-use crate::broker::{Broker, validate_topic_name};
+use crate::broker::Broker;
 use crate::metadata::TopicMeta;
+use crate::new_topic::validate_topic_name;
 
 /// `live`: unfenced brokers; replicas elsewhere are reported offline.
 fn topic_response(name: &str, topic: &TopicMeta, live: &[i32]) -> MetadataResponseTopic {

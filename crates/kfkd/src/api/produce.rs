@@ -13,9 +13,11 @@ use kfk_wire::{BatchHeader, peek_batch_size};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use crate::broker::{ApiError, Broker, Partition};
-use crate::producer_state::{ProducerStates, SequenceCheck, SequenceError};
-use crate::topic_config;
+use crate::broker::Broker;
+use crate::config::topic as topic_config;
+use crate::error::ApiError;
+use crate::replica::partition::Partition;
+use crate::replica::producer_state::{ProducerStates, SequenceCheck, SequenceError};
 
 /// The Kafka error for a refused append.
 fn log_error(e: &LogError) -> ApiError {

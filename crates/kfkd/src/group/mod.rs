@@ -4,11 +4,13 @@
 //! memory and written to that partition with acks=all; a broker that becomes
 //! leader of an offsets partition replays it before serving its groups.
 
-pub mod state;
+mod coordinator;
 pub mod store;
 
+pub use coordinator::{ClientInfo, Committed, Description, GroupCoordinator};
+
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,71 +19,14 @@ use kfk_log::TopicPartition;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use crate::broker::{ApiError, Broker, NewTopic};
-use state::{Group, GroupState, JoinArgs, JoinOutcome, JoinReply, SyncOutcome, SyncReply};
-use store::{Entry, Loaded, OFFSETS_TOPIC, OffsetValue, RecordKey};
-
-/// Who sent a request: shown as a member's client id and host.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    pub client_id: String,
-    pub host: String,
-}
-
-#[derive(Debug, Default)]
-struct Inner {
-    /// Offsets partitions whose groups are in memory, with the leader epoch
-    /// they were loaded in.
-    loaded: HashMap<i32, i32>,
-    groups: HashMap<String, Group>,
-}
-
-/// A committed offset as OffsetFetch returns it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Committed {
-    pub offset: i64,
-    pub leader_epoch: i32,
-    pub metadata: String,
-}
-
-impl Committed {
-    /// What OffsetFetch answers for a partition without a commit.
-    pub fn none() -> Committed {
-        Committed {
-            offset: -1,
-            leader_epoch: -1,
-            metadata: String::new(),
-        }
-    }
-}
-
-/// A group's description (DescribeGroups).
-#[derive(Debug, Clone)]
-pub struct Description {
-    pub state: &'static str,
-    pub protocol_type: String,
-    pub protocol: String,
-    /// (member id, instance id, client id, client host, metadata, assignment)
-    pub members: Vec<(String, Option<String>, String, String, Bytes, Bytes)>,
-}
-
-#[derive(Debug, Default)]
-pub struct GroupCoordinator {
-    inner: Mutex<Inner>,
-    /// One partition load at a time.
-    loading: tokio::sync::Mutex<()>,
-    /// Per offsets partition: held from an append until memory reflects it,
-    /// so a snapshot never captures state older than a record before it.
-    writers: Mutex<HashMap<i32, Arc<tokio::sync::Mutex<()>>>>,
-    /// Size of each partition right after its last snapshot.
-    snapshot_sizes: Mutex<HashMap<i32, u64>>,
-    /// When expired offsets were last looked for.
-    last_expiry: Mutex<Option<Instant>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+use crate::broker::Broker;
+use crate::error::ApiError;
+use crate::new_topic::NewTopic;
+use crate::sync::lock;
+use kfk_group::schema::{Entry, Loaded, OFFSETS_TOPIC, OffsetValue, RecordKey};
+use kfk_group::state::{
+    Group, GroupState, JoinArgs, JoinOutcome, JoinReply, SyncOutcome, SyncReply,
+};
 
 /// Records per batch when a snapshot rewrites a partition (well below
 /// `message.max.bytes`).
@@ -120,7 +65,7 @@ impl GroupCoordinator {
             inner
                 .groups
                 .values()
-                .filter(|g| store::partition_for(&g.id, n) == p)
+                .filter(|g| kfk_group::schema::partition_for(&g.id, n) == p)
                 .flat_map(|g| {
                     let membership = (g.protocol_type.is_some() || g.generation > 0)
                         .then(|| Entry::group(&g.id, &g.value()));
@@ -182,7 +127,7 @@ impl GroupCoordinator {
             .filter(|(_, e)| !e.is_empty())
             .collect();
         for (group, offsets) in expired {
-            let p = store::partition_for(&group, n);
+            let p = kfk_group::schema::partition_for(&group, n);
             let _w = self.writer(p).await;
             let mut entries: Vec<Entry> = offsets
                 .iter()
@@ -249,7 +194,7 @@ impl GroupCoordinator {
             return Err(ResponseError::InvalidGroupId);
         }
         let n = Self::partition_count(broker).ok_or(ResponseError::CoordinatorNotAvailable)?;
-        let p = store::partition_for(group, n);
+        let p = kfk_group::schema::partition_for(group, n);
         let part = broker
             .partition(&TopicPartition::new(OFFSETS_TOPIC, p))
             .ok_or(ResponseError::NotCoordinator)?;
@@ -309,7 +254,7 @@ impl GroupCoordinator {
         }
         let mut inner = lock(&self.inner);
         inner.groups.retain(|name, g| {
-            let here = store::partition_for(name, n) == p;
+            let here = kfk_group::schema::partition_for(name, n) == p;
             if here {
                 g.abandon();
             }
@@ -363,7 +308,7 @@ impl GroupCoordinator {
             for p in &gone {
                 inner.loaded.remove(p);
                 inner.groups.retain(|name, g| {
-                    let here = store::partition_for(name, n) == *p;
+                    let here = kfk_group::schema::partition_for(name, n) == *p;
                     if here {
                         g.abandon();
                     }
@@ -398,7 +343,7 @@ impl GroupCoordinator {
                     }
                     g.dirty = false;
                     Some((
-                        store::partition_for(&g.id, n),
+                        kfk_group::schema::partition_for(&g.id, n),
                         Entry::group(&g.id, &g.value()),
                     ))
                 })
@@ -464,7 +409,7 @@ impl GroupCoordinator {
                 }
             }
         };
-        let p = store::partition_for(group, n);
+        let p = kfk_group::schema::partition_for(group, n);
         broker
             .with_image(|i| {
                 let leader = i

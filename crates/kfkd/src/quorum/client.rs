@@ -9,7 +9,7 @@ use kafka_protocol::ResponseError;
 use tracing::info;
 
 use super::{CommandResult, MetadataCommand, MetadataRaft};
-use crate::broker::ApiError;
+use crate::error::ApiError;
 
 /// How long a starting broker waits for its metadata quorum to be ready.
 pub(crate) const QUORUM_READY: Duration = Duration::from_secs(30);

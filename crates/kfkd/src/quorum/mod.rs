@@ -11,14 +11,13 @@
 //! length-prefixed JSON frames.
 
 pub mod client;
-pub mod command;
 pub mod log_store;
 pub mod network;
 pub mod state_machine;
 
 use std::io::Cursor;
 
-pub use command::{CommandResult, MetadataCommand};
+pub use crate::metadata::{CommandResult, MetadataCommand};
 
 openraft::declare_raft_types!(
     /// Raft types of the metadata quorum.

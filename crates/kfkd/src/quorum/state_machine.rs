@@ -17,8 +17,8 @@ use openraft::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, watch};
 
-use super::command::CommandResult;
 use super::{TypeConfig, io_err};
+use crate::metadata::CommandResult;
 use crate::metadata::MetadataImage;
 
 type NodeId = u64;

@@ -10,7 +10,6 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Encodable};
 use kfk_wire::frame::encode_request;
 use kfk_wire::{BatchOptions, NewRecord, encode_batch};
-use kfkd::broker::Broker;
 use kfkd::config::{FileSettings, SettingArgs, Settings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -43,7 +42,7 @@ impl TestBroker {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         settings.listen = addr.to_string();
-        let broker = Broker::open(settings).await.unwrap();
+        let broker = kfkd::tasks::start_broker(settings).await.unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(kfkd::server::run(broker, listener, async {
             let _ = stopped.await;

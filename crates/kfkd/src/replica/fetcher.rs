@@ -6,6 +6,8 @@
 //! KIP-101) and cuts the divergent tail, so replicas agree up to the high
 //! watermark after any failover.
 
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -17,12 +19,12 @@ use kafka_protocol::messages::offset_for_leader_epoch_request::{
 use kafka_protocol::messages::{BrokerId, FetchRequest, OffsetForLeaderEpochRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kfk_client::connection::Connection;
-use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::broker::Broker;
-use crate::partition::{FollowerView, Partition};
-use crate::topic_config;
+use crate::config::topic as topic_config;
+use crate::replica::partition::{FollowerView, Partition};
+use crate::sync::{lock, read};
 
 /// Pause after an error before the next round, so a dead leader is not
 /// hammered while the controller moves leadership.
@@ -34,34 +36,46 @@ const EPOCH_VERSION: i16 = 4;
 
 type Followed = Vec<(Arc<Partition>, FollowerView)>;
 
-/// A token bucket for throttled replication bytes
-/// (`follower.replication.throttled.rate`), shared by this broker's fetchers.
-#[derive(Debug, Default)]
-pub struct Quota {
-    tokens: f64,
-    last: Option<Instant>,
+/// Partitions this broker follows from `leader`; `None` (and the fetcher
+/// deregistered) when there are none, so a fetcher task can end without
+/// racing [`ensure_running`].
+fn followed_from(b: &Broker, leader: i32) -> Option<Followed> {
+    let mut fetchers = lock(&b.fetchers);
+    let followed: Vec<_> = if b.stopping.load(Ordering::Relaxed) {
+        Vec::new()
+    } else {
+        read(&b.partitions)
+            .values()
+            .filter_map(|p| {
+                p.follower_view()
+                    .filter(|v| v.leader == leader)
+                    .map(|v| (Arc::clone(p), v))
+            })
+            .collect()
+    };
+    if followed.is_empty() {
+        fetchers.remove(&leader);
+        return None;
+    }
+    Some(followed)
 }
 
-impl Quota {
-    /// Refills at `rate` bytes/s (at most a second's worth banked) and says
-    /// whether throttled partitions may be fetched now.
-    fn allows(&mut self, rate: i64) -> bool {
-        self.allows_at(rate, Instant::now())
+/// Starts a replica fetcher for every leader this broker follows a
+/// partition from and has none yet.
+pub(crate) fn ensure_running(b: &Arc<Broker>) {
+    if b.stopping.load(Ordering::Relaxed) {
+        return;
     }
-
-    fn allows_at(&mut self, rate: i64, now: Instant) -> bool {
-        let elapsed = self
-            .last
-            .map_or(1.0, |l| now.duration_since(l).as_secs_f64());
-        self.last = Some(now);
-        let rate = rate as f64;
-        self.tokens = (self.tokens + elapsed * rate).min(rate);
-        self.tokens > 0.0
-    }
-
-    /// Spends what a fetch brought in (possibly going into debt).
-    fn consume(&mut self, bytes: usize) {
-        self.tokens -= bytes as f64;
+    let leaders: HashSet<i32> = read(&b.partitions)
+        .values()
+        .filter_map(|p| p.follower_view().map(|v| v.leader))
+        .collect();
+    let mut fetchers = lock(&b.fetchers);
+    for leader in leaders {
+        if fetchers.insert(leader) {
+            debug!(leader, "starting a replica fetcher");
+            tokio::spawn(run(Arc::downgrade(b), leader));
+        }
     }
 }
 
@@ -70,7 +84,7 @@ pub async fn run(broker: Weak<Broker>, leader: i32) {
     let mut conn: Option<Connection> = None;
     loop {
         let Some(b) = broker.upgrade() else { return };
-        let Some(followed) = b.followed_from(leader) else {
+        let Some(followed) = followed_from(&b, leader) else {
             debug!(leader, "replica fetcher stopped: nothing left to follow");
             return;
         };
@@ -205,7 +219,7 @@ async fn fetch(b: &Broker, c: &Connection, followed: &Followed) -> anyhow::Resul
     // broker's replication quota has room.
     let rate = b.follower_throttle_rate();
     let throttled = |p: &Partition| {
-        rate < crate::broker_config::UNLIMITED
+        rate < crate::config::dynamic::UNLIMITED
             && b.with_image(|i| {
                 i.topics.get(&p.tp.topic).is_some_and(|t| {
                     topic_config::is_throttled(
@@ -313,49 +327,4 @@ async fn fetch(b: &Broker, c: &Connection, followed: &Followed) -> anyhow::Resul
         tokio::time::sleep(BACKOFF).await;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const RATE: i64 = 100_000;
-
-    #[test]
-    fn the_quota_banks_at_most_a_second_and_debt_waits_to_be_repaid() {
-        let t0 = Instant::now();
-        let at = |ms: u64| t0 + Duration::from_millis(ms);
-        let mut q = Quota::default();
-        // A fresh quota holds one second's worth.
-        assert!(q.allows_at(RATE, at(0)));
-        q.consume(250_000);
-        // 150 kB of debt: 1.5 s to repay at 100 kB/s.
-        assert!(!q.allows_at(RATE, at(1000)));
-        assert!(!q.allows_at(RATE, at(1490)));
-        assert!(q.allows_at(RATE, at(1510)));
-        // Ten idle seconds bank only one second.
-        q.consume(1_000);
-        assert!(q.allows_at(RATE, at(11_510)));
-        q.consume(100_000);
-        assert!(!q.allows_at(RATE, at(11_510)), "the bank was one second");
-    }
-
-    /// A follower fetching as fast as the quota lets it, each fetch bringing
-    /// at most one second's worth (the fetcher's partition_max_bytes), copies
-    /// no more than the rate over time, plus the bank and one fetch.
-    #[test]
-    fn throttled_fetches_stay_at_the_rate() {
-        let t0 = Instant::now();
-        let mut q = Quota::default();
-        let mut copied: i64 = 0;
-        for step in 0..=1000u64 {
-            // Every 10 ms for 10 s.
-            if q.allows_at(RATE, t0 + Duration::from_millis(step * 10)) {
-                q.consume(RATE as usize);
-                copied += RATE;
-            }
-        }
-        assert!(copied <= 10 * RATE + 2 * RATE, "copied {copied} in 10 s");
-        assert!(copied >= 9 * RATE, "copied only {copied} in 10 s");
-    }
 }

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use kafka_protocol::ResponseError;
 use tracing::info;
 
-use crate::broker::{ApiError, Broker};
+use crate::broker::Broker;
+use crate::error::ApiError;
 use crate::quorum::MetadataCommand;
 
 /// Bytes/s a broker's replica fetchers may copy for throttled replicas.

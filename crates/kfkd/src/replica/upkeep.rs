@@ -9,10 +9,11 @@ use kfk_log::TopicPartition;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info};
 
-use crate::broker::{Broker, Partition};
+use crate::broker::Broker;
 use crate::metadata::MetadataImage;
-use crate::partition::IsrChange;
 use crate::quorum::{CommandResult, MetadataCommand};
+use crate::replica::partition::IsrChange;
+use crate::replica::partition::Partition;
 
 /// Keeps the partition logs in line with every image the quorum publishes
 /// (changes made through other brokers arrive this way).
@@ -22,7 +23,7 @@ pub(crate) async fn follow_image(broker: Weak<Broker>, mut image: watch::Receive
         if let Err(e) = b.sync_partitions() {
             tracing::error!(error = ?e, "could not apply a metadata change to the partition logs");
         }
-        b.ensure_fetchers();
+        crate::replica::fetcher::ensure_running(&b);
     }
 }
 

@@ -6,6 +6,9 @@
 //! declared once, in the `settings!` table below, so the three spellings and
 //! `kfkd --help` cannot drift apart.
 
+pub mod dynamic;
+pub mod topic;
+
 use std::path::{Path, PathBuf};
 
 use kfk_log::LogConfig;

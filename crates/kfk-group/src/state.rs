@@ -16,7 +16,7 @@ use kafka_protocol::ResponseError;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::store::{GroupValue, MemberValue, OffsetValue};
+use crate::schema::{GroupValue, MemberValue, OffsetValue};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupState {
@@ -141,6 +141,13 @@ pub struct Group {
     pub empty_since_ms: i64,
 }
 
+/// Wall-clock milliseconds, as offsets' commit timestamps are kept.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 fn err<T>(e: ResponseError, why: impl Into<String>) -> Result<T, (ResponseError, String)> {
     Err((e, why.into()))
 }
@@ -161,7 +168,7 @@ impl Group {
             initial_deadline: None,
             sync_deadline: None,
             dirty: false,
-            empty_since_ms: kfk_log::now_ms(),
+            empty_since_ms: now_ms(),
         }
     }
 
@@ -565,7 +572,7 @@ impl Group {
             self.protocol = None;
             self.leader = None;
             self.dirty = true;
-            self.empty_since_ms = kfk_log::now_ms();
+            self.empty_since_ms = now_ms();
             return;
         }
         self.protocol = Some(self.select_protocol());

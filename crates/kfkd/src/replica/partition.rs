@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::metadata::PartitionMeta;
-use crate::producer_state::ProducerStates;
+use crate::replica::producer_state::ProducerStates;
 
 /// This broker's part in a partition, as the image assigns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,8 @@ use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 use crate::broker::Broker;
-use crate::connection;
+
+pub mod connection;
 
 /// How long connections get to finish their request in hand at shutdown.
 const DRAIN_PATIENCE: Duration = Duration::from_secs(10);

@@ -1,0 +1,39 @@
+//! The error a request handler answers with: a Kafka error code and the
+//! message sent along with it. Kafka error codes are data in a response, not
+//! a reason to close the connection; every part of the broker that validates
+//! a request returns this.
+
+use kafka_protocol::ResponseError;
+
+/// A Kafka error code with the message sent along with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub error: ResponseError,
+    pub message: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(error: ResponseError, message: impl Into<String>) -> Self {
+        ApiError {
+            error,
+            message: Some(message.into()),
+        }
+    }
+    pub fn code(&self) -> i16 {
+        self.error.code()
+    }
+}
+
+impl From<ResponseError> for ApiError {
+    fn from(error: ResponseError) -> Self {
+        ApiError {
+            error,
+            message: None,
+        }
+    }
+}
+
+/// A storage failure as clients see it (KAFKA_STORAGE_ERROR).
+pub fn storage_error(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ResponseError::KafkaStorageError, e.to_string())
+}
