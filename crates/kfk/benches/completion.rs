@@ -9,8 +9,9 @@
 //! Each iteration runs the real `kfk` binary the way the bash script does
 //! (`COMPLETE=bash`, completing `kfk topics describe <Tab>`) against a
 //! "broker" that accepts connections and never answers: once with nothing
-//! cached (the 300 ms budget runs out) and once with a stale cache of this
-//! cluster (served at once while a background refresh tries the cluster).
+//! cached and once with a stale cache of this cluster. Both make one live
+//! look-up bounded by the 300 ms budget; then the stale names (or none) are
+//! served and a background refresh goes on trying.
 
 use std::net::TcpListener;
 use std::path::Path;

@@ -81,10 +81,7 @@ fn append(
     let header = BatchHeader::parse(&buf)
         .map_err(|e| ApiError::new(ResponseError::CorruptMessage, e.to_string()))?
         .summary();
-    let mut producers = partition
-        .producers
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let mut producers = crate::sync::lock(&partition.producers);
     if ProducerStates::is_idempotent(&header) {
         match producers.check(&header) {
             Ok(SequenceCheck::Duplicate { base_offset }) => {

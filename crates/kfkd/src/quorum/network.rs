@@ -21,6 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, warn};
 
 use super::{CommandResult, MetadataCommand, MetadataRaft, TypeConfig};
+use crate::sync::lock;
 
 type NodeId = u64;
 
@@ -303,26 +304,19 @@ pub struct Liveness {
 
 impl Liveness {
     pub fn saw(&self, id: i32) {
-        self.seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, tokio::time::Instant::now());
+        lock(&self.seen).insert(id, tokio::time::Instant::now());
     }
 
     /// When `id` was last heard from, if ever.
     pub fn last_seen(&self, id: i32) -> Option<tokio::time::Instant> {
-        self.seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&id)
-            .copied()
+        lock(&self.seen).get(&id).copied()
     }
 
     /// Starts every known broker's clock afresh (a new controller gives all
     /// brokers a full session before judging them).
     pub fn reset(&self, ids: &[i32]) {
         let now = tokio::time::Instant::now();
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let mut seen = lock(&self.seen);
         for id in ids {
             seen.insert(*id, now);
         }

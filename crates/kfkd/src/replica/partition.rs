@@ -7,7 +7,7 @@
 //! follower last caught up, and the high watermark derived from them.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kafka_protocol::ResponseError;
@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::metadata::PartitionMeta;
 use crate::replica::producer_state::ProducerStates;
+use crate::sync::lock;
 
 /// This broker's part in a partition, as the image assigns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,10 +98,6 @@ pub struct Partition {
     state: Mutex<ReplicaState>,
     /// The high watermark; also wakes acks=all waiters on role changes.
     hw: watch::Sender<i64>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Partition {
