@@ -44,14 +44,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Table,
-    Json,
-    Yaml,
-    /// One JSON object per line (consume).
-    Jsonl,
-}
+pub use crate::output::OutputFormat;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

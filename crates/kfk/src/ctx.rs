@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use kfk_client::{Client, ClientConfig};
 
-use crate::cli::OutputFormat;
 use crate::error::{CliError, CliResult};
 use crate::home::Home;
 use crate::local::ClusterState;
+use crate::output::OutputFormat;
 use crate::profile::Profiles;
 
 #[derive(Debug)]

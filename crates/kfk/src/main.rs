@@ -4,6 +4,7 @@
 mod cli;
 mod cluster_file;
 mod commands;
+mod consuming;
 mod ctx;
 mod docs;
 mod error;

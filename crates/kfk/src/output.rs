@@ -7,8 +7,18 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
 use crate::error::{CliError, CliResult};
+
+/// How a command prints what it found: a table for people, or JSON, YAML
+/// or JSON lines for programs (`-o`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Yaml,
+    /// One JSON object per line (consume).
+    Jsonl,
+}
 
 /// Prints rows as a table.
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) {

@@ -55,7 +55,7 @@ pub struct Broker {
     /// This broker's unused producer ids.
     producer_ids: tokio::sync::Mutex<std::ops::Range<i64>>,
     /// Consumer groups whose offsets partitions this broker leads.
-    pub groups: crate::group::GroupCoordinator,
+    pub groups: crate::group::coordinator::GroupCoordinator,
     /// Replication quota of throttled replicas, shared by the fetchers.
     follower_quota: Mutex<crate::replica::quota::Quota>,
     /// The retention thread, stopped when the broker is dropped.
@@ -219,7 +219,7 @@ impl Broker {
             fetchers: Mutex::new(HashSet::new()),
             stopping: AtomicBool::new(false),
             producer_ids: tokio::sync::Mutex::new(0..0),
-            groups: crate::group::GroupCoordinator::default(),
+            groups: crate::group::coordinator::GroupCoordinator::default(),
             follower_quota: Mutex::new(crate::replica::quota::Quota::default()),
             retention: Mutex::new(None),
         });

@@ -1,6 +1,6 @@
 //! `kfk consume`: read a topic, by default tailing new messages.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +9,7 @@ use kfk_client::{Client, Consumer, ConsumerRecord, GroupMembership, StartOffset}
 
 use crate::cli::{CommitMode, ConsumeArgs, OutputFormat};
 use crate::commands::topics::parse_pairs;
+use crate::consuming::{OfflineWatch, Pending, commit_new, partitions_to_read};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::format::{Format, Look};
@@ -250,109 +251,6 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
     unread
 }
 
-/// Says on stderr when a partition being read goes offline (no leader: its
-/// in-sync replicas are all down) and when it is back; the others are read
-/// meanwhile.
-#[derive(Default)]
-pub(crate) struct OfflineWatch {
-    offline: Vec<(String, i32)>,
-}
-
-impl OfflineWatch {
-    /// Notes the consumer's offline partitions after a poll; returns what
-    /// changed, as sentences for the user.
-    pub(crate) fn update(&mut self, consumer: &Consumer) -> Vec<String> {
-        let now = consumer.offline();
-        let mut notes: Vec<String> = now
-            .iter()
-            .filter(|x| !self.offline.contains(x))
-            .map(|(t, p)| {
-                format!(
-                    "warning: {t}-{p} is offline (no leader: its in-sync replicas are down); \
-                     reading the other partitions, and {t}-{p} once a replica returns"
-                )
-            })
-            .collect();
-        notes.extend(
-            self.offline
-                .iter()
-                .filter(|x| !now.contains(x))
-                .map(|(t, p)| format!("{t}-{p} is back online")),
-        );
-        self.offline = now;
-        notes
-    }
-
-    /// The partitions offline at the last update.
-    pub(crate) fn offline(&self) -> &[(String, i32)] {
-        &self.offline
-    }
-
-    /// [`OfflineWatch::update`], said on stderr; returns the offline ones.
-    fn check(&mut self, consumer: &Consumer) -> &[(String, i32)] {
-        for note in self.update(consumer) {
-            output::status(&note);
-        }
-        self.offline()
-    }
-
-    /// With --exit-at-end: the end was reached everywhere else.
-    pub(crate) fn unread(&self) -> CliResult {
-        if self.offline.is_empty() {
-            return Ok(());
-        }
-        let names: Vec<String> = self
-            .offline
-            .iter()
-            .map(|(t, p)| format!("{t}-{p}"))
-            .collect();
-        Err(CliError::new(format!(
-            "read to the end except {}: offline (no leader)",
-            names.join(", ")
-        ))
-        .hint("`kfk topics describe` shows its replicas; it comes back with a broker of its ISR (`kfk cluster start-broker ID`)"))
-    }
-}
-
-/// Offsets delivered (printed) and not yet committed: partition -> next offset.
-pub(crate) type Pending = BTreeMap<i32, i64>;
-
-/// Commits what was delivered since the last commit, waiting for it or not
-/// (a background commit that fails says so on stderr); returns how many
-/// partitions it covered.
-///
-/// # Errors
-/// A commit that was waited for and failed.
-pub(crate) async fn commit_new(
-    member: &GroupMembership,
-    topic: &str,
-    delivered: &Pending,
-    committed: &mut Pending,
-    wait: bool,
-) -> CliResult<usize> {
-    let offsets: Vec<(String, i32, i64)> = delivered
-        .iter()
-        .filter(|(p, o)| committed.get(p) != Some(o))
-        .map(|(p, o)| (topic.to_string(), *p, *o))
-        .collect();
-    if offsets.is_empty() {
-        return Ok(0);
-    }
-    if wait {
-        member.commit(&offsets).await?;
-    } else {
-        let committer = member.committer();
-        let list = offsets.clone();
-        tokio::spawn(async move {
-            if let Err(e) = committer.commit(&list).await {
-                output::status(&format!("warning: commit failed: {e}"));
-            }
-        });
-    }
-    committed.extend(offsets.iter().map(|(_, p, o)| (*p, *o)));
-    Ok(offsets.len())
-}
-
 /// [`commit_new`] for the streaming consumer: a failure is a warning.
 async fn commit_delivered(
     member: &GroupMembership,
@@ -363,30 +261,6 @@ async fn commit_delivered(
 ) {
     if let Err(e) = commit_new(member, topic, delivered, committed, wait).await {
         output::status(&format!("warning: commit failed: {}", e.message));
-    }
-}
-
-/// The partitions to read: `only` (which must exist) or all of the topic's.
-///
-/// # Errors
-/// When `only` names a partition the topic does not have.
-pub(crate) fn partitions_to_read(
-    info: &kfk_client::TopicInfo,
-    topic: &str,
-    only: Option<i32>,
-) -> CliResult<Vec<i32>> {
-    match only {
-        Some(p) => {
-            if !info.partitions.iter().any(|x| x.partition == p) {
-                return Err(CliError::new(format!(
-                    "topic '{topic}' has no partition {p} (it has {})",
-                    info.partitions.len()
-                ))
-                .hint(format!("see `kfk topics describe {topic}`")));
-            }
-            Ok(vec![p])
-        }
-        None => Ok(info.partitions.iter().map(|p| p.partition).collect()),
     }
 }
 

@@ -16,7 +16,7 @@ use regex::bytes::Regex;
 use rustyline::ExternalPrinter;
 
 use crate::cli::CommitMode;
-use crate::commands::consume::OfflineWatch;
+use crate::consuming::OfflineWatch;
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::format::{self, Format, Look};
@@ -255,7 +255,7 @@ impl Session {
             return Err(CliError::usage("commit needs a group")
                 .hint("start with `kfk consume TOPIC -i --group G`"));
         };
-        crate::commands::consume::commit_new(
+        crate::consuming::commit_new(
             member,
             &self.opts.topic,
             &self.delivered,
@@ -492,7 +492,7 @@ fn prompt(s: &Session) -> String {
 /// When the terminal or the first assignment cannot be set up.
 pub async fn run(ctx: &Ctx, client: Arc<Client>, opts: Options) -> CliResult {
     let info = client.topic(&opts.topic).await?;
-    let owned = crate::commands::consume::partitions_to_read(&info, &opts.topic, opts.partition)?;
+    let owned = crate::consuming::partitions_to_read(&info, &opts.topic, opts.partition)?;
     let words = Words::default();
     let mut reader = LineReader::new(Arc::clone(&words), history_file(&ctx.home, "consume"))?;
     let printer = reader.printer()?;

@@ -4,7 +4,7 @@
 //! memory and written to that partition with acks=all; a broker that becomes
 //! leader of an offsets partition replays it before serving its groups.
 
-mod coordinator;
+pub mod coordinator;
 pub mod store;
 
 pub use coordinator::{ClientInfo, Committed, Description, GroupCoordinator};
