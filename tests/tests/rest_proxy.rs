@@ -231,6 +231,230 @@ fn the_walkthrough_through_the_rest_proxy() {
     let mut got: Vec<&str> = out.lines().collect();
     got.sort_unstable();
     assert_eq!(got, vec!["\"Hello\"", "\"again\"", "\"somewhere\"", "from"]);
+
+    // The proxy is a process of its own: it outlives the death of any one
+    // broker, the first (which `cluster up` used to embed it in) included.
+    home.ok(&["cluster", "stop-broker", "1", "--kill"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = http(rest, "GET", "/brokers", "application/json", "");
+        if status == 200
+            && serde_json::from_str::<Value>(&body).unwrap()["brokers"] == serde_json::json!([2, 3])
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the proxy after broker 1 died: {status} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let t = get(rest, "/topics/myorders");
+    assert_eq!(t["partitions"][2]["leader"], 2, "{t}");
+}
+
+/// An HTTP request whose body may be refused before it is all sent: write
+/// errors are ignored and the answer is read anyway.
+fn http_unread_body(port: u16, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/vnd.kafka.json.v2+json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let _ = s
+        .write_all(head.as_bytes())
+        .and_then(|()| s.write_all(body));
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let raw = String::from_utf8_lossy(&raw);
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The kafka-rest error code of an error answer, which must be JSON.
+fn error_code((status, body): (u16, String)) -> (u16, i64) {
+    let v: Value = serde_json::from_str(&body)
+        .unwrap_or_else(|e| panic!("a {status} answer that is not JSON ({e}): {body:?}"));
+    assert!(v["message"].is_string(), "{body}");
+    (status, v["error_code"].as_i64().unwrap_or(-1))
+}
+
+#[test]
+fn kfk_rest_proxy_runs_alone_and_answers_every_failure_in_json() {
+    let home = Home::new().with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
+    home.up();
+    home.ok(&["topics", "create", "events", "-p", "2"]);
+    let input: String = (0..6).map(|i| format!("{{\"n\":{i}}}\n")).collect();
+    home.ok_stdin(&["produce", "events"], &input);
+
+    // `kfk rest-proxy` in front of the cluster kfk is pointed at.
+    let rest = kfk_e2e::free_port();
+    let mut cmd = std::process::Command::new(kfk_e2e::bin("kfk"));
+    home.env(&mut cmd);
+    cmd.args([
+        "-b",
+        &format!("127.0.0.1:{}", home.port()),
+        "rest-proxy",
+        "--listen",
+    ])
+    .arg(format!("127.0.0.1:{rest}"));
+    let _proxy = kfk_e2e::Spawned::start(&mut cmd, &home.path().join("rest-proxy.log"));
+    kfk_e2e::wait_until(Duration::from_secs(20), "the proxy to serve", || {
+        std::net::TcpStream::connect(("127.0.0.1", rest)).is_ok()
+    });
+    assert_eq!(get(rest, "/topics"), serde_json::json!(["events"]));
+
+    // Paths that cannot name anything, methods a path does not take, bodies
+    // that are too big: kafka-rest JSON errors, never text or empty bodies.
+    assert_eq!(
+        error_code(http(
+            rest,
+            "GET",
+            "/topics/events/partitions/abc",
+            "application/json",
+            ""
+        )),
+        (404, 404)
+    );
+    assert_eq!(
+        error_code(http(
+            rest,
+            "GET",
+            "/topics/events/partitions/4294967296",
+            "application/json",
+            ""
+        )),
+        (404, 404),
+        "a partition past i32 is not partition 0"
+    );
+    assert_eq!(
+        error_code(http(
+            rest,
+            "GET",
+            "/topics/events/partitions/5",
+            "application/json",
+            ""
+        )),
+        (404, 40402)
+    );
+    assert_eq!(
+        error_code(http(
+            rest,
+            "PUT",
+            "/topics/events",
+            "application/json",
+            "{}"
+        )),
+        (405, 405)
+    );
+    assert_eq!(
+        error_code(http(rest, "DELETE", "/topics", "application/json", "")),
+        (405, 405)
+    );
+    assert_eq!(
+        error_code(http(rest, "GET", "/no/such/path", "application/json", "")),
+        (404, 404)
+    );
+    let big = format!(r#"{{"records":[{{"value":"{}"}}]}}"#, "x".repeat(3 << 20));
+    assert_eq!(
+        error_code(http_unread_body(
+            rest,
+            "POST",
+            "/topics/events",
+            big.as_bytes()
+        )),
+        (413, 41300)
+    );
+    let (status, body) = http(
+        rest,
+        "POST",
+        "/topics/events",
+        "application/vnd.kafka.json.v2+json",
+        r#"{"records":[{"value":1,"partition":4294967296}]}"#,
+    );
+    assert_eq!(
+        (status, error_code((status, body)).1),
+        (422, 42200),
+        "not truncated to partition 0"
+    );
+    assert!(
+        home.ok(&["consume", "events", "-p", "0", "--from-beginning", "-e"])
+            .lines()
+            .all(|l| l.starts_with("{\"n\":")),
+        "nothing was written"
+    );
+
+    // A consumer instance reads everything; a commit body that is not a list
+    // of offsets is refused and commits nothing; an empty body commits all.
+    let base = "/consumers/web/instances/c1";
+    let post =
+        |path: &str, body: &str| http(rest, "POST", path, "application/vnd.kafka.v2+json", body);
+    assert_eq!(
+        post(
+            "/consumers/web",
+            r#"{"name":"c1","format":"json","auto.offset.reset":"earliest","auto.commit.enable":"false"}"#
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        error_code(post(
+            "/consumers/web",
+            r#"{"name":"c2","auto.offset.reset":"sometimes"}"#
+        )),
+        (422, 42200)
+    );
+    assert_eq!(
+        error_code(post(
+            &format!("{base}/subscription"),
+            r#"{"topic":"events"}"#
+        )),
+        (422, 42200)
+    );
+    assert_eq!(
+        post(&format!("{base}/subscription"), r#"{"topics":["events"]}"#).0,
+        204
+    );
+    let mut read = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while read < 6 {
+        assert!(Instant::now() < deadline, "records never came");
+        read += get(rest, &format!("{base}/records"))
+            .as_array()
+            .unwrap()
+            .len();
+    }
+    // The group's committed offsets, summed (partitions without one count 0).
+    let committed = || -> i64 {
+        home.json(&["groups", "describe", "web"])["partitions"]
+            .as_array()
+            .map(|ps| ps.iter().filter_map(|p| p["current_offset"].as_i64()).sum())
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        error_code(post(
+            &format!("{base}/offsets"),
+            r#"{"offsets":[{"topic":"events"}]}"#
+        )),
+        (422, 42200)
+    );
+    assert_eq!(
+        error_code(post(&format!("{base}/offsets"), "not json")),
+        (422, 42200)
+    );
+    assert_eq!(committed(), 0, "a refused commit commits nothing");
+    assert_eq!(post(&format!("{base}/offsets"), "").0, 200);
+    assert_eq!(committed(), 6, "an empty body commits what was returned");
 }
 
 #[test]

@@ -79,6 +79,11 @@ pub enum Command {
     Reassign(ReassignCommand),
     /// Browse the cluster's metadata as ZooKeeper paths (ls /brokers/ids, get /controller).
     ZkShell(ZkShellArgs),
+    /// Serve the cluster over HTTP as Confluent's kafka-rest v2 does (topics,
+    /// partitions, produce, consumer instances; `GET /openapi.yaml`), until
+    /// stopped. It reaches the cluster like every command (-b, KFK_BOOTSTRAP,
+    /// the profile, the local cluster) and survives any one broker's death.
+    RestProxy(RestProxyArgs),
     /// Measure throughput and latency: the kafka-producer-perf-test.sh and
     /// kafka-consumer-perf-test.sh of kfk, and end-to-end latency.
     #[command(subcommand)]
@@ -235,6 +240,13 @@ pub struct ClusterDownArgs {
     /// Do not ask before deleting data.
     #[arg(short = 'y', long)]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestProxyArgs {
+    /// Address to serve HTTP on.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8082")]
+    pub listen: String,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,7 @@
 //!
 //! ```yaml
 //! data_dir: ./data            # optional; relative to this file
-//! rest_proxy: 8082             # optional; served by the first broker
+//! rest_proxy: 8082             # optional; a REST proxy process beside the brokers
 //! settings:                   # every broker (server.properties keys)
 //!   default.replication.factor: 3
 //!   min.insync.replicas: 2

@@ -22,10 +22,21 @@ pub struct LocalBroker {
     pub env: Vec<(String, String)>,
 }
 
+/// The REST proxy `kfk cluster up --rest-proxy` runs beside the brokers, as
+/// a process of its own (`kfk rest-proxy`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalRestProxy {
+    pub pid: u32,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterState {
     pub data_dir: PathBuf,
     pub brokers: Vec<LocalBroker>,
+    #[serde(default)]
+    pub rest_proxy: Option<LocalRestProxy>,
 }
 
 impl ClusterState {

@@ -8,7 +8,8 @@
 //! `replica/` hosts partitions and replicates their data, `group/` is the
 //! consumer-group coordinator, `config/` holds broker and topic settings, and
 //! `tasks` starts every background task. `error` and `new_topic` are the
-//! small shared types below all of them.
+//! small shared types below all of them. `--rest-listen` embeds the REST
+//! proxy (crate kfk-rest), which reaches the cluster through this broker.
 
 pub mod api;
 pub mod broker;
@@ -20,7 +21,6 @@ pub mod metadata;
 pub mod new_topic;
 pub mod quorum;
 pub mod replica;
-pub mod rest;
 pub mod server;
 mod sync;
 pub mod tasks;

@@ -86,8 +86,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (REST proxy): {e}"))?;
         info!(rest = %l.local_addr()?, "REST proxy listening");
-        Some(tokio::spawn(kfkd::rest::serve(
-            std::sync::Arc::clone(&broker),
+        Some(tokio::spawn(kfk_rest::serve(
+            vec![broker.settings.advertised().to_string()],
             l,
         )))
     };

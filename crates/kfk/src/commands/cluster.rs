@@ -12,7 +12,7 @@ use crate::cli::{ClusterDownArgs, ClusterUpArgs, OutputFormat, StartBrokerArgs, 
 use crate::cluster_file::ClusterFile;
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::local::{ClusterState, LocalBroker, is_alive};
+use crate::local::{ClusterState, LocalBroker, LocalRestProxy, is_alive};
 use crate::output;
 
 /// How long brokers get to answer after starting, and to stop.
@@ -134,12 +134,13 @@ async fn health(state: &ClusterState) -> Option<Health> {
     })
 }
 
-/// The REST proxy's base URL, when a broker of the cluster serves it.
+/// The REST proxy's base URL, while its process runs.
 fn rest_url(state: &ClusterState) -> Option<String> {
-    state.brokers.iter().find_map(|b| {
-        let i = b.args.iter().position(|a| a == "--rest-listen")?;
-        b.args.get(i + 1).map(|addr| format!("http://{addr}"))
-    })
+    state
+        .rest_proxy
+        .as_ref()
+        .filter(|r| is_alive(r.pid))
+        .map(|r| format!("http://127.0.0.1:{}", r.port))
 }
 
 #[derive(Serialize)]
@@ -463,9 +464,6 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         if let Some(rack) = &b.rack {
             kfkd_args.extend(["--rack".to_string(), rack.clone()]);
         }
-        if let Some(p) = rest_port.filter(|_| b.id == plan[0].id) {
-            kfkd_args.extend(["--rest-listen".to_string(), format!("127.0.0.1:{p}")]);
-        }
         if multi && let Some(cport) = b.controller_port {
             kfkd_args.extend([
                 "--controller-listen".to_string(),
@@ -493,9 +491,10 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
     for b in &mut brokers {
         log_starts.push(spawn(&kfkd, b)?);
     }
-    let state = ClusterState {
+    let mut state = ClusterState {
         data_dir: data_dir.clone(),
         brokers,
+        rest_proxy: None,
     };
     state.save(&state_file)?;
 
@@ -507,6 +506,10 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         state.brokers.len(),
         started.elapsed().as_secs_f64()
     ));
+    if let Some(port) = rest_port {
+        state.rest_proxy = Some(start_rest_proxy(&state, port).await?);
+        state.save(&state_file)?;
+    }
     let rows = rows(&state).await;
     let health = health(&state).await;
     show(ctx, &state, rows, health)
@@ -539,6 +542,60 @@ fn spawn(kfkd: &std::path::Path, b: &mut LocalBroker) -> CliResult<u64> {
         .map_err(|e| CliError::new(format!("cannot start {}: {e}", kfkd.display())))?;
     b.pid = child.id();
     Ok(log_start)
+}
+
+/// Starts `kfk rest-proxy` on `port` in front of every broker of the cluster
+/// and waits until it serves, so it outlives any one broker.
+async fn start_rest_proxy(state: &ClusterState, port: u16) -> CliResult<LocalRestProxy> {
+    let kfk = std::env::current_exe()
+        .map_err(|e| CliError::new(format!("cannot find the kfk binary: {e}")))?;
+    let log_path = state.data_dir.join("rest-proxy.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)?;
+    let log_start = log.metadata().map_or(0, |m| m.len());
+    let mut cmd = Command::new(&kfk);
+    cmd.args(["-b", &state.bootstrap(), "rest-proxy", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| CliError::new(format!("cannot start {}: {e}", kfk.display())))?;
+    let proxy = LocalRestProxy {
+        pid: child.id(),
+        port,
+        log: log_path,
+    };
+    let started = Instant::now();
+    loop {
+        let ready = std::fs::read(&proxy.log).ok().is_some_and(|l| {
+            l.get(log_start as usize..).is_some_and(|new| {
+                String::from_utf8_lossy(new).contains(crate::commands::rest_proxy::READY)
+            })
+        });
+        if ready {
+            return Ok(proxy);
+        }
+        if !is_alive(proxy.pid) || started.elapsed() > START_PATIENCE {
+            signal(proxy.pid, "KILL");
+            let log = std::fs::read_to_string(&proxy.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(3).collect();
+            return Err(CliError::new(format!(
+                "the REST proxy did not start: {}",
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            ))
+            .hint(format!("see {}", proxy.log.display())));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Waits until every broker logged that it started and answers requests.
@@ -695,6 +752,9 @@ pub async fn down(ctx: &Ctx, args: &ClusterDownArgs) -> CliResult {
             ),
             "cluster not stopped, nothing deleted",
         )?;
+    }
+    if let Some(r) = state.rest_proxy.as_ref().filter(|r| is_alive(r.pid)) {
+        signal(r.pid, "TERM");
     }
     for b in state.running() {
         let _ = Command::new("kill")

@@ -8,6 +8,7 @@ pub mod groups;
 pub mod perf;
 pub mod produce;
 pub mod reassign;
+pub mod rest_proxy;
 pub mod topics;
 pub mod zk_shell;
 
@@ -52,6 +53,7 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Cluster(ClusterCommand::StopBroker(a)) => cluster::stop_broker(ctx, a).await,
         Command::Groups(GroupsCommand::List) => groups::list(ctx).await,
         Command::ZkShell(a) => zk_shell::run(ctx, a).await,
+        Command::RestProxy(a) => rest_proxy::run(ctx, a).await,
         Command::Reassign(ReassignCommand::Generate(a)) => reassign::generate(ctx, a).await,
         Command::Reassign(ReassignCommand::Execute(a)) => reassign::execute(ctx, a).await,
         Command::Reassign(ReassignCommand::Verify(a)) => reassign::verify(ctx, a).await,

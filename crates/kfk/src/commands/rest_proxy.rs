@@ -1,0 +1,55 @@
+//! `kfk rest-proxy`: the kafka-rest v2 proxy (crate kfk-rest) as a process
+//! of its own, in front of whatever cluster kfk is pointed at.
+
+use crate::cli::RestProxyArgs;
+use crate::ctx::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::output;
+
+/// The line `kfk cluster up` waits for in the proxy's log.
+pub const READY: &str = "REST proxy listening on";
+
+pub async fn run(ctx: &Ctx, args: &RestProxyArgs) -> CliResult {
+    let (bootstrap, _) = ctx.bootstrap()?;
+    let brokers: Vec<String> = bootstrap
+        .split(',')
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(str::to_string)
+        .collect();
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| {
+            CliError::new(format!("cannot listen on {}: {e}", args.listen))
+                .hint("pick another address with --listen HOST:PORT")
+        })?;
+    let addr = listener.local_addr()?;
+    // Status goes to stderr whatever -q says: it is this process's log.
+    eprintln!("{READY} http://{addr} for {}", brokers.join(","));
+    let serve = kfk_rest::serve(brokers, listener);
+    tokio::select! {
+        () = serve => Err(CliError::new("the REST proxy stopped")),
+        () = shutdown() => {
+            output::status("REST proxy stopped.");
+            Ok(())
+        }
+    }
+}
+
+/// SIGTERM (`kfk cluster down`) or Ctrl-C.
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = ctrl_c.await;
+}
