@@ -18,11 +18,11 @@ use kafka_protocol::messages::offset_for_leader_epoch_request::{
 };
 use kafka_protocol::messages::{BrokerId, FetchRequest, OffsetForLeaderEpochRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use kfk_client::connection::Connection;
 use tracing::{debug, info, warn};
 
 use crate::broker::Broker;
 use crate::config::topic as topic_config;
+use crate::replica::leader_link::LeaderLink;
 use crate::replica::partition::{FollowerView, Partition};
 use crate::sync::{lock, read};
 
@@ -81,7 +81,7 @@ pub(crate) fn ensure_running(b: &Arc<Broker>) {
 
 /// Replicates from `leader` until this broker follows nothing it leads.
 pub async fn run(broker: Weak<Broker>, leader: i32) {
-    let mut conn: Option<Connection> = None;
+    let mut conn: Option<LeaderLink> = None;
     loop {
         let Some(b) = broker.upgrade() else { return };
         let Some(followed) = followed_from(&b, leader) else {
@@ -96,7 +96,7 @@ pub async fn run(broker: Weak<Broker>, leader: i32) {
                 continue;
             }
         }
-        let Some(c) = conn.as_ref() else { continue };
+        let Some(c) = conn.as_mut() else { continue };
         let ok = match truncate(&b, c, &followed).await {
             Ok(()) => fetch(&b, c, &followed).await,
             Err(e) => Err(e),
@@ -112,7 +112,7 @@ pub async fn run(broker: Weak<Broker>, leader: i32) {
     }
 }
 
-async fn connect(b: &Broker, leader: i32) -> Option<Connection> {
+async fn connect(b: &Broker, leader: i32) -> Option<LeaderLink> {
     let addr = b.with_image(|i| {
         i.brokers
             .get(&leader)
@@ -120,8 +120,16 @@ async fn connect(b: &Broker, leader: i32) -> Option<Connection> {
     })?;
     let patience =
         Duration::from_millis(b.settings.replica_fetch_wait_max_ms) + Duration::from_secs(10);
-    match Connection::connect(&addr, CONNECT_TIMEOUT).await {
-        Ok(c) => Some(c.with_timeout(patience)),
+    // A fetch asks for at most max_bytes (4 partitions' worth), but a leader
+    // returns a whole first batch even past that (a topic may allow bigger
+    // batches than the broker default): the bound only stops a length that
+    // no leader would send.
+    let max_response = usize::try_from(b.settings.replica_fetch_max_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(4)
+        .saturating_add(256 << 20);
+    match LeaderLink::connect(&addr, CONNECT_TIMEOUT, patience, max_response).await {
+        Ok(c) => Some(c),
         Err(e) => {
             debug!(leader, %addr, error = %e, "cannot reach the partition leader");
             None
@@ -135,7 +143,7 @@ fn name(s: &str) -> TopicName {
 
 /// Cuts each newly followed partition back to where its history agrees with
 /// the leader's.
-async fn truncate(b: &Broker, c: &Connection, followed: &Followed) -> anyhow::Result<()> {
+async fn truncate(b: &Broker, c: &mut LeaderLink, followed: &Followed) -> anyhow::Result<()> {
     let pending: Vec<_> = followed
         .iter()
         .filter(|(_, v)| v.needs_truncation)
@@ -206,7 +214,7 @@ async fn truncate(b: &Broker, c: &Connection, followed: &Followed) -> anyhow::Re
 }
 
 /// One Fetch for every partition that is ready, appending what comes back.
-async fn fetch(b: &Broker, c: &Connection, followed: &Followed) -> anyhow::Result<()> {
+async fn fetch(b: &Broker, c: &mut LeaderLink, followed: &Followed) -> anyhow::Result<()> {
     let ready: Vec<_> = followed
         .iter()
         .filter(|(_, v)| !v.needs_truncation)

@@ -6,6 +6,7 @@
 
 pub mod checkpoint;
 pub mod fetcher;
+pub mod leader_link;
 pub mod partition;
 pub mod producer_state;
 pub mod quota;

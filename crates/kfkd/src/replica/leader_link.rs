@@ -1,0 +1,120 @@
+//! A follower's connection to a partition leader. A replica fetcher waits
+//! for each answer before it sends the next request, so this is one request
+//! at a time on one socket, in Kafka's framing, at the fixed versions every
+//! kfkd serves; no version negotiation, no pipelining. A failed exchange
+//! closes the link and the fetcher connects again.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Request};
+use kfk_wire::frame::{LENGTH_PREFIX, encode_request, frame_length};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The client id a leader sees in its request logs.
+const CLIENT_ID: &str = "kfkd-replica-fetcher";
+
+#[derive(Debug)]
+pub struct LeaderLink {
+    addr: String,
+    stream: Option<TcpStream>,
+    /// How long one exchange may take (the fetch's own wait plus slack).
+    patience: Duration,
+    /// The largest response accepted: the fetch's byte limit and headroom.
+    max_response: usize,
+    next_id: i32,
+    /// Responses are read into this buffer's spare room (not zeroed first),
+    /// and split off it; its memory is reused once the records are appended.
+    buf: BytesMut,
+}
+
+impl LeaderLink {
+    /// Connects to `addr` within `connect_timeout`.
+    ///
+    /// # Errors
+    /// When the leader cannot be reached in time.
+    pub async fn connect(
+        addr: &str,
+        connect_timeout: Duration,
+        patience: Duration,
+        max_response: usize,
+    ) -> anyhow::Result<LeaderLink> {
+        let stream = tokio::time::timeout(connect_timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| anyhow::anyhow!("connecting to {addr} timed out"))??;
+        let _ = stream.set_nodelay(true);
+        Ok(LeaderLink {
+            addr: addr.to_string(),
+            stream: Some(stream),
+            patience,
+            max_response,
+            next_id: 0,
+            buf: BytesMut::new(),
+        })
+    }
+
+    /// Whether the link can still be used.
+    pub fn is_open(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// Sends `req` at `version` and waits for its response.
+    ///
+    /// # Errors
+    /// I/O errors, a timeout, or a response that does not decode; the link is
+    /// closed after any of them.
+    pub async fn send_at<R: Request>(
+        &mut self,
+        req: &R,
+        version: i16,
+    ) -> anyhow::Result<R::Response> {
+        let result = tokio::time::timeout(self.patience, self.exchange(req, version)).await;
+        let outcome = match result {
+            Ok(r) => r,
+            Err(_) => Err(anyhow::anyhow!(
+                "{} did not answer within {:?}",
+                self.addr,
+                self.patience
+            )),
+        };
+        if outcome.is_err() {
+            self.stream = None;
+        }
+        outcome
+    }
+
+    async fn exchange<R: Request>(&mut self, req: &R, version: i16) -> anyhow::Result<R::Response> {
+        let api =
+            ApiKey::try_from(R::KEY).map_err(|()| anyhow::anyhow!("unknown API key {}", R::KEY))?;
+        let stream = self
+            .stream
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("the link to {} is closed", self.addr))?;
+        self.next_id = self.next_id.wrapping_add(1);
+        let id = self.next_id;
+        let frame = encode_request(api, version, id, Some(CLIENT_ID), req)?;
+        stream.write_all(&frame).await?;
+        let mut prefix = [0u8; LENGTH_PREFIX];
+        stream.read_exact(&mut prefix).await?;
+        let len = frame_length(prefix, self.max_response)?;
+        self.buf.clear();
+        self.buf.reserve(len);
+        while self.buf.len() < len {
+            let want = (len - self.buf.len()) as u64;
+            if (&mut *stream).take(want).read_buf(&mut self.buf).await? == 0 {
+                anyhow::bail!("{} closed the connection mid-response", self.addr);
+            }
+        }
+        let mut body: Bytes = self.buf.split_to(len).freeze();
+        let header = ResponseHeader::decode(&mut body, api.response_header_version(version))?;
+        anyhow::ensure!(
+            header.correlation_id == id,
+            "{} answered request {} when {id} was asked",
+            self.addr,
+            header.correlation_id
+        );
+        R::Response::decode(&mut body, version)
+    }
+}
