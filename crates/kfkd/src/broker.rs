@@ -391,7 +391,7 @@ impl Broker {
         for (tp, (id, config, meta)) in wanted {
             let partition = match partitions.get(&tp) {
                 Some(p) => {
-                    p.log.set_config(config);
+                    p.log().set_config(config);
                     Arc::clone(p)
                 }
                 None => {

@@ -4,6 +4,7 @@
 //! a request returns this.
 
 use kafka_protocol::ResponseError;
+use kfk_log::LogError;
 
 /// A Kafka error code with the message sent along with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,4 +37,16 @@ impl From<ResponseError> for ApiError {
 /// A storage failure as clients see it (KAFKA_STORAGE_ERROR).
 pub fn storage_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(ResponseError::KafkaStorageError, e.to_string())
+}
+
+/// The Kafka error for an append the log refused.
+pub fn log_error(e: &LogError) -> ApiError {
+    let code = match e {
+        LogError::CorruptBatch { .. } => ResponseError::CorruptMessage,
+        LogError::InvalidBatch { .. } | LogError::EmptyRecordSet => ResponseError::InvalidRecord,
+        LogError::BatchTooLarge { .. } => ResponseError::MessageTooLarge,
+        LogError::Io { .. } | LogError::DataDirInUse { .. } => ResponseError::KafkaStorageError,
+        _ => ResponseError::UnknownServerError,
+    };
+    ApiError::new(code, e.to_string())
 }

@@ -51,9 +51,9 @@ fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
                         .min(budget);
                     // Followers copy everything; consumers see committed records only.
                     let read = if from_follower {
-                        part.log.read(p.fetch_offset, limit)
+                        part.log().read(p.fetch_offset, limit)
                     } else {
-                        part.log.read_below(p.fetch_offset, limit, hw)
+                        part.log().read_below(p.fetch_offset, limit, hw)
                     };
                     match read {
                         Ok(r) => {

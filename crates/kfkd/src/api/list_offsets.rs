@@ -16,7 +16,7 @@ const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
 fn lookup(part: &Partition, timestamp: i64) -> Result<(i64, i64), ResponseError> {
-    let log = &part.log;
+    let log = part.log();
     Ok(match timestamp {
         LATEST => (-1, part.high_watermark()),
         EARLIEST => (-1, log.log_start_offset()),

@@ -24,11 +24,11 @@ pub fn handle(broker: &Broker, req: DescribeLogDirsRequest) -> DescribeLogDirsRe
         }
         // Kafka's offset lag of a current replica: how far its end is
         // behind the high watermark it knows.
-        let lag = (part.high_watermark() - part.log.log_end_offset()).max(0);
+        let lag = (part.high_watermark() - part.log().log_end_offset()).max(0);
         by_topic.entry(part.tp.topic.clone()).or_default().push(
             DescribeLogDirsPartition::default()
                 .with_partition_index(part.tp.partition)
-                .with_partition_size(i64::try_from(part.log.size_bytes()).unwrap_or(i64::MAX))
+                .with_partition_size(i64::try_from(part.log().size_bytes()).unwrap_or(i64::MAX))
                 .with_offset_lag(lag),
         );
     }

@@ -31,7 +31,7 @@ pub fn handle(broker: &Broker, req: OffsetForLeaderEpochRequest) -> OffsetForLea
                     if let Err(e) = part.check_leader(p.current_leader_epoch) {
                         return out.with_error_code(e.code());
                     }
-                    let (epoch, end) = part.log.end_offset_for_epoch(p.leader_epoch);
+                    let (epoch, end) = part.log().end_offset_for_epoch(p.leader_epoch);
                     out.with_leader_epoch(epoch).with_end_offset(end)
                 })
                 .collect();

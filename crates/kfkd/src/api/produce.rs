@@ -1,131 +1,21 @@
-//! Produce: validate each partition's batch, check producer sequences, append
-//! verbatim, answer with the assigned base offset.
+//! Produce: each partition's batch goes to its [`Partition`]'s leader append;
+//! this maps the request to those appends and their results (after waiting
+//! for the ISR with acks=all) to the response.
 
 use std::time::Duration;
 
-use bytes::BytesMut;
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
-use kfk_log::{LogError, TopicPartition};
-use kfk_wire::{BatchHeader, peek_batch_size};
+use kfk_log::TopicPartition;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::broker::Broker;
 use crate::config::topic as topic_config;
 use crate::error::ApiError;
-use crate::replica::partition::Partition;
-use crate::replica::producer_state::{ProducerStates, SequenceCheck, SequenceError};
-
-/// The Kafka error for a refused append.
-fn log_error(e: &LogError) -> ApiError {
-    let code = match e {
-        LogError::CorruptBatch { .. } => ResponseError::CorruptMessage,
-        LogError::InvalidBatch { .. } | LogError::EmptyRecordSet => ResponseError::InvalidRecord,
-        LogError::BatchTooLarge { .. } => ResponseError::MessageTooLarge,
-        LogError::Io { .. } | LogError::DataDirInUse { .. } => ResponseError::KafkaStorageError,
-        _ => ResponseError::UnknownServerError,
-    };
-    ApiError::new(code, e.to_string())
-}
-
-/// Result of one partition's append: base offset, log append time, log start,
-/// and what acks=all waits for.
-struct Appended {
-    base_offset: i64,
-    log_append_time: i64,
-    log_start_offset: i64,
-    /// The high watermark that commits the batch.
-    end_offset: i64,
-    leader_epoch: i32,
-}
-
-fn append(
-    broker: &Broker,
-    partition: &Partition,
-    records: &[u8],
-    acks: i16,
-) -> Result<Appended, ApiError> {
-    // Kafka accepts exactly one batch per partition from v3 on.
-    match peek_batch_size(records) {
-        Some(Ok(size)) if size == records.len() => {}
-        Some(Ok(_)) => {
-            return Err(ApiError::new(
-                ResponseError::InvalidRecord,
-                "produce requests must carry exactly one record batch per partition",
-            ));
-        }
-        Some(Err(e)) => return Err(ApiError::new(ResponseError::CorruptMessage, e.to_string())),
-        None => {
-            return Err(ApiError::new(
-                ResponseError::CorruptMessage,
-                "record batch shorter than its length field",
-            ));
-        }
-    }
-    let leader_epoch = partition.check_leader(-1)?;
-    if acks == -1 {
-        let min_isr = min_insync_replicas(broker, partition);
-        let isr = partition.isr_len() as i32;
-        if isr < min_isr {
-            return Err(ApiError::new(
-                ResponseError::NotEnoughReplicas,
-                format!("{isr} in-sync replica(s), min.insync.replicas is {min_isr}"),
-            ));
-        }
-    }
-    // The log rewrites offsets in place, so it needs its own copy of the batch.
-    let mut buf = BytesMut::from(records);
-    let header = BatchHeader::parse(&buf)
-        .map_err(|e| ApiError::new(ResponseError::CorruptMessage, e.to_string()))?
-        .summary();
-    let mut producers = crate::sync::lock(&partition.producers);
-    if ProducerStates::is_idempotent(&header) {
-        match producers.check(&header) {
-            Ok(SequenceCheck::Duplicate { base_offset }) => {
-                debug!(partition = %partition.tp, producer_id = header.producer_id, "duplicate batch");
-                return Ok(Appended {
-                    base_offset,
-                    log_append_time: -1,
-                    log_start_offset: partition.log.log_start_offset(),
-                    end_offset: base_offset + 1,
-                    leader_epoch,
-                });
-            }
-            Ok(SequenceCheck::Append) => {}
-            Err(SequenceError::OutOfOrder { expected, got }) => {
-                return Err(ApiError::new(
-                    ResponseError::OutOfOrderSequenceNumber,
-                    format!("expected sequence {expected}, got {got}"),
-                ));
-            }
-            Err(SequenceError::FencedEpoch { current, got }) => {
-                return Err(ApiError::new(
-                    ResponseError::InvalidProducerEpoch,
-                    format!("producer epoch {got} is older than {current}"),
-                ));
-            }
-        }
-    }
-    let info = partition
-        .log
-        .append(&mut buf, leader_epoch)
-        .map_err(|e| log_error(&e))?;
-    if let Ok(stored) = BatchHeader::parse(&buf) {
-        producers.record(&stored.summary());
-    }
-    drop(producers);
-    partition.appended_as_leader();
-    Ok(Appended {
-        base_offset: info.base_offset,
-        log_append_time: info.log_append_time_ms.unwrap_or(-1),
-        log_start_offset: info.log_start_offset,
-        end_offset: info.last_offset + 1,
-        leader_epoch,
-    })
-}
+use crate::replica::partition::{LeaderAppend, Partition};
 
 fn min_insync_replicas(broker: &Broker, partition: &Partition) -> i32 {
     broker.with_image(|i| {
@@ -140,7 +30,7 @@ fn min_insync_replicas(broker: &Broker, partition: &Partition) -> i32 {
 async fn wait_committed(
     broker: &Broker,
     partition: &Partition,
-    a: &Appended,
+    a: &LeaderAppend,
     deadline: Instant,
 ) -> Result<(), ApiError> {
     partition
@@ -193,7 +83,10 @@ pub async fn handle(broker: &Broker, req: ProduceRequest) -> Option<ProduceRespo
                     (Some(_), None) => {
                         Err(ApiError::new(ResponseError::InvalidRecord, "no records"))
                     }
-                    (Some(part), Some(records)) => append(broker, part, records, req.acks),
+                    (Some(part), Some(records)) => {
+                        let min_isr = (req.acks == -1).then(|| min_insync_replicas(broker, part));
+                        part.append_as_leader(records, min_isr)
+                    }
                 }
             };
             appended |= result.is_ok();

@@ -47,7 +47,7 @@ impl GroupCoordinator {
         let Some(part) = broker.partition(&TopicPartition::new(OFFSETS_TOPIC, p)) else {
             return Ok(());
         };
-        let size = part.log.size_bytes();
+        let size = part.log().size_bytes();
         let last = lock(&self.snapshot_sizes).get(&p).copied().unwrap_or(0);
         if size < broker.settings.offsets_snapshot_bytes.max(1) || size < last.saturating_mul(2) {
             return Ok(());
@@ -56,10 +56,10 @@ impl GroupCoordinator {
         if part.check_leader(-1).is_err() {
             return Ok(());
         }
-        part.log
+        part.log()
             .roll()
             .map_err(|e| ApiError::new(ResponseError::KafkaStorageError, e.to_string()))?;
-        let start = part.log.log_end_offset();
+        let start = part.log().log_end_offset();
         let entries: Vec<Entry> = {
             let inner = lock(&self.inner);
             inner
@@ -87,10 +87,10 @@ impl GroupCoordinator {
             store::append(broker, p, chunk, Self::commit_timeout(broker)).await?;
         }
         let deleted = part
-            .log
+            .log()
             .delete_segments_before(start)
             .map_err(|e| ApiError::new(ResponseError::KafkaStorageError, e.to_string()))?;
-        let after = part.log.size_bytes();
+        let after = part.log().size_bytes();
         lock(&self.snapshot_sizes).insert(p, after);
         info!(
             partition = p,

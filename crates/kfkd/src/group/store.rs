@@ -33,8 +33,7 @@ pub async fn append(
     }
     let tp = TopicPartition::new(OFFSETS_TOPIC, partition);
     let part = broker.partition(&tp).ok_or(ResponseError::NotCoordinator)?;
-    let epoch = part
-        .check_leader(-1)
+    part.check_leader(-1)
         .map_err(|_| ApiError::from(ResponseError::NotCoordinator))?;
     let now = kfk_log::now_ms();
     let records: Vec<NewRecord> = entries
@@ -46,17 +45,19 @@ pub async fn append(
             headers: Vec::new(),
         })
         .collect();
-    let mut batch = encode_batch(&records, &BatchOptions::default())
+    let batch = encode_batch(&records, &BatchOptions::default())
         .map_err(|e| ApiError::new(ResponseError::UnknownServerError, e.to_string()))?;
-    let info = part
-        .log
-        .append(&mut batch, epoch)
-        .map_err(|e| ApiError::new(ResponseError::KafkaStorageError, e.to_string()))?;
-    part.appended_as_leader();
+    let appended = part.append_as_leader(&batch, None).map_err(|e| {
+        if e.error == ResponseError::NotLeaderOrFollower {
+            ResponseError::NotCoordinator.into()
+        } else {
+            e
+        }
+    })?;
     broker.data_arrived.notify_waiters();
     part.wait_committed(
-        info.last_offset + 1,
-        epoch,
+        appended.end_offset,
+        appended.leader_epoch,
         tokio::time::Instant::now() + timeout,
     )
     .await
@@ -75,11 +76,11 @@ pub fn load(broker: &Broker, partition: i32) -> Result<Vec<Loaded>, ApiError> {
     let tp = TopicPartition::new(OFFSETS_TOPIC, partition);
     let part = broker.partition(&tp).ok_or(ResponseError::NotCoordinator)?;
     let mut out = Vec::new();
-    let mut offset = part.log.log_start_offset();
-    let end = part.log.log_end_offset();
+    let mut offset = part.log().log_start_offset();
+    let end = part.log().log_end_offset();
     while offset < end {
         let read = part
-            .log
+            .log()
             .read(offset, 1 << 20)
             .map_err(|e| ApiError::new(ResponseError::KafkaStorageError, e.to_string()))?;
         if read.records.is_empty() {

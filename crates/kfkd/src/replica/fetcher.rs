@@ -153,7 +153,7 @@ async fn truncate(b: &Broker, c: &mut LeaderLink, followed: &Followed) -> anyhow
     }
     let mut topics: Vec<OffsetForLeaderTopic> = Vec::new();
     for (p, v) in &pending {
-        let Some(epoch) = p.log.latest_epoch() else {
+        let Some(epoch) = p.log().latest_epoch() else {
             // Nothing with an epoch: keep only what is known to be committed.
             p.truncate_as_follower(p.high_watermark(), v.leader_epoch)?;
             continue;
@@ -190,7 +190,7 @@ async fn truncate(b: &Broker, c: &mut LeaderLink, followed: &Followed) -> anyhow
                 debug!(partition = %p.tp, error = r.error_code, "leader cannot say where our epoch ends yet");
                 continue;
             }
-            let requested = p.log.latest_epoch().unwrap_or(-1);
+            let requested = p.log().latest_epoch().unwrap_or(-1);
             let target = if r.end_offset < 0 {
                 // The leader has no history that old: keep what was committed.
                 p.high_watermark()
@@ -200,12 +200,12 @@ async fn truncate(b: &Broker, c: &mut LeaderLink, followed: &Followed) -> anyhow
                 // The leader's history diverged earlier: cut at the end of the
                 // last epoch both logs know.
                 r.end_offset
-                    .min(p.log.end_offset_for_epoch(r.leader_epoch).1.max(0))
+                    .min(p.log().end_offset_for_epoch(r.leader_epoch).1.max(0))
             };
-            let before = p.log.log_end_offset();
+            let before = p.log().log_end_offset();
             p.truncate_as_follower(target, v.leader_epoch)?;
             if target < before {
-                info!(partition = %p.tp, from = before, to = p.log.log_end_offset(),
+                info!(partition = %p.tp, from = before, to = p.log().log_end_offset(),
                     leader_epoch = v.leader_epoch, "truncated divergent records as follower");
             }
         }
@@ -257,9 +257,9 @@ async fn fetch(b: &Broker, c: &mut LeaderLink, followed: &Followed) -> anyhow::R
         let entry = FetchPartition::default()
             .with_partition(p.tp.partition)
             .with_current_leader_epoch(v.leader_epoch)
-            .with_fetch_offset(p.log.log_end_offset())
-            .with_last_fetched_epoch(p.log.latest_epoch().unwrap_or(-1))
-            .with_log_start_offset(p.log.log_start_offset())
+            .with_fetch_offset(p.log().log_end_offset())
+            .with_last_fetched_epoch(p.log().latest_epoch().unwrap_or(-1))
+            .with_log_start_offset(p.log().log_start_offset())
             .with_partition_max_bytes(if throttled(p) {
                 throttled_max
             } else {
@@ -308,14 +308,14 @@ async fn fetch(b: &Broker, c: &mut LeaderLink, followed: &Followed) -> anyhow::R
                     }
                     // What the leader dropped (compacted offsets, deleted
                     // records) goes here too, a whole segment at a time.
-                    if r.log_start_offset > p.log.log_start_offset()
-                        && let Err(e) = p.log.delete_segments_before(r.log_start_offset)
+                    if r.log_start_offset > p.log().log_start_offset()
+                        && let Err(e) = p.log().delete_segments_before(r.log_start_offset)
                     {
                         warn!(partition = %p.tp, error = %e, "could not follow the leader's log start");
                     }
                 }
                 Some(ResponseError::OffsetOutOfRange) => {
-                    let ours = p.log.log_end_offset();
+                    let ours = p.log().log_end_offset();
                     if ours < r.log_start_offset {
                         info!(partition = %p.tp, from = ours, to = r.log_start_offset,
                             "the leader deleted what this follower needs next; starting over at its log start");

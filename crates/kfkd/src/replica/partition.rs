@@ -10,14 +10,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::BytesMut;
 use kafka_protocol::ResponseError;
 use kfk_log::{Log, TopicPartition};
+use kfk_wire::BatchSummary;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use crate::error::{ApiError, log_error};
 use crate::metadata::PartitionMeta;
-use crate::replica::producer_state::ProducerStates;
+use crate::replica::producer_state::{ProducerStates, SequenceCheck, SequenceError};
 use crate::sync::lock;
 
 /// This broker's part in a partition, as the image assigns it.
@@ -87,13 +90,27 @@ pub struct FollowerView {
     pub needs_truncation: bool,
 }
 
+/// What a leader's append answers, and what acks=all waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaderAppend {
+    pub base_offset: i64,
+    /// -1 unless the topic uses LogAppendTime.
+    pub log_append_time: i64,
+    pub log_start_offset: i64,
+    /// The high watermark that commits the batch.
+    pub end_offset: i64,
+    pub leader_epoch: i32,
+}
+
 #[derive(Debug)]
 pub struct Partition {
     pub tp: TopicPartition,
     pub topic_id: Uuid,
-    pub log: Arc<Log>,
+    /// Written only through [`Partition::append_as_leader`] and the follower
+    /// methods, which keep the high watermark and producer state with it.
+    log: Arc<Log>,
     /// Held across check, append and record so retries are decided atomically.
-    pub producers: Mutex<ProducerStates>,
+    producers: Mutex<ProducerStates>,
     me: i32,
     state: Mutex<ReplicaState>,
     /// The high watermark; also wakes acks=all waiters on role changes.
@@ -236,13 +253,99 @@ impl Partition {
         });
     }
 
-    /// After the leader appended: with no other ISR member the batch is
-    /// committed at once.
-    pub fn appended_as_leader(&self) {
+    /// The partition's log, for reads.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// A produce request's batch, appended by the leader: exactly one batch,
+    /// this broker must lead, with `min_isr` (acks=all) the ISR must be big
+    /// enough; an idempotent producer's batch must come in sequence (a
+    /// retried one answers with its first offset again). The batch header is
+    /// read once; the log validates the rest and assigns offsets.
+    ///
+    /// # Errors
+    /// The Kafka error to answer the partition with.
+    pub fn append_as_leader(
+        &self,
+        records: &[u8],
+        min_isr: Option<i32>,
+    ) -> Result<LeaderAppend, ApiError> {
+        let corrupt = |why: String| ApiError::new(ResponseError::CorruptMessage, why);
+        let header = BatchSummary::peek(records).map_err(|e| corrupt(e.to_string()))?;
+        if header.size > records.len() {
+            return Err(corrupt("record batch shorter than its length field".into()));
+        }
+        if header.size < records.len() {
+            // Kafka accepts exactly one batch per partition from v3 on.
+            return Err(ApiError::new(
+                ResponseError::InvalidRecord,
+                "produce requests must carry exactly one record batch per partition",
+            ));
+        }
+        let leader_epoch = self.check_leader(-1)?;
+        if let Some(min_isr) = min_isr {
+            let isr = self.isr_len() as i32;
+            if isr < min_isr {
+                return Err(ApiError::new(
+                    ResponseError::NotEnoughReplicas,
+                    format!("{isr} in-sync replica(s), min.insync.replicas is {min_isr}"),
+                ));
+            }
+        }
+        let mut producers = lock(&self.producers);
+        if ProducerStates::is_idempotent(&header) {
+            match producers.check(&header) {
+                Ok(SequenceCheck::Duplicate { base_offset }) => {
+                    tracing::debug!(partition = %self.tp, producer_id = header.producer_id, "duplicate batch");
+                    return Ok(LeaderAppend {
+                        base_offset,
+                        log_append_time: -1,
+                        log_start_offset: self.log.log_start_offset(),
+                        end_offset: base_offset + 1,
+                        leader_epoch,
+                    });
+                }
+                Ok(SequenceCheck::Append) => {}
+                Err(SequenceError::OutOfOrder { expected, got }) => {
+                    return Err(ApiError::new(
+                        ResponseError::OutOfOrderSequenceNumber,
+                        format!("expected sequence {expected}, got {got}"),
+                    ));
+                }
+                Err(SequenceError::FencedEpoch { current, got }) => {
+                    return Err(ApiError::new(
+                        ResponseError::InvalidProducerEpoch,
+                        format!("producer epoch {got} is older than {current}"),
+                    ));
+                }
+            }
+        }
+        // The log rewrites offsets in place, so it needs its own copy.
+        let mut buf = BytesMut::from(records);
+        let info = self
+            .log
+            .append(&mut buf, leader_epoch)
+            .map_err(|e| log_error(&e))?;
+        producers.record(&BatchSummary {
+            base_offset: info.base_offset,
+            last_offset: info.last_offset,
+            ..header
+        });
+        drop(producers);
         let st = lock(&self.state);
         if st.role == Role::Leader {
+            // With no other ISR member the batch is committed at once.
             self.advance_hw(&st);
         }
+        drop(st);
+        Ok(LeaderAppend {
+            base_offset: info.base_offset,
+            log_append_time: info.log_append_time_ms.unwrap_or(-1),
+            log_start_offset: info.log_start_offset,
+            end_offset: info.last_offset + 1,
+            leader_epoch,
+        })
     }
 
     /// Records a follower's fetch (its fetch offset is its log end offset),
@@ -461,9 +564,8 @@ mod tests {
         let records: Vec<NewRecord> = (0..n)
             .map(|_| NewRecord::new(None::<bytes::Bytes>, &b"v"[..], 0))
             .collect();
-        let mut batch = encode_batch(&records, &BatchOptions::default()).unwrap();
-        p.log.append(&mut batch, p.leader_epoch()).unwrap();
-        p.appended_as_leader();
+        let batch = encode_batch(&records, &BatchOptions::default()).unwrap();
+        p.append_as_leader(&batch, None).unwrap();
     }
 
     fn meta(leader: i32, isr: &[i32], epoch: i32) -> PartitionMeta {
