@@ -15,16 +15,13 @@ use kafka_protocol::messages::incremental_alter_configs_request::{
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
     BrokerId, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
-    DescribeConfigsRequest, IncrementalAlterConfigsRequest, ListOffsetsRequest, TopicName,
+    DescribeConfigsRequest, IncrementalAlterConfigsRequest, ListOffsetsRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 
 use crate::client::Client;
 use crate::error::{ClientError, Result};
-
-fn topic_name(name: &str) -> TopicName {
-    TopicName(StrBytes::from_string(name.to_string()))
-}
+use kfk_wire::topic_name;
 
 /// What to look up with ListOffsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,7 +187,7 @@ impl Client {
     async fn delete_topics_once(&self, names: &[String]) -> Result<Vec<(String, Result<()>)>> {
         let req = DeleteTopicsRequest::default()
             .with_timeout_ms(self.config().request_timeout.as_millis() as i32)
-            .with_topic_names(names.iter().map(|n| topic_name(n)).collect());
+            .with_topic_names(names.iter().map(topic_name).collect());
         let (resp, _) = self.controller().await?.send(&req).await?;
         let out = resp
             .responses

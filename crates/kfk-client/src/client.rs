@@ -6,8 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::{MetadataRequest, MetadataResponse};
 use uuid::Uuid;
 
 use crate::connection::Connection;
@@ -281,7 +280,7 @@ impl Client {
                 ts.iter()
                     .map(|t| {
                         MetadataRequestTopic::default()
-                            .with_name(Some(TopicName(StrBytes::from_string(t.clone()))))
+                            .with_name(Some(kfk_wire::topic_name(t.as_str())))
                     })
                     .collect()
             }))

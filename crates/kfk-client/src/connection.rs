@@ -164,10 +164,8 @@ impl Connection {
 
     /// The version to use for `api`: the highest both sides speak.
     pub fn version_for(&self, api: ApiKey) -> Option<i16> {
-        let (our_min, our_max) = versions::supported(api)?;
-        let &(min, max) = self.broker_versions.get(&(api as i16))?;
-        let v = our_max.min(max);
-        (v >= our_min.max(min)).then_some(v)
+        let &peer = self.broker_versions.get(&(api as i16))?;
+        versions::TABLE.highest_common(api, peer)
     }
 
     /// Sends `req` at the negotiated version.

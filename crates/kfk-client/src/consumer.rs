@@ -8,8 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::{BrokerId, FetchRequest};
 use kfk_wire::Batches;
 
 use crate::admin::OffsetQuery;
@@ -277,7 +276,7 @@ impl Consumer {
                         .into_iter()
                         .map(|(t, ps)| {
                             FetchTopic::default()
-                                .with_topic(TopicName(StrBytes::from_string(t.to_string())))
+                                .with_topic(kfk_wire::topic_name(t as &str))
                                 .with_partitions(ps)
                         })
                         .collect(),

@@ -11,13 +11,14 @@ use kafka_protocol::messages::offset_commit_request::{
 };
 use kafka_protocol::messages::{
     ConsumerProtocolAssignment, DeleteGroupsRequest, DescribeGroupsRequest, FindCoordinatorRequest,
-    GroupId, ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest, TopicName,
+    ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
 
 use crate::client::Client;
 use crate::connection::Connection;
 use crate::error::{ClientError, Result};
+use kfk_wire::group_id;
 
 /// A group as ListGroups reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,10 +50,6 @@ pub struct GroupDescription {
     pub protocol: String,
     pub coordinator: i32,
     pub members: Vec<GroupMember>,
-}
-
-fn group_id(s: &str) -> GroupId {
-    GroupId(StrBytes::from_string(s.to_string()))
 }
 
 /// Decodes a consumer-protocol assignment (a version, then the body).
@@ -99,7 +96,7 @@ pub(crate) fn offset_commit_request(
                 .into_iter()
                 .map(|(t, ps)| {
                     OffsetCommitRequestTopic::default()
-                        .with_name(TopicName(StrBytes::from_string(t.to_string())))
+                        .with_name(kfk_wire::topic_name(t as &str))
                         .with_partitions(ps)
                 })
                 .collect(),

@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{InitProducerIdRequest, ProduceRequest, ProducerId, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::{InitProducerIdRequest, ProduceRequest, ProducerId};
 use kfk_wire::{BatchOptions, Compression, NewRecord, encode_batch};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
@@ -526,7 +525,7 @@ impl Inner {
             .with_timeout_ms(self.client.config().request_timeout.as_millis() as i32)
             .with_topic_data(vec![
                 TopicProduceData::default()
-                    .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+                    .with_name(kfk_wire::topic_name(&**topic))
                     .with_partition_data(vec![
                         PartitionProduceData::default()
                             .with_index(partition)

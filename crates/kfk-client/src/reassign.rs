@@ -7,12 +7,13 @@ use kafka_protocol::messages::alter_partition_reassignments_request::{
 use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
 use kafka_protocol::messages::{
     AlterPartitionReassignmentsRequest, BrokerId, ElectLeadersRequest,
-    ListPartitionReassignmentsRequest, TopicName,
+    ListPartitionReassignmentsRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 
 use crate::client::Client;
 use crate::error::{ClientError, Result};
+use kfk_wire::topic_name as name;
 
 /// A reassignment in flight.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,10 +43,6 @@ fn outcomes(
             })
         })
         .collect()
-}
-
-fn name(t: &str) -> TopicName {
-    TopicName(StrBytes::from_string(t.to_string()))
 }
 
 impl Client {

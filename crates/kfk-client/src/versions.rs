@@ -4,8 +4,9 @@
 //! implement yet (Fetch and Produce v13 address topics by id only).
 
 use kafka_protocol::messages::ApiKey;
+use kfk_wire::VersionTable;
 
-const TABLE: &[(ApiKey, i16, i16)] = &[
+pub const TABLE: VersionTable = VersionTable::new(&[
     (ApiKey::Produce, 3, 12),
     (ApiKey::Fetch, 4, 12),
     (ApiKey::ListOffsets, 1, 7),
@@ -34,12 +35,9 @@ const TABLE: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::ElectLeaders, 1, 2),
     (ApiKey::DescribeLogDirs, 1, 4),
-];
+]);
 
 /// `(min, max)` the client speaks for `api`.
 pub fn supported(api: ApiKey) -> Option<(i16, i16)> {
-    TABLE
-        .iter()
-        .find(|(k, _, _)| *k == api)
-        .map(|(_, min, max)| (*min, *max))
+    TABLE.range(api)
 }

@@ -8,11 +8,15 @@
 pub mod batch;
 pub mod encode;
 pub mod frame;
+pub mod names;
 pub mod records;
+pub mod versions;
 
 pub use batch::{
     BatchError, BatchHeader, BatchHeaderMut, BatchSummary, Batches, Compression, HEADER_LEN,
     LOG_OVERHEAD, MAGIC_V2, TimestampType, peek_batch_size,
 };
 pub use encode::{BatchOptions, NewRecord, encode_batch};
+pub use names::{group_id, str_bytes, topic_name};
 pub use records::{Record, RecordStamp, first_record_at_or_after, for_each_record, record_stamps};
+pub use versions::VersionTable;

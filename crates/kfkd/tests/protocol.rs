@@ -28,7 +28,7 @@ use support::{Client, TestBroker, batch, batch_from};
 use tokio::io::AsyncWriteExt;
 
 fn name(s: &str) -> TopicName {
-    TopicName(StrBytes::from_string(s.to_string()))
+    kfk_wire::topic_name(s)
 }
 
 fn code(e: ResponseError) -> i16 {
@@ -119,7 +119,7 @@ async fn api_versions_advertises_the_dispatch_table_and_omits_default_tags() {
     assert_eq!(*body.last().unwrap(), 0);
     let resp = ApiVersionsResponse::decode(&mut body.clone(), 3).unwrap();
     assert_eq!(resp.error_code, 0);
-    for (key, min, max) in kfkd::api::SUPPORTED {
+    for (key, min, max) in kfkd::api::SUPPORTED.rows() {
         let v = resp
             .api_keys
             .iter()
@@ -883,7 +883,7 @@ async fn send_default(c: &mut Client, api: ApiKey, version: i16) -> Option<i32> 
 async fn every_advertised_version_is_answered() {
     let b = TestBroker::start().await;
     let mut c = b.client().await;
-    for &(api, min, max) in kfkd::api::SUPPORTED {
+    for &(api, min, max) in kfkd::api::SUPPORTED.rows() {
         for version in min..=max {
             let id = send_default(&mut c, api, version)
                 .await

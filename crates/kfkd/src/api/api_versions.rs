@@ -8,6 +8,7 @@ use super::SUPPORTED;
 
 fn api_keys() -> Vec<ApiVersion> {
     SUPPORTED
+        .rows()
         .iter()
         .map(|(key, min, max)| {
             ApiVersion::default()

@@ -29,10 +29,7 @@ use crate::broker::Broker;
 use crate::group::{ClientInfo, Committed};
 use kfk_group::schema::OffsetValue;
 use kfk_group::state::JoinArgs;
-
-fn group_id(s: &str) -> GroupId {
-    GroupId(str_bytes(s))
-}
+use kfk_wire::group_id;
 
 fn opt(s: Option<&StrBytes>) -> Option<String> {
     s.map(|s| s.to_string())

@@ -19,15 +19,15 @@ mod produce;
 mod reassignments;
 
 use bytes::BytesMut;
-use kafka_protocol::messages::{ApiKey, RequestKind, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::{ApiKey, RequestKind};
+use kfk_wire::VersionTable;
 use kfk_wire::frame::{FrameError, encode_response};
 
 use crate::broker::Broker;
 pub use crate::group::ClientInfo;
 
 /// `(api, min version, max version)` served by kfkd.
-pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+pub const SUPPORTED: VersionTable = VersionTable::new(&[
     (ApiKey::Produce, 3, 11),
     (ApiKey::Fetch, 4, 12),
     (ApiKey::ListOffsets, 1, 7),
@@ -58,28 +58,19 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
-];
+]);
 
 /// The version range kfkd serves for `api_key`, if it serves it at all.
 pub fn supported_versions(api_key: ApiKey) -> Option<(i16, i16)> {
-    SUPPORTED
-        .iter()
-        .find(|(k, _, _)| *k == api_key)
-        .map(|(_, min, max)| (*min, *max))
+    SUPPORTED.range(api_key)
 }
 
 /// Whether kfkd serves `version` of `api_key`.
 pub fn accepts(api_key: ApiKey, version: i16) -> bool {
-    supported_versions(api_key).is_some_and(|(min, max)| (min..=max).contains(&version))
+    SUPPORTED.accepts(api_key, version)
 }
 
-pub(crate) fn topic_name(name: &str) -> TopicName {
-    TopicName(StrBytes::from_string(name.to_string()))
-}
-
-pub(crate) fn str_bytes(s: impl Into<String>) -> StrBytes {
-    StrBytes::from_string(s.into())
-}
+pub(crate) use kfk_wire::{str_bytes, topic_name};
 
 /// Handles one decoded request and encodes the response. `Ok(None)` means the
 /// request takes no response (produce with acks=0).
@@ -153,7 +144,7 @@ mod tests {
     /// close the client's connection on its first request.
     #[test]
     fn every_advertised_version_can_be_decoded() {
-        for &(api, min, max) in SUPPORTED {
+        for &(api, min, max) in SUPPORTED.rows() {
             let decodable = api.valid_versions();
             assert!(
                 decodable.min <= min && max <= decodable.max,

@@ -16,8 +16,7 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
 };
-use kafka_protocol::messages::{BrokerId, FetchRequest, OffsetForLeaderEpochRequest, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::{BrokerId, FetchRequest, OffsetForLeaderEpochRequest};
 use tracing::{debug, info, warn};
 
 use crate::broker::Broker;
@@ -25,6 +24,7 @@ use crate::config::topic as topic_config;
 use crate::replica::leader_link::LeaderLink;
 use crate::replica::partition::{FollowerView, Partition};
 use crate::sync::{lock, read};
+use kfk_wire::topic_name as name;
 
 /// Pause after an error before the next round, so a dead leader is not
 /// hammered while the controller moves leadership.
@@ -135,10 +135,6 @@ async fn connect(b: &Broker, leader: i32) -> Option<LeaderLink> {
             None
         }
     }
-}
-
-fn name(s: &str) -> TopicName {
-    TopicName(StrBytes::from_string(s.to_string()))
 }
 
 /// Cuts each newly followed partition back to where its history agrees with
