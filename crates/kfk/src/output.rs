@@ -39,6 +39,22 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) {
     println_safe(&out.join("\n"));
 }
 
+/// What every listing prints: `value` as JSON, YAML or JSON lines for
+/// programs, or, in table format, whatever `table` prints for people.
+///
+/// # Errors
+/// What `table` returns, or a value that cannot be serialised (a bug).
+pub fn emit<T: Serialize>(
+    format: OutputFormat,
+    value: &T,
+    table: impl FnOnce() -> CliResult,
+) -> CliResult {
+    match format {
+        OutputFormat::Table => table(),
+        f => structured(f, value),
+    }
+}
+
 /// Prints `value` as pretty JSON or YAML.
 ///
 /// # Errors

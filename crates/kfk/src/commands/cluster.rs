@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use kfk_client::{Client, ClientConfig};
 use serde::Serialize;
 
-use crate::cli::{ClusterDownArgs, ClusterUpArgs, OutputFormat, StartBrokerArgs, StopBrokerArgs};
+use crate::cli::{ClusterDownArgs, ClusterUpArgs, StartBrokerArgs, StopBrokerArgs};
 use crate::cluster_file::ClusterFile;
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
@@ -158,63 +158,59 @@ fn show(
     rows: Vec<BrokerRow>,
     health: Option<Health>,
 ) -> CliResult {
-    match ctx.format() {
-        OutputFormat::Table => {
-            output::table(
-                &["BROKER", "ADDRESS", "PID", "STATUS", "DATA"],
-                rows.iter()
-                    .map(|r| {
-                        vec![
-                            r.id.to_string(),
-                            r.address.clone(),
-                            if r.running {
-                                r.pid.to_string()
-                            } else {
-                                "-".into()
-                            },
-                            match (r.running, health.as_ref()) {
-                                (true, Some(h)) if h.controller == r.id => "running (controller)",
-                                (true, _) => "running",
-                                (false, _) => "stopped",
-                            }
-                            .to_string(),
-                            r.data_dir.clone(),
-                        ]
-                    })
-                    .collect(),
-            );
-            let alive = rows.iter().filter(|r| r.running).count();
-            let mut summary = format!("\nbrokers: {alive} of {} running", rows.len());
-            if let Some(h) = &health {
-                summary.push_str(&format!(
-                    "\ncontroller: {}\npartitions: {} ({} under-replicated, {} offline)",
-                    if h.controller < 0 {
-                        "none".to_string()
-                    } else {
-                        h.controller.to_string()
-                    },
-                    h.partitions,
-                    h.under_replicated_partitions,
-                    h.offline_partitions
-                ));
-            }
-            summary.push_str(&format!("\nbootstrap: {}", state.bootstrap()));
-            if let Some(url) = rest_url(state) {
-                summary.push_str(&format!("\nrest proxy: {url}"));
-            }
-            output::println_safe(&summary);
-            Ok(())
+    let view = ClusterView {
+        bootstrap: state.bootstrap(),
+        rest_proxy: rest_url(state),
+        brokers: rows,
+        health,
+    };
+    output::emit(ctx.format(), &view, || {
+        output::table(
+            &["BROKER", "ADDRESS", "PID", "STATUS", "DATA"],
+            view.brokers
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.id.to_string(),
+                        r.address.clone(),
+                        if r.running {
+                            r.pid.to_string()
+                        } else {
+                            "-".into()
+                        },
+                        match (r.running, view.health.as_ref()) {
+                            (true, Some(h)) if h.controller == r.id => "running (controller)",
+                            (true, _) => "running",
+                            (false, _) => "stopped",
+                        }
+                        .to_string(),
+                        r.data_dir.clone(),
+                    ]
+                })
+                .collect(),
+        );
+        let alive = view.brokers.iter().filter(|r| r.running).count();
+        let mut summary = format!("\nbrokers: {alive} of {} running", view.brokers.len());
+        if let Some(h) = &view.health {
+            summary.push_str(&format!(
+                "\ncontroller: {}\npartitions: {} ({} under-replicated, {} offline)",
+                if h.controller < 0 {
+                    "none".to_string()
+                } else {
+                    h.controller.to_string()
+                },
+                h.partitions,
+                h.under_replicated_partitions,
+                h.offline_partitions
+            ));
         }
-        f => output::structured(
-            f,
-            &ClusterView {
-                bootstrap: state.bootstrap(),
-                rest_proxy: rest_url(state),
-                brokers: rows,
-                health,
-            },
-        ),
-    }
+        summary.push_str(&format!("\nbootstrap: {}", state.bootstrap()));
+        if let Some(url) = rest_url(state) {
+            summary.push_str(&format!("\nrest proxy: {url}"));
+        }
+        output::println_safe(&summary);
+        Ok(())
+    })
 }
 
 /// One broker to start: where it listens and what it is told.

@@ -1,6 +1,6 @@
 //! `kfk config use|set|unset|list`: profiles in config.yaml.
 
-use crate::cli::{ConfigCommand, OutputFormat};
+use crate::cli::ConfigCommand;
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output;
@@ -63,8 +63,8 @@ pub fn run(ctx: &Ctx, cmd: &ConfigCommand) -> CliResult {
             }
             profiles.save(&path)?;
         }
-        ConfigCommand::List => match ctx.format() {
-            OutputFormat::Table => output::table(
+        ConfigCommand::List => output::emit(ctx.format(), &profiles, || {
+            output::table(
                 &["PROFILE", "CURRENT", "BOOTSTRAP", "TOPIC"],
                 profiles
                     .profiles
@@ -83,9 +83,9 @@ pub fn run(ctx: &Ctx, cmd: &ConfigCommand) -> CliResult {
                         ]
                     })
                     .collect(),
-            ),
-            f => output::structured(f, &profiles)?,
-        },
+            );
+            Ok(())
+        })?,
     }
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::cli::{DescribeTarget, OutputFormat};
+use crate::cli::DescribeTarget;
 use crate::commands::topics;
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
@@ -92,20 +92,17 @@ pub async fn run(ctx: &Ctx, what: &DescribeTarget) -> CliResult {
                 partitions: meta.topics.values().map(|t| t.partitions.len()).sum(),
                 brokers,
             };
-            match ctx.format() {
-                OutputFormat::Table => {
-                    output::println_safe(&format!(
-                        "Cluster: {}\tController: {}\tTopics: {}\tPartitions: {}",
-                        view.cluster_id.as_deref().unwrap_or("-"),
-                        view.controller,
-                        view.topics,
-                        view.partitions
-                    ));
-                    output::table(&HEADERS, rows(&view.brokers.iter().collect::<Vec<_>>()));
-                    Ok(())
-                }
-                f => output::structured(f, &view),
-            }
+            output::emit(ctx.format(), &view, || {
+                output::println_safe(&format!(
+                    "Cluster: {}\tController: {}\tTopics: {}\tPartitions: {}",
+                    view.cluster_id.as_deref().unwrap_or("-"),
+                    view.controller,
+                    view.topics,
+                    view.partitions
+                ));
+                output::table(&HEADERS, rows(&view.brokers.iter().collect::<Vec<_>>()));
+                Ok(())
+            })
         }
         DescribeTarget::Broker { id } => {
             let broker = brokers.into_iter().find(|b| b.id == *id).ok_or_else(|| {
@@ -119,22 +116,19 @@ pub async fn run(ctx: &Ctx, what: &DescribeTarget) -> CliResult {
                 .filter_map(|c| c.value.map(|v| (c.name, v)))
                 .collect();
             let detail = BrokerDetail { broker, configs };
-            match ctx.format() {
-                OutputFormat::Table => {
-                    output::table(&HEADERS, rows(&[&detail.broker]));
-                    output::println_safe("");
-                    output::table(
-                        &["CONFIG", "VALUE"],
-                        detail
-                            .configs
-                            .iter()
-                            .map(|(k, v)| vec![k.clone(), v.clone()])
-                            .collect(),
-                    );
-                    Ok(())
-                }
-                f => output::structured(f, &detail),
-            }
+            output::emit(ctx.format(), &detail, || {
+                output::table(&HEADERS, rows(&[&detail.broker]));
+                output::println_safe("");
+                output::table(
+                    &["CONFIG", "VALUE"],
+                    detail
+                        .configs
+                        .iter()
+                        .map(|(k, v)| vec![k.clone(), v.clone()])
+                        .collect(),
+                );
+                Ok(())
+            })
         }
         DescribeTarget::Topic { .. } => Ok(()),
     }

@@ -30,25 +30,22 @@ pub async fn list(ctx: &Ctx) -> CliResult {
             coordinator: g.coordinator,
         })
         .collect();
-    match ctx.format() {
-        OutputFormat::Table => {
-            output::table(
-                &["GROUP", "STATE", "TYPE", "COORDINATOR"],
-                rows.iter()
-                    .map(|r| {
-                        vec![
-                            r.group.clone(),
-                            r.state.clone(),
-                            r.protocol_type.clone(),
-                            r.coordinator.to_string(),
-                        ]
-                    })
-                    .collect(),
-            );
-            Ok(())
-        }
-        f => output::structured(f, &rows),
-    }
+    output::emit(ctx.format(), &rows, || {
+        output::table(
+            &["GROUP", "STATE", "TYPE", "COORDINATOR"],
+            rows.iter()
+                .map(|r| {
+                    vec![
+                        r.group.clone(),
+                        r.state.clone(),
+                        r.protocol_type.clone(),
+                        r.coordinator.to_string(),
+                    ]
+                })
+                .collect(),
+        );
+        Ok(())
+    })
 }
 
 /// One partition of a group: its committed offset, end offset and lag.
@@ -162,48 +159,45 @@ pub async fn describe(ctx: &Ctx, args: &GroupNameArg) -> CliResult {
             .collect(),
         partitions,
     };
-    match ctx.format() {
-        OutputFormat::Table => {
-            output::println_safe(&format!(
-                "Group: {}\tState: {}\tMembers: {}\tCoordinator: {}\tTotal lag: {}",
-                view.group,
-                view.state,
-                view.members.len(),
-                view.coordinator,
-                view.total_lag
-            ));
-            let dash = || "-".to_string();
-            output::table(
-                &[
-                    "TOPIC",
-                    "PARTITION",
-                    "CURRENT-OFFSET",
-                    "LOG-END-OFFSET",
-                    "LAG",
-                    "CONSUMER-ID",
-                    "HOST",
-                    "CLIENT-ID",
-                ],
-                view.partitions
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            p.topic.clone(),
-                            p.partition.to_string(),
-                            p.current_offset.map_or_else(dash, |o| o.to_string()),
-                            p.log_end_offset.to_string(),
-                            p.lag.map_or_else(dash, |l| l.to_string()),
-                            p.member_id.clone().unwrap_or_else(dash),
-                            p.host.clone().unwrap_or_else(dash),
-                            p.client_id.clone().unwrap_or_else(dash),
-                        ]
-                    })
-                    .collect(),
-            );
-            Ok(())
-        }
-        f => output::structured(f, &view),
-    }
+    output::emit(ctx.format(), &view, || {
+        output::println_safe(&format!(
+            "Group: {}\tState: {}\tMembers: {}\tCoordinator: {}\tTotal lag: {}",
+            view.group,
+            view.state,
+            view.members.len(),
+            view.coordinator,
+            view.total_lag
+        ));
+        let dash = || "-".to_string();
+        output::table(
+            &[
+                "TOPIC",
+                "PARTITION",
+                "CURRENT-OFFSET",
+                "LOG-END-OFFSET",
+                "LAG",
+                "CONSUMER-ID",
+                "HOST",
+                "CLIENT-ID",
+            ],
+            view.partitions
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.topic.clone(),
+                        p.partition.to_string(),
+                        p.current_offset.map_or_else(dash, |o| o.to_string()),
+                        p.log_end_offset.to_string(),
+                        p.lag.map_or_else(dash, |l| l.to_string()),
+                        p.member_id.clone().unwrap_or_else(dash),
+                        p.host.clone().unwrap_or_else(dash),
+                        p.client_id.clone().unwrap_or_else(dash),
+                    ]
+                })
+                .collect(),
+        );
+        Ok(())
+    })
 }
 
 /// `TOPIC` or `TOPIC:P,P`.
@@ -350,33 +344,30 @@ pub async fn reset_offsets(ctx: &Ctx, args: &ResetOffsetsArgs) -> CliResult {
 }
 
 fn print_plan(ctx: &Ctx, group: &str, plan: &[NewOffset]) -> CliResult {
-    match ctx.format() {
-        OutputFormat::Table => {
-            output::table(
-                &[
-                    "GROUP",
-                    "TOPIC",
-                    "PARTITION",
-                    "CURRENT-OFFSET",
-                    "NEW-OFFSET",
-                ],
-                plan.iter()
-                    .map(|n| {
-                        vec![
-                            group.to_string(),
-                            n.topic.clone(),
-                            n.partition.to_string(),
-                            n.current_offset
-                                .map_or_else(|| "-".into(), |o| o.to_string()),
-                            n.new_offset.to_string(),
-                        ]
-                    })
-                    .collect(),
-            );
-            Ok(())
-        }
-        f => output::structured(f, &plan),
-    }
+    output::emit(ctx.format(), &plan, || {
+        output::table(
+            &[
+                "GROUP",
+                "TOPIC",
+                "PARTITION",
+                "CURRENT-OFFSET",
+                "NEW-OFFSET",
+            ],
+            plan.iter()
+                .map(|n| {
+                    vec![
+                        group.to_string(),
+                        n.topic.clone(),
+                        n.partition.to_string(),
+                        n.current_offset
+                            .map_or_else(|| "-".into(), |o| o.to_string()),
+                        n.new_offset.to_string(),
+                    ]
+                })
+                .collect(),
+        );
+        Ok(())
+    })
 }
 
 pub async fn delete(ctx: &Ctx, args: &GroupsDeleteArgs) -> CliResult {

@@ -231,8 +231,8 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
         p999_ms: ms(hist.value_at_quantile(0.999)),
         elapsed_ms: elapsed.as_secs_f64() * 1000.0,
     };
-    match ctx.format() {
-        OutputFormat::Table => output::println_safe(&format!(
+    output::emit(ctx.format(), &report, || {
+        output::println_safe(&format!(
             "{} records sent, {:.1} records/sec ({:.2} MB/sec), {:.2} ms avg latency, {:.2} ms max latency, {} ms 50th, {} ms 95th, {} ms 99th, {} ms 99.9th.",
             report.records,
             report.records_per_sec,
@@ -243,9 +243,9 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
             report.p95_ms as u64,
             report.p99_ms as u64,
             report.p999_ms as u64,
-        )),
-        f => output::structured(f, &report)?,
-    }
+        ));
+        Ok(())
+    })?;
     match first_error {
         Some(e) => Err(CliError::new(format!("{failed} record(s) failed: {e}"))),
         None => Ok(()),
@@ -370,28 +370,25 @@ pub async fn consume(ctx: &Ctx, args: &PerfConsumeArgs) -> CliResult {
         fetch_mb_per_sec: per(mb, fetch),
         fetch_messages_per_sec: per(messages as f64, fetch),
     };
-    match ctx.format() {
-        OutputFormat::Table => {
-            output::println_safe(
-                "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec",
-            );
-            output::println_safe(&format!(
-                "{}, {}, {:.4}, {:.4}, {}, {:.4}, {}, {}, {:.4}, {:.4}",
-                report.start_time,
-                report.end_time,
-                report.data_consumed_mb,
-                report.mb_per_sec,
-                report.messages,
-                report.messages_per_sec,
-                report.rebalance_time_ms,
-                report.fetch_time_ms,
-                report.fetch_mb_per_sec,
-                report.fetch_messages_per_sec
-            ));
-            Ok(())
-        }
-        f => output::structured(f, &report),
-    }
+    output::emit(ctx.format(), &report, || {
+        output::println_safe(
+            "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec",
+        );
+        output::println_safe(&format!(
+            "{}, {}, {:.4}, {:.4}, {}, {:.4}, {}, {}, {:.4}, {:.4}",
+            report.start_time,
+            report.end_time,
+            report.data_consumed_mb,
+            report.mb_per_sec,
+            report.messages,
+            report.messages_per_sec,
+            report.rebalance_time_ms,
+            report.fetch_time_ms,
+            report.fetch_mb_per_sec,
+            report.fetch_messages_per_sec
+        ));
+        Ok(())
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -509,22 +506,19 @@ pub async fn e2e(ctx: &Ctx, args: &PerfE2eArgs) -> CliResult {
         p999_ms: ms(hist.value_at_quantile(0.999)),
         max_latency_ms: ms(hist.max()),
     };
-    match ctx.format() {
-        OutputFormat::Table => {
-            output::println_safe(&format!(
-                "{} records, {:.2} ms avg end-to-end latency, {:.2} ms 50th, {:.2} ms 95th, {:.2} ms 99th, {:.2} ms 99.9th, {:.2} ms max.",
-                report.records,
-                report.avg_latency_ms,
-                report.p50_ms,
-                report.p95_ms,
-                report.p99_ms,
-                report.p999_ms,
-                report.max_latency_ms
-            ));
-            Ok(())
-        }
-        f => output::structured(f, &report),
-    }
+    output::emit(ctx.format(), &report, || {
+        output::println_safe(&format!(
+            "{} records, {:.2} ms avg end-to-end latency, {:.2} ms 50th, {:.2} ms 95th, {:.2} ms 99th, {:.2} ms 99.9th, {:.2} ms max.",
+            report.records,
+            report.avg_latency_ms,
+            report.p50_ms,
+            report.p95_ms,
+            report.p99_ms,
+            report.p999_ms,
+            report.max_latency_ms
+        ));
+        Ok(())
+    })
 }
 
 #[cfg(test)]

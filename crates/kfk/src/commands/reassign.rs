@@ -132,20 +132,15 @@ pub async fn generate(ctx: &Ctx, args: &ReassignGenerateArgs) -> CliResult {
     }
     let now = current(&client, &topics).await?;
     let proposed = balanced(&now, &args.brokers)?;
-    match ctx.format() {
-        OutputFormat::Table => {
-            output::println_safe(&format!(
-                "Current partition replica assignment\n{}\n\nProposed partition reassignment configuration\n{}",
-                json(&now),
-                json(&proposed)
-            ));
-            Ok(())
-        }
-        f => output::structured(
-            f,
-            &serde_json::json!({ "current": now, "proposed": proposed }),
-        ),
-    }
+    let both = serde_json::json!({ "current": now, "proposed": proposed });
+    output::emit(ctx.format(), &both, || {
+        output::println_safe(&format!(
+            "Current partition replica assignment\n{}\n\nProposed partition reassignment configuration\n{}",
+            json(&now),
+            json(&proposed)
+        ));
+        Ok(())
+    })
 }
 
 fn describe_moves(plan: &Plan) -> String {
@@ -453,29 +448,27 @@ pub async fn verify(ctx: &Ctx, args: &ReassignPlanArg) -> CliResult {
     if all_done {
         remove_throttles(&client, &plan).await?;
     }
-    match ctx.format() {
-        OutputFormat::Table => {
-            output::println_safe("Status of partition reassignment:");
-            for v in &out {
-                let line = match v.status {
-                    "complete" => format!(
-                        "Reassignment of partition {}-{} is completed.",
-                        v.topic, v.partition
-                    ),
-                    "in_progress" => format!(
-                        "Reassignment of partition {}-{} is still in progress.",
-                        v.topic, v.partition
-                    ),
-                    _ => format!(
-                        "There is no active reassignment of partition {}-{}, but replica set is {:?} rather than {:?}.",
-                        v.topic, v.partition, v.replicas, v.target
-                    ),
-                };
-                output::println_safe(&line);
-            }
+    output::emit(ctx.format(), &out, || {
+        output::println_safe("Status of partition reassignment:");
+        for v in &out {
+            let line = match v.status {
+                "complete" => format!(
+                    "Reassignment of partition {}-{} is completed.",
+                    v.topic, v.partition
+                ),
+                "in_progress" => format!(
+                    "Reassignment of partition {}-{} is still in progress.",
+                    v.topic, v.partition
+                ),
+                _ => format!(
+                    "There is no active reassignment of partition {}-{}, but replica set is {:?} rather than {:?}.",
+                    v.topic, v.partition, v.replicas, v.target
+                ),
+            };
+            output::println_safe(&line);
         }
-        f => output::structured(f, &out)?,
-    }
+        Ok(())
+    })?;
     if all_done {
         Ok(())
     } else {
@@ -550,30 +543,27 @@ pub async fn list(ctx: &Ctx) -> CliResult {
         })
         .collect();
     let ids = |v: &[i32]| v.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
-    match ctx.format() {
-        OutputFormat::Table => {
-            if rows.is_empty() {
-                output::status("No reassignment is in progress.");
-                return Ok(());
-            }
-            output::table(
-                &["TOPIC", "PARTITION", "REPLICAS", "ADDING", "REMOVING"],
-                rows.iter()
-                    .map(|r| {
-                        vec![
-                            r.topic.clone(),
-                            r.partition.to_string(),
-                            ids(&r.replicas),
-                            ids(&r.adding),
-                            ids(&r.removing),
-                        ]
-                    })
-                    .collect(),
-            );
-            Ok(())
+    output::emit(ctx.format(), &rows, || {
+        if rows.is_empty() {
+            output::status("No reassignment is in progress.");
+            return Ok(());
         }
-        f => output::structured(f, &rows),
-    }
+        output::table(
+            &["TOPIC", "PARTITION", "REPLICAS", "ADDING", "REMOVING"],
+            rows.iter()
+                .map(|r| {
+                    vec![
+                        r.topic.clone(),
+                        r.partition.to_string(),
+                        ids(&r.replicas),
+                        ids(&r.adding),
+                        ids(&r.removing),
+                    ]
+                })
+                .collect(),
+        );
+        Ok(())
+    })
 }
 
 pub async fn elect_leaders(ctx: &Ctx, args: &ElectLeadersArgs) -> CliResult {

@@ -6,7 +6,7 @@ use kfk_client::{Client, ClientError, NewTopic, OffsetQuery, TopicInfo};
 use serde::Serialize;
 
 use crate::cli::{
-    OutputFormat, TopicNameArg, TopicsAlterArgs, TopicsCreateArgs, TopicsDeleteArgs, TopicsListArgs,
+    TopicNameArg, TopicsAlterArgs, TopicsCreateArgs, TopicsDeleteArgs, TopicsListArgs,
 };
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
@@ -133,25 +133,22 @@ pub async fn list(ctx: &Ctx, args: &TopicsListArgs) -> CliResult {
             internal: t.internal,
         })
         .collect();
-    match ctx.format() {
-        OutputFormat::Table => {
-            output::table(
-                &["TOPIC", "PARTITIONS", "REPLICATION"],
-                topics
-                    .iter()
-                    .map(|t| {
-                        vec![
-                            t.name.clone(),
-                            t.partitions.to_string(),
-                            t.replication_factor.to_string(),
-                        ]
-                    })
-                    .collect(),
-            );
-            Ok(())
-        }
-        f => output::structured(f, &topics),
-    }
+    output::emit(ctx.format(), &topics, || {
+        output::table(
+            &["TOPIC", "PARTITIONS", "REPLICATION"],
+            topics
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.name.clone(),
+                        t.partitions.to_string(),
+                        t.replication_factor.to_string(),
+                    ]
+                })
+                .collect(),
+        );
+        Ok(())
+    })
 }
 
 #[derive(Serialize)]
@@ -247,55 +244,52 @@ fn join(ids: impl Iterator<Item = i32>) -> String {
 }
 
 pub fn print_topic(ctx: &Ctx, view: &TopicView) -> CliResult {
-    match ctx.format() {
-        OutputFormat::Table => {
-            let rf = view.partitions.first().map_or(0, |p| p.replicas.len());
-            output::println_safe(&format!(
-                "Topic: {}\tTopicId: {}\tPartitionCount: {}\tReplicationFactor: {}",
-                view.name,
-                view.id,
-                view.partitions.len(),
-                rf
-            ));
-            if !view.configs.is_empty() {
-                let cfg: Vec<String> = view
-                    .configs
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
-                output::println_safe(&format!("Configs: {}", cfg.join(",")));
-            }
-            output::table(
-                &[
-                    "PARTITION",
-                    "LEADER",
-                    "REPLICAS",
-                    "IN-SYNC",
-                    "EARLIEST",
-                    "LATEST",
-                ],
-                view.partitions
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            p.partition.to_string(),
-                            if p.leader < 0 {
-                                "none".into()
-                            } else {
-                                p.leader.to_string()
-                            },
-                            join(p.replicas.iter().map(|r| r.broker)),
-                            join(p.replicas.iter().filter(|r| r.in_sync).map(|r| r.broker)),
-                            p.earliest_offset.to_string(),
-                            p.latest_offset.to_string(),
-                        ]
-                    })
-                    .collect(),
-            );
-            Ok(())
+    output::emit(ctx.format(), view, || {
+        let rf = view.partitions.first().map_or(0, |p| p.replicas.len());
+        output::println_safe(&format!(
+            "Topic: {}\tTopicId: {}\tPartitionCount: {}\tReplicationFactor: {}",
+            view.name,
+            view.id,
+            view.partitions.len(),
+            rf
+        ));
+        if !view.configs.is_empty() {
+            let cfg: Vec<String> = view
+                .configs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            output::println_safe(&format!("Configs: {}", cfg.join(",")));
         }
-        f => output::structured(f, view),
-    }
+        output::table(
+            &[
+                "PARTITION",
+                "LEADER",
+                "REPLICAS",
+                "IN-SYNC",
+                "EARLIEST",
+                "LATEST",
+            ],
+            view.partitions
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.partition.to_string(),
+                        if p.leader < 0 {
+                            "none".into()
+                        } else {
+                            p.leader.to_string()
+                        },
+                        join(p.replicas.iter().map(|r| r.broker)),
+                        join(p.replicas.iter().filter(|r| r.in_sync).map(|r| r.broker)),
+                        p.earliest_offset.to_string(),
+                        p.latest_offset.to_string(),
+                    ]
+                })
+                .collect(),
+        );
+        Ok(())
+    })
 }
 
 pub async fn describe(ctx: &Ctx, args: &TopicNameArg) -> CliResult {
