@@ -169,7 +169,7 @@ impl Kfkd {
             // Our process must be the one listening: another test's broker may
             // briefly hold the same port, so wait for this broker's own log line.
             let ours = self.log().lines().any(|l| {
-                l.contains("kfkd started") && l.contains(&format!("127.0.0.1:{}", self.port))
+                l.contains(kfk_wire::KFKD_READY) && l.contains(&format!("127.0.0.1:{}", self.port))
             });
             if ours && TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 return true;

@@ -20,3 +20,8 @@ pub use encode::{BatchOptions, NewRecord, encode_batch};
 pub use names::{group_id, str_bytes, topic_name};
 pub use records::{Record, RecordStamp, first_record_at_or_after, for_each_record, record_stamps};
 pub use versions::VersionTable;
+
+/// The message kfkd logs once it serves clients: `kfk cluster up` and the
+/// test harness read a broker's log for it (with the broker's address) to
+/// know that their own process, not another on the same port, is ready.
+pub const KFKD_READY: &str = "kfkd started";

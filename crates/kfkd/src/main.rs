@@ -93,7 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     info!(node_id = broker.node_id, cluster_id = %broker.cluster_id,
         listen = %listener.local_addr()?, advertised = %broker.settings.advertised(),
-        data_dir = %broker.settings.data_dir.display(), "kfkd started");
+        data_dir = %broker.settings.data_dir.display(), "{}", kfk_wire::KFKD_READY);
     let stopping = std::sync::Arc::clone(&broker);
     let shutdown = async move {
         shutdown_signal().await;

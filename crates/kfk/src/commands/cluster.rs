@@ -46,7 +46,7 @@ fn started_listening(log: &std::path::Path, from: u64) -> bool {
     std::fs::read(log).is_ok_and(|bytes| {
         bytes
             .get(from as usize..)
-            .is_some_and(|new| String::from_utf8_lossy(new).contains("kfkd started"))
+            .is_some_and(|new| String::from_utf8_lossy(new).contains(kfk_wire::KFKD_READY))
     })
 }
 
