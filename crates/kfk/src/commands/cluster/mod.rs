@@ -1,0 +1,296 @@
+//! `kfk cluster up|status|down`: a local cluster of kfkd processes.
+//!
+//! The commands here orchestrate; [`plan`] decides what to start, [`process`]
+//! starts, waits for and signals the processes, and [`view`] shows them.
+
+mod plan;
+mod process;
+mod view;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::cli::{ClusterDownArgs, ClusterUpArgs, StartBrokerArgs, StopBrokerArgs};
+use crate::cluster_file::ClusterFile;
+use crate::ctx::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::local::{ClusterState, LocalBroker, is_alive};
+use crate::output;
+
+use plan::{SHAPE_FILE, Shape, plan_from_file, plan_from_flags, write_settings};
+use process::{kfkd_binary, signal, spawn, start_rest_proxy, wait_ready};
+use view::{health, rows, show};
+
+const STOP_PATIENCE: Duration = Duration::from_secs(20);
+
+pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
+    let file = args.file.as_deref().map(ClusterFile::load).transpose()?;
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or_else(|| file.as_ref().and_then(|f| f.data_dir.clone()))
+        .unwrap_or_else(|| ctx.home.default_cluster_dir());
+    let plan = match &file {
+        Some(f) => plan_from_file(f)?,
+        None => plan_from_flags(args, &data_dir)?,
+    };
+    let state_file = ctx.home.cluster_state_file();
+    if let Some(state) = ClusterState::load(&state_file)?
+        && !state.running().is_empty()
+    {
+        output::status("The local cluster is already running.");
+        let rows = rows(&state).await;
+        let health = health(&state).await;
+        return show(ctx, &state, rows, health);
+    }
+    let kfkd = kfkd_binary()?;
+    let source_text = match &args.file {
+        Some(p) => Some(std::fs::read_to_string(p)?),
+        None => None,
+    };
+    let source = args.file.as_deref().zip(source_text.as_deref());
+    // The first 3 brokers (5 from 5 brokers on) vote in the metadata quorum;
+    // the others follow it as learners. One broker runs its quorum alone.
+    let multi = plan.len() > 1;
+    let voter_count = if plan.len() >= 5 { 5 } else { 3 };
+    let voters: Vec<String> = plan
+        .iter()
+        .take(voter_count)
+        .filter_map(|b| b.controller_port.map(|p| format!("{}@127.0.0.1:{p}", b.id)))
+        .collect();
+    // Broker settings from the environment apply to restarts too.
+    let env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("KFKD_"))
+        .collect();
+    let hint = if file.is_some() {
+        "stop what uses it, or change the ports in the cluster file"
+    } else {
+        "stop what uses it, or pick another with --base-port"
+    };
+    let rest_port = args.rest_proxy.or(file.as_ref().and_then(|f| f.rest_proxy));
+    if let Some(p) = rest_port
+        && std::net::TcpListener::bind(("127.0.0.1", p)).is_err()
+    {
+        return Err(CliError::new(format!("port {p} (REST proxy) is already in use")).hint(hint));
+    }
+    for b in &plan {
+        let ports = std::iter::once(b.port).chain(b.controller_port.filter(|_| multi));
+        for p in ports {
+            if std::net::TcpListener::bind(("127.0.0.1", p)).is_err() {
+                return Err(CliError::new(format!("port {p} is already in use")).hint(hint));
+            }
+        }
+    }
+    std::fs::create_dir_all(&data_dir)?;
+    if file.is_none() {
+        let shape = Shape {
+            brokers: plan.len() as u16,
+            base_port: Some(plan[0].port),
+        };
+        std::fs::write(
+            data_dir.join(SHAPE_FILE),
+            serde_json::to_vec(&shape).map_err(|e| CliError::new(e.to_string()))?,
+        )?;
+    }
+    let mut brokers = Vec::new();
+    for b in &plan {
+        let dir = data_dir.join(format!("broker-{}", b.id));
+        std::fs::create_dir_all(&dir)?;
+        let mut kfkd_args = vec![
+            "--node-id".to_string(),
+            b.id.to_string(),
+            "--data-dir".to_string(),
+            dir.display().to_string(),
+            "--listen".to_string(),
+            format!("127.0.0.1:{}", b.port),
+        ];
+        if let Some(rack) = &b.rack {
+            kfkd_args.extend(["--rack".to_string(), rack.clone()]);
+        }
+        if multi && let Some(cport) = b.controller_port {
+            kfkd_args.extend([
+                "--controller-listen".to_string(),
+                format!("127.0.0.1:{cport}"),
+                "--voters".to_string(),
+                voters.join(","),
+            ]);
+        }
+        if !b.settings.is_empty() {
+            let path = data_dir.join(format!("broker-{}.yaml", b.id));
+            write_settings(&kfkd, b, &path, source)?;
+            kfkd_args.extend(["--config".to_string(), path.display().to_string()]);
+        }
+        brokers.push(LocalBroker {
+            id: b.id,
+            pid: 0,
+            port: b.port,
+            data_dir: dir,
+            log: data_dir.join(format!("broker-{}.log", b.id)),
+            args: kfkd_args,
+            env: env.clone(),
+        });
+    }
+    let mut log_starts = Vec::new();
+    for b in &mut brokers {
+        log_starts.push(spawn(&kfkd, b)?);
+    }
+    let mut state = ClusterState {
+        data_dir: data_dir.clone(),
+        brokers,
+        rest_proxy: None,
+    };
+    state.save(&state_file)?;
+
+    let started = Instant::now();
+    let ids: Vec<i32> = state.brokers.iter().map(|b| b.id).collect();
+    wait_ready(&state.brokers, &log_starts, &ids).await?;
+    output::status(&format!(
+        "Started {} broker(s) in {:.1} s.",
+        state.brokers.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    if let Some(port) = rest_port {
+        state.rest_proxy = Some(start_rest_proxy(&state, port).await?);
+        state.save(&state_file)?;
+    }
+    let rows = rows(&state).await;
+    let health = health(&state).await;
+    show(ctx, &state, rows, health)
+}
+
+/// `kfk cluster stop-broker ID [--kill]`.
+pub async fn stop_broker(_ctx: &Ctx, args: &StopBrokerArgs) -> CliResult {
+    let state = local_cluster(_ctx)?;
+    let b = state.broker(args.id)?;
+    if !is_alive(b.pid) {
+        output::status(&format!("Broker {} is not running.", b.id));
+        return Ok(());
+    }
+    signal(b.pid, if args.kill { "KILL" } else { "TERM" });
+    let deadline = Instant::now() + STOP_PATIENCE;
+    while is_alive(b.pid) {
+        if Instant::now() > deadline {
+            signal(b.pid, "KILL");
+            output::status(&format!(
+                "Broker {} did not stop in time and was killed.",
+                b.id
+            ));
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    output::status(&format!(
+        "{} broker {}.",
+        if args.kill { "Killed" } else { "Stopped" },
+        b.id
+    ));
+    Ok(())
+}
+
+/// `kfk cluster start-broker ID`.
+pub async fn start_broker(ctx: &Ctx, args: &StartBrokerArgs) -> CliResult {
+    let mut state = local_cluster(ctx)?;
+    if is_alive(state.broker(args.id)?.pid) {
+        output::status(&format!("Broker {} is already running.", args.id));
+        return Ok(());
+    }
+    if state.broker(args.id)?.args.is_empty() {
+        return Err(CliError::new(format!(
+            "the cluster state does not say how broker {} was started",
+            args.id
+        ))
+        .hint("restart the whole cluster with `kfk cluster down` and `kfk cluster up`"));
+    }
+    let kfkd = kfkd_binary()?;
+    let started = Instant::now();
+    let b = state
+        .brokers
+        .iter_mut()
+        .find(|b| b.id == args.id)
+        .ok_or_else(|| CliError::usage(format!("no broker {}", args.id)))?;
+    let log_start = spawn(&kfkd, b)?;
+    let b = b.clone();
+    state.save(&ctx.home.cluster_state_file())?;
+    wait_ready(std::slice::from_ref(&b), &[log_start], &[b.id]).await?;
+    output::status(&format!(
+        "Started broker {} in {:.1} s.",
+        b.id,
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+fn local_cluster(ctx: &Ctx) -> CliResult<ClusterState> {
+    ClusterState::load(&ctx.home.cluster_state_file())?
+        .ok_or_else(|| CliError::new("no local cluster").hint("start one with `kfk cluster up`"))
+}
+
+pub async fn status(ctx: &Ctx) -> CliResult {
+    match ClusterState::load(&ctx.home.cluster_state_file())? {
+        Some(state) => {
+            let rows = rows(&state).await;
+            let health = health(&state).await;
+            show(ctx, &state, rows, health)
+        }
+        None => Err(CliError::new("no local cluster").hint("start one with `kfk cluster up`")),
+    }
+}
+
+pub async fn down(ctx: &Ctx, args: &ClusterDownArgs) -> CliResult {
+    let state_file = ctx.home.cluster_state_file();
+    let Some(state) = ClusterState::load(&state_file)? else {
+        output::status("No local cluster is running.");
+        return Ok(());
+    };
+    if args.purge {
+        crate::term::confirm(
+            args.yes,
+            &format!(
+                "Stop the cluster and delete all its data in {}?",
+                state.data_dir.display()
+            ),
+            "cluster not stopped, nothing deleted",
+        )?;
+    }
+    if let Some(r) = state.rest_proxy.as_ref().filter(|r| is_alive(r.pid)) {
+        signal(r.pid, "TERM");
+    }
+    for b in state.running() {
+        let _ = Command::new("kill")
+            .args(["-TERM", &b.pid.to_string()])
+            .status();
+    }
+    let deadline = Instant::now() + STOP_PATIENCE;
+    while !state.running().is_empty() {
+        if Instant::now() > deadline {
+            for b in state.running() {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &b.pid.to_string()])
+                    .status();
+            }
+            output::status("Some brokers did not stop in time and were killed.");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    std::fs::remove_file(&state_file)?;
+    if args.purge {
+        std::fs::remove_dir_all(&state.data_dir).or_else(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
+        output::status(&format!(
+            "Stopped the local cluster and deleted {}.",
+            state.data_dir.display()
+        ));
+    } else {
+        output::status(&format!(
+            "Stopped the local cluster; data kept in {}.",
+            state.data_dir.display()
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! The processes of a local cluster: finding kfkd, starting a broker or the
+//! REST proxy with its log, waiting until each serves, and signalling them.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kfk_client::{Client, ClientConfig};
+
+use crate::error::{CliError, CliResult};
+use crate::local::{ClusterState, LocalBroker, LocalRestProxy, is_alive};
+
+/// How long brokers get to answer after starting, and to stop.
+pub(super) const START_PATIENCE: Duration = Duration::from_secs(20);
+
+/// The kfkd binary: beside this kfk, else on PATH.
+pub(super) fn kfkd_binary() -> CliResult<PathBuf> {
+    if let Ok(me) = std::env::current_exe()
+        && let Some(dir) = me.parent()
+    {
+        let beside = dir.join("kfkd");
+        if beside.exists() {
+            return Ok(beside);
+        }
+    }
+    std::env::var_os("PATH")
+        .and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("kfkd"))
+                .find(|p| p.exists())
+        })
+        .ok_or_else(|| {
+            CliError::new("kfkd not found next to kfk or on PATH")
+                .hint("install both with ./install.sh")
+        })
+}
+
+/// Whether the broker wrote its start line to its log since `from`.
+pub(super) fn started_listening(log: &std::path::Path, from: u64) -> bool {
+    std::fs::read(log).is_ok_and(|bytes| {
+        bytes
+            .get(from as usize..)
+            .is_some_and(|new| String::from_utf8_lossy(new).contains(kfk_wire::KFKD_READY))
+    })
+}
+
+/// Whether the broker on `port` answers Metadata listing every broker in
+/// `ids` (registered and unfenced) and a controller: then a topic of any
+/// replication factor up to the cluster's size can be created through it.
+pub(super) async fn serves_metadata(port: u16, ids: &[i32]) -> bool {
+    let mut config = ClientConfig::new([format!("127.0.0.1:{port}")]);
+    config.connect_timeout = Duration::from_millis(500);
+    config.request_timeout = Duration::from_secs(2);
+    let Ok(client) = Client::connect(config).await else {
+        return false;
+    };
+    match client.refresh(None).await {
+        Ok(meta) => meta.controller_id >= 0 && ids.iter().all(|id| meta.brokers.contains_key(id)),
+        Err(_) => false,
+    }
+}
+
+pub(super) async fn answers(port: u16) -> bool {
+    let mut config = ClientConfig::new([format!("127.0.0.1:{port}")]);
+    config.connect_timeout = Duration::from_millis(500);
+    config.request_timeout = Duration::from_secs(2);
+    Client::connect(config).await.is_ok()
+}
+
+/// Starts one broker process with its recorded arguments, appending to its
+/// log; returns where in the log this run's output starts.
+pub(super) fn spawn(kfkd: &std::path::Path, b: &mut LocalBroker) -> CliResult<u64> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&b.log)?;
+    let log_start = log.metadata().map_or(0, |m| m.len());
+    let mut cmd = Command::new(kfkd);
+    cmd.args(&b.args)
+        .envs(b.env.iter().map(|(k, v)| (k, v)))
+        // Info level: the log files are for operators, and readiness is read from them.
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    #[cfg(unix)]
+    {
+        // Its own process group: a Ctrl-C meant for kfk does not stop it.
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| CliError::new(format!("cannot start {}: {e}", kfkd.display())))?;
+    b.pid = child.id();
+    Ok(log_start)
+}
+
+/// Starts `kfk rest-proxy` on `port` in front of every broker of the cluster
+/// and waits until it serves, so it outlives any one broker.
+pub(super) async fn start_rest_proxy(state: &ClusterState, port: u16) -> CliResult<LocalRestProxy> {
+    let kfk = std::env::current_exe()
+        .map_err(|e| CliError::new(format!("cannot find the kfk binary: {e}")))?;
+    let log_path = state.data_dir.join("rest-proxy.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)?;
+    let log_start = log.metadata().map_or(0, |m| m.len());
+    let mut cmd = Command::new(&kfk);
+    cmd.args(["-b", &state.bootstrap(), "rest-proxy", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| CliError::new(format!("cannot start {}: {e}", kfk.display())))?;
+    let proxy = LocalRestProxy {
+        pid: child.id(),
+        port,
+        log: log_path,
+    };
+    let started = Instant::now();
+    loop {
+        let ready = std::fs::read(&proxy.log).ok().is_some_and(|l| {
+            l.get(log_start as usize..).is_some_and(|new| {
+                String::from_utf8_lossy(new).contains(crate::commands::rest_proxy::READY)
+            })
+        });
+        if ready {
+            return Ok(proxy);
+        }
+        if !is_alive(proxy.pid) || started.elapsed() > START_PATIENCE {
+            signal(proxy.pid, "KILL");
+            let log = std::fs::read_to_string(&proxy.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(3).collect();
+            return Err(CliError::new(format!(
+                "the REST proxy did not start: {}",
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            ))
+            .hint(format!("see {}", proxy.log.display())));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until every broker logged that it started and answers requests.
+/// Waits until each of `brokers` logged that it listens and serves metadata
+/// that lists all of `cluster` (the ids every broker must see).
+pub(super) async fn wait_ready(
+    brokers: &[LocalBroker],
+    log_starts: &[u64],
+    cluster: &[i32],
+) -> CliResult {
+    // One spinner per broker, each ticked off as its broker answers.
+    let bars = crate::term::spinners();
+    let spinners: Vec<indicatif::ProgressBar> = brokers
+        .iter()
+        .map(|b| {
+            bars.add(crate::term::spinner(format!(
+                "broker {} (127.0.0.1:{}) starting",
+                b.id, b.port
+            )))
+        })
+        .collect();
+    let started = Instant::now();
+    let mut waiting: Vec<usize> = (0..brokers.len()).collect();
+    while !waiting.is_empty() {
+        let mut still = Vec::new();
+        for i in waiting {
+            let b = &brokers[i];
+            // Ready when this broker itself logged that it listens (another
+            // process could answer on the port) and its metadata shows the
+            // whole cluster, so `-r N` works right after `cluster up`.
+            if started_listening(&b.log, log_starts[i]) && serves_metadata(b.port, cluster).await {
+                spinners[i].finish_with_message(format!(
+                    "broker {} (127.0.0.1:{}) ready in {:.2} s",
+                    b.id,
+                    b.port,
+                    started.elapsed().as_secs_f64()
+                ));
+                continue;
+            }
+            if !is_alive(b.pid) || started.elapsed() > START_PATIENCE {
+                let _ = bars.clear();
+                let log = std::fs::read_to_string(&b.log).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(5).collect();
+                return Err(CliError::new(format!(
+                    "broker {} did not start: {}",
+                    b.id,
+                    tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+                ))
+                .hint(format!("see {}", b.log.display())));
+            }
+            still.push(i);
+        }
+        waiting = still;
+        if !waiting.is_empty() {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+    let _ = bars.clear();
+    Ok(())
+}
+
+pub(super) fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status();
+}
