@@ -1,0 +1,194 @@
+//! Reading a log: whole batches from an offset (below a bound, for consumers
+//! that must not see past the high watermark), scanning batch headers, and
+//! finding records by timestamp.
+
+use bytes::Bytes;
+use kfk_wire::{BatchHeader, BatchSummary, RecordStamp, first_record_at_or_after};
+
+use crate::error::{LogError, Result};
+use crate::segment::{Segment, SegmentSnapshot};
+
+use super::{Log, ReadResult};
+
+impl Log {
+    /// Reads whole batches from the one that contains `offset`, up to `max_bytes`
+    /// (but at least one batch).
+    ///
+    /// # Errors
+    /// [`LogError::OffsetOutOfRange`] outside `[log_start, log_end]`; [`LogError::Io`].
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<ReadResult> {
+        self.read_below(offset, max_bytes, i64::MAX)
+    }
+
+    /// As [`Log::read`], but stops before the first batch that reaches
+    /// `upper_bound` (exclusive): consumers read only below the high watermark.
+    ///
+    /// # Errors
+    /// As [`Log::read`].
+    pub fn read_below(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        upper_bound: i64,
+    ) -> Result<ReadResult> {
+        let mut target = offset;
+        loop {
+            let (snapshot, next_base, log_start_offset, log_end_offset) = {
+                let st = self.lock();
+                st.check_range(offset)?;
+                let end = st.next_offset();
+                let start = st.log_start_offset();
+                if target >= end.min(upper_bound) {
+                    return Ok(ReadResult {
+                        records: Bytes::new(),
+                        log_start_offset: start,
+                        log_end_offset: end,
+                    });
+                }
+                let i = st.segment_index(target);
+                let next_base = st.segments.get(i + 1).map(|s| s.base_offset);
+                (
+                    st.segments[i].snapshot_for_offset(target),
+                    next_base,
+                    start,
+                    end,
+                )
+            };
+            match snapshot.find_batch(target)? {
+                Some((position, first)) => {
+                    let records =
+                        read_whole_batches(&snapshot, position, first, max_bytes, upper_bound)?;
+                    return Ok(ReadResult {
+                        records,
+                        log_start_offset,
+                        log_end_offset,
+                    });
+                }
+                None => match next_base {
+                    Some(base) => target = target.max(base),
+                    None => {
+                        return Ok(ReadResult {
+                            records: Bytes::new(),
+                            log_start_offset,
+                            log_end_offset,
+                        });
+                    }
+                },
+            }
+        }
+    }
+
+    /// Calls `f` with the header of every batch from the segment holding `from`
+    /// to the end of the log, in order, without reading records. Brokers rebuild
+    /// per-producer state from this on start.
+    ///
+    /// # Errors
+    /// [`LogError::Io`].
+    pub fn scan_batches(&self, from: i64, mut f: impl FnMut(&BatchSummary)) -> Result<()> {
+        let snapshots: Vec<SegmentSnapshot> = {
+            let st = self.lock();
+            let first = st.segment_index(from.max(st.log_start_offset()));
+            st.segments[first..]
+                .iter()
+                .map(|s| s.snapshot_for_offset(s.base_offset))
+                .collect()
+        };
+        for snapshot in snapshots {
+            snapshot.for_each_batch(&mut f)?;
+        }
+        Ok(())
+    }
+
+    /// Base offset of the active segment.
+    pub fn active_segment_base_offset(&self) -> i64 {
+        let mut st = self.lock();
+        st.active().base_offset
+    }
+
+    /// The first record whose timestamp is `>= timestamp` (ListOffsets by time).
+    /// `None` when every record is older.
+    ///
+    /// # Errors
+    /// [`LogError::Io`], or [`LogError::CorruptBatch`] when the stored records do
+    /// not parse.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<RecordStamp>> {
+        let snapshot = {
+            let st = self.lock();
+            match st.segments.iter().find(|s| s.max_timestamp >= timestamp) {
+                Some(seg) => seg.snapshot_for_timestamp(timestamp),
+                None => return Ok(None),
+            }
+        };
+        first_record_in(&snapshot, timestamp)
+    }
+
+    /// The first record carrying the largest timestamp in the log (ListOffsets
+    /// with MAX_TIMESTAMP, KIP-734). `None` for an empty log.
+    ///
+    /// # Errors
+    /// As [`Log::offset_for_timestamp`].
+    pub fn max_timestamp_record(&self) -> Result<Option<RecordStamp>> {
+        let (snapshot, timestamp) = {
+            let st = self.lock();
+            let mut best: Option<&Segment> = None;
+            for seg in &st.segments {
+                if seg.max_timestamp >= 0
+                    && best.is_none_or(|b| seg.max_timestamp > b.max_timestamp)
+                {
+                    best = Some(seg);
+                }
+            }
+            match best {
+                Some(seg) => (
+                    seg.snapshot_for_timestamp(seg.max_timestamp),
+                    seg.max_timestamp,
+                ),
+                None => return Ok(None),
+            }
+        };
+        first_record_in(&snapshot, timestamp)
+    }
+}
+
+/// The first record at or after `timestamp` in the segment behind `snapshot`.
+pub(super) fn first_record_in(
+    snapshot: &SegmentSnapshot,
+    timestamp: i64,
+) -> Result<Option<RecordStamp>> {
+    let Some((position, summary)) = snapshot.find_batch_by_time(timestamp)? else {
+        return Ok(None);
+    };
+    let bytes = snapshot.read(position, summary.size)?;
+    let corrupt = |source| LogError::CorruptBatch {
+        position: position as usize,
+        source,
+    };
+    let header = BatchHeader::parse(&bytes).map_err(corrupt)?;
+    first_record_at_or_after(&header, timestamp).map_err(corrupt)
+}
+
+/// Reads from `position` as many whole batches as fit in `max_bytes` (at least
+/// the first) that end below `upper_bound`.
+pub(super) fn read_whole_batches(
+    snapshot: &SegmentSnapshot,
+    position: u64,
+    first: BatchSummary,
+    max_bytes: usize,
+    upper_bound: i64,
+) -> Result<Bytes> {
+    if first.last_offset >= upper_bound {
+        return Ok(Bytes::new());
+    }
+    let available = snapshot.end.saturating_sub(position) as usize;
+    let want = max_bytes.max(first.size).min(available);
+    let mut buf = snapshot.read(position, want)?;
+    let mut keep = 0;
+    while let Ok(s) = BatchSummary::peek(&buf[keep..]) {
+        if keep + s.size > buf.len() || s.last_offset >= upper_bound {
+            break;
+        }
+        keep += s.size;
+    }
+    buf.truncate(keep);
+    Ok(buf.freeze())
+}
