@@ -6,7 +6,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::ApiKey;
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{
+    ApiKey, CreateTopicsRequest, CreateTopicsResponse, ProduceRequest, ProduceResponse, TopicName,
+};
 use kafka_protocol::protocol::{Decodable, Encodable};
 use kfk_wire::frame::encode_request;
 use kfk_wire::{BatchOptions, NewRecord, encode_batch};
@@ -166,4 +170,50 @@ pub fn batch_from(n: usize, producer_id: i64, epoch: i16, sequence: i32) -> Byte
         ..BatchOptions::default()
     };
     encode_batch(&records, &options).unwrap().freeze()
+}
+
+/// A topic name for requests.
+pub fn name(s: &str) -> TopicName {
+    kfk_wire::topic_name(s)
+}
+
+pub fn code(e: ResponseError) -> i16 {
+    e.code()
+}
+
+pub async fn create_topic(c: &mut Client, topic: &str, partitions: i32) -> CreateTopicsResponse {
+    let req = CreateTopicsRequest::default().with_topics(vec![
+        kafka_protocol::messages::create_topics_request::CreatableTopic::default()
+            .with_name(name(topic))
+            .with_num_partitions(partitions)
+            .with_replication_factor(1),
+    ]);
+    c.request(ApiKey::CreateTopics, 7, &req).await
+}
+
+pub fn produce_req(topic: &str, partition: i32, records: Bytes, acks: i16) -> ProduceRequest {
+    ProduceRequest::default()
+        .with_acks(acks)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![
+            TopicProduceData::default()
+                .with_name(name(topic))
+                .with_partition_data(vec![
+                    PartitionProduceData::default()
+                        .with_index(partition)
+                        .with_records(Some(records)),
+                ]),
+        ])
+}
+
+pub async fn produce(c: &mut Client, topic: &str, partition: i32, records: Bytes) -> (i16, i64) {
+    let resp: ProduceResponse = c
+        .request(
+            ApiKey::Produce,
+            9,
+            &produce_req(topic, partition, records, -1),
+        )
+        .await;
+    let p = &resp.responses[0].partition_responses[0];
+    (p.error_code, p.base_offset)
 }
