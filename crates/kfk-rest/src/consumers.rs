@@ -285,14 +285,7 @@ pub async fn commit(
     let inst = instance(&proxy, &group, &name).await?;
     // Explicit offsets (the next offset to read), else what was returned; a
     // body that is neither is refused rather than read as "everything".
-    let bytes = bytes?;
-    let given: Option<CommitBody> = if bytes.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        Some(serde_json::from_slice(&bytes).map_err(|e| {
-            RestError::unprocessable(format!("the body is not a list of offsets: {e}"))
-        })?)
-    };
+    let given: Option<CommitBody> = body(bytes, Some(None))?;
     let mut i = inst.lock().await;
     if let Some(c) = given {
         for o in c.offsets {

@@ -35,13 +35,44 @@ pub(super) fn kfkd_binary() -> CliResult<PathBuf> {
         })
 }
 
-/// Whether the broker wrote its start line to its log since `from`.
-pub(super) fn started_listening(log: &std::path::Path, from: u64) -> bool {
+/// Whether `log` gained a line containing `needle` since `from`.
+fn logged_since(log: &std::path::Path, from: u64, needle: &str) -> bool {
     std::fs::read(log).is_ok_and(|bytes| {
         bytes
             .get(from as usize..)
-            .is_some_and(|new| String::from_utf8_lossy(new).contains(kfk_wire::KFKD_READY))
+            .is_some_and(|new| String::from_utf8_lossy(new).contains(needle))
     })
+}
+
+/// The last `n` lines of `log`, on one line, for an error message.
+fn log_tail(log: &std::path::Path, n: usize) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().rev().take(n).collect();
+    tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+}
+
+/// Starts `cmd` in the background with its output appended to `log`, in a
+/// process group of its own (a Ctrl-C meant for kfk does not stop it);
+/// returns its pid and where in the log this run's output starts.
+fn spawn_logged(mut cmd: Command, log: &std::path::Path) -> CliResult<(u32, u64)> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let log_start = file.metadata().map_or(0, |m| m.len());
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(file);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    let child = cmd.spawn().map_err(|e| {
+        CliError::new(format!(
+            "cannot start {}: {e}",
+            cmd.get_program().to_string_lossy()
+        ))
+    })?;
+    Ok((child.id(), log_start))
 }
 
 /// Whether the broker on `port` answers Metadata listing every broker in
@@ -70,29 +101,13 @@ pub(super) async fn answers(port: u16) -> bool {
 /// Starts one broker process with its recorded arguments, appending to its
 /// log; returns where in the log this run's output starts.
 pub(super) fn spawn(kfkd: &std::path::Path, b: &mut LocalBroker) -> CliResult<u64> {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&b.log)?;
-    let log_start = log.metadata().map_or(0, |m| m.len());
     let mut cmd = Command::new(kfkd);
     cmd.args(&b.args)
         .envs(b.env.iter().map(|(k, v)| (k, v)))
         // Info level: the log files are for operators, and readiness is read from them.
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log);
-    #[cfg(unix)]
-    {
-        // Its own process group: a Ctrl-C meant for kfk does not stop it.
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-    }
-    let child = cmd
-        .spawn()
-        .map_err(|e| CliError::new(format!("cannot start {}: {e}", kfkd.display())))?;
-    b.pid = child.id();
+        .env("RUST_LOG", "info");
+    let (pid, log_start) = spawn_logged(cmd, &b.log)?;
+    b.pid = pid;
     Ok(log_start)
 }
 
@@ -102,47 +117,25 @@ pub(super) async fn start_rest_proxy(state: &ClusterState, port: u16) -> CliResu
     let kfk = std::env::current_exe()
         .map_err(|e| CliError::new(format!("cannot find the kfk binary: {e}")))?;
     let log_path = state.data_dir.join("rest-proxy.log");
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)?;
-    let log_start = log.metadata().map_or(0, |m| m.len());
     let mut cmd = Command::new(&kfk);
     cmd.args(["-b", &state.bootstrap(), "rest-proxy", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log);
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-    }
-    let child = cmd
-        .spawn()
-        .map_err(|e| CliError::new(format!("cannot start {}: {e}", kfk.display())))?;
+        .arg(format!("127.0.0.1:{port}"));
+    let (pid, log_start) = spawn_logged(cmd, &log_path)?;
     let proxy = LocalRestProxy {
-        pid: child.id(),
+        pid,
         port,
         log: log_path,
     };
     let started = Instant::now();
     loop {
-        let ready = std::fs::read(&proxy.log).ok().is_some_and(|l| {
-            l.get(log_start as usize..).is_some_and(|new| {
-                String::from_utf8_lossy(new).contains(crate::commands::rest_proxy::READY)
-            })
-        });
-        if ready {
+        if logged_since(&proxy.log, log_start, crate::commands::rest_proxy::READY) {
             return Ok(proxy);
         }
         if !is_alive(proxy.pid) || started.elapsed() > START_PATIENCE {
             signal(proxy.pid, "KILL");
-            let log = std::fs::read_to_string(&proxy.log).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(3).collect();
             return Err(CliError::new(format!(
                 "the REST proxy did not start: {}",
-                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+                log_tail(&proxy.log, 3)
             ))
             .hint(format!("see {}", proxy.log.display())));
         }
@@ -178,7 +171,9 @@ pub(super) async fn wait_ready(
             // Ready when this broker itself logged that it listens (another
             // process could answer on the port) and its metadata shows the
             // whole cluster, so `-r N` works right after `cluster up`.
-            if started_listening(&b.log, log_starts[i]) && serves_metadata(b.port, cluster).await {
+            if logged_since(&b.log, log_starts[i], kfk_wire::KFKD_READY)
+                && serves_metadata(b.port, cluster).await
+            {
                 spinners[i].finish_with_message(format!(
                     "broker {} (127.0.0.1:{}) ready in {:.2} s",
                     b.id,
@@ -189,12 +184,10 @@ pub(super) async fn wait_ready(
             }
             if !is_alive(b.pid) || started.elapsed() > START_PATIENCE {
                 let _ = bars.clear();
-                let log = std::fs::read_to_string(&b.log).unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(5).collect();
                 return Err(CliError::new(format!(
                     "broker {} did not start: {}",
                     b.id,
-                    tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+                    log_tail(&b.log, 5)
                 ))
                 .hint(format!("see {}", b.log.display())));
             }
