@@ -178,7 +178,7 @@ impl Client {
 
     /// The cached metadata.
     pub fn metadata(&self) -> Arc<Metadata> {
-        Arc::clone(&self.meta.read().unwrap_or_else(|p| p.into_inner()))
+        Arc::clone(&kfk_sync::read(&self.meta))
     }
 
     /// The ids of the cluster's live brokers, from fresh metadata.
@@ -191,9 +191,7 @@ impl Client {
 
     /// How many partitions `topic` has, from the cache.
     pub fn partition_count(&self, topic: &str) -> Option<usize> {
-        self.meta
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+        kfk_sync::read(&self.meta)
             .topics
             .get(topic)
             .map(|t| t.partitions.len())
@@ -287,7 +285,7 @@ impl Client {
             .with_allow_auto_topic_creation(false);
         let conn = self.any_broker().await?;
         let (resp, _) = conn.send(&req).await?;
-        let mut guard = self.meta.write().unwrap_or_else(|p| p.into_inner());
+        let mut guard = kfk_sync::write(&self.meta);
         let mut meta = Metadata::clone(&guard);
         meta.merge(resp, topics.is_none());
         *guard = Arc::new(meta.clone());

@@ -45,10 +45,6 @@ impl Drop for Connection {
     }
 }
 
-fn lock(p: &Pending) -> std::sync::MutexGuard<'_, HashMap<i32, oneshot::Sender<Result<Bytes>>>> {
-    p.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// How much a read asks the socket for at least.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -90,12 +86,12 @@ async fn read_loop(addr: String, mut rd: tokio::net::tcp::OwnedReadHalf, pending
         let mut frame = buf.split_to(total);
         frame.advance(LENGTH_PREFIX);
         let id = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
-        if let Some(tx) = lock(&pending).remove(&id) {
+        if let Some(tx) = kfk_sync::lock(&pending).remove(&id) {
             let _ = tx.send(Ok(frame.freeze()));
         }
     };
     // Everyone still waiting learns why.
-    for (_, tx) in lock(&pending).drain() {
+    for (_, tx) in kfk_sync::lock(&pending).drain() {
         let _ = tx.send(Err(ClientError::Io {
             addr: addr.clone(),
             source: std::io::Error::new(failure.kind(), failure.to_string()),
@@ -228,12 +224,12 @@ impl Connection {
         })?;
         let rx = expect_response.then(|| {
             let (tx, rx) = oneshot::channel();
-            lock(&self.pending).insert(id, tx);
+            kfk_sync::lock(&self.pending).insert(id, tx);
             rx
         });
         let mut w = self.writer.lock().await;
         if let Err(source) = w.write_all(&frame).await {
-            lock(&self.pending).remove(&id);
+            kfk_sync::lock(&self.pending).remove(&id);
             return Err(ClientError::Io {
                 addr: self.addr.clone(),
                 source,

@@ -377,7 +377,7 @@ impl State {
 
 impl Inner {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        kfk_sync::lock(&self.state)
     }
 
     /// Buffer permits for a record of `size` bytes (a record larger than the

@@ -102,7 +102,7 @@ impl LogManager {
         if let Some(log) = self.get(tp) {
             return Ok(log);
         }
-        let mut logs = self.logs.write().unwrap_or_else(|p| p.into_inner());
+        let mut logs = kfk_sync::write(&self.logs);
         if let Some(log) = logs.get(tp) {
             return Ok(Arc::clone(log));
         }
@@ -118,11 +118,7 @@ impl LogManager {
     /// # Errors
     /// [`LogError::Io`].
     pub fn delete(&self, tp: &TopicPartition) -> Result<bool> {
-        let removed = self
-            .logs
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(tp);
+        let removed = kfk_sync::write(&self.logs).remove(tp);
         let Some(log) = removed else {
             return Ok(false);
         };
@@ -208,7 +204,7 @@ impl LogManager {
     }
 
     fn read_logs(&self) -> std::sync::RwLockReadGuard<'_, HashMap<TopicPartition, Arc<Log>>> {
-        self.logs.read().unwrap_or_else(|p| p.into_inner())
+        kfk_sync::read(&self.logs)
     }
 }
 

@@ -51,7 +51,7 @@ impl RecoveryPoint {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        kfk_sync::lock(&self.state)
     }
 
     pub fn get(&self) -> i64 {

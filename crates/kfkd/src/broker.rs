@@ -26,7 +26,7 @@ use crate::quorum::state_machine::StateMachine;
 use crate::quorum::{CommandResult, MetadataCommand, MetadataRaft};
 use crate::replica::partition::IsrChange;
 use crate::replica::partition::Partition;
-use crate::sync::{lock, read, write};
+use kfk_sync::{lock, read, write};
 
 pub struct Broker {
     pub settings: Settings,

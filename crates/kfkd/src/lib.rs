@@ -22,6 +22,5 @@ pub mod new_topic;
 pub mod quorum;
 pub mod replica;
 pub mod server;
-mod sync;
 pub mod tasks;
 pub mod topics;

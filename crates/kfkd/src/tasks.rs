@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::broker::Broker;
 use crate::config::Settings;
-use crate::sync::lock;
+use kfk_sync::lock;
 
 /// Opens the broker's data directory and metadata quorum, then starts its
 /// background tasks: log retention, following the metadata image, committing ISR changes,

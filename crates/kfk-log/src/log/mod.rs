@@ -273,7 +273,7 @@ impl Log {
     }
 
     fn lock(&self) -> MutexGuard<'_, LogState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        kfk_sync::lock(&self.state)
     }
 
     pub fn dir(&self) -> &Path {
@@ -281,15 +281,12 @@ impl Log {
     }
 
     pub fn config(&self) -> LogConfig {
-        self.config
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        kfk_sync::read(&self.config).clone()
     }
 
     /// Applies new topic settings (AlterConfigs); they govern the next operation.
     pub fn set_config(&self, config: LogConfig) {
-        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+        *kfk_sync::write(&self.config) = config;
     }
 
     /// First offset still in the log.

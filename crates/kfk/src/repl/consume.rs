@@ -168,7 +168,7 @@ impl Session {
     fn update_words(&self) {
         let mut parts = vec!["all".to_string()];
         parts.extend(self.owned.iter().map(i32::to_string));
-        let mut w = self.words.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = kfk_sync::lock(&self.words);
         w.clear();
         for c in ["pause", "resume", "next", "lag", "help", "quit"] {
             w.insert(c.into(), Vec::new());

@@ -43,7 +43,7 @@ impl Completer for WordsHelper {
         let before = &line[..pos];
         let start = before.rfind(' ').map_or(0, |i| i + 1);
         let word = &before[start..];
-        let words = self.words.lock().unwrap_or_else(|e| e.into_inner());
+        let words = kfk_sync::lock(&self.words);
         let pool: Vec<&String> = if start == 0 {
             words.keys().collect()
         } else {

@@ -81,7 +81,7 @@ impl Repl {
         };
         let mut parts = vec!["any".to_string()];
         parts.extend((0..self.partitions).map(|p| p.to_string()));
-        let mut w = self.words.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = kfk_sync::lock(&self.words);
         w.clear();
         for c in [":key", ":header", ":help", ":quit"] {
             w.insert(c.into(), Vec::new());

@@ -22,11 +22,11 @@ use tracing::{debug, info};
 use crate::broker::Broker;
 use crate::error::ApiError;
 use crate::new_topic::NewTopic;
-use crate::sync::lock;
 use kfk_group::schema::{Entry, OFFSETS_TOPIC, OffsetValue, RecordKey};
 use kfk_group::state::{
     Group, GroupState, JoinArgs, JoinOutcome, JoinReply, SyncOutcome, SyncReply,
 };
+use kfk_sync::lock;
 
 impl GroupCoordinator {
     pub(super) fn initial_delay(broker: &Broker) -> Duration {

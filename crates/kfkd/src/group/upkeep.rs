@@ -15,9 +15,9 @@ use tracing::{info, warn};
 
 use crate::broker::Broker;
 use crate::error::ApiError;
-use crate::sync::lock;
 use kfk_group::schema::{Entry, Loaded, OFFSETS_TOPIC, RecordKey};
 use kfk_group::state::Group;
+use kfk_sync::lock;
 
 /// Records per batch when a snapshot rewrites a partition (well below
 /// `message.max.bytes`).

@@ -21,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, warn};
 
 use super::{CommandResult, MetadataCommand, MetadataRaft, TypeConfig};
-use crate::sync::lock;
+use kfk_sync::lock;
 
 type NodeId = u64;
 

@@ -23,7 +23,7 @@ use crate::broker::Broker;
 use crate::config::topic as topic_config;
 use crate::replica::leader_link::LeaderLink;
 use crate::replica::partition::{FollowerView, Partition};
-use crate::sync::{lock, read};
+use kfk_sync::{lock, read};
 use kfk_wire::topic_name as name;
 
 /// Pause after an error before the next round, so a dead leader is not

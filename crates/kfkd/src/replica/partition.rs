@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, log_error};
 use crate::metadata::PartitionMeta;
 use crate::replica::producer_state::{ProducerStates, SequenceCheck, SequenceError};
-use crate::sync::lock;
+use kfk_sync::lock;
 
 /// This broker's part in a partition, as the image assigns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
