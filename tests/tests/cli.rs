@@ -566,3 +566,113 @@ fn status_broker_and_profiles_print_tables_and_json() {
     let out = home.kfk(&["config", "set", "colour", "blue"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The seeds' commands as a Kafka user types them: `--topic`,
+/// `--bootstrap-server`, describe without a topic, the console consumer's
+/// closing line, and kafka-reassign-partitions' flags answered with kfk's verb.
+#[test]
+fn kafka_spellings_are_understood() {
+    let home = Home::new();
+    home.up();
+    let bootstrap = format!("127.0.0.1:{}", home.port());
+    home.ok(&[
+        "topics",
+        "create",
+        "--topic",
+        "first_topic",
+        "--partitions",
+        "3",
+        "--replication-factor",
+        "1",
+    ]);
+    home.ok(&["topics", "create", "--topic", "second_topic"]);
+    home.ok_stdin(&["produce", "--topic", "first_topic", "-p", "0"], "a\nb\n");
+    let out = home.kfk(&[
+        "consume",
+        "--topic",
+        "first_topic",
+        "--from-beginning",
+        "--max-messages",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\nb\n");
+    assert!(
+        stderr(&out)
+            .lines()
+            .any(|l| l == "Processed a total of 2 messages"),
+        "{}",
+        stderr(&out)
+    );
+    let quiet = home.kfk(&["consume", "first_topic", "--from-beginning", "-e", "-q"]);
+    assert!(!stderr(&quiet).contains("Processed"), "{}", stderr(&quiet));
+    // --bootstrap-server before or after the command.
+    for args in [
+        vec!["--bootstrap-server", bootstrap.as_str(), "topics", "list"],
+        vec!["topics", "list", "--bootstrap-server", bootstrap.as_str()],
+    ] {
+        let listed = home.ok(&args);
+        assert!(
+            listed.contains("first_topic") && listed.contains("second_topic"),
+            "{listed}"
+        );
+    }
+    // describe without a topic: every topic, as kafka-topics --describe.
+    let all = home.ok(&["topics", "describe"]);
+    assert!(
+        all.contains("Topic: first_topic") && all.contains("Topic: second_topic"),
+        "{all}"
+    );
+    assert!(!all.contains("__consumer_offsets"), "{all}");
+    let json = home.json(&["topics", "describe"]);
+    assert_eq!(json.as_array().map(Vec::len), Some(2), "{json}");
+    home.ok(&[
+        "topics",
+        "alter",
+        "--topic",
+        "first_topic",
+        "--partitions",
+        "4",
+    ]);
+    let one = home.ok(&["topics", "describe", "--topic", "first_topic"]);
+    assert!(one.contains("PartitionCount: 4"), "{one}");
+    assert!(!one.contains("second_topic"), "{one}");
+    // kafka-reassign-partitions.sh's flags: the kfk command to run instead.
+    let out = home.kfk(&[
+        "reassign",
+        "--reassignment-json-file",
+        "plan.json",
+        "--execute",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("kfk reassign execute -f plan.json"),
+        "{}",
+        stderr(&out)
+    );
+    let out = home.kfk(&[
+        "reassign",
+        "--reassignment-json-file",
+        "plan.json",
+        "--verify",
+    ]);
+    assert!(
+        stderr(&out).contains("kfk reassign verify -f plan.json"),
+        "{}",
+        stderr(&out)
+    );
+    home.ok(&[
+        "topics",
+        "delete",
+        "--topic",
+        "first_topic",
+        "--topic",
+        "second_topic",
+        "--yes",
+    ]);
+    assert!(
+        home.json(&["topics", "list"])
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
+}

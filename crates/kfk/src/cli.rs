@@ -75,8 +75,7 @@ pub enum Command {
     #[command(subcommand)]
     Groups(GroupsCommand),
     /// Move partitions between brokers and elect leaders (Kafka's reassignment JSON).
-    #[command(subcommand)]
-    Reassign(ReassignCommand),
+    Reassign(ReassignArgs),
     /// Browse the cluster's metadata as ZooKeeper paths (ls /brokers/ids, get /controller).
     ZkShell(ZkShellArgs),
     /// Serve the cluster over HTTP as Confluent's kafka-rest v2 does (topics,
@@ -293,6 +292,38 @@ pub struct ReassignGenerateArgs {
     pub brokers: Vec<i32>,
 }
 
+/// `kfk reassign VERB`, and kafka-reassign-partitions.sh's flags, which are
+/// answered with the kfk command that does the same.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ReassignArgs {
+    #[command(subcommand)]
+    pub command: Option<ReassignCommand>,
+    #[command(flatten)]
+    pub kafka: KafkaReassignFlags,
+}
+
+/// kafka-reassign-partitions.sh's spelling (hidden from help).
+#[derive(Debug, Args, Default)]
+pub struct KafkaReassignFlags {
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub reassignment_json_file: Option<PathBuf>,
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub topics_to_move_json_file: Option<PathBuf>,
+    #[arg(long, hide = true, value_name = "IDS")]
+    pub broker_list: Option<String>,
+    #[arg(long, hide = true)]
+    pub execute: bool,
+    #[arg(long, hide = true)]
+    pub verify: bool,
+    #[arg(long, hide = true)]
+    pub generate: bool,
+    #[arg(long, hide = true)]
+    pub cancel: bool,
+    #[arg(long, hide = true, value_name = "BYTES")]
+    pub throttle: Option<u64>,
+}
+
 #[derive(Debug, Args)]
 pub struct ReassignPlanArg {
     /// The plan: {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]}]}.
@@ -431,7 +462,11 @@ pub enum TopicsCommand {
 
 #[derive(Debug, Args)]
 pub struct TopicsCreateArgs {
-    pub name: String,
+    #[arg(required_unless_present = "topic_flag")]
+    pub name: Option<String>,
+    /// The topic, as Kafka's tools spell it (`--topic T`).
+    #[arg(long = "topic", value_name = "TOPIC", conflicts_with = "name", add = ArgValueCandidates::new(names::topics))]
+    pub topic_flag: Option<String>,
     /// Number of partitions (default: the broker's num.partitions).
     #[arg(short, long)]
     pub partitions: Option<i32>,
@@ -467,16 +502,21 @@ pub struct TopicsListArgs {
 
 #[derive(Debug, Args)]
 pub struct TopicNameArg {
-    /// Topic (default: the profile's topic or the only topic; on a terminal,
-    /// a picker).
+    /// Topic (default: every topic, as kafka-topics --describe does).
     #[arg(add = ArgValueCandidates::new(names::topics))]
     pub name: Option<String>,
+    /// The topic, as Kafka's tools spell it (`--topic T`).
+    #[arg(long = "topic", value_name = "TOPIC", conflicts_with = "name", add = ArgValueCandidates::new(names::topics))]
+    pub topic_flag: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct TopicsDeleteArgs {
-    #[arg(add = ArgValueCandidates::new(names::topics), required = true)]
+    #[arg(add = ArgValueCandidates::new(names::topics), required_unless_present = "topic_flags")]
     pub names: Vec<String>,
+    /// A topic to delete, as Kafka's tools spell it (`--topic T`, repeatable).
+    #[arg(long = "topic", value_name = "TOPIC", add = ArgValueCandidates::new(names::topics))]
+    pub topic_flags: Vec<String>,
     /// Succeed for topics that do not exist.
     #[arg(long)]
     pub if_exists: bool,
@@ -487,8 +527,11 @@ pub struct TopicsDeleteArgs {
 
 #[derive(Debug, Args)]
 pub struct TopicsAlterArgs {
-    #[arg(add = ArgValueCandidates::new(names::topics))]
-    pub name: String,
+    #[arg(add = ArgValueCandidates::new(names::topics), required_unless_present = "topic_flag")]
+    pub name: Option<String>,
+    /// The topic, as Kafka's tools spell it (`--topic T`).
+    #[arg(long = "topic", value_name = "TOPIC", conflicts_with = "name", add = ArgValueCandidates::new(names::topics))]
+    pub topic_flag: Option<String>,
     /// New (larger) number of partitions.
     #[arg(short, long)]
     pub partitions: Option<i32>,
@@ -526,6 +569,9 @@ pub struct ProduceArgs {
     /// Topic (default: the profile's topic, or the only topic of the cluster).
     #[arg(add = ArgValueCandidates::new(names::topics))]
     pub topic: Option<String>,
+    /// The topic, as Kafka's tools spell it (`--topic T`).
+    #[arg(long = "topic", value_name = "TOPIC", conflicts_with = "topic", add = ArgValueCandidates::new(names::topics))]
+    pub topic_flag: Option<String>,
     /// Split each line into key and value at the first SEP.
     #[arg(short = 'K', long, value_name = "SEP")]
     pub key_separator: Option<String>,
@@ -556,6 +602,9 @@ pub struct ConsumeArgs {
     /// Topic (default: the profile's topic, or the only topic of the cluster).
     #[arg(add = ArgValueCandidates::new(names::topics))]
     pub topic: Option<String>,
+    /// The topic, as Kafka's tools spell it (`--topic T`).
+    #[arg(long = "topic", value_name = "TOPIC", conflicts_with = "topic", add = ArgValueCandidates::new(names::topics))]
+    pub topic_flag: Option<String>,
     /// Start at the beginning of each partition (same as --offset start).
     #[arg(long, conflicts_with = "offset")]
     pub from_beginning: bool,
@@ -657,4 +706,51 @@ pub struct CompletionArgs {
 #[derive(Debug, Args)]
 pub struct ManArgs {
     pub dir: PathBuf,
+}
+
+/// The topic named positionally or with `--topic`, whichever was given.
+fn either<'a>(positional: &'a Option<String>, flag: &'a Option<String>) -> Option<&'a str> {
+    positional.as_deref().or(flag.as_deref())
+}
+
+impl ProduceArgs {
+    pub fn topic(&self) -> Option<&str> {
+        either(&self.topic, &self.topic_flag)
+    }
+}
+
+impl ConsumeArgs {
+    pub fn topic(&self) -> Option<&str> {
+        either(&self.topic, &self.topic_flag)
+    }
+}
+
+impl TopicNameArg {
+    pub fn topic(&self) -> Option<&str> {
+        either(&self.name, &self.topic_flag)
+    }
+}
+
+impl TopicsCreateArgs {
+    /// Required by clap: one of the two is present.
+    pub fn topic(&self) -> &str {
+        either(&self.name, &self.topic_flag).unwrap_or_default()
+    }
+}
+
+impl TopicsAlterArgs {
+    /// Required by clap: one of the two is present.
+    pub fn topic(&self) -> &str {
+        either(&self.name, &self.topic_flag).unwrap_or_default()
+    }
+}
+
+impl TopicsDeleteArgs {
+    pub fn topics(&self) -> Vec<String> {
+        self.names
+            .iter()
+            .chain(&self.topic_flags)
+            .cloned()
+            .collect()
+    }
 }

@@ -147,7 +147,7 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
         },
     };
     let client = ctx.client().await?;
-    let topic = ctx.topic(args.topic.as_deref(), &client).await?;
+    let topic = ctx.topic(args.topic(), &client).await?;
     if args.interactive {
         if spec.stop.is_some() {
             return Err(
@@ -248,7 +248,13 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
     if let Printer::Document(f, all) = printer {
         output::structured(f, &all)?;
     }
+    processed(count);
     unread
+}
+
+/// What kafka-console-consumer says as it stops, on stderr (not with -q).
+fn processed(count: u64) {
+    output::status(&format!("Processed a total of {count} messages"));
 }
 
 /// [`commit_new`] for the streaming consumer: a failure is a warning.
@@ -366,5 +372,6 @@ async fn run_group(
     if let Printer::Document(f, all) = printer {
         output::structured(f, &all)?;
     }
+    processed(count);
     unread
 }

@@ -13,7 +13,8 @@ pub mod topics;
 pub mod zk_shell;
 
 use crate::cli::{
-    ClusterCommand, Command, GroupsCommand, PerfCommand, ReassignCommand, TopicsCommand,
+    ClusterCommand, Command, GroupsCommand, PerfCommand, ReassignArgs, ReassignCommand,
+    TopicsCommand,
 };
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
@@ -54,14 +55,34 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Groups(GroupsCommand::List) => groups::list(ctx).await,
         Command::ZkShell(a) => zk_shell::run(ctx, a).await,
         Command::RestProxy(a) => rest_proxy::run(ctx, a).await,
-        Command::Reassign(ReassignCommand::Generate(a)) => reassign::generate(ctx, a).await,
-        Command::Reassign(ReassignCommand::Execute(a)) => reassign::execute(ctx, a).await,
-        Command::Reassign(ReassignCommand::Verify(a)) => reassign::verify(ctx, a).await,
-        Command::Reassign(ReassignCommand::Cancel(a)) => reassign::cancel(ctx, a).await,
-        Command::Reassign(ReassignCommand::List) => reassign::list(ctx).await,
-        Command::Reassign(ReassignCommand::ElectLeaders(a)) => {
-            reassign::elect_leaders(ctx, a).await
-        }
+        Command::Reassign(ReassignArgs {
+            command: Some(ReassignCommand::Generate(a)),
+            ..
+        }) => reassign::generate(ctx, a).await,
+        Command::Reassign(ReassignArgs {
+            command: Some(ReassignCommand::Execute(a)),
+            ..
+        }) => reassign::execute(ctx, a).await,
+        Command::Reassign(ReassignArgs {
+            command: Some(ReassignCommand::Verify(a)),
+            ..
+        }) => reassign::verify(ctx, a).await,
+        Command::Reassign(ReassignArgs {
+            command: Some(ReassignCommand::Cancel(a)),
+            ..
+        }) => reassign::cancel(ctx, a).await,
+        Command::Reassign(ReassignArgs {
+            command: Some(ReassignCommand::List),
+            ..
+        }) => reassign::list(ctx).await,
+        Command::Reassign(ReassignArgs {
+            command: None,
+            kafka,
+        }) => reassign::kafka_spelling(kafka),
+        Command::Reassign(ReassignArgs {
+            command: Some(ReassignCommand::ElectLeaders(a)),
+            ..
+        }) => reassign::elect_leaders(ctx, a).await,
         Command::Groups(GroupsCommand::Describe(a)) => groups::describe(ctx, a).await,
         Command::Groups(GroupsCommand::ResetOffsets(a)) => groups::reset_offsets(ctx, a).await,
         Command::Groups(GroupsCommand::Delete(a)) => groups::delete(ctx, a).await,

@@ -123,7 +123,7 @@ pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
         .map(|(k, v)| (k, Some(Bytes::from(v))))
         .collect();
     let client = ctx.client().await?;
-    let topic = ctx.topic(args.topic.as_deref(), &client).await?;
+    let topic = ctx.topic(args.topic(), &client).await?;
     client.topic(&topic).await?;
     if args.file.is_none() && args.input == InputFormat::Text && std::io::stdin().is_terminal() {
         let settings = crate::repl::produce::Settings {

@@ -56,8 +56,9 @@ fn is_unknown_topic(e: &ClientError) -> bool {
 
 pub async fn create(ctx: &Ctx, args: &TopicsCreateArgs) -> CliResult {
     let client = ctx.client().await?;
+    let name = args.topic();
     let topic = NewTopic {
-        name: args.name.clone(),
+        name: name.to_string(),
         partitions: args.partitions.unwrap_or(-1),
         replication_factor: args.replication_factor.unwrap_or(-1),
         configs: parse_pairs(&args.configs, "--config")?,
@@ -68,15 +69,14 @@ pub async fn create(ctx: &Ctx, args: &TopicsCreateArgs) -> CliResult {
     };
     match client.create_topic(&topic, false).await {
         Ok(()) => {
-            output::status(&format!("Created topic {}.", args.name));
+            output::status(&format!("Created topic {name}."));
             Ok(())
         }
         Err(e) if args.if_not_exists && is_already_exists(&e) => Ok(()),
-        Err(e) if is_already_exists(&e) => Err(CliError::new(format!(
-            "topic '{}' already exists",
-            args.name
-        ))
-        .hint("pass --if-not-exists to accept an existing topic")),
+        Err(e) if is_already_exists(&e) => {
+            Err(CliError::new(format!("topic '{name}' already exists"))
+                .hint("pass --if-not-exists to accept an existing topic"))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -292,11 +292,34 @@ pub fn print_topic(ctx: &Ctx, view: &TopicView) -> CliResult {
     })
 }
 
+/// `kfk topics describe [T]`: one topic, or every topic (internal ones
+/// left out) when none is named, as `kafka-topics --describe` does.
 pub async fn describe(ctx: &Ctx, args: &TopicNameArg) -> CliResult {
     let client = ctx.client().await?;
-    let name = ctx.topic(args.name.as_deref(), &client).await?;
-    let view = topic_view(&client, &name).await?;
-    print_topic(ctx, &view)
+    if let Some(name) = args.topic() {
+        let view = topic_view(&client, name).await?;
+        return print_topic(ctx, &view);
+    }
+    let meta = client.refresh(None).await?;
+    let mut views = Vec::new();
+    for (name, t) in &meta.topics {
+        if !t.internal && !name.starts_with("__") {
+            views.push(topic_view(&client, name).await?);
+        }
+    }
+    if ctx.format() != crate::output::OutputFormat::Table {
+        return output::structured(ctx.format(), &views);
+    }
+    if views.is_empty() {
+        output::status("The cluster has no topics.");
+    }
+    for (i, view) in views.iter().enumerate() {
+        if i > 0 {
+            output::println_safe("");
+        }
+        print_topic(ctx, view)?;
+    }
+    Ok(())
 }
 
 pub async fn delete(ctx: &Ctx, args: &TopicsDeleteArgs) -> CliResult {
@@ -305,12 +328,12 @@ pub async fn delete(ctx: &Ctx, args: &TopicsDeleteArgs) -> CliResult {
         args.yes,
         &format!(
             "Delete topic(s) {} and all their data?",
-            args.names.join(", ")
+            args.topics().join(", ")
         ),
         "no topic deleted",
     )?;
     let mut failed = Vec::new();
-    for (name, res) in client.delete_topics(&args.names).await? {
+    for (name, res) in client.delete_topics(&args.topics()).await? {
         match res {
             Ok(()) => output::status(&format!("Deleted topic {name}.")),
             Err(e) if args.if_exists && is_unknown_topic(&e) => {}
@@ -334,18 +357,16 @@ pub async fn alter(ctx: &Ctx, args: &TopicsAlterArgs) -> CliResult {
             "pass --partitions N, --replication-factor N, --config KEY=VALUE or --delete-config KEY",
         ));
     }
+    let name = args.topic();
     let client = ctx.client().await?;
-    client.topic(&args.name).await?;
+    client.topic(name).await?;
     if let Some(n) = args.partitions {
-        client.create_partitions(&args.name, n).await?;
-        output::status(&format!("Topic {} now has {n} partitions.", args.name));
+        client.create_partitions(name, n).await?;
+        output::status(&format!("Topic {} now has {n} partitions.", name));
     }
     if let Some(rf) = args.replication_factor {
-        crate::commands::reassign::change_replication_factor(&client, &args.name, rf).await?;
-        output::status(&format!(
-            "Topic {} now has replication factor {rf}.",
-            args.name
-        ));
+        crate::commands::reassign::change_replication_factor(&client, name, rf).await?;
+        output::status(&format!("Topic {} now has replication factor {rf}.", name));
     }
     let mut changes: Vec<(String, Option<String>)> = parse_pairs(&args.configs, "--config")?
         .into_iter()
@@ -353,8 +374,8 @@ pub async fn alter(ctx: &Ctx, args: &TopicsAlterArgs) -> CliResult {
         .collect();
     changes.extend(args.delete_configs.iter().map(|k| (k.clone(), None)));
     if !changes.is_empty() {
-        client.alter_topic_configs(&args.name, &changes).await?;
-        output::status(&format!("Updated the configs of topic {}.", args.name));
+        client.alter_topic_configs(name, &changes).await?;
+        output::status(&format!("Updated the configs of topic {name}."));
     }
     Ok(())
 }
