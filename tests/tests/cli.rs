@@ -676,3 +676,43 @@ fn kafka_spellings_are_understood() {
             .is_some_and(Vec::is_empty)
     );
 }
+
+/// The console producer's habit: writing to a topic that does not exist yet
+/// creates it when the broker auto-creates topics, and says so; a broker
+/// that does not gets a clear refusal that names the command to run.
+#[test]
+fn produce_creates_a_new_topic_when_the_broker_auto_creates() {
+    let home = Home::new();
+    home.up();
+    let out = home.kfk_stdin(&["produce", "first_topic"], "a\nb\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Created topic first_topic (auto-created by the broker)."),
+        "{}",
+        stderr(&out)
+    );
+    let read = home.ok(&["consume", "first_topic", "--from-beginning", "-e"]);
+    let mut got: Vec<&str> = read.lines().collect();
+    got.sort_unstable();
+    assert_eq!(got, ["a", "b"]);
+    // The second write finds it: no second "Created".
+    let again = home.kfk_stdin(&["produce", "first_topic"], "c\n");
+    assert!(!stderr(&again).contains("Created"), "{}", stderr(&again));
+
+    let strict = Home::new().with_env("KFKD_AUTO_CREATE_TOPICS_ENABLE", "false");
+    strict.up();
+    let out = strict.kfk_stdin(&["produce", "first_topic"], "a\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("auto.create.topics.enable=false")
+            && stderr(&out).contains("kfk topics create first_topic"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        strict
+            .json(&["topics", "list"])
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
+}

@@ -559,3 +559,39 @@ fn consumer_instances_read_commit_and_leave_and_v3_lists_topics() {
             .any(|t| t["topic_name"] == "events" && t["partitions_count"] == 2)
     );
 }
+
+/// kafka-rest produces through a Kafka producer: a topic the broker creates
+/// on first use is created by the first POST; a broker that does not gets
+/// 40401 for it.
+#[test]
+fn posting_to_a_new_topic_creates_it_when_the_broker_auto_creates() {
+    for auto_create in ["true", "false"] {
+        let home = Home::new().with_env("KFKD_AUTO_CREATE_TOPICS_ENABLE", auto_create);
+        let (_, rest) = home.up_cluster_with_rest_proxy(1);
+        let (status, body) = http(
+            rest,
+            "POST",
+            "/topics/fresh",
+            "application/vnd.kafka.json.v2+json",
+            r#"{"records":[{"value":"first"}]}"#,
+        );
+        if auto_create == "true" {
+            assert_eq!(status, 200, "{body}");
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["offsets"][0]["offset"], 0, "{body}");
+            assert_eq!(
+                home.ok(&["consume", "fresh", "--from-beginning", "-e"]),
+                "\"first\"\n"
+            );
+        } else {
+            assert_eq!(status, 404, "{body}");
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["error_code"], 40401, "{body}");
+            assert!(
+                home.json(&["topics", "list"])
+                    .as_array()
+                    .is_some_and(Vec::is_empty)
+            );
+        }
+    }
+}

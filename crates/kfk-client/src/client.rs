@@ -273,6 +273,59 @@ impl Client {
     /// # Errors
     /// When no broker answers.
     pub async fn refresh(&self, topics: Option<&[String]>) -> Result<Metadata> {
+        self.fetch_metadata(topics, false).await
+    }
+
+    /// Asks for `name`'s metadata letting the broker create the topic
+    /// (`auto.create.topics.enable`), as Kafka's producers do on a first send;
+    /// waits (bounded) until the new topic's partitions have leaders.
+    ///
+    /// # Errors
+    /// [`ClientError::UnknownTopic`] when the broker does not create topics
+    /// on first use.
+    pub async fn auto_create(&self, name: &str) -> Result<TopicInfo> {
+        let only = [name.to_string()];
+        for attempt in 0..20 {
+            // A broker that creates it answers LEADER_NOT_AVAILABLE until its
+            // partitions have leaders; one that does not, UNKNOWN_TOPIC.
+            let meta = self.fetch_metadata(Some(&only), true).await?;
+            if let Some(t) = meta.topics.get(name)
+                && t.partitions.iter().all(|p| p.leader >= 0)
+            {
+                return Ok(t.clone());
+            }
+            if attempt > 0 && !meta.topics.contains_key(name) && !self.being_created(name).await {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Err(ClientError::UnknownTopic(name.to_string()))
+    }
+
+    /// Whether the cluster knows `name` at all (even without leaders yet).
+    async fn being_created(&self, name: &str) -> bool {
+        let req = MetadataRequest::default()
+            .with_topics(Some(vec![
+                MetadataRequestTopic::default().with_name(Some(kfk_wire::topic_name(name))),
+            ]))
+            .with_allow_auto_topic_creation(false);
+        let Ok(conn) = self.any_broker().await else {
+            return false;
+        };
+        match conn.send(&req).await {
+            Ok((resp, _)) => resp.topics.iter().any(|t| {
+                t.error_code == kafka_protocol::ResponseError::LeaderNotAvailable.code()
+                    || (t.error_code == 0 && !t.partitions.is_empty())
+            }),
+            Err(_) => false,
+        }
+    }
+
+    async fn fetch_metadata(
+        &self,
+        topics: Option<&[String]>,
+        allow_create: bool,
+    ) -> Result<Metadata> {
         let req = MetadataRequest::default()
             .with_topics(topics.map(|ts| {
                 ts.iter()
@@ -282,7 +335,7 @@ impl Client {
                     })
                     .collect()
             }))
-            .with_allow_auto_topic_creation(false);
+            .with_allow_auto_topic_creation(allow_create);
         let conn = self.any_broker().await?;
         let (resp, _) = conn.send(&req).await?;
         let mut guard = kfk_sync::write(&self.meta);

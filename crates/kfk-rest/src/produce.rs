@@ -91,7 +91,16 @@ async fn produce(
             "HTTP 415 Unsupported Media Type: use application/vnd.kafka.json.v2+json, application/vnd.kafka.binary.v2+json or application/json",
         ));
     };
-    let t = topic_info(proxy, name).await?;
+    // As a Kafka producer does: a broker with auto.create.topics.enable
+    // creates the topic on this first write; another answers 40401.
+    let t = match topic_info(proxy, name).await {
+        Err(e) if e.code == 40401 => match proxy.client().await?.auto_create(name).await {
+            Ok(t) => t,
+            Err(kfk_client::ClientError::UnknownTopic(_)) => return Err(e),
+            Err(other) => return Err(RestError::kafka(other)),
+        },
+        other => other?,
+    };
     if let Some(p) = fixed
         && !t.partitions.iter().any(|x| x.partition == p)
     {

@@ -115,6 +115,31 @@ fn record(
     }
 }
 
+/// The topic to write to: one that exists, or one the broker creates on
+/// first use (`auto.create.topics.enable`), as the console producer relies on.
+///
+/// # Errors
+/// The topic does not exist and the broker does not create topics.
+pub async fn ensure_topic(client: &kfk_client::Client, topic: &str) -> CliResult {
+    match client.topic(topic).await {
+        Ok(_) => Ok(()),
+        Err(kfk_client::ClientError::UnknownTopic(_)) => match client.auto_create(topic).await {
+            Ok(_) => {
+                output::status(&format!(
+                    "Created topic {topic} (auto-created by the broker)."
+                ));
+                Ok(())
+            }
+            Err(kfk_client::ClientError::UnknownTopic(_)) => Err(CliError::new(format!(
+                "topic '{topic}' does not exist, and the broker does not create topics on first use (auto.create.topics.enable=false)"
+            ))
+            .hint(format!("create it with `kfk topics create {topic}`"))),
+            Err(e) => Err(e.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
     let acks = acks(&args.acks)?;
     let sep = key_separator(args)?;
@@ -124,7 +149,7 @@ pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
         .collect();
     let client = ctx.client().await?;
     let topic = ctx.topic(args.topic(), &client).await?;
-    client.topic(&topic).await?;
+    ensure_topic(&client, &topic).await?;
     if args.file.is_none() && args.input == InputFormat::Text && std::io::stdin().is_terminal() {
         let settings = crate::repl::produce::Settings {
             topic,
