@@ -59,9 +59,6 @@ fn the_produce_repl_sends_keys_headers_and_partitions() {
     t.wait_until(WAIT, "the ack of 'pinned'", |s| {
         s.contains("> pinned\n") && s[s.find("> pinned\n").unwrap()..].contains("-> partition 2")
     });
-    // Ctrl-C clears the line: nothing is sent.
-    t.text("discard me");
-    t.keys(&["C-c"]);
     t.line(":partition 9");
     t.wait_for("has no partition 9", WAIT);
     t.line(":bogus");
@@ -84,8 +81,15 @@ fn the_produce_repl_sends_keys_headers_and_partitions() {
         s.find("> to audit\n")
             .is_some_and(|i| s[i..].contains("-> partition 0 offset"))
     });
-    t.line(":quit");
-    let screen = t.wait_for("[exit 0]", WAIT);
+    // Ctrl-C leaves, as the console producer does: the line being edited is
+    // not sent, and what is typed next goes to the shell.
+    t.text("discard me");
+    t.keys(&["C-c"]);
+    t.wait_for("[exit 0]", WAIT);
+    t.run("echo typed-after-ctrl-c");
+    let screen = t.wait_until(WAIT, "the shell to run the next command", |s| {
+        s.matches("typed-after-ctrl-c").count() >= 2
+    });
 
     let orders = records(&home, "orders");
     assert_eq!(orders.len(), 3, "{orders:?}");
@@ -555,4 +559,29 @@ fn colours_follow_the_terminal_the_flag_and_no_color() {
         .find(|l| l.contains("plain:") && l.contains("doc-1"))
         .unwrap_or_else(|| panic!("no output line:\n{s}"));
     assert!(!line.contains('\u{1b}'), "NO_COLOR: {line:?}");
+}
+
+/// Ctrl-C leaves the consume REPL and zk-shell too, as it leaves Kafka's
+/// console consumer and zookeeper-shell; the shell gets the next line.
+#[test]
+fn ctrl_c_leaves_the_consume_repl_and_zk_shell() {
+    let home = KfkHome::new();
+    home.up();
+    home.ok(&["topics", "create", "events", "--partitions", "1"]);
+    let t = Tmux::shell(&home);
+    t.run("kfk consume events -i --from-beginning");
+    t.wait_for("Ctrl-C", WAIT);
+    t.text("half a command");
+    t.keys(&["C-c"]);
+    t.wait_for("[exit 0]", WAIT);
+    t.run("kfk zk-shell");
+    t.wait_for("Ctrl-C or `quit` leaves", WAIT);
+    t.keys(&["C-c"]);
+    t.wait_until(WAIT, "zk-shell to exit", |s| {
+        s.matches("[exit 0]").count() == 2
+    });
+    t.run("echo back-in-the-shell");
+    t.wait_until(WAIT, "the shell", |s| {
+        s.matches("back-in-the-shell").count() >= 2
+    });
 }

@@ -632,6 +632,43 @@ pub async fn elect_leaders(ctx: &Ctx, args: &ElectLeadersArgs) -> CliResult {
     }
 }
 
+/// `kfk reassign` typed as kafka-reassign-partitions.sh: says which kfk
+/// command does the same, with the user's own files filled in.
+///
+/// # Errors
+/// Always a usage error: the kfk command is the hint.
+pub fn kafka_spelling(k: &crate::cli::KafkaReassignFlags) -> CliResult {
+    let file = |f: &Option<std::path::PathBuf>, placeholder: &str| {
+        f.as_ref()
+            .map_or_else(|| placeholder.to_string(), |p| p.display().to_string())
+    };
+    let plan = file(&k.reassignment_json_file, "plan.json");
+    let kfk = if k.generate {
+        format!(
+            "kfk reassign generate --topics-to-move-json-file {} --brokers {}",
+            file(&k.topics_to_move_json_file, "topics.json"),
+            k.broker_list.as_deref().unwrap_or("1,2,3")
+        )
+    } else if k.execute {
+        match k.throttle {
+            Some(t) => format!("kfk reassign execute -f {plan} --throttle {t}"),
+            None => format!("kfk reassign execute -f {plan}"),
+        }
+    } else if k.verify {
+        format!("kfk reassign verify -f {plan}")
+    } else if k.cancel {
+        format!("kfk reassign cancel -f {plan}")
+    } else {
+        return Err(CliError::usage("kfk reassign needs a verb").hint(
+            "generate, execute, verify, cancel, list or elect-leaders; see `kfk reassign --help`",
+        ));
+    };
+    Err(CliError::usage(
+        "kfk reassign takes Kafka's JSON plans, with a verb instead of --execute, --verify, --generate or --cancel",
+    )
+    .hint(format!("run: {kfk}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -669,41 +706,4 @@ mod tests {
         assert_eq!(down, now);
         assert!(with_replication_factor(&now, &[1, 2, 3], 4).is_err());
     }
-}
-
-/// `kfk reassign` typed as kafka-reassign-partitions.sh: says which kfk
-/// command does the same, with the user's own files filled in.
-///
-/// # Errors
-/// Always a usage error: the kfk command is the hint.
-pub fn kafka_spelling(k: &crate::cli::KafkaReassignFlags) -> CliResult {
-    let file = |f: &Option<std::path::PathBuf>, placeholder: &str| {
-        f.as_ref()
-            .map_or_else(|| placeholder.to_string(), |p| p.display().to_string())
-    };
-    let plan = file(&k.reassignment_json_file, "plan.json");
-    let kfk = if k.generate {
-        format!(
-            "kfk reassign generate --topics-to-move-json-file {} --brokers {}",
-            file(&k.topics_to_move_json_file, "topics.json"),
-            k.broker_list.as_deref().unwrap_or("1,2,3")
-        )
-    } else if k.execute {
-        match k.throttle {
-            Some(t) => format!("kfk reassign execute -f {plan} --throttle {t}"),
-            None => format!("kfk reassign execute -f {plan}"),
-        }
-    } else if k.verify {
-        format!("kfk reassign verify -f {plan}")
-    } else if k.cancel {
-        format!("kfk reassign cancel -f {plan}")
-    } else {
-        return Err(CliError::usage("kfk reassign needs a verb").hint(
-            "generate, execute, verify, cancel, list or elect-leaders; see `kfk reassign --help`",
-        ));
-    };
-    Err(CliError::usage(
-        "kfk reassign takes Kafka's JSON plans, with a verb instead of --execute, --verify, --generate or --cancel",
-    )
-    .hint(format!("run: {kfk}")))
 }

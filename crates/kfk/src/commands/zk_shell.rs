@@ -612,12 +612,14 @@ pub async fn run(ctx: &Ctx, args: &ZkShellArgs) -> CliResult {
     let _ = editor.load_history(&history);
     let (bootstrap, _) = ctx.bootstrap()?;
     let bootstrap = bootstrap.split(',').next().unwrap_or_default().to_string();
-    output::status("kfk zk-shell: the cluster's metadata as ZooKeeper paths. Type `help`.");
+    output::status(
+        "kfk zk-shell: the cluster's metadata as ZooKeeper paths. Type `help`; Ctrl-C or `quit` leaves.",
+    );
     loop {
         let prompt = format!("[kfk: {bootstrap} {cwd}] ");
         let line = match editor.readline(&prompt) {
             Ok(l) => l,
-            Err(rustyline::error::ReadlineError::Interrupted) => continue,
+            // Ctrl-C leaves, as zookeeper-shell does.
             Err(_) => break,
         };
         let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();

@@ -41,7 +41,7 @@ Commands:
                             on/off; FORMAT as --format (%p %o %k %v %T %h ...)
   lag                       position, end offset and lag per partition
   commit                    commit what was shown (with --group)
-  help | quit               this text | leave (or Ctrl-D)";
+  help | quit               this text | leave (or Ctrl-C, Ctrl-D)";
 
 /// What the interactive consumer starts with.
 #[derive(Debug)]
@@ -486,7 +486,7 @@ fn prompt(s: &Session) -> String {
     format!("{} [{state}]> ", s.opts.topic)
 }
 
-/// The interactive consumer, until `quit` or Ctrl-D.
+/// The interactive consumer, until `quit`, Ctrl-C or Ctrl-D.
 ///
 /// # Errors
 /// When the terminal or the first assignment cannot be set up.
@@ -530,7 +530,7 @@ pub async fn run(ctx: &Ctx, client: Arc<Client>, opts: Options) -> CliResult {
         s.assign_owned(s.opts.start).await?;
     }
     s.say(format!(
-        "Consuming {}: type `help` for commands, `quit` or Ctrl-D to leave.",
+        "Consuming {}: type `help` for commands, `quit`, Ctrl-C or Ctrl-D to leave.",
         s.opts.topic
     ));
     let mut last_commit = Instant::now();
@@ -546,8 +546,8 @@ pub async fn run(ctx: &Ctx, client: Arc<Client>, opts: Options) -> CliResult {
                         Err(e) => s.warn(&e),
                     }
                 }
-                Input::Interrupted => {}
-                Input::Eof => break,
+                // Ctrl-C stops reading, as the console consumer does.
+                Input::Interrupted | Input::Eof => break,
             }
             continue;
         }

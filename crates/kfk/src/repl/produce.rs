@@ -22,7 +22,7 @@ Each line is a message. Commands:
   :topic T        produce to topic T instead (Tab completes names)
   :acks 0|1|all   acknowledgements to wait for
   :help           this text
-  :quit           leave (or Ctrl-D); Ctrl-C clears the line
+  :quit           leave (or Ctrl-C, Ctrl-D); a line being edited is not sent
 A line starting with :: sends the text after the first colon.";
 
 /// What the following messages are sent with.
@@ -252,7 +252,7 @@ fn print_error(e: &CliError) {
     }
 }
 
-/// The produce prompt, until `:quit` or Ctrl-D.
+/// The produce prompt, until `:quit`, Ctrl-C or Ctrl-D.
 ///
 /// # Errors
 /// When the terminal or the first producer cannot be set up.
@@ -272,7 +272,7 @@ pub async fn run(ctx: &Ctx, client: Arc<Client>, settings: Settings) -> CliResul
     };
     repl.refresh_words().await;
     crate::output::status(&format!(
-        "Producing to {}: one message per line. :help lists commands; Ctrl-D quits.",
+        "Producing to {}: one message per line. :help lists commands; Ctrl-C or Ctrl-D quits.",
         repl.settings.topic
     ));
     let mut initial = String::new();
@@ -281,8 +281,9 @@ pub async fn run(ctx: &Ctx, client: Arc<Client>, settings: Settings) -> CliResul
         let prompt = format!("{}> ", repl.settings.topic);
         let line = match reader.read(prompt, std::mem::take(&mut initial)).await {
             Input::Line(l) => l,
-            Input::Interrupted => continue,
-            Input::Eof => break,
+            // Ctrl-C quits, as the console producer does; the line being
+            // edited is dropped, not sent.
+            Input::Interrupted | Input::Eof => break,
         };
         if line.trim().is_empty() {
             continue;
