@@ -333,3 +333,59 @@ fn a_cluster_file_sets_ports_racks_and_shared_settings() {
         "{err}"
     );
 }
+
+/// `docker logs` for the local cluster: a broker's log, its last lines, and
+/// following it as it grows; `status` says where the logs are.
+#[test]
+fn cluster_logs_prints_tails_and_follows_a_brokers_log() {
+    let home = Home::new();
+    home.up();
+    let status = home.json(&["cluster", "status"]);
+    let path = status["brokers"][0]["log"].as_str().unwrap().to_string();
+    assert!(path.ends_with("broker-1.log"), "{status}");
+    assert!(
+        home.ok(&["cluster", "status"])
+            .contains("kfk cluster logs N")
+    );
+    let whole = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(home.ok(&["cluster", "logs", "1"]), whole);
+    let last2: Vec<&str> = whole
+        .lines()
+        .rev()
+        .take(2)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    assert_eq!(
+        home.ok(&["cluster", "logs", "1", "-n", "2"])
+            .lines()
+            .collect::<Vec<_>>(),
+        last2
+    );
+    let out = home.kfk(&["cluster", "logs", "7"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no broker 7"));
+
+    // -f prints what the broker logs next.
+    let followed = home.path().join("followed.log");
+    let mut cmd = Command::new(bin("kfk"));
+    home.env(&mut cmd);
+    cmd.args(["cluster", "logs", "1", "-f", "-n", "1"]);
+    let _follow = kfk_e2e::Spawned::start(&mut cmd, &followed);
+    // The last line comes first: then it is following.
+    kfk_e2e::wait_until(Duration::from_secs(20), "the last line", || {
+        std::fs::metadata(&followed).is_ok_and(|m| m.len() > 0)
+    });
+    home.ok(&["topics", "create", "watched"]);
+    kfk_e2e::wait_until(
+        Duration::from_secs(20),
+        "the new lines to be followed",
+        || {
+            std::fs::read_to_string(&followed)
+                .is_ok_and(|t| t.contains("created topic topic=watched"))
+        },
+    );
+    let first = whole.lines().next().unwrap();
+    assert!(!std::fs::read_to_string(&followed).unwrap().contains(first));
+}

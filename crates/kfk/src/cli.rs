@@ -189,6 +189,21 @@ pub enum ClusterCommand {
     StopBroker(StopBrokerArgs),
     /// Start a stopped broker of the local cluster again, with its data.
     StartBroker(StartBrokerArgs),
+    /// Print a broker's log (or the REST proxy's), as `docker logs` does.
+    Logs(ClusterLogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterLogsArgs {
+    /// Broker id, or `rest-proxy`.
+    #[arg(add = ArgValueCandidates::new(names::brokers))]
+    pub which: String,
+    /// Keep printing what is written to it until Ctrl-C.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only the last N lines.
+    #[arg(short = 'n', long = "tail", value_name = "N")]
+    pub tail: Option<usize>,
 }
 
 #[derive(Debug, Args)]

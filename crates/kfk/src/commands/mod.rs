@@ -52,6 +52,7 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Cluster(ClusterCommand::Status) => cluster::status(ctx).await,
         Command::Cluster(ClusterCommand::Down(a)) => cluster::down(ctx, a).await,
         Command::Cluster(ClusterCommand::StopBroker(a)) => cluster::stop_broker(ctx, a).await,
+        Command::Cluster(ClusterCommand::Logs(a)) => cluster::logs(ctx, a).await,
         Command::Groups(GroupsCommand::List) => groups::list(ctx).await,
         Command::ZkShell(a) => zk_shell::run(ctx, a).await,
         Command::RestProxy(a) => rest_proxy::run(ctx, a).await,

@@ -10,7 +10,11 @@ mod view;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::cli::{ClusterDownArgs, ClusterUpArgs, StartBrokerArgs, StopBrokerArgs};
+use std::io::{Read, Seek, Write};
+
+use crate::cli::{
+    ClusterDownArgs, ClusterLogsArgs, ClusterUpArgs, StartBrokerArgs, StopBrokerArgs,
+};
 use crate::cluster_file::ClusterFile;
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
@@ -293,4 +297,67 @@ pub async fn down(ctx: &Ctx, args: &ClusterDownArgs) -> CliResult {
         ));
     }
     Ok(())
+}
+
+/// `kfk cluster logs ID|rest-proxy [-n N] [-f]`.
+pub async fn logs(ctx: &Ctx, args: &ClusterLogsArgs) -> CliResult {
+    let state = local_cluster(ctx)?;
+    let path = if args.which == "rest-proxy" {
+        state
+            .rest_proxy
+            .as_ref()
+            .map(|r| r.log.clone())
+            .ok_or_else(|| {
+                CliError::usage("the local cluster has no REST proxy")
+                    .hint("start one with `kfk cluster up --rest-proxy`")
+            })?
+    } else {
+        let id: i32 = args.which.parse().map_err(|_| {
+            CliError::usage(format!("{:?} is not a broker id", args.which))
+                .hint("name a broker by its id, or `rest-proxy`")
+        })?;
+        state.broker(id)?.log.clone()
+    };
+    let text = std::fs::read(&path)
+        .map_err(|e| CliError::new(format!("cannot read {}: {e}", path.display())))?;
+    let lines: Vec<&[u8]> = text.split_inclusive(|b| *b == b'\n').collect();
+    let skip = args.tail.map_or(0, |n| lines.len().saturating_sub(n));
+    let mut out = std::io::stdout().lock();
+    for l in &lines[skip..] {
+        if out.write_all(l).is_err() {
+            return Ok(());
+        }
+    }
+    let _ = out.flush();
+    drop(out);
+    if !args.follow {
+        return Ok(());
+    }
+    let mut at = text.len() as u64;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            _ = &mut ctrl_c => return Ok(()),
+            () = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+        let Ok(mut f) = std::fs::File::open(&path) else {
+            continue;
+        };
+        let len = f.metadata().map_or(at, |m| m.len());
+        if len < at {
+            // Truncated or replaced: start over from its beginning.
+            at = 0;
+        }
+        if len > at {
+            let mut new = Vec::new();
+            f.seek(std::io::SeekFrom::Start(at))?;
+            f.take(len - at).read_to_end(&mut new)?;
+            at = len;
+            let mut out = std::io::stdout().lock();
+            if out.write_all(&new).and_then(|()| out.flush()).is_err() {
+                return Ok(());
+            }
+        }
+    }
 }

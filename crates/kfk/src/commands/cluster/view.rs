@@ -20,6 +20,8 @@ pub(super) struct BrokerRow {
     pub(super) pid: u32,
     pub(super) running: bool,
     pub(super) data_dir: String,
+    /// The broker's log file (`kfk cluster logs ID` prints it).
+    pub(super) log: String,
 }
 
 pub(super) async fn rows(state: &ClusterState) -> Vec<BrokerRow> {
@@ -32,6 +34,7 @@ pub(super) async fn rows(state: &ClusterState) -> Vec<BrokerRow> {
             pid: b.pid,
             running,
             data_dir: b.data_dir.display().to_string(),
+            log: b.log.display().to_string(),
         });
     }
     out
@@ -131,6 +134,14 @@ pub(super) fn show(
         );
         let alive = view.brokers.iter().filter(|r| r.running).count();
         let mut summary = format!("\nbrokers: {alive} of {} running", view.brokers.len());
+        if let Some(first) = view.brokers.first() {
+            let dir = std::path::Path::new(&first.log)
+                .parent()
+                .map_or_else(String::new, |d| d.display().to_string());
+            summary.push_str(&format!(
+                "\nlogs: {dir}/broker-N.log (`kfk cluster logs N [-f]`)"
+            ));
+        }
         if let Some(h) = &view.health {
             summary.push_str(&format!(
                 "\ncontroller: {}\npartitions: {} ({} under-replicated, {} offline)",
