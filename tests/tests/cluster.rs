@@ -309,6 +309,15 @@ fn a_cluster_file_sets_ports_racks_and_shared_settings() {
         "{topic}"
     );
     home.ok(&["cluster", "down"]);
+    // A plain `up` restarts the cluster the file described, on its ports.
+    home.ok(&["cluster", "up"]);
+    let again = home.json(&["describe", "cluster"]);
+    assert_eq!(again["brokers"].as_array().unwrap().len(), 3, "{again}");
+    assert_eq!(
+        home.json(&["cluster", "status"])["brokers"][2]["address"],
+        format!("127.0.0.1:{}", base + 2)
+    );
+    home.ok(&["cluster", "down"]);
 
     // A misspelt setting is refused before anything starts, naming its line.
     std::fs::write(
@@ -388,4 +397,98 @@ fn cluster_logs_prints_tails_and_follows_a_brokers_log() {
     );
     let first = whole.lines().next().unwrap();
     assert!(!std::fs::read_to_string(&followed).unwrap().contains(first));
+}
+
+fn running(home: &Home) -> Vec<i64> {
+    home.json(&["cluster", "status"])["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["running"] == true)
+        .map(|b| b["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// `cluster up` on a running cluster does what `docker compose up -d` does:
+/// starts what is stopped (brokers, the REST proxy) and leaves the rest.
+#[test]
+fn up_on_a_running_cluster_starts_what_is_stopped() {
+    let (home, _) = three_brokers();
+    home.ok(&["cluster", "stop-broker", "2", "--kill"]);
+    assert_eq!(running(&home), [1, 3]);
+    let out = home.kfk(&["cluster", "up"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Started broker 2 again."));
+    assert_eq!(running(&home), [1, 2, 3]);
+
+    // --rest-proxy on a running cluster adds the proxy; a dead proxy comes back.
+    let rest = kfk_e2e::free_port();
+    home.ok(&["cluster", "up", "--rest-proxy", &rest.to_string()]);
+    let url = home.json(&["cluster", "status"])["rest_proxy"].clone();
+    assert_eq!(url, format!("http://127.0.0.1:{rest}"));
+    let pid = std::fs::read_to_string(home.path().join("data/cluster.json")).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&pid).unwrap();
+    let pid = state["rest_proxy"]["pid"].as_u64().unwrap();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    kfk_e2e::wait_until(Duration::from_secs(10), "the proxy to die", || {
+        home.json(&["cluster", "status"])["rest_proxy"].is_null()
+    });
+    let out = home.kfk(&["cluster", "up"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Started the REST proxy"));
+    assert!(std::net::TcpStream::connect(("127.0.0.1", rest)).is_ok());
+    let out = home.kfk(&["cluster", "up"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already running"));
+}
+
+/// Two `cluster up` at once: one starts the cluster, the other waits for it
+/// and finds it running; never two half-started clusters.
+#[test]
+fn two_ups_at_once_start_one_cluster() {
+    let home = Home::new();
+    let base = kfk_e2e::cluster_base_port(3);
+    let up = || {
+        let mut cmd = Command::new(bin("kfk"));
+        home.env(&mut cmd);
+        cmd.args([
+            "cluster",
+            "up",
+            "--brokers",
+            "3",
+            "--base-port",
+            &base.to_string(),
+        ]);
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (up(), up());
+    let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    for o in &outs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let said: Vec<String> = outs
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .collect();
+    assert_eq!(
+        said.iter()
+            .filter(|s| s.contains("already running"))
+            .count(),
+        1,
+        "{said:?}"
+    );
+    assert_eq!(running(&home), [1, 2, 3]);
+    let out = home.kfk(&["cluster", "up", "--base-port", "0"]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -27,8 +27,105 @@ use view::{health, rows, show};
 
 const STOP_PATIENCE: Duration = Duration::from_secs(20);
 
+/// Holds the kfk home's cluster lock, waiting (bounded) for another
+/// `cluster up` to finish first.
+async fn lock_home(ctx: &Ctx) -> CliResult<std::fs::File> {
+    std::fs::create_dir_all(&ctx.home.data_dir)?;
+    let path = ctx.home.data_dir.join("cluster.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    let started = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < STOP_PATIENCE * 3 => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(
+                    CliError::new("another `kfk cluster up` is still running").hint(format!(
+                        "wait for it, or remove {} if none is",
+                        path.display()
+                    )),
+                );
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
+    }
+}
+
+/// `cluster up` on a running cluster: starts the brokers that are stopped
+/// (as `docker compose up -d` does) and the REST proxy when it is wanted and
+/// not running.
+async fn complete(
+    state: &mut ClusterState,
+    state_file: &std::path::Path,
+    rest_port: Option<u16>,
+) -> CliResult {
+    let stopped: Vec<usize> = (0..state.brokers.len())
+        .filter(|i| !is_alive(state.brokers[*i].pid))
+        .collect();
+    let ids: Vec<i32> = state.brokers.iter().map(|b| b.id).collect();
+    if !stopped.is_empty() {
+        let kfkd = kfkd_binary()?;
+        let mut starting = Vec::new();
+        let mut log_starts = Vec::new();
+        for i in &stopped {
+            log_starts.push(spawn(&kfkd, &mut state.brokers[*i])?);
+            starting.push(state.brokers[*i].clone());
+        }
+        state.save(state_file)?;
+        wait_ready(&starting, &log_starts, &ids).await?;
+        for b in &starting {
+            output::status(&format!("Started broker {} again.", b.id));
+        }
+    }
+    let running_proxy = state
+        .rest_proxy
+        .as_ref()
+        .filter(|r| is_alive(r.pid))
+        .map(|r| r.port);
+    let wanted = rest_port.or(state.rest_proxy.as_ref().map(|r| r.port));
+    match (wanted, running_proxy) {
+        (Some(want), Some(running)) if want != running => {
+            return Err(
+                CliError::usage(format!("the REST proxy already runs on port {running}"))
+                    .hint("stop the cluster with `kfk cluster down` to move it"),
+            );
+        }
+        (Some(port), None) => {
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+                return Err(CliError::new(format!(
+                    "port {port} (REST proxy) is already in use"
+                )));
+            }
+            state.rest_proxy = Some(start_rest_proxy(state, port).await?);
+            state.save(state_file)?;
+            output::status(&format!("Started the REST proxy on port {port}."));
+        }
+        _ => {}
+    }
+    if stopped.is_empty() && (wanted.is_none() || running_proxy.is_some()) {
+        output::status("The local cluster is already running.");
+    }
+    Ok(())
+}
+
 pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
-    let file = args.file.as_deref().map(ClusterFile::load).transpose()?;
+    // One `cluster up` at a time: a second waits for the first, then finds
+    // the cluster running instead of half-starting another.
+    let _lock = lock_home(ctx).await?;
+    // A plain `up` after `up -f FILE` restarts the cluster from that file.
+    let remembered = (args.file.is_none() && args.brokers.is_none() && args.base_port.is_none())
+        .then(|| plan::saved_shape(&ctx.home.default_cluster_dir()))
+        .flatten()
+        .and_then(|s| s.file)
+        .filter(|f| f.exists());
+    let file_path = args.file.clone().or(remembered);
+    let file = file_path.as_deref().map(ClusterFile::load).transpose()?;
     let data_dir = args
         .data_dir
         .clone()
@@ -39,20 +136,21 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         None => plan_from_flags(args, &data_dir)?,
     };
     let state_file = ctx.home.cluster_state_file();
-    if let Some(state) = ClusterState::load(&state_file)?
+    let rest_port = args.rest_proxy.or(file.as_ref().and_then(|f| f.rest_proxy));
+    if let Some(mut state) = ClusterState::load(&state_file)?
         && !state.running().is_empty()
     {
-        output::status("The local cluster is already running.");
+        complete(&mut state, &state_file, rest_port).await?;
         let rows = rows(&state).await;
         let health = health(&state).await;
         return show(ctx, &state, rows, health);
     }
     let kfkd = kfkd_binary()?;
-    let source_text = match &args.file {
+    let source_text = match &file_path {
         Some(p) => Some(std::fs::read_to_string(p)?),
         None => None,
     };
-    let source = args.file.as_deref().zip(source_text.as_deref());
+    let source = file_path.as_deref().zip(source_text.as_deref());
     // The first 3 brokers (5 from 5 brokers on) vote in the metadata quorum;
     // the others follow it as learners. One broker runs its quorum alone.
     let multi = plan.len() > 1;
@@ -71,7 +169,6 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
     } else {
         "stop what uses it, or pick another with --base-port"
     };
-    let rest_port = args.rest_proxy.or(file.as_ref().and_then(|f| f.rest_proxy));
     if let Some(p) = rest_port
         && std::net::TcpListener::bind(("127.0.0.1", p)).is_err()
     {
@@ -86,16 +183,24 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         }
     }
     std::fs::create_dir_all(&data_dir)?;
-    if file.is_none() {
-        let shape = Shape {
-            brokers: plan.len() as u16,
-            base_port: Some(plan[0].port),
-        };
-        std::fs::write(
-            data_dir.join(SHAPE_FILE),
-            serde_json::to_vec(&shape).map_err(|e| CliError::new(e.to_string()))?,
-        )?;
-    }
+    let shape = Shape {
+        brokers: plan.len() as u16,
+        base_port: Some(plan[0].port),
+        file: file_path
+            .as_deref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())),
+    };
+    // A file-started cluster is remembered where a plain `up` looks.
+    let shape_dir = if shape.file.is_some() {
+        ctx.home.default_cluster_dir()
+    } else {
+        data_dir.clone()
+    };
+    std::fs::create_dir_all(&shape_dir)?;
+    std::fs::write(
+        shape_dir.join(SHAPE_FILE),
+        serde_json::to_vec(&shape).map_err(|e| CliError::new(e.to_string()))?,
+    )?;
     let mut brokers = Vec::new();
     for b in &plan {
         let dir = data_dir.join(format!("broker-{}", b.id));

@@ -21,10 +21,13 @@ pub(super) struct BrokerPlan {
 /// How a flag-started cluster was shaped, kept in its data directory so
 /// that a plain `kfk cluster up` restarts the same cluster: starting fewer
 /// brokers than its quorum has voters would leave it without a majority.
-#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Shape {
     pub(super) brokers: u16,
     pub(super) base_port: Option<u16>,
+    /// The cluster file it was started from, so a plain `up` reads it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) file: Option<std::path::PathBuf>,
 }
 
 pub(super) const SHAPE_FILE: &str = "kfk-cluster.json";
@@ -51,6 +54,7 @@ pub(super) fn saved_shape(data_dir: &std::path::Path) -> Option<Shape> {
     (brokers > 0).then_some(Shape {
         brokers: brokers as u16,
         base_port: None,
+        file: None,
     })
 }
 
@@ -60,7 +64,7 @@ pub(super) fn plan_from_flags(
     data_dir: &std::path::Path,
 ) -> CliResult<Vec<BrokerPlan>> {
     let saved = saved_shape(data_dir);
-    let brokers = match (args.brokers, saved) {
+    let brokers = match (args.brokers, saved.as_ref()) {
         (Some(n), Some(s)) if n != s.brokers => {
             return Err(CliError::usage(format!(
                 "the cluster in {} has {} broker(s), not {n}",
@@ -85,6 +89,12 @@ pub(super) fn plan_from_flags(
         .base_port
         .or(saved.and_then(|s| s.base_port))
         .unwrap_or(9092);
+    if base_port == 0 {
+        return Err(
+            CliError::usage("--base-port 0 is not a port a broker can listen on")
+                .hint("pick one, e.g. --base-port 9092"),
+        );
+    }
     (1..=brokers)
         .map(|i| {
             let too_high = || CliError::usage("--base-port too high");
