@@ -77,19 +77,21 @@ for b in kfk kfkd; do
 done
 
 man1="$prefix/share/man/man1"
+man8="$prefix/share/man/man8"
 bash_dir="$prefix/share/bash-completion/completions"
 zsh_dir="$prefix/share/zsh/site-functions"
 fish_dir="$prefix/share/fish/vendor_completions.d"
-mkdir -p "$bin" "$man1" "$bash_dir" "$zsh_dir" "$fish_dir"
+mkdir -p "$bin" "$man1" "$man8" "$bash_dir" "$zsh_dir" "$fish_dir"
 
 install -m 755 "$binaries/kfk" "$binaries/kfkd" "$bin/"
 install -m 644 man/*.1 "$man1/"
+install -m 644 man/*.8 "$man8/"
 install -m 644 completions/kfk.bash "$bash_dir/kfk"
 install -m 644 completions/_kfk "$zsh_dir/_kfk"
 install -m 644 completions/kfk.fish "$fish_dir/kfk.fish"
 
 echo "Installed kfk and kfkd to $bin"
-echo "Installed man pages to $man1 and completions for bash, zsh and fish under $prefix/share"
+echo "Installed man pages to $man1 and $man8 and completions for bash, zsh and fish under $prefix/share"
 if ! on_path "$bin"; then
   echo "Note: $bin is not on your PATH, so the shell will not find kfk yet. Add it with:"
   echo "    export PATH=\"$bin:\$PATH\""

@@ -523,6 +523,27 @@ impl KfkHome {
         .0
     }
 
+    /// `kfk cluster up --brokers N --controllers M` on free ports; returns
+    /// the base port.
+    pub fn up_cluster_with_controllers(&self, brokers: u16, controllers: u16) -> u16 {
+        self.up_fresh(|| {
+            let base = cluster_base_port_with_controllers(brokers, controllers);
+            self.port.set(base);
+            (
+                vec![
+                    "--brokers".to_string(),
+                    brokers.to_string(),
+                    "--controllers".to_string(),
+                    controllers.to_string(),
+                    "--base-port".to_string(),
+                    base.to_string(),
+                ],
+                base,
+            )
+        })
+        .0
+    }
+
     /// As [`KfkHome::up_cluster`], with the REST proxy on a free port;
     /// returns the base port and the proxy's port.
     pub fn up_cluster_with_rest_proxy(&self, brokers: u16) -> (u16, u16) {
@@ -595,12 +616,21 @@ impl KfkHome {
 /// A base port whose `brokers` client ports and controller ports (base + 100
 /// onwards, as `kfk cluster up` assigns them) are free.
 pub fn cluster_base_port(brokers: u16) -> u16 {
+    cluster_base_port_with_controllers(brokers, 0)
+}
+
+/// As [`cluster_base_port`], also with the ports of `controllers` dedicated
+/// controllers free (base + 200 onwards).
+pub fn cluster_base_port_with_controllers(brokers: u16, controllers: u16) -> u16 {
+    let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
     loop {
         let p = free_port();
-        if (0..brokers).all(|i| {
-            std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()
-                && std::net::TcpListener::bind(("127.0.0.1", p + 100 + i)).is_ok()
-        }) {
+        if p > u16::MAX - 300 {
+            continue;
+        }
+        if (0..brokers).all(|i| free(p + i) && free(p + 100 + i))
+            && (0..controllers).all(|j| free(p + 200 + j))
+        {
             return p;
         }
     }

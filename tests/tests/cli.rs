@@ -497,11 +497,17 @@ fn completions_and_man_pages_are_fresh() {
         );
     }
     home.ok(&["man", fresh.path().to_str().unwrap()]);
+    kfk_e2e::run(
+        Command::new(kfk_e2e::bin("kfkd"))
+            .arg("--man-page")
+            .arg(fresh.path()),
+        std::time::Duration::from_secs(20),
+    );
     let list = |dir: PathBuf| -> Vec<(String, Vec<u8>)> {
         let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "1"))
+            .filter(|p| p.extension().is_some_and(|e| e == "1" || e == "8"))
             .map(|p| {
                 (
                     p.file_name().unwrap().to_string_lossy().into_owned(),

@@ -374,7 +374,7 @@ fn cluster_logs_prints_tails_and_follows_a_brokers_log() {
     );
     let out = home.kfk(&["cluster", "logs", "7"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("has no broker 7"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no node 7"));
 
     // -f prints what the broker logs next.
     let followed = home.path().join("followed.log");

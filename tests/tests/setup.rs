@@ -144,6 +144,7 @@ fn install_without_a_prefix_picks_a_directory_on_path() {
     assert!(kfk_found_on(&path).is_some(), "the shell finds kfk at once");
     // Beside the binaries, where man and bash-completion look for them.
     assert!(home.join(".cargo/share/man/man1/kfk.1").exists());
+    assert!(home.join(".cargo/share/man/man8/kfkd.8").exists());
 
     // When ~/.local/bin is on PATH too, it comes first.
     let local_bin = home.join(".local/bin");

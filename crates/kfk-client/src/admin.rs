@@ -77,6 +77,17 @@ pub struct NewTopic {
 /// about a second).
 const CONTROLLER_RETRIES: u32 = 10;
 
+/// How long admin requests are retried in all: brokers already wait out an
+/// election before answering NOT_CONTROLLER, so a quorum that stays without
+/// a leader past this is reported, not waited on for a minute.
+const CONTROLLER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// Whether another attempt is worth making after `attempt` failures that
+/// began at `started`.
+fn retry_again(attempt: u32, started: std::time::Instant) -> bool {
+    attempt < CONTROLLER_RETRIES && started.elapsed() < CONTROLLER_PATIENCE
+}
+
 impl Client {
     /// Runs `op` again on retriable errors (NOT_CONTROLLER, a broker going
     /// away), refreshing metadata in between.
@@ -86,9 +97,10 @@ impl Client {
         Fut: std::future::Future<Output = Result<T>>,
     {
         let mut attempt = 0;
+        let started = std::time::Instant::now();
         loop {
             match op().await {
-                Err(e) if e.is_retriable() && attempt < CONTROLLER_RETRIES => {
+                Err(e) if e.is_retriable() && retry_again(attempt, started) => {
                     attempt += 1;
                     self.refresh(None).await.ok();
                     self.backoff(attempt).await;
@@ -164,12 +176,13 @@ impl Client {
         let mut done: Vec<(String, Result<()>)> = Vec::new();
         let mut pending: Vec<String> = names.to_vec();
         let mut attempt = 0;
+        let started = std::time::Instant::now();
         loop {
             let results = self.delete_topics_once(&pending).await?;
             pending.clear();
             for (name, res) in results {
                 match res {
-                    Err(e) if e.is_retriable() && attempt < CONTROLLER_RETRIES => {
+                    Err(e) if e.is_retriable() && retry_again(attempt, started) => {
                         pending.push(name)
                     }
                     other => done.push((name, other)),

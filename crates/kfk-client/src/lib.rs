@@ -11,6 +11,7 @@ pub mod groups;
 pub mod membership;
 pub mod partitioner;
 pub mod producer;
+pub mod quorum;
 pub mod reassign;
 pub mod versions;
 
@@ -25,4 +26,5 @@ pub use kfk_wire::{Compression, NewRecord};
 pub use membership::{Assignment, Committer, GroupMembership};
 pub use partitioner::{murmur2, partition_for_key};
 pub use producer::{Delivery, Producer, ProducerConfig, RecordMetadata};
+pub use quorum::{QuorumReplica, QuorumStatus};
 pub use reassign::{PartitionOutcome, Reassignment};

@@ -240,6 +240,13 @@ pub struct ClusterUpArgs {
     /// cluster's previous port, or 9092).
     #[arg(long, conflicts_with = "file")]
     pub base_port: Option<u16>,
+    /// Dedicated controller nodes (1, 3 or 5) holding the metadata quorum,
+    /// as KRaft's `process.roles=controller` (and ZooKeeper before it): then
+    /// stopping brokers never costs the cluster its metadata. Controller j
+    /// is node 100 + j on port base-port + 200 + j - 1. Default: the first
+    /// brokers vote (none, or as the cluster in the data directory had).
+    #[arg(long, conflicts_with = "file", value_name = "N")]
+    pub controllers: Option<u16>,
     /// Serve the REST proxy from the first broker on this port (8082 if no
     /// port is given).
     #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "8082")]

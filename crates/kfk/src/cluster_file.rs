@@ -8,6 +8,9 @@
 //! settings:                   # every broker (server.properties keys)
 //!   default.replication.factor: 3
 //!   min.insync.replicas: 2
+//! controllers:               # optional: dedicated controllers (1, 3 or 5)
+//!   - id: 101
+//!     port: 9292              # its metadata quorum listener
 //! brokers:
 //!   - id: 1
 //!     port: 9092
@@ -35,7 +38,23 @@ pub struct ClusterFile {
     /// kfkd settings for every broker, keyed as in server.properties.
     #[serde(default)]
     pub settings: BTreeMap<String, serde_yaml::Value>,
+    /// Dedicated controllers holding the metadata quorum (KRaft's
+    /// `process.roles=controller`, ZooKeeper's place in docker-compose);
+    /// none: the first brokers vote.
+    #[serde(default)]
+    pub controllers: Vec<ControllerSpec>,
     pub brokers: Vec<BrokerSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerSpec {
+    pub id: i32,
+    /// Port of its metadata quorum listener on 127.0.0.1.
+    pub port: u16,
+    /// kfkd settings for this controller only.
+    #[serde(default)]
+    pub settings: BTreeMap<String, serde_yaml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,7 +82,11 @@ const MANAGED: &[(&str, &str)] = &[
     ("controller.listener", "the broker's `controller_port`"),
     (
         "controller.quorum.voters",
-        "the order of `brokers` (the first 3, or 5, vote)",
+        "`controllers` (or the order of `brokers`: the first 3, or 5, vote)",
+    ),
+    (
+        "process.roles",
+        "whether a node is under `brokers` or `controllers`",
     ),
     ("broker.rack", "the broker's `rack`"),
 ];
@@ -115,25 +138,37 @@ impl ClusterFile {
                 ),
             );
         }
+        if ![0, 1, 3, 5].contains(&file.controllers.len()) {
+            return fail(
+                "controllers",
+                format!(
+                    "a metadata quorum has 1, 3 or 5 voters, the file lists {} controllers",
+                    file.controllers.len()
+                ),
+            );
+        }
         let mut ids = Vec::new();
         let mut ports = Vec::new();
-        for b in &file.brokers {
-            if b.id < 0 || ids.contains(&b.id) {
-                return fail(
-                    "id",
-                    format!("broker id {} is negative or used twice", b.id),
-                );
+        let nodes = file
+            .brokers
+            .iter()
+            .map(|b| (b.id, vec![Some(b.port), b.controller_port]))
+            .chain(file.controllers.iter().map(|c| (c.id, vec![Some(c.port)])));
+        for (id, node_ports) in nodes {
+            if id < 0 || ids.contains(&id) {
+                return fail("id", format!("node id {id} is negative or used twice"));
             }
-            ids.push(b.id);
-            for p in [Some(b.port), b.controller_port].into_iter().flatten() {
+            ids.push(id);
+            for p in node_ports.into_iter().flatten() {
                 if ports.contains(&p) {
                     return fail("port", format!("port {p} is used twice"));
                 }
                 ports.push(p);
             }
         }
-        for settings in
-            std::iter::once(&file.settings).chain(file.brokers.iter().map(|b| &b.settings))
+        for settings in std::iter::once(&file.settings)
+            .chain(file.brokers.iter().map(|b| &b.settings))
+            .chain(file.controllers.iter().map(|c| &c.settings))
         {
             for key in settings.keys() {
                 if let Some((_, instead)) = MANAGED.iter().find(|(k, _)| k == key) {
@@ -151,6 +186,13 @@ impl ClusterFile {
             file.data_dir = Some(base.join(dir));
         }
         Ok(file)
+    }
+
+    /// The settings of controller `c`: shared ones overlaid with its own.
+    pub fn controller_settings(&self, c: &ControllerSpec) -> BTreeMap<String, serde_yaml::Value> {
+        let mut all = self.settings.clone();
+        all.extend(c.settings.iter().map(|(k, v)| (k.clone(), v.clone())));
+        all
     }
 
     /// The settings of broker `b`: shared ones overlaid with its own.
@@ -177,7 +219,42 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cluster.yaml");
         let file = ClusterFile::load(&path).unwrap();
         assert_eq!(file.brokers.len(), 3);
+        assert_eq!(file.controllers.len(), 3, "the seeds' 3 + 3 layout");
         assert!(file.data_dir.is_none());
+    }
+
+    #[test]
+    fn controllers_come_in_quorum_sizes_with_their_own_ids_and_ports() {
+        let brokers = "brokers:\n  - id: 1\n    port: 9092\n";
+        let err = load(&format!(
+            "controllers:\n  - id: 101\n    port: 9292\n  - id: 102\n    port: 9293\n{brokers}"
+        ))
+        .unwrap_err();
+        assert!(err.message.contains("1, 3 or 5 voters"), "{}", err.message);
+        let err = load(&format!(
+            "controllers:\n  - id: 1\n    port: 9292\n{brokers}"
+        ))
+        .unwrap_err();
+        assert!(err.message.contains("used twice"), "{}", err.message);
+        let err = load(&format!(
+            "controllers:\n  - id: 101\n    port: 9092\n{brokers}"
+        ))
+        .unwrap_err();
+        assert!(
+            err.message.contains("port 9092 is used twice"),
+            "{}",
+            err.message
+        );
+        let err = load(&format!(
+            "controllers:\n  - id: 101\n    port: 9292\n    settings:\n      process.roles: broker\n{brokers}"
+        ))
+        .unwrap_err();
+        assert!(err.message.contains("process.roles"), "{}", err.message);
+        let file = load(&format!(
+            "controllers:\n  - id: 101\n    port: 9292\n{brokers}"
+        ))
+        .unwrap();
+        assert_eq!(file.controllers[0].id, 101);
     }
 
     #[test]

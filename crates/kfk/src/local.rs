@@ -35,6 +35,10 @@ pub struct LocalRestProxy {
 pub struct ClusterState {
     pub data_dir: PathBuf,
     pub brokers: Vec<LocalBroker>,
+    /// Dedicated controllers (`port` is their quorum listener); empty when
+    /// the first brokers vote.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controllers: Vec<LocalBroker>,
     #[serde(default)]
     pub rest_proxy: Option<LocalRestProxy>,
 }
@@ -72,17 +76,43 @@ impl ClusterState {
             .join(",")
     }
 
+    /// A broker or dedicated controller by id.
+    ///
+    /// # Errors
+    /// A usage error listing the ids there are.
     pub fn broker(&self, id: i32) -> CliResult<&LocalBroker> {
-        self.brokers.iter().find(|b| b.id == id).ok_or_else(|| {
-            CliError::usage(format!("the local cluster has no broker {id}")).hint(format!(
-                "its brokers are {}",
-                self.brokers
+        self.nodes().find(|b| b.id == id).ok_or_else(|| {
+            let ids = |nodes: &[LocalBroker]| {
+                nodes
                     .iter()
                     .map(|b| b.id.to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
-            ))
+            };
+            let mut hint = format!("its brokers are {}", ids(&self.brokers));
+            if !self.controllers.is_empty() {
+                hint.push_str(&format!(", its controllers {}", ids(&self.controllers)));
+            }
+            CliError::usage(format!("the local cluster has no node {id}")).hint(hint)
         })
+    }
+
+    /// Brokers, then dedicated controllers.
+    pub fn nodes(&self) -> impl Iterator<Item = &LocalBroker> {
+        self.brokers.iter().chain(&self.controllers)
+    }
+
+    /// Whether `id` is a dedicated controller.
+    pub fn is_controller(&self, id: i32) -> bool {
+        self.controllers.iter().any(|c| c.id == id)
+    }
+
+    /// The node `id`, to record a new pid.
+    pub fn node_mut(&mut self, id: i32) -> Option<&mut LocalBroker> {
+        self.brokers
+            .iter_mut()
+            .chain(&mut self.controllers)
+            .find(|b| b.id == id)
     }
 
     /// Brokers whose process is still alive.

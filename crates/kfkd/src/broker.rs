@@ -81,11 +81,6 @@ const CONTROLLED_SHUTDOWN_PATIENCE: Duration = Duration::from_secs(3);
 /// Directory of the metadata quorum's Raft log and snapshots.
 pub const QUORUM_DIR: &str = "__cluster_metadata";
 
-/// How long a quorum leader may go without a majority's acknowledgement
-/// before it stops counting as the active controller (KRaft's
-/// `controller.quorum.fetch.timeout.ms` default).
-const QUORUM_LOST_AFTER: Duration = Duration::from_secs(2);
-
 /// What the background tasks need from the opening of a broker besides the
 /// broker itself; [`crate::tasks::start_broker`] hands them over.
 #[derive(Debug)]
@@ -223,7 +218,9 @@ impl Broker {
             follower_quota: Mutex::new(crate::replica::quota::Quota::default()),
             retention: Mutex::new(None),
         });
-        broker.register().await?;
+        if broker.settings.is_broker() {
+            broker.register().await?;
+        }
         broker
             .sync_partitions()
             .map_err(|e| anyhow::anyhow!("{}", e.message.unwrap_or_default()))?;
@@ -256,21 +253,36 @@ impl Broker {
 
     /// The active controller (the quorum's leader), -1 while there is none.
     /// A leader that has not heard from a majority for
-    /// [`QUORUM_LOST_AFTER`] cannot commit anything, so it does not count
+    /// a couple of seconds cannot commit anything, so it does not count
     /// (openraft keeps such a node leader until it hears of a newer term;
     /// KRaft's leader resigns after its fetch timeout).
     pub fn controller_id(&self) -> i32 {
         let metrics = self.raft.metrics();
         let m = metrics.borrow();
-        let Some(leader) = m.current_leader else {
+        match m.current_leader {
+            Some(leader) if !crate::quorum::client::leads_without_quorum(&m) => leader as i32,
+            _ => -1,
+        }
+    }
+
+    /// The controller id clients are told (Metadata, DescribeCluster): the
+    /// active controller when it is also a broker, else a live broker, as
+    /// KRaft does with dedicated controllers, since clients cannot reach a
+    /// controller-only node and any broker takes admin requests. -1 while
+    /// the quorum has no leader.
+    pub fn controller_for_clients(&self) -> i32 {
+        let active = self.controller_id();
+        if active < 0 {
             return -1;
-        };
-        let voters = m.membership_config.membership().voter_ids().count();
-        let lost = leader == self.node_id as u64
-            && voters > 1
-            && m.millis_since_quorum_ack
-                .is_none_or(|ms| ms > QUORUM_LOST_AFTER.as_millis() as u64);
-        if lost { -1 } else { leader as i32 }
+        }
+        self.with_image(|i| {
+            let live = i.live_broker_ids();
+            if live.is_empty() || live.contains(&active) {
+                active
+            } else {
+                live[0]
+            }
+        })
     }
 
     /// A consistent copy of the metadata image.
@@ -443,11 +455,12 @@ impl Broker {
     /// at once instead of waiting for the session timeout.
     pub async fn controlled_shutdown(&self) {
         self.stopping.store(true, Ordering::Relaxed);
-        if self
-            .settings
-            .parse_voters()
-            .map(|v| v.is_empty())
-            .unwrap_or(true)
+        if !self.settings.is_broker()
+            || self
+                .settings
+                .parse_voters()
+                .map(|v| v.is_empty())
+                .unwrap_or(true)
         {
             return;
         }

@@ -3,31 +3,42 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
-use kfkd::config::{self, FileSettings, SettingArgs, Settings};
+use kfkd::config::{self, ConfigFile, SettingArgs, Settings};
 use tracing::{error, info};
 
 /// The kfk broker: speaks the Apache Kafka wire protocol.
 ///
-/// Every setting is a flag, a KFKD_* environment variable and a key of the YAML
-/// file given with --config (named as in Kafka's server.properties).
-/// Flags and environment win over the file, the file over the defaults.
-#[derive(Debug, Parser)]
+/// Every setting is a flag, a KFKD_* environment variable and a key of the
+/// file given with --config: YAML with server.properties' keys, or Kafka's
+/// own server.properties (broker.id, listeners=PLAINTEXT://host:port,
+/// log.retention.hours, ...; keys kfkd does not use are warned about and
+/// ignored). Flags and environment win over the file, the file over the
+/// defaults.
+#[derive(Debug, clap::Parser)]
 #[command(name = "kfkd", version)]
 struct Cli {
-    /// YAML file of settings, e.g. `num.partitions: 3`.
+    /// Settings file: YAML (`num.partitions: 3`) or Kafka's server.properties (`num.partitions=3`).
     #[arg(long, env = "KFKD_CONFIG")]
     config: Option<PathBuf>,
     /// Check the settings (flags, environment and --config file) and exit.
     #[arg(long)]
     check_config: bool,
+    /// Write the kfkd(8) man page into DIR and exit (for packaging).
+    #[arg(long, value_name = "DIR", hide = true)]
+    man_page: Option<PathBuf>,
     #[command(flatten)]
     settings: SettingArgs,
 }
 
+/// What kfkd logs when RUST_LOG does not say.
+const DEFAULT_LOG_FILTER: &str = "info,openraft=off";
+
 fn init_logging() {
+    // openraft narrates every failed heartbeat; the quorum's network layer
+    // reports peers going and coming instead. RUST_LOG=openraft=debug shows
+    // openraft's own account.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -59,9 +70,16 @@ async fn shutdown_signal() {
 fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     let file = match &cli.config {
         Some(path) => config::read_file(path)?,
-        None => FileSettings::default(),
+        None => ConfigFile::default(),
     };
-    let settings = Settings::resolve(&cli.settings, &file);
+    for w in &file.warnings {
+        if cli.check_config {
+            eprintln!("kfkd: warning: {w}");
+        } else {
+            tracing::warn!("{w}");
+        }
+    }
+    let settings = Settings::resolve(&cli.settings, &file.settings);
     settings.validate()?;
     Ok(settings)
 }
@@ -74,6 +92,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let listen = settings.listen.clone();
     let broker = kfkd::tasks::start_broker(settings).await?;
+    if !broker.settings.is_broker() {
+        return run_controller(broker).await;
+    }
 
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -107,8 +128,65 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes `kfkd.8` into `dir`: the daemon's page belongs in section 8.
+fn write_man_page(dir: &std::path::Path) -> std::io::Result<()> {
+    let cmd = command();
+    let page = clap_mangen::Man::new(cmd).section("8");
+    let mut out = Vec::new();
+    page.render(&mut out)?;
+    std::fs::write(dir.join("kfkd.8"), out)
+}
+
+/// A controller-only node (`process.roles=controller`): it votes in the
+/// metadata quorum and runs the controller's duties, and serves no clients,
+/// as a KRaft controller does.
+async fn run_controller(node: std::sync::Arc<kfkd::broker::Broker>) -> anyhow::Result<()> {
+    info!(node_id = node.node_id, cluster_id = %node.cluster_id, roles = "controller",
+        controller_listen = %node.settings.controller_listen,
+        data_dir = %node.settings.data_dir.display(), "{}", kfk_wire::KFKD_READY);
+    shutdown_signal().await;
+    if let Err(e) = node.close().await {
+        error!(error = %e, "could not close the data directory cleanly");
+    }
+    info!("kfkd stopped");
+    Ok(())
+}
+
+/// kfkd's command line, each setting's help ending with its default (the
+/// flags are optional so that the config file can fill them in, so clap
+/// cannot show defaults by itself).
+fn command() -> clap::Command {
+    // Long setting names leave no room for a help column: help goes below.
+    let mut cmd = <Cli as clap::CommandFactory>::command().next_line_help(true);
+    for (id, default) in Settings::defaults() {
+        let shown = if default.is_empty() {
+            "none".to_string()
+        } else {
+            default
+        };
+        cmd = cmd.mut_arg(id, |a| {
+            let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+            a.help(format!("{help} [default: {shown}]"))
+        });
+    }
+    cmd
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    if let Some(dir) = &cli.man_page {
+        return match write_man_page(dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("kfkd: error: cannot write the man page: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

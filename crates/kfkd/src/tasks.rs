@@ -33,10 +33,12 @@ pub async fn start_broker(settings: Settings) -> anyhow::Result<Arc<Broker>> {
     tokio::spawn(crate::group::GroupCoordinator::run(weak()));
     crate::replica::fetcher::ensure_running(&broker);
     if let Some(liveness) = inputs.liveness {
-        tokio::spawn(crate::controller::send_heartbeats(
-            weak(),
-            Arc::clone(&liveness),
-        ));
+        if broker.settings.is_broker() {
+            tokio::spawn(crate::controller::send_heartbeats(
+                weak(),
+                Arc::clone(&liveness),
+            ));
+        }
         tokio::spawn(crate::controller::watch_brokers(weak(), liveness));
         tokio::spawn(crate::controller::balance_leaders(weak()));
     }

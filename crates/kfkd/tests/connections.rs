@@ -151,6 +151,7 @@ async fn send_default(c: &mut Client, api: ApiKey, version: i16) -> Option<i32> 
         CreatePartitions => CreatePartitionsRequest::default(),
         IncrementalAlterConfigs => IncrementalAlterConfigsRequest::default(),
         DescribeCluster => DescribeClusterRequest::default(),
+        DescribeQuorum => DescribeQuorumRequest::default(),
         OffsetForLeaderEpoch => OffsetForLeaderEpochRequest::default(),
         AlterPartitionReassignments => AlterPartitionReassignmentsRequest::default(),
         ListPartitionReassignments => ListPartitionReassignmentsRequest::default(),

@@ -9,7 +9,7 @@ use crate::broker::Broker;
 pub fn handle(broker: &Broker, _req: DescribeClusterRequest) -> DescribeClusterResponse {
     DescribeClusterResponse::default()
         .with_cluster_id(str_bytes(broker.cluster_id.clone()))
-        .with_controller_id(BrokerId(broker.controller_id()))
+        .with_controller_id(BrokerId(broker.controller_for_clients()))
         .with_brokers(
             broker
                 .brokers()

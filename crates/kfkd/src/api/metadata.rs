@@ -127,6 +127,6 @@ pub async fn handle(broker: &Broker, req: MetadataRequest, version: i16) -> Meta
     MetadataResponse::default()
         .with_brokers(brokers)
         .with_cluster_id(Some(str_bytes(broker.cluster_id.clone())))
-        .with_controller_id(BrokerId(broker.controller_id()))
+        .with_controller_id(BrokerId(broker.controller_for_clients()))
         .with_topics(topics)
 }

@@ -8,6 +8,7 @@ mod create_partitions;
 mod create_topics;
 mod delete_topics;
 mod describe_cluster;
+mod describe_quorum;
 mod fetch;
 mod groups;
 mod init_producer_id;
@@ -41,6 +42,7 @@ pub const SUPPORTED: VersionTable = VersionTable::new(&[
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 1),
+    (ApiKey::DescribeQuorum, 0, 2),
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
     (ApiKey::AlterPartitionReassignments, 0, 1),
     (ApiKey::ListPartitionReassignments, 0, 0),
@@ -110,6 +112,7 @@ pub async fn handle(
             reply!(configs::incremental_alter(broker, r).await)
         }
         RequestKind::DescribeCluster(r) => reply!(describe_cluster::handle(broker, r)),
+        RequestKind::DescribeQuorum(r) => reply!(describe_quorum::handle(broker, r).await),
         RequestKind::OffsetForLeaderEpoch(r) => reply!(offset_for_leader_epoch::handle(broker, r)),
         RequestKind::AlterPartitionReassignments(r) => {
             reply!(reassignments::alter(broker, r).await)

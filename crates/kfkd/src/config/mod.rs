@@ -7,6 +7,7 @@
 //! `kfkd --help` cannot drift apart.
 
 pub mod dynamic;
+pub mod properties;
 pub mod topic;
 
 use std::path::{Path, PathBuf};
@@ -42,12 +43,23 @@ macro_rules! settings {
             $( pub $field: $ty, )*
         }
 
+        /// The YAML (server.properties) key of every setting.
+        pub const KEYS: &[&str] = &[ $( $key, )* ];
+
         impl Settings {
+            /// Every setting's default as `(flag's argument id, value)`, for `kfkd --help`.
+            pub fn defaults() -> Vec<(&'static str, String)> {
+                let d = Settings::resolve(&SettingArgs::default(), &FileSettings::default());
+                vec![ $( (stringify!($field), format!("{}", DisplaySetting(&d.$field))), )* ]
+            }
+
             /// Flag or environment first, then file, then default.
             pub fn resolve(args: &SettingArgs, file: &FileSettings) -> Settings {
-                Settings {
+                let mut s = Settings {
                     $( $field: args.$field.clone().or_else(|| file.$field.clone()).unwrap_or_else(|| $default), )*
-                }
+                };
+                s.strip_plaintext_prefix();
+                s
             }
 
             /// `(yaml key, value)` of every setting, for DescribeConfigs on the broker.
@@ -78,8 +90,10 @@ macro_rules! display_plain {
 display_plain!(i32, i64, u64, bool, String);
 
 settings! {
-    /// Id of this broker in the cluster [node.id].
+    /// Id of this node in the cluster [node.id].
     node_id: i32 = 1, "node.id", "KFKD_NODE_ID";
+    /// What this node does: broker (serves clients), controller (votes in the metadata quorum), or both [process.roles].
+    process_roles: String = "broker,controller".to_string(), "process.roles", "KFKD_PROCESS_ROLES";
     /// Directory holding this broker's partitions and metadata [log.dirs].
     data_dir: PathBuf = PathBuf::from("kfk-data"), "log.dirs", "KFKD_DATA_DIR";
     /// Address to accept client connections on, host:port [listeners].
@@ -168,6 +182,50 @@ settings! {
     max_connections: u64 = 10_000, "max.connections", "KFKD_MAX_CONNECTIONS";
 }
 
+/// Checks that `value` is `host:port` (optionally `PLAINTEXT://host:port`)
+/// with a port a socket can use, so `--check-config` catches what would only
+/// fail when the broker binds or registers.
+fn check_address(key: &'static str, value: &str, may_be_empty: bool) -> Result<(), ConfigError> {
+    if value.is_empty() && may_be_empty {
+        return Ok(());
+    }
+    let addr = value.strip_prefix("PLAINTEXT://").unwrap_or(value);
+    let bad = |why: &str| {
+        Err(ConfigError::Invalid {
+            key,
+            reason: format!("{value:?} {why}"),
+        })
+    };
+    if addr.contains("://") {
+        return bad(
+            "uses a protocol kfkd does not serve yet; use PLAINTEXT://host:port or host:port",
+        );
+    }
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return bad("is not host:port (e.g. PLAINTEXT://0.0.0.0:9092)");
+    };
+    if host.is_empty() {
+        return bad("has no host (use 0.0.0.0 for every interface)");
+    }
+    match port.parse::<u16>() {
+        Ok(_) => Ok(()),
+        Err(_) => bad("has no valid port (0-65535)"),
+    }
+}
+
+/// What a node does in the cluster, as KRaft's `process.roles` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Roles {
+    /// Serves clients and hosts partitions; follows the metadata quorum.
+    Broker,
+    /// Votes in the metadata quorum and runs the controller's duties only:
+    /// no client listener, no partitions, so losing brokers never costs the
+    /// cluster its metadata.
+    Controller,
+    /// Both, the way a small cluster runs.
+    Combined,
+}
+
 /// Why settings were refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -181,25 +239,84 @@ pub enum ConfigError {
         path: PathBuf,
         source: serde_yaml::Error,
     },
+    #[error("config file {}{reason}", path.display())]
+    Properties { path: PathBuf, reason: String },
     #[error("invalid setting {key}: {reason}")]
     Invalid { key: &'static str, reason: String },
 }
 
-/// Reads the YAML config file (Kafka-style dotted keys).
+/// A config file as read: its settings and what was ignored in it.
+#[derive(Debug, Default)]
+pub struct ConfigFile {
+    pub settings: FileSettings,
+    /// Lines kfkd ignored (Kafka settings it has no use for), to be logged.
+    pub warnings: Vec<String>,
+}
+
+/// Reads the config file: YAML with Kafka's dotted keys, or Kafka's own
+/// `server.properties` (told apart by its `key=value` lines).
 ///
 /// # Errors
-/// [`ConfigError::Read`] or [`ConfigError::Parse`], naming the file.
-pub fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+/// [`ConfigError::Read`] or [`ConfigError::Parse`], naming the file; an
+/// unknown key in YAML (kfk's own format, so a typo) or a value that cannot
+/// be read.
+pub fn read_file(path: &Path) -> Result<ConfigFile, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
     if text.trim().is_empty() {
-        return Ok(FileSettings::default());
+        return Ok(ConfigFile::default());
     }
-    serde_yaml::from_str(&text).map_err(|source| ConfigError::Parse {
+    let parse_err = |source| ConfigError::Parse {
         path: path.to_path_buf(),
         source,
+    };
+    if !properties::looks_like_properties(&text) {
+        return Ok(ConfigFile {
+            settings: serde_yaml::from_str(&text).map_err(parse_err)?,
+            warnings: Vec::new(),
+        });
+    }
+    let source = path.display().to_string();
+    let props = properties::parse(&text);
+    let translated = properties::translate(&props, KEYS, &source)?;
+    // Values are text in a properties file; read each as a YAML scalar so
+    // numbers and booleans land in typed settings, naming the line if not.
+    let mut map = serde_yaml::Mapping::new();
+    for (key, value) in &translated.settings {
+        let scalar = match serde_yaml::from_str::<serde_yaml::Value>(value) {
+            Ok(v @ (serde_yaml::Value::Number(_) | serde_yaml::Value::Bool(_))) => v,
+            _ => serde_yaml::Value::String(value.clone()),
+        };
+        map.insert(serde_yaml::Value::String(key.clone()), scalar);
+    }
+    // One key at a time first, so a bad value is reported with its key.
+    for (key, value) in &map {
+        let one = serde_yaml::Mapping::from_iter([(key.clone(), value.clone())]);
+        if let Err(e) = serde_yaml::from_value::<FileSettings>(serde_yaml::Value::Mapping(one)) {
+            let key = key.as_str().unwrap_or_default();
+            let line = props
+                .iter()
+                .rev()
+                .find(|p| p.key == key || properties::alias_of(&p.key) == Some(key))
+                .map(|p| format!(" line {}", p.line))
+                .unwrap_or_default();
+            return Err(ConfigError::Properties {
+                path: path.to_path_buf(),
+                reason: format!("{line}: {key}: {e}"),
+            });
+        }
+    }
+    let settings = serde_yaml::from_value(serde_yaml::Value::Mapping(map)).map_err(|e| {
+        ConfigError::Properties {
+            path: path.to_path_buf(),
+            reason: format!(": {e}"),
+        }
+    })?;
+    Ok(ConfigFile {
+        settings,
+        warnings: translated.warnings,
     })
 }
 
@@ -248,6 +365,13 @@ impl Settings {
         if self.max_connections < 1 {
             return invalid("max.connections", "must be >= 1");
         }
+        let roles = self.roles()?;
+        if roles != Roles::Controller {
+            check_address("listeners", &self.listen, false)?;
+        }
+        check_address("advertised.listeners", &self.advertised_listener, true)?;
+        check_address("controller.listener", &self.controller_listen, true)?;
+        check_address("rest.listener", &self.rest_listen, true)?;
         let voters = self.parse_voters()?;
         // A broker outside the voters follows the quorum as a learner; it
         // still needs a controller listener to receive the metadata log.
@@ -257,7 +381,75 @@ impl Settings {
                 "is required with controller.quorum.voters",
             );
         }
+        let voter = voters.contains_key(&(self.node_id as u64));
+        if roles == Roles::Controller && !voter {
+            return invalid(
+                "process.roles",
+                "a controller must be one of controller.quorum.voters (node.id not found there)",
+            );
+        }
+        if roles == Roles::Broker && voter {
+            return invalid(
+                "process.roles",
+                "a broker-only node cannot be one of controller.quorum.voters; add the controller role or remove it from the voters",
+            );
+        }
         Ok(())
+    }
+
+    /// This node's roles (`process.roles`).
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for anything but `broker`, `controller` or both.
+    pub fn roles(&self) -> Result<Roles, ConfigError> {
+        let mut broker = false;
+        let mut controller = false;
+        for role in self.process_roles.split(',').map(str::trim) {
+            match role {
+                "broker" if !broker => broker = true,
+                "controller" if !controller => controller = true,
+                other => {
+                    return Err(ConfigError::Invalid {
+                        key: "process.roles",
+                        reason: format!(
+                            "{other:?} is not a role; use broker, controller or broker,controller"
+                        ),
+                    });
+                }
+            }
+        }
+        match (broker, controller) {
+            (true, true) => Ok(Roles::Combined),
+            (true, false) => Ok(Roles::Broker),
+            (false, true) => Ok(Roles::Controller),
+            (false, false) => Err(ConfigError::Invalid {
+                key: "process.roles",
+                reason: "is empty; use broker, controller or broker,controller".into(),
+            }),
+        }
+    }
+
+    /// Whether this node serves Kafka clients (has the broker role).
+    pub fn is_broker(&self) -> bool {
+        self.roles().map_or(true, |r| r != Roles::Controller)
+    }
+
+    /// Listeners may be written as Kafka writes them, `PLAINTEXT://host:port`;
+    /// kfkd binds the address.
+    fn strip_plaintext_prefix(&mut self) {
+        for addr in [
+            &mut self.listen,
+            &mut self.controller_listen,
+            &mut self.rest_listen,
+        ] {
+            if let Some(rest) = addr.strip_prefix("PLAINTEXT://") {
+                *addr = if rest.starts_with(':') {
+                    format!("0.0.0.0{rest}")
+                } else {
+                    rest.to_string()
+                };
+            }
+        }
     }
 
     /// The voters of the metadata quorum: node id -> controller address.
@@ -344,6 +536,36 @@ mod tests {
     }
 
     #[test]
+    fn process_roles_follow_kraft_rules() {
+        let mut s = Settings::resolve(&SettingArgs::default(), &FileSettings::default());
+        assert_eq!(s.roles().unwrap(), Roles::Combined);
+        s.voters = "101@127.0.0.1:9292,102@127.0.0.1:9293,103@127.0.0.1:9294".into();
+        s.controller_listen = "127.0.0.1:9192".into();
+        s.process_roles = "broker".into();
+        s.validate().unwrap();
+        assert!(s.is_broker());
+        s.process_roles = "controller".into();
+        let err = s.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("must be one of controller.quorum.voters"),
+            "{err}"
+        );
+        s.node_id = 102;
+        s.validate().unwrap();
+        assert!(!s.is_broker());
+        s.process_roles = "broker".into();
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("broker-only node cannot be one of"), "{err}");
+        s.process_roles = "controller, broker".into();
+        assert_eq!(s.roles().unwrap(), Roles::Combined);
+        for bad in ["", "zookeeper", "broker,broker"] {
+            s.process_roles = bad.into();
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains("process.roles"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
     fn invalid_values_name_the_setting() {
         let mut s = Settings::resolve(&SettingArgs::default(), &FileSettings::default());
         s.log_message_timestamp_type = "Now".into();
@@ -359,7 +581,7 @@ mod example_tests {
     #[test]
     fn the_example_config_file_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/kfkd.yaml");
-        let file = read_file(&path).unwrap();
+        let file = read_file(&path).unwrap().settings;
         let s = Settings::resolve(&SettingArgs::default(), &file);
         s.validate().unwrap();
         assert_eq!(s.num_partitions, 3);

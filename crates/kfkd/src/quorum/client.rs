@@ -20,6 +20,91 @@ pub(crate) const QUORUM_RPC: Duration = Duration::from_secs(10);
 /// request fails with NOT_CONTROLLER.
 const LEADER_PATIENCE: Duration = Duration::from_secs(5);
 
+/// How long a quorum leader may go without a majority's acknowledgement
+/// before it stops counting as the active controller and refuses changes
+/// (KRaft's `controller.quorum.fetch.timeout.ms` default).
+const QUORUM_LOST_AFTER: Duration = Duration::from_secs(2);
+
+/// How long a probe of a voter's controller address may take.
+const PROBE_PATIENCE: Duration = Duration::from_millis(300);
+
+/// Whether this node leads a quorum of several voters but has not heard from
+/// a majority of them lately: it could append a change but not commit it,
+/// and a change left in its log would be applied whenever the voters came
+/// back, long after its requester was told it failed.
+pub(crate) fn leads_without_quorum(m: &openraft::RaftMetrics<u64, openraft::BasicNode>) -> bool {
+    let voters = m.membership_config.membership().voter_ids().count();
+    m.current_leader == Some(m.id)
+        && voters > 1
+        && m.millis_since_quorum_ack
+            .is_none_or(|ms| ms > QUORUM_LOST_AFTER.as_millis() as u64)
+}
+
+/// How long a leader waits for a majority to confirm it still leads before
+/// it appends a change.
+const CONFIRM_PATIENCE: Duration = Duration::from_secs(1);
+
+/// The refusal of a leader without a majority, or `None` when it may append.
+///
+/// Checked before every append on the leader: a change appended by a leader
+/// that has just lost its majority would sit in its log, be reported as
+/// failed, and be applied whenever the voters came back. So the leader first
+/// has a majority confirm it still leads (one heartbeat round trip), which
+/// leaves only the instant between that and the append.
+pub(crate) async fn refuse_without_quorum(raft: &MetadataRaft) -> Option<String> {
+    let (id, leads, several) = {
+        let metrics = raft.metrics();
+        let m = metrics.borrow();
+        if leads_without_quorum(&m) {
+            return Some(format!(
+                "the metadata quorum has lost its majority: its leader, node {}, has not heard from most voters for {} s",
+                m.id,
+                QUORUM_LOST_AFTER.as_secs()
+            ));
+        }
+        let voters = m.membership_config.membership().voter_ids().count();
+        (m.id, m.current_leader == Some(m.id), voters > 1)
+    };
+    if !leads || !several {
+        return None;
+    }
+    match tokio::time::timeout(CONFIRM_PATIENCE, raft.get_read_log_id()).await {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(format!(
+            "node {id} could not confirm with a majority of voters that it leads: {e}"
+        )),
+        Err(_) => Some(format!(
+            "node {id} could not confirm with a majority of voters that it leads within {} s",
+            CONFIRM_PATIENCE.as_secs()
+        )),
+    }
+}
+
+/// "K of N voters reachable", probing each voter's controller address from
+/// here (a refused or silent connection counts as unreachable).
+pub(crate) async fn reachable_voters(raft: &MetadataRaft) -> String {
+    let addrs: Vec<String> = {
+        let metrics = raft.metrics();
+        let m = metrics.borrow();
+        let membership = m.membership_config.membership();
+        membership
+            .voter_ids()
+            .filter_map(|id| membership.get_node(&id).map(|n| n.addr.clone()))
+            .collect()
+    };
+    let mut probes = tokio::task::JoinSet::new();
+    for addr in addrs.clone() {
+        probes.spawn(async move {
+            matches!(
+                tokio::time::timeout(PROBE_PATIENCE, tokio::net::TcpStream::connect(addr)).await,
+                Ok(Ok(_))
+            )
+        });
+    }
+    let up = probes.join_all().await.into_iter().filter(|up| *up).count();
+    format!("{up} of {} voters reachable", addrs.len())
+}
+
 /// Commits a command through the quorum: locally when this broker leads it,
 /// else by forwarding it to the leader; returns once this broker's own image
 /// includes the change. While the quorum is between leaders (the controller
@@ -35,7 +120,19 @@ pub(crate) async fn commit(
                 tracing::debug!(error = ?e, "no reachable quorum leader yet; retrying");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            Err(Attempt::NotApplied(e) | Attempt::Failed(e)) => return Err(e),
+            Err(Attempt::NotApplied(e)) => {
+                // Nothing was appended anywhere: say so, and how many voters
+                // this broker can reach.
+                tracing::debug!(reason = ?e.message, "metadata change refused");
+                return Err(ApiError::new(
+                    ResponseError::NotController,
+                    format!(
+                        "the metadata quorum has no leader ({}); nothing was changed",
+                        reachable_voters(raft).await
+                    ),
+                ));
+            }
+            Err(Attempt::Failed(e)) => return Err(e),
             Ok(r) => return Ok(r),
         }
     }
@@ -51,7 +148,26 @@ pub(crate) async fn commit_once(
     raft: &MetadataRaft,
     cmd: MetadataCommand,
 ) -> Result<CommandResult, Attempt> {
-    match raft.client_write(cmd.clone()).await {
+    if let Some(why) = refuse_without_quorum(raft).await {
+        return Err(Attempt::NotApplied(ApiError::new(
+            ResponseError::NotController,
+            why,
+        )));
+    }
+    // A leader that loses its majority after appending never answers; bound
+    // the wait as a forwarded change's is bounded.
+    let written = tokio::time::timeout(QUORUM_RPC, raft.client_write(cmd.clone()))
+        .await
+        .map_err(|_| {
+            Attempt::Failed(ApiError::new(
+                ResponseError::RequestTimedOut,
+                format!(
+                    "the metadata quorum did not confirm the change within {} s; its leader lost its majority meanwhile",
+                    QUORUM_RPC.as_secs()
+                ),
+            ))
+        })?;
+    match written {
         Ok(r) => Ok(r.data),
         Err(openraft::error::RaftError::APIError(
             openraft::error::ClientWriteError::ForwardToLeader(f),

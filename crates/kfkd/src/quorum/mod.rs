@@ -14,6 +14,7 @@ pub mod client;
 pub mod log_store;
 pub mod network;
 pub mod state_machine;
+pub mod view;
 
 use std::io::Cursor;
 

@@ -43,6 +43,8 @@ enum Request {
         id: NodeId,
         addr: String,
     },
+    /// DescribeQuorum, which only the leader can answer.
+    Describe,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -56,6 +58,7 @@ enum Reply {
     Propose(Result<(CommandResult, u64), Refusal>),
     Heartbeat,
     Join(Result<(), String>),
+    Describe(Result<super::view::QuorumView, String>),
 }
 
 async fn write_frame<T: Serialize>(stream: &mut TcpStream, value: &T) -> std::io::Result<()> {
@@ -86,6 +89,40 @@ async fn read_frame<T: DeserializeOwned>(stream: &mut TcpStream) -> std::io::Res
 pub struct Network {
     /// Overrides of peer addresses (tests); otherwise `BasicNode::addr`.
     pub addrs: Arc<HashMap<NodeId, String>>,
+    /// Which peers are down, shared by every client of a peer.
+    health: Arc<PeerHealth>,
+}
+
+/// How often, at most, a peer that stays unreachable is logged again.
+const PEER_DOWN_LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// Peers' reachability as this node's RPCs find it, so an operator reads
+/// "peer down" once (and then once a minute) and "back" once, instead of
+/// every failed heartbeat.
+#[derive(Debug, Default)]
+struct PeerHealth {
+    /// Peer -> when its being down was last logged.
+    down: std::sync::Mutex<HashMap<NodeId, tokio::time::Instant>>,
+}
+
+impl PeerHealth {
+    fn failed(&self, peer: NodeId, addr: &str, e: &std::io::Error) {
+        let mut down = lock(&self.down);
+        let now = tokio::time::Instant::now();
+        let due = down
+            .get(&peer)
+            .is_none_or(|t| now.duration_since(*t) >= PEER_DOWN_LOG_EVERY);
+        if due {
+            warn!(peer, %addr, error = %e, "metadata quorum peer unreachable");
+            down.insert(peer, now);
+        }
+    }
+
+    fn succeeded(&self, peer: NodeId, addr: &str) {
+        if lock(&self.down).remove(&peer).is_some() {
+            tracing::info!(peer, %addr, "metadata quorum peer reachable again");
+        }
+    }
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -100,6 +137,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
                 .cloned()
                 .unwrap_or_else(|| node.addr.clone()),
             stream: None,
+            health: Some(Arc::clone(&self.health)),
         }
     }
 }
@@ -110,6 +148,9 @@ pub struct Peer {
     target: NodeId,
     addr: String,
     stream: Option<TcpStream>,
+    /// Where a Raft peer's failures are logged; `None` for one-off calls,
+    /// whose callers report their own errors.
+    health: Option<Arc<PeerHealth>>,
 }
 
 impl Peer {
@@ -134,6 +175,11 @@ impl Peer {
                 "raft rpc timed out",
             ))
         });
+        match (&result, &self.health) {
+            (Err(e), Some(h)) => h.failed(self.target, &self.addr, e),
+            (Ok(_), Some(h)) => h.succeeded(self.target, &self.addr),
+            _ => {}
+        }
         if result.is_err() {
             self.stream = None;
         }
@@ -243,6 +289,7 @@ pub async fn forward(
         target: 0,
         addr: addr.to_string(),
         stream: Some(stream),
+        health: None,
     };
     match peer.call(Request::Propose(cmd), ttl).await {
         Ok(Reply::Propose(r)) => r,
@@ -266,6 +313,7 @@ pub async fn heartbeat(addr: &str, id: i32, ttl: Duration) -> Result<(), String>
         target: 0,
         addr: addr.to_string(),
         stream: None,
+        health: None,
     };
     match peer.call(Request::Heartbeat(id), ttl).await {
         Ok(Reply::Heartbeat) => Ok(()),
@@ -284,6 +332,7 @@ pub async fn join(addr: &str, id: NodeId, own_addr: &str, ttl: Duration) -> Resu
         target: 0,
         addr: addr.to_string(),
         stream: None,
+        health: None,
     };
     let req = Request::Join {
         id,
@@ -291,6 +340,24 @@ pub async fn join(addr: &str, id: NodeId, own_addr: &str, ttl: Duration) -> Resu
     };
     match peer.call(req, ttl).await {
         Ok(Reply::Join(r)) => r,
+        Ok(_) => Err("mismatched reply".into()),
+        Err(e) => Err(format!("controller at {addr}: {e}")),
+    }
+}
+
+/// Asks the quorum leader at `addr` for its [`QuorumView`](super::view::QuorumView).
+///
+/// # Errors
+/// A transport failure or the peer's refusal (no longer leader), as text.
+pub async fn describe(addr: &str, ttl: Duration) -> Result<super::view::QuorumView, String> {
+    let mut peer = Peer {
+        target: 0,
+        addr: addr.to_string(),
+        stream: None,
+        health: None,
+    };
+    match peer.call(Request::Describe, ttl).await {
+        Ok(Reply::Describe(r)) => r,
         Ok(_) => Err("mismatched reply".into()),
         Err(e) => Err(format!("controller at {addr}: {e}")),
     }
@@ -362,20 +429,31 @@ pub async fn serve(listener: TcpListener, raft: MetadataRaft, liveness: Arc<Live
                             .map(|_| ())
                             .map_err(|e| e.to_string()),
                     ),
-                    Request::Propose(cmd) => Reply::Propose(
-                        raft.client_write(cmd)
-                            .await
-                            .map(|r| (r.data, r.log_id.index))
-                            .map_err(|e| Refusal {
-                                not_applied: matches!(
-                                    e,
-                                    RaftError::APIError(
-                                        openraft::error::ClientWriteError::ForwardToLeader(_)
-                                    )
-                                ),
-                                message: e.to_string(),
-                            }),
+                    Request::Describe => Reply::Describe(
+                        super::view::local(&raft)
+                            .ok_or_else(|| "not the metadata quorum's leader".to_string()),
                     ),
+                    Request::Propose(cmd) => {
+                        Reply::Propose(match super::client::refuse_without_quorum(&raft).await {
+                            Some(why) => Err(Refusal {
+                                not_applied: true,
+                                message: why,
+                            }),
+                            None => raft
+                                .client_write(cmd)
+                                .await
+                                .map(|r| (r.data, r.log_id.index))
+                                .map_err(|e| Refusal {
+                                    not_applied: matches!(
+                                        e,
+                                        RaftError::APIError(
+                                            openraft::error::ClientWriteError::ForwardToLeader(_)
+                                        )
+                                    ),
+                                    message: e.to_string(),
+                                }),
+                        })
+                    }
                 };
                 if write_frame(&mut stream, &reply).await.is_err() {
                     return;

@@ -7,7 +7,6 @@ mod plan;
 mod process;
 mod view;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use std::io::{Read, Seek, Write};
@@ -65,22 +64,34 @@ async fn complete(
     state_file: &std::path::Path,
     rest_port: Option<u16>,
 ) -> CliResult {
-    let stopped: Vec<usize> = (0..state.brokers.len())
-        .filter(|i| !is_alive(state.brokers[*i].pid))
+    // Controllers first: brokers need the quorum to start.
+    let stopped: Vec<i32> = state
+        .controllers
+        .iter()
+        .chain(&state.brokers)
+        .filter(|b| !is_alive(b.pid))
+        .map(|b| b.id)
         .collect();
     let ids: Vec<i32> = state.brokers.iter().map(|b| b.id).collect();
     if !stopped.is_empty() {
         let kfkd = kfkd_binary()?;
         let mut starting = Vec::new();
         let mut log_starts = Vec::new();
-        for i in &stopped {
-            log_starts.push(spawn(&kfkd, &mut state.brokers[*i])?);
-            starting.push(state.brokers[*i].clone());
+        for id in &stopped {
+            if let Some(node) = state.node_mut(*id) {
+                log_starts.push(spawn(&kfkd, node)?);
+                starting.push(node.clone());
+            }
         }
         state.save(state_file)?;
         wait_ready(&starting, &log_starts, &ids).await?;
         for b in &starting {
-            output::status(&format!("Started broker {} again.", b.id));
+            let role = if state.is_controller(b.id) {
+                "controller"
+            } else {
+                "broker"
+            };
+            output::status(&format!("Started {role} {} again.", b.id));
         }
     }
     let running_proxy = state
@@ -138,7 +149,7 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
     let state_file = ctx.home.cluster_state_file();
     let rest_port = args.rest_proxy.or(file.as_ref().and_then(|f| f.rest_proxy));
     if let Some(mut state) = ClusterState::load(&state_file)?
-        && !state.running().is_empty()
+        && state.nodes().any(|n| is_alive(n.pid))
     {
         complete(&mut state, &state_file, rest_port).await?;
         let rows = rows(&state).await;
@@ -151,12 +162,21 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         None => None,
     };
     let source = file_path.as_deref().zip(source_text.as_deref());
-    // The first 3 brokers (5 from 5 brokers on) vote in the metadata quorum;
-    // the others follow it as learners. One broker runs its quorum alone.
+    // Dedicated controllers hold the metadata quorum when there are any;
+    // else the first 3 brokers (5 from 5 brokers on) vote and the others
+    // follow it as learners. One broker runs its quorum alone.
+    let dedicated = plan.iter().any(|n| !n.broker);
     let multi = plan.len() > 1;
-    let voter_count = if plan.len() >= 5 { 5 } else { 3 };
+    let voter_count = if dedicated {
+        usize::MAX
+    } else if plan.len() >= 5 {
+        5
+    } else {
+        3
+    };
     let voters: Vec<String> = plan
         .iter()
+        .filter(|n| !dedicated || !n.broker)
         .take(voter_count)
         .filter_map(|b| b.controller_port.map(|p| format!("{}@127.0.0.1:{p}", b.id)))
         .collect();
@@ -184,7 +204,8 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
     }
     std::fs::create_dir_all(&data_dir)?;
     let shape = Shape {
-        brokers: plan.len() as u16,
+        brokers: plan.iter().filter(|n| n.broker).count() as u16,
+        controllers: plan.iter().filter(|n| !n.broker).count() as u16,
         base_port: Some(plan[0].port),
         file: file_path
             .as_deref()
@@ -202,17 +223,24 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         serde_json::to_vec(&shape).map_err(|e| CliError::new(e.to_string()))?,
     )?;
     let mut brokers = Vec::new();
+    let mut controllers = Vec::new();
     for b in &plan {
-        let dir = data_dir.join(format!("broker-{}", b.id));
+        let name = if b.broker { "broker" } else { "controller" };
+        let dir = data_dir.join(format!("{name}-{}", b.id));
         std::fs::create_dir_all(&dir)?;
         let mut kfkd_args = vec![
             "--node-id".to_string(),
             b.id.to_string(),
             "--data-dir".to_string(),
             dir.display().to_string(),
-            "--listen".to_string(),
-            format!("127.0.0.1:{}", b.port),
         ];
+        if b.broker {
+            kfkd_args.extend(["--listen".to_string(), format!("127.0.0.1:{}", b.port)]);
+        }
+        if dedicated {
+            let roles = if b.broker { "broker" } else { "controller" };
+            kfkd_args.extend(["--process-roles".to_string(), roles.to_string()]);
+        }
         if let Some(rack) = &b.rack {
             kfkd_args.extend(["--rack".to_string(), rack.clone()]);
         }
@@ -225,36 +253,53 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
             ]);
         }
         if !b.settings.is_empty() {
-            let path = data_dir.join(format!("broker-{}.yaml", b.id));
+            let path = data_dir.join(format!("{name}-{}.yaml", b.id));
             write_settings(&kfkd, b, &path, source)?;
             kfkd_args.extend(["--config".to_string(), path.display().to_string()]);
         }
-        brokers.push(LocalBroker {
+        let node = LocalBroker {
             id: b.id,
             pid: 0,
             port: b.port,
             data_dir: dir,
-            log: data_dir.join(format!("broker-{}.log", b.id)),
+            log: data_dir.join(format!("{name}-{}.log", b.id)),
             args: kfkd_args,
             env: env.clone(),
-        });
+        };
+        if b.broker {
+            brokers.push(node);
+        } else {
+            controllers.push(node);
+        }
     }
     let mut log_starts = Vec::new();
-    for b in &mut brokers {
+    for b in controllers.iter_mut().chain(&mut brokers) {
         log_starts.push(spawn(&kfkd, b)?);
     }
     let mut state = ClusterState {
         data_dir: data_dir.clone(),
         brokers,
+        controllers,
         rest_proxy: None,
     };
     state.save(&state_file)?;
 
     let started = Instant::now();
     let ids: Vec<i32> = state.brokers.iter().map(|b| b.id).collect();
-    wait_ready(&state.brokers, &log_starts, &ids).await?;
+    let nodes: Vec<LocalBroker> = state
+        .controllers
+        .iter()
+        .chain(&state.brokers)
+        .cloned()
+        .collect();
+    wait_ready(&nodes, &log_starts, &ids).await?;
+    let with = if state.controllers.is_empty() {
+        String::new()
+    } else {
+        format!(" and {} controller(s)", state.controllers.len())
+    };
     output::status(&format!(
-        "Started {} broker(s) in {:.1} s.",
+        "Started {} broker(s){with} in {:.1} s.",
         state.brokers.len(),
         started.elapsed().as_secs_f64()
     ));
@@ -272,16 +317,21 @@ pub async fn stop_broker(_ctx: &Ctx, args: &StopBrokerArgs) -> CliResult {
     let state = local_cluster(_ctx)?;
     let b = state.broker(args.id)?;
     if !is_alive(b.pid) {
-        output::status(&format!("Broker {} is not running.", b.id));
+        output::status(&format!("Node {} is not running.", b.id));
         return Ok(());
     }
+    let role = if state.is_controller(b.id) {
+        "controller"
+    } else {
+        "broker"
+    };
     signal(b.pid, if args.kill { "KILL" } else { "TERM" });
     let deadline = Instant::now() + STOP_PATIENCE;
     while is_alive(b.pid) {
         if Instant::now() > deadline {
             signal(b.pid, "KILL");
             output::status(&format!(
-                "Broker {} did not stop in time and was killed.",
+                "The {role} {} did not stop in time and was killed.",
                 b.id
             ));
             return Ok(());
@@ -289,7 +339,7 @@ pub async fn stop_broker(_ctx: &Ctx, args: &StopBrokerArgs) -> CliResult {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     output::status(&format!(
-        "{} broker {}.",
+        "{} {role} {}.",
         if args.kill { "Killed" } else { "Stopped" },
         b.id
     ));
@@ -300,29 +350,30 @@ pub async fn stop_broker(_ctx: &Ctx, args: &StopBrokerArgs) -> CliResult {
 pub async fn start_broker(ctx: &Ctx, args: &StartBrokerArgs) -> CliResult {
     let mut state = local_cluster(ctx)?;
     if is_alive(state.broker(args.id)?.pid) {
-        output::status(&format!("Broker {} is already running.", args.id));
+        output::status(&format!("Node {} is already running.", args.id));
         return Ok(());
     }
     if state.broker(args.id)?.args.is_empty() {
         return Err(CliError::new(format!(
-            "the cluster state does not say how broker {} was started",
+            "the cluster state does not say how node {} was started",
             args.id
         ))
         .hint("restart the whole cluster with `kfk cluster down` and `kfk cluster up`"));
     }
     let kfkd = kfkd_binary()?;
     let started = Instant::now();
+    let controller = state.is_controller(args.id);
     let b = state
-        .brokers
-        .iter_mut()
-        .find(|b| b.id == args.id)
-        .ok_or_else(|| CliError::usage(format!("no broker {}", args.id)))?;
+        .node_mut(args.id)
+        .ok_or_else(|| CliError::usage(format!("no node {}", args.id)))?;
     let log_start = spawn(&kfkd, b)?;
     let b = b.clone();
     state.save(&ctx.home.cluster_state_file())?;
-    wait_ready(std::slice::from_ref(&b), &[log_start], &[b.id]).await?;
+    let brokers: &[i32] = if controller { &[] } else { &[b.id] };
+    wait_ready(std::slice::from_ref(&b), &[log_start], brokers).await?;
     output::status(&format!(
-        "Started broker {} in {:.1} s.",
+        "Started {} {} in {:.1} s.",
+        if controller { "controller" } else { "broker" },
         b.id,
         started.elapsed().as_secs_f64()
     ));
@@ -345,6 +396,26 @@ pub async fn status(ctx: &Ctx) -> CliResult {
     }
 }
 
+/// Stops `nodes` with SIGTERM, then SIGKILL for those still running after
+/// [`STOP_PATIENCE`].
+async fn stop_all(nodes: &[LocalBroker]) {
+    let running = || nodes.iter().filter(|b| is_alive(b.pid));
+    for b in running() {
+        signal(b.pid, "TERM");
+    }
+    let deadline = Instant::now() + STOP_PATIENCE;
+    while running().next().is_some() {
+        if Instant::now() > deadline {
+            for b in running() {
+                signal(b.pid, "KILL");
+            }
+            output::status("Some nodes did not stop in time and were killed.");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
 pub async fn down(ctx: &Ctx, args: &ClusterDownArgs) -> CliResult {
     let state_file = ctx.home.cluster_state_file();
     let Some(state) = ClusterState::load(&state_file)? else {
@@ -364,24 +435,10 @@ pub async fn down(ctx: &Ctx, args: &ClusterDownArgs) -> CliResult {
     if let Some(r) = state.rest_proxy.as_ref().filter(|r| is_alive(r.pid)) {
         signal(r.pid, "TERM");
     }
-    for b in state.running() {
-        let _ = Command::new("kill")
-            .args(["-TERM", &b.pid.to_string()])
-            .status();
-    }
-    let deadline = Instant::now() + STOP_PATIENCE;
-    while !state.running().is_empty() {
-        if Instant::now() > deadline {
-            for b in state.running() {
-                let _ = Command::new("kill")
-                    .args(["-KILL", &b.pid.to_string()])
-                    .status();
-            }
-            output::status("Some brokers did not stop in time and were killed.");
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
+    // Brokers first, while the controllers can still move their
+    // leaderships (controlled shutdown); then the controllers.
+    stop_all(&state.brokers).await;
+    stop_all(&state.controllers).await;
     std::fs::remove_file(&state_file)?;
     if args.purge {
         std::fs::remove_dir_all(&state.data_dir).or_else(|e| {

@@ -9,9 +9,12 @@ use crate::cli::ClusterUpArgs;
 use crate::cluster_file::ClusterFile;
 use crate::error::{CliError, CliResult};
 
-/// One broker to start: where it listens and what it is told.
-pub(super) struct BrokerPlan {
+/// One node to start: where it listens and what it is told.
+pub(super) struct NodePlan {
     pub(super) id: i32,
+    /// Whether it serves clients: false for a dedicated controller.
+    pub(super) broker: bool,
+    /// Client port (brokers); for a dedicated controller, its controller port.
     pub(super) port: u16,
     pub(super) controller_port: Option<u16>,
     pub(super) rack: Option<String>,
@@ -24,6 +27,9 @@ pub(super) struct BrokerPlan {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Shape {
     pub(super) brokers: u16,
+    /// Dedicated controllers; 0 when the first brokers vote.
+    #[serde(default)]
+    pub(super) controllers: u16,
     pub(super) base_port: Option<u16>,
     /// The cluster file it was started from, so a plain `up` reads it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,16 +59,23 @@ pub(super) fn saved_shape(data_dir: &std::path::Path) -> Option<Shape> {
         .count();
     (brokers > 0).then_some(Shape {
         brokers: brokers as u16,
+        controllers: 0,
         base_port: None,
         file: None,
     })
 }
 
-/// The brokers `--brokers N --base-port P` describe.
+/// Id of dedicated controller `j` (1-based): apart from broker ids 1-9.
+pub(super) const fn controller_id(j: u16) -> i32 {
+    100 + j as i32
+}
+
+/// The nodes `--brokers N --controllers M --base-port P` describe: brokers
+/// first, then dedicated controllers.
 pub(super) fn plan_from_flags(
     args: &ClusterUpArgs,
     data_dir: &std::path::Path,
-) -> CliResult<Vec<BrokerPlan>> {
+) -> CliResult<Vec<NodePlan>> {
     let saved = saved_shape(data_dir);
     let brokers = match (args.brokers, saved.as_ref()) {
         (Some(n), Some(s)) if n != s.brokers => {
@@ -85,6 +98,27 @@ pub(super) fn plan_from_flags(
                 .hint("a local cluster has 1 to 9 brokers"),
         );
     }
+    let controllers = match (args.controllers, saved.as_ref()) {
+        (Some(n), Some(s)) if n != s.controllers => {
+            return Err(CliError::usage(format!(
+                "the cluster in {} has {} dedicated controller(s), not {n}",
+                data_dir.display(),
+                s.controllers
+            ))
+            .hint(
+                "run `kfk cluster up` to restart it as it was, or `kfk cluster down --purge` first",
+            ));
+        }
+        (Some(n), _) => n,
+        (None, Some(s)) => s.controllers,
+        (None, None) => 0,
+    };
+    if ![0, 1, 3, 5].contains(&controllers) {
+        return Err(CliError::usage(format!(
+            "--controllers {controllers}: a quorum has 1, 3 or 5 voters"
+        ))
+        .hint("3 survive the loss of one, 5 of two"));
+    }
     let base_port = args
         .base_port
         .or(saved.and_then(|s| s.base_port))
@@ -95,11 +129,12 @@ pub(super) fn plan_from_flags(
                 .hint("pick one, e.g. --base-port 9092"),
         );
     }
-    (1..=brokers)
+    let too_high = || CliError::usage("--base-port too high");
+    let mut nodes = (1..=brokers)
         .map(|i| {
-            let too_high = || CliError::usage("--base-port too high");
-            Ok(BrokerPlan {
+            Ok(NodePlan {
                 id: i32::from(i),
+                broker: true,
                 port: base_port.checked_add(i - 1).ok_or_else(too_high)?,
                 // Raft traffic 100 ports above the client port.
                 controller_port: Some(base_port.checked_add(100 + i - 1).ok_or_else(too_high)?),
@@ -107,16 +142,35 @@ pub(super) fn plan_from_flags(
                 settings: BTreeMap::new(),
             })
         })
-        .collect()
+        .collect::<CliResult<Vec<_>>>()?;
+    for j in 1..=controllers {
+        let port = base_port.checked_add(200 + j - 1).ok_or_else(too_high)?;
+        nodes.push(NodePlan {
+            id: controller_id(j),
+            broker: false,
+            port,
+            controller_port: Some(port),
+            rack: None,
+            settings: BTreeMap::new(),
+        });
+    }
+    Ok(nodes)
 }
 
-/// The brokers a cluster file describes.
-pub(super) fn plan_from_file(file: &ClusterFile) -> CliResult<Vec<BrokerPlan>> {
-    file.brokers
-        .iter()
-        .map(|b| {
-            Ok(BrokerPlan {
+/// The nodes a cluster file describes: brokers, then dedicated controllers.
+pub(super) fn plan_from_file(file: &ClusterFile) -> CliResult<Vec<NodePlan>> {
+    let controllers = file.controllers.iter().map(|c| NodePlan {
+        id: c.id,
+        broker: false,
+        port: c.port,
+        controller_port: Some(c.port),
+        rack: None,
+        settings: file.controller_settings(c),
+    });
+    let brokers = file.brokers.iter().map(|b| {
+            Ok(NodePlan {
                 id: b.id,
+                broker: true,
                 port: b.port,
                 controller_port: Some(match b.controller_port {
                     Some(p) => p,
@@ -130,15 +184,17 @@ pub(super) fn plan_from_file(file: &ClusterFile) -> CliResult<Vec<BrokerPlan>> {
                 rack: b.rack.clone(),
                 settings: file.settings_for(b),
             })
-        })
-        .collect()
+        });
+    brokers
+        .collect::<CliResult<Vec<_>>>()
+        .map(|b| b.into_iter().chain(controllers).collect())
 }
 
 /// Writes a broker's settings as a kfkd config file and has kfkd check it, so
 /// a wrong key fails here, naming its line in the cluster file.
 pub(super) fn write_settings(
     kfkd: &std::path::Path,
-    plan: &BrokerPlan,
+    plan: &NodePlan,
     path: &std::path::Path,
     source: Option<(&std::path::Path, &str)>,
 ) -> CliResult {
@@ -182,5 +238,6 @@ pub(super) fn write_settings(
         Some(i) if source.is_some() => &reason[..i],
         _ => reason,
     };
-    Err(CliError::usage(format!("{at}broker {}: {reason}", plan.id)))
+    let what = if plan.broker { "broker" } else { "controller" };
+    Err(CliError::usage(format!("{at}{what} {}: {reason}", plan.id)))
 }

@@ -105,7 +105,8 @@ pub(super) fn spawn(kfkd: &std::path::Path, b: &mut LocalBroker) -> CliResult<u6
     cmd.args(&b.args)
         .envs(b.env.iter().map(|(k, v)| (k, v)))
         // Info level: the log files are for operators, and readiness is read from them.
-        .env("RUST_LOG", "info");
+        // (openraft's own narration stays off; the quorum logs peers itself.)
+        .env("RUST_LOG", "info,openraft=off");
     let (pid, log_start) = spawn_logged(cmd, &b.log)?;
     b.pid = pid;
     Ok(log_start)
@@ -143,9 +144,10 @@ pub(super) async fn start_rest_proxy(state: &ClusterState, port: u16) -> CliResu
     }
 }
 
-/// Waits until every broker logged that it started and answers requests.
 /// Waits until each of `brokers` logged that it listens and serves metadata
-/// that lists all of `cluster` (the ids every broker must see).
+/// that lists all of `cluster` (the broker ids every broker must see). A node
+/// not in `cluster` (a dedicated controller, which serves no clients) is
+/// ready once it logged so.
 pub(super) async fn wait_ready(
     brokers: &[LocalBroker],
     log_starts: &[u64],
@@ -157,8 +159,10 @@ pub(super) async fn wait_ready(
         .iter()
         .map(|b| {
             bars.add(crate::term::spinner(format!(
-                "broker {} (127.0.0.1:{}) starting",
-                b.id, b.port
+                "{} {} (127.0.0.1:{}) starting",
+                role(b.id, cluster),
+                b.id,
+                b.port
             )))
         })
         .collect();
@@ -172,10 +176,11 @@ pub(super) async fn wait_ready(
             // process could answer on the port) and its metadata shows the
             // whole cluster, so `-r N` works right after `cluster up`.
             if logged_since(&b.log, log_starts[i], kfk_wire::KFKD_READY)
-                && serves_metadata(b.port, cluster).await
+                && (!cluster.contains(&b.id) || serves_metadata(b.port, cluster).await)
             {
                 spinners[i].finish_with_message(format!(
-                    "broker {} (127.0.0.1:{}) ready in {:.2} s",
+                    "{} {} (127.0.0.1:{}) ready in {:.2} s",
+                    role(b.id, cluster),
                     b.id,
                     b.port,
                     started.elapsed().as_secs_f64()
@@ -185,7 +190,8 @@ pub(super) async fn wait_ready(
             if !is_alive(b.pid) || started.elapsed() > START_PATIENCE {
                 let _ = bars.clear();
                 return Err(CliError::new(format!(
-                    "broker {} did not start: {}",
+                    "{} {} did not start: {}",
+                    role(b.id, cluster),
                     b.id,
                     log_tail(&b.log, 5)
                 ))
@@ -200,6 +206,15 @@ pub(super) async fn wait_ready(
     }
     let _ = bars.clear();
     Ok(())
+}
+
+/// "broker" or "controller", for messages about node `id`.
+fn role(id: i32, brokers: &[i32]) -> &'static str {
+    if brokers.contains(&id) {
+        "broker"
+    } else {
+        "controller"
+    }
 }
 
 pub(super) fn signal(pid: u32, sig: &str) {

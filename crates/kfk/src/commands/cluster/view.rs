@@ -16,6 +16,8 @@ use crate::output;
 #[derive(Serialize)]
 pub(super) struct BrokerRow {
     pub(super) id: i32,
+    /// `broker`, or `controller` for a dedicated controller.
+    pub(super) role: &'static str,
     pub(super) address: String,
     pub(super) pid: u32,
     pub(super) running: bool,
@@ -26,10 +28,13 @@ pub(super) struct BrokerRow {
 
 pub(super) async fn rows(state: &ClusterState) -> Vec<BrokerRow> {
     let mut out = Vec::new();
-    for b in &state.brokers {
-        let running = is_alive(b.pid) && answers(b.port).await;
+    for b in state.nodes() {
+        let controller = state.is_controller(b.id);
+        // A controller serves no clients: its process is what there is to see.
+        let running = is_alive(b.pid) && (controller || answers(b.port).await);
         out.push(BrokerRow {
             id: b.id,
+            role: if controller { "controller" } else { "broker" },
             address: format!("127.0.0.1:{}", b.port),
             pid: b.pid,
             running,
@@ -43,8 +48,12 @@ pub(super) async fn rows(state: &ClusterState) -> Vec<BrokerRow> {
 /// What the cluster's metadata says about its health.
 #[derive(Serialize, Default)]
 pub(super) struct Health {
-    /// The active controller, -1 when there is none.
+    /// The active controller (the metadata quorum's leader), -1 when there
+    /// is none.
     pub(super) controller: i32,
+    /// Why there is no controller, when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) quorum_problem: Option<String>,
     pub(super) partitions: usize,
     pub(super) under_replicated_partitions: usize,
     pub(super) offline_partitions: usize,
@@ -65,9 +74,17 @@ pub(super) async fn health(state: &ClusterState) -> Option<Health> {
     config.request_timeout = Duration::from_secs(3);
     let client = Client::connect(config).await.ok()?;
     let meta = client.refresh(None).await.ok()?;
+    // Metadata names a broker as controller when the controllers are
+    // dedicated (clients cannot reach them); DescribeQuorum names the leader.
+    let (controller, quorum_problem) = match client.describe_quorum().await {
+        Ok(q) => (q.leader, None),
+        Err(kfk_client::ClientError::Kafka { message, .. }) => (-1, message),
+        Err(_) => (meta.controller_id, None),
+    };
     let parts = meta.topics.values().flat_map(|t| &t.partitions);
     Some(Health {
-        controller: meta.controller_id,
+        controller,
+        quorum_problem,
         partitions: parts.clone().count(),
         under_replicated_partitions: parts
             .clone()
@@ -108,47 +125,75 @@ pub(super) fn show(
         health,
     };
     output::emit(ctx.format(), &view, || {
+        let dedicated = view.brokers.iter().any(|r| r.role == "controller");
+        let mut header = vec!["BROKER", "ADDRESS", "PID", "STATUS", "DATA"];
+        if dedicated {
+            header.splice(0..1, ["NODE", "ROLE"]);
+        }
         output::table(
-            &["BROKER", "ADDRESS", "PID", "STATUS", "DATA"],
+            &header,
             view.brokers
                 .iter()
                 .map(|r| {
-                    vec![
-                        r.id.to_string(),
-                        r.address.clone(),
-                        if r.running {
-                            r.pid.to_string()
-                        } else {
-                            "-".into()
-                        },
-                        match (r.running, view.health.as_ref()) {
-                            (true, Some(h)) if h.controller == r.id => "running (controller)",
-                            (true, _) => "running",
-                            (false, _) => "stopped",
-                        }
-                        .to_string(),
-                        r.data_dir.clone(),
-                    ]
+                    let first = if dedicated {
+                        vec![r.id.to_string(), r.role.to_string()]
+                    } else {
+                        vec![r.id.to_string()]
+                    };
+                    first
+                        .into_iter()
+                        .chain([
+                            r.address.clone(),
+                            if r.running {
+                                r.pid.to_string()
+                            } else {
+                                "-".into()
+                            },
+                            match (r.running, view.health.as_ref()) {
+                                (true, Some(h)) if h.controller == r.id => "running (controller)",
+                                (true, _) => "running",
+                                (false, _) => "stopped",
+                            }
+                            .to_string(),
+                            r.data_dir.clone(),
+                        ])
+                        .collect()
                 })
                 .collect(),
         );
-        let alive = view.brokers.iter().filter(|r| r.running).count();
-        let mut summary = format!("\nbrokers: {alive} of {} running", view.brokers.len());
+        let count = |role: &str| {
+            let of_role = view.brokers.iter().filter(|r| r.role == role);
+            (
+                of_role.clone().filter(|r| r.running).count(),
+                of_role.count(),
+            )
+        };
+        let (alive, brokers) = count("broker");
+        let mut summary = format!("\nbrokers: {alive} of {brokers} running");
+        if dedicated {
+            let (alive, controllers) = count("controller");
+            summary.push_str(&format!("\ncontrollers: {alive} of {controllers} running"));
+        }
         if let Some(first) = view.brokers.first() {
             let dir = std::path::Path::new(&first.log)
                 .parent()
                 .map_or_else(String::new, |d| d.display().to_string());
             summary.push_str(&format!(
-                "\nlogs: {dir}/broker-N.log (`kfk cluster logs N [-f]`)"
+                "\nlogs: {dir}/{}-N.log (`kfk cluster logs N [-f]`)",
+                if dedicated {
+                    "{broker,controller}"
+                } else {
+                    "broker"
+                }
             ));
         }
         if let Some(h) = &view.health {
             summary.push_str(&format!(
                 "\ncontroller: {}\npartitions: {} ({} under-replicated, {} offline)",
-                if h.controller < 0 {
-                    "none".to_string()
-                } else {
-                    h.controller.to_string()
+                match (&h.quorum_problem, h.controller) {
+                    (Some(why), _) => format!("none: {why}"),
+                    (None, c) if c < 0 => "none".to_string(),
+                    (None, c) => c.to_string(),
                 },
                 h.partitions,
                 h.under_replicated_partitions,

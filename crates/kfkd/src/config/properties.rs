@@ -1,0 +1,420 @@
+//! Kafka's own `server.properties`, read as kfkd settings, so an operator's
+//! existing file starts a broker: Kafka's spellings (`broker.id`,
+//! `listeners=PLAINTEXT://host:port`, `log.retention.hours`, ...) become
+//! kfkd's, and keys kfkd has no use for (`zookeeper.connect`,
+//! `num.network.threads`, ...) are reported with their line and ignored, as
+//! Kafka itself warns about configs it does not know.
+
+use std::collections::BTreeMap;
+
+use super::ConfigError;
+
+/// One `key=value` of a properties file, with its 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    pub key: String,
+    pub value: String,
+    pub line: usize,
+}
+
+/// Whether `text` is a properties file rather than YAML: a `key=value` line
+/// comes before anything YAML-only.
+pub fn looks_like_properties(text: &str) -> bool {
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let eq = line.find('=');
+        let colon = line.find(':');
+        return match (eq, colon) {
+            (Some(e), Some(c)) => e < c,
+            (Some(_), None) => true,
+            _ => false,
+        };
+    }
+    false
+}
+
+/// Splits a properties file into its entries: `key=value`, `key: value` or
+/// `key value`; `#` and `!` comments; a trailing `\` continues a line; the
+/// usual escapes (`\t`, `\n`, `\\`, `\=`, `\:`, `\uXXXX`).
+pub fn parse(text: &str) -> Vec<Property> {
+    let mut out = Vec::new();
+    let mut lines = text.lines().enumerate();
+    while let Some((i, raw)) = lines.next() {
+        let first = raw.trim_start();
+        if first.is_empty() || first.starts_with('#') || first.starts_with('!') {
+            continue;
+        }
+        let mut logical = first.to_string();
+        while ends_with_continuation(&logical) {
+            logical.pop();
+            match lines.next() {
+                Some((_, next)) => logical.push_str(next.trim_start()),
+                None => break,
+            }
+        }
+        let (key, value) = split_entry(&logical);
+        out.push(Property {
+            key: unescape(key),
+            value: unescape(value.trim()),
+            line: i + 1,
+        });
+    }
+    out
+}
+
+/// An odd number of trailing backslashes continues the line.
+fn ends_with_continuation(line: &str) -> bool {
+    line.chars().rev().take_while(|c| *c == '\\').count() % 2 == 1
+}
+
+/// The key ends at the first unescaped `=`, `:` or whitespace; the value
+/// starts after that separator (and whitespace around it).
+fn split_entry(line: &str) -> (&str, &str) {
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '=' | ':' => return (&line[..i], line[i + 1..].trim_start()),
+            c if c.is_whitespace() => {
+                let rest = line[i..].trim_start();
+                let rest = rest
+                    .strip_prefix('=')
+                    .or_else(|| rest.strip_prefix(':'))
+                    .unwrap_or(rest);
+                return (&line[..i], rest.trim_start());
+            }
+            _ => {}
+        }
+    }
+    (line, "")
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('f') => out.push('\u{c}'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    Some(u) => out.push(u),
+                    None => {
+                        out.push_str("\\u");
+                        out.push_str(&hex);
+                    }
+                }
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
+/// Kafka keys kfkd reads under another name.
+const ALIASES: &[(&str, &str)] = &[("broker.id", "node.id"), ("log.dir", "log.dirs")];
+
+/// kfkd's name for a Kafka key it reads under another one.
+pub fn alias_of(kafka_key: &str) -> Option<&'static str> {
+    ALIASES
+        .iter()
+        .find(|(kafka, _)| *kafka == kafka_key)
+        .map(|(_, ours)| *ours)
+}
+
+/// Kafka keys whose value kfkd reads only as part of another setting.
+const FOLDED: &[&str] = &[
+    "log.retention.hours",
+    "log.retention.minutes",
+    "controller.listener.names",
+    "listener.security.protocol.map",
+    "inter.broker.listener.name",
+];
+
+/// What a properties file says, as the YAML keys of kfkd's settings (values
+/// still text), plus a warning for every line kfkd ignores.
+#[derive(Debug, Default)]
+pub struct Translated {
+    pub settings: BTreeMap<String, String>,
+    pub warnings: Vec<String>,
+}
+
+/// Turns Kafka's keys into kfkd's: aliases, listeners by name, retention in
+/// hours or minutes; keys not in `known` are warnings naming their line.
+///
+/// # Errors
+/// A listener kfkd cannot serve (a security protocol other than PLAINTEXT
+/// for now), or several log directories.
+pub fn translate(
+    props: &[Property],
+    known: &[&str],
+    source: &str,
+) -> Result<Translated, ConfigError> {
+    let mut t = Translated::default();
+    let mut by_key: BTreeMap<&str, &Property> = BTreeMap::new();
+    for p in props {
+        // Later lines win, as in java.util.Properties.
+        by_key.insert(p.key.as_str(), p);
+    }
+    let invalid = |key: &'static str, p: &Property, reason: String| ConfigError::Invalid {
+        key,
+        reason: format!("{source} line {}: {reason}", p.line),
+    };
+    let controller_names: Vec<String> = by_key
+        .get("controller.listener.names")
+        .map(|p| p.value.split(',').map(|n| n.trim().to_string()).collect())
+        .unwrap_or_else(|| vec!["CONTROLLER".to_string()]);
+    let protocols: BTreeMap<String, String> = by_key
+        .get("listener.security.protocol.map")
+        .map(|p| {
+            p.value
+                .split(',')
+                .filter_map(|pair| pair.split_once(':'))
+                .map(|(n, proto)| (n.trim().to_string(), proto.trim().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    // In file order, each key at its last line.
+    let last = props
+        .iter()
+        .filter(|p| by_key.get(p.key.as_str()).is_some_and(|l| l.line == p.line));
+    for p in last {
+        let key = alias_of(&p.key).unwrap_or(p.key.as_str());
+        match key {
+            "listeners" | "advertised.listeners" => {
+                for l in p.value.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+                    let (name, addr) = split_listener(l);
+                    if addr
+                        .rsplit_once(':')
+                        .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+                    {
+                        return Err(invalid(
+                            if key == "listeners" {
+                                "listeners"
+                            } else {
+                                "advertised.listeners"
+                            },
+                            p,
+                            format!("{l:?} has no host:port (e.g. PLAINTEXT://0.0.0.0:9092)"),
+                        ));
+                    }
+                    let protocol = protocols.get(name).map_or(name, String::as_str);
+                    let controller = controller_names.iter().any(|n| n == name);
+                    if !controller && protocol != "PLAINTEXT" {
+                        return Err(invalid(
+                            if key == "listeners" {
+                                "listeners"
+                            } else {
+                                "advertised.listeners"
+                            },
+                            p,
+                            format!(
+                                "listener {name} uses {protocol}; kfkd serves PLAINTEXT listeners only so far"
+                            ),
+                        ));
+                    }
+                    let addr = if addr.starts_with(':') {
+                        format!("0.0.0.0{addr}")
+                    } else {
+                        addr.to_string()
+                    };
+                    let ours = match (key, controller) {
+                        ("listeners", true) => "controller.listener",
+                        ("listeners", false) => "listeners",
+                        (_, false) => "advertised.listeners",
+                        // Controllers are reached through the voters list.
+                        (_, true) => continue,
+                    };
+                    t.settings.insert(ours.to_string(), addr);
+                }
+            }
+            "log.dirs" => {
+                let dirs: Vec<&str> = p.value.split(',').map(str::trim).collect();
+                if dirs.len() > 1 {
+                    return Err(invalid(
+                        "log.dirs",
+                        p,
+                        format!(
+                            "kfkd keeps one log directory per broker, not {} (JBOD is not supported)",
+                            dirs.len()
+                        ),
+                    ));
+                }
+                t.settings.insert("log.dirs".into(), dirs[0].to_string());
+            }
+            k if FOLDED.contains(&k) => {}
+            k if known.contains(&k) => {
+                t.settings.insert(k.to_string(), p.value.clone());
+            }
+            k => t.warnings.push(format!(
+                "{source} line {}: `{k}` is not a kfkd setting; ignored",
+                p.line
+            )),
+        }
+    }
+    // Kafka: log.retention.ms wins over .minutes, which wins over .hours.
+    if !t.settings.contains_key("log.retention.ms") {
+        let ms = |key: &str, factor: i64| -> Result<Option<String>, ConfigError> {
+            let Some(p) = by_key.get(key) else {
+                return Ok(None);
+            };
+            let n: i64 = p.value.parse().map_err(|_| ConfigError::Invalid {
+                key: "log.retention.ms",
+                reason: format!(
+                    "{source} line {}: {key}={} is not a whole number",
+                    p.line, p.value
+                ),
+            })?;
+            Ok(Some(if n < 0 {
+                "-1".to_string()
+            } else {
+                n.saturating_mul(factor).to_string()
+            }))
+        };
+        if let Some(v) =
+            ms("log.retention.minutes", 60_000)?.or(ms("log.retention.hours", 3_600_000)?)
+        {
+            t.settings.insert("log.retention.ms".into(), v);
+        }
+    }
+    Ok(t)
+}
+
+/// `NAME://host:port` -> (NAME, host:port); a bare address is PLAINTEXT.
+fn split_listener(l: &str) -> (&str, &str) {
+    l.split_once("://").unwrap_or(("PLAINTEXT", l))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KNOWN: &[&str] = &[
+        "node.id",
+        "listeners",
+        "advertised.listeners",
+        "controller.listener",
+        "log.dirs",
+        "log.retention.ms",
+        "num.partitions",
+        "process.roles",
+        "controller.quorum.voters",
+    ];
+
+    #[test]
+    fn properties_are_told_from_yaml() {
+        assert!(looks_like_properties("# c\nbroker.id=1\n"));
+        assert!(looks_like_properties("listeners=PLAINTEXT://h:9092\n"));
+        assert!(!looks_like_properties("num.partitions: 3\n"));
+        assert!(!looks_like_properties("listeners: \"PLAINTEXT://a=b:1\"\n"));
+        assert!(!looks_like_properties(""));
+    }
+
+    #[test]
+    fn java_properties_syntax() {
+        let props = parse(
+            "# comment\n! also\nbroker.id=1\nkey2 : spaced value \nkey3 bare\nmulti=a,\\\n    b\nesc=a\\=b\\u0041\n",
+        );
+        let kv: Vec<(&str, &str, usize)> = props
+            .iter()
+            .map(|p| (p.key.as_str(), p.value.as_str(), p.line))
+            .collect();
+        assert_eq!(
+            kv,
+            vec![
+                ("broker.id", "1", 3),
+                ("key2", "spaced value", 4),
+                ("key3", "bare", 5),
+                ("multi", "a,b", 6),
+                ("esc", "a=bA", 8),
+            ]
+        );
+    }
+
+    #[test]
+    fn kafka_spellings_become_kfkd_settings() {
+        let props = parse(
+            "broker.id=2\nlisteners=PLAINTEXT://:9092,CONTROLLER://127.0.0.1:9093\nadvertised.listeners=PLAINTEXT://kafka2:9092\nlog.dirs=/var/lib/kafka\nlog.retention.hours=168\nzookeeper.connect=zoo1:2181\nnum.partitions=3\n",
+        );
+        let t = translate(&props, KNOWN, "server.properties").unwrap();
+        let get = |k: &str| t.settings.get(k).map(String::as_str);
+        assert_eq!(get("node.id"), Some("2"));
+        assert_eq!(get("listeners"), Some("0.0.0.0:9092"));
+        assert_eq!(get("controller.listener"), Some("127.0.0.1:9093"));
+        assert_eq!(get("advertised.listeners"), Some("kafka2:9092"));
+        assert_eq!(get("log.dirs"), Some("/var/lib/kafka"));
+        assert_eq!(get("log.retention.ms"), Some("604800000"));
+        assert_eq!(get("num.partitions"), Some("3"));
+        assert_eq!(
+            t.warnings,
+            vec!["server.properties line 6: `zookeeper.connect` is not a kfkd setting; ignored"]
+        );
+    }
+
+    #[test]
+    fn retention_ms_wins_over_minutes_over_hours() {
+        let t = |text: &str| {
+            translate(&parse(text), KNOWN, "f")
+                .unwrap()
+                .settings
+                .get("log.retention.ms")
+                .cloned()
+        };
+        assert_eq!(
+            t("log.retention.hours=1\nlog.retention.minutes=2\n").as_deref(),
+            Some("120000")
+        );
+        assert_eq!(
+            t("log.retention.minutes=2\nlog.retention.ms=5\n").as_deref(),
+            Some("5")
+        );
+        assert_eq!(t("log.retention.hours=-1\n").as_deref(), Some("-1"));
+        let err = translate(&parse("log.retention.hours=a week\n"), KNOWN, "f").unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn listeners_kfkd_cannot_serve_are_refused_naming_the_line() {
+        let err = translate(
+            &parse("# x\nlisteners=SASL_SSL://:9093\n"),
+            KNOWN,
+            "server.properties",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("line 2") && err.contains("SASL_SSL"), "{err}");
+        let err = translate(&parse("listeners=PLAINTEXT://\n"), KNOWN, "f")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 1") && err.contains("no host:port"),
+            "{err}"
+        );
+        let err = translate(&parse("log.dirs=/a,/b\n"), KNOWN, "f")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("one log directory"), "{err}");
+        // A named listener mapped to PLAINTEXT is fine.
+        let t = translate(
+            &parse("listeners=INTERNAL://h:1\nlistener.security.protocol.map=INTERNAL:PLAINTEXT\n"),
+            KNOWN,
+            "f",
+        )
+        .unwrap();
+        assert_eq!(t.settings.get("listeners").map(String::as_str), Some("h:1"));
+    }
+}
