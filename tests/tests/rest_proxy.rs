@@ -595,3 +595,261 @@ fn posting_to_a_new_topic_creates_it_when_the_broker_auto_creates() {
         }
     }
 }
+
+/// A v2 request with a JSON body; returns the status and body.
+fn v2(rest: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    http(rest, method, path, "application/vnd.kafka.v2+json", body)
+}
+
+/// Reads from an instance until `want` values (the `n` field) arrived or
+/// `polls` reads came back empty.
+fn read_values(rest: u16, base: &str, want: usize) -> Vec<i64> {
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while got.len() < want {
+        assert!(Instant::now() < deadline, "only {got:?} came");
+        let records = get(rest, &format!("{base}/records"));
+        got.extend(
+            records
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["value"]["n"].as_i64().unwrap()),
+        );
+    }
+    got
+}
+
+/// The consumer calls of kafka-rest's Postman collection beyond the basics:
+/// subscription by pattern, unsubscribe, manual assignment, seeking,
+/// committed offsets, a partition's offsets and `GET /`.
+#[test]
+fn the_postman_collections_consumer_calls() {
+    let home = Home::new().with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
+    let (_, rest) = home.up_cluster_with_rest_proxy(1);
+    let spec: serde_yaml::Value =
+        serde_yaml::from_str(&http(rest, "GET", "/openapi.yaml", "text/plain", "").1).unwrap();
+    let root = get(rest, "/");
+    assert_eq!(root, serde_json::json!({}));
+    check(&spec, "/", &root);
+
+    for t in ["pat-a", "pat-b", "other", "seek"] {
+        home.ok(&["topics", "create", t, "-p", "1"]);
+    }
+    home.ok_stdin(&["produce", "pat-a"], "{\"n\":1}\n{\"n\":2}\n");
+    home.ok_stdin(&["produce", "pat-b"], "{\"n\":3}\n");
+    home.ok_stdin(&["produce", "other"], "{\"n\":99}\n");
+    let input: String = (0..10).map(|i| format!("{{\"n\":{i}}}\n")).collect();
+    home.ok_stdin(&["produce", "seek"], &input);
+
+    let offsets = get(rest, "/topics/seek/partitions/0/offsets");
+    check(
+        &spec,
+        "/topics/{topic}/partitions/{partition}/offsets",
+        &offsets,
+    );
+    assert_eq!(
+        offsets,
+        serde_json::json!({"beginning_offset": 0, "end_offset": 10})
+    );
+    assert_eq!(
+        error_code(http(
+            rest,
+            "GET",
+            "/topics/seek/partitions/3/offsets",
+            "application/json",
+            ""
+        )),
+        (404, 40402)
+    );
+    assert_eq!(
+        error_code(http(
+            rest,
+            "GET",
+            "/topics/nope/partitions/0/offsets",
+            "application/json",
+            ""
+        )),
+        (404, 40401)
+    );
+
+    // A pattern subscription reads every topic it matches, not the others.
+    let create = r#"{"name":"p1","format":"json","auto.offset.reset":"earliest"}"#;
+    assert_eq!(v2(rest, "POST", "/consumers/pats", create).0, 200);
+    let p1 = "/consumers/pats/instances/p1";
+    assert_eq!(
+        error_code(v2(
+            rest,
+            "POST",
+            &format!("{p1}/subscription"),
+            r#"{"topics":["pat-a"],"topic_pattern":"pat-.*"}"#
+        )),
+        (409, 40903)
+    );
+    assert_eq!(
+        error_code(v2(
+            rest,
+            "POST",
+            &format!("{p1}/subscription"),
+            r#"{"topic_pattern":"pat-("}"#
+        )),
+        (422, 42200)
+    );
+    assert_eq!(
+        v2(
+            rest,
+            "POST",
+            &format!("{p1}/subscription"),
+            r#"{"topic_pattern":"pat-.*"}"#
+        )
+        .0,
+        204
+    );
+    let sub = get(rest, &format!("{p1}/subscription"));
+    check(
+        &spec,
+        "/consumers/{group}/instances/{name}/subscription",
+        &sub,
+    );
+    assert_eq!(sub, serde_json::json!({"topics": ["pat-a", "pat-b"]}));
+    let mut got = read_values(rest, p1, 3);
+    got.sort_unstable();
+    assert_eq!(got, vec![1, 2, 3], "the pattern's topics, not `other`");
+    let assigned = get(rest, &format!("{p1}/assignments"));
+    check(
+        &spec,
+        "/consumers/{group}/instances/{name}/assignments",
+        &assigned,
+    );
+    assert_eq!(
+        assigned["partitions"].as_array().unwrap().len(),
+        2,
+        "{assigned}"
+    );
+    // Unsubscribing leaves the group; the instance stays, with nothing to read.
+    assert_eq!(v2(rest, "DELETE", &format!("{p1}/subscription"), "").0, 204);
+    assert_eq!(
+        get(rest, &format!("{p1}/subscription")),
+        serde_json::json!({"topics": []})
+    );
+    assert_eq!(
+        error_code(http(
+            rest,
+            "GET",
+            &format!("{p1}/records"),
+            "application/json",
+            ""
+        )),
+        (409, 40903)
+    );
+    let group = home.json(&["groups", "describe", "pats"]);
+    assert_eq!(
+        group["members"].as_array().map_or(0, Vec::len),
+        0,
+        "{group}"
+    );
+
+    // Manual assignment, then seeking.
+    let create = r#"{"name":"s1","format":"json","auto.offset.reset":"earliest","auto.commit.enable":"false"}"#;
+    assert_eq!(v2(rest, "POST", "/consumers/seekers", create).0, 200);
+    let s1 = "/consumers/seekers/instances/s1";
+    assert_eq!(
+        v2(
+            rest,
+            "POST",
+            &format!("{s1}/assignments"),
+            r#"{"partitions":[{"topic":"seek","partition":0}]}"#
+        )
+        .0,
+        204
+    );
+    assert_eq!(
+        error_code(v2(
+            rest,
+            "POST",
+            &format!("{s1}/subscription"),
+            r#"{"topics":["seek"]}"#
+        )),
+        (409, 40903)
+    );
+    assert_eq!(
+        get(rest, &format!("{s1}/assignments")),
+        serde_json::json!({"partitions": [{"topic": "seek", "partition": 0}]})
+    );
+    assert_eq!(
+        v2(
+            rest,
+            "POST",
+            &format!("{s1}/positions"),
+            r#"{"offsets":[{"topic":"seek","partition":0,"offset":7}]}"#
+        )
+        .0,
+        204
+    );
+    assert_eq!(read_values(rest, s1, 3), vec![7, 8, 9]);
+    assert_eq!(
+        v2(
+            rest,
+            "POST",
+            &format!("{s1}/positions/beginning"),
+            r#"{"partitions":[{"topic":"seek","partition":0}]}"#
+        )
+        .0,
+        204
+    );
+    assert_eq!(read_values(rest, s1, 10), (0..10).collect::<Vec<_>>());
+    assert_eq!(
+        v2(
+            rest,
+            "POST",
+            &format!("{s1}/positions/end"),
+            r#"{"partitions":[{"topic":"seek","partition":0}]}"#
+        )
+        .0,
+        204
+    );
+    home.ok_stdin(&["produce", "seek"], "{\"n\":10}\n");
+    assert_eq!(
+        read_values(rest, s1, 1),
+        vec![10],
+        "only what came after the seek to the end"
+    );
+    assert_eq!(
+        error_code(v2(
+            rest,
+            "POST",
+            &format!("{s1}/positions"),
+            r#"{"offsets":[{"topic":"other","partition":0,"offset":0}]}"#
+        )),
+        (409, 40903)
+    );
+
+    // Committed offsets, asked for by partition.
+    assert_eq!(
+        v2(
+            rest,
+            "POST",
+            &format!("{s1}/offsets"),
+            r#"{"offsets":[{"topic":"seek","partition":0,"offset":4}]}"#
+        )
+        .0,
+        200
+    );
+    let (status, body) = v2(
+        rest,
+        "GET",
+        &format!("{s1}/offsets"),
+        r#"{"partitions":[{"topic":"seek","partition":0}]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let committed: Value = serde_json::from_str(&body).unwrap();
+    let schema = &spec["paths"]["/consumers/{group}/instances/{name}/offsets"]["get"]["responses"]
+        ["200"]["content"]["application/vnd.kafka.v2+json"]["schema"];
+    conforms(&spec, schema, &committed, "offsets");
+    assert_eq!(
+        committed,
+        serde_json::json!({"offsets": [{"topic": "seek", "partition": 0, "offset": 4, "metadata": ""}]})
+    );
+    let lag = home.json(&["groups", "describe", "seekers"])["total_lag"].as_i64();
+    assert_eq!(lag, Some(7), "11 records, committed at 4");
+}

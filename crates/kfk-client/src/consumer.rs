@@ -191,6 +191,11 @@ impl Consumer {
         self.positions.remove(&(topic.to_string(), partition));
     }
 
+    /// Every assigned partition, resolved or not.
+    pub fn assigned(&self) -> Vec<(String, i32)> {
+        self.positions.keys().cloned().collect()
+    }
+
     /// Whether any partition is still assigned.
     pub fn has_assignment(&self) -> bool {
         !self.positions.is_empty()

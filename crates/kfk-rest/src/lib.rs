@@ -24,6 +24,7 @@ use axum::routing::{get, post};
 use kfk_client::{Client, ClientConfig, Producer, ProducerConfig};
 use tokio::sync::OnceCell;
 
+use crate::consumers::{positions, subscription};
 use crate::error::RestError;
 
 /// The OpenAPI description served at `/openapi.yaml`.
@@ -97,6 +98,12 @@ impl Proxy {
 
 type Shared = Arc<Proxy>;
 
+/// `GET /`: kafka-rest answers an empty object, which clients use as a
+/// liveness check.
+async fn root() -> Response {
+    topics::ok(serde_json::json!({}))
+}
+
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI).into_response()
 }
@@ -124,7 +131,25 @@ pub fn router(bootstrap: Vec<String>, listen: String) -> Router {
         )
         .route(
             "/consumers/{group}/instances/{name}/subscription",
-            post(consumers::subscribe),
+            post(subscription::subscribe)
+                .get(subscription::get_subscription)
+                .delete(subscription::unsubscribe),
+        )
+        .route(
+            "/consumers/{group}/instances/{name}/assignments",
+            post(subscription::assign).get(subscription::get_assignments),
+        )
+        .route(
+            "/consumers/{group}/instances/{name}/positions",
+            post(positions::to_offsets),
+        )
+        .route(
+            "/consumers/{group}/instances/{name}/positions/beginning",
+            post(positions::to_beginning),
+        )
+        .route(
+            "/consumers/{group}/instances/{name}/positions/end",
+            post(positions::to_end),
         )
         .route(
             "/consumers/{group}/instances/{name}/records",
@@ -132,7 +157,7 @@ pub fn router(bootstrap: Vec<String>, listen: String) -> Router {
         )
         .route(
             "/consumers/{group}/instances/{name}/offsets",
-            post(consumers::commit),
+            post(consumers::commit).get(positions::committed),
         )
         .route("/v3/clusters", get(topics::v3_clusters))
         .route("/v3/clusters/{cluster}/topics", get(topics::v3_topics))
@@ -144,6 +169,11 @@ pub fn router(bootstrap: Vec<String>, listen: String) -> Router {
             "/topics/{topic}/partitions/{partition}",
             get(topics::partition).post(produce::to_partition),
         )
+        .route(
+            "/topics/{topic}/partitions/{partition}/offsets",
+            get(topics::partition_offsets),
+        )
+        .route("/", get(root))
         .route("/openapi.yaml", get(openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

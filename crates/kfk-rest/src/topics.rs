@@ -125,6 +125,38 @@ pub async fn partition(
         .ok_or_else(RestError::partition_not_found)
 }
 
+/// `GET /topics/{t}/partitions/{p}/offsets`: the partition's first and
+/// next offsets.
+pub async fn partition_offsets(
+    State(proxy): State<Shared>,
+    path: Result<Path<(String, i32)>, PathRejection>,
+) -> RestResult {
+    let Path((name, p)) = path?;
+    let t = topic_info(&proxy, &name).await?;
+    if !t.partitions.iter().any(|x| x.partition == p) {
+        return Err(RestError::partition_not_found());
+    }
+    let client = proxy.client().await?;
+    let one = |q| {
+        let client = &client;
+        let name = &name;
+        async move {
+            client
+                .list_offsets(name, &[p], q)
+                .await
+                .map_err(RestError::kafka)?
+                .first()
+                .map(|(_, o)| *o)
+                .ok_or_else(|| RestError::kafka("no offset answered"))
+        }
+    };
+    let beginning = one(kfk_client::OffsetQuery::Earliest).await?;
+    let end = one(kfk_client::OffsetQuery::Latest).await?;
+    Ok(ok(
+        json!({"beginning_offset": beginning, "end_offset": end}),
+    ))
+}
+
 pub async fn v3_clusters(State(proxy): State<Shared>) -> RestResult {
     let meta = metadata(&proxy, None).await?;
     let id = meta.cluster_id.unwrap_or_default();

@@ -1,7 +1,12 @@
 //! kafka-rest v2 consumer instances: `POST /consumers/{g}` creates a named
-//! member of group `g`, which subscribes, reads a batch on each
-//! `GET .../records`, commits what it returned (or the offsets given), and
-//! leaves the group when deleted.
+//! member of group `g`, which subscribes to topics or a pattern (or is
+//! assigned partitions by hand), reads a batch on each `GET .../records`,
+//! commits what it returned (or the offsets given), can be repositioned, and
+//! leaves the group when deleted. [`subscription`] and [`positions`] hold
+//! the calls that shape what an instance reads.
+
+pub mod positions;
+pub mod subscription;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -26,17 +31,40 @@ pub(crate) type Instances = tokio::sync::Mutex<HashMap<(String, String), SharedI
 
 type SharedInstance = Arc<tokio::sync::Mutex<Instance>>;
 
+/// What an instance reads: kafka-rest's subscription, pattern and manual
+/// assignment are mutually exclusive, as they are in Kafka's consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Interest {
+    Nothing,
+    Topics(Vec<String>),
+    /// A regular expression the whole topic name must match.
+    Pattern(String),
+    /// Partitions assigned by hand: no group membership, no rebalances.
+    Partitions(Vec<(String, i32)>),
+}
+
 /// A v2 consumer instance: a group member that reads on each GET.
 #[derive(Debug)]
 pub(crate) struct Instance {
     format: Embedded,
     reset: StartOffset,
     auto_commit: bool,
-    topics: Vec<String>,
+    interest: Interest,
     membership: Option<GroupMembership>,
     consumer: Option<Consumer>,
     /// Next offsets of what was returned, to commit.
     delivered: BTreeMap<(String, i32), i64>,
+}
+
+impl Instance {
+    /// Leaves the group (if a member) and forgets the consumer's positions.
+    async fn reset_reading(&mut self) {
+        if let Some(mut m) = self.membership.take() {
+            let _ = m.leave().await;
+        }
+        self.consumer = None;
+        self.delivered.clear();
+    }
 }
 
 /// `POST /consumers/{group}`; every field is optional.
@@ -48,11 +76,6 @@ struct CreateBody {
     auto_offset_reset: Option<String>,
     #[serde(rename = "auto.commit.enable")]
     auto_commit_enable: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct SubscribeBody {
-    topics: Vec<String>,
 }
 
 /// `POST .../offsets`: the offsets to commit (the next offset to read), or
@@ -70,7 +93,7 @@ struct CommitOffset {
 }
 
 /// Parses a JSON body as `T` (an empty body as `empty`, when given).
-fn body<T: serde::de::DeserializeOwned>(
+pub(crate) fn body<T: serde::de::DeserializeOwned>(
     bytes: Result<Bytes, BytesRejection>,
     empty: Option<T>,
 ) -> Result<T, RestError> {
@@ -131,7 +154,7 @@ pub async fn create(
             format,
             reset,
             auto_commit,
-            topics: Vec::new(),
+            interest: Interest::Nothing,
             membership: None,
             consumer: None,
             delivered: BTreeMap::new(),
@@ -147,7 +170,11 @@ pub async fn create(
     })))
 }
 
-async fn instance(proxy: &Shared, group: &str, name: &str) -> Result<SharedInstance, RestError> {
+pub(crate) async fn instance(
+    proxy: &Shared,
+    group: &str,
+    name: &str,
+) -> Result<SharedInstance, RestError> {
     proxy
         .instances
         .lock()
@@ -157,71 +184,128 @@ async fn instance(proxy: &Shared, group: &str, name: &str) -> Result<SharedInsta
         .ok_or_else(RestError::instance_not_found)
 }
 
-pub async fn subscribe(
-    State(proxy): State<Shared>,
-    path: Result<Path<(String, String)>, PathRejection>,
-    bytes: Result<Bytes, BytesRejection>,
-) -> RestResult {
-    let Path((group, name)) = path?;
-    let inst = instance(&proxy, &group, &name).await?;
-    let v: SubscribeBody = body(bytes, None)?;
-    let mut i = inst.lock().await;
-    if let Some(mut m) = i.membership.take() {
-        let _ = m.leave().await;
-    }
-    i.consumer = None;
-    i.topics = v.topics;
-    Ok(StatusCode::NO_CONTENT.into_response())
+/// The topics a pattern matches now (the whole name, as Java's
+/// `Pattern.matcher(name).matches()` in Kafka's consumer).
+pub(crate) async fn matching_topics(
+    proxy: &Shared,
+    pattern: &str,
+) -> Result<Vec<String>, RestError> {
+    let re = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+        RestError::unprocessable(format!("topic_pattern is not a regular expression: {e}"))
+    })?;
+    let meta = proxy
+        .client()
+        .await?
+        .refresh(None)
+        .await
+        .map_err(RestError::kafka)?;
+    Ok(meta
+        .topics
+        .keys()
+        .filter(|t| !t.starts_with("__") && re.is_match(t))
+        .cloned()
+        .collect())
 }
 
-/// Joins (again) when needed and positions the consumer at the group's
-/// committed offsets, else the instance's `auto.offset.reset`.
-async fn ensure_joined(proxy: &Shared, group: &str, i: &mut Instance) -> Result<(), RestError> {
+/// Makes the instance ready to read: joins the group for a subscription
+/// (again, after a rebalance), or assigns the partitions given by hand;
+/// each partition starts at the group's committed offset, else at the
+/// instance's `auto.offset.reset`.
+pub(crate) async fn ensure_ready(
+    proxy: &Shared,
+    group: &str,
+    i: &mut Instance,
+) -> Result<(), RestError> {
+    let topics = match &i.interest {
+        Interest::Nothing => {
+            return Err(RestError::new(
+                StatusCode::CONFLICT,
+                40903,
+                "The consumer instance has no subscription or assignment.",
+            ));
+        }
+        Interest::Partitions(parts) => {
+            if i.consumer.is_some() {
+                return Ok(());
+            }
+            let parts = parts.clone();
+            let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+            for (t, p) in parts {
+                by_topic.entry(t).or_default().push(p);
+            }
+            return start_reading(proxy, group, i, by_topic).await;
+        }
+        Interest::Topics(t) => t.clone(),
+        Interest::Pattern(p) => matching_topics(proxy, p).await?,
+    };
     if i.membership.as_ref().is_some_and(|m| !m.needs_rejoin()) && i.consumer.is_some() {
         return Ok(());
     }
     let client = proxy.client().await?;
     let mut m = match i.membership.take() {
         Some(m) => m,
-        None => GroupMembership::new(Arc::clone(&client), group, &i.topics),
+        None => GroupMembership::new(Arc::clone(&client), group, &topics),
     };
     let assignment = m.join().await.map_err(RestError::kafka)?;
+    i.membership = Some(m);
+    start_reading(proxy, group, i, assignment.into_iter().collect()).await
+}
+
+/// A consumer over `parts`, each at its committed offset or the reset.
+async fn start_reading(
+    proxy: &Shared,
+    group: &str,
+    i: &mut Instance,
+    parts: BTreeMap<String, Vec<i32>>,
+) -> Result<(), RestError> {
+    let client = proxy.client().await?;
     let committed = client
         .committed_offsets(group)
         .await
         .map_err(RestError::kafka)?;
     let mut consumer = Consumer::new(Arc::clone(&client));
     consumer.max_wait = std::time::Duration::from_millis(500);
-    for (topic, parts) in &assignment {
-        let starts: Vec<(i32, StartOffset)> = parts
+    for (topic, ps) in &parts {
+        let starts: Vec<(i32, StartOffset)> = ps
             .iter()
             .map(|p| {
                 let at = committed.get(&(topic.clone(), *p)).copied();
                 (*p, at.map_or(i.reset, StartOffset::Offset))
             })
             .collect();
-        consumer
-            .assign(topic, &starts)
-            .await
-            .map_err(RestError::kafka)?;
+        consumer.assign(topic, &starts).await.map_err(|e| match e {
+            kfk_client::ClientError::UnknownTopic(_) => RestError::topic_not_found(),
+            kfk_client::ClientError::UnknownPartition { .. } => RestError::partition_not_found(),
+            e => RestError::kafka(e),
+        })?;
     }
     i.delivered
-        .retain(|(t, p), _| assignment.get(t).is_some_and(|ps| ps.contains(p)));
-    i.membership = Some(m);
+        .retain(|(t, p), _| parts.get(t).is_some_and(|ps| ps.contains(p)));
     i.consumer = Some(consumer);
     Ok(())
 }
 
-async fn commit_delivered(i: &Instance) -> Result<(), RestError> {
-    let Some(m) = &i.membership else {
-        return Ok(());
-    };
+/// Commits what was returned (or set by a commit call): as the group member
+/// when subscribed, else as a simple consumer of the group (generation -1),
+/// which Kafka accepts while the group has no members.
+async fn commit_delivered(proxy: &Shared, group: &str, i: &Instance) -> Result<(), RestError> {
     let offsets: Vec<(String, i32, i64)> = i
         .delivered
         .iter()
         .map(|((t, p), o)| (t.clone(), *p, *o))
         .collect();
-    m.commit(&offsets).await.map_err(RestError::kafka)
+    if offsets.is_empty() {
+        return Ok(());
+    }
+    match &i.membership {
+        Some(m) => m.commit(&offsets).await.map_err(RestError::kafka),
+        None => proxy
+            .client()
+            .await?
+            .commit_group_offsets(group, &offsets)
+            .await
+            .map_err(RestError::kafka),
+    }
 }
 
 pub async fn records(
@@ -231,14 +315,7 @@ pub async fn records(
     let Path((group, name)) = path?;
     let inst = instance(&proxy, &group, &name).await?;
     let mut i = inst.lock().await;
-    if i.topics.is_empty() {
-        return Err(RestError::new(
-            StatusCode::CONFLICT,
-            40903,
-            "The consumer instance has no subscription.",
-        ));
-    }
-    ensure_joined(&proxy, &group, &mut i).await?;
+    ensure_ready(&proxy, &group, &mut i).await?;
     let Some(consumer) = i.consumer.as_mut() else {
         return Err(RestError::instance_not_found());
     };
@@ -271,7 +348,7 @@ pub async fn records(
             .insert((r.topic.to_string(), r.partition), r.offset + 1);
     }
     if i.auto_commit && !polled.is_empty() {
-        let _ = commit_delivered(&i).await;
+        let _ = commit_delivered(&proxy, &group, &i).await;
     }
     Ok(ok(json!(out)))
 }
@@ -292,7 +369,7 @@ pub async fn commit(
             i.delivered.insert((o.topic, o.partition), o.offset);
         }
     }
-    commit_delivered(&i).await?;
+    commit_delivered(&proxy, &group, &i).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -303,9 +380,6 @@ pub async fn delete(
     let Path((group, name)) = path?;
     let removed = proxy.instances.lock().await.remove(&(group, name));
     let inst = removed.ok_or_else(RestError::instance_not_found)?;
-    let mut i = inst.lock().await;
-    if let Some(mut m) = i.membership.take() {
-        let _ = m.leave().await;
-    }
+    inst.lock().await.reset_reading().await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
