@@ -650,3 +650,87 @@ fn snapshots_trim_the_offsets_topic_and_survive_a_coordinator_failover() {
         },
     );
 }
+
+/// `kfk groups describe` while a partition of the group's topic is offline:
+/// the other rows are shown with their lag; that row says it is offline.
+#[test]
+fn describe_shows_a_group_whose_partition_is_offline() {
+    let home = home();
+    home.up_cluster(3);
+    home.ok(&["topics", "create", "spread", "-p", "3", "-r", "1"]);
+    let input: String = (0..30).map(|i| format!("k{i}:v{i}\n")).collect();
+    home.ok_stdin(&["produce", "spread", "-K", ":"], &input);
+    home.ok(&[
+        "consume",
+        "spread",
+        "--group",
+        "readers",
+        "--from-beginning",
+        "--max-messages",
+        "30",
+    ]);
+    // Ten more, unread, so the lag of each online partition is known and > 0.
+    let more: String = (30..60).map(|i| format!("k{i}:v{i}\n")).collect();
+    home.ok_stdin(&["produce", "spread", "-K", ":"], &more);
+    let before = home.json(&["groups", "describe", "readers"]);
+    assert_eq!(before["total_lag"], 30, "{before}");
+
+    // Stop the broker leading one partition that is not the coordinator's.
+    let topic = home.json(&["topics", "describe", "spread"]);
+    let coordinator = before["coordinator"].as_i64().unwrap();
+    let (victim_partition, victim) = topic["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["partition"].as_i64().unwrap(),
+                p["leader"].as_i64().unwrap(),
+            )
+        })
+        .find(|(_, leader)| *leader != coordinator)
+        .unwrap();
+    home.ok(&["cluster", "stop-broker", &victim.to_string()]);
+    let view = home.wait_json(
+        &["groups", "describe", "readers"],
+        Duration::from_secs(20),
+        "the partition to show as offline",
+        |v| {
+            v["partitions"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["offline"] == true))
+        },
+    );
+    let rows = view["partitions"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{view}");
+    for row in rows {
+        let p = row["partition"].as_i64().unwrap();
+        if p == victim_partition {
+            assert_eq!(row["offline"], true, "{row}");
+            assert!(row["lag"].is_null(), "{row}");
+            assert!(row["current_offset"].as_i64().unwrap() > 0, "{row}");
+        } else {
+            assert_eq!(row["offline"], false, "{row}");
+            assert!(row["lag"].as_i64().unwrap() > 0, "{row}");
+        }
+    }
+    let lag_online: i64 = rows.iter().filter_map(|r| r["lag"].as_i64()).sum();
+    assert_eq!(view["total_lag"].as_i64(), Some(lag_online));
+    assert!(
+        lag_online < 30,
+        "the offline partition's lag is not counted"
+    );
+    let table = home.ok(&["groups", "describe", "readers"]);
+    assert!(
+        table.contains("offline partition(s), lag unknown"),
+        "{table}"
+    );
+    let row = table
+        .lines()
+        .find(|l| {
+            l.split_whitespace().take(2).collect::<Vec<_>>()
+                == ["spread", &victim_partition.to_string()]
+        })
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(row.contains("offline"), "{row}");
+}

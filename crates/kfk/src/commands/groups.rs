@@ -55,7 +55,11 @@ struct PartitionLag {
     partition: i32,
     /// None when the group committed nothing for the partition.
     current_offset: Option<i64>,
+    /// -1 when the partition's end cannot be asked (see `offline`).
     log_end_offset: i64,
+    /// The partition has no leader (or its leader did not answer), so its
+    /// end offset and lag are unknown for now.
+    offline: bool,
     lag: Option<i64>,
     member_id: Option<String>,
     host: Option<String>,
@@ -82,7 +86,9 @@ struct GroupView {
     total_lag: i64,
 }
 
-/// End offsets of every partition of `topics`.
+/// End offsets of every partition of `topics` that can be asked: a
+/// partition with no leader (offline) or whose leader does not answer is
+/// left out, so the rest of the group can still be shown.
 async fn end_offsets(
     client: &Client,
     topics: &BTreeSet<String>,
@@ -92,9 +98,22 @@ async fn end_offsets(
         let Ok(info) = client.topic(t).await else {
             continue;
         };
-        let parts: Vec<i32> = info.partitions.iter().map(|p| p.partition).collect();
-        for (p, o) in client.list_offsets(t, &parts, OffsetQuery::Latest).await? {
-            out.insert((t.clone(), p), o);
+        let online: Vec<i32> = info
+            .partitions
+            .iter()
+            .filter(|p| p.leader >= 0)
+            .map(|p| p.partition)
+            .collect();
+        match client.list_offsets(t, &online, OffsetQuery::Latest).await {
+            Ok(ends) => out.extend(ends.into_iter().map(|(p, o)| ((t.clone(), p), o))),
+            // One leader failing fails the batch: ask partition by partition.
+            Err(_) => {
+                for p in online {
+                    if let Ok(ends) = client.list_offsets(t, &[p], OffsetQuery::Latest).await {
+                        out.extend(ends.into_iter().map(|(p, o)| ((t.clone(), p), o)));
+                    }
+                }
+            }
         }
     }
     Ok(out)
@@ -132,6 +151,7 @@ pub async fn describe(ctx: &Ctx, args: &GroupNameArg) -> CliResult {
                 lag: current.filter(|_| end >= 0).map(|c| (end - c).max(0)),
                 current_offset: current,
                 log_end_offset: end,
+                offline: end < 0,
                 member_id: m.map(|m| m.member_id.clone()),
                 host: m.map(|m| m.host.clone()),
                 client_id: m.map(|m| m.client_id.clone()),
@@ -160,8 +180,14 @@ pub async fn describe(ctx: &Ctx, args: &GroupNameArg) -> CliResult {
         partitions,
     };
     output::emit(ctx.format(), &view, || {
+        let offline = view.partitions.iter().filter(|p| p.offline).count();
+        let unknown = if offline > 0 {
+            format!(" (+ {offline} offline partition(s), lag unknown)")
+        } else {
+            String::new()
+        };
         output::println_safe(&format!(
-            "Group: {}\tState: {}\tMembers: {}\tCoordinator: {}\tTotal lag: {}",
+            "Group: {}\tState: {}\tMembers: {}\tCoordinator: {}\tTotal lag: {}{unknown}",
             view.group,
             view.state,
             view.members.len(),
@@ -187,7 +213,11 @@ pub async fn describe(ctx: &Ctx, args: &GroupNameArg) -> CliResult {
                         p.topic.clone(),
                         p.partition.to_string(),
                         p.current_offset.map_or_else(dash, |o| o.to_string()),
-                        p.log_end_offset.to_string(),
+                        if p.offline {
+                            "offline".to_string()
+                        } else {
+                            p.log_end_offset.to_string()
+                        },
                         p.lag.map_or_else(dash, |l| l.to_string()),
                         p.member_id.clone().unwrap_or_else(dash),
                         p.host.clone().unwrap_or_else(dash),
