@@ -124,3 +124,64 @@ fn kcat_round_trips_1000_keyed_messages_in_partition_order() {
     }
     assert_eq!(consumed, 1000);
 }
+
+/// `kfk consume --format` prints what `kcat -C -f` prints for the same
+/// format string, byte for byte: every token, and escapes kcat reads its
+/// own way (`\x` without digits, `\NNN` numbers, a backslash before `%`).
+#[test]
+fn kfk_format_strings_print_what_kcat_prints() {
+    let kfkd = Kfkd::start_with(&["--num-partitions", "1"]);
+    let b = kfkd.bootstrap();
+    let home = kfk_e2e::KfkHome::new();
+    // A keyed record with headers, a record without a key, and one whose
+    // value is empty.
+    home.ok_stdin(
+        &[
+            "-b", &b, "produce", "fmt", "-K", ":", "-H", "app=kfk", "-H", "empty=",
+        ],
+        "k1:first value\n",
+    );
+    home.ok_stdin(&["-b", &b, "produce", "fmt"], "no key here\n");
+    let formats = [
+        "%t|%p|%o|%k|%s|%K|%S|%h\\n",
+        "%R%s",
+        "[%T] 100%% \\x41\\x4a\\xgz \\x4142 \\xab \\65\\0101\\0x43\\q\\\\ a\\%t\\n",
+        "x\\09y%s\\n",
+        "\\t%k\\r\\n",
+    ];
+    for f in formats {
+        let theirs = run(
+            kcat().args(["-b", &b, "-C", "-t", "fmt", "-e", "-q", "-f", f]),
+            T,
+        )
+        .stdout;
+        let ours = home.kfk(&[
+            "-b",
+            &b,
+            "consume",
+            "fmt",
+            "--from-beginning",
+            "-e",
+            "-q",
+            "--format",
+            f,
+        ]);
+        assert!(
+            ours.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ours.stderr)
+        );
+        assert_eq!(
+            ours.stdout,
+            theirs,
+            "format {f:?}\nkfk:  {:?}\nkcat: {:?}",
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&theirs)
+        );
+        assert!(!theirs.is_empty());
+    }
+    // Both refuse an unknown token.
+    let out = home.kfk(&["-b", &b, "consume", "fmt", "-e", "--format", "%q"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format token %q"));
+}

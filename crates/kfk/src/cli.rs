@@ -642,8 +642,10 @@ pub struct ConsumeArgs {
     /// Exit when the end of every partition is reached.
     #[arg(short = 'e', long)]
     pub exit_at_end: bool,
-    /// Format of each message: %t topic, %p partition, %o offset, %k key, %v value,
-    /// %T timestamp, %h headers, %K key length, %S value length, \n, \t.
+    /// Format of each message, as kcat's -f: %t topic, %p partition, %o offset,
+    /// %k key, %s (or %v) value, %T timestamp, %h headers, %K key length, %S value
+    /// length, %R value length as a binary 32-bit integer, %% a percent sign;
+    /// \n \r \t, \xHH and \NNN bytes.
     #[arg(short, long)]
     pub format: Option<String>,
     /// Kafka console-consumer property, e.g. print.key=true, key.separator=:.
