@@ -135,7 +135,7 @@ fn commands_can_be_piped_in_and_ruok_fails_without_a_quorum() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "[admin, brokers, cluster, config, consumers, controller]\n[1, 2, 3]\n[id]\n[]\n"
+        "[admin, brokers, cluster, config, consumers, controller, controller_epoch, feature, isr_change_notification, latest_producer_id_block, log_dir_event_notification, zookeeper]\n[1, 2, 3]\n[id]\n[]\n"
     );
     // A failed command is reported and sets the exit status.
     let out = home.kfk_stdin(&["zk-shell"], "get /nope\nls /brokers/ids\n");
@@ -201,4 +201,193 @@ fn the_interactive_shell_completes_paths_moves_around_and_keeps_history() {
     // The history survives the shell.
     let history = std::fs::read_to_string(home.path().join("data/zk-shell-history")).unwrap();
     assert!(history.contains("cd ../../.."), "{history}");
+}
+
+/// A `stat` field by name (`cZxid = 0x1a` -> "0x1a").
+fn stat_field(stat: &str, name: &str) -> String {
+    stat.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} = ")))
+        .unwrap_or_else(|| panic!("no {name} in:\n{stat}"))
+        .to_string()
+}
+
+fn zxid(stat: &str, name: &str) -> u64 {
+    let v = stat_field(stat, name);
+    u64::from_str_radix(v.trim_start_matches("0x"), 16).unwrap_or_else(|_| panic!("{name} = {v}"))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// What zookeeper-shell prints, as scripts read it: `get /controller` is one
+/// compact line, the nodes Kafka kept exist, `stat` has ZooKeeper's fields
+/// from the metadata log, and a server may come first.
+#[test]
+fn zookeeper_shell_fidelity() {
+    let home = Home::new();
+    let base = home.up_cluster(3);
+    let started = now_ms();
+    home.ok(&["topics", "create", "orders", "-p", "2", "-r", "2"]);
+
+    // One line, Kafka's key order, the election time in ms as a string.
+    let out = home.ok(&["zk-shell", "get", "/controller"]);
+    let last = out.lines().last().unwrap();
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(last.starts_with("{\"version\":2,\"brokerid\":"), "{last}");
+    let v: Value = serde_json::from_str(last).unwrap();
+    let controller = home.json(&["cluster", "status"])["controller"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(v["brokerid"].as_i64(), Some(controller));
+    let elected: i64 = v["timestamp"].as_str().unwrap().parse().unwrap();
+    assert!(
+        elected <= now_ms() && elected > started - 120_000,
+        "{elected}"
+    );
+    assert!(
+        home.ok(&["zk-shell", "get", "/controller_epoch"])
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+
+    assert_eq!(
+        home.ok(&["zk-shell", "ls", "/"]).trim(),
+        "[admin, brokers, cluster, config, consumers, controller, controller_epoch, feature, isr_change_notification, latest_producer_id_block, log_dir_event_notification, zookeeper]"
+    );
+    assert_eq!(
+        home.ok(&["zk-shell", "ls", "/brokers"]).trim(),
+        "[ids, seqid, topics]"
+    );
+    assert_eq!(
+        home.ok(&["zk-shell", "ls", "/zookeeper"]).trim(),
+        "[config, quota]"
+    );
+    assert_eq!(
+        home.ok(&["zk-shell", "get", "/brokers/seqid"]).trim(),
+        "null"
+    );
+    assert_eq!(
+        home.ok(&["zk-shell", "ls", "/isr_change_notification"])
+            .trim(),
+        "[]"
+    );
+    let ensemble = home.ok(&["zk-shell", "get", "/zookeeper/config"]);
+    assert!(
+        ensemble.contains(&format!("server.1=127.0.0.1:{}:participant", base + 100)),
+        "{ensemble}"
+    );
+    let feature: Value = serde_json::from_str(&home.ok(&["zk-shell", "get", "/feature"])).unwrap();
+    assert_eq!(feature["version"], 2);
+
+    // stat: ZooKeeper's fields, zxids as metadata log offsets.
+    let stat = home.ok(&["zk-shell", "stat", "/brokers/topics/orders"]);
+    let fields: Vec<&str> = stat
+        .lines()
+        .map(|l| l.split(" = ").next().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "cZxid",
+            "ctime",
+            "mZxid",
+            "mtime",
+            "pZxid",
+            "cversion",
+            "dataVersion",
+            "aclVersion",
+            "ephemeralOwner",
+            "dataLength",
+            "numChildren"
+        ]
+    );
+    let created = zxid(&stat, "cZxid");
+    assert_eq!(zxid(&stat, "mZxid"), created);
+    assert_eq!(stat_field(&stat, "dataVersion"), "0");
+    let ctime = stat_field(&stat, "ctime");
+    assert!(
+        ctime.contains(" UTC ") && ctime.len() == "Wed Dec 02 17:11:34 UTC 2026".len(),
+        "{ctime}"
+    );
+    let data = home.ok(&["zk-shell", "get", "/brokers/topics/orders"]);
+    assert_eq!(
+        stat_field(&stat, "dataLength"),
+        data.trim_end().len().to_string()
+    );
+    home.ok(&["topics", "alter", "orders", "--partitions", "3"]);
+    let after = home.ok(&["zk-shell", "stat", "/brokers/topics/orders"]);
+    assert_eq!(zxid(&after, "cZxid"), created);
+    assert!(zxid(&after, "mZxid") > created, "{after}");
+    assert_eq!(stat_field(&after, "dataVersion"), "1");
+    let topics = home.ok(&["zk-shell", "stat", "/brokers/topics"]);
+    assert_eq!(zxid(&topics, "pZxid"), created, "the last child created");
+    // A broker's node is ephemeral: a restart makes a new one, owned by the
+    // new broker epoch.
+    let before = home.ok(&["zk-shell", "stat", "/brokers/ids/2"]);
+    home.ok(&["cluster", "stop-broker", "2"]);
+    home.ok(&["cluster", "start-broker", "2"]);
+    let again = home.ok(&["zk-shell", "stat", "/brokers/ids/2"]);
+    assert!(
+        zxid(&again, "cZxid") > zxid(&before, "cZxid"),
+        "{before}\n{again}"
+    );
+    assert_ne!(
+        stat_field(&again, "ephemeralOwner"),
+        stat_field(&before, "ephemeralOwner")
+    );
+    // The root is ZooKeeper's: created before everything.
+    let root = home.ok(&["zk-shell", "stat", "/"]);
+    assert_eq!(stat_field(&root, "cZxid"), "0x0");
+
+    // An idempotent producer's ids come from a block the log records.
+    let out = std::process::Command::new(kfk_e2e::tool("kcat", "the Debian package kcat"))
+        .args([
+            "-b",
+            &format!("127.0.0.1:{base}"),
+            "-P",
+            "-t",
+            "orders",
+            "-X",
+            "enable.idempotence=true",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"once\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success());
+    let block: Value =
+        serde_json::from_str(&home.ok(&["zk-shell", "get", "/latest_producer_id_block"])).unwrap();
+    assert_eq!(block["version"], 1);
+    assert_eq!(block["block_start"], "0");
+    assert_eq!(block["block_end"], "999");
+    assert!(
+        (1..=3).contains(&block["broker"].as_i64().unwrap()),
+        "{block}"
+    );
+
+    // zookeeper-shell's form: the server first.
+    let out = home.kfk(&[
+        "zk-shell",
+        &format!("127.0.0.1:{}", base + 1),
+        "get",
+        "/controller",
+    ]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains(&format!("Connecting to 127.0.0.1:{}", base + 1))
+    );
+    let line: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(line["brokerid"].as_i64(), Some(controller));
 }

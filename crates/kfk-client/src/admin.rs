@@ -260,11 +260,27 @@ impl Client {
         resource_type: i8,
         name: &str,
     ) -> Result<Vec<ConfigEntry>> {
+        self.describe_configs_keys(resource_type, name, None).await
+    }
+
+    /// [`Client::describe_configs`] of only the configs named in `keys`
+    /// (all of them for `None`).
+    ///
+    /// # Errors
+    /// As [`Client::describe_configs`].
+    pub async fn describe_configs_keys(
+        &self,
+        resource_type: i8,
+        name: &str,
+        keys: Option<Vec<String>>,
+    ) -> Result<Vec<ConfigEntry>> {
         let req = DescribeConfigsRequest::default().with_resources(vec![
             DescribeConfigsResource::default()
                 .with_resource_type(resource_type)
                 .with_resource_name(StrBytes::from_string(name.to_string()))
-                .with_configuration_keys(None),
+                .with_configuration_keys(
+                    keys.map(|k| k.into_iter().map(StrBytes::from_string).collect()),
+                ),
         ]);
         let conn = if resource_type == 4 {
             match name.parse::<i32>() {

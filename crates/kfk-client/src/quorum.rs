@@ -26,9 +26,29 @@ pub struct QuorumStatus {
     pub high_watermark: i64,
     pub voters: Vec<QuorumReplica>,
     pub observers: Vec<QuorumReplica>,
+    /// Controller address of each node, host:port (v2 answers only).
+    pub nodes: std::collections::BTreeMap<i32, String>,
 }
 
 impl Client {
+    /// The cluster's finalized feature levels (ApiVersions v3+), e.g.
+    /// `metadata.version`; none from a broker that finalizes none.
+    ///
+    /// # Errors
+    /// A transport failure.
+    pub async fn finalized_features(&self) -> Result<Vec<(String, i16)>> {
+        let (resp, _) = self
+            .any_broker()
+            .await?
+            .send(&kafka_protocol::messages::ApiVersionsRequest::default())
+            .await?;
+        Ok(resp
+            .finalized_features
+            .iter()
+            .map(|f| (f.name.to_string(), f.max_version_level))
+            .collect())
+    }
+
     /// The metadata quorum's status, asked of any broker.
     ///
     /// # Errors
@@ -45,6 +65,14 @@ impl Client {
             resp.error_message.as_deref(),
             "DescribeQuorum",
         )?;
+        let nodes = resp
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                let l = n.listeners.first()?;
+                Some((n.node_id.0, format!("{}:{}", l.host, l.port)))
+            })
+            .collect();
         let p = resp
             .topics
             .into_iter()
@@ -67,6 +95,7 @@ impl Client {
             high_watermark: p.high_watermark,
             voters: replicas(p.current_voters),
             observers: replicas(p.observers),
+            nodes,
         })
     }
 }

@@ -493,6 +493,7 @@ impl Broker {
             match self
                 .propose(MetadataCommand::AllocateProducerIds {
                     count: PRODUCER_ID_BLOCK,
+                    broker: self.node_id,
                 })
                 .await?
             {

@@ -96,6 +96,38 @@ pub(crate) async fn watch_brokers(broker: Weak<Broker>, liveness: Arc<Liveness>)
     }
 }
 
+/// Records each election this node wins in the metadata log (ZooKeeper's
+/// `/controller` and `/controller_epoch`), once per term.
+pub(crate) async fn record_elections(broker: Weak<Broker>) {
+    let mut recorded: Option<u64> = None;
+    loop {
+        let Some(b) = broker.upgrade() else { return };
+        if b.stopping.load(Ordering::Relaxed) {
+            return;
+        }
+        let term = {
+            let m = b.raft.metrics();
+            let m = m.borrow();
+            (m.current_leader == Some(b.node_id as u64)).then_some(m.current_term)
+        };
+        if let Some(term) = term
+            && recorded != Some(term)
+            && b.controller_id() == b.node_id
+        {
+            let cmd = MetadataCommand::ControllerElected {
+                id: b.node_id,
+                epoch: term,
+            };
+            match b.propose(cmd).await {
+                Ok(_) => recorded = Some(term),
+                Err(e) => tracing::debug!(error = ?e, "could not record the election yet"),
+            }
+        }
+        drop(b);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// On the active controller, every `leader.imbalance.check.interval.seconds`:
 /// hands partitions back to their preferred replicas once those are in sync
 /// again (Kafka's auto leader rebalance), so a restarted broker leads again.

@@ -10,7 +10,7 @@ use kfkd::metadata::{MetadataImage, PartitionMeta, TopicMeta};
 use kfkd::quorum::log_store::LogStore;
 use kfkd::quorum::network::{Network, serve};
 use kfkd::quorum::state_machine::StateMachine;
-use kfkd::quorum::{CommandResult, MetadataCommand, MetadataRaft};
+use kfkd::quorum::{CommandResult, MetadataCommand, MetadataRaft, MetadataRecord};
 use openraft::{BasicNode, Config};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -107,10 +107,10 @@ async fn three_nodes_agree_survive_a_leader_loss_and_restart() {
     let leader = leader_of(&nodes[&1]).await;
     let res = nodes[&leader]
         .raft
-        .client_write(MetadataCommand::CreateTopic {
+        .client_write(MetadataRecord::now(MetadataCommand::CreateTopic {
             name: "orders".into(),
             topic: topic(3),
-        })
+        }))
         .await
         .unwrap();
     assert_eq!(res.data, CommandResult::Done);
@@ -122,10 +122,10 @@ async fn three_nodes_agree_survive_a_leader_loss_and_restart() {
     }
     let again = nodes[&leader]
         .raft
-        .client_write(MetadataCommand::CreateTopic {
+        .client_write(MetadataRecord::now(MetadataCommand::CreateTopic {
             name: "orders".into(),
             topic: topic(1),
-        })
+        }))
         .await
         .unwrap();
     assert_eq!(again.data, CommandResult::TopicExists);
@@ -150,7 +150,10 @@ async fn three_nodes_agree_survive_a_leader_loss_and_restart() {
     };
     let ids = nodes[&new_leader]
         .raft
-        .client_write(MetadataCommand::AllocateProducerIds { count: 1000 })
+        .client_write(MetadataRecord::now(MetadataCommand::AllocateProducerIds {
+            count: 1000,
+            broker: 1,
+        }))
         .await
         .unwrap();
     assert_eq!(ids.data, CommandResult::ProducerIds { first: 0 });
@@ -226,10 +229,10 @@ async fn a_single_node_keeps_its_state_across_restarts_and_torn_writes() {
     leader_of(&node).await;
     for name in ["a", "b"] {
         node.raft
-            .client_write(MetadataCommand::CreateTopic {
+            .client_write(MetadataRecord::now(MetadataCommand::CreateTopic {
                 name: name.into(),
                 topic: topic(1),
-            })
+            }))
             .await
             .unwrap();
     }
@@ -250,7 +253,9 @@ async fn a_single_node_keeps_its_state_across_restarts_and_torn_writes() {
     .await;
     leader_of(&node).await;
     node.raft
-        .client_write(MetadataCommand::DeleteTopic { name: "a".into() })
+        .client_write(MetadataRecord::now(MetadataCommand::DeleteTopic {
+            name: "a".into(),
+        }))
         .await
         .unwrap();
     assert!(!node.sm.image().topics.contains_key("a"));

@@ -119,6 +119,15 @@ pub fn describe(broker: &Broker, req: DescribeConfigsRequest) -> DescribeConfigs
                         };
                         configs.push(entry(key, &value, source, false));
                     }
+                    // kfk zk-shell's questions, answered only when asked.
+                    for key in r.configuration_keys.iter().flatten() {
+                        if let Some(path) =
+                            key.as_str().strip_prefix(super::znode_view::ZNODE_PREFIX)
+                            && let Some(json) = super::znode_view::describe(broker, path)
+                        {
+                            configs.push(entry(key, &json, ConfigSource::Default, true));
+                        }
+                    }
                     result.with_configs(configs)
                 }
                 BROKER => result

@@ -18,6 +18,7 @@ mod metadata;
 mod offset_for_leader_epoch;
 mod produce;
 mod reassignments;
+mod znode_view;
 
 use bytes::BytesMut;
 use kafka_protocol::messages::{ApiKey, RequestKind};

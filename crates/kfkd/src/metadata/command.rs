@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::metadata::{BrokerRegistration, MetadataImage, PartitionMeta, TopicMeta};
+use crate::metadata::{
+    BrokerRegistration, ControllerRecord, MetadataImage, PartitionMeta, ProducerIdBlock, TopicMeta,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MetadataCommand {
@@ -27,9 +29,19 @@ pub enum MetadataCommand {
         name: String,
         configs: BTreeMap<String, String>,
     },
-    /// Reserves `count` producer ids; the result carries the first.
+    /// Reserves `count` producer ids for `broker`; the result carries the
+    /// first.
     AllocateProducerIds {
         count: i64,
+        /// -1 in logs written before the broker was recorded.
+        #[serde(default = "no_broker")]
+        broker: i32,
+    },
+    /// A node became the active controller (the quorum's leader) in
+    /// `epoch` (its Raft term), as ZooKeeper's `/controller` recorded.
+    ControllerElected {
+        id: i32,
+        epoch: u64,
     },
     /// A broker announces (or updates) the endpoint clients use.
     RegisterBroker(BrokerRegistration),
@@ -77,6 +89,10 @@ pub enum MetadataCommand {
         partition: i32,
         target: Option<Vec<i32>>,
     },
+}
+
+fn no_broker() -> i32 {
+    -1
 }
 
 /// `unclean.leader.election.enable` of a topic (Kafka's default: false).
@@ -434,10 +450,22 @@ impl MetadataImage {
                     }
                 }
             }
-            MetadataCommand::AllocateProducerIds { count } => {
+            MetadataCommand::AllocateProducerIds { count, broker } => {
                 let first = self.next_producer_id;
                 self.next_producer_id += (*count).max(1);
+                self.producer_id_block = Some(ProducerIdBlock {
+                    broker: *broker,
+                    first,
+                    last: self.next_producer_id - 1,
+                });
                 CommandResult::ProducerIds { first }
+            }
+            MetadataCommand::ControllerElected { id, epoch } => {
+                self.controller = Some(ControllerRecord {
+                    id: *id,
+                    epoch: *epoch,
+                });
+                CommandResult::Done
             }
         }
     }

@@ -7,9 +7,12 @@
 
 pub mod command;
 pub mod identity;
+pub mod record;
+pub mod znodes;
 
 pub use command::{CommandResult, MetadataCommand};
 pub use identity::MetadataStore;
+pub use record::MetadataRecord;
 
 use std::collections::BTreeMap;
 
@@ -101,6 +104,51 @@ pub struct MetadataImage {
     /// holds the cluster-wide defaults.
     #[serde(default)]
     pub broker_configs: BTreeMap<i32, BTreeMap<String, String>>,
+    /// The active controller as last recorded.
+    #[serde(default)]
+    pub controller: Option<ControllerRecord>,
+    /// The producer ids handed out last.
+    #[serde(default)]
+    pub producer_id_block: Option<ProducerIdBlock>,
+    /// When each ZooKeeper-style path changed, for `kfk zk-shell stat`.
+    #[serde(default)]
+    pub znodes: znodes::Znodes,
+}
+
+/// Who became the active controller, and in which epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControllerRecord {
+    pub id: i32,
+    pub epoch: u64,
+}
+
+/// A block of producer ids reserved by a broker (ZooKeeper's
+/// `/latest_producer_id_block`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProducerIdBlock {
+    pub broker: i32,
+    pub first: i64,
+    pub last: i64,
+}
+
+impl MetadataImage {
+    /// Applies a record from the log at offset `index`: the command, then
+    /// what it did to the ZooKeeper view.
+    pub fn apply_record(&mut self, record: &MetadataRecord, index: u64) -> CommandResult {
+        let result = self.apply(&record.cmd);
+        let mut znodes = std::mem::take(&mut self.znodes);
+        znodes.record(
+            &record.cmd,
+            &result,
+            znodes::At {
+                zxid: index,
+                ms: record.at_ms,
+            },
+            self,
+        );
+        self.znodes = znodes;
+        result
+    }
 }
 
 impl MetadataImage {

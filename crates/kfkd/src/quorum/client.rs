@@ -8,7 +8,7 @@ use std::time::Duration;
 use kafka_protocol::ResponseError;
 use tracing::info;
 
-use super::{CommandResult, MetadataCommand, MetadataRaft};
+use super::{CommandResult, MetadataCommand, MetadataRaft, MetadataRecord};
 use crate::error::ApiError;
 
 /// How long a starting broker waits for its metadata quorum to be ready.
@@ -156,7 +156,7 @@ pub(crate) async fn commit_once(
     }
     // A leader that loses its majority after appending never answers; bound
     // the wait as a forwarded change's is bounded.
-    let written = tokio::time::timeout(QUORUM_RPC, raft.client_write(cmd.clone()))
+    let written = tokio::time::timeout(QUORUM_RPC, raft.client_write(MetadataRecord::now(cmd.clone())))
         .await
         .map_err(|_| {
             Attempt::Failed(ApiError::new(

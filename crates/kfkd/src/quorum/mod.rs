@@ -18,12 +18,12 @@ pub mod view;
 
 use std::io::Cursor;
 
-pub use crate::metadata::{CommandResult, MetadataCommand};
+pub use crate::metadata::{CommandResult, MetadataCommand, MetadataRecord};
 
 openraft::declare_raft_types!(
     /// Raft types of the metadata quorum.
     pub TypeConfig:
-        D = MetadataCommand,
+        D = MetadataRecord,
         R = CommandResult,
         NodeId = u64,
         Node = openraft::BasicNode,

@@ -440,7 +440,7 @@ pub async fn serve(listener: TcpListener, raft: MetadataRaft, liveness: Arc<Live
                                 message: why,
                             }),
                             None => raft
-                                .client_write(cmd)
+                                .client_write(super::MetadataRecord::now(cmd))
                                 .await
                                 .map(|r| (r.data, r.log_id.index))
                                 .map_err(|e| Refusal {

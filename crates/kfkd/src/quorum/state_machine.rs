@@ -150,7 +150,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             inner.last_applied = Some(entry.log_id);
             results.push(match entry.payload {
                 EntryPayload::Blank => CommandResult::Done,
-                EntryPayload::Normal(cmd) => inner.image.apply(&cmd),
+                EntryPayload::Normal(record) => {
+                    inner.image.apply_record(&record, entry.log_id.index)
+                }
                 EntryPayload::Membership(m) => {
                     inner.membership = StoredMembership::new(Some(entry.log_id), m);
                     CommandResult::Done

@@ -7,278 +7,20 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use kfk_client::{Client, Metadata};
-use serde_json::{Value, json};
+use kfk_client::Client;
+use serde_json::Value;
 
 use crate::cli::{OutputFormat, ZkShellArgs};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output;
 
-/// One command's view of the cluster (metadata fetched once per command).
-struct Tree {
-    client: Arc<Client>,
-    meta: Metadata,
-}
+mod stat;
+mod tree;
 
-fn split(path: &str) -> Vec<&str> {
-    path.split('/').filter(|s| !s.is_empty()).collect()
-}
+use tree::{Tree, split};
 
-fn no_node(path: &str) -> CliError {
-    CliError::new(format!("Node does not exist: {path}"))
-}
-
-impl Tree {
-    async fn load(client: Arc<Client>) -> CliResult<Tree> {
-        let meta = client.refresh(None).await?;
-        Ok(Tree { client, meta })
-    }
-
-    /// Children of `path`, sorted as zookeeper-shell prints them.
-    async fn children(&self, path: &str) -> CliResult<Vec<String>> {
-        let parts = split(path);
-        let ids = |v: Vec<i32>| v.into_iter().map(|i| i.to_string()).collect::<Vec<_>>();
-        Ok(match parts.as_slice() {
-            [] => [
-                "admin",
-                "brokers",
-                "cluster",
-                "config",
-                "consumers",
-                "controller",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            // As in ZooKeeper, the reassignment node exists only while moves
-            // are in flight.
-            ["admin"] => {
-                if self.client.list_partition_reassignments().await?.is_empty() {
-                    Vec::new()
-                } else {
-                    vec!["reassign_partitions".into()]
-                }
-            }
-            ["brokers"] => vec!["ids".into(), "topics".into()],
-            ["brokers", "ids"] => ids(self.meta.brokers.keys().copied().collect()),
-            ["brokers", "topics"] | ["config", "topics"] => {
-                self.meta.topics.keys().cloned().collect()
-            }
-            ["brokers", "topics", t] => {
-                self.topic(t, path)?;
-                vec!["partitions".into()]
-            }
-            ["brokers", "topics", t, "partitions"] => ids(self
-                .topic(t, path)?
-                .partitions
-                .iter()
-                .map(|p| p.partition)
-                .collect()),
-            ["brokers", "topics", t, "partitions", p] => {
-                self.partition(t, p, path)?;
-                vec!["state".into()]
-            }
-            ["cluster"] => vec!["id".into()],
-            ["config"] => vec!["brokers".into(), "topics".into()],
-            ["config", "brokers"] => ids(self.meta.brokers.keys().copied().collect()),
-            ["consumers"] => {
-                let mut g: Vec<String> = self
-                    .client
-                    .list_groups()
-                    .await?
-                    .into_iter()
-                    .map(|g| g.group)
-                    .collect();
-                g.sort();
-                g
-            }
-            _ => {
-                // Leaves exist (with no children) when their data does.
-                self.data(path).await?;
-                Vec::new()
-            }
-        })
-    }
-
-    fn topic(&self, t: &str, path: &str) -> CliResult<&kfk_client::TopicInfo> {
-        self.meta.topics.get(t).ok_or_else(|| no_node(path))
-    }
-
-    fn partition(&self, t: &str, p: &str, path: &str) -> CliResult<&kfk_client::PartitionInfo> {
-        let p: i32 = p.parse().map_err(|_| no_node(path))?;
-        self.topic(t, path)?
-            .partitions
-            .iter()
-            .find(|x| x.partition == p)
-            .ok_or_else(|| no_node(path))
-    }
-
-    /// The node's data as JSON (`null` for nodes that only have children).
-    async fn data(&self, path: &str) -> CliResult<Value> {
-        let parts = split(path);
-        Ok(match parts.as_slice() {
-            ["controller"] => {
-                if self.meta.controller_id < 0 {
-                    return Err(no_node(path));
-                }
-                json!({"version": 2, "brokerid": self.meta.controller_id})
-            }
-            ["cluster", "id"] => json!({"version": "1", "id": self.meta.cluster_id}),
-            ["brokers", "ids", id] => {
-                let b = id
-                    .parse::<i32>()
-                    .ok()
-                    .and_then(|id| self.meta.brokers.get(&id))
-                    .ok_or_else(|| no_node(path))?;
-                json!({
-                    "host": b.host,
-                    "port": b.port,
-                    "endpoints": [format!("PLAINTEXT://{}:{}", b.host, b.port)],
-                    "listener_security_protocol_map": {"PLAINTEXT": "PLAINTEXT"},
-                    "rack": b.rack,
-                    "jmx_port": -1,
-                    "version": 5,
-                })
-            }
-            ["brokers", "topics", t] => {
-                let info = self.topic(t, path)?;
-                let partitions: BTreeMap<String, Vec<i32>> = info
-                    .partitions
-                    .iter()
-                    .map(|p| (p.partition.to_string(), p.replicas.clone()))
-                    .collect();
-                json!({
-                    "version": 3,
-                    "topic_id": info.id.to_string(),
-                    "partitions": partitions,
-                    "adding_replicas": {},
-                    "removing_replicas": {},
-                })
-            }
-            ["brokers", "topics", t, "partitions", p, "state"] => {
-                let part = self.partition(t, p, path)?;
-                json!({
-                    "controller_epoch": 1,
-                    "leader": part.leader,
-                    "version": 1,
-                    "leader_epoch": part.leader_epoch,
-                    "isr": part.isr,
-                })
-            }
-            ["config", "topics", t] => {
-                self.topic(t, path)?;
-                let overrides: BTreeMap<String, String> = self
-                    .client
-                    .describe_configs(2, t)
-                    .await?
-                    .into_iter()
-                    .filter(|c| c.is_override())
-                    .filter_map(|c| Some((c.name, c.value?)))
-                    .collect();
-                json!({"version": 1, "config": overrides})
-            }
-            ["config", "brokers", id] => {
-                let id: i32 = id.parse().map_err(|_| no_node(path))?;
-                if !self.meta.brokers.contains_key(&id) {
-                    return Err(no_node(path));
-                }
-                // Only dynamic broker configs live here, as in ZooKeeper.
-                let dynamic: BTreeMap<String, String> = self
-                    .client
-                    .describe_configs(4, &id.to_string())
-                    .await?
-                    .into_iter()
-                    .filter(|c| c.is_override() && !c.read_only)
-                    .filter_map(|c| Some((c.name, c.value?)))
-                    .collect();
-                json!({"version": 1, "config": dynamic})
-            }
-            ["admin", "reassign_partitions"] => {
-                let flight = self.client.list_partition_reassignments().await?;
-                if flight.is_empty() {
-                    return Err(no_node(path));
-                }
-                let partitions: Vec<Value> = flight
-                    .iter()
-                    .map(|r| {
-                        let target: Vec<i32> = r
-                            .replicas
-                            .iter()
-                            .copied()
-                            .filter(|b| !r.removing.contains(b))
-                            .collect();
-                        json!({"topic": r.topic, "partition": r.partition, "replicas": target})
-                    })
-                    .collect();
-                json!({"version": 1, "partitions": partitions})
-            }
-            ["consumers", g] => {
-                let d = self.client.describe_group(g).await?;
-                let offsets = self.client.committed_offsets(g).await?;
-                if d.state == "Dead" && offsets.is_empty() {
-                    return Err(no_node(path));
-                }
-                let mut by_topic: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-                for ((t, p), o) in offsets {
-                    by_topic.entry(t).or_default().insert(p.to_string(), o);
-                }
-                json!({
-                    "state": d.state,
-                    "protocol": d.protocol,
-                    "coordinator": d.coordinator,
-                    "members": d.members.iter().map(|m| json!({
-                        "member_id": m.member_id,
-                        "client_id": m.client_id,
-                        "host": m.host,
-                        "assignment": m.assignment,
-                    })).collect::<Vec<_>>(),
-                    "offsets": by_topic,
-                })
-            }
-            _ => {
-                // Inner nodes have no data; anything else does not exist.
-                Box::pin(self.children_exist(path)).await?;
-                Value::Null
-            }
-        })
-    }
-
-    async fn children_exist(&self, path: &str) -> CliResult {
-        let parts = split(path);
-        let inner = matches!(
-            parts.as_slice(),
-            [] | ["admin"]
-                | ["brokers"]
-                | ["brokers", "ids"]
-                | ["brokers", "topics"]
-                | ["brokers", "topics", _, "partitions"]
-                | ["brokers", "topics", _, "partitions", _]
-                | ["cluster"]
-                | ["config"]
-                | ["config", "brokers"]
-                | ["config", "topics"]
-                | ["consumers"]
-        );
-        if !inner {
-            return Err(no_node(path));
-        }
-        Box::pin(self.children(path)).await.map(|_| ())
-    }
-
-    /// Every path under `path`, depth first.
-    async fn walk(&self, path: &str, out: &mut Vec<String>) -> CliResult {
-        let children = Box::pin(self.children(path)).await?;
-        for c in children {
-            let child = join(path, &c);
-            out.push(child.clone());
-            Box::pin(self.walk(&child, out)).await?;
-        }
-        Ok(())
-    }
-}
-
-fn join(base: &str, child: &str) -> String {
+pub(super) fn join(base: &str, child: &str) -> String {
     if base == "/" {
         format!("/{child}")
     } else {
@@ -331,8 +73,8 @@ fn glob(pattern: &str, text: &str) -> bool {
 
 const HELP: &str = "\
 ls [-R] PATH      children of PATH (-R: every path below it)
-get PATH          the node's data, as JSON
-stat PATH         what is known about the node
+get PATH          the node's data (Kafka's compact JSON)
+stat PATH         ZooKeeper's stat: zxids are metadata log offsets
 cd PATH, pwd      move around the tree
 tree [PATH]       the tree below PATH
 find PATTERN      paths containing PATTERN (* matches anything)
@@ -378,30 +120,26 @@ async fn exec(
         "get" => {
             let path = resolve(cwd, arg(0));
             let data = tree.data(&path).await?;
-            if data.is_null() {
-                "null".to_string()
-            } else {
-                serde_json::to_string_pretty(&data).unwrap_or_default()
+            match data {
+                // Text data prints as stored, as zookeeper-shell prints bytes.
+                Value::String(text) if !json_out => text,
+                // Kafka stored compact JSON, one line (scripts `| tail -1`).
+                data if !json_out => data.to_string(),
+                data => serde_json::to_string_pretty(&data).unwrap_or_default(),
             }
         }
         "stat" => {
             let path = resolve(cwd, arg(0));
             let data = tree.data(&path).await?;
             let children = tree.children(&path).await?;
-            let length = if data.is_null() {
-                0
-            } else {
-                data.to_string().len()
-            };
-            let v = json!({"path": path, "dataLength": length, "numChildren": children.len()});
-            if json_out {
-                serde_json::to_string_pretty(&v).unwrap_or_default()
-            } else {
-                format!(
-                    "path = {path}\ndataLength = {length}\nnumChildren = {}",
-                    children.len()
-                )
-            }
+            let stamp = tree.stamp(&path).await;
+            stat::render(
+                &path,
+                stamp.as_ref(),
+                stat::data_length(&data),
+                children.len(),
+                json_out,
+            )
         }
         "cd" => {
             let path = resolve(cwd, arg(0).or(Some("/")));
@@ -440,7 +178,12 @@ async fn exec(
             return set(client, &tree, &path, &body, yes).await.map(Some);
         }
         "ruok" => {
-            if tree.meta.controller_id >= 0 {
+            if tree
+                .quorum
+                .as_ref()
+                .map_or(tree.meta.controller_id, |q| q.leader)
+                >= 0
+            {
                 "imok".to_string()
             } else {
                 return Err(CliError::new("the metadata quorum has no leader"));
@@ -570,15 +313,54 @@ impl rustyline::highlight::Highlighter for PathHelper {}
 impl rustyline::validate::Validator for PathHelper {}
 impl rustyline::Helper for PathHelper {}
 
+/// zookeeper-shell's server argument: `HOST:PORT` (or `-server HOST:PORT`)
+/// before the command; returns it and the command words after it.
+fn split_server(words: &[String]) -> (Option<String>, &[String]) {
+    let looks_like_server = |w: &str| {
+        w.rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+    };
+    match words {
+        [flag, server, rest @ ..] if flag == "-server" => (Some(server.clone()), rest),
+        [server, rest @ ..] if !server.starts_with('/') && looks_like_server(server) => {
+            (Some(server.clone()), rest)
+        }
+        _ => (None, words),
+    }
+}
+
 pub async fn run(ctx: &Ctx, args: &ZkShellArgs) -> CliResult {
-    let client = ctx.client().await?;
+    let (server, command) = split_server(&args.command);
+    let named;
+    let ctx = match &server {
+        Some(s) => {
+            eprintln!("Connecting to {s}");
+            named = Ctx {
+                home: ctx.home.clone(),
+                bootstrap_flag: Some(s.clone()),
+                output: ctx.output,
+            };
+            &named
+        }
+        None => ctx,
+    };
+    let client = match ctx.client().await {
+        Ok(c) => c,
+        // ZooKeeper's port out of habit: kfk talks to a broker instead.
+        Err(e) if server.as_deref().is_some_and(|s| s.ends_with(":2181")) => {
+            return Err(e.hint(
+                "kfk zk-shell reads the tree from a Kafka broker (e.g. localhost:9092), not from ZooKeeper's port 2181",
+            ));
+        }
+        Err(e) => return Err(e),
+    };
     let mut cwd = "/".to_string();
-    if !args.command.is_empty() {
+    if !command.is_empty() {
         // `--yes` and `-o FORMAT` may come after the command words too.
-        let yes = args.yes || args.command.iter().any(|w| w == "--yes" || w == "-y");
+        let yes = args.yes || command.iter().any(|w| w == "--yes" || w == "-y");
         let mut words: Vec<String> = Vec::new();
         let mut json_out = ctx.format() != OutputFormat::Table;
-        let mut it = args.command.iter();
+        let mut it = command.iter();
         while let Some(w) = it.next() {
             match w.as_str() {
                 "--yes" | "-y" => {}
@@ -678,6 +460,21 @@ async fn script(client: &Arc<Client>, yes: bool, json_out: bool) -> CliResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_may_come_first_as_with_zookeeper_shell() {
+        let w = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let words = w(&["localhost:9092", "get", "/controller"]);
+        let (server, rest) = split_server(&words);
+        assert_eq!(server.as_deref(), Some("localhost:9092"));
+        assert_eq!(rest, &words[1..]);
+        let words = w(&["-server", "h:1", "ls", "/"]);
+        assert_eq!(split_server(&words).0.as_deref(), Some("h:1"));
+        let words = w(&["get", "/controller"]);
+        assert_eq!(split_server(&words).0, None);
+        let words = w(&["ls", "/a:1"]);
+        assert_eq!(split_server(&words).0, None);
+    }
 
     #[test]
     fn paths_resolve_like_a_shell() {
