@@ -15,6 +15,7 @@ mod local;
 mod names;
 mod offsets;
 mod output;
+mod pattern;
 mod profile;
 mod repl;
 mod term;
