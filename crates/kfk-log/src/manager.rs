@@ -20,6 +20,28 @@ use crate::partition::TopicPartition;
 const LOCK_FILE: &str = ".lock";
 /// Suffix of a partition directory renamed for deletion.
 const DELETE_SUFFIX: &str = "-delete";
+/// Suffix of a partition directory the metadata no longer has, set aside at
+/// start rather than deleted (Kafka's stray replicas).
+const STRAY_SUFFIX: &str = "-stray";
+/// Longest file name most file systems take.
+const MAX_NAME: usize = 255;
+
+/// `<topic>-<partition>.<unique><suffix>` for a directory set aside, the
+/// topic cut short so the name fits in [`MAX_NAME`] bytes as Kafka does: a
+/// 249-character topic (legal in Kafka) must still be deletable.
+fn aside_name(tp: &TopicPartition, suffix: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tail = format!("-{}.{nanos:x}{n:x}{suffix}", tp.partition);
+    let mut keep = tp.topic.len().min(MAX_NAME.saturating_sub(tail.len()));
+    while !tp.topic.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}{tail}", &tp.topic[..keep])
+}
 
 /// Owns a data directory of partition logs (`<topic>-<partition>/`).
 #[derive(Debug)]
@@ -57,6 +79,10 @@ impl LogManager {
             if name.ends_with(DELETE_SUFFIX) {
                 info!(dir = %path.display(), "finishing interrupted partition deletion");
                 std::fs::remove_dir_all(&path).at(&path)?;
+                continue;
+            }
+            if name.ends_with(STRAY_SUFFIX) {
+                warn!(dir = %path.display(), "a partition set aside earlier is still here; delete it once it is not needed");
                 continue;
             }
             match TopicPartition::from_dir_name(&name) {
@@ -122,13 +148,28 @@ impl LogManager {
         let Some(log) = removed else {
             return Ok(false);
         };
-        let doomed = self
-            .data_dir
-            .join(format!("{}.{}{DELETE_SUFFIX}", tp.dir_name(), now_ms()));
+        let doomed = self.data_dir.join(aside_name(tp, DELETE_SUFFIX));
         std::fs::rename(log.dir(), &doomed).at(log.dir())?;
         std::fs::remove_dir_all(&doomed).at(&doomed)?;
         info!(partition = %tp, "deleted log");
         Ok(true)
+    }
+
+    /// Moves the log of `tp` aside (`...-stray`) without deleting it: for a
+    /// partition the metadata does not have when the broker starts, whose
+    /// data an operator may still want. Returns where it went.
+    ///
+    /// # Errors
+    /// [`LogError::Io`].
+    pub fn set_aside(&self, tp: &TopicPartition) -> Result<Option<PathBuf>> {
+        let removed = kfk_sync::write(&self.logs).remove(tp);
+        let Some(log) = removed else {
+            return Ok(None);
+        };
+        log.flush()?;
+        let aside = self.data_dir.join(aside_name(tp, STRAY_SUFFIX));
+        std::fs::rename(log.dir(), &aside).at(log.dir())?;
+        Ok(Some(aside))
     }
 
     /// Applies retention to every log; returns the number of segments deleted.

@@ -52,6 +52,9 @@ pub struct Broker {
     pub(crate) fetchers: Mutex<HashSet<i32>>,
     /// Set once shutdown begins: no more heartbeats or fetching.
     pub(crate) stopping: AtomicBool,
+    /// Set once the broker has opened: partitions missing from the metadata
+    /// are then deleted (a deletion or move), before that set aside.
+    started: AtomicBool,
     /// This broker's unused producer ids.
     producer_ids: tokio::sync::Mutex<std::ops::Range<i64>>,
     /// Consumer groups whose offsets partitions this broker leads.
@@ -109,16 +112,23 @@ impl Broker {
         )?);
         let quorum_dir = settings.data_dir.join(QUORUM_DIR);
         let fresh = !quorum_dir.join("log.jsonl").exists();
-        if fresh && !logs.logs().is_empty() {
-            // Deleting every partition because the metadata is missing would be
-            // the worst possible answer to a damaged data directory.
+        let voters = settings.parse_voters()?;
+        // Partition logs without metadata: a voter whose metadata was moved
+        // aside copies it back from the other voters; alone, deleting every
+        // partition because the metadata is missing would be the worst
+        // possible answer, so the broker refuses.
+        let rejoining = fresh && !logs.logs().is_empty();
+        if rejoining && voters.len() < 2 {
             anyhow::bail!(
-                "{} holds {} partition log(s) but no cluster metadata ({QUORUM_DIR}); refusing to start rather than delete them",
+                "{} holds {} partition log(s) but no cluster metadata ({QUORUM_DIR}); refusing to start rather than delete them; restore {} from a backup",
                 settings.data_dir.display(),
-                logs.logs().len()
+                logs.logs().len(),
+                quorum_dir.display()
             );
         }
-        let voters = settings.parse_voters()?;
+        if rejoining {
+            info!(dir = %quorum_dir.display(), "no metadata log here: copying it back from the other voters");
+        }
         let sm = StateMachine::open(&quorum_dir)?;
         let log_store = LogStore::open(&quorum_dir)?;
         let node_id = settings.node_id as u64;
@@ -152,6 +162,12 @@ impl Broker {
                 .collect()
         };
         let liveness = Arc::new(Liveness::default());
+        // A voter without its log neither votes nor campaigns until it has
+        // copied the log back.
+        let abstain = Arc::new(AtomicBool::new(rejoining));
+        if rejoining {
+            raft.runtime_config().elect(false);
+        }
         let server = if alone {
             None
         } else {
@@ -164,12 +180,13 @@ impl Broker {
                 listener,
                 raft.clone(),
                 Arc::clone(&liveness),
+                Arc::clone(&abstain),
             )))
         };
         // The lowest voter forms a new quorum; the other voters join it when
         // it reaches them; brokers beyond the voters ask to follow as learners.
         let initialized = raft.is_initialized().await?;
-        if !initialized && members.keys().next() == Some(&node_id) {
+        if !initialized && !rejoining && members.keys().next() == Some(&node_id) {
             raft.initialize(members.clone()).await?;
         }
         if !initialized && !members.contains_key(&node_id) {
@@ -184,6 +201,14 @@ impl Broker {
                 "the metadata quorum to elect a leader and replay its log",
             )
             .await?;
+        if rejoining {
+            // Everything the leader has, before partitions are matched
+            // against the image.
+            crate::quorum::client::catch_up_with_leader(&raft).await?;
+            abstain.store(false, Ordering::Relaxed);
+            raft.runtime_config().elect(true);
+            info!("metadata log copied back from the quorum's leader");
+        }
         let image = sm.subscribe();
         if image.borrow().cluster_id.is_none() {
             propose_with_retry(
@@ -213,6 +238,7 @@ impl Broker {
             isr_changes,
             fetchers: Mutex::new(HashSet::new()),
             stopping: AtomicBool::new(false),
+            started: AtomicBool::new(false),
             producer_ids: tokio::sync::Mutex::new(0..0),
             groups: crate::group::coordinator::GroupCoordinator::default(),
             follower_quota: Mutex::new(crate::replica::quota::Quota::default()),
@@ -225,6 +251,7 @@ impl Broker {
             .sync_partitions()
             .map_err(|e| anyhow::anyhow!("{}", e.message.unwrap_or_default()))?;
         lock(&broker.checkpointed_hw).clear();
+        broker.started.store(true, Ordering::Relaxed);
         info!(cluster_id = %broker.cluster_id, topics = broker.with_image(|i| i.topics.len()),
             partitions = read(&broker.partitions).len(), "broker state loaded");
         let inputs = TaskInputs {
@@ -423,8 +450,20 @@ impl Broker {
             };
             partition.apply(meta);
         }
+        let starting = !self.started.load(Ordering::Relaxed);
         for (tp, _) in self.logs.logs() {
-            if !partitions.contains_key(&tp) {
+            if partitions.contains_key(&tp) {
+                continue;
+            }
+            if starting {
+                // Found on disk at start but not in the metadata (deleted or
+                // moved away while this broker was down, or a damaged
+                // directory): kept aside rather than deleted or refused.
+                if let Some(aside) = self.logs.set_aside(&tp).map_err(storage_error)? {
+                    tracing::warn!(partition = %tp, moved_to = %aside.display(),
+                        "the metadata has no such partition here; its log was set aside (delete it when it is not needed)");
+                }
+            } else {
                 info!(partition = %tp, "deleting log of a partition the metadata no longer has");
                 self.logs.delete(&tp).map_err(storage_error)?;
             }

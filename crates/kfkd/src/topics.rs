@@ -17,6 +17,21 @@ use crate::new_topic::NewTopic;
 use crate::new_topic::validate_topic_name;
 use crate::quorum::{CommandResult, MetadataCommand};
 
+/// Kafka's internal topics: the group coordinator's and the transaction
+/// coordinator's state, which clients must not delete or resize.
+pub const INTERNAL_TOPICS: [&str; 2] = ["__consumer_offsets", "__transaction_state"];
+
+/// Refuses a change to an internal topic, as Kafka does, saying why.
+fn refuse_internal(name: &str, why: &str) -> Result<(), ApiError> {
+    if INTERNAL_TOPICS.contains(&name) {
+        return Err(ApiError::new(
+            ResponseError::InvalidRequest,
+            format!("{name} is an internal topic and cannot be {why}"),
+        ));
+    }
+    Ok(())
+}
+
 impl Broker {
     /// Validates a topic creation without applying it.
     fn check_new_topic(&self, image: &MetadataImage, t: &NewTopic) -> Result<(), ApiError> {
@@ -158,6 +173,10 @@ impl Broker {
     /// # Errors
     /// UNKNOWN_TOPIC_OR_PARTITION, or a storage error.
     pub async fn delete_topic(&self, name: &str) -> Result<TopicMeta, ApiError> {
+        refuse_internal(
+            name,
+            "deleted: every committed offset (or transaction) would be lost",
+        )?;
         let _serial = self.changes.lock().await;
         let removed = self
             .with_image(|i| i.topics.get(name).cloned())
@@ -187,6 +206,10 @@ impl Broker {
         assignments: Vec<Vec<i32>>,
         validate_only: bool,
     ) -> Result<(), ApiError> {
+        refuse_internal(
+            name,
+            "given partitions: groups are mapped to its partitions by their count",
+        )?;
         let _serial = self.changes.lock().await;
         let (current, rf, first) = self.with_image(|image| -> Result<(usize, i32, i32), ApiError> {
             let topic = image.topics.get(name).ok_or_else(|| unknown_topic(name))?;

@@ -35,7 +35,12 @@ async fn start(id: u64, dir: &Path, listener: tokio::net::TcpListener) -> Node {
     let raft = MetadataRaft::new(id, Arc::new(config), Network::default(), log, sm.clone())
         .await
         .unwrap();
-    let server = tokio::spawn(serve(listener, raft.clone(), Default::default()));
+    let server = tokio::spawn(serve(
+        listener,
+        raft.clone(),
+        Default::default(),
+        Default::default(),
+    ));
     Node { raft, sm, server }
 }
 

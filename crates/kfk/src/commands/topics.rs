@@ -301,7 +301,20 @@ pub async fn describe(ctx: &Ctx, args: &TopicNameArg) -> CliResult {
     Ok(())
 }
 
+/// Topics Kafka keeps its own state in; kafka-topics refuses to delete them.
+const INTERNAL_TOPICS: [&str; 2] = ["__consumer_offsets", "__transaction_state"];
+
 pub async fn delete(ctx: &Ctx, args: &TopicsDeleteArgs) -> CliResult {
+    if let Some(t) = args
+        .topics()
+        .iter()
+        .find(|t| INTERNAL_TOPICS.contains(&t.as_str()))
+    {
+        return Err(CliError::usage(format!(
+            "Topic {t} is a kafka internal topic and is not allowed to be marked for deletion."
+        ))
+        .hint("it holds the cluster's committed offsets (or transactions)"));
+    }
     let client = ctx.client().await?;
     crate::term::confirm(
         args.yes,

@@ -182,6 +182,16 @@ settings! {
     max_connections: u64 = 10_000, "max.connections", "KFKD_MAX_CONNECTIONS";
 }
 
+/// This machine's host name, which a listener without a host is
+/// advertised under.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
 /// Checks that `value` is `host:port` (optionally `PLAINTEXT://host:port`)
 /// with a port a socket can use, so `--check-config` catches what would only
 /// fail when the broker binds or registers.
@@ -370,6 +380,22 @@ impl Settings {
             check_address("listeners", &self.listen, false)?;
         }
         check_address("advertised.listeners", &self.advertised_listener, true)?;
+        if roles != Roles::Controller {
+            let host = self
+                .advertised()
+                .rsplit_once(':')
+                .map_or("", |(h, _)| h.trim_start_matches('[').trim_end_matches(']'));
+            if host == "0.0.0.0" || host == "::" {
+                return invalid(
+                    "advertised.listeners",
+                    &format!(
+                        "{} is the non-routable meta-address clients cannot connect to (listeners binds {}); advertise a host or address clients can reach, e.g. --advertised-listener myhost:9092",
+                        self.advertised(),
+                        self.listen
+                    ),
+                );
+            }
+        }
         check_address("controller.listener", &self.controller_listen, true)?;
         check_address("rest.listener", &self.rest_listen, true)?;
         let voters = self.parse_voters()?;
@@ -435,19 +461,29 @@ impl Settings {
     }
 
     /// Listeners may be written as Kafka writes them, `PLAINTEXT://host:port`;
-    /// kfkd binds the address.
+    /// kfkd binds the address. A listener with no host (`:9092`) binds every
+    /// interface and, unless told otherwise, is advertised under this
+    /// machine's host name, as Kafka does.
     fn strip_plaintext_prefix(&mut self) {
         for addr in [
             &mut self.listen,
             &mut self.controller_listen,
             &mut self.rest_listen,
+            &mut self.advertised_listener,
         ] {
             if let Some(rest) = addr.strip_prefix("PLAINTEXT://") {
-                *addr = if rest.starts_with(':') {
-                    format!("0.0.0.0{rest}")
-                } else {
-                    rest.to_string()
-                };
+                *addr = rest.to_string();
+            }
+        }
+        if self.listen.starts_with(':') {
+            if self.advertised_listener.is_empty() {
+                self.advertised_listener = format!("{}{}", host_name(), self.listen);
+            }
+            self.listen = format!("0.0.0.0{}", self.listen);
+        }
+        for addr in [&mut self.controller_listen, &mut self.rest_listen] {
+            if addr.starts_with(':') {
+                *addr = format!("0.0.0.0{addr}");
             }
         }
     }

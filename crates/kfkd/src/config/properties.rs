@@ -227,11 +227,9 @@ pub fn translate(
                             ),
                         ));
                     }
-                    let addr = if addr.starts_with(':') {
-                        format!("0.0.0.0{addr}")
-                    } else {
-                        addr.to_string()
-                    };
+                    // `:9092` (every interface, advertised under this
+                    // host's name) is resolved with the other settings.
+                    let addr = addr.to_string();
                     let ours = match (key, controller) {
                         ("listeners", true) => "controller.listener",
                         ("listeners", false) => "listeners",
@@ -353,7 +351,7 @@ mod tests {
         let t = translate(&props, KNOWN, "server.properties").unwrap();
         let get = |k: &str| t.settings.get(k).map(String::as_str);
         assert_eq!(get("node.id"), Some("2"));
-        assert_eq!(get("listeners"), Some("0.0.0.0:9092"));
+        assert_eq!(get("listeners"), Some(":9092"));
         assert_eq!(get("controller.listener"), Some("127.0.0.1:9093"));
         assert_eq!(get("advertised.listeners"), Some("kafka2:9092"));
         assert_eq!(get("log.dirs"), Some("/var/lib/kafka"));

@@ -225,6 +225,30 @@ pub(crate) async fn propose_with_retry(
     }
 }
 
+/// Waits until this node has applied everything the quorum's leader had
+/// when asked (its high watermark): a node rebuilding its metadata from the
+/// leader must not judge its partitions by half an image.
+pub(crate) async fn catch_up_with_leader(raft: &MetadataRaft) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + QUORUM_READY;
+    loop {
+        match super::view::describe(raft).await {
+            Ok(view) if view.high_watermark > 0 => {
+                let last = (view.high_watermark - 1) as u64;
+                raft.wait(Some(QUORUM_READY))
+                    .applied_index_at_least(Some(last), "the metadata log copied from the leader")
+                    .await?;
+                return Ok(());
+            }
+            _ if tokio::time::Instant::now() > deadline => {
+                anyhow::bail!(
+                    "no leader of the metadata quorum answered to copy the metadata log from"
+                )
+            }
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
 /// Asks the voters, until the leader among them agrees, to add this broker
 /// as a learner of the metadata quorum.
 pub(crate) async fn join_as_learner(

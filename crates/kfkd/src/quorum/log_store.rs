@@ -41,11 +41,34 @@ pub struct LogStore {
     inner: Arc<Mutex<Inner>>,
 }
 
+/// What to do about a damaged file of the metadata quorum: with other
+/// voters up, this node can copy the log back from them.
+pub fn rejoin_advice(dir: &Path) -> String {
+    format!(
+        "if the other voters of the metadata quorum are up, stop this node, move {dir} aside (e.g. `mv {dir} {dir}.damaged`) and start it again: it copies the metadata log back from them; a node alone has no copy to take, so restore {dir} from a backup",
+        dir = dir.display()
+    )
+}
+
+/// Reads one of the quorum's small JSON files; a damaged one (empty, cut
+/// short, not JSON) is an error naming the file, what is wrong and what to do.
 fn read_json<T: DeserializeOwned>(path: &Path) -> std::io::Result<Option<T>> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(std::io::Error::other),
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            let what = if bytes.iter().all(u8::is_ascii_whitespace) {
+                "is empty".to_string()
+            } else {
+                format!("is not what kfkd wrote ({e})")
+            };
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{} {what}; {}",
+                    path.display(),
+                    rejoin_advice(path.parent().unwrap_or(path))
+                ),
+            )
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
@@ -87,15 +110,27 @@ impl LogStore {
         let mut log = BTreeMap::new();
         let mut torn = false;
         if let Ok(f) = File::open(&log_path) {
-            for line in BufReader::new(f).lines() {
-                let line = line?;
-                match serde_json::from_str::<Entry<TypeConfig>>(&line) {
+            let lines: Vec<Vec<u8>> = BufReader::new(f)
+                .split(b'\n')
+                .collect::<std::io::Result<_>>()?;
+            for (n, line) in lines.iter().enumerate() {
+                match serde_json::from_slice::<Entry<TypeConfig>>(line) {
                     Ok(e) => {
                         log.insert(e.log_id.index, e);
                     }
-                    Err(_) => {
-                        torn = true;
-                        break;
+                    // The last line, cut short by a crash: never acknowledged.
+                    Err(_) if n + 1 == lines.len() => torn = true,
+                    Err(e) => {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!(
+                                "{} is damaged at line {} of {} ({e}): entries after it cannot be trusted, so kfkd will not guess; {}",
+                                log_path.display(),
+                                n + 1,
+                                lines.len(),
+                                rejoin_advice(dir)
+                            ),
+                        ));
                     }
                 }
             }

@@ -391,7 +391,15 @@ impl Liveness {
 }
 
 /// Serves Raft RPCs from peers on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, raft: MetadataRaft, liveness: Arc<Liveness>) {
+/// While `abstain` is set (a voter copying back a metadata log it lost),
+/// vote requests are refused: a voter with no log would grant its vote to
+/// any candidate, even one missing committed entries.
+pub async fn serve(
+    listener: TcpListener,
+    raft: MetadataRaft,
+    liveness: Arc<Liveness>,
+    abstain: Arc<std::sync::atomic::AtomicBool>,
+) {
     loop {
         let (mut stream, peer) = match listener.accept().await {
             Ok(a) => a,
@@ -403,6 +411,7 @@ pub async fn serve(listener: TcpListener, raft: MetadataRaft, liveness: Arc<Live
         };
         let raft = raft.clone();
         let liveness = Arc::clone(&liveness);
+        let abstain = Arc::clone(&abstain);
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             loop {
@@ -415,6 +424,13 @@ pub async fn serve(listener: TcpListener, raft: MetadataRaft, liveness: Arc<Live
                 };
                 let reply = match req {
                     Request::AppendEntries(r) => Reply::AppendEntries(raft.append_entries(r).await),
+                    Request::Vote(r) if abstain.load(std::sync::atomic::Ordering::Relaxed) => {
+                        Reply::Vote(Ok(openraft::raft::VoteResponse {
+                            vote: r.vote,
+                            vote_granted: false,
+                            last_log_id: None,
+                        }))
+                    }
                     Request::Vote(r) => Reply::Vote(raft.vote(r).await),
                     Request::InstallSnapshot(r) => {
                         Reply::InstallSnapshot(raft.install_snapshot(r).await)

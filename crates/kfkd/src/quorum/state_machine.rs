@@ -55,7 +55,16 @@ impl StateMachine {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("snapshot.json");
         let snapshot: Option<StoredSnapshot> = match std::fs::read(&path) {
-            Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(std::io::Error::other)?),
+            Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "{} is damaged ({e}); {}",
+                        path.display(),
+                        super::log_store::rejoin_advice(dir)
+                    ),
+                )
+            })?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e),
         };

@@ -1,0 +1,274 @@
+//! Commands and files that must never brick a broker: long topic names,
+//! partitions the metadata no longer has, damaged metadata files, internal
+//! topics, addresses clients cannot reach.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use kfk_e2e::{KfkHome as Home, Kfkd, bin, free_port, python, run, run_unchecked};
+
+/// Names of the entries of `dir`.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_topic_with_a_249_character_name_is_created_used_and_deleted() {
+    let mut kfkd = Kfkd::start();
+    let b = kfkd.bootstrap();
+    let home = Home::new();
+    let name: String = "t".repeat(240) + &"x".repeat(9);
+    assert_eq!(name.len(), 249);
+    home.ok(&["-b", &b, "topics", "create", &name, "-p", "2"]);
+    home.ok_stdin(&["-b", &b, "produce", &name], "kept\n");
+    home.ok(&["-b", &b, "topics", "delete", &name, "--yes"]);
+    assert!(
+        !entries(&kfkd.data_dir).iter().any(|e| e.starts_with("ttt")),
+        "{:?}",
+        entries(&kfkd.data_dir)
+    );
+    // The broker still starts, and the name can be used again.
+    kfkd.restart();
+    let b = kfkd.bootstrap();
+    home.ok(&["-b", &b, "topics", "create", &name]);
+    home.ok_stdin(&["-b", &b, "produce", &name], "again\n");
+    let out = home.ok(&["-b", &b, "consume", &name, "--from-beginning", "-e", "-q"]);
+    assert_eq!(out, "again\n");
+}
+
+#[test]
+fn a_partition_the_metadata_does_not_have_is_set_aside_not_fatal() {
+    let mut kfkd = Kfkd::start();
+    let home = Home::new();
+    home.ok(&["-b", &kfkd.bootstrap(), "topics", "create", "real"]);
+    home.ok_stdin(&["-b", &kfkd.bootstrap(), "produce", "real"], "r\n");
+    kfkd.stop();
+    // A partition directory nobody created through the cluster, holding
+    // data (a copy of a real one).
+    let ghost = kfkd.data_dir.join("ghost-0");
+    std::fs::create_dir(&ghost).unwrap();
+    for e in std::fs::read_dir(kfkd.data_dir.join("real-0")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), ghost.join(e.file_name())).unwrap();
+    }
+    kfkd.start_again();
+    let names = entries(&kfkd.data_dir);
+    let aside: Vec<&String> = names.iter().filter(|n| n.starts_with("ghost-0.")).collect();
+    assert_eq!(aside.len(), 1, "{names:?}");
+    assert!(aside[0].ends_with("-stray"), "{names:?}");
+    assert!(!names.contains(&"ghost-0".to_string()));
+    // Its data is kept.
+    assert!(
+        std::fs::read_dir(kfkd.data_dir.join(aside[0]))
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".log"))
+    );
+    assert!(kfkd.log().contains("its log was set aside"));
+    let topics = home.ok(&["-b", &kfkd.bootstrap(), "topics", "list"]);
+    assert!(
+        topics.contains("real") && !topics.contains("ghost"),
+        "{topics}"
+    );
+    // A later start leaves it alone, with a reminder.
+    kfkd.restart();
+    assert!(entries(&kfkd.data_dir).contains(aside[0]));
+}
+
+/// kfkd's error when it refuses to start: its last `kfkd: error:` line.
+fn start_error(data_dir: &Path) -> String {
+    let out = run_unchecked(
+        Command::new(bin("kfkd"))
+            .env_clear()
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", free_port())),
+        Duration::from_secs(30),
+    );
+    assert!(!out.status.success(), "kfkd started");
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("kfkd: error:"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn damaged_metadata_files_are_named_with_what_to_do() {
+    let mut kfkd = Kfkd::start();
+    let home = Home::new();
+    for t in ["a", "b", "c"] {
+        home.ok(&["-b", &kfkd.bootstrap(), "topics", "create", t]);
+    }
+    kfkd.stop();
+    let quorum = kfkd.data_dir.join("__cluster_metadata");
+    let vote = quorum.join("vote.json");
+    let saved_vote = std::fs::read(&vote).unwrap();
+    std::fs::write(&vote, b"").unwrap();
+    let err = start_error(&kfkd.data_dir);
+    assert!(err.contains("vote.json is empty"), "{err}");
+    assert!(err.contains("move") && err.contains("aside"), "{err}");
+    std::fs::write(&vote, b"{\"term\":").unwrap();
+    let err = start_error(&kfkd.data_dir);
+    assert!(err.contains("vote.json is not what kfkd wrote"), "{err}");
+    std::fs::write(&vote, saved_vote).unwrap();
+
+    // A damaged line before the end: later entries cannot be trusted.
+    let log = quorum.join("log.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() > 3);
+    let kept = lines[2].to_string();
+    lines[2] = "{garbage";
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let err = start_error(&kfkd.data_dir);
+    assert!(err.contains("log.jsonl is damaged at line 3"), "{err}");
+    lines[2] = &kept;
+    // A torn last line (a crash mid-write) is dropped, as before.
+    std::fs::write(&log, lines.join("\n") + "\n{\"log_id\":").unwrap();
+    kfkd.start_again();
+    let topics = home.ok(&["-b", &kfkd.bootstrap(), "topics", "list"]);
+    assert!(topics.contains('c'), "{topics}");
+}
+
+#[test]
+fn a_voter_whose_metadata_was_moved_aside_copies_it_back_and_keeps_its_data() {
+    let home = Home::new();
+    home.up_cluster(3);
+    home.ok(&["topics", "create", "spread", "-p", "3", "-r", "3"]);
+    let input: String = (0..30).map(|i| format!("m{i}\n")).collect();
+    home.ok_stdin(&["produce", "spread", "--acks", "all"], &input);
+    home.ok(&["cluster", "stop-broker", "2"]);
+    let dir = home.broker_data_dirs()[1].clone();
+    let quorum = dir.join("__cluster_metadata");
+    std::fs::rename(&quorum, dir.join("__cluster_metadata.damaged")).unwrap();
+    home.ok(&["cluster", "start-broker", "2"]);
+    // Its partitions are still there and it is back in every ISR.
+    for p in 0..3 {
+        assert!(dir.join(format!("spread-{p}")).exists());
+    }
+    home.wait_json(
+        &["topics", "describe", "spread"],
+        Duration::from_secs(30),
+        "broker 2 back in sync",
+        |t| {
+            kfk_e2e::partition_layout(t)
+                .iter()
+                .all(|(_, replicas)| replicas.iter().all(|(_, in_sync)| *in_sync))
+        },
+    );
+    // It serves the data it kept: stop the others, read from it alone.
+    home.ok(&["cluster", "stop-broker", "1"]);
+    home.ok(&["cluster", "stop-broker", "3"]);
+    home.ok(&["cluster", "start-broker", "1"]);
+    let out = home.ok(&["consume", "spread", "--from-beginning", "-e", "-q"]);
+    assert_eq!(out.lines().count(), 30, "{out}");
+}
+
+#[test]
+fn internal_topics_cannot_be_deleted_or_resized_from_any_client() {
+    let home = Home::new();
+    let base = home.up_cluster(1);
+    // A group makes the offsets topic exist.
+    home.ok(&["topics", "create", "t"]);
+    home.ok_stdin(&["produce", "t"], "x\n");
+    home.ok(&[
+        "consume",
+        "t",
+        "--group",
+        "g",
+        "--from-beginning",
+        "-n",
+        "1",
+    ]);
+    let out = home.kfk(&["topics", "delete", "__consumer_offsets", "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("Topic __consumer_offsets is a kafka internal topic and is not allowed to be marked for deletion"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        python("internal_topics.py").arg(format!("127.0.0.1:{base}")),
+        Duration::from_secs(60),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    // librdkafka asks DeleteTopics at a version without an error message.
+    assert!(
+        text.contains("delete: Broker: Invalid request")
+            || text.contains("internal topic and cannot be deleted"),
+        "{text}"
+    );
+    assert!(
+        text.contains("grow: ") && !text.contains("grow: ok"),
+        "{text}"
+    );
+    let out = home.kfk(&[
+        "topics",
+        "alter",
+        "__consumer_offsets",
+        "--partitions",
+        "60",
+    ]);
+    assert!(!out.status.success());
+    // Still there, offsets intact.
+    let described = home.json(&["groups", "describe", "g"]);
+    assert_eq!(
+        described["partitions"][0]["current_offset"], 1,
+        "{described}"
+    );
+}
+
+#[test]
+fn an_address_clients_cannot_reach_is_refused_and_a_bare_port_is_advertised_by_host_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let out = run_unchecked(
+        Command::new(bin("kfkd"))
+            .env_clear()
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("--listen")
+            .arg(format!("0.0.0.0:{port}")),
+        Duration::from_secs(30),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("non-routable meta-address") && err.contains("--advertised-listener"),
+        "{err}"
+    );
+    // `:PORT` binds every interface and advertises this host's name.
+    let log = dir.path().join("kfkd.log");
+    let _kfkd = kfk_e2e::Spawned::start(
+        Command::new(bin("kfkd"))
+            .env_clear()
+            .env("RUST_LOG", "info")
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--listen")
+            .arg(format!(":{port}")),
+        &log,
+    );
+    kfk_e2e::wait_until(Duration::from_secs(20), "kfkd to start", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains(kfk_wire::KFKD_READY))
+    });
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let home = Home::new();
+    let broker = home.json(&[
+        "-b",
+        &format!("127.0.0.1:{port}"),
+        "describe",
+        "broker",
+        "1",
+    ]);
+    assert_eq!(broker["host"], host.trim(), "{broker}");
+}
