@@ -6,6 +6,10 @@
 
 use libfuzzer_sys::fuzz_target;
 
+/// kfkd's allocator, so the target meets the input as kfkd does.
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Where the CRC sits in a v2 batch, and where the bytes it covers start.
 const CRC_AT: usize = 17;
 const CRC_FROM: usize = 21;

@@ -272,3 +272,79 @@ fn an_address_clients_cannot_reach_is_refused_and_a_bare_port_is_advertised_by_h
     ]);
     assert_eq!(broker["host"], host.trim(), "{broker}");
 }
+
+/// Resident memory of process `pid`, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+        .unwrap()
+        * 1024
+}
+
+/// A request frame: length, api key, version, correlation id, a null client
+/// id (plus the header's tagged fields when `flexible`), then `body`.
+fn frame(api: i16, version: i16, flexible: bool, body: &[u8]) -> Vec<u8> {
+    let mut f = Vec::new();
+    f.extend_from_slice(&api.to_be_bytes());
+    f.extend_from_slice(&version.to_be_bytes());
+    f.extend_from_slice(&7i32.to_be_bytes());
+    f.extend_from_slice(&(-1i16).to_be_bytes());
+    if flexible {
+        f.push(0);
+    }
+    f.extend_from_slice(body);
+    let mut out = (f.len() as i32).to_be_bytes().to_vec();
+    out.extend_from_slice(&f);
+    out
+}
+
+/// Whether the broker closes the connection after `bytes` (its answer to a
+/// malformed request).
+fn closed_after(addr: &str, bytes: &[u8]) -> bool {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(bytes).unwrap();
+    let mut buf = [0u8; 64];
+    matches!(s.read(&mut buf), Ok(0) | Err(_))
+}
+
+#[test]
+fn frames_claiming_billions_of_elements_are_errors_not_memory() {
+    let kfkd = Kfkd::start();
+    let home = Home::new();
+    home.ok(&["-b", &kfkd.bootstrap(), "topics", "create", "t"]);
+    let before = rss(kfkd.pid());
+    // A 4-byte array count of 2^31-1 and a compact (varint) one of 2^32-1,
+    // in requests of a few bytes.
+    let claims = [
+        frame(3, 0, false, &i32::MAX.to_be_bytes()),
+        frame(3, 12, true, &[0xff, 0xff, 0xff, 0xff, 0x0f]),
+        frame(32, 4, true, &[0xff, 0xff, 0xff, 0xff, 0x0f]),
+        frame(
+            0,
+            9,
+            true,
+            &[
+                0x00, 0xff, 0xff, 0x00, 0x00, 0x75, 0x30, 0xff, 0xff, 0xff, 0xff, 0x0f,
+            ],
+        ),
+        frame(19, 7, true, &[0xff, 0xff, 0xff, 0xff, 0x0f]),
+    ];
+    for _round in 0..4 {
+        for c in &claims {
+            assert!(closed_after(&kfkd.bootstrap(), c), "{c:?} was answered");
+        }
+    }
+    let after = rss(kfkd.pid());
+    assert!(
+        after < before + 64 * 1024 * 1024,
+        "RSS grew from {before} to {after} bytes"
+    );
+    // Still serving.
+    home.ok_stdin(&["-b", &kfkd.bootstrap(), "produce", "t"], "alive\n");
+    assert!(kfkd.log().contains("WARN"), "bad frames are logged");
+}

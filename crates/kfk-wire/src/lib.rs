@@ -25,3 +25,8 @@ pub use versions::VersionTable;
 /// test harness read a broker's log for it (with the broker's address) to
 /// know that their own process, not another on the same port, is ready.
 pub const KFKD_READY: &str = "kfkd started";
+
+/// The binaries' allocator, so tests meet hostile counts as kfkd does.
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

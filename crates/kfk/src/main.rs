@@ -1,6 +1,13 @@
 //! `kfk`, the operator CLI. Data goes to stdout, status and errors to stderr;
 //! errors are one sentence plus a hint, with a non-zero exit code.
 
+/// jemalloc reserves huge allocations lazily where the OS overcommits, so a
+/// count a hostile frame claims (kafka-protocol pre-allocates arrays by the
+/// count they declare) costs address space, never memory, before decoding
+/// fails at the end of the frame.
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod cli;
 mod cluster_file;
 mod commands;

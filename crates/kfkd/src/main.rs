@@ -1,5 +1,12 @@
 //! `kfkd`: the broker daemon.
 
+/// jemalloc reserves huge allocations lazily where the OS overcommits, so a
+/// count a hostile frame claims (kafka-protocol pre-allocates arrays by the
+/// count they declare) costs address space, never memory, before decoding
+/// fails at the end of the frame.
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
