@@ -51,24 +51,38 @@ async fn read_frame(stream: &mut TcpStream, size: usize) -> std::io::Result<Byte
     Ok(buf)
 }
 
-pub async fn serve(
+pub(crate) async fn serve(
     broker: Arc<Broker>,
     mut stream: TcpStream,
     peer: SocketAddr,
     mut shutdown: watch::Receiver<bool>,
+    bad_frames: Arc<super::bad_frames::BadFrameLog>,
 ) {
     let _ = stream.set_nodelay(true);
     let closed = serve_inner(&broker, &mut stream, peer, &mut shutdown).await;
+    let bad = matches!(
+        closed,
+        Closed::Frame(_) | Closed::UnknownApi(_) | Closed::UnsupportedVersion(..)
+    );
+    // Bad frames: rate-limited per peer address.
+    let left_out = if bad { bad_frames.admit(peer.ip()) } else { None };
+    if bad && left_out.is_none() {
+        debug!(%peer, "closing connection after a bad frame (not logged at WARN: rate-limited)");
+        return;
+    }
+    let left_out = left_out.unwrap_or(0);
     match closed {
         Closed::Normally => debug!(%peer, "connection closed"),
         Closed::Idle => debug!(%peer, "closing idle connection (connections.max.idle.ms)"),
         Closed::Io(e) => debug!(%peer, error = %e, "connection dropped"),
-        Closed::Frame(e) => warn!(%peer, error = %e, "closing connection after a bad frame"),
+        Closed::Frame(e) => {
+            warn!(%peer, error = %e, left_out, "closing connection after a bad frame")
+        }
         Closed::UnknownApi(key) => {
-            warn!(%peer, api_key = key, "closing connection: unknown API key")
+            warn!(%peer, api_key = key, left_out, "closing connection: unknown API key")
         }
         Closed::UnsupportedVersion(key, v) => {
-            warn!(%peer, api = ?key, version = v, "closing connection: unsupported API version")
+            warn!(%peer, api = ?key, version = v, left_out, "closing connection: unsupported API version")
         }
     }
 }

@@ -16,6 +16,7 @@ use tracing::{error, info, warn};
 
 use crate::broker::Broker;
 
+mod bad_frames;
 pub mod connection;
 
 /// How long connections get to finish their request in hand at shutdown.
@@ -29,6 +30,7 @@ pub async fn run(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Futu
     let permits = Arc::new(Semaphore::new(limit));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
+    let bad_frames = Arc::new(bad_frames::BadFrameLog::default());
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -42,8 +44,9 @@ pub async fn run(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Futu
                     };
                     let broker = Arc::clone(&broker);
                     let stop = stop_rx.clone();
+                    let bad_frames = Arc::clone(&bad_frames);
                     connections.spawn(async move {
-                        connection::serve(broker, stream, peer, stop).await;
+                        connection::serve(broker, stream, peer, stop, bad_frames).await;
                         drop(permit);
                     });
                 }
