@@ -6,6 +6,7 @@
 //! the one fuzz surface for the whole project.
 
 pub mod batch;
+pub mod decompress;
 pub mod encode;
 pub mod frame;
 pub mod names;

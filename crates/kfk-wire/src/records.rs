@@ -7,7 +7,6 @@
 //! all we read, the rest is skipped by length.
 
 use bytes::Bytes;
-use kafka_protocol::compression::{Decompressor, Gzip, Lz4, Snappy, Zstd};
 
 use crate::batch::{BatchError, BatchHeader, Compression, TimestampType};
 
@@ -39,16 +38,11 @@ fn read_zigzag(buf: &[u8], pos: &mut usize, max_bytes: usize) -> Result<i64, Bat
 /// # Errors
 /// [`BatchError::MalformedRecord`] when the codec rejects the bytes.
 pub fn records_payload(batch: &BatchHeader<'_>) -> Result<Bytes, BatchError> {
-    let raw = batch.records_bytes();
-    let mut input = Bytes::copy_from_slice(raw);
-    let out = match batch.compression()? {
-        Compression::None => return Ok(input),
-        Compression::Gzip => Gzip::decompress(&mut input, |b| Ok(b.clone())),
-        Compression::Snappy => Snappy::decompress(&mut input, |b| Ok(b.clone())),
-        Compression::Lz4 => Lz4::decompress(&mut input, |b| Ok(b.clone())),
-        Compression::Zstd => Zstd::decompress(&mut input, |b| Ok(b.clone())),
-    };
-    out.map_err(|_| BatchError::MalformedRecord("records do not decompress"))
+    crate::decompress::decompress(
+        batch.compression()?,
+        batch.records_bytes(),
+        crate::decompress::MAX_DECOMPRESSED,
+    )
 }
 
 /// Calls `f` with the body of each record in `payload` (without its length

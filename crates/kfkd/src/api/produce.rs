@@ -72,7 +72,13 @@ pub async fn handle(broker: &Broker, req: ProduceRequest) -> Option<ProduceRespo
         for p in &topic.partition_data {
             let tp = TopicPartition::new(name.clone(), p.index);
             let part = broker.partition(&tp);
-            let result = if req.transactional_id.is_some() {
+            let result = if crate::topics::INTERNAL_TOPICS.contains(&name.as_str()) {
+                // Only the coordinators write there (Kafka's answer too).
+                Err(ApiError::new(
+                    ResponseError::InvalidTopicException,
+                    format!("cannot append to internal topic {name}"),
+                ))
+            } else if req.transactional_id.is_some() {
                 Err(ApiError::new(
                     ResponseError::TransactionalIdAuthorizationFailed,
                     "transactions are not supported by kfk",

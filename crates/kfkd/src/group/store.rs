@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
-use kafka_protocol::records::RecordBatchDecoder;
 use kfk_log::TopicPartition;
 use kfk_wire::{BatchOptions, NewRecord, encode_batch};
 
@@ -86,12 +85,16 @@ pub fn load(broker: &Broker, partition: i32) -> Result<Vec<Loaded>, ApiError> {
         if read.records.is_empty() {
             break;
         }
-        let mut buf = read.records.clone();
-        let batches = RecordBatchDecoder::decode_all(&mut buf)
-            .map_err(|e| ApiError::new(ResponseError::CorruptMessage, e.to_string()))?;
         let mut next = offset;
-        for batch in batches {
-            for r in batch.records {
+        let mut pos = 0;
+        while pos < read.records.len() {
+            let batch = read.records.slice(pos..);
+            let size = kfk_wire::BatchHeader::parse(&batch)
+                .map_err(|e| ApiError::new(ResponseError::CorruptMessage, e.to_string()))?
+                .size();
+            // Group records are read with kfk-wire's bounded decoding, like
+            // every batch that reaches the broker.
+            kfk_wire::for_each_record(&batch.slice(..size.min(batch.len())), |r| {
                 next = next.max(r.offset + 1);
                 match decode(r.key.as_deref(), r.value.as_deref()) {
                     Some(l) => out.push(l),
@@ -99,7 +102,9 @@ pub fn load(broker: &Broker, partition: i32) -> Result<Vec<Loaded>, ApiError> {
                         tracing::warn!(partition = %tp, offset = r.offset, "skipping an undecodable group record")
                     }
                 }
-            }
+            })
+            .map_err(|e| ApiError::new(ResponseError::CorruptMessage, e.to_string()))?;
+            pos += size.max(1);
         }
         if next <= offset {
             break;
