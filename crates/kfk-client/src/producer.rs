@@ -22,6 +22,10 @@ use crate::client::Client;
 use crate::error::{ClientError, Result};
 use crate::partitioner::partition_for_key;
 
+/// The longest wait between two attempts of a batch (Kafka's
+/// `retry.backoff.max.ms`).
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone)]
 pub struct ProducerConfig {
     /// 0, 1 or -1 (all).
@@ -41,6 +45,11 @@ pub struct ProducerConfig {
     /// many small requests (librdkafka allows 1 MB batches by default); when
     /// the partition is idle, `batch_bytes` and `linger` decide as before.
     pub max_batch_bytes: usize,
+    /// How long a record may take from `send` to acknowledged, retries
+    /// included (Kafka's `delivery.timeout.ms`): retriable errors — a leader
+    /// that died, an election — are retried with backoff until then, so a
+    /// failover that takes the brokers' session timeout loses nothing.
+    pub delivery_timeout: Duration,
 }
 
 impl Default for ProducerConfig {
@@ -54,6 +63,7 @@ impl Default for ProducerConfig {
             buffer_bytes: 32 * 1024 * 1024,
             // Well under the brokers' default message.max.bytes (1 MB).
             max_batch_bytes: 512 * 1024,
+            delivery_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -532,15 +542,18 @@ impl Inner {
                             .with_records(Some(batch)),
                     ]),
             ]);
-        let retries = self.client.config().retries;
+        let deadline = tokio::time::Instant::now() + self.config.delivery_timeout;
         let mut attempt = 0;
         loop {
             let result = self.try_send(topic, partition, &req, attempt > 0).await;
             match result {
-                Err(e) if e.is_retriable() && attempt < retries => {
+                Err(e) if e.is_retriable() && tokio::time::Instant::now() < deadline => {
                     attempt += 1;
                     tracing::debug!(%topic, partition, error = %e, attempt, "retrying produce");
-                    self.client.backoff(attempt).await;
+                    // Kafka's retry.backoff.ms growing to retry.backoff.max.ms.
+                    let wait = (self.client.config().retry_backoff * attempt).min(MAX_BACKOFF);
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    tokio::time::sleep(wait.min(left)).await;
                 }
                 other => return other,
             }

@@ -137,7 +137,11 @@ mod tests {
         ] {
             let packed = compressed(codec, &data);
             assert!(packed.len() < data.len() / 10, "{codec:?}");
-            assert_eq!(decompress(codec, &packed, 200_000).unwrap(), data, "{codec:?}");
+            assert_eq!(
+                decompress(codec, &packed, 200_000).unwrap(),
+                data,
+                "{codec:?}"
+            );
             let err = decompress(codec, &packed, 199_999).unwrap_err();
             assert!(err.to_string().contains("more than"), "{codec:?}: {err}");
         }

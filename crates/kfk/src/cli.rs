@@ -614,6 +614,14 @@ pub struct ProduceArgs {
     /// How input lines are read.
     #[arg(long, value_enum, default_value_t = InputFormat::Text)]
     pub input: InputFormat,
+    /// How long a message may take to be acknowledged, retries included
+    /// (Kafka's delivery.timeout.ms): a leader's failover is waited out.
+    #[arg(long, value_name = "DURATION", default_value = "120s")]
+    pub delivery_timeout: humantime::Duration,
+    /// Write messages that fail for good to FILE as JSON lines, to send
+    /// again with `--input jsonl -f FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub save_failed: Option<PathBuf>,
     /// Kafka console-producer property, e.g. parse.key=true, key.separator=:.
     #[arg(long = "property", value_name = "KEY=VALUE")]
     pub properties: Vec<String>,

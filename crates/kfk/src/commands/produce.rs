@@ -62,8 +62,18 @@ fn key_separator(args: &ProduceArgs) -> CliResult<Option<String>> {
 }
 
 /// Turns one input line into a record and an optional partition.
+/// Where `sep` first occurs in `line`.
+fn find(line: &[u8], sep: &[u8]) -> Option<usize> {
+    if sep.is_empty() {
+        return None;
+    }
+    line.windows(sep.len()).position(|w| w == sep)
+}
+
+/// Turns one input line (bytes: text lines need not be UTF-8, as the console
+/// producer treats them) into a record and an optional partition.
 fn record(
-    line: &str,
+    line: &[u8],
     number: usize,
     args: &ProduceArgs,
     sep: Option<&str>,
@@ -72,8 +82,11 @@ fn record(
     match args.input {
         InputFormat::Text => {
             let (key, value) = match sep {
-                Some(sep) => match line.split_once(sep) {
-                    Some((k, v)) => (Some(Bytes::from(k.to_string())), v),
+                Some(sep) => match find(line, sep.as_bytes()) {
+                    Some(at) => (
+                        Some(Bytes::copy_from_slice(&line[..at])),
+                        &line[at + sep.len()..],
+                    ),
                     None => {
                         return Err(CliError::usage(format!(
                             "line {number} has no key separator {sep:?}"
@@ -85,7 +98,7 @@ fn record(
             Ok((
                 NewRecord {
                     key,
-                    value: Some(Bytes::from(value.to_string())),
+                    value: Some(Bytes::copy_from_slice(value)),
                     timestamp: now_ms(),
                     headers: headers.to_vec(),
                 },
@@ -93,7 +106,7 @@ fn record(
             ))
         }
         InputFormat::Jsonl => {
-            let r: JsonRecord = serde_json::from_str(line)
+            let r: JsonRecord = serde_json::from_slice(line)
                 .map_err(|e| CliError::usage(format!("line {number} is not a JSON record: {e}")))?;
             let mut hs = headers.to_vec();
             for h in &r.headers {
@@ -113,6 +126,76 @@ fn record(
             ))
         }
     }
+}
+
+/// A record that failed for good: its input line, the error, and (when they
+/// are to be saved) the record and the partition it was sent to.
+type Failure = (usize, String, Option<(NewRecord, Option<i32>)>);
+
+/// The error for records that failed for good: how many, which input lines,
+/// and (with `--save-failed FILE`) the records written as JSON lines that
+/// `kfk produce --input jsonl -f FILE` sends again.
+fn failed(
+    failures: &[Failure],
+    total: usize,
+    topic: &str,
+    save_to: Option<&std::path::Path>,
+) -> CliResult<CliError> {
+    const SHOWN: usize = 20;
+    let lines: Vec<String> = failures
+        .iter()
+        .take(SHOWN)
+        .map(|f| f.0.to_string())
+        .collect();
+    let more = if failures.len() > SHOWN {
+        format!(" and {} more", failures.len() - SHOWN)
+    } else {
+        String::new()
+    };
+    let mut err = CliError::new(format!(
+        "{} of {total} message(s) failed (input line(s) {}{more}): {}",
+        failures.len(),
+        lines.join(", "),
+        failures[0].1
+    ));
+    match save_to {
+        Some(path) => {
+            let mut out = Vec::new();
+            for (_, _, kept) in failures {
+                if let Some((rec, partition)) = kept {
+                    let json = JsonRecord {
+                        topic: None,
+                        partition: *partition,
+                        offset: None,
+                        timestamp: Some(rec.timestamp),
+                        key: crate::jsonl::encode_bytes(&rec.key),
+                        value: crate::jsonl::encode_bytes(&rec.value),
+                        headers: rec
+                            .headers
+                            .iter()
+                            .map(|(k, v)| crate::jsonl::Header {
+                                key: k.clone(),
+                                value: crate::jsonl::encode_bytes(v),
+                            })
+                            .collect(),
+                    };
+                    serde_json::to_writer(&mut out, &json)
+                        .map_err(|e| CliError::new(e.to_string()))?;
+                    out.push(b'\n');
+                }
+            }
+            std::fs::write(path, out)
+                .map_err(|e| CliError::new(format!("cannot write {}: {e}", path.display())))?;
+            err = err.hint(format!(
+                "the failed messages are in {p}; send them again with `kfk produce {topic} --input jsonl -f {p}`",
+                p = path.display()
+            ));
+        }
+        None => {
+            err = err.hint("--save-failed FILE keeps failed messages for `--input jsonl -f FILE`");
+        }
+    }
+    Ok(err)
 }
 
 /// The topic to write to: one that exists, or one the broker creates on
@@ -167,6 +250,7 @@ pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
         ProducerConfig {
             acks,
             compression: compression(args.compression),
+            delivery_timeout: args.delivery_timeout.into(),
             ..ProducerConfig::default()
         },
     )
@@ -189,24 +273,32 @@ pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
     });
     let started = std::time::Instant::now();
     let mut unreported = 0u64;
+    // Each delivery with its input line (and the record, when failed ones
+    // are to be saved for replay).
     let mut deliveries = Vec::new();
     let mut input_error = None;
-    for (i, line) in input.lines().enumerate() {
-        let line = line?;
+    let keep_records = args.save_failed.is_some();
+    for (i, line) in input.split(b'\n').enumerate() {
+        let number = i + 1;
+        let line = line.map_err(|e| CliError::new(format!("cannot read line {number}: {e}")))?;
         if let Some(pb) = &progress {
             unreported += line.len() as u64 + 1;
             if i % 1024 == 1023 {
                 pb.inc(std::mem::take(&mut unreported));
-                let rate = (i + 1) as f64 / started.elapsed().as_secs_f64().max(1e-3);
-                pb.set_message(format!("{} messages, {rate:.0} msg/s", i + 1));
+                let rate = number as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                pb.set_message(format!("{number} messages, {rate:.0} msg/s"));
             }
         }
-        let line = line.strip_suffix('\r').unwrap_or(&line);
-        if args.input == InputFormat::Jsonl && line.trim().is_empty() {
+        let line = line.strip_suffix(b"\r").unwrap_or(&line);
+        if args.input == InputFormat::Jsonl && line.trim_ascii().is_empty() {
             continue;
         }
-        match record(line, i + 1, args, sep.as_deref(), &headers) {
-            Ok((rec, partition)) => deliveries.push(producer.send(&topic, partition, rec).await?),
+        match record(line, number, args, sep.as_deref(), &headers) {
+            Ok((rec, partition)) => {
+                let kept = keep_records.then(|| (rec.clone(), partition));
+                let d = producer.send(&topic, partition, rec).await?;
+                deliveries.push((number, d, kept));
+            }
             Err(e) => {
                 input_error = Some(e);
                 break;
@@ -219,9 +311,9 @@ pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
     }
     let total = deliveries.len();
     let mut failures = Vec::new();
-    for d in deliveries {
+    for (number, d, kept) in deliveries {
         if let Err(e) = d.wait().await {
-            failures.push(e.to_string());
+            failures.push((number, e.to_string(), kept));
         }
     }
     if let Some(e) = input_error {
@@ -232,11 +324,12 @@ pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
         return Err(e);
     }
     if !failures.is_empty() {
-        return Err(CliError::new(format!(
-            "{} of {total} message(s) failed: {}",
-            failures.len(),
-            failures[0]
-        )));
+        return Err(failed(
+            &failures,
+            total,
+            &topic,
+            args.save_failed.as_deref(),
+        )?);
     }
     if std::io::stdout().is_terminal() {
         output::status(&format!("Produced {total} message(s) to {topic}."));

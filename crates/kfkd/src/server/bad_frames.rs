@@ -64,6 +64,9 @@ mod tests {
         assert_eq!(log.admit_at(a, t0 + Duration::from_secs(1)), None);
         assert_eq!(log.admit_at(a, t0 + Duration::from_secs(2)), None);
         assert_eq!(log.admit_at(b, t0 + Duration::from_secs(2)), Some(0));
-        assert_eq!(log.admit_at(a, t0 + WINDOW + Duration::from_secs(1)), Some(2));
+        assert_eq!(
+            log.admit_at(a, t0 + WINDOW + Duration::from_secs(1)),
+            Some(2)
+        );
     }
 }

@@ -65,7 +65,11 @@ pub(crate) async fn serve(
         Closed::Frame(_) | Closed::UnknownApi(_) | Closed::UnsupportedVersion(..)
     );
     // Bad frames: rate-limited per peer address.
-    let left_out = if bad { bad_frames.admit(peer.ip()) } else { None };
+    let left_out = if bad {
+        bad_frames.admit(peer.ip())
+    } else {
+        None
+    };
     if bad && left_out.is_none() {
         debug!(%peer, "closing connection after a bad frame (not logged at WARN: rate-limited)");
         return;
