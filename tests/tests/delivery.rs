@@ -117,7 +117,10 @@ fn a_leader_killed_mid_stream_loses_and_duplicates_nothing() {
     );
     home.ok(&["cluster", "stop-broker", &leader.to_string(), "--kill"]);
     let killed_at = written(&home);
-    assert!(killed_at < N as i64, "everything was written before the kill");
+    assert!(
+        killed_at < N as i64,
+        "everything was written before the kill"
+    );
     let deadline = Instant::now() + Duration::from_secs(180);
     let status = loop {
         if let Some(s) = producer.try_wait().unwrap() {

@@ -354,3 +354,60 @@ fn frames_claiming_billions_of_elements_are_errors_not_memory() {
         .count();
     assert_eq!(warned, 1, "{}", kfkd.log());
 }
+
+#[test]
+fn a_corrupt_batch_is_named_and_can_be_skipped_without_losing_what_follows() {
+    let mut kfkd = Kfkd::start_with(&["--log-segment-bytes", "150"]);
+    let home = Home::new();
+    let b = kfkd.bootstrap();
+    home.ok(&["-b", &b, "topics", "create", "dmg"]);
+    for v in ["one", "two", "three", "four"] {
+        home.ok_stdin(&["-b", &b, "produce", "dmg"], &format!("{v}\n"));
+    }
+    kfkd.stop();
+    // Garbage over the records of the batch at offset 1, after a clean
+    // shutdown (its segment is not the active one).
+    let seg = kfkd.data_dir.join("dmg-0").join("00000000000000000000.log");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    assert!(bytes.len() > 64, "{}", bytes.len());
+    let at = bytes.len() - 4;
+    bytes[at..].copy_from_slice(b"XXXX");
+    std::fs::write(&seg, bytes).unwrap();
+    kfkd.start_again();
+    let b = kfkd.bootstrap();
+    let out = home.kfk(&["-b", &b, "consume", "dmg", "--from-beginning", "-e", "-q"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "one\n",
+        "what came before is printed"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("corrupt record batch at offset 1 in dmg-0 (data on the broker is damaged"),
+        "{err}"
+    );
+    assert!(err.contains("--skip-corrupt"), "{err}");
+    let out = home.kfk(&[
+        "-b",
+        &b,
+        "consume",
+        "dmg",
+        "--from-beginning",
+        "-e",
+        "-q",
+        "--skip-corrupt",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "one\nthree\nfour\n");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("skipped a corrupt record batch at offset 1 in dmg-0"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

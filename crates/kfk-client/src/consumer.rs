@@ -65,6 +65,10 @@ pub struct Consumer {
     /// leader: while one stays so, polls that return records from other
     /// partitions refresh at most every [`LEADER_REFRESH`].
     refreshed_at: Option<std::time::Instant>,
+    /// Step over corrupt batches instead of failing (each one skipped is
+    /// reported by [`Consumer::take_skipped`]).
+    pub skip_corrupt: bool,
+    skipped: Vec<ClientError>,
 }
 
 /// How often a busy consumer looks again for a partition's leader (Kafka's
@@ -80,7 +84,15 @@ impl Consumer {
             max_bytes: 50 * 1024 * 1024,
             partition_max_bytes: 1024 * 1024,
             refreshed_at: None,
+            skip_corrupt: false,
+            skipped: Vec::new(),
         }
+    }
+
+    /// The corrupt batches stepped over since the last call (with
+    /// `skip_corrupt`), as the errors they would have been.
+    pub fn take_skipped(&mut self) -> Vec<ClientError> {
+        std::mem::take(&mut self.skipped)
     }
 
     /// Resolves `start` for `partition` to an absolute offset.
@@ -317,7 +329,27 @@ impl Consumer {
                     };
                     pos.high_watermark = p.high_watermark;
                     if let Some(records) = p.records {
-                        decode_into(&topic, p.partition_index, records, pos, &mut out)?;
+                        let before = out.len();
+                        match decode_into(&topic, p.partition_index, records, pos, &mut out) {
+                            Ok(()) => {}
+                            Err(corrupt @ ClientError::CorruptBatch { .. })
+                                if self.skip_corrupt =>
+                            {
+                                if let ClientError::CorruptBatch {
+                                    offset,
+                                    last_offset,
+                                    ..
+                                } = &corrupt
+                                {
+                                    pos.next = last_offset.unwrap_or(*offset) + 1;
+                                }
+                                self.skipped.push(corrupt);
+                            }
+                            // Deliver what came before the damage first; the
+                            // next poll starts at it and reports it.
+                            Err(ClientError::CorruptBatch { .. }) if out.len() > before => {}
+                            Err(e) => return Err(e),
+                        }
                     }
                 }
             }
@@ -349,8 +381,26 @@ fn decode_into(
     let mut batches = Batches::new(&records);
     let mut ranges = Vec::new();
     let mut start = 0;
+    let corrupt =
+        |offset: i64, last_offset: Option<i64>, reason: String| ClientError::CorruptBatch {
+            topic: topic.to_string(),
+            partition,
+            offset,
+            last_offset,
+            reason,
+        };
+    let mut damaged_header = None;
     for b in batches.by_ref() {
-        let Ok(b) = b else { break };
+        let b = match b {
+            Ok(b) => b,
+            // A trailing partial batch is normal (the fetch cut it); a header
+            // that is not a batch's is damage.
+            Err(kfk_wire::BatchError::Truncated { .. }) => break,
+            Err(e) => {
+                damaged_header = Some(e);
+                break;
+            }
+        };
         ranges.push((
             start,
             start + b.size(),
@@ -366,6 +416,14 @@ fn decode_into(
             continue;
         }
         let batch = records.slice(from..to);
+        if let Err(e) = kfk_wire::BatchHeader::parse(&batch).and_then(|h| h.validate()) {
+            let base = kfk_wire::BatchHeader::parse(&batch).map_or(pos.next, |h| h.base_offset());
+            return Err(corrupt(
+                base.max(pos.next),
+                Some(last_offset),
+                e.to_string(),
+            ));
+        }
         let mut failed = None;
         let result = kfk_wire::for_each_record(&batch, |r| {
             if r.offset < pos.next {
@@ -395,10 +453,7 @@ fn decode_into(
             });
         });
         if let Err(e) = result {
-            return Err(ClientError::Protocol {
-                addr: format!("{topic}-{partition}"),
-                reason: format!("undecodable record batch: {e}"),
-            });
+            return Err(corrupt(pos.next, Some(last_offset), e.to_string()));
         }
         if let Some(reason) = failed {
             return Err(ClientError::Protocol {
@@ -407,6 +462,9 @@ fn decode_into(
             });
         }
         pos.next = pos.next.max(last_offset + 1);
+    }
+    if let Some(e) = damaged_header {
+        return Err(corrupt(pos.next, None, e.to_string()));
     }
     Ok(())
 }

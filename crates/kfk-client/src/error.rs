@@ -40,6 +40,19 @@ pub enum ClientError {
     /// of the batch.
     #[error("{0}")]
     Failed(String),
+    /// A fetched batch fails its checksum or does not parse: the data on the
+    /// broker is damaged from `offset` on (to `last_offset` when the batch
+    /// header could still be read).
+    #[error(
+        "corrupt record batch at offset {offset} in {topic}-{partition} (data on the broker is damaged: {reason})"
+    )]
+    CorruptBatch {
+        topic: String,
+        partition: i32,
+        offset: i64,
+        last_offset: Option<i64>,
+        reason: String,
+    },
 }
 
 impl ClientError {

@@ -150,11 +150,15 @@ impl Segment {
 
     /// Opens an existing segment. With `recover`, every batch is checked and the
     /// indexes rebuilt; otherwise the indexes are trusted if they are consistent
-    /// and only the tail after the last index entry is read.
+    /// and only the tail after the last index entry is read — whole, CRC
+    /// included, with `verify_tail` (the active segment, at every start: its
+    /// tail is where damage since the last start would be), and the segment
+    /// is recovered if a batch there is damaged.
     pub fn open(
         dir: &Path,
         base_offset: i64,
         recover: bool,
+        verify_tail: bool,
         index_interval: u64,
     ) -> Result<(Segment, Recovered)> {
         let log_path = segment_path(dir, base_offset, "log");
@@ -169,10 +173,10 @@ impl Segment {
             if let (Some(oi), Some(ti)) = (offset_index, time_index) {
                 seg.offset_index = oi;
                 seg.time_index = ti;
-                if seg.indexes_consistent() && seg.restore_tail()? {
+                if seg.indexes_consistent() && seg.restore_tail(verify_tail)? {
                     return Ok((seg, Recovered::default()));
                 }
-                warn!(segment = %seg.log_path.display(), "index inconsistent with log; rebuilding");
+                warn!(segment = %seg.log_path.display(), "index inconsistent with log, or a damaged tail; recovering");
             }
         }
         let recovered = seg.recover(index_interval)?;
@@ -193,7 +197,7 @@ impl Segment {
     /// Learns `next_offset`, the max timestamp and the first batch timestamp from
     /// the indexes plus a header scan after the last offset index entry. False when
     /// the tail does not parse (the caller then recovers the segment).
-    fn restore_tail(&mut self) -> Result<bool> {
+    fn restore_tail(&mut self, verify: bool) -> Result<bool> {
         self.next_offset = self.base_offset;
         self.max_timestamp = -1;
         self.offset_of_max_timestamp = -1;
@@ -215,6 +219,20 @@ impl Segment {
             .offset_index
             .last()
             .map_or(0, |e| u64::from(e.position));
+        if verify {
+            let mut checked = Scanner::new(&self.file, start, self.size, HOP_CHUNK);
+            loop {
+                match checked.next_valid_batch().at(&self.log_path)? {
+                    Step::Batch { .. } => {}
+                    Step::Bad { position, error } => {
+                        warn!(segment = %self.log_path.display(), position, %error,
+                            "damaged batch at the end of the active segment");
+                        return Ok(false);
+                    }
+                    Step::End => break,
+                }
+            }
+        }
         let mut scanner = Scanner::new(&self.file, start, self.size, HOP_CHUNK);
         loop {
             match scanner.next_summary().at(&self.log_path)? {
@@ -427,7 +445,7 @@ impl Segment {
             .entries()
             .partition_point(|t| t.relative_offset < rel);
         self.time_index.truncate(keep);
-        if !self.restore_tail()? {
+        if !self.restore_tail(false)? {
             // Cannot happen for bytes we validated; recover rather than guess.
             self.recover(index_interval)?;
         }

@@ -109,6 +109,22 @@ fn a_clean_marker_does_not_hide_a_torn_tail() {
 }
 
 #[test]
+fn a_clean_marker_does_not_hide_a_damaged_last_batch_that_parses() {
+    // Garbage over the last batch's records after a clean close: the header
+    // still parses, only its CRC tells. The active segment's tail is checked
+    // whole at every start, so it is cut instead of served.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bytes, last_start) = write_log(dir.path());
+    let n = bytes.len();
+    bytes[n - 5..].copy_from_slice(b"XXXXX");
+    std::fs::write(segment_file(dir.path()), &bytes).unwrap();
+    std::fs::write(dir.path().join(kfk_log::CLEAN_SHUTDOWN_FILE), b"").unwrap();
+    let log = Log::open(dir.path(), LogConfig::default()).unwrap();
+    assert_eq!(log.size_bytes() as usize, last_start);
+    assert_eq!(log.log_end_offset(), ((BATCHES - 1) * PER_BATCH) as i64);
+}
+
+#[test]
 fn segments_after_a_damaged_one_are_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let config = LogConfig {

@@ -659,6 +659,10 @@ pub struct ConsumeArgs {
     /// Kafka console-consumer property, e.g. print.key=true, key.separator=:.
     #[arg(long = "property", value_name = "KEY=VALUE")]
     pub properties: Vec<String>,
+    /// Read on after a record batch that is damaged on the broker (failed
+    /// checksum), saying on stderr which offsets were skipped.
+    #[arg(long)]
+    pub skip_corrupt: bool,
     /// Consume as a member of this consumer group: read the group's share of
     /// the partitions, resume at its committed offsets (--offset and
     /// --from-beginning then only apply where nothing is committed).

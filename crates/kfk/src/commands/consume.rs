@@ -121,6 +121,40 @@ fn write_out(bytes: &[u8]) {
     }
 }
 
+/// A corrupt batch stops consuming with what to do about it.
+fn corrupt_hint(e: kfk_client::ClientError) -> crate::error::CliError {
+    let corrupt = matches!(e, kfk_client::ClientError::CorruptBatch { .. });
+    let err = crate::error::CliError::from(e);
+    if corrupt {
+        err.hint("--skip-corrupt reads on after damaged batches (saying which it skipped)")
+    } else {
+        err
+    }
+}
+
+/// Says on stderr which damaged batches `--skip-corrupt` stepped over.
+fn report_skipped(consumer: &mut Consumer) {
+    for e in consumer.take_skipped() {
+        if let kfk_client::ClientError::CorruptBatch {
+            topic,
+            partition,
+            offset,
+            last_offset,
+            ..
+        } = &e
+        {
+            let range = match last_offset {
+                Some(last) if last > offset => format!("offsets {offset}..{last}"),
+                _ => format!("offset {offset}"),
+            };
+            // Shown even with -q: data was not delivered.
+            eprintln!(
+                "warning: skipped a corrupt record batch at {range} in {topic}-{partition} (data on the broker is damaged)"
+            );
+        }
+    }
+}
+
 pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
     if args.interactive {
         if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
@@ -180,6 +214,7 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
     let info = client.topic(&topic).await?;
     let partitions = partitions_to_read(&info, &topic, args.partition)?;
     let mut consumer = Consumer::new(client);
+    consumer.skip_corrupt = args.skip_corrupt;
     if args.exit_at_end {
         consumer.max_wait = Duration::from_millis(200);
     }
@@ -196,9 +231,10 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
     tokio::pin!(ctrl_c);
     'outer: while count < limit && !open.is_empty() {
         let records: Vec<ConsumerRecord> = tokio::select! {
-            r = consumer.poll() => r?,
+            r = consumer.poll() => r.map_err(corrupt_hint)?,
             _ = &mut ctrl_c => break 'outer,
         };
+        report_skipped(&mut consumer);
         for r in records {
             if !open.contains(&r.partition) {
                 continue;
@@ -302,6 +338,7 @@ async fn run_group(
         let partitions: Vec<i32> = assignment.get(&topic).cloned().unwrap_or_default();
         let offsets = client.committed_offsets(group).await?;
         let mut consumer = Consumer::new(Arc::clone(&client));
+        consumer.skip_corrupt = args.skip_corrupt;
         if args.exit_at_end {
             consumer.max_wait = Duration::from_millis(200);
         }
@@ -316,6 +353,7 @@ async fn run_group(
         // Offsets of partitions this member no longer owns are not its to commit.
         delivered.retain(|p, _| partitions.contains(p));
         loop {
+            report_skipped(&mut consumer);
             if member.needs_rejoin() {
                 if mode != CommitMode::None {
                     commit_delivered(&member, &topic, &delivered, &mut committed, true).await;
@@ -323,7 +361,7 @@ async fn run_group(
                 continue 'session;
             }
             let records: Vec<ConsumerRecord> = tokio::select! {
-                r = consumer.poll(), if consumer.has_assignment() => r?,
+                r = consumer.poll(), if consumer.has_assignment() => r.map_err(corrupt_hint)?,
                 // Nothing assigned (more members than partitions): idle, but
                 // notice rebalances.
                 _ = tokio::time::sleep(Duration::from_millis(200)), if !consumer.has_assignment() => Vec::new(),
