@@ -411,3 +411,56 @@ fn a_corrupt_batch_is_named_and_can_be_skipped_without_losing_what_follows() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Peak resident memory of process `pid` so far, in bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+        .unwrap()
+        * 1024
+}
+
+#[test]
+fn many_large_requests_at_once_stay_within_the_request_memory_bound() {
+    // One 100 MiB request fits in the bound at a time; eight arrive at once.
+    let kfkd = Kfkd::start_with(&["--queued-max-request-bytes", "110000000"]);
+    let addr = kfkd.bootstrap();
+    let size: usize = 100 * 1024 * 1024 - 16;
+    let senders: Vec<_> = (0..8)
+        .map(|_| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let mut s = std::net::TcpStream::connect(&addr).unwrap();
+                // A Produce v3 header, then a body that is not a request.
+                let mut head = (size as i32).to_be_bytes().to_vec();
+                head.extend_from_slice(&[0, 0, 0, 3, 0, 0, 0, 9, 0xff, 0xff]);
+                let _ = s.write_all(&head);
+                let chunk = vec![0xabu8; 1024 * 1024];
+                let mut left = size - 10;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    if s.write_all(&chunk[..n]).is_err() {
+                        return;
+                    }
+                    left -= n;
+                }
+                let _ = std::io::Read::read(&mut s, &mut [0u8; 8]);
+            })
+        })
+        .collect();
+    for t in senders {
+        t.join().unwrap();
+    }
+    let peak = peak_rss(kfkd.pid());
+    assert!(
+        peak < 260 * 1024 * 1024,
+        "peak RSS {} MiB for 8 concurrent 100 MiB requests",
+        peak / 1024 / 1024
+    );
+    let home = Home::new();
+    home.ok(&["-b", &addr, "topics", "create", "after"]);
+}

@@ -63,6 +63,10 @@ pub struct Broker {
     follower_quota: Mutex<crate::replica::quota::Quota>,
     /// The retention thread, stopped when the broker is dropped.
     pub(crate) retention: Mutex<Option<kfk_log::Background>>,
+    /// Bytes of requests and fetch responses in memory, one permit a byte
+    /// (`queued.max.request.bytes`): a connection waits for room before
+    /// reading a request, so many large requests at once cannot exhaust memory.
+    pub(crate) memory: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -222,6 +226,9 @@ impl Broker {
             store.adopt_cluster_id(&settings.data_dir, settings.node_id, &id)?;
         }
         let checkpointed_hw = crate::replica::checkpoint::load(&settings.data_dir);
+        let settings_memory = settings
+            .queued_max_request_bytes
+            .min(tokio::sync::Semaphore::MAX_PERMITS as u64);
         let (isr_changes, isr_requests) = mpsc::unbounded_channel();
         let broker = Arc::new(Broker {
             node_id: settings.node_id,
@@ -243,6 +250,9 @@ impl Broker {
             groups: crate::group::coordinator::GroupCoordinator::default(),
             follower_quota: Mutex::new(crate::replica::quota::Quota::default()),
             retention: Mutex::new(None),
+            memory: Arc::new(tokio::sync::Semaphore::new(
+                usize::try_from(settings_memory).unwrap_or(usize::MAX),
+            )),
         });
         if broker.settings.is_broker() {
             broker.register().await?;

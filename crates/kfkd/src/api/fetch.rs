@@ -4,6 +4,7 @@
 //! Fetch sessions (KIP-227) are declined by answering session id 0, which the
 //! protocol allows: clients then send full fetch requests.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -23,7 +24,10 @@ const MAX_WAIT_CAP: Duration = Duration::from_secs(60);
 /// of record bytes it carries.
 fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
     let from_follower = req.replica_id.0 >= 0;
-    let mut budget = usize::try_from(req.max_bytes).unwrap_or(0);
+    // The broker's fetch.max.bytes caps what any client asks for.
+    let mut budget = usize::try_from(req.max_bytes)
+        .unwrap_or(0)
+        .min(usize::try_from(broker.settings.fetch_max_bytes).unwrap_or(usize::MAX));
     let mut total = 0usize;
     let mut topics = Vec::with_capacity(req.topics.len());
     for topic in &req.topics {
@@ -146,7 +150,15 @@ fn high_watermarks(broker: &Broker, req: &FetchRequest) -> Vec<i64> {
         .collect()
 }
 
-pub async fn handle(broker: &Broker, req: FetchRequest, _version: i16) -> FetchResponse {
+/// Answers a fetch, long-polling without holding memory; while the records
+/// are read and until the response is written it holds as much of the
+/// broker's request memory as the response may take (`fetch.max.bytes` at
+/// most), which it returns with the response.
+pub async fn handle(
+    broker: &Broker,
+    req: FetchRequest,
+    _version: i16,
+) -> (FetchResponse, Option<tokio::sync::OwnedSemaphorePermit>) {
     let from_follower = req.replica_id.0 >= 0;
     if from_follower {
         record_follower_progress(broker, &req);
@@ -167,6 +179,16 @@ pub async fn handle(broker: &Broker, req: FetchRequest, _version: i16) -> FetchR
         let notified = broker.data_arrived.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
+        let most = usize::try_from(req.max_bytes.max(0))
+            .unwrap_or(0)
+            .min(usize::try_from(broker.settings.fetch_max_bytes).unwrap_or(usize::MAX))
+            // Room for the one batch a first partition may exceed the limits by.
+            .saturating_add(usize::try_from(broker.settings.message_max_bytes).unwrap_or(0))
+            .min(usize::try_from(broker.settings.queued_max_request_bytes).unwrap_or(usize::MAX));
+        let held = Arc::clone(&broker.memory)
+            .acquire_many_owned(u32::try_from(most).unwrap_or(u32::MAX))
+            .await
+            .ok();
         let (resp, bytes) = collect(broker, &req);
         let has_error = resp
             .responses
@@ -175,8 +197,10 @@ pub async fn handle(broker: &Broker, req: FetchRequest, _version: i16) -> FetchR
             .any(|p| p.error_code != 0);
         let hw_moved = from_follower && high_watermarks(broker, &req) != hws;
         if bytes >= min_bytes || has_error || hw_moved || Instant::now() >= deadline {
-            return resp;
+            return (resp, held);
         }
+        // Not enough yet: release the memory while waiting.
+        drop((resp, held));
         tokio::select! {
             _ = &mut notified => {}
             _ = tokio::time::sleep_until(deadline) => {}

@@ -75,6 +75,15 @@ pub fn accepts(api_key: ApiKey, version: i16) -> bool {
 
 pub(crate) use kfk_wire::{str_bytes, topic_name};
 
+/// An encoded response, with the request memory it holds until written.
+#[derive(Debug)]
+pub struct Reply {
+    pub bytes: BytesMut,
+    /// A fetch's share of `queued.max.request.bytes`, released once the
+    /// response is on the wire.
+    pub held: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
 /// Handles one decoded request and encodes the response. `Ok(None)` means the
 /// request takes no response (produce with acks=0).
 ///
@@ -88,10 +97,11 @@ pub async fn handle(
     version: i16,
     correlation_id: i32,
     body: RequestKind,
-) -> Result<Option<BytesMut>, FrameError> {
+) -> Result<Option<Reply>, FrameError> {
     macro_rules! reply {
         ($resp:expr) => {
-            encode_response(api_key, version, correlation_id, &$resp).map(Some)
+            encode_response(api_key, version, correlation_id, &$resp)
+                .map(|bytes| Some(Reply { bytes, held: None }))
         };
     }
     match body {
@@ -101,7 +111,11 @@ pub async fn handle(
             Some(resp) => reply!(resp),
             None => Ok(None),
         },
-        RequestKind::Fetch(r) => reply!(fetch::handle(broker, r, version).await),
+        RequestKind::Fetch(r) => {
+            let (resp, held) = fetch::handle(broker, r, version).await;
+            encode_response(api_key, version, correlation_id, &resp)
+                .map(|bytes| Some(Reply { bytes, held }))
+        }
         RequestKind::ListOffsets(r) => reply!(list_offsets::handle(broker, r, version)),
         RequestKind::CreateTopics(r) => reply!(create_topics::handle(broker, r).await),
         RequestKind::DeleteTopics(r) => reply!(delete_topics::handle(broker, r).await),

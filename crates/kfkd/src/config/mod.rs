@@ -176,6 +176,10 @@ settings! {
     message_max_bytes: u64 = kfk_log::DEFAULT_MAX_MESSAGE_BYTES as u64, "message.max.bytes", "KFKD_MESSAGE_MAX_BYTES";
     /// Largest request frame accepted; larger ones close the connection [socket.request.max.bytes].
     socket_request_max_bytes: u64 = 100 * 1024 * 1024, "socket.request.max.bytes", "KFKD_SOCKET_REQUEST_MAX_BYTES";
+    /// Bytes of requests and fetch responses held at once over all connections; reading the next request waits for room (at least socket.request.max.bytes) [queued.max.request.bytes].
+    queued_max_request_bytes: u64 = 256 * 1024 * 1024, "queued.max.request.bytes", "KFKD_QUEUED_MAX_REQUEST_BYTES";
+    /// Most bytes one fetch response carries, whatever the client asks [fetch.max.bytes].
+    fetch_max_bytes: u64 = 55 * 1024 * 1024, "fetch.max.bytes", "KFKD_FETCH_MAX_BYTES";
     /// Close connections idle for longer than this [connections.max.idle.ms].
     connections_max_idle_ms: u64 = 600_000, "connections.max.idle.ms", "KFKD_CONNECTIONS_MAX_IDLE_MS";
     /// Most client connections served at once [max.connections].
@@ -369,8 +373,25 @@ impl Settings {
                 "must be CreateTime or LogAppendTime",
             );
         }
-        if self.socket_request_max_bytes < 1024 {
-            return invalid("socket.request.max.bytes", "must be >= 1024");
+        if self.socket_request_max_bytes < 1024 || self.socket_request_max_bytes > i32::MAX as u64 {
+            return invalid(
+                "socket.request.max.bytes",
+                "must be between 1024 and 2147483647",
+            );
+        }
+        if self.queued_max_request_bytes < self.socket_request_max_bytes
+            || self.queued_max_request_bytes > u64::from(u32::MAX)
+        {
+            return invalid(
+                "queued.max.request.bytes",
+                "must be at least socket.request.max.bytes (a request must fit) and at most 4294967295",
+            );
+        }
+        if self.fetch_max_bytes < 1024 || self.fetch_max_bytes > self.queued_max_request_bytes {
+            return invalid(
+                "fetch.max.bytes",
+                "must be between 1024 and queued.max.request.bytes",
+            );
         }
         if self.max_connections < 1 {
             return invalid("max.connections", "must be >= 1");

@@ -20,8 +20,7 @@ use tracing::{debug, info, warn};
 use crate::api;
 use crate::broker::Broker;
 
-/// Frames are read in blocks of at most this size, so a client that announces a
-/// large frame and sends nothing does not make the broker reserve it.
+/// Frames are read in blocks of at most this size.
 const READ_BLOCK: usize = 64 * 1024;
 
 /// Why a connection ended, for the log line.
@@ -37,12 +36,27 @@ enum Closed {
     UnsupportedVersion(ApiKey, i16),
 }
 
-/// Reads exactly `size` bytes, growing the buffer block by block.
+/// Waits for `bytes` of the broker's request memory; `None` when the broker
+/// shuts down meanwhile.
+async fn hold(
+    broker: &Broker,
+    bytes: usize,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    let n = u32::try_from(bytes).unwrap_or(u32::MAX);
+    tokio::select! {
+        p = Arc::clone(&broker.memory).acquire_many_owned(n) => p.ok(),
+        _ = shutdown.changed() => None,
+    }
+}
+
+/// Reads exactly `size` bytes into a buffer of that size (its memory is
+/// already counted against `queued.max.request.bytes`; pages a client never
+/// sends are never touched), block by block.
 async fn read_frame(stream: &mut TcpStream, size: usize) -> std::io::Result<BytesMut> {
-    let mut buf = BytesMut::with_capacity(size.min(READ_BLOCK));
+    let mut buf = BytesMut::with_capacity(size);
     while buf.len() < size {
         let want = (size - buf.len()).min(READ_BLOCK);
-        buf.reserve(want);
         let mut limited = (&mut *stream).take(want as u64);
         if limited.read_buf(&mut buf).await? == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
@@ -114,6 +128,11 @@ async fn serve_inner(
             Ok(s) => s,
             Err(e) => return Closed::Frame(e),
         };
+        // Room for the request before reading it (validated: a request of
+        // socket.request.max.bytes always fits), held until it is answered.
+        let Some(_request_memory) = hold(broker, size, shutdown).await else {
+            return Closed::Normally;
+        };
         let frame = match tokio::time::timeout(idle, read_frame(stream, size)).await {
             Ok(Ok(f)) => f.freeze(),
             Ok(Err(e)) => return Closed::Io(e),
@@ -143,7 +162,7 @@ async fn serve_inner(
                     pre.correlation_id,
                     &api::unsupported_version_response(),
                 ) {
-                    Ok(r) => Some(r),
+                    Ok(bytes) => Some(api::Reply { bytes, held: None }),
                     Err(e) => return Closed::Frame(e),
                 }
             }
@@ -178,8 +197,9 @@ async fn serve_inner(
                 }
             }
         };
-        if let Some(bytes) = response
-            && let Err(e) = stream.write_all(&bytes).await
+        // The response's memory (a fetch's records) is held until written.
+        if let Some(reply) = response
+            && let Err(e) = stream.write_all(&reply.bytes).await
         {
             return Closed::Io(e);
         }
