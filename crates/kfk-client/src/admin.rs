@@ -110,18 +110,53 @@ impl Client {
         }
     }
 
-    /// Creates a topic.
+    /// The `timeout_ms` admin requests carry: the broker answers
+    /// REQUEST_TIMED_OUT (the work going on) before the client stops waiting.
+    fn admin_timeout_ms(&self) -> i32 {
+        i32::try_from(self.config().request_timeout.as_millis() * 3 / 4).unwrap_or(i32::MAX)
+    }
+
+    /// Creates a topic. When an attempt's outcome is unknown (it timed out, or
+    /// the connection broke) and the retry finds the topic, it is this call's
+    /// own creation if it has the partitions asked for: success, not
+    /// "already exists".
     ///
     /// # Errors
     /// [`ClientError::Kafka`] with TOPIC_ALREADY_EXISTS, INVALID_* and so on.
     pub async fn create_topic(&self, topic: &NewTopic, validate_only: bool) -> Result<()> {
-        self.retrying(|| self.create_topic_once(topic, validate_only))
-            .await
+        let mut attempt = 0;
+        let mut unknown_outcome = false;
+        let started = std::time::Instant::now();
+        loop {
+            match self.create_topic_once(topic, validate_only).await {
+                Err(e) if unknown_outcome && !validate_only && e.is_topic_exists() => {
+                    let info = self.topic(&topic.name).await?;
+                    let asked = usize::try_from(topic.partitions).ok();
+                    let asked = asked
+                        .or((!topic.assignments.is_empty()).then_some(topic.assignments.len()));
+                    return match asked {
+                        Some(n) if n != info.partitions.len() => Err(e),
+                        _ => Ok(()),
+                    };
+                }
+                Err(e)
+                    if e.is_retriable()
+                        && (retry_again(attempt, started)
+                            || (e.outcome_unknown() && attempt < 3)) =>
+                {
+                    unknown_outcome |= e.outcome_unknown();
+                    attempt += 1;
+                    self.refresh(None).await.ok();
+                    self.backoff(attempt).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn create_topic_once(&self, topic: &NewTopic, validate_only: bool) -> Result<()> {
         let req = CreateTopicsRequest::default()
-            .with_timeout_ms(self.config().request_timeout.as_millis() as i32)
+            .with_timeout_ms(self.admin_timeout_ms())
             .with_validate_only(validate_only)
             .with_topics(vec![
                 CreatableTopic::default()
@@ -177,12 +212,35 @@ impl Client {
         let mut pending: Vec<String> = names.to_vec();
         let mut attempt = 0;
         let started = std::time::Instant::now();
+        // Topics whose deletion may have happened without an answer saying so:
+        // if a retry finds them gone, that was this call's deletion.
+        let mut unknown_outcome: Vec<String> = Vec::new();
         loop {
-            let results = self.delete_topics_once(&pending).await?;
+            let results = match self.delete_topics_once(&pending).await {
+                Ok(r) => r,
+                Err(e) if e.is_retriable() && e.outcome_unknown() && attempt < 3 => {
+                    unknown_outcome.extend(pending.iter().cloned());
+                    attempt += 1;
+                    self.refresh(None).await.ok();
+                    self.backoff(attempt).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             pending.clear();
             for (name, res) in results {
                 match res {
-                    Err(e) if e.is_retriable() && retry_again(attempt, started) => {
+                    Err(e) if e.is_unknown_topic() && unknown_outcome.contains(&name) => {
+                        done.push((name, Ok(())))
+                    }
+                    Err(e)
+                        if e.is_retriable()
+                            && (retry_again(attempt, started)
+                                || (e.outcome_unknown() && attempt < 3)) =>
+                    {
+                        if e.outcome_unknown() {
+                            unknown_outcome.push(name.clone());
+                        }
                         pending.push(name)
                     }
                     other => done.push((name, other)),
@@ -199,7 +257,7 @@ impl Client {
 
     async fn delete_topics_once(&self, names: &[String]) -> Result<Vec<(String, Result<()>)>> {
         let req = DeleteTopicsRequest::default()
-            .with_timeout_ms(self.config().request_timeout.as_millis() as i32)
+            .with_timeout_ms(self.admin_timeout_ms())
             .with_topic_names(names.iter().map(topic_name).collect());
         let (resp, _) = self.controller().await?.send(&req).await?;
         let out = resp

@@ -78,6 +78,25 @@ impl ClientError {
     }
 
     /// Whether trying again (after refreshing metadata) may succeed.
+    /// Whether the request may have been carried out although no answer
+    /// said so (it timed out, or the connection broke after sending).
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            ClientError::Kafka { error, .. } => *error == ResponseError::RequestTimedOut,
+            ClientError::Io { .. } | ClientError::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+
+    pub fn is_topic_exists(&self) -> bool {
+        matches!(self, ClientError::Kafka { error, .. } if *error == ResponseError::TopicAlreadyExists)
+    }
+
+    pub fn is_unknown_topic(&self) -> bool {
+        matches!(self, ClientError::UnknownTopic(_))
+            || matches!(self, ClientError::Kafka { error, .. } if *error == ResponseError::UnknownTopicOrPartition)
+    }
+
     pub fn is_retriable(&self) -> bool {
         match self {
             ClientError::Kafka { error, .. } => error.is_retriable(),

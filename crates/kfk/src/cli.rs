@@ -40,6 +40,16 @@ pub struct Cli {
     #[arg(short = 'q', long, global = true)]
     pub quiet: bool,
 
+    /// How long one request may take (Kafka's request.timeout.ms); admin
+    /// requests ask the broker to answer within three quarters of it.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "KFK_REQUEST_TIMEOUT",
+        global = true
+    )]
+    pub request_timeout: Option<humantime::Duration>,
+
     #[command(subcommand)]
     pub command: Command,
 }

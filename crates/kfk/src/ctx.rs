@@ -18,6 +18,8 @@ pub struct Ctx {
     pub home: Home,
     pub bootstrap_flag: Option<String>,
     pub output: Option<OutputFormat>,
+    /// `--request-timeout`, when given.
+    pub request_timeout: Option<Duration>,
 }
 
 impl Ctx {
@@ -63,6 +65,9 @@ impl Ctx {
                 .filter(|s| !s.is_empty()),
         );
         config.connect_timeout = Duration::from_secs(3);
+        if let Some(t) = self.request_timeout {
+            config.request_timeout = t;
+        }
         Ok(Client::connect(config).await?)
     }
 

@@ -60,6 +60,7 @@ fn main() -> ExitCode {
         home,
         bootstrap_flag: cli.bootstrap.clone(),
         output: cli.output,
+        request_timeout: cli.request_timeout.map(Into::into),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

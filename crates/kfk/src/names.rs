@@ -110,6 +110,7 @@ fn completion_ctx() -> Option<Ctx> {
             .ok()
             .filter(|b| !b.is_empty()),
         output: None,
+        request_timeout: None,
     })
 }
 

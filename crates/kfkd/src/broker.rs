@@ -79,6 +79,18 @@ impl std::fmt::Debug for Broker {
     }
 }
 
+/// Runs `f`, which may block on disk for long (opening or deleting thousands
+/// of partition logs), without stalling the other tasks of a multi-threaded
+/// runtime: the broker keeps answering requests meanwhile.
+pub(crate) fn off_the_runtime<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 /// Producer ids a broker reserves at a time (Kafka's block size).
 const PRODUCER_ID_BLOCK: i64 = 1000;
 
@@ -414,7 +426,7 @@ impl Broker {
     /// logs in line with the new image.
     pub(crate) async fn propose(&self, cmd: MetadataCommand) -> Result<CommandResult, ApiError> {
         let result = commit(&self.raft, cmd).await?;
-        self.sync_partitions()?;
+        off_the_runtime(|| self.sync_partitions())?;
         Ok(result)
     }
 

@@ -1,6 +1,7 @@
 //! CreateTopics: validate names, counts, replication and configs; create.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use kafka_protocol::messages::create_topics_response::{
     CreatableTopicConfigs, CreatableTopicResult,
@@ -12,7 +13,11 @@ use crate::broker::Broker;
 use crate::config::topic as topic_config;
 use crate::new_topic::NewTopic;
 
-pub async fn handle(broker: &Broker, req: CreateTopicsRequest) -> CreateTopicsResponse {
+/// Answers REQUEST_TIMED_OUT for a creation still going on at the request's
+/// `timeout_ms`, as Kafka does; it completes anyway (a retry then finds the
+/// topic, which kfk-client recognises as its own).
+pub async fn handle(broker: &Arc<Broker>, req: CreateTopicsRequest) -> CreateTopicsResponse {
+    let deadline = super::deadline(req.timeout_ms);
     let mut topics = Vec::with_capacity(req.topics.len());
     for t in req.topics {
         topics.push({
@@ -50,7 +55,22 @@ pub async fn handle(broker: &Broker, req: CreateTopicsRequest) -> CreateTopicsRe
                 configs: configs.clone(),
             };
             let result = CreatableTopicResult::default().with_name(t.name.clone());
-            match broker.create_topic(new.clone(), req.validate_only).await {
+            let work = {
+                let broker = Arc::clone(broker);
+                let new = new.clone();
+                let validate_only = req.validate_only;
+                tokio::spawn(async move { broker.create_topic(new, validate_only).await })
+            };
+            let outcome = match super::within(deadline, work).await {
+                Some(r) => r,
+                None => Err(crate::error::ApiError::new(
+                    kafka_protocol::ResponseError::RequestTimedOut,
+                    format!(
+                        "topic '{name}' was not created within the request's timeout; its creation goes on"
+                    ),
+                )),
+            };
+            match outcome {
                 Ok(meta) => result
                     .with_topic_id(meta.id)
                     .with_num_partitions(meta.partitions.len() as i32)

@@ -91,7 +91,7 @@ pub struct Reply {
 /// [`FrameError::Encode`] if a response cannot be encoded (a bug), or
 /// [`FrameError::UnsupportedVersion`] for an API kfkd does not serve.
 pub async fn handle(
-    broker: &Broker,
+    broker: &std::sync::Arc<Broker>,
     client: &ClientInfo,
     api_key: ApiKey,
     version: i16,
@@ -153,6 +153,32 @@ pub async fn handle(
 }
 
 pub use api_versions::unsupported_version_response;
+
+/// When an admin request's `timeout_ms` runs out (none for 0 or less).
+fn deadline(timeout_ms: i32) -> Option<tokio::time::Instant> {
+    (timeout_ms > 0).then(|| {
+        tokio::time::Instant::now()
+            + std::time::Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0))
+    })
+}
+
+/// Awaits work running in its own task until `deadline`: `None` when it is
+/// not done by then (it goes on). A task that panicked is a server error.
+async fn within<T>(
+    deadline: Option<tokio::time::Instant>,
+    work: tokio::task::JoinHandle<Result<T, crate::error::ApiError>>,
+) -> Option<Result<T, crate::error::ApiError>> {
+    let joined = match deadline {
+        Some(d) => tokio::time::timeout_at(d, work).await.ok()?,
+        None => work.await,
+    };
+    Some(joined.unwrap_or_else(|e| {
+        Err(crate::error::ApiError::new(
+            kafka_protocol::ResponseError::UnknownServerError,
+            format!("the request failed: {e}"),
+        ))
+    }))
+}
 
 #[cfg(test)]
 mod tests {

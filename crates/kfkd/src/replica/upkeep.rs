@@ -20,7 +20,7 @@ use crate::replica::partition::Partition;
 pub(crate) async fn follow_image(broker: Weak<Broker>, mut image: watch::Receiver<MetadataImage>) {
     while image.changed().await.is_ok() {
         let Some(b) = broker.upgrade() else { return };
-        if let Err(e) = b.sync_partitions() {
+        if let Err(e) = crate::broker::off_the_runtime(|| b.sync_partitions()) {
             tracing::error!(error = ?e, "could not apply a metadata change to the partition logs");
         }
         crate::replica::fetcher::ensure_running(&b);

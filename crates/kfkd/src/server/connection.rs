@@ -106,7 +106,7 @@ pub(crate) async fn serve(
 }
 
 async fn serve_inner(
-    broker: &Broker,
+    broker: &Arc<Broker>,
     stream: &mut TcpStream,
     peer: SocketAddr,
     shutdown: &mut watch::Receiver<bool>,

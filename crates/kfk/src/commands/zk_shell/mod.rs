@@ -316,6 +316,7 @@ pub async fn run(ctx: &Ctx, args: &ZkShellArgs) -> CliResult {
                 home: ctx.home.clone(),
                 bootstrap_flag: Some(s.clone()),
                 output: ctx.output,
+                request_timeout: ctx.request_timeout,
             };
             &named
         }
