@@ -273,15 +273,20 @@ fn an_address_clients_cannot_reach_is_refused_and_a_bare_port_is_advertised_by_h
     assert_eq!(broker["host"], host.trim(), "{broker}");
 }
 
-/// Resident memory of process `pid`, in bytes.
-fn rss(pid: u32) -> u64 {
+/// A memory figure of process `pid` from /proc (`VmRSS`, `VmHWM`), in bytes.
+fn proc_memory(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
         .unwrap()
         * 1024
+}
+
+/// Resident memory of process `pid`, in bytes.
+fn rss(pid: u32) -> u64 {
+    proc_memory(pid, "VmRSS")
 }
 
 /// A request frame: length, api key, version, correlation id, a null client
@@ -414,13 +419,7 @@ fn a_corrupt_batch_is_named_and_can_be_skipped_without_losing_what_follows() {
 
 /// Peak resident memory of process `pid` so far, in bytes.
 fn peak_rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
-        .unwrap()
-        * 1024
+    proc_memory(pid, "VmHWM")
 }
 
 #[test]

@@ -88,8 +88,12 @@ fn the_walkthrough_raise_replication_stop_a_broker_and_heal() {
         &["produce", "myorders", "-p", "1", "--acks", "all"],
         "Wxk\n",
     );
-    // The offline partition refuses writes, saying why.
-    let refused = home.kfk_stdin(&["produce", "myorders", "-p", "2"], "lost\n");
+    // The offline partition refuses writes, saying why (once the delivery
+    // timeout has waited for a leader in vain).
+    let refused = home.kfk_stdin(
+        &["produce", "myorders", "-p", "2", "--delivery-timeout", "3s"],
+        "lost\n",
+    );
     assert!(!refused.status.success());
     let why = String::from_utf8_lossy(&refused.stderr);
     assert!(why.contains("myorders-2 has no leader"), "{why}");
@@ -366,7 +370,17 @@ fn acks_all_needs_min_insync_replicas_and_offline_partitions_refuse_writes() {
     home.ok(&["cluster", "stop-broker", "2"]);
     wait_leader_and_isr(&home, "strict", (1, vec![1]));
 
-    let out = home.kfk_stdin(&["produce", "strict", "--acks", "all"], "refused\n");
+    let out = home.kfk_stdin(
+        &[
+            "produce",
+            "strict",
+            "--acks",
+            "all",
+            "--delivery-timeout",
+            "3s",
+        ],
+        "refused\n",
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("NotEnoughReplicas"), "{err}");
@@ -375,7 +389,10 @@ fn acks_all_needs_min_insync_replicas_and_offline_partitions_refuse_writes() {
 
     // No unclean election: the partition whose only replica is down is offline.
     wait_leader_and_isr(&home, "single", (-1, vec![2]));
-    let out = home.kfk_stdin(&["produce", "single"], "nowhere\n");
+    let out = home.kfk_stdin(
+        &["produce", "single", "--delivery-timeout", "3s"],
+        "nowhere\n",
+    );
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("LeaderNotAvailable"),
