@@ -463,3 +463,48 @@ fn many_large_requests_at_once_stay_within_the_request_memory_bound() {
     let home = Home::new();
     home.ok(&["-b", &addr, "topics", "create", "after"]);
 }
+
+#[test]
+fn partitions_beyond_what_the_open_file_limit_holds_are_refused_up_front() {
+    // Soft limit 256, hard 1024: kfkd raises the soft one, then can keep
+    // 1024 - 256 (connections) - 128 (its own files) = 640 replicas open.
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let log = dir.path().join("kfkd.log");
+    let script = format!(
+        "ulimit -Sn 256 && ulimit -Hn 1024 && exec {} --data-dir {} --listen 127.0.0.1:{port}",
+        bin("kfkd").display(),
+        dir.path().join("data").display()
+    );
+    let _kfkd = kfk_e2e::Spawned::start(
+        Command::new("bash")
+            .args(["-c", &script])
+            .env("RUST_LOG", "info"),
+        &log,
+    );
+    kfk_e2e::wait_until(Duration::from_secs(20), "kfkd to start", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains(kfk_wire::KFKD_READY))
+    });
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("raised the open-file limit to the hard limit from=256 to=1024")
+    );
+    let home = Home::new();
+    let b = format!("127.0.0.1:{port}");
+    home.ok(&["-b", &b, "topics", "create", "fits", "-p", "600"]);
+    let out = home.kfk(&["-b", &b, "topics", "create", "too-many", "-p", "100"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("broker 1 can keep 640 partition replicas open") && err.contains("holds 600"),
+        "{err}"
+    );
+    let out = home.kfk(&["-b", &b, "topics", "alter", "fits", "--partitions", "700"]);
+    assert!(!out.status.success());
+    let topics = home.ok(&["-b", &b, "topics", "list"]);
+    assert!(!topics.contains("too-many"), "{topics}");
+    // Within the limit, the broker goes on as before.
+    home.ok(&["-b", &b, "topics", "create", "small", "-p", "40"]);
+    home.ok_stdin(&["-b", &b, "produce", "small"], "fine\n");
+}

@@ -296,6 +296,9 @@ impl Broker {
             fenced: false,
             stopped: false,
             epoch: 0,
+            partition_capacity: crate::fd_budget::raise_open_file_limit().map(|limit| {
+                crate::fd_budget::partition_capacity(limit, self.settings.max_connections)
+            }),
         };
         propose_with_retry(&self.raft, MetadataCommand::RegisterBroker(me)).await
     }

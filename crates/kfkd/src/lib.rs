@@ -16,6 +16,7 @@ pub mod broker;
 pub mod config;
 pub mod controller;
 pub mod error;
+pub mod fd_budget;
 pub mod group;
 pub mod metadata;
 pub mod new_topic;

@@ -21,6 +21,40 @@ use crate::quorum::{CommandResult, MetadataCommand};
 /// coordinator's state, which clients must not delete or resize.
 pub const INTERNAL_TOPICS: [&str; 2] = ["__consumer_offsets", "__transaction_state"];
 
+/// Refuses new replicas a broker has no room to keep open: each replica
+/// holds a file open, and a broker out of file descriptors cannot even write
+/// its metadata vote.
+fn check_capacity(image: &MetadataImage, new_replicas: &[Vec<i32>]) -> Result<(), ApiError> {
+    let mut adding: BTreeMap<i32, u64> = BTreeMap::new();
+    for r in new_replicas.iter().flatten() {
+        *adding.entry(*r).or_default() += 1;
+    }
+    for (broker, extra) in adding {
+        let Some(capacity) = image
+            .brokers
+            .get(&broker)
+            .and_then(|b| b.partition_capacity)
+        else {
+            continue;
+        };
+        let hosted = image
+            .topics
+            .values()
+            .flat_map(|t| &t.partitions)
+            .filter(|p| p.replicas.contains(&broker))
+            .count() as u64;
+        if hosted + extra > capacity {
+            return Err(ApiError::new(
+                ResponseError::PolicyViolation,
+                format!(
+                    "broker {broker} can keep {capacity} partition replicas open (its open-file limit allows no more) and holds {hosted}; this would add {extra}: raise its limit (ulimit -n, LimitNOFILE) or spread the partitions over more brokers"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a change to an internal topic, as Kafka does, saying why.
 fn refuse_internal(name: &str, why: &str) -> Result<(), ApiError> {
     if INTERNAL_TOPICS.contains(&name) {
@@ -128,6 +162,7 @@ impl Broker {
         } else {
             t.assignments.clone()
         };
+        self.with_image(|image| check_capacity(image, &replicas))?;
         let meta = TopicMeta {
             id: Uuid::new_v4(),
             partitions: replicas.into_iter().map(new_partition).collect(),
@@ -254,6 +289,7 @@ impl Broker {
                 "the assignment names brokers that are not available",
             ));
         }
+        self.with_image(|image| check_capacity(image, &placed))?;
         if validate_only {
             return Ok(());
         }

@@ -85,6 +85,10 @@ pub struct BrokerRegistration {
     /// tells one run of the broker from the next, as Kafka's broker epoch does.
     #[serde(default)]
     pub epoch: i64,
+    /// Partition replicas the broker can hold open (its open-file limit less
+    /// what connections and its own files need); `None`: not said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_capacity: Option<u64>,
 }
 
 /// Everything the cluster agrees on.
@@ -226,6 +230,7 @@ mod tests {
                     fenced: false,
                     stopped: false,
                     epoch: 1,
+                    partition_capacity: None,
                 },
             );
         }
