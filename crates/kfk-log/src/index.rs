@@ -178,7 +178,13 @@ impl<E: IndexEntry> IndexFile<E> {
     /// Persists and fsyncs the file.
     pub fn sync(&mut self) -> io::Result<()> {
         self.persist()?;
-        File::open(&self.path)?.sync_all()
+        match File::open(&self.path) {
+            Ok(f) => f.sync_all(),
+            // Never written because it has no entries yet (a new segment's
+            // index is created with its first one); rebuilt if ever missed.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && self.entries.is_empty() => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Replaces all entries (after a rebuild) and rewrites the file.

@@ -126,10 +126,11 @@ impl Segment {
         let log_path = segment_path(dir, base_offset, "log");
         let file = open_log_file(&log_path, true)?;
         file.set_len(0).at(&log_path)?;
-        let mut seg = Segment::with_file(dir, base_offset, log_path, file, 0);
-        seg.offset_index.persist().at(seg.offset_index.path())?;
-        seg.time_index.persist().at(seg.time_index.path())?;
-        Ok(seg)
+        // The empty indexes are written with the first entries (or at
+        // close): a new partition costs two files, not four, which is what
+        // creating thousands of partitions at once is bound by. Missing
+        // index files are rebuilt from the log at the next start.
+        Ok(Segment::with_file(dir, base_offset, log_path, file, 0))
     }
 
     fn with_file(dir: &Path, base_offset: i64, log_path: PathBuf, file: File, size: u64) -> Self {
