@@ -487,6 +487,17 @@ impl KfkHome {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs kfk and expects it to fail; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.kfk(args);
+        assert!(
+            !out.status.success(),
+            "kfk {args:?} succeeded: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
     /// Runs kfk with `-o json` and parses what it prints.
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let mut all = args.to_vec();

@@ -465,46 +465,82 @@ fn many_large_requests_at_once_stay_within_the_request_memory_bound() {
 }
 
 #[test]
-fn partitions_beyond_what_the_open_file_limit_holds_are_refused_up_front() {
-    // Soft limit 256, hard 1024: kfkd raises the soft one, then can keep
-    // 1024 - 256 (connections) - 128 (its own files) = 640 replicas open.
+fn more_partitions_than_open_files_live_within_the_limit() {
+    // Soft limit 256, hard 1024: kfkd raises the soft one, then keeps at most
+    // 1024 - 256 (connections) - 128 (its own files) = 640 segment files open,
+    // closing the least recently used: 2,000 partitions still work.
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let log = dir.path().join("kfkd.log");
+    let data = dir.path().join("data");
     let script = format!(
-        "ulimit -Sn 256 && ulimit -Hn 1024 && exec {} --data-dir {} --listen 127.0.0.1:{port}",
+        "ulimit -Sn 256 && ulimit -Hn 1024 && exec {} --data-dir {} --listen 127.0.0.1:{port} --max-broker-partitions 2500",
         bin("kfkd").display(),
-        dir.path().join("data").display()
+        data.display()
     );
-    let _kfkd = kfk_e2e::Spawned::start(
-        Command::new("bash")
-            .args(["-c", &script])
-            .env("RUST_LOG", "info"),
-        &log,
-    );
-    kfk_e2e::wait_until(Duration::from_secs(20), "kfkd to start", || {
-        std::fs::read_to_string(&log).is_ok_and(|l| l.contains(kfk_wire::KFKD_READY))
-    });
-    assert!(
-        std::fs::read_to_string(&log)
+    let start = || {
+        let s = kfk_e2e::Spawned::start(
+            Command::new("bash")
+                .args(["-c", &script])
+                .env("RUST_LOG", "info"),
+            &log,
+        );
+        let before = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches(kfk_wire::KFKD_READY)
+            .count();
+        kfk_e2e::wait_until(Duration::from_secs(30), "kfkd to start", || {
+            std::fs::read_to_string(&log)
+                .is_ok_and(|l| l.matches(kfk_wire::KFKD_READY).count() > before)
+        });
+        s
+    };
+    let fds = || -> usize {
+        let pid = String::from_utf8(
+            Command::new("pgrep")
+                .args(["-f", &format!("data-dir {}", data.display())])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let pid = pid.lines().next().unwrap().trim().to_string();
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
             .unwrap()
-            .contains("raised the open-file limit to the hard limit from=256 to=1024")
+            .count()
+    };
+    let kfkd = start();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("raised the open-file limit to the hard limit from=256 to=1024"),
+        "{text}"
     );
+    assert!(text.contains("segment_files=640"), "{text}");
     let home = Home::new();
     let b = format!("127.0.0.1:{port}");
-    home.ok(&["-b", &b, "topics", "create", "fits", "-p", "600"]);
-    let out = home.kfk(&["-b", &b, "topics", "create", "too-many", "-p", "100"]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    home.ok(&["-b", &b, "topics", "create", "wide", "-p", "2000"]);
+    assert!(fds() <= 1024, "{} fds", fds());
+    let input: String = (0..4000).map(|i| format!("k{i}:v{i}\n")).collect();
+    home.ok_stdin(&["-b", &b, "produce", "wide", "-K", ":"], &input);
+    assert!(fds() <= 1024, "{} fds", fds());
+    let out = home.ok(&["-b", &b, "consume", "wide", "--from-beginning", "-e", "-q"]);
+    assert_eq!(out.lines().count(), 4000);
+    assert!(fds() <= 1024, "{} fds", fds());
+    // What the broker cannot hold is refused up front, whatever asks for it,
+    // and nothing of it is created.
+    let err = home.fails(&["-b", &b, "topics", "create", "more", "-p", "600"]);
     assert!(
-        err.contains("broker 1 can keep 640 partition replicas open") && err.contains("holds 600"),
+        err.contains("broker 1 can hold 2500 partition replicas (max.broker.partitions) and holds 2000; this would add 600"),
         "{err}"
     );
-    let out = home.kfk(&["-b", &b, "topics", "alter", "fits", "--partitions", "700"]);
-    assert!(!out.status.success());
-    let topics = home.ok(&["-b", &b, "topics", "list"]);
-    assert!(!topics.contains("too-many"), "{topics}");
-    // Within the limit, the broker goes on as before.
-    home.ok(&["-b", &b, "topics", "create", "small", "-p", "40"]);
-    home.ok_stdin(&["-b", &b, "produce", "small"], "fine\n");
+    let err = home.fails(&["-b", &b, "topics", "alter", "wide", "--partitions", "2501"]);
+    assert!(err.contains("this would add 501"), "{err}");
+    let listed = home.ok(&["-b", &b, "topics", "list"]);
+    assert!(!listed.contains("more"), "{listed}");
+    // A restart opens every partition again, within the limit.
+    drop(kfkd);
+    let _kfkd = start();
+    let out = home.ok(&["-b", &b, "consume", "wide", "--from-beginning", "-e", "-q"]);
+    assert_eq!(out.lines().count(), 4000);
+    assert!(fds() <= 1024, "{} fds", fds());
 }

@@ -21,6 +21,7 @@ mod atomic_file;
 pub mod checkpoint_file;
 mod config;
 mod error;
+mod fd_cache;
 mod index;
 mod leader_epoch;
 mod log;
@@ -36,6 +37,7 @@ pub use config::{
     DEFAULT_SEGMENT_BYTES, DEFAULT_SEGMENT_MS, LogConfig,
 };
 pub use error::{LogError, Result};
+pub use fd_cache::{open_files, set_open_file_budget};
 pub use leader_epoch::{EpochEntry, UNDEFINED_EPOCH, UNDEFINED_OFFSET};
 pub use log::{AppendInfo, CLEAN_SHUTDOWN_FILE, Log, ReadResult, now_ms};
 pub use manager::{Background, LogManager};

@@ -14,6 +14,7 @@ use kfk_wire::BatchSummary;
 use tracing::warn;
 
 use crate::error::{IoContext, Result};
+use crate::fd_cache::CachedFile;
 use crate::index::{IndexFile, OffsetEntry, TimeEntry};
 use crate::scan::{Scanner, Step};
 
@@ -94,7 +95,8 @@ pub(crate) struct Recovered {
 pub(crate) struct Segment {
     pub base_offset: i64,
     pub log_path: PathBuf,
-    pub file: Arc<File>,
+    /// Opened on use, closed again by the open-file budget.
+    pub file: Arc<CachedFile>,
     pub size: u64,
     pub offset_index: IndexFile<OffsetEntry>,
     pub time_index: IndexFile<TimeEntry>,
@@ -136,8 +138,8 @@ impl Segment {
     fn with_file(dir: &Path, base_offset: i64, log_path: PathBuf, file: File, size: u64) -> Self {
         Segment {
             base_offset,
+            file: CachedFile::adopt(&log_path, file),
             log_path,
-            file: Arc::new(file),
             size,
             offset_index: IndexFile::empty(segment_path(dir, base_offset, "index")),
             time_index: IndexFile::empty(segment_path(dir, base_offset, "timeindex")),
@@ -211,7 +213,8 @@ impl Segment {
             self.bytes_since_index = 0;
             return Ok(true);
         }
-        let mut first = Scanner::new(&self.file, 0, self.size, kfk_wire::HEADER_LEN);
+        let file = self.file.get().at(&self.log_path)?;
+        let mut first = Scanner::new(&file, 0, self.size, kfk_wire::HEADER_LEN);
         match first.next_summary().at(&self.log_path)? {
             Step::Batch { item, .. } => self.first_batch_timestamp = Some(item.max_timestamp),
             _ => return Ok(false),
@@ -221,7 +224,7 @@ impl Segment {
             .last()
             .map_or(0, |e| u64::from(e.position));
         if verify {
-            let mut checked = Scanner::new(&self.file, start, self.size, HOP_CHUNK);
+            let mut checked = Scanner::new(&file, start, self.size, HOP_CHUNK);
             loop {
                 match checked.next_valid_batch().at(&self.log_path)? {
                     Step::Batch { .. } => {}
@@ -234,7 +237,7 @@ impl Segment {
                 }
             }
         }
-        let mut scanner = Scanner::new(&self.file, start, self.size, HOP_CHUNK);
+        let mut scanner = Scanner::new(&file, start, self.size, HOP_CHUNK);
         loop {
             match scanner.next_summary().at(&self.log_path)? {
                 Step::Batch { item, .. } => {
@@ -262,7 +265,7 @@ impl Segment {
         self.offset_of_max_timestamp = -1;
         self.first_batch_timestamp = None;
         self.next_offset = self.base_offset;
-        let file = Arc::clone(&self.file);
+        let file = self.file.get().at(&self.log_path)?;
         let mut scanner = Scanner::new(&file, 0, self.size, RECOVERY_CHUNK);
         let valid_end = loop {
             let (position, summary) = match scanner.next_valid_batch().at(&self.log_path)? {
@@ -285,7 +288,7 @@ impl Segment {
         if truncated_bytes > 0 {
             warn!(segment = %self.log_path.display(), truncated_bytes, valid_bytes = valid_end,
                 "truncated segment to its last valid batch");
-            self.file.set_len(valid_end).at(&self.log_path)?;
+            file.set_len(valid_end).at(&self.log_path)?;
             self.size = valid_end;
         }
         let oi = self.offset_index.entries().to_vec();
@@ -360,10 +363,11 @@ impl Segment {
         batches: &[(usize, BatchSummary)],
         index_interval: u64,
     ) -> Result<()> {
-        if let Err(e) = self.file.write_all_at(bytes, self.size) {
+        let file = self.file.get().at(&self.log_path)?;
+        if let Err(e) = file.write_all_at(bytes, self.size) {
             // Best effort: a full disk may also refuse the cut, but then the bytes
             // past `size` are never read, and recovery removes them.
-            let _ = self.file.set_len(self.size);
+            let _ = file.set_len(self.size);
             return Err(e).at(&self.log_path);
         }
         let start = self.size;
@@ -388,7 +392,7 @@ impl Segment {
     }
 
     /// A snapshot from which a reader looks for `offset`.
-    pub fn snapshot_for_offset(&self, offset: i64) -> SegmentSnapshot {
+    pub fn snapshot_for_offset(&self, offset: i64) -> Result<SegmentSnapshot> {
         let start = if offset <= self.base_offset {
             0
         } else {
@@ -403,7 +407,7 @@ impl Segment {
     /// A snapshot from which a reader looks for the first batch with a max
     /// timestamp `>= timestamp`: the last time index entry below it bounds where
     /// that batch can start.
-    pub fn snapshot_for_timestamp(&self, timestamp: i64) -> SegmentSnapshot {
+    pub fn snapshot_for_timestamp(&self, timestamp: i64) -> Result<SegmentSnapshot> {
         let entries = self.time_index.entries();
         let below = entries.partition_point(|t| t.timestamp < timestamp);
         let start = match below.checked_sub(1) {
@@ -418,22 +422,26 @@ impl Segment {
         self.snapshot_from(start)
     }
 
-    fn snapshot_from(&self, start: u64) -> SegmentSnapshot {
-        SegmentSnapshot {
-            file: Arc::clone(&self.file),
+    fn snapshot_from(&self, start: u64) -> Result<SegmentSnapshot> {
+        Ok(SegmentSnapshot {
+            file: self.file.get().at(&self.log_path)?,
             path: self.log_path.clone(),
             start,
             end: self.size,
-        }
+        })
     }
 
     /// Cuts the segment before the first batch whose last offset is `>= offset`.
     pub fn truncate_to(&mut self, offset: i64, index_interval: u64) -> Result<()> {
-        let cut = match self.snapshot_for_offset(offset).find_batch(offset)? {
+        let cut = match self.snapshot_for_offset(offset)?.find_batch(offset)? {
             Some((pos, _)) => pos,
             None => return Ok(()),
         };
-        self.file.set_len(cut).at(&self.log_path)?;
+        self.file
+            .get()
+            .at(&self.log_path)?
+            .set_len(cut)
+            .at(&self.log_path)?;
         self.size = cut;
         let keep = self
             .offset_index
@@ -455,7 +463,11 @@ impl Segment {
 
     /// Forces the log file and indexes to disk.
     pub fn sync(&mut self) -> Result<()> {
-        self.file.sync_data().at(&self.log_path)?;
+        self.file
+            .get()
+            .at(&self.log_path)?
+            .sync_data()
+            .at(&self.log_path)?;
         self.offset_index.sync().at(self.offset_index.path())?;
         self.time_index.sync().at(self.time_index.path())
     }

@@ -122,6 +122,18 @@ impl Broker {
     /// does not become ready.
     pub(crate) async fn open(settings: Settings) -> anyhow::Result<(Arc<Broker>, TaskInputs)> {
         let mut store = MetadataStore::open(&settings.data_dir, settings.node_id)?;
+        // Segment files share what the open-file limit leaves after
+        // connections and the broker's own files (the metadata quorum's among
+        // them), closing the least recently used beyond it.
+        if let Some(limit) = crate::fd_budget::raise_open_file_limit() {
+            let files = crate::fd_budget::segment_file_budget(limit, settings.max_connections);
+            kfk_log::set_open_file_budget(usize::try_from(files).unwrap_or(usize::MAX));
+            info!(
+                open_file_limit = limit,
+                segment_files = files,
+                "open segment files bounded"
+            );
+        }
         let logs = Arc::new(LogManager::open(
             &settings.data_dir,
             &settings.default_log_config(),
@@ -296,9 +308,9 @@ impl Broker {
             fenced: false,
             stopped: false,
             epoch: 0,
-            partition_capacity: crate::fd_budget::raise_open_file_limit().map(|limit| {
-                crate::fd_budget::partition_capacity(limit, self.settings.max_connections)
-            }),
+            partition_capacity: crate::capacity::partition_capacity(
+                self.settings.max_broker_partitions,
+            ),
         };
         propose_with_retry(&self.raft, MetadataCommand::RegisterBroker(me)).await
     }

@@ -1,10 +1,9 @@
-//! Open files: each partition replica keeps its active segment open, and
-//! running out of file descriptors is how a broker bricks (the metadata
-//! quorum can no longer write its vote). At start the soft limit is raised to
-//! the hard one, as Kafka's scripts advise; what the limit leaves after
-//! connections and the broker's own files is the number of partition
-//! replicas the broker registers as its capacity, and a change that would
-//! place more on it is refused up front.
+//! Open files: running out of file descriptors is how a broker bricks (the
+//! metadata quorum can no longer write its vote). At start the soft limit is
+//! raised to the hard one, as Kafka's scripts advise; what the limit leaves
+//! after connections and the broker's own files is the budget of open
+//! segment files (kfk-log closes the least recently used beyond it), so the
+//! number of partitions is not bounded by the limit.
 
 use tracing::{info, warn};
 
@@ -38,12 +37,12 @@ pub fn raise_open_file_limit() -> Option<u64> {
     Some(soft)
 }
 
-/// Partition replicas a broker with `limit` open files can hold, keeping
+/// Segment files a broker with `limit` open files may keep open, leaving
 /// room for `max_connections` clients (at most a quarter of the limit) and
 /// its own files.
-pub fn partition_capacity(limit: u64, max_connections: u64) -> u64 {
+pub fn segment_file_budget(limit: u64, max_connections: u64) -> u64 {
     let connections = max_connections.min(limit / 4);
-    limit.saturating_sub(connections + OWN_FILES)
+    limit.saturating_sub(connections + OWN_FILES).max(16)
 }
 
 #[cfg(test)]
@@ -51,12 +50,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn capacity_leaves_room_for_connections_and_own_files() {
-        assert_eq!(partition_capacity(4096, 10_000), 4096 - 1024 - 128);
+    fn the_budget_leaves_room_for_connections_and_own_files() {
+        assert_eq!(segment_file_budget(4096, 10_000), 4096 - 1024 - 128);
         assert_eq!(
-            partition_capacity(1_048_576, 10_000),
+            segment_file_budget(1_048_576, 10_000),
             1_048_576 - 10_000 - 128
         );
-        assert_eq!(partition_capacity(100, 10_000), 0);
+        assert_eq!(segment_file_budget(100, 10_000), 16);
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod broker;
+pub mod capacity;
 pub mod config;
 pub mod controller;
 pub mod error;

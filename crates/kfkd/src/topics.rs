@@ -21,9 +21,10 @@ use crate::quorum::{CommandResult, MetadataCommand};
 /// coordinator's state, which clients must not delete or resize.
 pub const INTERNAL_TOPICS: [&str; 2] = ["__consumer_offsets", "__transaction_state"];
 
-/// Refuses new replicas a broker has no room to keep open: each replica
-/// holds a file open, and a broker out of file descriptors cannot even write
-/// its metadata vote.
+/// Refuses new replicas beyond what a broker registered it can hold
+/// (`max.broker.partitions`): each replica costs the broker memory and files
+/// whether or not it is used, and a broker out of either bricks, so the
+/// create is refused up front, before anything is written.
 fn check_capacity(image: &MetadataImage, new_replicas: &[Vec<i32>]) -> Result<(), ApiError> {
     let mut adding: BTreeMap<i32, u64> = BTreeMap::new();
     for r in new_replicas.iter().flatten() {
@@ -47,7 +48,7 @@ fn check_capacity(image: &MetadataImage, new_replicas: &[Vec<i32>]) -> Result<()
             return Err(ApiError::new(
                 ResponseError::PolicyViolation,
                 format!(
-                    "broker {broker} can keep {capacity} partition replicas open (its open-file limit allows no more) and holds {hosted}; this would add {extra}: raise its limit (ulimit -n, LimitNOFILE) or spread the partitions over more brokers"
+                    "broker {broker} can hold {capacity} partition replicas (max.broker.partitions) and holds {hosted}; this would add {extra}: add brokers, use fewer partitions, or raise max.broker.partitions on a broker with the memory for them"
                 ),
             ));
         }

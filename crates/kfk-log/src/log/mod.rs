@@ -512,7 +512,7 @@ impl Log {
         }
         active.seal()?;
         let old_base = active.base_offset;
-        let old_file = Arc::clone(&active.file);
+        let old_file = active.file.get().at(&active.log_path)?;
         let index_paths = [
             active.offset_index.path().to_path_buf(),
             active.time_index.path().to_path_buf(),

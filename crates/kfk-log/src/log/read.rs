@@ -48,7 +48,7 @@ impl Log {
                 let i = st.segment_index(target);
                 let next_base = st.segments.get(i + 1).map(|s| s.base_offset);
                 (
-                    st.segments[i].snapshot_for_offset(target),
+                    st.segments[i].snapshot_for_offset(target)?,
                     next_base,
                     start,
                     end,
@@ -91,7 +91,7 @@ impl Log {
             st.segments[first..]
                 .iter()
                 .map(|s| s.snapshot_for_offset(s.base_offset))
-                .collect()
+                .collect::<Result<_>>()?
         };
         for snapshot in snapshots {
             snapshot.for_each_batch(&mut f)?;
@@ -115,7 +115,7 @@ impl Log {
         let snapshot = {
             let st = self.lock();
             match st.segments.iter().find(|s| s.max_timestamp >= timestamp) {
-                Some(seg) => seg.snapshot_for_timestamp(timestamp),
+                Some(seg) => seg.snapshot_for_timestamp(timestamp)?,
                 None => return Ok(None),
             }
         };
@@ -140,7 +140,7 @@ impl Log {
             }
             match best {
                 Some(seg) => (
-                    seg.snapshot_for_timestamp(seg.max_timestamp),
+                    seg.snapshot_for_timestamp(seg.max_timestamp)?,
                     seg.max_timestamp,
                 ),
                 None => return Ok(None),

@@ -184,6 +184,8 @@ settings! {
     connections_max_idle_ms: u64 = 600_000, "connections.max.idle.ms", "KFKD_CONNECTIONS_MAX_IDLE_MS";
     /// Most client connections served at once [max.connections].
     max_connections: u64 = 10_000, "max.connections", "KFKD_MAX_CONNECTIONS";
+    /// Most partition replicas this broker holds; creates and partition additions beyond it are refused up front. 0: one per 16 KiB of the memory the broker may use [max.broker.partitions].
+    max_broker_partitions: u64 = 0, "max.broker.partitions", "KFKD_MAX_BROKER_PARTITIONS";
 }
 
 /// This machine's host name, which a listener without a host is

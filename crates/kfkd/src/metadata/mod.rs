@@ -85,8 +85,8 @@ pub struct BrokerRegistration {
     /// tells one run of the broker from the next, as Kafka's broker epoch does.
     #[serde(default)]
     pub epoch: i64,
-    /// Partition replicas the broker can hold open (its open-file limit less
-    /// what connections and its own files need); `None`: not said.
+    /// Partition replicas the broker can hold (its `max.broker.partitions`);
+    /// `None`: not said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_capacity: Option<u64>,
 }
