@@ -39,6 +39,8 @@ pub struct Broker {
     pub(crate) changes: tokio::sync::Mutex<()>,
     pub logs: Arc<LogManager>,
     pub(crate) partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
+    /// Held by the one `sync_partitions` running at a time.
+    syncing: Mutex<()>,
     /// Woken on every append and high-watermark move so long-polling
     /// fetches re-check.
     pub data_arrived: Notify,
@@ -263,6 +265,7 @@ impl Broker {
             changes: tokio::sync::Mutex::new(()),
             logs,
             partitions: RwLock::new(HashMap::new()),
+            syncing: Mutex::new(()),
             data_arrived: Notify::new(),
             quorum_server: server,
             checkpointed_hw: Mutex::new(checkpointed_hw),
@@ -449,8 +452,11 @@ impl Broker {
     /// and each partition's leadership and ISR, and deletes logs of partitions
     /// it no longer has.
     pub(crate) fn sync_partitions(&self) -> Result<(), ApiError> {
+        // One sync at a time, on the newest image; the partitions map is
+        // locked only to swap entries, never across file creation or removal
+        // (thousands of partitions take seconds), so requests keep flowing.
+        let _one_at_a_time = lock(&self.syncing);
         let image = self.image();
-        let mut partitions = write(&self.partitions);
         let mut wanted = HashMap::new();
         for (name, topic) in &image.topics {
             let config = topic_config::log_config(&self.settings, &topic.configs);
@@ -463,35 +469,46 @@ impl Broker {
                 }
             }
         }
-        partitions.retain(|tp, p| wanted.get(tp).is_some_and(|(id, ..)| *id == p.topic_id));
-        for (tp, (id, config, meta)) in wanted {
-            let partition = match partitions.get(&tp) {
-                Some(p) => {
-                    p.log().set_config(config);
-                    Arc::clone(p)
+        let missing: Vec<TopicPartition> = {
+            let partitions = read(&self.partitions);
+            wanted
+                .iter()
+                .filter(|(tp, (id, ..))| partitions.get(*tp).is_none_or(|p| p.topic_id != *id))
+                .map(|(tp, _)| tp.clone())
+                .collect()
+        };
+        let mut opened = Vec::with_capacity(missing.len());
+        for tp in missing {
+            let (id, config, _) = &wanted[&tp];
+            let log = self
+                .logs
+                .get_or_create(&tp, config.clone())
+                .map_err(storage_error)?;
+            let hw = lock(&self.checkpointed_hw).get(&tp).copied();
+            let partition =
+                Partition::load(tp.clone(), *id, log, self.node_id, hw).map_err(storage_error)?;
+            opened.push((tp, Arc::new(partition)));
+        }
+        {
+            let mut partitions = write(&self.partitions);
+            partitions.retain(|tp, p| wanted.get(tp).is_some_and(|(id, ..)| *id == p.topic_id));
+            partitions.extend(opened);
+            for (tp, (_, config, meta)) in &wanted {
+                if let Some(p) = partitions.get(tp) {
+                    p.log().set_config(config.clone());
+                    p.apply(meta);
                 }
-                None => {
-                    let log = self
-                        .logs
-                        .get_or_create(&tp, config.clone())
-                        .map_err(storage_error)?;
-                    log.set_config(config);
-                    let hw = lock(&self.checkpointed_hw).get(&tp).copied();
-                    let partition = Arc::new(
-                        Partition::load(tp.clone(), id, log, self.node_id, hw)
-                            .map_err(storage_error)?,
-                    );
-                    partitions.insert(tp, Arc::clone(&partition));
-                    partition
-                }
-            };
-            partition.apply(meta);
+            }
         }
         let starting = !self.started.load(Ordering::Relaxed);
-        for (tp, _) in self.logs.logs() {
-            if partitions.contains_key(&tp) {
-                continue;
-            }
+        let unwanted: Vec<TopicPartition> = self
+            .logs
+            .logs()
+            .into_iter()
+            .map(|(tp, _)| tp)
+            .filter(|tp| !wanted.contains_key(tp))
+            .collect();
+        for tp in unwanted {
             if starting {
                 // Found on disk at start but not in the metadata (deleted or
                 // moved away while this broker was down, or a damaged
@@ -505,7 +522,6 @@ impl Broker {
                 self.logs.delete(&tp).map_err(storage_error)?;
             }
         }
-        drop(partitions);
         // A shrunk ISR can commit at once; long-polling consumers look again.
         self.data_arrived.notify_waiters();
         Ok(())
