@@ -169,9 +169,17 @@ fn split_hand_over_and_resume(client: &str, env: &[(&str, &str)]) {
 
     // b leaves: a takes everything over and reads what b did not.
     let b = b.finish();
-    wait("a to take over", Duration::from_secs(30), || {
-        a.assigned().len() == 3
-    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while a.assigned().len() != 3 {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for a to take over; a printed:\n{}\n{}\nkfkd:\n{}",
+            a.lines().join("\n"),
+            std::fs::read_to_string(&a.err).unwrap_or_default(),
+            String::from_utf8_lossy(&home.kfk(&["cluster", "logs", "1", "-n", "80"]).stdout)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     produce(&home, "orders", 30..60);
     wait(
         "all 60 messages to be read",

@@ -544,3 +544,70 @@ fn more_partitions_than_open_files_live_within_the_limit() {
     assert_eq!(out.lines().count(), 4000);
     assert!(fds() <= 1024, "{} fds", fds());
 }
+
+#[test]
+fn an_admin_command_slower_than_its_timeout_reports_its_own_outcome() {
+    // Creating, growing and deleting 15,000 partitions takes a debug broker
+    // seconds; with a one-second request timeout the broker answers "timed
+    // out" while the change goes on, and kfk's retry must recognise its own
+    // change rather than report "already exists" or "does not exist".
+    let home = Home::new();
+    home.up();
+    let created = home.kfk(&[
+        "--request-timeout",
+        "1s",
+        "topics",
+        "create",
+        "big",
+        "-p",
+        "15000",
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let count = |described: &serde_json::Value| {
+        described
+            .as_array()
+            .map(|a| a[0]["partitions"].as_array().map_or(0, Vec::len))
+            .or_else(|| described["partitions"].as_array().map(Vec::len))
+            .unwrap_or(0)
+    };
+    assert_eq!(count(&home.json(&["topics", "describe", "big"])), 15000);
+    // A second create of the same name is someone else's: refused.
+    let again = home.fails(&["topics", "create", "big", "-p", "3"]);
+    assert!(again.contains("already exists"), "{again}");
+    // Growing it by thousands of partitions is the same: kfk reports its
+    // own change, not "already has 20000 partitions".
+    let grown = home.kfk(&[
+        "--request-timeout",
+        "1s",
+        "topics",
+        "alter",
+        "big",
+        "--partitions",
+        "20000",
+    ]);
+    assert!(
+        grown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&grown.stderr)
+    );
+    assert_eq!(count(&home.json(&["topics", "describe", "big"])), 20000);
+    let deleted = home.kfk(&[
+        "--request-timeout",
+        "1s",
+        "topics",
+        "delete",
+        "big",
+        "--yes",
+    ]);
+    assert!(
+        deleted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deleted.stderr)
+    );
+    let listed = home.ok(&["topics", "list"]);
+    assert!(!listed.contains("big"), "{listed}");
+}

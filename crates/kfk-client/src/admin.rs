@@ -82,6 +82,17 @@ const CONTROLLER_RETRIES: u32 = 10;
 /// a leader past this is reported, not waited on for a minute.
 const CONTROLLER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(8);
 
+/// How long a change whose outcome is unknown (the broker answered "timed
+/// out, still going on", or did not answer) is retried to learn it, as
+/// Kafka's `default.api.timeout.ms`: a create of thousands of partitions
+/// outlasts one request timeout, and the user wants its outcome, not a guess.
+const OUTCOME_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Whether to ask again about a change whose outcome `e` left unknown.
+fn learn_outcome(e: &crate::ClientError, started: std::time::Instant) -> bool {
+    e.outcome_unknown() && started.elapsed() < OUTCOME_PATIENCE
+}
+
 /// Whether another attempt is worth making after `attempt` failures that
 /// began at `started`.
 fn retry_again(attempt: u32, started: std::time::Instant) -> bool {
@@ -130,7 +141,7 @@ impl Client {
         loop {
             match self.create_topic_once(topic, validate_only).await {
                 Err(e) if unknown_outcome && !validate_only && e.is_topic_exists() => {
-                    let info = self.topic(&topic.name).await?;
+                    let info = self.retrying(|| self.topic(&topic.name)).await?;
                     let asked = usize::try_from(topic.partitions).ok();
                     let asked = asked
                         .or((!topic.assignments.is_empty()).then_some(topic.assignments.len()));
@@ -141,8 +152,7 @@ impl Client {
                 }
                 Err(e)
                     if e.is_retriable()
-                        && (retry_again(attempt, started)
-                            || (e.outcome_unknown() && attempt < 3)) =>
+                        && (retry_again(attempt, started) || learn_outcome(&e, started)) =>
                 {
                     unknown_outcome |= e.outcome_unknown();
                     attempt += 1;
@@ -218,7 +228,7 @@ impl Client {
         loop {
             let results = match self.delete_topics_once(&pending).await {
                 Ok(r) => r,
-                Err(e) if e.is_retriable() && e.outcome_unknown() && attempt < 3 => {
+                Err(e) if e.is_retriable() && learn_outcome(&e, started) => {
                     unknown_outcome.extend(pending.iter().cloned());
                     attempt += 1;
                     self.refresh(None).await.ok();
@@ -235,8 +245,7 @@ impl Client {
                     }
                     Err(e)
                         if e.is_retriable()
-                            && (retry_again(attempt, started)
-                                || (e.outcome_unknown() && attempt < 3)) =>
+                            && (retry_again(attempt, started) || learn_outcome(&e, started)) =>
                     {
                         if e.outcome_unknown() {
                             unknown_outcome.push(name.clone());
@@ -280,18 +289,42 @@ impl Client {
         Ok(out)
     }
 
-    /// Grows a topic to `count` partitions.
+    /// Grows a topic to `count` partitions. When an attempt's outcome is
+    /// unknown and a retry is refused because the topic already has `count`
+    /// partitions, that was this call's own change: success.
     ///
     /// # Errors
     /// [`ClientError::Kafka`] (INVALID_PARTITIONS when not larger).
     pub async fn create_partitions(&self, topic: &str, count: i32) -> Result<()> {
-        self.retrying(|| self.create_partitions_once(topic, count))
-            .await
+        let mut attempt = 0;
+        let mut unknown_outcome = false;
+        let started = std::time::Instant::now();
+        loop {
+            match self.create_partitions_once(topic, count).await {
+                Err(e) if unknown_outcome && e.is_invalid_partitions() => {
+                    let info = self.retrying(|| self.topic(topic)).await?;
+                    return match usize::try_from(count) {
+                        Ok(n) if n == info.partitions.len() => Ok(()),
+                        _ => Err(e),
+                    };
+                }
+                Err(e)
+                    if e.is_retriable()
+                        && (retry_again(attempt, started) || learn_outcome(&e, started)) =>
+                {
+                    unknown_outcome |= e.outcome_unknown();
+                    attempt += 1;
+                    self.refresh(None).await.ok();
+                    self.backoff(attempt).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn create_partitions_once(&self, topic: &str, count: i32) -> Result<()> {
         let req = CreatePartitionsRequest::default()
-            .with_timeout_ms(self.config().request_timeout.as_millis() as i32)
+            .with_timeout_ms(self.admin_timeout_ms())
             .with_topics(vec![
                 CreatePartitionsTopic::default()
                     .with_name(topic_name(topic))

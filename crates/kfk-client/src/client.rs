@@ -393,8 +393,15 @@ impl Client {
         self.broker(p.leader).await
     }
 
-    /// Waits `retry_backoff * attempt` before another attempt.
+    /// Waits `retry_backoff * attempt` before another attempt, growing to a
+    /// second at most (or `retry_backoff` when that is longer), as Kafka's
+    /// `retry.backoff.max.ms` caps it.
     pub async fn backoff(&self, attempt: u32) {
-        tokio::time::sleep(self.config.retry_backoff * attempt.max(1)).await;
+        let most = self
+            .config
+            .retry_backoff
+            .max(std::time::Duration::from_secs(1));
+        let wait = self.config.retry_backoff * attempt.max(1);
+        tokio::time::sleep(wait.min(most)).await;
     }
 }

@@ -88,6 +88,10 @@ impl ClientError {
         }
     }
 
+    pub fn is_invalid_partitions(&self) -> bool {
+        matches!(self, ClientError::Kafka { error, .. } if *error == ResponseError::InvalidPartitions)
+    }
+
     pub fn is_topic_exists(&self) -> bool {
         matches!(self, ClientError::Kafka { error, .. } if *error == ResponseError::TopicAlreadyExists)
     }
