@@ -24,7 +24,7 @@ use crate::error::{ClientError, Result};
 use kfk_wire::topic_name;
 
 /// What to look up with ListOffsets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum OffsetQuery {
     Earliest,
     Latest,
@@ -472,13 +472,33 @@ impl Client {
         partitions: &[i32],
         query: OffsetQuery,
     ) -> Result<Vec<(i32, i64)>> {
+        Ok(self
+            .list_offsets_where_known(topic, partitions, query, false)
+            .await?
+            .into_iter()
+            .filter_map(|(p, o)| Some((p, o?)))
+            .collect())
+    }
+
+    /// [`Client::list_offsets`], one request per leader however many
+    /// partitions are asked. With `tolerate_retriable`, a partition whose
+    /// leader is away or moving gets `None` instead of failing the others
+    /// (a consumer of 100,000 partitions starts reading the rest).
+    ///
+    /// # Errors
+    /// Unknown topic or partition, or an error retrying would not cure.
+    pub async fn list_offsets_where_known(
+        &self,
+        topic: &str,
+        partitions: &[i32],
+        query: OffsetQuery,
+        tolerate_retriable: bool,
+    ) -> Result<Vec<(i32, Option<i64>)>> {
         let info = self.topic(topic).await?;
         let mut by_leader: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
         for &p in partitions {
             let part = info
-                .partitions
-                .iter()
-                .find(|x| x.partition == p)
+                .partition(p)
                 .ok_or_else(|| ClientError::UnknownPartition {
                     topic: topic.to_string(),
                     partition: p,
@@ -503,20 +523,35 @@ impl Client {
                                 .collect(),
                         ),
                 ]);
-            let conn = if leader >= 0 {
-                self.broker(leader).await?
-            } else {
-                self.any_broker().await?
+            let sent = async {
+                let conn = if leader >= 0 {
+                    self.broker(leader).await?
+                } else {
+                    self.any_broker().await?
+                };
+                Ok::<_, ClientError>(conn.send(&req).await?.0)
             };
-            let (resp, _) = conn.send(&req).await?;
+            let resp = match sent.await {
+                Ok(resp) => resp,
+                Err(e) if tolerate_retriable && e.is_retriable() => {
+                    out.extend(parts.iter().map(|&p| (p, None)));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             for t in resp.topics {
                 for p in t.partitions {
-                    ClientError::check(
+                    match ClientError::check(
                         p.error_code,
                         None,
                         format!("cannot list offsets of {topic}-{}", p.partition_index),
-                    )?;
-                    out.push((p.partition_index, p.offset));
+                    ) {
+                        Ok(()) => out.push((p.partition_index, Some(p.offset))),
+                        Err(e) if tolerate_retriable && e.is_retriable() => {
+                            out.push((p.partition_index, None));
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             }
         }

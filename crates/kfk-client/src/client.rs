@@ -67,7 +67,24 @@ pub struct TopicInfo {
     pub name: String,
     pub id: Uuid,
     pub internal: bool,
+    /// Sorted by partition number (so lookups are binary searches: a topic
+    /// may have 100,000 partitions).
     pub partitions: Vec<PartitionInfo>,
+}
+
+impl TopicInfo {
+    /// Partition `partition`, if the topic has it.
+    pub fn partition(&self, partition: i32) -> Option<&PartitionInfo> {
+        self.partitions
+            .binary_search_by_key(&partition, |p| p.partition)
+            .ok()
+            .map(|i| &self.partitions[i])
+    }
+
+    /// Whether the topic has partition `partition`.
+    pub fn has_partition(&self, partition: i32) -> bool {
+        self.partition(partition).is_some()
+    }
 }
 
 /// A snapshot of the cluster's metadata.
@@ -76,7 +93,9 @@ pub struct Metadata {
     pub cluster_id: Option<String>,
     pub controller_id: i32,
     pub brokers: BTreeMap<i32, BrokerInfo>,
-    pub topics: BTreeMap<String, TopicInfo>,
+    /// Shared: a topic may have 100,000 partitions, and callers asking for
+    /// one topic get it without a deep copy.
+    pub topics: BTreeMap<String, Arc<TopicInfo>>,
 }
 
 impl Metadata {
@@ -84,7 +103,7 @@ impl Metadata {
     pub fn leader_of(&self, topic: &str, partition: i32) -> i32 {
         self.topics
             .get(topic)
-            .and_then(|t| t.partitions.iter().find(|x| x.partition == partition))
+            .and_then(|t| t.partition(partition))
             .map_or(-1, |x| x.leader)
     }
 
@@ -133,12 +152,12 @@ impl Metadata {
             partitions.sort_by_key(|p| p.partition);
             self.topics.insert(
                 name.clone(),
-                TopicInfo {
+                Arc::new(TopicInfo {
                     name,
                     id: t.topic_id,
                     internal: t.is_internal,
                     partitions,
-                },
+                }),
             );
         }
     }
@@ -283,7 +302,7 @@ impl Client {
     /// # Errors
     /// [`ClientError::UnknownTopic`] when the broker does not create topics
     /// on first use.
-    pub async fn auto_create(&self, name: &str) -> Result<TopicInfo> {
+    pub async fn auto_create(&self, name: &str) -> Result<Arc<TopicInfo>> {
         let only = [name.to_string()];
         for attempt in 0..20 {
             // A broker that creates it answers LEADER_NOT_AVAILABLE until its
@@ -349,7 +368,7 @@ impl Client {
     ///
     /// # Errors
     /// [`ClientError::UnknownTopic`] when the cluster does not have it.
-    pub async fn topic(&self, name: &str) -> Result<TopicInfo> {
+    pub async fn topic(&self, name: &str) -> Result<Arc<TopicInfo>> {
         if let Some(t) = self.metadata().topics.get(name) {
             return Ok(t.clone());
         }
@@ -376,9 +395,7 @@ impl Client {
         }
         let t = self.topic(topic).await?;
         let p = t
-            .partitions
-            .iter()
-            .find(|p| p.partition == partition)
+            .partition(partition)
             .ok_or_else(|| ClientError::UnknownPartition {
                 topic: topic.to_string(),
                 partition,

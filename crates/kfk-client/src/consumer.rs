@@ -1,7 +1,7 @@
 //! The consumer: a fetch loop over assigned partitions, one Fetch per leader per
 //! round, decoding (and decompressing) the batches it gets back.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -95,36 +95,55 @@ impl Consumer {
         std::mem::take(&mut self.skipped)
     }
 
-    /// Resolves `start` for `partition` to an absolute offset.
-    async fn resolve(&self, topic: &str, partition: i32, start: StartOffset) -> Result<i64> {
-        let one = |q| async move {
-            Ok::<i64, ClientError>(
-                self.client
-                    .list_offsets(topic, &[partition], q)
-                    .await?
-                    .first()
-                    .map_or(-1, |x| x.1),
-            )
-        };
-        Ok(match start {
-            StartOffset::Offset(o) => o,
-            StartOffset::Earliest => one(OffsetQuery::Earliest).await?,
-            StartOffset::Latest => one(OffsetQuery::Latest).await?,
-            StartOffset::FromEnd(n) => {
-                let end = one(OffsetQuery::Latest).await?;
-                let start = one(OffsetQuery::Earliest).await?;
-                (end - n).max(start)
+    /// Resolves the starts of partitions of `topic` to absolute offsets,
+    /// asking each leader once per kind of lookup however many partitions
+    /// there are. `None` for a partition whose leader is away or moving.
+    async fn resolve(
+        &self,
+        topic: &str,
+        starts: &[(i32, StartOffset)],
+    ) -> Result<HashMap<i32, Option<i64>>> {
+        let mut wanted: BTreeMap<OffsetQuery, Vec<i32>> = BTreeMap::new();
+        for &(p, start) in starts {
+            for q in lookups(start) {
+                wanted.entry(q).or_default().push(p);
             }
-            StartOffset::FromStart(n) => {
-                let start = one(OffsetQuery::Earliest).await?;
-                let end = one(OffsetQuery::Latest).await?;
-                (start + n).min(end)
+        }
+        let mut answers: HashMap<(OffsetQuery, i32), Option<i64>> = HashMap::new();
+        for (q, parts) in &wanted {
+            for (p, o) in self
+                .client
+                .list_offsets_where_known(topic, parts, *q, true)
+                .await?
+            {
+                answers.insert((*q, p), o);
             }
-            StartOffset::Timestamp(ts) => match one(OffsetQuery::Timestamp(ts)).await? {
-                -1 => one(OffsetQuery::Latest).await?,
-                o => o,
-            },
-        })
+        }
+        // A timestamp after the last record means "the end".
+        let after_last: Vec<i32> = starts
+            .iter()
+            .filter(|&&(p, start)| {
+                matches!(start, StartOffset::Timestamp(ts)
+                    if answers.get(&(OffsetQuery::Timestamp(ts), p)) == Some(&Some(-1)))
+            })
+            .map(|&(p, _)| p)
+            .collect();
+        if !after_last.is_empty() {
+            for (p, o) in self
+                .client
+                .list_offsets_where_known(topic, &after_last, OffsetQuery::Latest, true)
+                .await?
+            {
+                answers.insert((OffsetQuery::Latest, p), o);
+            }
+        }
+        Ok(starts
+            .iter()
+            .map(|&(p, start)| {
+                let get = |q| answers.get(&(q, p)).copied().flatten();
+                (p, position_of(start, get))
+            })
+            .collect())
     }
 
     /// Adds partitions to read, each from its start position. A partition
@@ -135,18 +154,15 @@ impl Consumer {
     /// Unknown topic or partition, or an offset lookup failure that retrying
     /// would not cure.
     pub async fn assign(&mut self, topic: &str, partitions: &[(i32, StartOffset)]) -> Result<()> {
+        let resolved = self.resolve(topic, partitions).await?;
         for &(p, start) in partitions {
-            let (next, unresolved) = match self.resolve(topic, p, start).await {
-                Ok(next) => (next, None),
-                Err(e) if e.is_retriable() => (-1, Some(start)),
-                Err(e) => return Err(e),
-            };
+            let next = resolved.get(&p).copied().flatten();
             self.positions.insert(
                 (topic.to_string(), p),
                 Position {
-                    next,
+                    next: next.unwrap_or(-1),
                     high_watermark: -1,
-                    unresolved,
+                    unresolved: next.is_none().then_some(start),
                 },
             );
         }
@@ -156,31 +172,37 @@ impl Consumer {
     /// Resolves the starts that could not be resolved before; returns whether
     /// any is still waiting.
     async fn resolve_pending(&mut self) -> Result<bool> {
-        let pending: Vec<((String, i32), StartOffset)> = self
-            .positions
-            .iter()
-            .filter_map(|(k, pos)| pos.unresolved.map(|s| (k.clone(), s)))
-            .collect();
-        if pending.is_empty() {
-            return Ok(false);
-        }
         let meta = self.client.metadata();
         let mut waiting = false;
-        for ((topic, p), start) in pending {
-            if meta.leader_of(&topic, p) < 0 {
+        let mut pending: BTreeMap<&str, Vec<(i32, StartOffset)>> = BTreeMap::new();
+        for ((topic, p), pos) in &self.positions {
+            let Some(start) = pos.unresolved else {
+                continue;
+            };
+            if meta.leader_of(topic, *p) < 0 {
                 // Nobody to ask yet.
                 waiting = true;
-                continue;
+            } else {
+                pending.entry(topic).or_default().push((*p, start));
             }
-            match self.resolve(&topic, p, start).await {
-                Ok(next) => {
-                    if let Some(pos) = self.positions.get_mut(&(topic, p)) {
-                        pos.next = next;
-                        pos.unresolved = None;
-                    }
+        }
+        if pending.is_empty() {
+            return Ok(waiting);
+        }
+        let mut resolved = Vec::new();
+        for (topic, starts) in pending {
+            for (p, next) in self.resolve(topic, &starts).await? {
+                resolved.push((topic.to_string(), p, next));
+            }
+        }
+        for (topic, p, next) in resolved {
+            match (next, self.positions.get_mut(&(topic, p))) {
+                (Some(next), Some(pos)) => {
+                    pos.next = next;
+                    pos.unresolved = None;
                 }
-                Err(e) if e.is_retriable() => waiting = true,
-                Err(e) => return Err(e),
+                (None, Some(_)) => waiting = true,
+                (_, None) => {}
             }
         }
         Ok(waiting)
@@ -366,6 +388,37 @@ impl Consumer {
         }
         Ok(out)
     }
+}
+
+/// The offset lookups a start needs.
+fn lookups(start: StartOffset) -> Vec<OffsetQuery> {
+    match start {
+        StartOffset::Offset(_) => vec![],
+        StartOffset::Earliest => vec![OffsetQuery::Earliest],
+        StartOffset::Latest => vec![OffsetQuery::Latest],
+        StartOffset::FromEnd(_) | StartOffset::FromStart(_) => {
+            vec![OffsetQuery::Earliest, OffsetQuery::Latest]
+        }
+        StartOffset::Timestamp(ts) => vec![OffsetQuery::Timestamp(ts)],
+    }
+}
+
+/// Where a start puts a partition, given the answers to its [`lookups`]
+/// (`None` while one is missing).
+fn position_of(start: StartOffset, get: impl Fn(OffsetQuery) -> Option<i64>) -> Option<i64> {
+    Some(match start {
+        StartOffset::Offset(o) => o,
+        StartOffset::Earliest => get(OffsetQuery::Earliest)?,
+        StartOffset::Latest => get(OffsetQuery::Latest)?,
+        StartOffset::FromEnd(n) => (get(OffsetQuery::Latest)? - n).max(get(OffsetQuery::Earliest)?),
+        StartOffset::FromStart(n) => {
+            (get(OffsetQuery::Earliest)? + n).min(get(OffsetQuery::Latest)?)
+        }
+        StartOffset::Timestamp(ts) => match get(OffsetQuery::Timestamp(ts))? {
+            -1 => get(OffsetQuery::Latest)?,
+            o => o,
+        },
+    })
 }
 
 /// Decodes whole batches (a trailing partial batch, which Kafka may send, is

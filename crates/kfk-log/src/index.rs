@@ -96,12 +96,21 @@ impl<E: IndexEntry> IndexFile<E> {
         }
     }
 
-    /// Loads the file. `Ok(None)` when the file is missing or its length is not a
-    /// whole number of entries: the caller rebuilds it from the log.
-    pub fn load(path: PathBuf) -> io::Result<Option<Self>> {
+    /// Loads the file. `Ok(None)` when its length is not a whole number of
+    /// entries, or it is missing and `absent_is_empty` is false: the caller
+    /// rebuilds it from the log. An index has no file until its first entry,
+    /// so a segment too small to have one (`absent_is_empty`) may have none.
+    pub fn load(path: PathBuf, absent_is_empty: bool) -> io::Result<Option<Self>> {
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(absent_is_empty.then(|| IndexFile {
+                    path,
+                    entries: Vec::new(),
+                    persisted: 0,
+                    needs_cut: false,
+                }));
+            }
             Err(e) => return Err(e),
         };
         if bytes.len() % E::SIZE != 0 {
@@ -151,9 +160,21 @@ impl<E: IndexEntry> IndexFile<E> {
             .checked_sub(1)
     }
 
-    /// Writes the entries the file does not have yet.
+    /// Writes the entries the file does not have yet. An index without
+    /// entries has no file: creating one costs an inode per segment, which is
+    /// what bounds how fast 100,000 partitions start.
     pub fn persist(&mut self) -> io::Result<()> {
         if !self.needs_cut && self.persisted == self.entries.len() {
+            return Ok(());
+        }
+        if self.entries.is_empty() {
+            match std::fs::remove_file(&self.path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            self.persisted = 0;
+            self.needs_cut = false;
             return Ok(());
         }
         let mut file = OpenOptions::new()
@@ -213,7 +234,7 @@ mod tests {
         }
         idx.persist().unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 80);
-        let loaded = IndexFile::<OffsetEntry>::load(path.clone())
+        let loaded = IndexFile::<OffsetEntry>::load(path.clone(), false)
             .unwrap()
             .unwrap();
         assert_eq!(loaded.entries(), idx.entries());
@@ -240,7 +261,7 @@ mod tests {
             relative_offset: 7,
         });
         idx.persist().unwrap();
-        let loaded = IndexFile::<TimeEntry>::load(path).unwrap().unwrap();
+        let loaded = IndexFile::<TimeEntry>::load(path, false).unwrap().unwrap();
         assert_eq!(loaded.entries().len(), 3);
         assert_eq!(loaded.last().unwrap().timestamp, 999);
     }
@@ -250,11 +271,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("0.index");
         std::fs::write(&path, [0u8; 11]).unwrap();
-        assert!(IndexFile::<OffsetEntry>::load(path).unwrap().is_none());
         assert!(
-            IndexFile::<OffsetEntry>::load(dir.path().join("missing"))
+            IndexFile::<OffsetEntry>::load(path.clone(), true)
                 .unwrap()
                 .is_none()
         );
+        assert!(
+            IndexFile::<OffsetEntry>::load(dir.path().join("missing"), false)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn an_index_without_entries_has_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0.index");
+        let mut idx = IndexFile::<OffsetEntry>::empty(path.clone());
+        idx.persist().unwrap();
+        assert!(!path.exists());
+        idx.push(OffsetEntry {
+            relative_offset: 3,
+            position: 5000,
+        });
+        idx.persist().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 8);
+        // Truncated to nothing: the file goes.
+        idx.replace(Vec::new()).unwrap();
+        assert!(!path.exists());
+        let absent = IndexFile::<OffsetEntry>::load(path, true).unwrap().unwrap();
+        assert!(absent.entries().is_empty());
     }
 }

@@ -2,14 +2,19 @@
 //! v2 record batches verbatim, laid out on disk as Apache Kafka does.
 //!
 //! ```text
-//! <data dir>/<topic>-<partition>/
-//!     00000000000000000000.log        batches, byte for byte as produced
-//!     00000000000000000000.index      sparse: relative offset -> file position
-//!     00000000000000000000.timeindex  sparse: max timestamp -> relative offset
-//!     recovery-point                  offset below which data is fsynced
-//!     leader-epoch-checkpoint         where each leader epoch began
-//!     .kfk_clean_shutdown             present only after a clean close
+//! <data dir>/
+//!     .kfk_clean_shutdown                 present only after a clean close
+//!     <topic>-<partition>/
+//!         00000000000000000000.log        batches, byte for byte as produced
+//!         00000000000000000000.index      sparse: relative offset -> file position
+//!         00000000000000000000.timeindex  sparse: max timestamp -> relative offset
+//!         recovery-point                  offset below which data is fsynced
+//!         leader-epoch-checkpoint         where each leader epoch began
 //! ```
+//!
+//! Files are made when they first have something to hold (an index with its
+//! first entry), so a partition that was never written is one directory and
+//! one empty log file.
 //!
 //! Durability follows Kafka: replication plus the page cache by default,
 //! `flush.messages` / `flush.ms` for those who want fsync. After a crash the

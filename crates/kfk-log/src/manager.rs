@@ -14,7 +14,7 @@ use tracing::{error, info, warn};
 
 use crate::config::LogConfig;
 use crate::error::{IoContext, LogError, Result};
-use crate::log::{Log, now_ms};
+use crate::log::{CLEAN_SHUTDOWN_FILE, Log, now_ms};
 use crate::partition::TopicPartition;
 
 const LOCK_FILE: &str = ".lock";
@@ -68,6 +68,14 @@ impl LogManager {
         if lock.try_lock().is_err() {
             return Err(LogError::DataDirInUse { path: data_dir });
         }
+        // Gone (durably) before any log can be written: a crash from here on
+        // means recovery at the next start.
+        let marker = data_dir.join(CLEAN_SHUTDOWN_FILE);
+        let closed_cleanly = marker.exists();
+        if closed_cleanly {
+            std::fs::remove_file(&marker).at(&marker)?;
+            crate::sync_dir(&data_dir).at(&data_dir)?;
+        }
         let mut dirs = Vec::new();
         for entry in std::fs::read_dir(&data_dir).at(&data_dir)? {
             let entry = entry.at(&data_dir)?;
@@ -92,8 +100,8 @@ impl LogManager {
                 None => warn!(dir = %path.display(), "ignoring directory that is not a partition"),
             }
         }
-        let logs = open_parallel(dirs, default_config)?;
-        info!(data_dir = %data_dir.display(), partitions = logs.len(), "opened logs");
+        let logs = open_parallel(dirs, default_config, closed_cleanly)?;
+        info!(data_dir = %data_dir.display(), partitions = logs.len(), closed_cleanly, "opened logs");
         Ok(LogManager {
             data_dir,
             logs: RwLock::new(logs),
@@ -228,7 +236,8 @@ impl LogManager {
         }
     }
 
-    /// Flushes and closes every log, leaving clean-shutdown markers.
+    /// Flushes and closes every log, then leaves one clean-shutdown marker
+    /// for the directory (none if any log failed: all are recovered then).
     ///
     /// # Errors
     /// The first failure; the other logs are still closed.
@@ -236,12 +245,17 @@ impl LogManager {
         let logs = self.logs();
         let mut first_error = None;
         for (tp, log) in logs {
-            if let Err(e) = log.close() {
-                error!(partition = %tp, error = %e, "close failed; it will be recovered on next start");
+            if let Err(e) = log.close_unmarked() {
+                error!(partition = %tp, error = %e, "close failed; every log will be recovered on next start");
                 first_error.get_or_insert(e);
             }
         }
-        first_error.map_or(Ok(()), Err)
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        let marker = self.data_dir.join(CLEAN_SHUTDOWN_FILE);
+        std::fs::File::create(&marker).at(&marker)?;
+        Ok(())
     }
 
     fn read_logs(&self) -> std::sync::RwLockReadGuard<'_, HashMap<TopicPartition, Arc<Log>>> {
@@ -254,6 +268,7 @@ impl LogManager {
 fn open_parallel(
     dirs: Vec<(TopicPartition, PathBuf)>,
     config: &LogConfig,
+    closed_cleanly: bool,
 ) -> Result<HashMap<TopicPartition, Arc<Log>>> {
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -267,7 +282,10 @@ fn open_parallel(
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some((tp, dir)) = dirs.get(i) else { break };
-                        opened.push((tp.clone(), Log::open(dir, config.clone())));
+                        opened.push((
+                            tp.clone(),
+                            Log::open_after(dir, config.clone(), closed_cleanly),
+                        ));
                     }
                     opened
                 })

@@ -169,10 +169,14 @@ impl Segment {
         let size = file.metadata().at(&log_path)?.len();
         let mut seg = Segment::with_file(dir, base_offset, log_path, file, size);
         if !recover {
-            let offset_index = IndexFile::load(seg.offset_index.path().to_path_buf())
-                .at(seg.offset_index.path())?;
-            let time_index =
-                IndexFile::load(seg.time_index.path().to_path_buf()).at(seg.time_index.path())?;
+            // The first index entry is made for a batch starting past the
+            // interval, so a segment no bigger than it has no index files.
+            let absent_is_empty = size <= index_interval;
+            let offset_index =
+                IndexFile::load(seg.offset_index.path().to_path_buf(), absent_is_empty)
+                    .at(seg.offset_index.path())?;
+            let time_index = IndexFile::load(seg.time_index.path().to_path_buf(), absent_is_empty)
+                .at(seg.time_index.path())?;
             if let (Some(oi), Some(ti)) = (offset_index, time_index) {
                 seg.offset_index = oi;
                 seg.time_index = ti;

@@ -69,20 +69,29 @@ fn deleted_logs_are_gone_and_interrupted_deletions_finish() {
 }
 
 #[test]
-fn close_leaves_clean_markers_and_a_crash_does_not() {
+fn close_leaves_one_clean_marker_and_a_crash_does_not() {
     let dir = tempfile::tempdir().unwrap();
-    let tp = TopicPartition::new("t", 0);
-    let marker = dir.path().join("t-0").join(kfk_log::CLEAN_SHUTDOWN_FILE);
+    let marker = dir.path().join(kfk_log::CLEAN_SHUTDOWN_FILE);
     {
         let mgr = LogManager::open(dir.path(), &LogConfig::default()).unwrap();
-        mgr.get_or_create(&tp, LogConfig::default()).unwrap();
+        for p in 0..3 {
+            mgr.get_or_create(&TopicPartition::new("t", p), LogConfig::default())
+                .unwrap();
+        }
         mgr.close().unwrap();
     }
     assert!(marker.exists());
+    // One marker for the directory, none per partition.
+    for p in 0..3 {
+        let dir = dir.path().join(format!("t-{p}"));
+        assert!(!dir.join(kfk_log::CLEAN_SHUTDOWN_FILE).exists());
+        assert!(!dir.join("00000000000000000000.index").exists());
+    }
     {
         let _mgr = LogManager::open(dir.path(), &LogConfig::default()).unwrap();
         assert!(!marker.exists());
     }
+    // Dropped without close (a crash): no marker.
     assert!(!marker.exists());
 }
 

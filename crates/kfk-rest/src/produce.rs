@@ -102,7 +102,7 @@ async fn produce(
         other => other?,
     };
     if let Some(p) = fixed
-        && !t.partitions.iter().any(|x| x.partition == p)
+        && !t.has_partition(p)
     {
         return Err(RestError::partition_not_found());
     }

@@ -42,7 +42,10 @@ async fn metadata(proxy: &Shared, topic: Option<&str>) -> Result<Metadata, RestE
 }
 
 /// A topic's current metadata, or 40401.
-pub(crate) async fn topic_info(proxy: &Shared, name: &str) -> Result<TopicInfo, RestError> {
+pub(crate) async fn topic_info(
+    proxy: &Shared,
+    name: &str,
+) -> Result<std::sync::Arc<TopicInfo>, RestError> {
     metadata(proxy, Some(name))
         .await?
         .topics
@@ -118,9 +121,7 @@ pub async fn partition(
 ) -> RestResult {
     let Path((name, p)) = path?;
     let t = topic_info(&proxy, &name).await?;
-    t.partitions
-        .iter()
-        .find(|x| x.partition == p)
+    t.partition(p)
         .map(|x| ok(partition_json(x)))
         .ok_or_else(RestError::partition_not_found)
 }
@@ -133,7 +134,7 @@ pub async fn partition_offsets(
 ) -> RestResult {
     let Path((name, p)) = path?;
     let t = topic_info(&proxy, &name).await?;
-    if !t.partitions.iter().any(|x| x.partition == p) {
+    if !t.has_partition(p) {
         return Err(RestError::partition_not_found());
     }
     let client = proxy.client().await?;

@@ -123,7 +123,7 @@ pub(crate) fn partitions_to_read(
 ) -> CliResult<Vec<i32>> {
     match only {
         Some(p) => {
-            if !info.partitions.iter().any(|x| x.partition == p) {
+            if !info.has_partition(p) {
                 return Err(CliError::new(format!(
                     "topic '{topic}' has no partition {p} (it has {})",
                     info.partitions.len()

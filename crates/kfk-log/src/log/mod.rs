@@ -173,13 +173,24 @@ impl Log {
     /// # Errors
     /// [`LogError::Io`] when the directory or a segment cannot be read.
     pub fn open(dir: impl Into<PathBuf>, config: LogConfig) -> Result<Log> {
+        Log::open_after(dir, config, false)
+    }
+
+    /// [`Log::open`] knowing whether the whole data directory was closed
+    /// cleanly (its manager's marker), so each log needs no marker of its own.
+    pub(crate) fn open_after(
+        dir: impl Into<PathBuf>,
+        config: LogConfig,
+        closed_cleanly: bool,
+    ) -> Result<Log> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir).at(&dir)?;
         let marker = dir.join(CLEAN_SHUTDOWN_FILE);
-        let clean = marker.exists();
-        if clean {
+        let own_marker = marker.exists();
+        if own_marker {
             std::fs::remove_file(&marker).at(&marker)?;
         }
+        let clean = closed_cleanly || own_marker;
         let recovery_point = RecoveryPoint::load(&dir);
         let rp = recovery_point.get();
         let bases = list_segment_bases(&dir)?;
@@ -606,13 +617,21 @@ impl Log {
     /// # Errors
     /// [`LogError::Io`]; without the marker the next open recovers.
     pub fn close(&self) -> Result<()> {
-        let mut st = self.lock();
-        self.flush_locked(&mut st, now_ms())?;
-        self.recovery_point.close();
+        self.close_unmarked()?;
         // No fsync: the data it vouches for is already on disk, and a marker
         // lost in a crash only means the next open recovers.
         let marker = self.dir.join(CLEAN_SHUTDOWN_FILE);
         std::fs::File::create(&marker).at(&marker)?;
+        Ok(())
+    }
+
+    /// Flushes everything, leaving the clean-shutdown marker to the caller:
+    /// the log manager writes one for its whole directory, since a file per
+    /// partition is 100,000 file creations for a broker that has as many.
+    pub(crate) fn close_unmarked(&self) -> Result<()> {
+        let mut st = self.lock();
+        self.flush_locked(&mut st, now_ms())?;
+        self.recovery_point.close();
         Ok(())
     }
 

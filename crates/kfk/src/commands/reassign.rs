@@ -421,9 +421,7 @@ pub async fn verify(ctx: &Ctx, args: &ReassignPlanArg) -> CliResult {
     for p in &plan.partitions {
         let info = client.topic(&p.topic).await?;
         let replicas = info
-            .partitions
-            .iter()
-            .find(|x| x.partition == p.partition)
+            .partition(p.partition)
             .map(|x| x.replicas.clone())
             .unwrap_or_default();
         let moving = flight

@@ -157,7 +157,7 @@ pub struct TopicView {
 
 /// Gathers what `describe` shows.
 pub async fn topic_view(client: &Client, name: &str) -> CliResult<TopicView> {
-    let info: TopicInfo = client
+    let info: std::sync::Arc<TopicInfo> = client
         .refresh(Some(&[name.to_string()]))
         .await?
         .topics

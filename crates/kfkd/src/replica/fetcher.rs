@@ -6,7 +6,7 @@
 //! KIP-101) and cuts the divergent tail, so replicas agree up to the high
 //! watermark after any failover.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -35,6 +35,15 @@ const FETCH_VERSION: i16 = 12;
 const EPOCH_VERSION: i16 = 4;
 
 type Followed = Vec<(Arc<Partition>, FollowerView)>;
+
+/// Where each partition of `list` is in it, so a leader's answer about tens
+/// of thousands of partitions is matched to them in one pass.
+fn index<'a>(list: &[&'a (Arc<Partition>, FollowerView)]) -> HashMap<(&'a str, i32), usize> {
+    list.iter()
+        .enumerate()
+        .map(|(i, (p, _))| ((p.tp.topic.as_str(), p.tp.partition), i))
+        .collect()
+}
 
 /// Partitions this broker follows from `leader`; `None` (and the fetcher
 /// deregistered) when there are none, so a fetcher task can end without
@@ -148,6 +157,7 @@ async fn truncate(b: &Broker, c: &mut LeaderLink, followed: &Followed) -> anyhow
         return Ok(());
     }
     let mut topics: Vec<OffsetForLeaderTopic> = Vec::new();
+    let mut topic_at: HashMap<&str, usize> = HashMap::new();
     for (p, v) in &pending {
         let Some(epoch) = p.log().latest_epoch() else {
             // Nothing with an epoch: keep only what is known to be committed.
@@ -158,13 +168,16 @@ async fn truncate(b: &Broker, c: &mut LeaderLink, followed: &Followed) -> anyhow
             .with_partition(p.tp.partition)
             .with_current_leader_epoch(v.leader_epoch)
             .with_leader_epoch(epoch);
-        match topics.iter_mut().find(|t| t.topic.0.as_str() == p.tp.topic) {
-            Some(t) => t.partitions.push(entry),
-            None => topics.push(
-                OffsetForLeaderTopic::default()
-                    .with_topic(name(&p.tp.topic))
-                    .with_partitions(vec![entry]),
-            ),
+        match topic_at.get(p.tp.topic.as_str()) {
+            Some(&i) => topics[i].partitions.push(entry),
+            None => {
+                topic_at.insert(&p.tp.topic, topics.len());
+                topics.push(
+                    OffsetForLeaderTopic::default()
+                        .with_topic(name(&p.tp.topic))
+                        .with_partitions(vec![entry]),
+                );
+            }
         }
     }
     if topics.is_empty() {
@@ -174,11 +187,12 @@ async fn truncate(b: &Broker, c: &mut LeaderLink, followed: &Followed) -> anyhow
         .with_replica_id(BrokerId(b.node_id))
         .with_topics(topics);
     let resp = c.send_at(&req, EPOCH_VERSION).await?;
+    let at = index(&pending);
     for t in resp.topics {
         for r in t.partitions {
-            let Some((p, v)) = pending
-                .iter()
-                .find(|(p, _)| p.tp.topic == t.topic.0.as_str() && p.tp.partition == r.partition)
+            let Some((p, v)) = at
+                .get(&(t.topic.0.as_str(), r.partition))
+                .map(|&i| pending[i])
             else {
                 continue;
             };
@@ -249,6 +263,7 @@ async fn fetch(b: &Broker, c: &mut LeaderLink, followed: &Followed) -> anyhow::R
         .unwrap_or(i32::MAX)
         .min(max_bytes);
     let mut topics: Vec<FetchTopic> = Vec::new();
+    let mut topic_at: HashMap<&str, usize> = HashMap::new();
     for (p, v) in &ready {
         let entry = FetchPartition::default()
             .with_partition(p.tp.partition)
@@ -261,13 +276,16 @@ async fn fetch(b: &Broker, c: &mut LeaderLink, followed: &Followed) -> anyhow::R
             } else {
                 max_bytes
             });
-        match topics.iter_mut().find(|t| t.topic.0.as_str() == p.tp.topic) {
-            Some(t) => t.partitions.push(entry),
-            None => topics.push(
-                FetchTopic::default()
-                    .with_topic(name(&p.tp.topic))
-                    .with_partitions(vec![entry]),
-            ),
+        match topic_at.get(p.tp.topic.as_str()) {
+            Some(&i) => topics[i].partitions.push(entry),
+            None => {
+                topic_at.insert(&p.tp.topic, topics.len());
+                topics.push(
+                    FetchTopic::default()
+                        .with_topic(name(&p.tp.topic))
+                        .with_partitions(vec![entry]),
+                );
+            }
         }
     }
     let req = FetchRequest::default()
@@ -281,11 +299,13 @@ async fn fetch(b: &Broker, c: &mut LeaderLink, followed: &Followed) -> anyhow::R
         anyhow::bail!("fetch refused with error {}", resp.error_code);
     }
     let mut backoff = false;
+    let at = index(&ready);
     for t in resp.responses {
         for r in t.partitions {
-            let Some((p, v)) = ready.iter().find(|(p, _)| {
-                p.tp.topic == t.topic.0.as_str() && p.tp.partition == r.partition_index
-            }) else {
+            let Some((p, v)) = at
+                .get(&(t.topic.0.as_str(), r.partition_index))
+                .map(|&i| ready[i])
+            else {
                 continue;
             };
             // Leadership moved while the fetch was in flight: drop the answer.

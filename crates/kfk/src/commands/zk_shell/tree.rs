@@ -164,15 +164,17 @@ impl Tree {
     }
 
     fn topic(&self, t: &str, path: &str) -> CliResult<&kfk_client::TopicInfo> {
-        self.meta.topics.get(t).ok_or_else(|| no_node(path))
+        self.meta
+            .topics
+            .get(t)
+            .map(|t| &**t)
+            .ok_or_else(|| no_node(path))
     }
 
     fn partition(&self, t: &str, p: &str, path: &str) -> CliResult<&kfk_client::PartitionInfo> {
         let p: i32 = p.parse().map_err(|_| no_node(path))?;
         self.topic(t, path)?
-            .partitions
-            .iter()
-            .find(|x| x.partition == p)
+            .partition(p)
             .ok_or_else(|| no_node(path))
     }
 
