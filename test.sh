@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what the tests need when it is missing
-# (Debian packages, the Python clients, KafkaJS), builds the binaries the
-# end-to-end tests start, runs every test binary to the end and closes with
-# one line, `tests: N passed, M failed`. Exits non-zero if any step failed.
+# (Debian packages, the Python clients, KafkaJS, Apache Kafka's jars), builds
+# the binaries the end-to-end tests start, runs every test binary to the end
+# and closes with one line, `tests: N passed, M failed`. Exits non-zero if any
+# step failed.
 #
 #   ./test.sh [--no-install | --prepare] [-- CARGO TEST ARGS...]
 #
@@ -21,7 +22,7 @@ while [ $# -gt 0 ]; do
     --no-install) mode=check; shift ;;
     --prepare) mode=prepare; shift ;;
     --) shift; cargo_args=("$@"); break ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -57,7 +58,8 @@ command -v cargo >/dev/null ||
 # --- Debian packages: command -> package --------------------------------------
 # kcat (librdkafka) drives kfkd in the end-to-end tests; a C compiler builds the
 # compression crates; tmux is the real terminal of the REPL and prompt tests;
-# zsh loads the completion script; Node.js runs KafkaJS.
+# zsh loads the completion script; Node.js runs KafkaJS; a JDK and Maven run
+# Apache Kafka's own tools and clients.
 apt_needed=()
 need_cmd() { command -v "$1" >/dev/null || apt_needed+=("$2"); }
 need_cmd kcat kcat
@@ -67,6 +69,8 @@ need_cmd zsh zsh
 need_cmd node nodejs
 need_cmd npm npm
 need_cmd python3 python3
+need_cmd javac openjdk-17-jdk-headless
+need_cmd mvn maven
 if command -v python3 >/dev/null && ! python3 -m pip --version >/dev/null 2>&1; then
   apt_needed+=(python3-pip)
 fi
@@ -114,6 +118,20 @@ if [ ! -d tests/node/node_modules/kafkajs ]; then
   say "installing KafkaJS in tests/node"
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error) ||
     stop_with "npm could not install KafkaJS (no network?)" "$npm_cmd"
+fi
+
+# --- Apache Kafka's jars (Maven Central, pinned by tests/java/pom.xml) ------------
+# Kept under target/ (target/m2 is Maven's cache of them), built again when the
+# pom or the tool driver changed.
+java_stamp=target/java/lib/.complete
+java_newest=$(find tests/java -type f -newer "$java_stamp" 2>/dev/null | head -n 1 || true)
+if [ ! -e "$java_stamp" ] || [ -n "$java_newest" ]; then
+  mvn_cmd="mvn -q -B -f tests/java/pom.xml -Dmaven.repo.local=$PWD/target/m2 package"
+  [ "$mode" = check ] && stop_with "Apache Kafka's jars are not in target/java" "$mvn_cmd"
+  say "fetching Apache Kafka's jars from Maven Central into target/java"
+  rm -rf target/java/lib
+  $mvn_cmd || stop_with "Maven could not fetch Apache Kafka's jars (no network?)" "$mvn_cmd"
+  touch "$java_stamp"
 fi
 
 [ "$mode" = run ] || { say "prerequisites are in place"; exit 0; }

@@ -5,6 +5,7 @@
 //! The binaries are taken from the workspace's `target/debug` (or
 //! `KFK_BIN_DIR`); build them first with `cargo build --workspace --bins`.
 
+pub mod kafka_tools;
 pub mod tmux;
 pub use tmux::Tmux;
 

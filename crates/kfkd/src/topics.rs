@@ -553,7 +553,7 @@ fn check_replica_list(replicas: &[i32]) -> Result<(), ApiError> {
 fn topic_exists(name: &str) -> ApiError {
     ApiError::new(
         ResponseError::TopicAlreadyExists,
-        format!("topic '{name}' already exists"),
+        format!("Topic '{name}' already exists."),
     )
 }
 

@@ -6,7 +6,7 @@
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::describe_configs_response::{
-    DescribeConfigsResourceResult, DescribeConfigsResult,
+    DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
 };
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse as IncrementalResult;
 use kafka_protocol::messages::{
@@ -62,7 +62,23 @@ fn is_this_broker(broker: &Broker, name: &str) -> bool {
     name.is_empty() || name == broker.node_id.to_string()
 }
 
+/// With `include_synonyms`, each entry lists where its value comes from,
+/// first the entry's own source (as Kafka lists it first; kafka-configs
+/// prints it as `synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=1000}`).
+fn with_synonyms(mut result: DescribeConfigsResult) -> DescribeConfigsResult {
+    for c in &mut result.configs {
+        c.synonyms = vec![
+            DescribeConfigsSynonym::default()
+                .with_name(c.name.clone())
+                .with_value(c.value.clone())
+                .with_source(c.config_source),
+        ];
+    }
+    result
+}
+
 pub fn describe(broker: &Broker, req: DescribeConfigsRequest) -> DescribeConfigsResponse {
+    let synonyms = req.include_synonyms;
     let results = req
         .resources
         .into_iter()
@@ -143,6 +159,7 @@ pub fn describe(broker: &Broker, req: DescribeConfigsRequest) -> DescribeConfigs
                     )))),
             }
         })
+        .map(|r| if synonyms { with_synonyms(r) } else { r })
         .collect();
     DescribeConfigsResponse::default().with_results(results)
 }

@@ -17,7 +17,11 @@ pub const FOLLOWER_RATE: &str = "follower.replication.throttled.rate";
 /// Bytes/s a leader may serve to throttled replicas (accepted and shown;
 /// kfk enforces the follower side).
 pub const LEADER_RATE: &str = "leader.replication.throttled.rate";
-pub const DYNAMIC: &[&str] = &[FOLLOWER_RATE, LEADER_RATE];
+/// Bytes/s for moving replicas between a broker's log directories. Accepted
+/// and shown, as Kafka's reassignment tool sets and clears it with the other
+/// two; a kfkd broker has one log directory, so it has nothing to throttle.
+pub const LOG_DIRS_RATE: &str = "replica.alter.log.dirs.io.max.bytes.per.second";
+pub const DYNAMIC: &[&str] = &[FOLLOWER_RATE, LEADER_RATE, LOG_DIRS_RATE];
 
 /// Kafka's default for both rates: no limit.
 pub const UNLIMITED: i64 = i64::MAX;
