@@ -1,0 +1,199 @@
+package kfk.e2e;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.RangeAssignor;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * Apache Kafka's Java client used as applications use it, for kfk's
+ * end-to-end tests. Every mode prints one JSON object per line on standard
+ * output, so the tests can compare what was acknowledged with what was read.
+ *
+ * <pre>
+ * produce BOOTSTRAP TOPIC COUNT RATE       idempotent, acks=all; RATE records/s
+ * consume BOOTSTRAP TOPIC GROUP ASSIGNOR INSTANCE IDLE_MS
+ *         a classic-protocol group member (ASSIGNOR range|cooperative-sticky,
+ *         INSTANCE a group.instance.id or -), committing after each poll,
+ *         until IDLE_MS pass without a record once one was read
+ * </pre>
+ */
+public final class Clients {
+    private Clients() {}
+
+    public static void main(String[] args) throws Exception {
+        switch (args[0]) {
+            case "produce" -> System.exit(produce(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4])));
+            case "consume" -> consume(args[1], args[2], args[3], args[4], args[5], Long.parseLong(args[6]));
+            default -> {
+                System.err.println("unknown mode " + args[0]);
+                System.exit(2);
+            }
+        }
+    }
+
+    /** Prints one JSON line; callbacks run on the client's threads. */
+    static synchronized void emit(Map<String, Object> line) {
+        StringBuilder out = new StringBuilder();
+        json(line, out);
+        System.out.println(out);
+        System.out.flush();
+    }
+
+    /** JSON for the few kinds of values the modes print. */
+    static void json(Object v, StringBuilder out) {
+        if (v instanceof Map<?, ?> m) {
+            out.append('{');
+            boolean first = true;
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                if (!first) {
+                    out.append(',');
+                }
+                first = false;
+                json(e.getKey().toString(), out);
+                out.append(':');
+                json(e.getValue(), out);
+            }
+            out.append('}');
+        } else if (v instanceof Collection<?> c) {
+            out.append('[');
+            boolean first = true;
+            for (Object x : c) {
+                if (!first) {
+                    out.append(',');
+                }
+                first = false;
+                json(x, out);
+            }
+            out.append(']');
+        } else if (v instanceof Number || v instanceof Boolean) {
+            out.append(v);
+        } else {
+            out.append('"');
+            for (char ch : v.toString().toCharArray()) {
+                if (ch == '"' || ch == '\\') {
+                    out.append('\\').append(ch);
+                } else if (ch < 0x20) {
+                    out.append(String.format("\\u%04x", (int) ch));
+                } else {
+                    out.append(ch);
+                }
+            }
+            out.append('"');
+        }
+    }
+
+    static Map<String, Object> obj(Object... kv) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put((String) kv[i], kv[i + 1]);
+        }
+        return m;
+    }
+
+    /** Sends COUNT records at RATE per second; exits 1 if any failed for good. */
+    static int produce(String bootstrap, String topic, int count, int rate) throws InterruptedException {
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        AtomicInteger failed = new AtomicInteger();
+        long start = System.nanoTime();
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
+            for (int i = 0; i < count; i++) {
+                long due = start + (long) i * 1_000_000_000L / rate;
+                long wait = due - System.nanoTime();
+                if (wait > 0) {
+                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                }
+                String value = "seq-" + i;
+                producer.send(new ProducerRecord<>(topic, "k-" + (i % 17), value), (meta, error) -> {
+                    if (error != null) {
+                        failed.incrementAndGet();
+                        emit(obj("v", value, "error", error.toString()));
+                    } else {
+                        emit(obj("p", meta.partition(), "o", meta.offset(), "v", value));
+                    }
+                });
+            }
+            producer.flush();
+        }
+        return failed.get() == 0 ? 0 : 1;
+    }
+
+    static List<String> names(Collection<TopicPartition> parts) {
+        List<String> out = new ArrayList<>();
+        for (TopicPartition tp : parts) {
+            out.add(tp.toString());
+        }
+        out.sort(null);
+        return out;
+    }
+
+    static void consume(String bootstrap, String topic, String group, String assignor, String instance, long idleMs) {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic");
+        props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+                assignor.equals("range") ? RangeAssignor.class.getName() : CooperativeStickyAssignor.class.getName());
+        if (!instance.equals("-")) {
+            props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instance);
+            props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "30000");
+        }
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props)) {
+            consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> parts) {
+                    if (!parts.isEmpty()) {
+                        emit(obj("revoked", names(parts)));
+                    }
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> parts) {
+                    emit(obj("assigned", names(parts), "all", names(consumer.assignment())));
+                }
+            });
+            boolean any = false;
+            long lastRecord = System.currentTimeMillis();
+            while (!any || System.currentTimeMillis() - lastRecord < idleMs) {
+                ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(200));
+                for (ConsumerRecord<String, String> r : records) {
+                    emit(obj("p", r.partition(), "o", r.offset(), "v", r.value()));
+                }
+                if (!records.isEmpty()) {
+                    consumer.commitSync();
+                    any = true;
+                    lastRecord = System.currentTimeMillis();
+                }
+            }
+            emit(obj("done", true));
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Apache Kafka's Java client (4.4, the reference implementation) against
+//! kfkd: an idempotent acks=all producer through a leader's death, and
+//! classic-protocol consumer groups of three members (range,
+//! cooperative-sticky, static membership).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use kfk_e2e::kafka_tools::java;
+use kfk_e2e::{KfkHome as Home, Spawned, cluster_bootstrap, wait_until};
+use serde_json::Value;
+
+/// The JSON lines a client printed (its log also holds the client's own
+/// warnings).
+fn json_lines(out: &str) -> Vec<Value> {
+    out.lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn client(dir: &Path, name: &str, args: &[&str]) -> Spawned {
+    let mut cmd = java();
+    cmd.arg("kfk.e2e.Clients").args(args);
+    Spawned::start(&mut cmd, &dir.join(format!("{name}.log")))
+}
+
+#[test]
+fn an_idempotent_java_producer_loses_and_duplicates_nothing_when_a_leader_dies() {
+    let home = Home::new();
+    let base = home.up_cluster(3);
+    let bs = cluster_bootstrap(base, 3);
+    home.ok(&["topics", "create", "chaos", "-p", "3", "-r", "3"]);
+    let dir = tempfile::tempdir().unwrap();
+    // 12,000 records over about 6 s.
+    let mut producer = client(
+        dir.path(),
+        "producer",
+        &["produce", &bs, "chaos", "12000", "2000"],
+    );
+    wait_until(
+        Duration::from_secs(30),
+        "the first acknowledgements",
+        || json_lines(&producer.output()).len() > 2000,
+    );
+    let leader = home.json(&["topics", "describe", "chaos"])["partitions"][0]["leader"]
+        .as_i64()
+        .expect("a leader");
+    home.ok(&["cluster", "stop-broker", &leader.to_string(), "--kill"]);
+    let status = producer.wait_for(Duration::from_secs(150));
+    assert!(
+        status.success(),
+        "the producer failed:\n{}",
+        producer.output()
+    );
+    let lines = json_lines(&producer.output());
+    let acked: BTreeMap<(i64, i64), String> = lines
+        .iter()
+        .map(|l| {
+            assert!(l.get("error").is_none(), "{l}");
+            (
+                (l["p"].as_i64().unwrap(), l["o"].as_i64().unwrap()),
+                l["v"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(acked.len(), 12000);
+    kfk_e2e::assert_acked_are_stored(&home, "chaos", &acked);
+}
+
+/// A group member's latest full assignment (its `all` list), if any.
+fn assignment(out: &str) -> Option<BTreeSet<String>> {
+    json_lines(out)
+        .iter()
+        .rev()
+        .find_map(|l| l.get("all"))
+        .map(|a| {
+            a.as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string())
+                .collect()
+        })
+}
+
+/// Waits until the members share `partitions` partitions of `topic`, each
+/// holding the same number; returns each member's partitions.
+fn balanced(members: &[Spawned], topic: &str, partitions: usize) -> Vec<BTreeSet<String>> {
+    let mut now = Vec::new();
+    wait_until(Duration::from_secs(60), "a balanced assignment", || {
+        now = members
+            .iter()
+            .map(|m| assignment(&m.output()).unwrap_or_default())
+            .collect();
+        let all: BTreeSet<&String> = now.iter().flatten().collect();
+        all.len() == partitions
+            && now.iter().map(BTreeSet::len).sum::<usize>() == partitions
+            && now.iter().all(|a| a.len() == partitions / members.len())
+    });
+    for a in &now {
+        assert!(
+            a.iter().all(|p| p.starts_with(&format!("{topic}-"))),
+            "{a:?}"
+        );
+    }
+    now
+}
+
+/// Produces 100 records to each partition with kfk, waits for the members
+/// to finish, and checks each record was read once, by its partition's owner.
+fn read_once_by_owners(
+    home: &Home,
+    topic: &str,
+    partitions: usize,
+    members: &mut [Spawned],
+    owned: &[BTreeSet<String>],
+) {
+    for p in 0..partitions {
+        let lines: String = (0..100).map(|i| format!("{p}-{i}\n")).collect();
+        home.ok_stdin(&["produce", topic, "-p", &p.to_string()], &lines);
+    }
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (m, mine) in members.iter_mut().zip(owned) {
+        let status = m.wait_for(Duration::from_secs(90));
+        assert!(status.success(), "{}", m.output());
+        for l in json_lines(&m.output()) {
+            let (Some(p), Some(v)) = (l.get("p"), l.get("v")) else {
+                continue;
+            };
+            assert!(
+                mine.contains(&format!("{topic}-{p}")),
+                "{l} read by a member owning {mine:?}"
+            );
+            *seen.entry(v.as_str().unwrap().to_string()).or_default() += 1;
+        }
+    }
+    assert_eq!(seen.len(), partitions * 100);
+    assert!(
+        seen.values().all(|n| *n == 1),
+        "read more than once: {seen:?}"
+    );
+}
+
+fn group_of_three(assignor: &str) {
+    let home = Home::new().with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
+    home.up();
+    let bs = format!("127.0.0.1:{}", home.port());
+    let topic = format!("g-{assignor}");
+    home.ok(&["topics", "create", &topic, "-p", "6"]);
+    let dir = tempfile::tempdir().unwrap();
+    let group = format!("readers-{assignor}");
+    let mut members: Vec<Spawned> = (0..3)
+        .map(|i| {
+            client(
+                dir.path(),
+                &format!("member{i}"),
+                &["consume", &bs, &topic, &group, assignor, "-", "5000"],
+            )
+        })
+        .collect();
+    let owned = balanced(&members, &topic, 6);
+    read_once_by_owners(&home, &topic, 6, &mut members, &owned);
+    let described = home.json(&["groups", "describe", &group]);
+    assert_eq!(described["total_lag"], 0, "{described}");
+}
+
+#[test]
+fn a_java_range_group_of_three_shares_the_partitions() {
+    group_of_three("range");
+}
+
+#[test]
+fn a_java_cooperative_sticky_group_of_three_shares_the_partitions() {
+    group_of_three("cooperative-sticky");
+}
+
+#[test]
+fn a_static_java_member_that_restarts_gets_its_partitions_back_without_a_rebalance() {
+    let home = Home::new().with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
+    home.up();
+    let bs = format!("127.0.0.1:{}", home.port());
+    home.ok(&["topics", "create", "statics", "-p", "6"]);
+    let dir = tempfile::tempdir().unwrap();
+    let member = |i: usize, run: usize| {
+        client(
+            dir.path(),
+            &format!("member{i}-{run}"),
+            &[
+                "consume",
+                &bs,
+                "statics",
+                "static-readers",
+                "range",
+                &format!("reader-{i}"),
+                "5000",
+            ],
+        )
+    };
+    let mut members: Vec<Spawned> = (0..3).map(|i| member(i, 0)).collect();
+    let owned = balanced(&members, "statics", 6);
+    let settled: Vec<usize> = members
+        .iter()
+        .map(|m| json_lines(&m.output()).len())
+        .collect();
+    members[1].kill9();
+    members[1] = member(1, 1);
+    wait_until(
+        Duration::from_secs(30),
+        "the restarted member's assignment",
+        || assignment(&members[1].output()).is_some(),
+    );
+    assert_eq!(assignment(&members[1].output()).unwrap(), owned[1]);
+    // The others were not disturbed: no assignment or revocation since.
+    std::thread::sleep(Duration::from_secs(2));
+    for i in [0, 2] {
+        let out = members[i].output();
+        let since = &json_lines(&out)[settled[i]..];
+        assert!(since.is_empty(), "member {i} saw a rebalance: {since:?}");
+    }
+    read_once_by_owners(&home, "statics", 6, &mut members, &owned);
+}
