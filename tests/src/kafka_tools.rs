@@ -197,3 +197,73 @@ impl Drop for KafkaTools {
         let _ = self.child.wait();
     }
 }
+
+/// A single-node Apache Kafka 4.4 in KRaft mode (broker and controller in
+/// one JVM), from the same jars, on free loopback ports: what kfk is tested
+/// against to show it works with a real Kafka. Stopped when dropped.
+#[derive(Debug)]
+pub struct ApacheKafka {
+    process: crate::Spawned,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl ApacheKafka {
+    pub fn start() -> ApacheKafka {
+        let dir = tempfile::tempdir().expect("a directory for Kafka");
+        let port = crate::free_port();
+        let controller = crate::free_port();
+        let config = dir.path().join("server.properties");
+        std::fs::write(
+            &config,
+            format!(
+                "process.roles=broker,controller\n\
+                 node.id=1\n\
+                 controller.quorum.voters=1@127.0.0.1:{controller}\n\
+                 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}\n\
+                 advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n\
+                 controller.listener.names=CONTROLLER\n\
+                 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
+                 log.dirs={}\n\
+                 offsets.topic.replication.factor=1\n\
+                 transaction.state.log.replication.factor=1\n\
+                 transaction.state.log.min.isr=1\n\
+                 share.coordinator.state.topic.replication.factor=1\n\
+                 share.coordinator.state.topic.min.isr=1\n\
+                 group.initial.rebalance.delay.ms=0\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .expect("write server.properties");
+        run(
+            java()
+                .arg("kafka.tools.StorageTool")
+                .args(["format", "-t", "a2ZrLXRlc3RzLWthZmthLQ", "-c"])
+                .arg(&config),
+            Duration::from_secs(60),
+        );
+        let mut cmd = java();
+        cmd.args(["-Xmx512m", "-Dkfk.e2e.log.level=INFO", "kafka.Kafka"])
+            .arg(&config);
+        let process = crate::Spawned::start(&mut cmd, &dir.path().join("kafka.log"));
+        let kafka = ApacheKafka { process, port, dir };
+        let bootstrap = kafka.bootstrap();
+        crate::wait_until(Duration::from_secs(90), "Apache Kafka to serve", || {
+            Command::new(crate::bin("kfk"))
+                .args(["-b", &bootstrap, "topics", "list"])
+                .env("KFK_HOME", kafka.dir.path())
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+        kafka
+    }
+
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// What the broker logged.
+    pub fn log(&self) -> String {
+        self.process.output()
+    }
+}

@@ -324,6 +324,27 @@ impl Drop for Spawned {
     }
 }
 
+/// One HTTP/1.1 request to 127.0.0.1:`port`; returns the status and the body.
+pub fn http(port: u16, method: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status = raw.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
 /// Runs a command with a deadline; panics with its output if it fails.
 pub fn run(cmd: &mut Command, timeout: Duration) -> Output {
     let output = run_unchecked(cmd, timeout);

@@ -4,28 +4,8 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use kfk_e2e::{KfkHome as Home, partition_layout as layout};
+use kfk_e2e::{KfkHome as Home, http, partition_layout as layout};
 use serde_json::Value;
-
-/// One HTTP/1.1 request; returns the status and the body.
-fn http(port: u16, method: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let status = raw.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
 
 fn get(port: u16, path: &str) -> Value {
     let (status, body) = http(port, "GET", path, "application/json", "");

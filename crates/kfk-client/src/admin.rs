@@ -326,9 +326,13 @@ impl Client {
         let req = CreatePartitionsRequest::default()
             .with_timeout_ms(self.admin_timeout_ms())
             .with_topics(vec![
+                // Null assignments: the broker places the new partitions.
+                // (The default is an empty list, which Kafka reads as
+                // "explicit assignments, none given" and refuses.)
                 CreatePartitionsTopic::default()
                     .with_name(topic_name(topic))
-                    .with_count(count),
+                    .with_count(count)
+                    .with_assignments(None),
             ]);
         let (resp, _) = self.controller().await?.send(&req).await?;
         for r in resp.results {

@@ -221,9 +221,15 @@ impl Producer {
                 .with_transaction_timeout_ms(-1)
                 .with_producer_id(ProducerId(-1))
                 .with_producer_epoch(-1);
-            let conn = client.any_broker().await?;
-            let (resp, _) = conn.send(&req).await?;
-            ClientError::check(resp.error_code, None, "cannot get a producer id")?;
+            // A broker that has just started answers COORDINATOR_LOAD_IN_PROGRESS
+            // (Kafka does while its transaction coordinator loads): retried.
+            let resp = client
+                .retrying(|| async {
+                    let (resp, _) = client.any_broker().await?.send(&req).await?;
+                    ClientError::check(resp.error_code, None, "cannot get a producer id")?;
+                    Ok(resp)
+                })
+                .await?;
             Some((resp.producer_id.0, resp.producer_epoch))
         } else {
             None

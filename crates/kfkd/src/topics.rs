@@ -239,13 +239,16 @@ impl Broker {
         &self,
         name: &str,
         count: i32,
-        assignments: Vec<Vec<i32>>,
+        assignments: Option<Vec<Vec<i32>>>,
         validate_only: bool,
     ) -> Result<(), ApiError> {
         refuse_internal(
             name,
             "given partitions: groups are mapped to its partitions by their count",
         )?;
+        // Null: the broker places them; a list (even empty) must place each.
+        let explicit = assignments.is_some();
+        let assignments = assignments.unwrap_or_default();
         let _serial = self.changes.lock().await;
         let (current, rf, first) = self.with_image(|image| -> Result<(usize, i32, i32), ApiError> {
             let topic = image.topics.get(name).ok_or_else(|| unknown_topic(name))?;
@@ -256,10 +259,15 @@ impl Broker {
                     format!("topic '{name}' has {current} partitions; the new count must be larger (and at most {MAX_PARTITIONS}), got {count}"),
                 ));
             }
-            if !assignments.is_empty() && assignments.len() != count as usize - current {
+            if explicit && assignments.len() != count as usize - current {
+                // Kafka's words.
                 return Err(ApiError::new(
                     ResponseError::InvalidReplicaAssignment,
-                    format!("{} assignments given for {} new partitions", assignments.len(), count as usize - current),
+                    format!(
+                        "Attempted to add {} additional partition(s), but only {} assignment(s) were specified.",
+                        count as usize - current,
+                        assignments.len()
+                    ),
                 ));
             }
             let first = topic.partitions.first();

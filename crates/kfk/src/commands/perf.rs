@@ -133,7 +133,9 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
         r => Some(r as f64),
     };
     let client = ctx.client().await?;
-    client.topic(&args.load.topic).await?;
+    // As kafka-producer-perf-test: a broker that creates topics on first
+    // use creates this one.
+    super::produce::ensure_topic(&client, &args.load.topic).await?;
     let producer = Producer::new(
         Arc::clone(&client),
         ProducerConfig {
@@ -421,6 +423,7 @@ pub async fn e2e(ctx: &Ctx, args: &PerfE2eArgs) -> CliResult {
         ));
     }
     let client = ctx.client().await?;
+    super::produce::ensure_topic(&client, &args.load.topic).await?;
     let info = client.topic(&args.load.topic).await?;
     // The consumer starts at the end before the first send, so it sees
     // exactly the records this run produces.

@@ -18,12 +18,11 @@ pub async fn handle(
     let deadline = super::deadline(req.timeout_ms);
     let mut results = Vec::with_capacity(req.topics.len());
     for t in req.topics {
-        let assignments = t
-            .assignments
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| a.broker_ids.into_iter().map(|b| b.0).collect())
-            .collect();
+        let assignments = t.assignments.map(|all| {
+            all.into_iter()
+                .map(|a| a.broker_ids.into_iter().map(|b| b.0).collect())
+                .collect()
+        });
         let result = CreatePartitionsTopicResult::default().with_name(t.name.clone());
         let work = {
             let broker = Arc::clone(broker);
