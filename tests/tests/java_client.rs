@@ -220,3 +220,74 @@ fn a_static_java_member_that_restarts_gets_its_partitions_back_without_a_rebalan
     }
     read_once_by_owners(&home, "statics", 6, &mut members, &owned);
 }
+
+#[test]
+fn the_java_admin_client_describes_lists_alters_and_deletes_records() {
+    let home = Home::new().with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
+    home.up();
+    let bs = format!("127.0.0.1:{}", home.port());
+    home.ok(&["topics", "create", "adm", "-p", "2"]);
+    home.ok_stdin(&["produce", "adm", "-p", "0"], "a\nb\nc\n");
+    std::thread::sleep(Duration::from_millis(100));
+    let middle = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string();
+    std::thread::sleep(Duration::from_millis(100));
+    home.ok_stdin(&["produce", "adm", "-p", "0"], "d\ne\n");
+    home.ok(&[
+        "consume",
+        "adm",
+        "-g",
+        "classic-readers",
+        "--from-beginning",
+        "-e",
+        "-q",
+    ]);
+
+    let out = kfk_e2e::run(
+        java().args(["kfk.e2e.Clients", "admin", &bs, "adm", &middle]),
+        Duration::from_secs(60),
+    );
+    let lines = json_lines(&String::from_utf8_lossy(&out.stdout));
+    let call = |name: &str| -> &Value {
+        lines
+            .iter()
+            .find(|l| l["call"] == name)
+            .unwrap_or_else(|| panic!("{name} in {lines:?}"))
+    };
+    let cluster = home.json(&["describe", "cluster"]);
+    assert_eq!(
+        call("describeCluster")["clusterId"],
+        cluster["cluster_id"],
+        "{cluster}"
+    );
+    assert_eq!(call("describeCluster")["nodes"], serde_json::json!([1]));
+    let parts = call("describeTopics")["partitions"].as_array().unwrap();
+    assert_eq!(parts.len(), 2);
+    assert!(
+        parts
+            .iter()
+            .all(|p| p["leader"] == 1 && p["replicas"] == serde_json::json!([1]))
+    );
+    let offsets = call("listOffsets");
+    assert_eq!(
+        (offsets["earliest"].as_i64(), offsets["latest"].as_i64()),
+        (Some(0), Some(5))
+    );
+    assert_eq!(offsets["at_time"], 3, "the first record after the middle");
+    let altered = call("incrementalAlterConfigs");
+    assert_eq!(altered["retention.ms"], "123456789");
+    assert_eq!(altered["source"], "DYNAMIC_TOPIC_CONFIG");
+    assert_eq!(
+        call("listGroups")["classic"],
+        serde_json::json!(["classic-readers:Classic"])
+    );
+    let deleted = call("deleteRecords");
+    assert_eq!(deleted["low_watermark"], 2, "{deleted}");
+    assert_eq!(deleted["earliest"], 2, "{deleted}");
+    // kfk sees the same: the first two records are gone.
+    let rest = home.ok(&["consume", "adm", "-p", "0", "--from-beginning", "-e", "-q"]);
+    assert_eq!(rest, "c\nd\ne\n");
+}

@@ -83,6 +83,25 @@ fn kafka_topics_creates_lists_describes_alters_and_deletes() {
         assert!(described.contains(&line), "{line} in\n{described}");
     }
 
+    // A topic wider than one DescribeTopicPartitions page (2,000) comes whole.
+    topics(
+        &mut kafka,
+        &[
+            "--create",
+            "--topic",
+            "wide",
+            "--partitions",
+            "2500",
+            "--replication-factor",
+            "1",
+        ],
+    )
+    .ok();
+    let wide = topics(&mut kafka, &["--describe", "--topic", "wide"]).ok();
+    assert_eq!(lines_with(&wide, "\tPartition: ").len(), 2500);
+    assert!(wide.contains("\tPartition: 2499\t"), "the last page");
+    topics(&mut kafka, &["--delete", "--topic", "wide"]).ok();
+
     // Alter the partition count.
     topics(
         &mut kafka,
@@ -740,6 +759,40 @@ fn kafka_configs_get_offsets_log_dirs_and_metadata_quorum() {
     assert_eq!(offsets(&mut kafka, "-2"), "cfg:0:0\ncfg:1:0\n");
     let at_middle = offsets(&mut kafka, &middle.to_string());
     assert!(at_middle.lines().any(|l| l == "cfg:0:3"), "{at_middle}");
+
+    // Delete records below offset 2 of cfg-0 (replicas 1 and 2): the low
+    // watermark moves on both, so it holds when the leader stops.
+    let plan = std::env::temp_dir().join(format!("delete-{}.json", std::process::id()));
+    std::fs::write(
+        &plan,
+        r#"{"partitions":[{"topic":"cfg","partition":0,"offset":2}],"version":1}"#,
+    )
+    .unwrap();
+    let deleted = kafka.ok(
+        "kafka-delete-records",
+        &[
+            "--bootstrap-server",
+            bs,
+            "--offset-json-file",
+            &plan.display().to_string(),
+        ],
+    );
+    std::fs::remove_file(&plan).ok();
+    assert!(
+        deleted.contains("partition: cfg-0\tlow_watermark: 2"),
+        "{deleted}"
+    );
+    assert_eq!(offsets(&mut kafka, "-2"), "cfg:0:2\ncfg:1:0\n");
+    let rest = home.ok(&["consume", "cfg", "-p", "0", "--from-beginning", "-e", "-q"]);
+    assert_eq!(rest, "c\nd\ne\n");
+    home.ok(&["cluster", "stop-broker", "1", "--kill"]);
+    wait_until(Duration::from_secs(30), "broker 2 to lead cfg-0", || {
+        home.json(&["topics", "describe", "cfg"])["partitions"][0]["leader"] == 2
+    });
+    assert_eq!(offsets(&mut kafka, "-2"), "cfg:0:2\ncfg:1:0\n");
+    let rest = home.ok(&["consume", "cfg", "-p", "0", "--from-beginning", "-e", "-q"]);
+    assert_eq!(rest, "c\nd\ne\n");
+    home.ok(&["cluster", "start-broker", "1"]);
 
     // Log dirs: each broker reports its directory and the replicas in it.
     let dirs = kafka.ok(

@@ -167,6 +167,8 @@ fn perf_rejects_nonsense() {
         let out = home.kfk(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
     }
+    // A topic that does not exist is created by a broker that auto-creates
+    // (kfkd's default, as Kafka's), as kafka-producer-perf-test relies on.
     let out = home.kfk(&[
         "perf",
         "produce",
@@ -175,5 +177,17 @@ fn perf_rejects_nonsense() {
         "--num-records",
         "5",
     ]);
-    assert!(!out.status.success());
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("Created topic missing (auto-created by the broker)."),
+        "{out:?}"
+    );
+    assert!(home.ok(&["topics", "list"]).contains("missing"));
+    // A broker that does not auto-create: the reason, and nothing created.
+    let strict = KfkHome::new().with_env("KFKD_AUTO_CREATE_TOPICS_ENABLE", "false");
+    strict.up();
+    let err = strict.fails(&["perf", "produce", "--topic", "absent", "--num-records", "5"]);
+    assert!(err.contains("auto.create.topics.enable=false"), "{err}");
+    assert!(!strict.ok(&["topics", "list"]).contains("absent"));
 }

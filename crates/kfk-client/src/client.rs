@@ -304,40 +304,38 @@ impl Client {
     /// on first use.
     pub async fn auto_create(&self, name: &str) -> Result<Arc<TopicInfo>> {
         let only = [name.to_string()];
-        for attempt in 0..20 {
-            // A broker that creates it answers LEADER_NOT_AVAILABLE until its
-            // partitions have leaders; one that does not, UNKNOWN_TOPIC.
-            let meta = self.fetch_metadata(Some(&only), true).await?;
-            if let Some(t) = meta.topics.get(name)
-                && t.partitions.iter().all(|p| p.leader >= 0)
-            {
-                return Ok(t.clone());
-            }
-            if attempt > 0 && !meta.topics.contains_key(name) && !self.being_created(name).await {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        Err(ClientError::UnknownTopic(name.to_string()))
-    }
-
-    /// Whether the cluster knows `name` at all (even without leaders yet).
-    async fn being_created(&self, name: &str) -> bool {
         let req = MetadataRequest::default()
             .with_topics(Some(vec![
                 MetadataRequestTopic::default().with_name(Some(kfk_wire::topic_name(name))),
             ]))
-            .with_allow_auto_topic_creation(false);
-        let Ok(conn) = self.any_broker().await else {
-            return false;
-        };
-        match conn.send(&req).await {
-            Ok((resp, _)) => resp.topics.iter().any(|t| {
-                t.error_code == kafka_protocol::ResponseError::LeaderNotAvailable.code()
-                    || (t.error_code == 0 && !t.partitions.is_empty())
-            }),
-            Err(_) => false,
+            .with_allow_auto_topic_creation(true);
+        // A broker that creates it answers UNKNOWN_TOPIC_OR_PARTITION (Kafka
+        // while it forwards the creation to its controller), then
+        // LEADER_NOT_AVAILABLE or partitions without leaders until they have
+        // them. One that does not create answers UNKNOWN_TOPIC_OR_PARTITION
+        // for ever: that is given up after a while (Kafka's producer waits
+        // max.block.ms, a minute).
+        let started = std::time::Instant::now();
+        let give_up_unknown = std::time::Duration::from_secs(3);
+        for _ in 0..100 {
+            let (resp, _) = self.any_broker().await?.send(&req).await?;
+            let Some(t) = resp.topics.first() else { break };
+            match kafka_protocol::ResponseError::try_from_code(t.error_code) {
+                None if !t.partitions.is_empty()
+                    && t.partitions.iter().all(|p| p.leader_id.0 >= 0) =>
+                {
+                    if let Some(t) = self.refresh(Some(&only)).await?.topics.get(name) {
+                        return Ok(Arc::clone(t));
+                    }
+                }
+                None | Some(kafka_protocol::ResponseError::LeaderNotAvailable) => {}
+                Some(kafka_protocol::ResponseError::UnknownTopicOrPartition)
+                    if started.elapsed() < give_up_unknown => {}
+                Some(_) => break,
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+        Err(ClientError::UnknownTopic(name.to_string()))
     }
 
     async fn fetch_metadata(

@@ -10,6 +10,7 @@
 //!         00000000000000000000.timeindex  sparse: max timestamp -> relative offset
 //!         recovery-point                  offset below which data is fsynced
 //!         leader-epoch-checkpoint         where each leader epoch began
+//!         log-start-offset                records deleted up to here (only if inside a segment)
 //! ```
 //!
 //! Files are made when they first have something to hold (an index with its
@@ -30,6 +31,7 @@ mod fd_cache;
 mod index;
 mod leader_epoch;
 mod log;
+mod log_start;
 mod manager;
 mod partition;
 mod recovery_point;

@@ -620,3 +620,44 @@ fn a_new_partition_is_two_files_and_closes_cleanly_before_its_first_index_entry(
     let again = Log::open(dir.path(), LogConfig::default()).unwrap();
     assert_eq!(again.log_end_offset(), 1);
 }
+
+#[test]
+fn records_deleted_inside_a_segment_stay_unreadable_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = Log::open(dir.path(), small_segments()).unwrap();
+        // 60 batches of 4 records over several 4 KiB segments.
+        fill(&log, 60, 4, 1000);
+        assert!(log.segment_count() > 2);
+        let second_base = log.segment_base_offsets()[1];
+        // Into the middle of the second segment.
+        let target = second_base + 3;
+        assert_eq!(log.advance_log_start(target).unwrap(), target);
+        assert_eq!(log.log_start_offset(), target);
+        assert_eq!(
+            log.segment_base_offsets()[0],
+            second_base,
+            "the first segment went"
+        );
+        assert!(matches!(
+            log.read(target - 1, 1 << 20),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+        let read = log.read(target, 1 << 20).unwrap();
+        assert_eq!(read.log_start_offset, target);
+        // The batch holding the start comes whole, as Kafka serves it.
+        assert!(offsets(&read.records)[0] <= target);
+        // Never backwards; never past the end.
+        assert_eq!(log.advance_log_start(1).unwrap(), target);
+        log.close().unwrap();
+    }
+    let log = Log::open(dir.path(), small_segments()).unwrap();
+    assert_eq!(log.log_start_offset(), log.segment_base_offsets()[0] + 3);
+    assert_eq!(log.advance_log_start(i64::MAX).unwrap(), 240);
+    assert_eq!(log.log_start_offset(), 240);
+    assert_eq!(log.log_end_offset(), 240);
+    // The next record is readable from the new start.
+    let mut b = common::batch(1, 10, 5000);
+    log.append(&mut b, 0).unwrap();
+    assert_eq!(offsets(&log.read(240, 1 << 20).unwrap().records), vec![240]);
+}

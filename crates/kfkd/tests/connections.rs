@@ -161,6 +161,8 @@ async fn send_default(c: &mut Client, api: ApiKey, version: i16) -> Option<i32> 
         ListPartitionReassignments => ListPartitionReassignmentsRequest::default(),
         ElectLeaders => ElectLeadersRequest::default(),
         DescribeLogDirs => DescribeLogDirsRequest::default(),
+        DeleteRecords => DeleteRecordsRequest::default(),
+        DescribeTopicPartitions => DescribeTopicPartitionsRequest::default(),
         FindCoordinator => FindCoordinatorRequest::default(),
         JoinGroup => JoinGroupRequest::default(),
         SyncGroup => SyncGroupRequest::default(),

@@ -451,9 +451,19 @@ async fn topics_can_be_deleted_grown_and_reconfigured() {
         CreatePartitionsRequest::default().with_topics(vec![
             CreatePartitionsTopic::default()
                 .with_name(name("t"))
-                .with_count(count),
+                .with_count(count)
+                .with_assignments(None),
         ])
     };
+    // An explicit assignment list must place every new partition: an empty
+    // one is refused, as Kafka refuses it.
+    let mut empty = grow(4);
+    empty.topics[0].assignments = Some(Vec::new());
+    let resp: CreatePartitionsResponse = c.request(ApiKey::CreatePartitions, 3, &empty).await;
+    assert_eq!(
+        resp.results[0].error_code,
+        code(ResponseError::InvalidReplicaAssignment)
+    );
     let resp: CreatePartitionsResponse = c.request(ApiKey::CreatePartitions, 3, &grow(4)).await;
     assert_eq!(resp.results[0].error_code, 0);
     assert_eq!(produce(&mut c, "t", 3, batch(1)).await, (0, 0));

@@ -63,6 +63,10 @@ pub struct ReadResult {
 struct LogState {
     /// Sorted by base offset, never empty; the last one is active.
     segments: Vec<Segment>,
+    /// The first offset readers may see when records were deleted up to it
+    /// in the middle of a segment (DeleteRecords, or following a leader that
+    /// did); below the first segment's base it means nothing.
+    start: i64,
     epochs: LeaderEpochCache,
     unflushed_messages: u64,
     last_flush_ms: i64,
@@ -77,7 +81,7 @@ impl LogState {
         self.segments[self.segments.len() - 1].next_offset
     }
     fn log_start_offset(&self) -> i64 {
-        self.segments[0].base_offset
+        self.start.max(self.segments[0].base_offset)
     }
     /// Index of the segment that holds `offset` (the last with base <= offset).
     fn segment_index(&self, offset: i64) -> usize {
@@ -217,9 +221,13 @@ impl Log {
         }
         let cached_epochs = LeaderEpochCache::load(&dir);
         let rebuild_epochs = cached_epochs.is_none();
+        // Recovery may have cut the log below a stored start.
+        let end = segments.last().map_or(0, |s| s.next_offset);
+        let start = crate::log_start::load(&dir).min(end);
         let log = Log {
             config: RwLock::new(config),
             state: Mutex::new(LogState {
+                start,
                 epochs: cached_epochs.unwrap_or_else(|| LeaderEpochCache::empty(&dir)),
                 segments,
                 unflushed_messages: 0,

@@ -4,7 +4,7 @@
 
 use tracing::info;
 
-use crate::error::Result;
+use crate::error::{IoContext, Result};
 use crate::segment::Segment;
 
 use super::{Log, modified_ms};
@@ -53,6 +53,8 @@ impl Log {
             seg.delete_files()?;
         }
         st.segments.push(Segment::create(&self.dir, offset)?);
+        st.start = offset;
+        crate::log_start::store(&self.dir, offset, offset).at(&self.dir)?;
         if st.epochs.clear() {
             st.epochs.write()?;
         }
@@ -89,6 +91,39 @@ impl Log {
         info!(log = %self.dir.display(), segments = count, log_start_offset = start,
             "deleted segments below a new log start");
         Ok(count)
+    }
+
+    /// Moves the log start to `offset` (at most the log end): the records
+    /// below it are gone for every reader, and the segments wholly below it
+    /// are deleted. Kafka's DeleteRecords on a leader; a follower does the
+    /// same with its leader's log start. Returns the log start after it.
+    ///
+    /// # Errors
+    /// [`LogError::Io`].
+    pub fn advance_log_start(&self, offset: i64) -> Result<i64> {
+        let mut st = self.lock();
+        let target = offset.min(st.next_offset());
+        if target <= st.log_start_offset() {
+            return Ok(st.log_start_offset());
+        }
+        st.start = target;
+        let count = st
+            .segments
+            .windows(2)
+            .take_while(|w| w[1].base_offset <= target)
+            .count();
+        let deleted: Vec<Segment> = st.segments.drain(..count).collect();
+        // The start is on disk before the data under it goes.
+        crate::log_start::store(&self.dir, target, st.segments[0].base_offset).at(&self.dir)?;
+        for seg in &deleted {
+            seg.delete_files()?;
+        }
+        if st.epochs.truncate_from_start(target) {
+            st.epochs.write()?;
+        }
+        info!(log = %self.dir.display(), log_start_offset = target, segments_deleted = count,
+            "records deleted below a new log start");
+        Ok(target)
     }
 
     /// Applies retention: deletes the oldest segments whose newest record is

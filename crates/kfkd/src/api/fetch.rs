@@ -125,6 +125,7 @@ fn record_follower_progress(broker: &Broker, req: &FetchRequest) {
                 continue;
             }
             let before = part.high_watermark();
+            part.follower_log_start(replica, p.log_start_offset);
             if let Some(change) = part.follower_fetched(replica, p.fetch_offset) {
                 broker.request_isr_change(&tp, change);
             }

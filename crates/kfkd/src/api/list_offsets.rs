@@ -31,7 +31,10 @@ fn lookup(part: &Partition, timestamp: i64) -> Result<(i64, i64), ResponseError>
             .offset_for_timestamp(ts)
             .map_err(|_| ResponseError::KafkaStorageError)?
         {
-            Some(r) if r.offset < part.high_watermark() => (r.timestamp, r.offset),
+            // Records deleted below the log start are not answers.
+            Some(r) if r.offset < part.high_watermark() => {
+                (r.timestamp, r.offset.max(log.log_start_offset()))
+            }
             _ => (-1, -1),
         },
         _ => return Err(ResponseError::InvalidRequest),

@@ -6,9 +6,11 @@ mod api_versions;
 mod configs;
 mod create_partitions;
 mod create_topics;
+mod delete_records;
 mod delete_topics;
 mod describe_cluster;
 mod describe_quorum;
+mod describe_topic_partitions;
 mod fetch;
 mod groups;
 mod init_producer_id;
@@ -49,6 +51,8 @@ pub const SUPPORTED: VersionTable = VersionTable::new(&[
     (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::ElectLeaders, 0, 2),
     (ApiKey::DescribeLogDirs, 1, 4),
+    (ApiKey::DeleteRecords, 0, 2),
+    (ApiKey::DescribeTopicPartitions, 0, 0),
     (ApiKey::FindCoordinator, 0, 4),
     (ApiKey::JoinGroup, 0, 9),
     (ApiKey::SyncGroup, 0, 5),
@@ -135,6 +139,10 @@ pub async fn handle(
         RequestKind::ListPartitionReassignments(r) => reply!(reassignments::list(broker, r)),
         RequestKind::ElectLeaders(r) => reply!(reassignments::elect_leaders(broker, r).await),
         RequestKind::DescribeLogDirs(r) => reply!(log_dirs::handle(broker, r)),
+        RequestKind::DescribeTopicPartitions(r) => {
+            reply!(describe_topic_partitions::handle(broker, r))
+        }
+        RequestKind::DeleteRecords(r) => reply!(delete_records::handle(broker, r).await),
         RequestKind::FindCoordinator(r) => {
             reply!(groups::find_coordinator(broker, r, version).await)
         }

@@ -323,9 +323,9 @@ async fn fetch(b: &Broker, c: &mut LeaderLink, followed: &Followed) -> anyhow::R
                         backoff = true;
                     }
                     // What the leader dropped (compacted offsets, deleted
-                    // records) goes here too, a whole segment at a time.
+                    // records, retention) is dropped here too.
                     if r.log_start_offset > p.log().log_start_offset()
-                        && let Err(e) = p.log().delete_segments_before(r.log_start_offset)
+                        && let Err(e) = p.log().advance_log_start(r.log_start_offset)
                     {
                         warn!(partition = %p.tp, error = %e, "could not follow the leader's log start");
                     }

@@ -45,6 +45,8 @@ struct Progress {
     last_fetch: Instant,
     /// The leader's log end offset at `last_fetch`.
     leader_end_at_last_fetch: i64,
+    /// The follower's log start offset, as its last fetch said.
+    log_start_offset: i64,
 }
 
 impl Progress {
@@ -54,6 +56,7 @@ impl Progress {
             last_caught_up: now,
             last_fetch: now,
             leader_end_at_last_fetch: 0,
+            log_start_offset: 0,
         }
     }
 }
@@ -346,6 +349,29 @@ impl Partition {
             end_offset: info.last_offset + 1,
             leader_epoch,
         })
+    }
+
+    /// Notes the log start offset a follower's fetch carried.
+    pub fn follower_log_start(&self, replica: i32, log_start_offset: i64) {
+        let mut st = lock(&self.state);
+        if let Some(p) = st.followers.get_mut(&replica) {
+            p.log_start_offset = log_start_offset;
+        }
+    }
+
+    /// The lowest log start among the leader and its in-sync followers
+    /// (Kafka's low watermark): records below it are gone from every
+    /// replica that could lead. `None` when this replica does not lead.
+    pub fn low_watermark(&self) -> Option<i64> {
+        let st = lock(&self.state);
+        if st.role != Role::Leader {
+            return None;
+        }
+        let mut low = self.log.log_start_offset();
+        for r in st.isr.iter().filter(|r| **r != self.me) {
+            low = low.min(st.followers.get(r).map_or(0, |p| p.log_start_offset));
+        }
+        Some(low)
     }
 
     /// Records a follower's fetch (its fetch offset is its log end offset),

@@ -9,6 +9,21 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.DeletedRecords;
+import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.apache.kafka.clients.admin.GroupListing;
+import org.apache.kafka.clients.admin.ListGroupsOptions;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -19,7 +34,11 @@ import org.apache.kafka.clients.consumer.RangeAssignor;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.GroupType;
+import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -34,6 +53,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *         a classic-protocol group member (ASSIGNOR range|cooperative-sticky,
  *         INSTANCE a group.instance.id or -), committing after each poll,
  *         until IDLE_MS pass without a record once one was read
+ * admin BOOTSTRAP TOPIC TIME   the AdminClient's calls on TOPIC (which has
+ *         records before and after TIME, ms), one line per call
  * </pre>
  */
 public final class Clients {
@@ -42,6 +63,7 @@ public final class Clients {
     public static void main(String[] args) throws Exception {
         switch (args[0]) {
             case "produce" -> System.exit(produce(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4])));
+            case "admin" -> admin(args[1], args[2], Long.parseLong(args[3]));
             case "consume" -> consume(args[1], args[2], args[3], args[4], args[5], Long.parseLong(args[6]));
             default -> {
                 System.err.println("unknown mode " + args[0]);
@@ -140,6 +162,62 @@ public final class Clients {
             producer.flush();
         }
         return failed.get() == 0 ? 0 : 1;
+    }
+
+    /** One call after another; a failed call prints its error and the rest go on. */
+    static void admin(String bootstrap, String topic, long time) throws Exception {
+        Properties props = new Properties();
+        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        try (Admin admin = Admin.create(props)) {
+            DescribeClusterResult cluster = admin.describeCluster();
+            List<Integer> nodes = new ArrayList<>();
+            for (Node n : cluster.nodes().get()) {
+                nodes.add(n.id());
+            }
+            nodes.sort(null);
+            emit(obj("call", "describeCluster", "clusterId", cluster.clusterId().get(),
+                    "controller", cluster.controller().get().id(), "nodes", nodes));
+
+            TopicDescription td = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+            List<Object> parts = new ArrayList<>();
+            for (TopicPartitionInfo p : td.partitions()) {
+                List<Integer> replicas = new ArrayList<>();
+                p.replicas().forEach(r -> replicas.add(r.id()));
+                parts.add(obj("partition", p.partition(), "leader", p.leader().id(), "replicas", replicas));
+            }
+            emit(obj("call", "describeTopics", "partitions", parts));
+
+            TopicPartition p0 = new TopicPartition(topic, 0);
+            Map<String, Object> offsets = new LinkedHashMap<>();
+            offsets.put("earliest", admin.listOffsets(Map.of(p0, OffsetSpec.earliest())).partitionResult(p0).get().offset());
+            offsets.put("latest", admin.listOffsets(Map.of(p0, OffsetSpec.latest())).partitionResult(p0).get().offset());
+            offsets.put("at_time", admin.listOffsets(Map.of(p0, OffsetSpec.forTimestamp(time))).partitionResult(p0).get().offset());
+            offsets.put("call", "listOffsets");
+            emit(offsets);
+
+            ConfigResource res = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+            admin.incrementalAlterConfigs(Map.of(res, List.of(new AlterConfigOp(
+                    new ConfigEntry("retention.ms", "123456789"), AlterConfigOp.OpType.SET)))).all().get();
+            Config config = admin.describeConfigs(List.of(res)).all().get().get(res);
+            emit(obj("call", "incrementalAlterConfigs", "retention.ms", config.get("retention.ms").value(),
+                    "source", config.get("retention.ms").source().toString()));
+
+            List<String> classic = new ArrayList<>();
+            for (GroupListing g : admin.listGroups(new ListGroupsOptions().withTypes(Set.of(GroupType.CLASSIC))).all().get()) {
+                classic.add(g.groupId() + ":" + g.type().map(Object::toString).orElse("?"));
+            }
+            classic.sort(null);
+            emit(obj("call", "listGroups", "classic", classic));
+
+            try {
+                DeletedRecords deleted = admin.deleteRecords(Map.of(p0, RecordsToDelete.beforeOffset(2)))
+                        .lowWatermarks().get(p0).get();
+                emit(obj("call", "deleteRecords", "low_watermark", deleted.lowWatermark(),
+                        "earliest", admin.listOffsets(Map.of(p0, OffsetSpec.earliest())).partitionResult(p0).get().offset()));
+            } catch (ExecutionException e) {
+                emit(obj("call", "deleteRecords", "error", e.getCause().toString()));
+            }
+        }
     }
 
     static List<String> names(Collection<TopicPartition> parts) {
