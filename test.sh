@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what the tests need when it is missing
-# (Debian packages, the Python clients, KafkaJS, Apache Kafka's jars), builds
-# the binaries the end-to-end tests start, runs every test binary to the end
-# and closes with one line, `tests: N passed, M failed`. Exits non-zero if any
-# step failed.
+# (Debian packages, the Python clients, KafkaJS, Apache Kafka's jars,
+# franz-go), builds the binaries the end-to-end tests start, runs every test
+# binary to the end and closes with one line, `tests: N passed, M failed`.
+# Exits non-zero if any step failed.
 #
 #   ./test.sh [--no-install | --prepare] [-- CARGO TEST ARGS...]
 #
@@ -132,6 +132,18 @@ if [ ! -e "$java_stamp" ] || [ -n "$java_newest" ]; then
   rm -rf target/java/lib
   $mvn_cmd || stop_with "Maven could not fetch Apache Kafka's jars (no network?)" "$mvn_cmd"
   touch "$java_stamp"
+fi
+
+# --- franz-go (the Go module proxy, pinned by tests/go/go.sum) --------------------
+# Go itself is not taken from Debian (bookworm's is too old for franz-go).
+command -v go >/dev/null ||
+  stop_with "Go is missing (franz-go's tests need Go 1.26 or newer)" "see https://go.dev/doc/install"
+if [ ! -d target/go/mod/github.com/twmb ]; then
+  go_cmd="(cd tests/go && GOMODCACHE=$PWD/target/go/mod go mod download)"
+  [ "$mode" = check ] && stop_with "franz-go is not in target/go" "$go_cmd"
+  say "fetching franz-go from the Go module proxy into target/go"
+  (cd tests/go && GOMODCACHE="$PWD/../../target/go/mod" go mod download) ||
+    stop_with "go could not fetch franz-go (no network?)" "$go_cmd"
 fi
 
 [ "$mode" = run ] || { say "prerequisites are in place"; exit 0; }

@@ -842,3 +842,28 @@ pub fn assert_replicas_identical(home: &KfkHome, topic: &str, partitions: i32) {
         }
     }
 }
+
+/// The franz-go test client (`tests/go`), built once per test binary into
+/// `target/franz` with its modules cached under `target/go`.
+pub fn franz() -> Command {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let path = BUILT.get_or_init(|| {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| manifest.join("..").join("target"));
+        let out = target.join("franz");
+        run(
+            Command::new(tool("go", "Go (https://go.dev/dl/)"))
+                .current_dir(manifest.join("go"))
+                .env("GOMODCACHE", target.join("go/mod"))
+                .env("GOFLAGS", "-mod=readonly")
+                .args(["build", "-o"])
+                .arg(&out)
+                .arg("."),
+            Duration::from_secs(600),
+        );
+        out
+    });
+    Command::new(path)
+}

@@ -1,0 +1,101 @@
+//! franz-go (`kgo`, `kadm`), a Go client written from the protocol, against
+//! kfkd: acks=all produce, a committing group of two, and admin calls.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use kfk_e2e::{KfkHome as Home, Spawned, franz, run, wait_until};
+use serde_json::Value;
+
+fn json_lines(out: &str) -> Vec<Value> {
+    out.lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn franz_go_produces_consumes_in_a_group_and_administers() {
+    let home = Home::new().with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
+    let base = home.up_cluster(3);
+    let bs = kfk_e2e::cluster_bootstrap(base, 3);
+    home.ok(&["topics", "create", "fz", "-p", "4", "-r", "3"]);
+
+    let out = run(
+        franz().args(["produce", &bs, "fz", "1000"]),
+        Duration::from_secs(90),
+    );
+    let acked = json_lines(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(acked.len(), 1000);
+    // Every acknowledged record is stored where it was acknowledged.
+    let stored = home.ok(&[
+        "consume",
+        "fz",
+        "--from-beginning",
+        "-e",
+        "-q",
+        "-f",
+        "%p %o %s\n",
+    ]);
+    let stored: BTreeSet<String> = stored.lines().map(str::to_string).collect();
+    for a in &acked {
+        let line = format!("{} {} {}", a["p"], a["o"], a["v"].as_str().unwrap());
+        assert!(stored.contains(&line), "{line} acknowledged but not stored");
+    }
+
+    // Two members share the four partitions and read each record once.
+    let dir = tempfile::tempdir().unwrap();
+    let member = |i: usize| {
+        Spawned::start(
+            franz().args(["group", &bs, "fz", "fz-readers", "5000"]),
+            &dir.path().join(format!("member{i}.log")),
+        )
+    };
+    let mut members = [member(0), member(1)];
+    let mut seen: Vec<String> = Vec::new();
+    wait_until(
+        Duration::from_secs(60),
+        "the two members to read 1000",
+        || {
+            seen = members
+                .iter()
+                .flat_map(|m| json_lines(&m.output()))
+                .map(|l| l["v"].as_str().unwrap().to_string())
+                .collect();
+            seen.len() >= 1000
+        },
+    );
+    for m in &mut members {
+        let status = m.wait_for(Duration::from_secs(30));
+        assert!(status.success(), "{}", m.output());
+    }
+    let distinct: BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(
+        (seen.len(), distinct.len()),
+        (1000, 1000),
+        "each record once"
+    );
+    let g = home.json(&["groups", "describe", "fz-readers"]);
+    assert_eq!(g["total_lag"], 0, "{g}");
+
+    let out = run(
+        franz().args(["admin", &bs, "fz-admin"]),
+        Duration::from_secs(90),
+    );
+    let lines = json_lines(&String::from_utf8_lossy(&out.stdout));
+    let call = |name: &str| -> &Value {
+        lines
+            .iter()
+            .find(|l| l["call"] == name)
+            .unwrap_or_else(|| panic!("{name} in {lines:?}"))
+    };
+    assert_eq!(call("Metadata")["brokers"], serde_json::json!([1, 2, 3]));
+    assert_eq!(call("Metadata")["partitions"], 3);
+    assert_eq!(call("DescribeTopicConfigs")["retention.ms"], "3600000");
+    assert_eq!(call("AlterTopicConfigs")["retention.ms"], "7200000");
+    assert_eq!(call("ListEndOffsets")["total"], 0);
+    let groups = call("ListGroups")["groups"].to_string();
+    assert!(groups.contains("fz-readers"), "{groups}");
+    call("DeleteTopics");
+    assert!(!home.ok(&["topics", "list"]).contains("fz-admin"));
+}
