@@ -105,3 +105,63 @@ fn retention_bytes_deletes_the_oldest_segments_in_the_background() {
         200
     );
 }
+
+#[test]
+fn delete_records_moves_the_log_start_for_good() {
+    let home = Home::new();
+    home.up();
+    home.ok(&["topics", "create", "dr", "-p", "2"]);
+    home.ok_stdin(&["produce", "dr", "-p", "0"], "a\nb\nc\nd\ne\n");
+    home.ok_stdin(&["produce", "dr", "-p", "1"], "x\ny\nz\n");
+    let read = |p: &str| home.ok(&["consume", "dr", "-p", p, "--from-beginning", "-e", "-q"]);
+
+    let out = home.ok(&[
+        "topics",
+        "delete-records",
+        "dr",
+        "-p",
+        "0",
+        "--before",
+        "3",
+        "--yes",
+    ]);
+    assert_eq!(
+        out,
+        "Records delete operation completed:\npartition: dr-0\tlow_watermark: 3\n"
+    );
+    assert_eq!(read("0"), "d\ne\n");
+    assert_eq!(read("1"), "x\ny\nz\n", "the other partition is untouched");
+
+    // Past the end is refused with the reason; nothing moves.
+    let err = home.fails(&[
+        "topics",
+        "delete-records",
+        "dr",
+        "-p",
+        "0",
+        "--before",
+        "99",
+        "--yes",
+    ]);
+    assert!(err.contains("OffsetOutOfRange"), "{err}");
+    let err = home.fails(&["topics", "delete-records", "dr", "--before", "-3", "--yes"]);
+    assert!(err.contains("--before takes an offset or `end`"), "{err}");
+
+    // Everything, on every partition, as JSON.
+    let all = home.json(&["topics", "delete-records", "dr", "--before", "end", "--yes"]);
+    assert_eq!(
+        all,
+        serde_json::json!([
+            {"partition": 0, "low_watermark": 5},
+            {"partition": 1, "low_watermark": 3}
+        ])
+    );
+    assert_eq!(read("0"), "");
+    home.ok_stdin(&["produce", "dr", "-p", "0"], "f\n");
+    // Deleted records stay deleted across a restart.
+    home.ok(&["cluster", "down"]);
+    home.ok(&["cluster", "up"]);
+    assert_eq!(read("0"), "f\n");
+    let described = home.json(&["topics", "describe", "dr"]);
+    assert_eq!(described["partitions"][0]["earliest_offset"], 5, "{described}");
+}

@@ -8,14 +8,18 @@ use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_topics_request::{
     CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
 };
+use kafka_protocol::messages::delete_records_request::{
+    DeleteRecordsPartition, DeleteRecordsTopic,
+};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
-    BrokerId, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
-    DescribeConfigsRequest, IncrementalAlterConfigsRequest, ListOffsetsRequest,
+    BrokerId, CreatePartitionsRequest, CreateTopicsRequest, DeleteRecordsRequest,
+    DeleteTopicsRequest, DescribeConfigsRequest, IncrementalAlterConfigsRequest,
+    ListOffsetsRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -462,6 +466,69 @@ impl Client {
             )?;
         }
         Ok(())
+    }
+
+    /// Deletes the records of `topic` below each `(partition, offset)` (-1:
+    /// below the high watermark, i.e. all), asking each partition's leader.
+    /// Returns each partition's low watermark (its new log start on every
+    /// in-sync replica) or its error.
+    ///
+    /// # Errors
+    /// Unknown topic or partition, or a broker that cannot be reached.
+    pub async fn delete_records(
+        &self,
+        topic: &str,
+        before: &[(i32, i64)],
+    ) -> Result<Vec<(i32, Result<i64>)>> {
+        let info = self.topic(topic).await?;
+        let mut by_leader: BTreeMap<i32, Vec<(i32, i64)>> = BTreeMap::new();
+        for &(p, offset) in before {
+            let part = info
+                .partition(p)
+                .ok_or_else(|| ClientError::UnknownPartition {
+                    topic: topic.to_string(),
+                    partition: p,
+                })?;
+            by_leader.entry(part.leader).or_default().push((p, offset));
+        }
+        let mut out = Vec::with_capacity(before.len());
+        for (leader, parts) in by_leader {
+            let req = DeleteRecordsRequest::default()
+                .with_timeout_ms(self.admin_timeout_ms())
+                .with_topics(vec![
+                    DeleteRecordsTopic::default()
+                        .with_name(topic_name(topic))
+                        .with_partitions(
+                            parts
+                                .iter()
+                                .map(|&(p, o)| {
+                                    DeleteRecordsPartition::default()
+                                        .with_partition_index(p)
+                                        .with_offset(o)
+                                })
+                                .collect(),
+                        ),
+                ]);
+            let conn = if leader >= 0 {
+                self.broker(leader).await?
+            } else {
+                self.any_broker().await?
+            };
+            let (resp, _) = conn.send(&req).await?;
+            for t in resp.topics {
+                for p in t.partitions {
+                    let result = ClientError::check(
+                        p.error_code,
+                        None,
+                        format!("cannot delete records of {topic}-{}", p.partition_index),
+                    )
+                    .map(|()| p.low_watermark);
+                    out.push((p.partition_index, result));
+                }
+            }
+        }
+        out.sort_by_key(|(p, _)| *p);
+        Ok(out)
     }
 
     /// Offsets of partitions of a topic, asked of each partition's leader.

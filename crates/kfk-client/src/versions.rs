@@ -36,6 +36,7 @@ pub const TABLE: VersionTable = VersionTable::new(&[
     (ApiKey::ListPartitionReassignments, 0, 0),
     (ApiKey::ElectLeaders, 1, 2),
     (ApiKey::DescribeLogDirs, 1, 4),
+    (ApiKey::DeleteRecords, 0, 2),
 ]);
 
 /// `(min, max)` the client speaks for `api`.

@@ -490,6 +490,28 @@ pub enum TopicsCommand {
     Delete(TopicsDeleteArgs),
     /// Add partitions or change configs of a topic.
     Alter(TopicsAlterArgs),
+    /// Delete a topic's records below an offset: its log start moves there
+    /// on every in-sync replica (Kafka's kafka-delete-records).
+    DeleteRecords(TopicsDeleteRecordsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TopicsDeleteRecordsArgs {
+    #[arg(add = ArgValueCandidates::new(names::topics), required_unless_present = "topic_flag")]
+    pub name: Option<String>,
+    /// The topic, as Kafka's tools spell it (`--topic T`).
+    #[arg(long = "topic", value_name = "TOPIC", conflicts_with = "name", add = ArgValueCandidates::new(names::topics))]
+    pub topic_flag: Option<String>,
+    /// Only this partition (default: every partition).
+    #[arg(short, long)]
+    pub partition: Option<i32>,
+    /// Delete the records below this offset, or `end` for all of them (up to
+    /// the high watermark).
+    #[arg(long, value_name = "OFFSET|end", allow_hyphen_values = true)]
+    pub before: String,
+    /// Do not ask for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -778,6 +800,13 @@ impl TopicNameArg {
 }
 
 impl TopicsCreateArgs {
+    /// Required by clap: one of the two is present.
+    pub fn topic(&self) -> &str {
+        either(&self.name, &self.topic_flag).unwrap_or_default()
+    }
+}
+
+impl TopicsDeleteRecordsArgs {
     /// Required by clap: one of the two is present.
     pub fn topic(&self) -> &str {
         either(&self.name, &self.topic_flag).unwrap_or_default()

@@ -6,7 +6,8 @@ use kfk_client::{Client, ClientError, NewTopic, OffsetQuery, TopicInfo};
 use serde::Serialize;
 
 use crate::cli::{
-    TopicNameArg, TopicsAlterArgs, TopicsCreateArgs, TopicsDeleteArgs, TopicsListArgs,
+    TopicNameArg, TopicsAlterArgs, TopicsCreateArgs, TopicsDeleteArgs, TopicsDeleteRecordsArgs,
+    TopicsListArgs,
 };
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
@@ -336,6 +337,68 @@ pub async fn delete(ctx: &Ctx, args: &TopicsDeleteArgs) -> CliResult {
         Ok(())
     } else {
         Err(CliError::new(failed.join("; ")).hint("see `kfk topics list`"))
+    }
+}
+
+/// One partition's outcome of `topics delete-records`.
+#[derive(Debug, serde::Serialize)]
+struct DeletedRecords {
+    partition: i32,
+    low_watermark: i64,
+}
+
+pub async fn delete_records(ctx: &Ctx, args: &TopicsDeleteRecordsArgs) -> CliResult {
+    let topic = args.topic();
+    let before: i64 = match args.before.as_str() {
+        "end" => -1,
+        o => o.parse().ok().filter(|o| *o >= 0).ok_or_else(|| {
+            CliError::usage(format!("--before takes an offset or `end`, not {o:?}"))
+        })?,
+    };
+    let client = ctx.client().await?;
+    let info = client.topic(topic).await?;
+    let partitions = crate::consuming::partitions_to_read(&info, topic, args.partition)?;
+    let which = match args.partition {
+        Some(p) => format!("partition {p} of {topic}"),
+        None => format!("every partition of {topic}"),
+    };
+    let below = if before < 0 {
+        "all records".to_string()
+    } else {
+        format!("the records below offset {before}")
+    };
+    crate::term::confirm(
+        args.yes,
+        &format!("Delete {below} of {which}?"),
+        "no records deleted",
+    )?;
+    let asked: Vec<(i32, i64)> = partitions.iter().map(|p| (*p, before)).collect();
+    let mut done = Vec::new();
+    let mut failed = Vec::new();
+    for (p, res) in client.delete_records(topic, &asked).await? {
+        match res {
+            Ok(low) => done.push(DeletedRecords {
+                partition: p,
+                low_watermark: low,
+            }),
+            Err(e) => failed.push(e.to_string()),
+        }
+    }
+    output::emit(ctx.format(), &done, || {
+        // Kafka's kafka-delete-records lines.
+        output::println_safe("Records delete operation completed:");
+        for d in &done {
+            output::println_safe(&format!(
+                "partition: {topic}-{}\tlow_watermark: {}",
+                d.partition, d.low_watermark
+            ));
+        }
+        Ok(())
+    })?;
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::new(failed.join("; ")))
     }
 }
 
