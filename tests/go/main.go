@@ -157,14 +157,21 @@ func admin(ctx context.Context, seeds []string, topic string) {
 	if err != nil {
 		fail(err)
 	}
-	configs, err = adm.DescribeTopicConfigs(ctx, topic)
-	if err != nil {
-		fail(err)
-	}
-	rc, _ = configs.On(topic, nil)
-	for _, c := range rc.Configs {
-		if c.Key == "retention.ms" {
-			retention = c.MaybeValue()
+	// The change is committed when the answer comes; a broker other than
+	// the one asked may take a moment to apply it, as in Kafka.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		configs, err = adm.DescribeTopicConfigs(ctx, topic)
+		if err != nil {
+			fail(err)
+		}
+		rc, _ = configs.On(topic, nil)
+		for _, c := range rc.Configs {
+			if c.Key == "retention.ms" {
+				retention = c.MaybeValue()
+			}
+		}
+		if retention == "7200000" {
+			break
 		}
 	}
 	emit(map[string]any{"call": "AlterTopicConfigs", "retention.ms": retention})

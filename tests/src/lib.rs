@@ -345,6 +345,30 @@ pub fn http(port: u16, method: &str, path: &str, content_type: &str, body: &str)
     (status, body)
 }
 
+/// Milliseconds since the epoch, as record timestamps count them.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The replica brokers of each partition of a `kfk topics describe -o json`.
+pub fn replica_brokers(topic: &serde_json::Value) -> Vec<Vec<i64>> {
+    topic["partitions"]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .map(|p| {
+            p["replicas"]
+                .as_array()
+                .expect("replicas")
+                .iter()
+                .map(|r| r["broker"].as_i64().expect("a broker id"))
+                .collect()
+        })
+        .collect()
+}
+
 /// Runs a command with a deadline; panics with its output if it fails.
 pub fn run(cmd: &mut Command, timeout: Duration) -> Output {
     let output = run_unchecked(cmd, timeout);

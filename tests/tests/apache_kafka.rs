@@ -28,13 +28,6 @@ fn kfk_json(home: &Home, kafka: &ApacheKafka, args: &[&str]) -> serde_json::Valu
     home.json(&all)
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 #[test]
 fn kfk_manages_topics_produces_consumes_and_runs_groups_on_apache_kafka() {
     let kafka = ApacheKafka::start();
@@ -97,10 +90,10 @@ fn kfk_manages_topics_produces_consumes_and_runs_groups_on_apache_kafka() {
     kfk(&home, &kafka, &["topics", "create", "offs", "-p", "1"]);
     kfk_stdin(&home, &kafka, &["produce", "offs"], "a\nb\nc\n");
     std::thread::sleep(Duration::from_millis(100));
-    let middle = now_ms();
+    let middle = kfk_e2e::now_ms();
     std::thread::sleep(Duration::from_millis(100));
     kfk_stdin(&home, &kafka, &["produce", "offs"], "d\ne\n");
-    let end = now_ms() + 1;
+    let end = kfk_e2e::now_ms() + 1;
     let at = |spec: &str| {
         kfk(
             &home,

@@ -299,20 +299,7 @@ fn console_producer_consumer_and_consumer_groups() {
 
 /// `kfk topics describe`'s replicas of each partition of `topic`.
 fn replicas(home: &Home, topic: &str) -> Vec<Vec<i64>> {
-    let t = home.json(&["topics", "describe", topic]);
-    t["partitions"]
-        .as_array()
-        .expect("partitions")
-        .iter()
-        .map(|p| {
-            p["replicas"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["broker"].as_i64().unwrap())
-                .collect()
-        })
-        .collect()
+    kfk_e2e::replica_brokers(&home.json(&["topics", "describe", topic]))
 }
 
 #[test]
@@ -598,13 +585,6 @@ fn kafka_leader_election_restores_preferred_leaders() {
     );
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 #[test]
 fn kafka_configs_get_offsets_log_dirs_and_metadata_quorum() {
     let home = Home::new();
@@ -629,6 +609,20 @@ fn kafka_configs_get_offsets_log_dirs_and_metadata_quorum() {
         all.extend_from_slice(args);
         kafka.ok("kafka-configs", &all)
     };
+    // A change is committed when the tool says so; the broker a describe
+    // lands on may apply it a moment later (as in Kafka).
+    let settled = |kafka: &mut KafkaTools, args: &[&str], shows: &dyn Fn(&str) -> bool| {
+        let mut described = String::new();
+        wait_until(
+            Duration::from_secs(10),
+            "the change to be described",
+            || {
+                described = configs(kafka, args);
+                shows(&described)
+            },
+        );
+        described
+    };
 
     // Topic configs: added, shown with their source, seen by kfk, deleted.
     let topic = ["--entity-type", "topics", "--entity-name", "cfg"];
@@ -645,7 +639,8 @@ fn kafka_configs_get_offsets_log_dirs_and_metadata_quorum() {
         .concat(),
     );
     assert_eq!(out.trim(), "Completed updating config for topic cfg.");
-    let described = configs(&mut kafka, &[&topic[..], &["--describe"]].concat());
+    let describe_topic = [&topic[..], &["--describe"]].concat();
+    let described = settled(&mut kafka, &describe_topic, &|d| d.contains("retention.ms"));
     assert!(
         described.starts_with("Dynamic configs for topic cfg are:"),
         "{described}"
@@ -666,8 +661,9 @@ fn kafka_configs_get_offsets_log_dirs_and_metadata_quorum() {
         &mut kafka,
         &[&topic[..], &["--alter", "--delete-config", "retention.ms"]].concat(),
     );
-    let described = configs(&mut kafka, &[&topic[..], &["--describe"]].concat());
-    assert!(!described.contains("retention.ms"), "{described}");
+    let described = settled(&mut kafka, &describe_topic, &|d| {
+        !d.contains("retention.ms")
+    });
     assert!(described.contains("max.message.bytes=65536"), "{described}");
 
     // Broker configs: one broker, then the cluster-wide default.
@@ -684,7 +680,7 @@ fn kafka_configs_get_offsets_log_dirs_and_metadata_quorum() {
         ],
     );
     assert_eq!(out.trim(), "Completed updating config for broker 2.");
-    let described = configs(
+    let described = settled(
         &mut kafka,
         &[
             "--entity-type",
@@ -693,6 +689,7 @@ fn kafka_configs_get_offsets_log_dirs_and_metadata_quorum() {
             "2",
             "--describe",
         ],
+        &|d| d.contains("follower.replication.throttled.rate"),
     );
     assert!(
         described.contains("follower.replication.throttled.rate=1048576 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:follower.replication.throttled.rate=1048576}"),
@@ -713,9 +710,10 @@ fn kafka_configs_get_offsets_log_dirs_and_metadata_quorum() {
         out.trim(),
         "Completed updating default config for brokers in the cluster."
     );
-    let described = configs(
+    let described = settled(
         &mut kafka,
         &["--entity-type", "brokers", "--entity-default", "--describe"],
+        &|d| d.contains("leader.replication.throttled.rate"),
     );
     assert!(
         described.contains("leader.replication.throttled.rate=2097152"),
@@ -745,7 +743,7 @@ fn kafka_configs_get_offsets_log_dirs_and_metadata_quorum() {
     // Offsets: the end, the start, and the first at or after a time in the middle.
     home.ok_stdin(&["produce", "cfg", "-p", "0"], "a\nb\nc\n");
     std::thread::sleep(Duration::from_millis(50));
-    let middle = now_ms();
+    let middle = kfk_e2e::now_ms();
     std::thread::sleep(Duration::from_millis(50));
     home.ok_stdin(&["produce", "cfg", "-p", "0"], "d\ne\n");
     home.ok_stdin(&["produce", "cfg", "-p", "1"], "x\n");

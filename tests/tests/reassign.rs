@@ -15,19 +15,7 @@ fn leaders(home: &Home, topic: &str) -> Vec<i64> {
 }
 
 fn replicas(t: &Value) -> Vec<Vec<i64>> {
-    t["partitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            p["replicas"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["broker"].as_i64().unwrap())
-                .collect()
-        })
-        .collect()
+    kfk_e2e::replica_brokers(t)
 }
 
 #[test]

@@ -163,5 +163,8 @@ fn delete_records_moves_the_log_start_for_good() {
     home.ok(&["cluster", "up"]);
     assert_eq!(read("0"), "f\n");
     let described = home.json(&["topics", "describe", "dr"]);
-    assert_eq!(described["partitions"][0]["earliest_offset"], 5, "{described}");
+    assert_eq!(
+        described["partitions"][0]["earliest_offset"], 5,
+        "{described}"
+    );
 }

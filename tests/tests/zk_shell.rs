@@ -216,13 +216,6 @@ fn zxid(stat: &str, name: &str) -> u64 {
     u64::from_str_radix(v.trim_start_matches("0x"), 16).unwrap_or_else(|_| panic!("{name} = {v}"))
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 /// What zookeeper-shell prints, as scripts read it: `get /controller` is one
 /// compact line, the nodes Kafka kept exist, `stat` has ZooKeeper's fields
 /// from the metadata log, and a server may come first.
@@ -230,7 +223,7 @@ fn now_ms() -> i64 {
 fn zookeeper_shell_fidelity() {
     let home = Home::new();
     let base = home.up_cluster(3);
-    let started = now_ms();
+    let started = kfk_e2e::now_ms();
     home.ok(&["topics", "create", "orders", "-p", "2", "-r", "2"]);
 
     // One line, Kafka's key order, the election time in ms as a string.
@@ -245,7 +238,7 @@ fn zookeeper_shell_fidelity() {
     assert_eq!(v["brokerid"].as_i64(), Some(controller));
     let elected: i64 = v["timestamp"].as_str().unwrap().parse().unwrap();
     assert!(
-        elected <= now_ms() && elected > started - 120_000,
+        elected <= kfk_e2e::now_ms() && elected > started - 120_000,
         "{elected}"
     );
     assert!(
