@@ -125,9 +125,17 @@ func admin(ctx context.Context, seeds []string, topic string) {
 	}
 	emit(map[string]any{"call": "CreateTopics", "topic": topic})
 
-	meta, err := adm.Metadata(ctx)
-	if err != nil {
-		fail(err)
+	// Created means committed; the broker asked next may learn of it a
+	// moment later, as in Kafka.
+	var meta kadm.Metadata
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		meta, err = adm.Metadata(ctx)
+		if err != nil {
+			fail(err)
+		}
+		if len(meta.Topics[topic].Partitions) == 3 || time.Now().After(deadline) {
+			break
+		}
 	}
 	var brokers []int32
 	for _, b := range meta.Brokers {

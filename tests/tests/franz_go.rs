@@ -100,14 +100,13 @@ fn franz_go_produces_consumes_in_a_group_and_administers() {
     assert!(!home.ok(&["topics", "list"]).contains("fz-admin"));
 }
 
-/// franz-go's own integration tests that apply to kfkd, run from the module
-/// cache against a 3-broker cluster (franz-go's default replication factor).
-/// Left out: TestTxn* (transactions: kfkd refuses them until issue 20) and
-/// the long group ETL soak (TestGroupETL, minutes on two cores); the share
-/// group, SCRAM, OAuth and KIP-848 cases skip themselves against a broker
-/// that does not offer them.
+/// franz-go's own test suite, run from the module cache against a 3-broker
+/// cluster (franz-go's default replication factor), except TestTxn*: those
+/// need transactions, which kfkd refuses until issue 20 (they wait for a
+/// producer id). What franz-go skips by itself is checked against the
+/// reasons below.
 #[test]
-fn franz_gos_own_integration_tests_pass_against_kfkd() {
+fn franz_gos_own_test_suite_passes_against_kfkd() {
     let home = Home::new().with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
     let base = home.up_cluster(3);
     let bs = kfk_e2e::cluster_bootstrap(base, 3);
@@ -115,52 +114,45 @@ fn franz_gos_own_integration_tests_pass_against_kfkd() {
     let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let modcache = manifest.join("../target/go/mod");
     let module = modcache.join("github.com/twmb/franz-go@v1.22.3");
-    let tests = [
-        "TestGroupSimple",
-        "TestIssue325",
-        "TestConsumeTopicRetrieval",
-        "TestIssue337",
-        "TestDirectPartitionPurge",
-        "TestIssue434",
-        "TestAddRemovePartitions",
-        "TestPauseIssue489",
-        "TestIssue523",
-        "TestIssue648",
-        "TestIssue810",
-        "TestPooling",
-        "TestPing",
-        "TestIssue1034",
-    ];
     let out = kfk_e2e::run_unchecked(
         std::process::Command::new(kfk_e2e::tool("go", "Go (https://go.dev/dl/)"))
             .current_dir(&module)
             .env("GOMODCACHE", &modcache)
             .env("GOFLAGS", "-mod=readonly")
             .env("KGO_SEEDS", &bs)
-            .args([
-                "test",
-                "./pkg/kgo",
-                "-count=1",
-                "-timeout",
-                "300s",
-                "-v",
-                "-run",
-            ])
-            .arg(format!("^({})$", tests.join("|"))),
-        Duration::from_secs(420),
+            .args(["test", "./pkg/kgo", "-count=1", "-timeout", "600s", "-v"])
+            .args(["-skip", "^TestTxn"]),
+        Duration::from_secs(720),
     );
     let log = String::from_utf8_lossy(&out.stdout);
+    let failed: Vec<&str> = log
+        .lines()
+        .filter(|l| l.trim_start().starts_with("--- FAIL"))
+        .collect();
     assert!(
-        out.status.success(),
-        "{log}\n{}",
+        out.status.success() && failed.is_empty(),
+        "failed: {failed:?}\n{log}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for t in tests {
+    // Skipped by franz-go itself, each for a reason kfkd knows of.
+    let allowed = [
+        ("848", "KIP-848 consumer groups: not in kfkd yet"),
+        ("Share", "share groups (KIP-932): not in kfkd"),
+        ("SCRAM", "SASL/SCRAM: needs KGO_TEST_SCRAM (issue 18)"),
+        (
+            "OAuth",
+            "SASL/OAUTHBEARER: needs KGO_TEST_OAUTH_SEEDS (issue 18)",
+        ),
+    ];
+    for skipped in log
+        .lines()
+        .filter(|l| l.trim_start().starts_with("--- SKIP"))
+    {
         assert!(
-            log.contains(&format!("--- PASS: {t} ")) || log.contains(&format!("--- SKIP: {t} ")),
-            "{t} did not run:\n{log}"
+            allowed.iter().any(|(name, _)| skipped.contains(name)),
+            "{skipped}: skipped for a reason not listed ({allowed:?})"
         );
     }
     let passed = log.matches("--- PASS: ").count();
-    assert!(passed >= tests.len(), "{log}");
+    assert!(passed > 500, "only {passed} passed:\n{log}");
 }
