@@ -30,7 +30,7 @@ def stop():
 
 
 if client == "confluent":
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
     conf = {"bootstrap.servers": bootstrap, "group.id": group,
             "auto.offset.reset": "earliest", "enable.auto.commit": False,
@@ -40,6 +40,22 @@ if client == "confluent":
     if os.environ.get("GC_INSTANCE"):
         conf["group.instance.id"] = os.environ["GC_INSTANCE"]
     c = Consumer(conf)
+
+    def commit(consumer, tp):
+        # A commit that races a rebalance carries the generation just
+        # replaced (ILLEGAL_GENERATION, as Kafka answers too); an application
+        # that still owns the partition commits again once it has the new one.
+        for _ in range(100):
+            try:
+                consumer.commit(offsets=[tp], asynchronous=False)
+                return
+            except KafkaException as e:
+                code = e.args[0].code()
+                if code not in (KafkaError.ILLEGAL_GENERATION, KafkaError.REBALANCE_IN_PROGRESS):
+                    raise
+                print(f"commit of {tp.partition} raced a rebalance ({e}); again", file=sys.stderr)
+                time.sleep(0.1)
+        raise RuntimeError(f"the commit of partition {tp.partition} kept failing")
 
     def callback(word):
         return lambda _c, parts: out(
@@ -59,8 +75,7 @@ if client == "confluent":
         if m.error():
             out(f"ERROR {m.error()}")
             sys.exit(1)
-        c.commit(offsets=[TopicPartition(topic, m.partition(), m.offset() + 1)],
-                 asynchronous=False)
+        commit(c, TopicPartition(topic, m.partition(), m.offset() + 1))
         out(f"MSG {m.partition()} {m.offset()} {m.value().decode()}")
         seen += 1
         last = time.time()
