@@ -345,6 +345,23 @@ pub fn http(port: u16, method: &str, path: &str, content_type: &str, body: &str)
     (status, body)
 }
 
+/// The JSON objects a test client printed one per line (its log may hold
+/// the client's own warnings between them).
+pub fn json_lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// The line of an admin test client's output about `call`.
+pub fn call_line<'a>(lines: &'a [serde_json::Value], call: &str) -> &'a serde_json::Value {
+    lines
+        .iter()
+        .find(|l| l["call"] == call)
+        .unwrap_or_else(|| panic!("{call} in {lines:?}"))
+}
+
 /// Milliseconds since the epoch, as record timestamps count them.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

@@ -4,15 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use kfk_e2e::{KfkHome as Home, Spawned, franz, run, wait_until};
-use serde_json::Value;
-
-fn json_lines(out: &str) -> Vec<Value> {
-    out.lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
+use kfk_e2e::{KfkHome as Home, Spawned, franz, json_lines, run, wait_until};
 
 #[test]
 fn franz_go_produces_consumes_in_a_group_and_administers() {
@@ -83,12 +75,7 @@ fn franz_go_produces_consumes_in_a_group_and_administers() {
         Duration::from_secs(90),
     );
     let lines = json_lines(&String::from_utf8_lossy(&out.stdout));
-    let call = |name: &str| -> &Value {
-        lines
-            .iter()
-            .find(|l| l["call"] == name)
-            .unwrap_or_else(|| panic!("{name} in {lines:?}"))
-    };
+    let call = |name: &str| kfk_e2e::call_line(&lines, name);
     assert_eq!(call("Metadata")["brokers"], serde_json::json!([1, 2, 3]));
     assert_eq!(call("Metadata")["partitions"], 3);
     assert_eq!(call("DescribeTopicConfigs")["retention.ms"], "3600000");

@@ -8,18 +8,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use kfk_e2e::kafka_tools::java;
-use kfk_e2e::{KfkHome as Home, Spawned, cluster_bootstrap, wait_until};
-use serde_json::Value;
+use kfk_e2e::{KfkHome as Home, Spawned, cluster_bootstrap, json_lines, wait_until};
 
 /// The JSON lines a client printed (its log also holds the client's own
 /// warnings).
-fn json_lines(out: &str) -> Vec<Value> {
-    out.lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
 fn client(dir: &Path, name: &str, args: &[&str]) -> Spawned {
     let mut cmd = java();
     cmd.arg("kfk.e2e.Clients").args(args);
@@ -251,12 +243,7 @@ fn the_java_admin_client_describes_lists_alters_and_deletes_records() {
         Duration::from_secs(60),
     );
     let lines = json_lines(&String::from_utf8_lossy(&out.stdout));
-    let call = |name: &str| -> &Value {
-        lines
-            .iter()
-            .find(|l| l["call"] == name)
-            .unwrap_or_else(|| panic!("{name} in {lines:?}"))
-    };
+    let call = |name: &str| kfk_e2e::call_line(&lines, name);
     let cluster = home.json(&["describe", "cluster"]);
     assert_eq!(
         call("describeCluster")["clusterId"],

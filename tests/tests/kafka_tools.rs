@@ -6,6 +6,13 @@ use kfk_e2e::kafka_tools::KafkaTools;
 use kfk_e2e::{KfkHome as Home, cluster_bootstrap, wait_until};
 use std::time::Duration;
 
+/// `kafka-topics --create --topic TOPIC ARGS...`, checked.
+fn create_topic(kafka: &mut KafkaTools, bs: &str, topic: &str, args: &[&str]) -> String {
+    let mut all = vec!["--bootstrap-server", bs, "--create", "--topic", topic];
+    all.extend_from_slice(args);
+    kafka.ok("kafka-topics", &all)
+}
+
 /// The lines of `out` that mention `needle`.
 fn lines_with<'a>(out: &'a str, needle: &str) -> Vec<&'a str> {
     out.lines().filter(|l| l.contains(needle)).collect()
@@ -172,18 +179,7 @@ fn console_producer_consumer_and_consumer_groups() {
     let bs = format!("127.0.0.1:{}", home.port());
     let bs = bs.as_str();
     let mut kafka = KafkaTools::start();
-    kafka.ok(
-        "kafka-topics",
-        &[
-            "--bootstrap-server",
-            bs,
-            "--create",
-            "--topic",
-            "orders",
-            "--partitions",
-            "1",
-        ],
-    );
+    create_topic(&mut kafka, bs, "orders", &["--partitions", "1"]);
 
     // Keys as the seeds send them: parse.key with a separator.
     let sent = kafka.run_with_input(
@@ -315,17 +311,11 @@ fn kafka_reassign_partitions_generates_executes_verifies_and_cancels() {
         path.display().to_string()
     };
     let mut kafka = KafkaTools::start();
-    kafka.ok(
-        "kafka-topics",
-        &[
-            "--bootstrap-server",
-            bs,
-            "--create",
-            "--topic",
-            "myorders",
-            "--replica-assignment",
-            "1,2,3",
-        ],
+    create_topic(
+        &mut kafka,
+        bs,
+        "myorders",
+        &["--replica-assignment", "1,2,3"],
     );
     assert_eq!(replicas(&home, "myorders"), [vec![1], vec![2], vec![3]]);
 
@@ -513,17 +503,11 @@ fn kafka_leader_election_restores_preferred_leaders() {
     let bs = cluster_bootstrap(base, 3);
     let bs = bs.as_str();
     let mut kafka = KafkaTools::start();
-    kafka.ok(
-        "kafka-topics",
-        &[
-            "--bootstrap-server",
-            bs,
-            "--create",
-            "--topic",
-            "led",
-            "--replica-assignment",
-            "1:2,2:3,3:1",
-        ],
+    create_topic(
+        &mut kafka,
+        bs,
+        "led",
+        &["--replica-assignment", "1:2,2:3,3:1"],
     );
     let leaders = |home: &Home| -> Vec<i64> {
         home.json(&["topics", "describe", "led"])["partitions"]
@@ -592,18 +576,7 @@ fn kafka_configs_get_offsets_log_dirs_and_metadata_quorum() {
     let bs = cluster_bootstrap(base, 3);
     let bs = bs.as_str();
     let mut kafka = KafkaTools::start();
-    kafka.ok(
-        "kafka-topics",
-        &[
-            "--bootstrap-server",
-            bs,
-            "--create",
-            "--topic",
-            "cfg",
-            "--replica-assignment",
-            "1:2,2:3",
-        ],
-    );
+    create_topic(&mut kafka, bs, "cfg", &["--replica-assignment", "1:2,2:3"]);
     let configs = |kafka: &mut KafkaTools, args: &[&str]| {
         let mut all = vec!["--bootstrap-server", bs];
         all.extend_from_slice(args);
@@ -875,18 +848,7 @@ fn kafka_producer_and_consumer_perf_tests() {
     let bs = format!("127.0.0.1:{}", home.port());
     let bs = bs.as_str();
     let mut kafka = KafkaTools::start();
-    kafka.ok(
-        "kafka-topics",
-        &[
-            "--bootstrap-server",
-            bs,
-            "--create",
-            "--topic",
-            "perf",
-            "--partitions",
-            "3",
-        ],
-    );
+    create_topic(&mut kafka, bs, "perf", &["--partitions", "3"]);
     let produced = kafka.ok(
         "kafka-producer-perf-test",
         &[

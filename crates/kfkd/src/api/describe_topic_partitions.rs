@@ -45,13 +45,7 @@ fn partitions(
                 .with_isr_nodes(ids(&p.isr))
                 .with_eligible_leader_replicas(Some(Vec::new()))
                 .with_last_known_elr(Some(Vec::new()))
-                .with_offline_replicas(
-                    p.replicas
-                        .iter()
-                        .filter(|b| !live.contains(b))
-                        .map(|b| BrokerId(*b))
-                        .collect(),
-                )
+                .with_offline_replicas(super::metadata::offline_replicas(&p.replicas, live))
         })
         .collect()
 }

@@ -37,16 +37,20 @@ fn topic_response(name: &str, topic: &TopicMeta, live: &[i32]) -> MetadataRespon
                         .with_leader_epoch(p.leader_epoch)
                         .with_replica_nodes(p.replicas.iter().map(|b| BrokerId(*b)).collect())
                         .with_isr_nodes(p.isr.iter().map(|b| BrokerId(*b)).collect())
-                        .with_offline_replicas(
-                            p.replicas
-                                .iter()
-                                .filter(|b| !live.contains(b))
-                                .map(|b| BrokerId(*b))
-                                .collect(),
-                        )
+                        .with_offline_replicas(offline_replicas(&p.replicas, live))
                 })
                 .collect(),
         )
+}
+
+/// The replicas on brokers that are not live (fenced or gone), which
+/// Metadata and DescribeTopicPartitions report as offline.
+pub(super) fn offline_replicas(replicas: &[i32], live: &[i32]) -> Vec<BrokerId> {
+    replicas
+        .iter()
+        .filter(|b| !live.contains(b))
+        .map(|b| BrokerId(*b))
+        .collect()
 }
 
 fn error_topic(name: Option<&str>, id: Uuid, error: ResponseError) -> MetadataResponseTopic {
