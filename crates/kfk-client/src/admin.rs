@@ -468,6 +468,45 @@ impl Client {
         Ok(())
     }
 
+    /// `items` (each about one partition of `topic`) grouped by the
+    /// partition's leader (-1 for none), so each leader gets one request.
+    ///
+    /// # Errors
+    /// Unknown topic or partition.
+    async fn by_leader<T: Copy>(
+        &self,
+        topic: &str,
+        items: &[T],
+        partition: impl Fn(&T) -> i32,
+    ) -> Result<BTreeMap<i32, Vec<T>>> {
+        let info = self.topic(topic).await?;
+        let mut by_leader: BTreeMap<i32, Vec<T>> = BTreeMap::new();
+        for item in items {
+            let p = partition(item);
+            let part = info
+                .partition(p)
+                .ok_or_else(|| ClientError::UnknownPartition {
+                    topic: topic.to_string(),
+                    partition: p,
+                })?;
+            by_leader.entry(part.leader).or_default().push(*item);
+        }
+        Ok(by_leader)
+    }
+
+    /// The leader's connection, or any broker's when the partition has no
+    /// leader (that broker's answer says so, and the caller retries).
+    async fn leader_or_any(
+        &self,
+        leader: i32,
+    ) -> Result<std::sync::Arc<crate::connection::Connection>> {
+        if leader >= 0 {
+            self.broker(leader).await
+        } else {
+            self.any_broker().await
+        }
+    }
+
     /// Deletes the records of `topic` below each `(partition, offset)` (-1:
     /// below the high watermark, i.e. all), asking each partition's leader.
     /// Returns each partition's low watermark (its new log start on every
@@ -480,17 +519,7 @@ impl Client {
         topic: &str,
         before: &[(i32, i64)],
     ) -> Result<Vec<(i32, Result<i64>)>> {
-        let info = self.topic(topic).await?;
-        let mut by_leader: BTreeMap<i32, Vec<(i32, i64)>> = BTreeMap::new();
-        for &(p, offset) in before {
-            let part = info
-                .partition(p)
-                .ok_or_else(|| ClientError::UnknownPartition {
-                    topic: topic.to_string(),
-                    partition: p,
-                })?;
-            by_leader.entry(part.leader).or_default().push((p, offset));
-        }
+        let by_leader = self.by_leader(topic, before, |&(p, _)| p).await?;
         let mut out = Vec::with_capacity(before.len());
         for (leader, parts) in by_leader {
             let req = DeleteRecordsRequest::default()
@@ -509,11 +538,7 @@ impl Client {
                                 .collect(),
                         ),
                 ]);
-            let conn = if leader >= 0 {
-                self.broker(leader).await?
-            } else {
-                self.any_broker().await?
-            };
+            let conn = self.leader_or_any(leader).await?;
             let (resp, _) = conn.send(&req).await?;
             for t in resp.topics {
                 for p in t.partitions {
@@ -565,17 +590,7 @@ impl Client {
         query: OffsetQuery,
         tolerate_retriable: bool,
     ) -> Result<Vec<(i32, Option<i64>)>> {
-        let info = self.topic(topic).await?;
-        let mut by_leader: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
-        for &p in partitions {
-            let part = info
-                .partition(p)
-                .ok_or_else(|| ClientError::UnknownPartition {
-                    topic: topic.to_string(),
-                    partition: p,
-                })?;
-            by_leader.entry(part.leader).or_default().push(p);
-        }
+        let by_leader = self.by_leader(topic, partitions, |&p| p).await?;
         let mut out = Vec::with_capacity(partitions.len());
         for (leader, parts) in by_leader {
             let req = ListOffsetsRequest::default()
@@ -595,11 +610,7 @@ impl Client {
                         ),
                 ]);
             let sent = async {
-                let conn = if leader >= 0 {
-                    self.broker(leader).await?
-                } else {
-                    self.any_broker().await?
-                };
+                let conn = self.leader_or_any(leader).await?;
                 Ok::<_, ClientError>(conn.send(&req).await?.0)
             };
             let resp = match sent.await {
