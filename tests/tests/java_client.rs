@@ -138,10 +138,10 @@ fn group_of_three(assignor: &str) {
     let home = Home::new().with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
     home.up();
     let bs = format!("127.0.0.1:{}", home.port());
-    let topic = format!("g-{assignor}");
+    let topic = format!("g-{}", assignor.replace(':', "-"));
     home.ok(&["topics", "create", &topic, "-p", "6"]);
     let dir = tempfile::tempdir().unwrap();
-    let group = format!("readers-{assignor}");
+    let group = format!("readers-{}", assignor.replace(':', "-"));
     let mut members: Vec<Spawned> = (0..3)
         .map(|i| {
             client(
@@ -165,6 +165,16 @@ fn a_java_range_group_of_three_shares_the_partitions() {
 #[test]
 fn a_java_cooperative_sticky_group_of_three_shares_the_partitions() {
     group_of_three("cooperative-sticky");
+}
+
+#[test]
+fn a_java_consumer_protocol_group_of_three_shares_the_partitions_uniformly() {
+    group_of_three("consumer:uniform");
+}
+
+#[test]
+fn a_java_consumer_protocol_group_of_three_shares_the_partitions_by_range() {
+    group_of_three("consumer:range");
 }
 
 #[test]
@@ -277,4 +287,87 @@ fn the_java_admin_client_describes_lists_alters_and_deletes_records() {
     // kfk sees the same: the first two records are gone.
     let rest = home.ok(&["consume", "adm", "-p", "0", "--from-beginning", "-e", "-q"]);
     assert_eq!(rest, "c\nd\ne\n");
+}
+
+/// What `kfk groups describe` says of each member: (id, epoch, assignment).
+fn member_epochs(group: &serde_json::Value) -> BTreeSet<(String, i64, String)> {
+    group["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["member_id"].as_str().unwrap().to_string(),
+                m["member_epoch"].as_i64().unwrap(),
+                m["assignment"].to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_java_consumer_protocol_group_outlives_its_coordinator_without_a_rebalance() {
+    let home = Home::new();
+    let base = home.up_cluster(3);
+    let bs = cluster_bootstrap(base, 3);
+    home.ok(&["topics", "create", "moving", "-p", "6", "-r", "3"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut members: Vec<Spawned> = (0..3)
+        .map(|i| {
+            client(
+                dir.path(),
+                &format!("member{i}"),
+                &[
+                    "consume",
+                    &bs,
+                    "moving",
+                    "movers",
+                    "consumer:uniform",
+                    "-",
+                    "8000",
+                ],
+            )
+        })
+        .collect();
+    let owned = balanced(&members, "moving", 6);
+    let before = home.wait_json(
+        &["groups", "describe", "movers"],
+        Duration::from_secs(30),
+        "a stable group",
+        |g| g["state"] == "Stable",
+    );
+    assert_eq!(before["group_type"], "consumer", "{before}");
+    assert_eq!(before["protocol"], "uniform", "{before}");
+    let settled: Vec<usize> = members
+        .iter()
+        .map(|m| json_lines(&m.output()).len())
+        .collect();
+    let old = before["coordinator"].as_i64().unwrap();
+    home.ok(&["cluster", "stop-broker", &old.to_string(), "--kill"]);
+    // Another broker loads the group from __consumer_offsets: same members,
+    // same epochs, same assignment.
+    let after = home.wait_json(
+        &["groups", "describe", "movers"],
+        Duration::from_secs(60),
+        "a new coordinator",
+        |g| g["coordinator"].as_i64() != Some(old),
+    );
+    assert_eq!(member_epochs(&after), member_epochs(&before), "{after}");
+    assert_eq!(after["group_epoch"], before["group_epoch"]);
+    read_once_by_owners(&home, "moving", 6, &mut members, &owned);
+    for (i, m) in members.iter().enumerate() {
+        let out = m.output();
+        let since: Vec<_> = json_lines(&out)[settled[i]..]
+            .iter()
+            .filter(|l| l.get("all").is_some())
+            .cloned()
+            .collect();
+        // Closing revokes what a member holds; nothing else may move.
+        assert!(
+            since
+                .iter()
+                .all(|l| l.get("revoked").is_some() && l["all"] == serde_json::json!([])),
+            "member {i} saw a rebalance: {since:?}"
+        );
+    }
 }

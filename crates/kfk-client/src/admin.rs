@@ -86,6 +86,10 @@ const CONTROLLER_RETRIES: u32 = 10;
 /// a leader past this is reported, not waited on for a minute.
 const CONTROLLER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(8);
 
+/// How long group calls wait for a coordinator to come back (see
+/// [`Client::retrying_coordinator`]).
+const COORDINATOR_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How long a change whose outcome is unknown (the broker answered "timed
 /// out, still going on", or did not answer) is retried to learn it, as
 /// Kafka's `default.api.timeout.ms`: a create of thousands of partitions
@@ -106,7 +110,33 @@ fn retry_again(attempt: u32, started: std::time::Instant) -> bool {
 impl Client {
     /// Runs `op` again on retriable errors (NOT_CONTROLLER, a broker going
     /// away), refreshing metadata in between.
-    pub(crate) async fn retrying<T, F, Fut>(&self, mut op: F) -> Result<T>
+    pub(crate) async fn retrying<T, F, Fut>(&self, op: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        self.retrying_within(CONTROLLER_RETRIES, CONTROLLER_PATIENCE, op)
+            .await
+    }
+
+    /// [`Client::retrying`] for a group's coordinator, which is gone for as
+    /// long as its broker takes to be declared dead and another to load the
+    /// group (`broker.session.timeout.ms`, 9 s by default, and more).
+    pub(crate) async fn retrying_coordinator<T, F, Fut>(&self, op: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        self.retrying_within(u32::MAX, COORDINATOR_PATIENCE, op)
+            .await
+    }
+
+    async fn retrying_within<T, F, Fut>(
+        &self,
+        attempts: u32,
+        patience: std::time::Duration,
+        mut op: F,
+    ) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
@@ -115,7 +145,9 @@ impl Client {
         let started = std::time::Instant::now();
         loop {
             match op().await {
-                Err(e) if e.is_retriable() && retry_again(attempt, started) => {
+                Err(e)
+                    if e.is_retriable() && attempt < attempts && started.elapsed() < patience =>
+                {
                     attempt += 1;
                     self.refresh(None).await.ok();
                     self.backoff(attempt).await;

@@ -6,12 +6,14 @@ use std::collections::BTreeMap;
 
 use bytes::Buf;
 use kafka_protocol::ResponseError;
+use kafka_protocol::messages::consumer_group_describe_response;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
 use kafka_protocol::messages::{
-    ConsumerProtocolAssignment, DeleteGroupsRequest, DescribeGroupsRequest, FindCoordinatorRequest,
-    ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest,
+    ApiKey, ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DeleteGroupsRequest,
+    DescribeGroupsRequest, FindCoordinatorRequest, ListGroupsRequest, OffsetCommitRequest,
+    OffsetFetchRequest,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
 
@@ -24,6 +26,8 @@ use kfk_wire::group_id;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupListing {
     pub group: String,
+    /// `classic`, or `consumer` for a group of KIP-848's protocol.
+    pub group_type: String,
     pub protocol_type: String,
     pub state: String,
     /// The broker that coordinates it.
@@ -39,15 +43,28 @@ pub struct GroupMember {
     pub host: String,
     /// Topic -> partitions assigned (consumer protocol).
     pub assignment: BTreeMap<String, Vec<i32>>,
+    /// Consumer-protocol groups: the member's epoch, what the coordinator
+    /// means it to have once reconciled, and what it subscribes to.
+    pub member_epoch: Option<i32>,
+    pub target_assignment: Option<BTreeMap<String, Vec<i32>>>,
+    pub subscribed_topics: Vec<String>,
+    pub subscribed_regex: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupDescription {
     pub group: String,
     pub state: String,
+    /// `classic` or `consumer` (KIP-848).
+    pub group_type: String,
     pub protocol_type: String,
-    /// The assignor the members agreed on, e.g. `range`.
+    /// The assignor: the one the members agreed on (classic, e.g. `range`)
+    /// or the coordinator's (consumer, e.g. `uniform`).
     pub protocol: String,
+    /// Consumer-protocol groups: the group epoch and the epoch its target
+    /// assignment was computed for.
+    pub group_epoch: Option<i32>,
+    pub assignment_epoch: Option<i32>,
     pub coordinator: i32,
     pub members: Vec<GroupMember>,
 }
@@ -103,13 +120,77 @@ pub(crate) fn offset_commit_request(
         )
 }
 
+/// ConsumerGroupDescribe of `group`: `None` when it is not a
+/// consumer-protocol group (GROUP_ID_NOT_FOUND), so the caller asks
+/// DescribeGroups.
+async fn describe_consumer_group(
+    conn: &Connection,
+    group: &str,
+    coordinator: i32,
+) -> Result<Option<GroupDescription>> {
+    let req = ConsumerGroupDescribeRequest::default().with_group_ids(vec![group_id(group)]);
+    let (resp, _) = conn.send(&req).await?;
+    let g = resp
+        .groups
+        .into_iter()
+        .next()
+        .ok_or_else(|| ClientError::Invalid("empty ConsumerGroupDescribe response".into()))?;
+    if g.error_code == ResponseError::GroupIdNotFound.code() {
+        return Ok(None);
+    }
+    ClientError::check(
+        g.error_code,
+        g.error_message.as_deref(),
+        format!("cannot describe group '{group}'"),
+    )?;
+    let by_topic = |a: consumer_group_describe_response::Assignment| {
+        a.topic_partitions
+            .into_iter()
+            .map(|t| {
+                let mut ps = t.partitions;
+                ps.sort_unstable();
+                (t.topic_name.0.to_string(), ps)
+            })
+            .collect::<BTreeMap<String, Vec<i32>>>()
+    };
+    Ok(Some(GroupDescription {
+        group: group.to_string(),
+        state: g.group_state.to_string(),
+        group_type: "consumer".to_string(),
+        protocol_type: "consumer".to_string(),
+        protocol: g.assignor_name.to_string(),
+        group_epoch: Some(g.group_epoch),
+        assignment_epoch: Some(g.assignment_epoch),
+        coordinator,
+        members: g
+            .members
+            .into_iter()
+            .map(|m| GroupMember {
+                member_id: m.member_id.to_string(),
+                instance_id: m.instance_id.map(|s| s.to_string()),
+                client_id: m.client_id.to_string(),
+                host: m.client_host.to_string(),
+                assignment: by_topic(m.assignment),
+                member_epoch: Some(m.member_epoch),
+                target_assignment: Some(by_topic(m.target_assignment)),
+                subscribed_topics: m
+                    .subscribed_topic_names
+                    .into_iter()
+                    .map(|n| n.0.to_string())
+                    .collect(),
+                subscribed_regex: m.subscribed_topic_regex.map(|s| s.to_string()),
+            })
+            .collect(),
+    }))
+}
+
 impl Client {
     /// The broker coordinating `group`, retrying while it is being chosen.
     ///
     /// # Errors
     /// When no coordinator appears.
     pub async fn group_coordinator(&self, group: &str) -> Result<i32> {
-        self.retrying(|| async {
+        self.retrying_coordinator(|| async {
             let req = FindCoordinatorRequest::default()
                 .with_key(StrBytes::from_string(group.to_string()))
                 .with_key_type(0);
@@ -155,6 +236,11 @@ impl Client {
             )?;
             out.extend(resp.groups.into_iter().map(|g| GroupListing {
                 group: g.group_id.0.to_string(),
+                group_type: if g.group_type.is_empty() {
+                    "classic".to_string()
+                } else {
+                    g.group_type.to_lowercase()
+                },
                 protocol_type: g.protocol_type.to_string(),
                 state: g.group_state.to_string(),
                 coordinator: id,
@@ -164,14 +250,21 @@ impl Client {
         Ok(out)
     }
 
-    /// A group's state and members. An unknown group is reported in state
+    /// A group's state and members, of either protocol: ConsumerGroupDescribe
+    /// first where the coordinator has it, DescribeGroups for a classic group
+    /// (as Kafka's AdminClient does). An unknown group is reported in state
     /// "Dead", as Kafka does.
     ///
     /// # Errors
     /// Coordinator errors.
     pub async fn describe_group(&self, group: &str) -> Result<GroupDescription> {
-        self.retrying(|| async {
+        self.retrying_coordinator(|| async {
             let (coordinator, conn) = self.coordinator_conn(group).await?;
+            if conn.version_for(ApiKey::ConsumerGroupDescribe).is_some()
+                && let Some(d) = describe_consumer_group(&conn, group, coordinator).await?
+            {
+                return Ok(d);
+            }
             let req = DescribeGroupsRequest::default().with_groups(vec![group_id(group)]);
             let (resp, _) = conn.send(&req).await?;
             let g = resp
@@ -187,8 +280,11 @@ impl Client {
             Ok(GroupDescription {
                 group: group.to_string(),
                 state: g.group_state.to_string(),
+                group_type: "classic".to_string(),
                 protocol_type: g.protocol_type.to_string(),
                 protocol: g.protocol_data.to_string(),
+                group_epoch: None,
+                assignment_epoch: None,
                 coordinator,
                 members: g
                     .members
@@ -199,6 +295,10 @@ impl Client {
                         client_id: m.client_id.to_string(),
                         host: m.client_host.to_string(),
                         assignment: decode_assignment(&m.member_assignment),
+                        member_epoch: None,
+                        target_assignment: None,
+                        subscribed_topics: Vec::new(),
+                        subscribed_regex: None,
                     })
                     .collect(),
             })
@@ -211,7 +311,7 @@ impl Client {
     /// # Errors
     /// Coordinator errors.
     pub async fn committed_offsets(&self, group: &str) -> Result<BTreeMap<(String, i32), i64>> {
-        self.retrying(|| async {
+        self.retrying_coordinator(|| async {
             let (_, conn) = self.coordinator_conn(group).await?;
             let req = OffsetFetchRequest::default()
                 .with_group_id(group_id(group))
@@ -258,7 +358,7 @@ impl Client {
         group: &str,
         offsets: &[(String, i32, i64)],
     ) -> Result<()> {
-        self.retrying(|| async {
+        self.retrying_coordinator(|| async {
             let (_, conn) = self.coordinator_conn(group).await?;
             let req = offset_commit_request(group, -1, "", offsets);
             let (resp, _) = conn.send(&req).await?;
@@ -282,7 +382,7 @@ impl Client {
     /// # Errors
     /// GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP and coordinator errors.
     pub async fn delete_group(&self, group: &str) -> Result<()> {
-        self.retrying(|| async {
+        self.retrying_coordinator(|| async {
             let (_, conn) = self.coordinator_conn(group).await?;
             let req = DeleteGroupsRequest::default().with_groups_names(vec![group_id(group)]);
             let (resp, _) = conn.send(&req).await?;

@@ -7,9 +7,13 @@
 //! only kfk coordinators read this topic):
 //! `{"offset":{"group":G,"topic":T,"partition":P}}` ->
 //! `{"offset":N,"leader_epoch":E,"metadata":M,"commit_timestamp":MS}`, and
-//! `{"group":G}` -> the [`GroupValue`].
+//! `{"group":G}` -> the [`GroupValue`] of a classic group, and
+//! `{"consumer_group":G}` -> the [`ConsumerGroup`] of a KIP-848 one (a group
+//! is one or the other; becoming the other writes a tombstone for the first).
 
 use serde::{Deserialize, Serialize};
+
+use crate::consumer::ConsumerGroup;
 
 /// The internal topic's name, as in Kafka.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
@@ -23,6 +27,7 @@ pub enum RecordKey {
         partition: i32,
     },
     Group(String),
+    ConsumerGroup(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,8 +82,22 @@ impl Entry {
             value: serde_json::to_vec(value).ok(),
         }
     }
+    pub fn consumer_group(group: &str, value: &ConsumerGroup) -> Entry {
+        Entry {
+            key: RecordKey::ConsumerGroup(group.to_string()),
+            value: serde_json::to_vec(value).ok(),
+        }
+    }
     pub fn tombstone(key: RecordKey) -> Entry {
         Entry { key, value: None }
+    }
+    /// Deletes a group of either protocol: a group may have been both in its
+    /// life, and neither record may outlive it.
+    pub fn group_tombstones(group: &str) -> [Entry; 2] {
+        [
+            Entry::tombstone(RecordKey::Group(group.to_string())),
+            Entry::tombstone(RecordKey::ConsumerGroup(group.to_string())),
+        ]
     }
     /// Deletes `group`'s committed offset of one partition.
     pub fn offset_tombstone(group: &str, topic: &str, partition: i32) -> Entry {
@@ -103,6 +122,10 @@ pub enum Loaded {
         group: String,
         value: Option<GroupValue>,
     },
+    ConsumerGroup {
+        group: String,
+        value: Option<Box<ConsumerGroup>>,
+    },
 }
 
 /// A record of the offsets topic read back; `None` for one kfk did not write.
@@ -126,6 +149,13 @@ pub fn decode(key: Option<&[u8]>, value: Option<&[u8]>) -> Option<Loaded> {
             group,
             value: match value {
                 Some(v) => Some(serde_json::from_slice(v).ok()?),
+                None => None,
+            },
+        },
+        RecordKey::ConsumerGroup(group) => Loaded::ConsumerGroup {
+            group,
+            value: match value {
+                Some(v) => Some(Box::new(serde_json::from_slice(v).ok()?)),
                 None => None,
             },
         },

@@ -420,7 +420,7 @@ pub enum GroupsCommand {
     List,
     /// A group's state and members, and per partition its committed offset,
     /// end offset and lag.
-    Describe(GroupNameArg),
+    Describe(GroupDescribeArgs),
     /// Move a group's committed offsets; a dry run unless --execute (the
     /// group must have no active members).
     ResetOffsets(ResetOffsetsArgs),
@@ -429,9 +429,14 @@ pub enum GroupsCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct GroupNameArg {
+pub struct GroupDescribeArgs {
     #[arg(add = ArgValueCandidates::new(names::groups))]
     pub group: String,
+    /// List the members instead of the partitions: each one's assignment,
+    /// and for a consumer-protocol group its epoch and target assignment
+    /// (kafka-consumer-groups --members --verbose).
+    #[arg(long)]
+    pub members: bool,
 }
 
 #[derive(Debug, Args)]

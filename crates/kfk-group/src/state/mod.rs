@@ -139,6 +139,9 @@ pub struct Group {
     /// Wall-clock ms when the group last became empty (or was loaded empty):
     /// offset retention counts from here (KIP-211).
     pub empty_since_ms: i64,
+    /// Set when the group uses the consumer protocol (KIP-848) instead: its
+    /// members live there and the classic fields above stay empty.
+    pub consumer: Option<Box<crate::consumer::ConsumerGroup>>,
 }
 
 /// Wall-clock milliseconds, as offsets' commit timestamps are kept.
@@ -169,6 +172,7 @@ impl Group {
             sync_deadline: None,
             dirty: false,
             empty_since_ms: now_ms(),
+            consumer: None,
         }
     }
 
@@ -273,13 +277,33 @@ impl Group {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.members.is_empty() && self.consumer.as_ref().is_none_or(|c| c.is_empty())
+    }
+
+    /// "consumer" for a KIP-848 group, else "classic" (ListGroups v5).
+    pub fn group_type(&self) -> &'static str {
+        if self.consumer.is_some() {
+            "consumer"
+        } else {
+            "classic"
+        }
+    }
+
+    /// The state ListGroups and the describe calls show.
+    pub fn state_name(&self) -> &'static str {
+        match &self.consumer {
+            Some(c) => c.state(),
+            None => self.state.name(),
+        }
     }
 
     /// Topics the members subscribe to (consumer protocol), for OffsetDelete.
     pub fn subscribed_topics(&self) -> Vec<String> {
         use kafka_protocol::messages::ConsumerProtocolSubscription;
         use kafka_protocol::protocol::Decodable;
+        if let Some(c) = &self.consumer {
+            return c.subscribed_topics();
+        }
         let mut topics = Vec::new();
         if self.protocol_type.as_deref() != Some("consumer") {
             return topics;
@@ -410,7 +434,7 @@ impl Group {
     /// empty group's, once the retention has passed both since the group
     /// emptied and since the offset was committed.
     pub fn expired_offsets(&self, now_ms: i64, retention_ms: i64) -> Vec<(String, i32)> {
-        if !self.members.is_empty() {
+        if !self.is_empty() {
             return Vec::new();
         }
         let mut out: Vec<(String, i32)> = self

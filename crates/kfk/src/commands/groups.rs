@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use kfk_client::{Client, OffsetQuery};
 use serde::Serialize;
 
-use crate::cli::{GroupNameArg, GroupsDeleteArgs, OutputFormat, ResetOffsetsArgs};
+use crate::cli::{GroupDescribeArgs, GroupsDeleteArgs, OutputFormat, ResetOffsetsArgs};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output;
@@ -18,6 +18,8 @@ pub async fn list(ctx: &Ctx) -> CliResult {
     struct Row {
         group: String,
         state: String,
+        /// classic, or consumer (KIP-848).
+        group_type: String,
         protocol_type: String,
         coordinator: i32,
     }
@@ -26,18 +28,20 @@ pub async fn list(ctx: &Ctx) -> CliResult {
         .map(|g| Row {
             group: g.group,
             state: g.state,
+            group_type: g.group_type,
             protocol_type: g.protocol_type,
             coordinator: g.coordinator,
         })
         .collect();
     output::emit(ctx.format(), &rows, || {
         output::table(
-            &["GROUP", "STATE", "TYPE", "COORDINATOR"],
+            &["GROUP", "STATE", "TYPE", "PROTOCOL", "COORDINATOR"],
             rows.iter()
                 .map(|r| {
                     vec![
                         r.group.clone(),
                         r.state.clone(),
+                        r.group_type.clone(),
                         r.protocol_type.clone(),
                         r.coordinator.to_string(),
                     ]
@@ -73,13 +77,28 @@ struct MemberView {
     client_id: String,
     host: String,
     assignment: BTreeMap<String, Vec<i32>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member_epoch: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_assignment: Option<BTreeMap<String, Vec<i32>>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    subscribed_topics: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subscribed_regex: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 struct GroupView {
     group: String,
     state: String,
+    group_type: String,
+    /// The assignor (classic: the members' protocol; consumer: the
+    /// coordinator's server-side assignor).
     protocol: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_epoch: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assignment_epoch: Option<i32>,
     coordinator: i32,
     members: Vec<MemberView>,
     partitions: Vec<PartitionLag>,
@@ -119,7 +138,7 @@ async fn end_offsets(
     Ok(out)
 }
 
-pub async fn describe(ctx: &Ctx, args: &GroupNameArg) -> CliResult {
+pub async fn describe(ctx: &Ctx, args: &GroupDescribeArgs) -> CliResult {
     let client = ctx.client().await?;
     let d = client.describe_group(&args.group).await?;
     let committed = client.committed_offsets(&args.group).await?;
@@ -164,7 +183,10 @@ pub async fn describe(ctx: &Ctx, args: &GroupNameArg) -> CliResult {
         total_lag: partitions.iter().filter_map(|p| p.lag).sum(),
         group: d.group,
         state: d.state,
+        group_type: d.group_type,
         protocol: d.protocol,
+        group_epoch: d.group_epoch,
+        assignment_epoch: d.assignment_epoch,
         coordinator: d.coordinator,
         members: d
             .members
@@ -175,6 +197,10 @@ pub async fn describe(ctx: &Ctx, args: &GroupNameArg) -> CliResult {
                 client_id: m.client_id,
                 host: m.host,
                 assignment: m.assignment,
+                member_epoch: m.member_epoch,
+                target_assignment: m.target_assignment,
+                subscribed_topics: m.subscribed_topics,
+                subscribed_regex: m.subscribed_regex,
             })
             .collect(),
         partitions,
@@ -186,14 +212,28 @@ pub async fn describe(ctx: &Ctx, args: &GroupNameArg) -> CliResult {
         } else {
             String::new()
         };
+        let epochs = match (view.group_epoch, view.assignment_epoch) {
+            (Some(g), Some(a)) => format!("\tEpoch: {g} (assignment {a})"),
+            _ => String::new(),
+        };
         output::println_safe(&format!(
-            "Group: {}\tState: {}\tMembers: {}\tCoordinator: {}\tTotal lag: {}{unknown}",
+            "Group: {}\tState: {}\tType: {}\tAssignor: {}{epochs}\tMembers: {}\tCoordinator: {}\tTotal lag: {}{unknown}",
             view.group,
             view.state,
+            view.group_type,
+            if view.protocol.is_empty() {
+                "-"
+            } else {
+                &view.protocol
+            },
             view.members.len(),
             view.coordinator,
             view.total_lag
         ));
+        if args.members {
+            print_members(&view.members);
+            return Ok(());
+        }
         let dash = || "-".to_string();
         output::table(
             &[
@@ -228,6 +268,55 @@ pub async fn describe(ctx: &Ctx, args: &GroupNameArg) -> CliResult {
         );
         Ok(())
     })
+}
+
+/// `topic:0,1 other:3`, or `-` for nothing.
+fn partitions_text(a: &BTreeMap<String, Vec<i32>>) -> String {
+    let parts: Vec<String> = a
+        .iter()
+        .filter(|(_, ps)| !ps.is_empty())
+        .map(|(t, ps)| {
+            let ps: Vec<String> = ps.iter().map(i32::to_string).collect();
+            format!("{t}:{}", ps.join(","))
+        })
+        .collect();
+    if parts.is_empty() {
+        "-".to_string()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// The members table of `kfk groups describe --members`.
+fn print_members(members: &[MemberView]) {
+    let dash = || "-".to_string();
+    output::table(
+        &[
+            "CONSUMER-ID",
+            "INSTANCE-ID",
+            "HOST",
+            "CLIENT-ID",
+            "EPOCH",
+            "ASSIGNMENT",
+            "TARGET-ASSIGNMENT",
+        ],
+        members
+            .iter()
+            .map(|m| {
+                vec![
+                    m.member_id.clone(),
+                    m.instance_id.clone().unwrap_or_else(dash),
+                    m.host.clone(),
+                    m.client_id.clone(),
+                    m.member_epoch.map_or_else(dash, |e| e.to_string()),
+                    partitions_text(&m.assignment),
+                    m.target_assignment
+                        .as_ref()
+                        .map_or_else(dash, partitions_text),
+                ]
+            })
+            .collect(),
+    );
 }
 
 /// `TOPIC` or `TOPIC:P,P`.

@@ -221,7 +221,11 @@ pub async fn leave_group(
     }
 }
 
-pub async fn offset_commit(broker: &Broker, req: OffsetCommitRequest) -> OffsetCommitResponse {
+pub async fn offset_commit(
+    broker: &Broker,
+    req: OffsetCommitRequest,
+    version: i16,
+) -> OffsetCommitResponse {
     let now = kfk_log::now_ms();
     let offsets: Vec<(String, i32, OffsetValue)> = req
         .topics
@@ -249,6 +253,7 @@ pub async fn offset_commit(broker: &Broker, req: OffsetCommitRequest) -> OffsetC
             &req.member_id,
             req.group_instance_id.as_deref(),
             req.generation_id_or_member_epoch,
+            version,
             offsets,
         )
         .await;
@@ -287,9 +292,13 @@ type Fetched = Result<Vec<(String, Vec<(i32, Option<Committed>)>)>, ResponseErro
 async fn fetch_one(
     broker: &Broker,
     group: &str,
+    member: Option<(&str, i32)>,
     wanted: Option<Vec<(String, Vec<i32>)>>,
 ) -> Fetched {
-    broker.groups.fetch_offsets(broker, group, wanted).await
+    broker
+        .groups
+        .fetch_offsets(broker, group, member, wanted)
+        .await
 }
 
 pub async fn offset_fetch(
@@ -306,30 +315,33 @@ pub async fn offset_fetch(
                     .collect()
             });
             let out = OffsetFetchResponseGroup::default().with_group_id(g.group_id.clone());
-            groups.push(match fetch_one(broker, &g.group_id.0, wanted).await {
-                Err(e) => out.with_error_code(e.code()),
-                Ok(topics) => out.with_topics(
-                    topics
-                        .into_iter()
-                        .map(|(t, ps)| {
-                            OffsetFetchResponseTopics::default()
-                                .with_name(super::topic_name(&t))
-                                .with_partitions(
-                                    ps.into_iter()
-                                        .map(|(p, c)| {
-                                            let c = c.unwrap_or_else(Committed::none);
-                                            OffsetFetchResponsePartitions::default()
-                                                .with_partition_index(p)
-                                                .with_committed_offset(c.offset)
-                                                .with_committed_leader_epoch(c.leader_epoch)
-                                                .with_metadata(Some(str_bytes(c.metadata)))
-                                        })
-                                        .collect(),
-                                )
-                        })
-                        .collect(),
-                ),
-            });
+            let member = g.member_id.as_deref().map(|m| (m, g.member_epoch));
+            groups.push(
+                match fetch_one(broker, &g.group_id.0, member, wanted).await {
+                    Err(e) => out.with_error_code(e.code()),
+                    Ok(topics) => out.with_topics(
+                        topics
+                            .into_iter()
+                            .map(|(t, ps)| {
+                                OffsetFetchResponseTopics::default()
+                                    .with_name(super::topic_name(&t))
+                                    .with_partitions(
+                                        ps.into_iter()
+                                            .map(|(p, c)| {
+                                                let c = c.unwrap_or_else(Committed::none);
+                                                OffsetFetchResponsePartitions::default()
+                                                    .with_partition_index(p)
+                                                    .with_committed_offset(c.offset)
+                                                    .with_committed_leader_epoch(c.leader_epoch)
+                                                    .with_metadata(Some(str_bytes(c.metadata)))
+                                            })
+                                            .collect(),
+                                    )
+                            })
+                            .collect(),
+                    ),
+                },
+            );
         }
         return OffsetFetchResponse::default().with_groups(groups);
     }
@@ -338,7 +350,7 @@ pub async fn offset_fetch(
             .map(|t| (t.name.0.to_string(), t.partition_indexes))
             .collect::<Vec<_>>()
     });
-    match fetch_one(broker, &req.group_id.0, wanted).await {
+    match fetch_one(broker, &req.group_id.0, None, wanted).await {
         // Before v2 errors only travel per partition.
         Err(e) if version < 2 => OffsetFetchResponse::default().with_topics(
             req.topics
@@ -397,16 +409,18 @@ pub fn list_groups(broker: &Broker, req: ListGroupsRequest) -> ListGroupsRespons
         .groups
         .list()
         .into_iter()
-        .filter(|(_, _, state)| {
+        .filter(|(_, _, state, _)| {
             states.is_empty() || states.iter().any(|s| s.eq_ignore_ascii_case(state))
         })
-        .filter(|_| types.is_empty() || types.iter().any(|t| t.eq_ignore_ascii_case("classic")))
-        .map(|(id, protocol_type, state)| {
+        .filter(|(_, _, _, kind)| {
+            types.is_empty() || types.iter().any(|t| t.eq_ignore_ascii_case(kind))
+        })
+        .map(|(id, protocol_type, state, kind)| {
             ListedGroup::default()
                 .with_group_id(group_id(&id))
                 .with_protocol_type(str_bytes(protocol_type))
                 .with_group_state(str_bytes(state))
-                .with_group_type(str_bytes("classic"))
+                .with_group_type(str_bytes(kind))
         })
         .collect();
     ListGroupsResponse::default().with_groups(groups)

@@ -4,6 +4,7 @@
 
 mod api_versions;
 mod configs;
+mod consumer_groups;
 mod create_partitions;
 mod create_topics;
 mod delete_records;
@@ -59,12 +60,14 @@ pub const SUPPORTED: VersionTable = VersionTable::new(&[
     (ApiKey::Heartbeat, 0, 4),
     (ApiKey::LeaveGroup, 0, 5),
     // v0-1 and v0 are gone from Kafka 4 (KIP-896) and from kafka-protocol.
-    (ApiKey::OffsetCommit, 2, 8),
-    (ApiKey::OffsetFetch, 1, 8),
+    (ApiKey::OffsetCommit, 2, 9),
+    (ApiKey::OffsetFetch, 1, 9),
     (ApiKey::ListGroups, 0, 5),
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
+    (ApiKey::ConsumerGroupHeartbeat, 0, 1),
+    (ApiKey::ConsumerGroupDescribe, 0, 1),
 ]);
 
 /// The version range kfkd serves for `api_key`, if it serves it at all.
@@ -150,12 +153,16 @@ pub async fn handle(
         RequestKind::SyncGroup(r) => reply!(groups::sync_group(broker, r).await),
         RequestKind::Heartbeat(r) => reply!(groups::heartbeat(broker, r).await),
         RequestKind::LeaveGroup(r) => reply!(groups::leave_group(broker, r, version).await),
-        RequestKind::OffsetCommit(r) => reply!(groups::offset_commit(broker, r).await),
+        RequestKind::OffsetCommit(r) => reply!(groups::offset_commit(broker, r, version).await),
         RequestKind::OffsetFetch(r) => reply!(groups::offset_fetch(broker, r, version).await),
         RequestKind::ListGroups(r) => reply!(groups::list_groups(broker, r)),
         RequestKind::DescribeGroups(r) => reply!(groups::describe_groups(broker, r).await),
         RequestKind::DeleteGroups(r) => reply!(groups::delete_groups(broker, r).await),
         RequestKind::OffsetDelete(r) => reply!(groups::offset_delete(broker, r).await),
+        RequestKind::ConsumerGroupHeartbeat(r) => {
+            reply!(consumer_groups::heartbeat(broker, client, r).await)
+        }
+        RequestKind::ConsumerGroupDescribe(r) => reply!(consumer_groups::describe(broker, r).await),
         _ => Err(FrameError::UnsupportedVersion { api_key, version }),
     }
 }

@@ -144,6 +144,12 @@ settings! {
     group_min_session_timeout_ms: u64 = 6_000, "group.min.session.timeout.ms", "KFKD_GROUP_MIN_SESSION_TIMEOUT_MS";
     /// Largest session timeout a group member may ask for [group.max.session.timeout.ms].
     group_max_session_timeout_ms: u64 = 1_800_000, "group.max.session.timeout.ms", "KFKD_GROUP_MAX_SESSION_TIMEOUT_MS";
+    /// A consumer-protocol (KIP-848) member without a heartbeat for this long is fenced [group.consumer.session.timeout.ms].
+    group_consumer_session_timeout_ms: u64 = 45_000, "group.consumer.session.timeout.ms", "KFKD_GROUP_CONSUMER_SESSION_TIMEOUT_MS";
+    /// How often consumer-protocol members are asked to heartbeat [group.consumer.heartbeat.interval.ms].
+    group_consumer_heartbeat_interval_ms: u64 = 5_000, "group.consumer.heartbeat.interval.ms", "KFKD_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS";
+    /// Most members of one consumer-protocol group [group.consumer.max.size].
+    group_consumer_max_size: u64 = i32::MAX as u64, "group.consumer.max.size", "KFKD_GROUP_CONSUMER_MAX_SIZE";
     /// Rack of this broker, reported in metadata [broker.rack].
     rack: String = String::new(), "broker.rack", "KFKD_RACK";
     /// Partitions of an auto-created topic or a CreateTopics without a count [num.partitions].

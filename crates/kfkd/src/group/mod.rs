@@ -4,6 +4,7 @@
 //! memory and written to that partition with acks=all; a broker that becomes
 //! leader of an offsets partition replays it before serving its groups.
 
+mod consumer;
 pub mod coordinator;
 pub mod store;
 mod upkeep;
@@ -162,6 +163,18 @@ impl GroupCoordinator {
                 .groups
                 .entry(group.to_string())
                 .or_insert_with(|| Group::new(group));
+            if let Some(c) = &g.consumer {
+                if !c.is_empty() {
+                    return Err((
+                        ResponseError::InconsistentGroupProtocol,
+                        format!(
+                            "group '{group}' uses the consumer group protocol (KIP-848); join it with group.protocol=consumer"
+                        ),
+                    ));
+                }
+                // An empty consumer group (offsets only) becomes classic.
+                g.consumer = None;
+            }
             g.join(a, Instant::now(), Self::initial_delay(broker))
         };
         match outcome {
@@ -279,6 +292,7 @@ impl GroupCoordinator {
         member_id: &str,
         instance_id: Option<&str>,
         generation: i32,
+        version: i16,
         offsets: Vec<(String, i32, OffsetValue)>,
     ) -> Result<Vec<Result<(), ResponseError>>, ResponseError> {
         let p = self.route(broker, group).await?;
@@ -288,7 +302,11 @@ impl GroupCoordinator {
                 .groups
                 .entry(group.to_string())
                 .or_insert_with(|| Group::new(group));
-            g.check_commit(member_id, instance_id, generation, Instant::now())?;
+            match &g.consumer {
+                // The generation field carries the member epoch (v9+).
+                Some(c) => c.check_commit(member_id, generation, version)?,
+                None => g.check_commit(member_id, instance_id, generation, Instant::now())?,
+            }
         }
         let max_meta = broker.settings.offset_metadata_max_bytes as usize;
         let mut results = Vec::with_capacity(offsets.len());
@@ -339,10 +357,17 @@ impl GroupCoordinator {
         &self,
         broker: &Broker,
         group: &str,
+        member: Option<(&str, i32)>,
         wanted: Option<Vec<(String, Vec<i32>)>>,
     ) -> Result<Vec<(String, Vec<(i32, Option<Committed>)>)>, ResponseError> {
         self.route(broker, group).await?;
         let inner = lock(&self.inner);
+        // v9: a consumer-protocol member proves it is still one.
+        if let Some((id, epoch)) = member
+            && let Some(c) = inner.groups.get(group).and_then(|g| g.consumer.as_ref())
+        {
+            c.check_fetch(id, epoch)?;
+        }
         let offsets = inner.groups.get(group).map(|g| &g.offsets);
         let committed = |t: &str, p: i32| {
             offsets
@@ -380,18 +405,18 @@ impl GroupCoordinator {
         })
     }
 
-    /// Groups this broker coordinates: (id, protocol type, state).
-    pub fn list(&self) -> Vec<(String, String, &'static str)> {
+    /// Groups this broker coordinates: (id, protocol type, state, group type).
+    pub fn list(&self) -> Vec<(String, String, &'static str, &'static str)> {
         let inner = lock(&self.inner);
         let mut out: Vec<_> = inner
             .groups
             .values()
             .map(|g| {
-                (
-                    g.id.clone(),
-                    g.protocol_type.clone().unwrap_or_default(),
-                    g.state.name(),
-                )
+                let protocol_type = match &g.consumer {
+                    Some(_) => "consumer".to_string(),
+                    None => g.protocol_type.clone().unwrap_or_default(),
+                };
+                (g.id.clone(), protocol_type, g.state_name(), g.group_type())
             })
             .collect();
         out.sort();
@@ -409,7 +434,9 @@ impl GroupCoordinator {
     ) -> Result<Description, ResponseError> {
         self.route(broker, group).await?;
         let inner = lock(&self.inner);
-        let Some(g) = inner.groups.get(group) else {
+        // A consumer-protocol group is not a classic one: Kafka calls it
+        // Dead here, and describes it with ConsumerGroupDescribe.
+        let Some(g) = inner.groups.get(group).filter(|g| g.consumer.is_none()) else {
             return Ok(Description {
                 state: "Dead",
                 protocol_type: String::new(),
@@ -468,9 +495,7 @@ impl GroupCoordinator {
             g.offsets
                 .keys()
                 .map(|(t, part)| Entry::offset_tombstone(group, t, *part))
-                .chain(std::iter::once(Entry::tombstone(RecordKey::Group(
-                    group.to_string(),
-                ))))
+                .chain(Entry::group_tombstones(group))
                 .collect()
         };
         let _w = self.writer(p).await;

@@ -65,8 +65,11 @@ impl GroupCoordinator {
                 .values()
                 .filter(|g| kfk_group::schema::partition_for(&g.id, n) == p)
                 .flat_map(|g| {
-                    let membership = (g.protocol_type.is_some() || g.generation > 0)
-                        .then(|| Entry::group(&g.id, &g.value()));
+                    let membership = match &g.consumer {
+                        Some(c) => Some(Entry::consumer_group(&g.id, c)),
+                        None => (g.protocol_type.is_some() || g.generation > 0)
+                            .then(|| Entry::group(&g.id, &g.value())),
+                    };
                     let offsets = g.offsets.iter().map(|((t, part), v)| {
                         Entry::offset(
                             RecordKey::Offset {
@@ -136,7 +139,7 @@ impl GroupCoordinator {
                 .get(&group)
                 .is_some_and(|g| g.is_empty() && g.offsets.len() == offsets.len());
             if gone {
-                entries.push(Entry::tombstone(RecordKey::Group(group.clone())));
+                entries.extend(Entry::group_tombstones(&group));
             }
             if let Err(e) = store::append(broker, p, &entries, Self::commit_timeout(broker)).await {
                 warn!(group, error = ?e, "could not expire offsets");
@@ -180,6 +183,7 @@ impl GroupCoordinator {
         let started = std::time::Instant::now();
         let records = store::load(broker, p).map_err(|e| e.error)?;
         let now = Instant::now();
+        let settings = Self::consumer_settings(broker);
         let mut groups: HashMap<String, Group> = HashMap::new();
         let count = records.len();
         for r in records {
@@ -202,6 +206,21 @@ impl GroupCoordinator {
                         }
                     }
                 }
+                Loaded::ConsumerGroup { group, value } => match value {
+                    Some(mut c) => {
+                        c.restore(now, &settings);
+                        let g = groups
+                            .entry(group.clone())
+                            .or_insert_with(|| Group::new(&group));
+                        let offsets = std::mem::take(&mut g.offsets);
+                        *g = Group::new(&group);
+                        g.offsets = offsets;
+                        g.consumer = Some(c);
+                    }
+                    None => {
+                        groups.remove(&group);
+                    }
+                },
                 Loaded::Group { group, value } => match value {
                     Some(v) => {
                         let offsets = groups.remove(&group).map(|g| g.offsets).unwrap_or_default();
@@ -318,6 +337,7 @@ impl GroupCoordinator {
                 warn!(error = ?e, "could not persist an emptied group");
             }
         }
+        self.tick_consumer_groups(broker, n).await;
         self.expire_offsets(broker, n).await;
         let loaded: Vec<i32> = lock(&self.inner).loaded.keys().copied().collect();
         for p in loaded {

@@ -3,14 +3,14 @@ package kfk.e2e;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.atomic.AtomicInteger;
-
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -50,8 +50,10 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * <pre>
  * produce BOOTSTRAP TOPIC COUNT RATE       idempotent, acks=all; RATE records/s
  * consume BOOTSTRAP TOPIC GROUP ASSIGNOR INSTANCE IDLE_MS
- *         a classic-protocol group member (ASSIGNOR range|cooperative-sticky,
- *         INSTANCE a group.instance.id or -), committing after each poll,
+ *         a classic-protocol group member (ASSIGNOR range|cooperative-sticky)
+ *         or a consumer-protocol one (KIP-848; ASSIGNOR consumer:uniform or
+ *         consumer:range, the server-side assignor), INSTANCE a
+ *         group.instance.id or -, committing after each poll,
  *         until IDLE_MS pass without a record once one was read
  * admin BOOTSTRAP TOPIC TIME   the AdminClient's calls on TOPIC (which has
  *         records before and after TIME, ms), one line per call
@@ -233,12 +235,20 @@ public final class Clients {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-        props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic");
-        props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
-                assignor.equals("range") ? RangeAssignor.class.getName() : CooperativeStickyAssignor.class.getName());
+        boolean modern = assignor.startsWith("consumer:");
+        if (modern) {
+            props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
+            props.put(ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG, assignor.substring("consumer:".length()));
+        } else {
+            props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic");
+            props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+                    assignor.equals("range") ? RangeAssignor.class.getName() : CooperativeStickyAssignor.class.getName());
+        }
         if (!instance.equals("-")) {
             props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instance);
-            props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "30000");
+            if (!modern) {
+                props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "30000");
+            }
         }
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -249,7 +259,9 @@ public final class Clients {
                 @Override
                 public void onPartitionsRevoked(Collection<TopicPartition> parts) {
                     if (!parts.isEmpty()) {
-                        emit(obj("revoked", names(parts)));
+                        Set<TopicPartition> left = new HashSet<>(consumer.assignment());
+                        left.removeAll(parts);
+                        emit(obj("revoked", names(parts), "all", names(left)));
                     }
                 }
 
