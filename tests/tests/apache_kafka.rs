@@ -155,6 +155,43 @@ fn kfk_manages_topics_produces_consumes_and_runs_groups_on_apache_kafka() {
     let groups = kfk(&home, &kafka, &["groups", "list"]);
     assert!(!groups.contains("readers"), "{groups}");
 
+    // kfk's KIP-848 member against Kafka's own coordinator.
+    let read = kfk(
+        &home,
+        &kafka,
+        &[
+            "consume",
+            "offs",
+            "-g",
+            "modern",
+            "--group-protocol",
+            "consumer",
+            "--from-beginning",
+            "-n",
+            "4",
+            "-q",
+        ],
+    );
+    assert_eq!(read.lines().collect::<Vec<_>>(), ["a", "b", "c", "d"]);
+    let g = kfk_json(&home, &kafka, &["groups", "describe", "modern"]);
+    assert_eq!(g["group_type"], "consumer", "{g}");
+    assert_eq!(g["total_lag"], 3, "committed what it printed: {g}");
+    let rest = kfk(
+        &home,
+        &kafka,
+        &[
+            "consume",
+            "offs",
+            "-g",
+            "modern",
+            "--group-protocol",
+            "consumer",
+            "-e",
+            "-q",
+        ],
+    );
+    assert_eq!(rest.lines().collect::<Vec<_>>(), ["e", "f", "g"]);
+
     kfk(&home, &kafka, &["topics", "delete", "myorders", "--yes"]);
     wait_until(Duration::from_secs(20), "myorders to be gone", || {
         !kfk(&home, &kafka, &["topics", "list"]).contains("myorders")

@@ -90,8 +90,10 @@ fn franz_go_produces_consumes_in_a_group_and_administers() {
 /// franz-go's own test suite, run from the module cache against a 3-broker
 /// cluster (franz-go's default replication factor), except TestTxn*: those
 /// need transactions, which kfkd refuses until issue 20 (they wait for a
-/// producer id). What franz-go skips by itself is checked against the
-/// reasons below.
+/// producer id), and Test848RegexBrokerResolves, which runs on one broker
+/// below. Its KIP-848 group tests run too, as kfkd advertises
+/// ConsumerGroupHeartbeat v1. What franz-go skips by itself is checked
+/// against the reasons below.
 #[test]
 fn franz_gos_own_test_suite_passes_against_kfkd() {
     let home = Home::new().with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
@@ -108,7 +110,7 @@ fn franz_gos_own_test_suite_passes_against_kfkd() {
             .env("GOFLAGS", "-mod=readonly")
             .env("KGO_SEEDS", &bs)
             .args(["test", "./pkg/kgo", "-count=1", "-timeout", "600s", "-v"])
-            .args(["-skip", "^TestTxn"]),
+            .args(["-skip", "^TestTxn|^Test848RegexBrokerResolves$"]),
         Duration::from_secs(720),
     );
     let log = String::from_utf8_lossy(&out.stdout);
@@ -123,7 +125,6 @@ fn franz_gos_own_test_suite_passes_against_kfkd() {
     );
     // Skipped by franz-go itself, each for a reason kfkd knows of.
     let allowed = [
-        ("848", "KIP-848 consumer groups: not in kfkd yet"),
         ("Share", "share groups (KIP-932): not in kfkd"),
         ("SCRAM", "SASL/SCRAM: needs KGO_TEST_SCRAM (issue 18)"),
         (
@@ -142,4 +143,42 @@ fn franz_gos_own_test_suite_passes_against_kfkd() {
     }
     let passed = log.matches("--- PASS: ").count();
     assert!(passed > 500, "only {passed} passed:\n{log}");
+}
+
+/// franz-go's Test848RegexBrokerResolves on one broker (replication factor
+/// 1), as against a single Kafka node: the broker resolves the member's
+/// regex, `__consumer_offsets` included. The test stops reading once it has
+/// seen two topics with records and counts `__consumer_offsets` among them,
+/// so across three brokers whichever leader answers first decides whether it
+/// saw the two it wants; with one broker every partition comes in one fetch.
+#[test]
+fn franz_gos_broker_side_regex_test_passes_on_one_broker() {
+    let home = Home::new().with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
+    home.up();
+    franz();
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let modcache = manifest.join("../target/go/mod");
+    let module = modcache.join("github.com/twmb/franz-go@v1.22.3");
+    let out = kfk_e2e::run_unchecked(
+        std::process::Command::new(kfk_e2e::tool("go", "Go (https://go.dev/dl/)"))
+            .current_dir(&module)
+            .env("GOMODCACHE", &modcache)
+            .env("GOFLAGS", "-mod=readonly")
+            .env("KGO_SEEDS", format!("127.0.0.1:{}", home.port()))
+            .env("KGO_TEST_RF", "1")
+            .args(["test", "./pkg/kgo", "-count=3", "-timeout", "120s", "-v"])
+            .args(["-run", "^Test848RegexBrokerResolves$"]),
+        Duration::from_secs(180),
+    );
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{log}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        log.matches("--- PASS: Test848RegexBrokerResolves").count(),
+        3,
+        "{log}"
+    );
 }

@@ -14,6 +14,7 @@ fn home() -> Home {
         .with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "300")
         .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
         .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300")
+        .with_env("KFKD_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS", "500")
 }
 
 /// A running `group_consumer.py` with its output file and stop file.
@@ -516,6 +517,16 @@ fn members(home: &Home, group: &str) -> Vec<BTreeSet<i64>> {
 
 #[test]
 fn kfk_consume_group_members_split_commit_what_they_print_and_hand_over() {
+    members_split_commit_what_they_print_and_hand_over("classic");
+}
+
+#[test]
+fn kfk_consume_consumer_protocol_members_split_commit_what_they_print_and_hand_over() {
+    members_split_commit_what_they_print_and_hand_over("consumer");
+}
+
+/// `kfk consume --group` members under `--group-protocol PROTOCOL`.
+fn members_split_commit_what_they_print_and_hand_over(protocol: &str) {
     let home = home();
     home.up();
     home.ok(&["topics", "create", "work", "-p", "3"]);
@@ -527,6 +538,8 @@ fn kfk_consume_group_members_split_commit_what_they_print_and_hand_over() {
         "work",
         "--group",
         "batch",
+        "--group-protocol",
+        protocol,
         "--from-beginning",
         "-n",
         "400",
@@ -545,21 +558,36 @@ fn kfk_consume_group_members_split_commit_what_they_print_and_hand_over() {
         "work",
         "--group",
         "batch",
+        "--group-protocol",
+        protocol,
         "--from-beginning",
         "-e",
     ]);
     assert_eq!(out.lines().count(), 200);
+    let kind = home.json(&["groups", "describe", "batch"])["group_type"].clone();
+    assert_eq!(
+        kind, protocol,
+        "the group has the protocol its members used"
+    );
 
     // Two long-running members split the partitions; stopping one hands its
     // partitions to the other.
     let spawn = |name: &str| {
         let mut cmd = std::process::Command::new(kfk_e2e::bin("kfk"));
         home.env(&mut cmd);
-        cmd.args(["consume", "work", "--group", "pair", "--from-beginning"])
-            .stdout(std::fs::File::create(home.path().join(name)).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
+        cmd.args([
+            "consume",
+            "work",
+            "--group",
+            "pair",
+            "--group-protocol",
+            protocol,
+            "--from-beginning",
+        ])
+        .stdout(std::fs::File::create(home.path().join(name)).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
     };
     let mut a = spawn("a.out");
     wait("a to own every partition", Duration::from_secs(30), || {

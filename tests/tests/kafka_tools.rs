@@ -293,6 +293,128 @@ fn console_producer_consumer_and_consumer_groups() {
     assert!(!list.lines().any(|l| l.trim() == "readers"), "{list}");
 }
 
+/// KIP-848 groups as Kafka's tools see them: the console consumer with
+/// `group.protocol=consumer`, and kafka-consumer-groups listing by type and
+/// describing a live member's epoch and assignment.
+#[test]
+fn console_consumer_and_consumer_groups_with_the_consumer_group_protocol() {
+    let home = Home::new().with_env("KFKD_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS", "500");
+    home.up();
+    let bs = format!("127.0.0.1:{}", home.port());
+    let bs = bs.as_str();
+    let mut kafka = KafkaTools::start();
+    create_topic(&mut kafka, bs, "shipments", &["--partitions", "2"]);
+    for p in ["0", "1"] {
+        home.ok_stdin(&["produce", "shipments", "-p", p], &format!("a{p}\nb{p}\n"));
+    }
+    let read = kafka.run(
+        "kafka-console-consumer",
+        &[
+            "--bootstrap-server",
+            bs,
+            "--topic",
+            "shipments",
+            "--from-beginning",
+            "--max-messages",
+            "4",
+            "--group",
+            "shippers",
+            "--command-property",
+            "group.protocol=consumer",
+            "--timeout-ms",
+            "30000",
+        ],
+    );
+    assert_eq!(read.status, 0, "{read}");
+    let mut values: Vec<&str> = read.stdout.lines().collect();
+    values.sort_unstable();
+    assert_eq!(values, ["a0", "a1", "b0", "b1"], "{read}");
+
+    let listed = kafka.ok(
+        "kafka-consumer-groups",
+        &["--bootstrap-server", bs, "--list", "--type"],
+    );
+    let row = lines_with(&listed, "shippers");
+    assert_eq!(row.len(), 1, "{listed}");
+    assert!(row[0].contains("Consumer"), "{listed}");
+    let classic = kafka.ok(
+        "kafka-consumer-groups",
+        &["--bootstrap-server", bs, "--list", "--type", "classic"],
+    );
+    assert!(!classic.contains("shippers"), "{classic}");
+    let state = kafka.ok(
+        "kafka-consumer-groups",
+        &[
+            "--bootstrap-server",
+            bs,
+            "--describe",
+            "--group",
+            "shippers",
+            "--state",
+        ],
+    );
+    let row = lines_with(&state, "shippers");
+    assert!(
+        row.iter()
+            .any(|l| l.contains("uniform") && l.contains("Empty")),
+        "{state}"
+    );
+
+    // A live member of kfk's own, with the same protocol.
+    let mut cmd = std::process::Command::new(kfk_e2e::bin("kfk"));
+    home.env(&mut cmd);
+    cmd.args([
+        "consume",
+        "shipments",
+        "-g",
+        "shippers",
+        "--group-protocol",
+        "consumer",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut member = kfk_e2e::Spawned::start(&mut cmd, &dir.path().join("member.log"));
+    let args = [
+        "--bootstrap-server",
+        bs,
+        "--describe",
+        "--group",
+        "shippers",
+        "--members",
+        "--verbose",
+    ];
+    let mut members = String::new();
+    wait_until(Duration::from_secs(30), "a stable member", || {
+        members = kafka.ok("kafka-consumer-groups", &args);
+        lines_with(&members, "shippers")
+            .iter()
+            .any(|l| l.contains("shipments:0,1"))
+    });
+    assert!(
+        members.contains("CURRENT-EPOCH") && members.contains("TARGET-ASSIGNMENT"),
+        "{members}"
+    );
+    let offsets = kafka.ok(
+        "kafka-consumer-groups",
+        &[
+            "--bootstrap-server",
+            bs,
+            "--describe",
+            "--group",
+            "shippers",
+        ],
+    );
+    let rows = group_offsets(&offsets, "shipments");
+    assert_eq!(
+        rows,
+        [
+            (0, "2".into(), "2".into(), "0".into()),
+            (1, "2".into(), "2".into(), "0".into())
+        ],
+        "{offsets}"
+    );
+    member.kill9();
+}
+
 /// `kfk topics describe`'s replicas of each partition of `topic`.
 fn replicas(home: &Home, topic: &str) -> Vec<Vec<i64>> {
     kfk_e2e::replica_brokers(&home.json(&["topics", "describe", topic]))

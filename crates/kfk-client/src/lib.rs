@@ -23,7 +23,7 @@ pub use groups::{GroupDescription, GroupListing, GroupMember};
 /// Records and codecs as the producer takes them, so users of the client
 /// need not depend on kfk-wire for them.
 pub use kfk_wire::{Compression, NewRecord};
-pub use membership::{Assignment, Committer, GroupMembership};
+pub use membership::{Assignment, Committer, GroupMembership, GroupProtocol};
 pub use partitioner::{murmur2, partition_for_key};
 pub use producer::{Delivery, Producer, ProducerConfig, RecordMetadata};
 pub use quorum::{QuorumReplica, QuorumStatus};

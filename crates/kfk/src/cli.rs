@@ -709,6 +709,11 @@ pub struct ConsumeArgs {
     /// exit (`none` never commits).
     #[arg(long, value_enum, default_value_t = CommitMode::Sync, requires = "group")]
     pub commit: CommitMode,
+    /// With --group: the group protocol (Kafka's group.protocol): `classic`
+    /// (JoinGroup/SyncGroup), or `consumer`, KIP-848's, where the broker
+    /// assigns partitions and members come and go without stopping the others.
+    #[arg(long, value_enum, default_value_t = GroupProtocolArg::Classic, requires = "group")]
+    pub group_protocol: GroupProtocolArg,
     /// Pretty-print values that are JSON.
     #[arg(long)]
     pub pretty_json: bool,
@@ -716,6 +721,21 @@ pub struct ConsumeArgs {
     /// and more (type `help`). Needs a terminal.
     #[arg(short = 'i', long, conflicts_with_all = ["max_messages", "exit_at_end"])]
     pub interactive: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GroupProtocolArg {
+    Classic,
+    Consumer,
+}
+
+impl From<GroupProtocolArg> for kfk_client::GroupProtocol {
+    fn from(p: GroupProtocolArg) -> Self {
+        match p {
+            GroupProtocolArg::Classic => kfk_client::GroupProtocol::Classic,
+            GroupProtocolArg::Consumer => kfk_client::GroupProtocol::Consumer,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

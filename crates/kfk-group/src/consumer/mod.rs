@@ -131,7 +131,7 @@ impl Member {
 pub trait Catalog {
     /// A topic's id and partition count.
     fn topic(&self, name: &str) -> Option<(Uuid, i32)>;
-    /// The names of the topics `re` matches in full, internal ones excepted.
+    /// The names of the topics `re` matches in full.
     fn matching(&self, re: &Regex) -> Vec<String>;
 }
 

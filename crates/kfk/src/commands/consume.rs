@@ -198,6 +198,7 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
             partition: args.partition,
             start: spec.start,
             group: args.group.clone(),
+            group_protocol: args.group_protocol.into(),
             commit: args.commit,
             format: args.format.as_deref().map(Format::parse).transpose()?,
             look,
@@ -317,7 +318,12 @@ async fn run_group(
     mut printer: Printer,
 ) -> CliResult {
     let mode = args.commit;
-    let mut member = GroupMembership::new(Arc::clone(&client), group, std::slice::from_ref(&topic));
+    let mut member = GroupMembership::with_protocol(
+        Arc::clone(&client),
+        group,
+        std::slice::from_ref(&topic),
+        args.group_protocol.into(),
+    );
     let limit = args.max_messages.unwrap_or(u64::MAX);
     let mut count: u64 = 0;
     let bar = progress(args);

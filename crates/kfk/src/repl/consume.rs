@@ -51,6 +51,7 @@ pub struct Options {
     pub partition: Option<i32>,
     pub start: StartOffset,
     pub group: Option<String>,
+    pub group_protocol: kfk_client::GroupProtocol,
     pub commit: CommitMode,
     pub format: Option<Format>,
     pub look: Look,
@@ -496,10 +497,14 @@ pub async fn run(ctx: &Ctx, client: Arc<Client>, opts: Options) -> CliResult {
     let words = Words::default();
     let mut reader = LineReader::new(Arc::clone(&words), history_file(&ctx.home, "consume"))?;
     let printer = reader.printer()?;
-    let member = opts
-        .group
-        .as_ref()
-        .map(|g| GroupMembership::new(Arc::clone(&client), g, std::slice::from_ref(&opts.topic)));
+    let member = opts.group.as_ref().map(|g| {
+        GroupMembership::with_protocol(
+            Arc::clone(&client),
+            g,
+            std::slice::from_ref(&opts.topic),
+            opts.group_protocol,
+        )
+    });
     let mut s = Session {
         consumer: fresh_consumer(&client),
         client,

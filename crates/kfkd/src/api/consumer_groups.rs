@@ -128,10 +128,7 @@ pub async fn describe(
                             .with_client_id(str_bytes(m.client_id.clone()))
                             .with_client_host(str_bytes(m.client_host.clone()))
                             .with_subscribed_topic_names(
-                                m.subscribed_topic_names
-                                    .iter()
-                                    .map(topic_name)
-                                    .collect(),
+                                m.subscribed_topic_names.iter().map(topic_name).collect(),
                             )
                             .with_subscribed_topic_regex(
                                 m.subscribed_topic_regex.clone().map(str_bytes),

@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use crate::broker::Broker;
 use crate::metadata::MetadataImage;
-use crate::topics::INTERNAL_TOPICS;
 use kfk_group::consumer::{Catalog, ConsumerGroup, Failure, Heartbeat, Regex, Reply, Settings};
 use kfk_group::schema::Entry;
 use kfk_group::state::Group;
@@ -29,11 +28,13 @@ impl Catalog for ImageCatalog<'_> {
         Some((t.id, i32::try_from(t.partitions.len()).unwrap_or(i32::MAX)))
     }
 
+    /// Internal topics too, as Kafka's coordinator matches them: a regex
+    /// that names `__consumer_offsets` gets it.
     fn matching(&self, re: &Regex) -> Vec<String> {
         self.0
             .topics
             .keys()
-            .filter(|n| !INTERNAL_TOPICS.contains(&n.as_str()) && re.is_match(n))
+            .filter(|n| re.is_match(n))
             .cloned()
             .collect()
     }

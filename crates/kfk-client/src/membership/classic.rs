@@ -1,10 +1,7 @@
-//! Membership in a consumer group under the classic protocol: join (with
-//! KIP-394's member-id round trip), assign partitions with the range
-//! assignor when this member leads, sync, heartbeat in the background, commit
-//! offsets under the current generation, and leave.
-//!
-//! Fetching stays with [`crate::Consumer`]; this type only decides which
-//! partitions the member reads and where it resumes.
+//! Membership under the classic protocol: join (with KIP-394's member-id
+//! round trip), assign partitions with the range assignor when this member
+//! leads, sync, heartbeat in the background, commit offsets under the
+//! current generation, and leave.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,11 +20,9 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
+use super::Assignment;
 use crate::client::Client;
 use crate::error::{ClientError, Result};
-
-/// Topic -> partitions.
-pub type Assignment = BTreeMap<String, Vec<i32>>;
 
 const PROTOCOL_TYPE: &str = "consumer";
 const ASSIGNOR: &str = "range";
@@ -94,7 +89,7 @@ pub fn range_assign(
 
 /// One member of one group.
 #[derive(Debug)]
-pub struct GroupMembership {
+pub(super) struct ClassicMember {
     client: Arc<Client>,
     group: String,
     topics: Vec<String>,
@@ -108,7 +103,7 @@ pub struct GroupMembership {
     heartbeat: Option<tokio::task::JoinHandle<()>>,
 }
 
-impl Drop for GroupMembership {
+impl Drop for ClassicMember {
     fn drop(&mut self) {
         if let Some(h) = self.heartbeat.take() {
             h.abort();
@@ -116,9 +111,9 @@ impl Drop for GroupMembership {
     }
 }
 
-impl GroupMembership {
-    pub fn new(client: Arc<Client>, group: &str, topics: &[String]) -> GroupMembership {
-        GroupMembership {
+impl ClassicMember {
+    pub(super) fn new(client: Arc<Client>, group: &str, topics: &[String]) -> ClassicMember {
+        ClassicMember {
             client,
             group: group.to_string(),
             topics: topics.to_vec(),
@@ -131,14 +126,6 @@ impl GroupMembership {
             rejoin: Arc::new(AtomicBool::new(true)),
             heartbeat: None,
         }
-    }
-
-    pub fn member_id(&self) -> &str {
-        &self.member_id
-    }
-
-    pub fn generation(&self) -> i32 {
-        self.generation
     }
 
     /// The group rebalanced (or this member was dropped): join again before
@@ -336,23 +323,14 @@ impl GroupMembership {
 
     /// A handle that commits under this member's current generation, usable
     /// from another task (asynchronous commits).
-    pub fn committer(&self) -> Committer {
-        Committer {
+    pub fn committer(&self) -> ClassicCommitter {
+        ClassicCommitter {
             client: Arc::clone(&self.client),
             group: self.group.clone(),
             member_id: self.member_id.clone(),
             generation: self.generation,
             coordinator: self.coordinator,
         }
-    }
-
-    /// Commits `offsets` (topic, partition, next offset to read) under the
-    /// current generation.
-    ///
-    /// # Errors
-    /// As [`Committer::commit`].
-    pub async fn commit(&self, offsets: &[(String, i32, i64)]) -> Result<()> {
-        self.committer().commit(offsets).await
     }
 
     /// Leaves the group so its partitions move to the others at once.
@@ -388,7 +366,7 @@ impl GroupMembership {
 
 /// Commits offsets for one generation of one member.
 #[derive(Debug, Clone)]
-pub struct Committer {
+pub(super) struct ClassicCommitter {
     client: Arc<Client>,
     group: String,
     member_id: String,
@@ -396,7 +374,7 @@ pub struct Committer {
     coordinator: i32,
 }
 
-impl Committer {
+impl ClassicCommitter {
     /// Commits `offsets` (topic, partition, next offset to read).
     ///
     /// # Errors
@@ -414,16 +392,7 @@ impl Committer {
         );
         let conn = self.client.broker(self.coordinator).await?;
         let (resp, _) = conn.send(&req).await?;
-        for t in resp.topics {
-            for p in t.partitions {
-                ClientError::check(
-                    p.error_code,
-                    None,
-                    format!("cannot commit offsets of group '{}'", self.group),
-                )?;
-            }
-        }
-        Ok(())
+        super::check_commit(&resp, &self.group)
     }
 }
 
