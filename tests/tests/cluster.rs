@@ -189,7 +189,13 @@ fn a_stopped_broker_is_fenced_and_its_partitions_come_back_with_it() {
                 "--controller-listen",
                 &format!("127.0.0.1:{}", base + 100 + victim as u16 - 1),
             ])
-            .args(["--voters", &voters.join(",")]),
+            .args(["--voters", &voters.join(",")])
+            // The secret `kfk cluster up` made for the cluster's nodes.
+            .arg("--cluster-secret-file")
+            .arg(
+                std::path::Path::new(entry["data_dir"].as_str().unwrap())
+                    .with_file_name("cluster.secret"),
+            ),
         &home.path().join(format!("kfkd-{victim}.log")),
     );
     let deadline = Instant::now() + Duration::from_secs(15);

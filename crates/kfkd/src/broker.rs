@@ -17,11 +17,12 @@ use crate::config::Settings;
 use crate::config::topic as topic_config;
 use crate::error::{ApiError, storage_error};
 use crate::metadata::{BrokerRegistration, MetadataImage, MetadataStore};
+use crate::quorum::Quorum;
 use crate::quorum::client::{
     Attempt, QUORUM_READY, commit, commit_once, join_as_learner, propose_with_retry,
 };
 use crate::quorum::log_store::LogStore;
-use crate::quorum::network::{Liveness, Network};
+use crate::quorum::network::{Channel, Liveness};
 use crate::quorum::state_machine::StateMachine;
 use crate::quorum::{CommandResult, MetadataCommand, MetadataRaft};
 use crate::replica::partition::IsrChange;
@@ -32,7 +33,7 @@ pub struct Broker {
     pub settings: Settings,
     pub node_id: i32,
     pub cluster_id: String,
-    pub(crate) raft: MetadataRaft,
+    pub(crate) raft: Quorum,
     /// The image as the state machine last published it.
     image: watch::Receiver<MetadataImage>,
     /// Serialises validate-then-propose so checks see the previous change.
@@ -172,14 +173,12 @@ impl Broker {
             ..openraft::Config::default()
         }
         .validate()?;
-        let raft = MetadataRaft::new(
-            node_id,
-            Arc::new(config),
-            Network::default(),
-            log_store,
-            sm.clone(),
-        )
-        .await?;
+        let channel = Channel::new(settings.cluster_secret()?);
+        let network = channel.network();
+        let raft = Quorum::new(
+            MetadataRaft::new(node_id, Arc::new(config), network, log_store, sm.clone()).await?,
+            channel,
+        );
         let members: BTreeMap<u64, openraft::BasicNode> = if alone {
             BTreeMap::from([(
                 node_id,
@@ -208,7 +207,8 @@ impl Broker {
                 })?;
             Some(tokio::spawn(crate::quorum::network::serve(
                 listener,
-                raft.clone(),
+                raft.raft().clone(),
+                raft.channel.clone(),
                 Arc::clone(&liveness),
                 Arc::clone(&abstain),
             )))
@@ -220,7 +220,13 @@ impl Broker {
             raft.initialize(members.clone()).await?;
         }
         if !initialized && !members.contains_key(&node_id) {
-            join_as_learner(&members, node_id, &settings.controller_listen).await?;
+            join_as_learner(
+                &raft.channel,
+                &members,
+                node_id,
+                &settings.controller_listen,
+            )
+            .await?;
         }
         raft.wait(Some(QUORUM_READY))
             .metrics(

@@ -36,7 +36,8 @@ pub(crate) async fn send_heartbeats(broker: Weak<Broker>, liveness: Arc<Liveness
         if leader == Some(b.node_id as u64) {
             liveness.saw(b.node_id);
         } else if let Some(addr) = addr
-            && let Err(e) = crate::quorum::network::heartbeat(&addr, b.node_id, interval).await
+            && let Err(e) =
+                crate::quorum::network::heartbeat(&b.raft.channel, &addr, b.node_id, interval).await
         {
             tracing::debug!(error = %e, "heartbeat to the controller failed");
         }

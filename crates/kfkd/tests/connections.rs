@@ -174,6 +174,8 @@ async fn send_default(c: &mut Client, api: ApiKey, version: i16) -> Option<i32> 
         DescribeGroups => DescribeGroupsRequest::default(),
         DeleteGroups => DeleteGroupsRequest::default(),
         OffsetDelete => OffsetDeleteRequest::default(),
+        ConsumerGroupHeartbeat => ConsumerGroupHeartbeatRequest::default(),
+        ConsumerGroupDescribe => ConsumerGroupDescribeRequest::default(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The metadata quorum: three Raft nodes in one process, talking over loopback
-//! TCP, with durable logs in temporary directories.
+//! TCP (authenticated with a cluster secret, every frame sealed), with
+//! durable logs in temporary directories.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -8,7 +9,8 @@ use std::time::Duration;
 
 use kfkd::metadata::{MetadataImage, PartitionMeta, TopicMeta};
 use kfkd::quorum::log_store::LogStore;
-use kfkd::quorum::network::{Network, serve};
+use kfkd::quorum::auth::Secret;
+use kfkd::quorum::network::{Channel, serve};
 use kfkd::quorum::state_machine::StateMachine;
 use kfkd::quorum::{CommandResult, MetadataCommand, MetadataRaft, MetadataRecord};
 use openraft::{BasicNode, Config};
@@ -32,12 +34,14 @@ async fn start(id: u64, dir: &Path, listener: tokio::net::TcpListener) -> Node {
     .unwrap();
     let sm = StateMachine::open(&dir.join("raft")).unwrap();
     let log = LogStore::open(&dir.join("raft")).unwrap();
-    let raft = MetadataRaft::new(id, Arc::new(config), Network::default(), log, sm.clone())
+    let channel = Channel::new(Some(Secret::from_bytes(b"a secret of the test quorum")));
+    let raft = MetadataRaft::new(id, Arc::new(config), channel.network(), log, sm.clone())
         .await
         .unwrap();
     let server = tokio::spawn(serve(
         listener,
         raft.clone(),
+        channel,
         Default::default(),
         Default::default(),
     ));

@@ -26,7 +26,12 @@ pub const DYNAMIC: &[&str] = &[FOLLOWER_RATE, LEADER_RATE, LOG_DIRS_RATE];
 /// Kafka's default for both rates: no limit.
 pub const UNLIMITED: i64 = i64::MAX;
 
-fn validate(key: &str, value: &str) -> Result<(), ApiError> {
+/// A dynamic broker config and its value, as AlterConfigs checks them and
+/// the controller checks them again.
+///
+/// # Errors
+/// INVALID_CONFIG, saying why.
+pub(crate) fn validate(key: &str, value: &str) -> Result<(), ApiError> {
     if !DYNAMIC.contains(&key) {
         return Err(ApiError::new(
             ResponseError::InvalidConfig,

@@ -106,6 +106,8 @@ settings! {
     controller_listen: String = String::new(), "controller.listener", "KFKD_CONTROLLER_LISTEN";
     /// The metadata quorum, id@host:port,... (controller addresses); empty: this broker alone [controller.quorum.voters].
     voters: String = String::new(), "controller.quorum.voters", "KFKD_VOTERS";
+    /// File holding the cluster's shared secret: controllers and brokers prove they hold it before the controller port serves them (required when that port listens beyond loopback) [cluster.secret.file].
+    cluster_secret_file: PathBuf = PathBuf::new(), "cluster.secret.file", "KFKD_CLUSTER_SECRET_FILE";
     /// Fence a broker the controller has not heard from for this long [broker.session.timeout.ms].
     broker_session_timeout_ms: u64 = 9_000, "broker.session.timeout.ms", "KFKD_BROKER_SESSION_TIMEOUT_MS";
     /// How often a broker tells the controller it is alive [broker.heartbeat.interval.ms].
@@ -546,6 +548,34 @@ impl Settings {
             }
         }
         Ok(voters)
+    }
+
+    /// The secret the controller port requires (`--cluster-secret-file`).
+    ///
+    /// # Errors
+    /// An unreadable or short secret, or none while the controller port
+    /// listens beyond loopback: anyone who reached it could rewrite the
+    /// cluster's metadata.
+    pub fn cluster_secret(&self) -> anyhow::Result<Option<crate::quorum::auth::Secret>> {
+        if !self.cluster_secret_file.as_os_str().is_empty() {
+            return crate::quorum::auth::Secret::load(&self.cluster_secret_file).map(Some);
+        }
+        let host = self
+            .controller_listen
+            .rsplit_once(':')
+            .map_or(self.controller_listen.as_str(), |(h, _)| h)
+            .trim_matches(['[', ']']);
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if !self.controller_listen.is_empty() && !self.voters.is_empty() && !loopback {
+            anyhow::bail!(
+                "the controller port {} listens beyond loopback without a cluster secret, so anyone who reaches it could change the cluster's metadata: give every node the same --cluster-secret-file (e.g. `openssl rand -hex 32 > secret`)",
+                self.controller_listen
+            );
+        }
+        Ok(None)
     }
 
     /// The address clients should connect to.

@@ -8,6 +8,7 @@
 pub mod command;
 pub mod identity;
 pub mod record;
+mod validate;
 pub mod znodes;
 
 pub use command::{CommandResult, MetadataCommand};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use kafka_protocol::ResponseError;
 use tracing::info;
 
-use super::{CommandResult, MetadataCommand, MetadataRaft, MetadataRecord};
+use super::{CommandResult, MetadataCommand, MetadataRaft, MetadataRecord, Quorum};
 use crate::error::ApiError;
 
 /// How long a starting broker waits for its metadata quorum to be ready.
@@ -109,10 +109,7 @@ pub(crate) async fn reachable_voters(raft: &MetadataRaft) -> String {
 /// else by forwarding it to the leader; returns once this broker's own image
 /// includes the change. While the quorum is between leaders (the controller
 /// just stopped), waits up to [`LEADER_PATIENCE`] for the next one.
-pub(crate) async fn commit(
-    raft: &MetadataRaft,
-    cmd: MetadataCommand,
-) -> Result<CommandResult, ApiError> {
+pub(crate) async fn commit(raft: &Quorum, cmd: MetadataCommand) -> Result<CommandResult, ApiError> {
     let deadline = tokio::time::Instant::now() + LEADER_PATIENCE;
     loop {
         match commit_once(raft, cmd.clone()).await {
@@ -145,9 +142,17 @@ pub(crate) enum Attempt {
 }
 
 pub(crate) async fn commit_once(
-    raft: &MetadataRaft,
+    raft: &Quorum,
     cmd: MetadataCommand,
 ) -> Result<CommandResult, Attempt> {
+    // The leader checks again whatever reaches it; checked here too so a
+    // bad change fails before it travels.
+    if let Err(why) = cmd.validate() {
+        return Err(Attempt::Failed(ApiError::new(
+            ResponseError::InvalidRequest,
+            format!("invalid metadata change: {why}"),
+        )));
+    }
     if let Some(why) = refuse_without_quorum(raft).await {
         return Err(Attempt::NotApplied(ApiError::new(
             ResponseError::NotController,
@@ -178,16 +183,17 @@ pub(crate) async fn commit_once(
                     "the metadata quorum has no leader right now",
                 ))
             })?;
-            let (result, index) = super::network::forward(&leader.addr, cmd, QUORUM_RPC)
-                .await
-                .map_err(|r| {
-                    let e = ApiError::new(ResponseError::NotController, r.message);
-                    if r.not_applied {
-                        Attempt::NotApplied(e)
-                    } else {
-                        Attempt::Failed(e)
-                    }
-                })?;
+            let (result, index) =
+                super::network::forward(&raft.channel, &leader.addr, cmd, QUORUM_RPC)
+                    .await
+                    .map_err(|r| {
+                        let e = ApiError::new(ResponseError::NotController, r.message);
+                        if r.not_applied {
+                            Attempt::NotApplied(e)
+                        } else {
+                            Attempt::Failed(e)
+                        }
+                    })?;
             raft.wait(Some(QUORUM_RPC))
                 .applied_index_at_least(Some(index), "the change to reach this broker")
                 .await
@@ -205,10 +211,7 @@ pub(crate) async fn commit_once(
 
 /// Commits a command from a broker that is still starting, retrying while a
 /// leader is being elected.
-pub(crate) async fn propose_with_retry(
-    raft: &MetadataRaft,
-    cmd: MetadataCommand,
-) -> anyhow::Result<()> {
+pub(crate) async fn propose_with_retry(raft: &Quorum, cmd: MetadataCommand) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + QUORUM_READY;
     loop {
         match commit(raft, cmd.clone()).await {
@@ -228,7 +231,7 @@ pub(crate) async fn propose_with_retry(
 /// Waits until this node has applied everything the quorum's leader had
 /// when asked (its high watermark): a node rebuilding its metadata from the
 /// leader must not judge its partitions by half an image.
-pub(crate) async fn catch_up_with_leader(raft: &MetadataRaft) -> anyhow::Result<()> {
+pub(crate) async fn catch_up_with_leader(raft: &Quorum) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + QUORUM_READY;
     loop {
         match super::view::describe(raft).await {
@@ -252,6 +255,7 @@ pub(crate) async fn catch_up_with_leader(raft: &MetadataRaft) -> anyhow::Result<
 /// Asks the voters, until the leader among them agrees, to add this broker
 /// as a learner of the metadata quorum.
 pub(crate) async fn join_as_learner(
+    channel: &super::network::Channel,
     voters: &BTreeMap<u64, openraft::BasicNode>,
     node_id: u64,
     own_addr: &str,
@@ -260,7 +264,7 @@ pub(crate) async fn join_as_learner(
     loop {
         let mut last = String::new();
         for voter in voters.values() {
-            match super::network::join(&voter.addr, node_id, own_addr, QUORUM_RPC).await {
+            match super::network::join(channel, &voter.addr, node_id, own_addr, QUORUM_RPC).await {
                 Ok(()) => {
                     info!(controller = %voter.addr, "joined the metadata quorum as a learner");
                     return Ok(());

@@ -10,6 +10,7 @@
 //! directory; RPCs ([`network`]) travel over the controller listener as
 //! length-prefixed JSON frames.
 
+pub mod auth;
 pub mod client;
 pub mod log_store;
 pub mod network;
@@ -33,6 +34,38 @@ openraft::declare_raft_types!(
 
 /// A Raft node of the metadata quorum.
 pub type MetadataRaft = openraft::Raft<TypeConfig>;
+
+/// The metadata quorum as a broker uses it: its Raft node, and how it
+/// reaches the other controllers (forwarded changes, heartbeats, joins).
+#[derive(Clone)]
+pub struct Quorum {
+    raft: MetadataRaft,
+    pub channel: network::Channel,
+}
+
+impl Quorum {
+    pub fn new(raft: MetadataRaft, channel: network::Channel) -> Quorum {
+        Quorum { raft, channel }
+    }
+
+    pub fn raft(&self) -> &MetadataRaft {
+        &self.raft
+    }
+}
+
+impl std::ops::Deref for Quorum {
+    type Target = MetadataRaft;
+
+    fn deref(&self) -> &MetadataRaft {
+        &self.raft
+    }
+}
+
+impl std::fmt::Debug for Quorum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Quorum").finish_non_exhaustive()
+    }
+}
 
 /// Turns an I/O failure into openraft's storage error.
 pub(crate) fn io_err(

@@ -1,5 +1,7 @@
 //! Raft RPCs between controllers: length-prefixed JSON frames over TCP on the
-//! controller listener, one persistent connection per peer.
+//! controller listener, one persistent connection per peer; with a cluster
+//! secret, each connection is authenticated and each frame sealed
+//! ([`super::auth`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, warn};
 
+use super::auth::{Secret, Session};
 use super::{CommandResult, MetadataCommand, MetadataRaft, TypeConfig};
 use kfk_sync::lock;
 
@@ -27,6 +30,10 @@ type NodeId = u64;
 
 /// Largest RPC frame accepted (snapshots of large clusters included).
 const MAX_FRAME: usize = 64 * 1024 * 1024;
+/// How long a new connection has to authenticate.
+const HANDSHAKE: Duration = Duration::from_secs(5);
+/// How long a refused connection is held before it is closed.
+const REFUSAL_DELAY: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Serialize, Deserialize)]
 enum Request {
@@ -61,15 +68,25 @@ enum Reply {
     Describe(Result<super::view::QuorumView, String>),
 }
 
-async fn write_frame<T: Serialize>(stream: &mut TcpStream, value: &T) -> std::io::Result<()> {
+async fn write_frame<T: Serialize>(
+    stream: &mut TcpStream,
+    session: Option<&mut Session>,
+    value: &T,
+) -> std::io::Result<()> {
     let body = serde_json::to_vec(value).map_err(std::io::Error::other)?;
-    let mut frame = Vec::with_capacity(4 + body.len());
+    let mut frame = Vec::with_capacity(4 + body.len() + 32);
     frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
     frame.extend_from_slice(&body);
+    if let Some(s) = session {
+        frame.extend_from_slice(&s.seal(&body));
+    }
     stream.write_all(&frame).await
 }
 
-async fn read_frame<T: DeserializeOwned>(stream: &mut TcpStream) -> std::io::Result<T> {
+async fn read_frame<T: DeserializeOwned>(
+    stream: &mut TcpStream,
+    session: Option<&mut Session>,
+) -> std::io::Result<T> {
     let mut len = [0u8; 4];
     stream.read_exact(&mut len).await?;
     let len = u32::from_be_bytes(len) as usize;
@@ -81,7 +98,44 @@ async fn read_frame<T: DeserializeOwned>(stream: &mut TcpStream) -> std::io::Res
     }
     let mut body = vec![0u8; len];
     stream.read_exact(&mut body).await?;
+    if let Some(s) = session {
+        let mut tag = [0u8; 32];
+        stream.read_exact(&mut tag).await?;
+        s.open(&body, &tag)?;
+    }
     serde_json::from_slice(&body).map_err(std::io::Error::other)
+}
+
+/// How this node reaches the other controllers: with the cluster secret,
+/// or plain (loopback only).
+#[derive(Debug, Clone, Default)]
+pub struct Channel {
+    secret: Option<Secret>,
+}
+
+impl Channel {
+    pub fn new(secret: Option<Secret>) -> Channel {
+        Channel { secret }
+    }
+
+    /// The Raft network of a node that talks over this channel.
+    pub fn network(&self) -> Network {
+        Network {
+            channel: self.clone(),
+            ..Network::default()
+        }
+    }
+
+    /// A connection to `addr` for `target`, not yet opened.
+    fn peer(&self, target: NodeId, addr: &str, health: Option<Arc<PeerHealth>>) -> Peer {
+        Peer {
+            target,
+            addr: addr.to_string(),
+            stream: None,
+            health,
+            secret: self.secret.clone(),
+        }
+    }
 }
 
 /// Creates a client per peer from the addresses in the membership.
@@ -89,6 +143,7 @@ async fn read_frame<T: DeserializeOwned>(stream: &mut TcpStream) -> std::io::Res
 pub struct Network {
     /// Overrides of peer addresses (tests); otherwise `BasicNode::addr`.
     pub addrs: Arc<HashMap<NodeId, String>>,
+    pub channel: Channel,
     /// Which peers are down, shared by every client of a peer.
     health: Arc<PeerHealth>,
 }
@@ -129,16 +184,9 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Peer;
 
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Peer {
-        Peer {
-            target,
-            addr: self
-                .addrs
-                .get(&target)
-                .cloned()
-                .unwrap_or_else(|| node.addr.clone()),
-            stream: None,
-            health: Some(Arc::clone(&self.health)),
-        }
+        let addr = self.addrs.get(&target).unwrap_or(&node.addr);
+        self.channel
+            .peer(target, addr, Some(Arc::clone(&self.health)))
     }
 }
 
@@ -147,26 +195,32 @@ impl RaftNetworkFactory<TypeConfig> for Network {
 pub struct Peer {
     target: NodeId,
     addr: String,
-    stream: Option<TcpStream>,
+    /// The open connection, with its session when it is authenticated.
+    stream: Option<(TcpStream, Option<Session>)>,
     /// Where a Raft peer's failures are logged; `None` for one-off calls,
     /// whose callers report their own errors.
     health: Option<Arc<PeerHealth>>,
+    secret: Option<Secret>,
 }
 
 impl Peer {
     async fn call(&mut self, req: Request, ttl: Duration) -> Result<Reply, std::io::Error> {
         let result = tokio::time::timeout(ttl, async {
             if self.stream.is_none() {
-                let s = TcpStream::connect(&self.addr).await?;
+                let mut s = TcpStream::connect(&self.addr).await?;
                 let _ = s.set_nodelay(true);
-                self.stream = Some(s);
+                let session = match &self.secret {
+                    Some(secret) => Some(super::auth::dial(&mut s, secret).await?),
+                    None => None,
+                };
+                self.stream = Some((s, session));
             }
-            let stream = self
+            let (stream, session) = self
                 .stream
                 .as_mut()
                 .ok_or_else(|| std::io::Error::other("no stream"))?;
-            write_frame(stream, &req).await?;
-            read_frame(stream).await
+            write_frame(stream, session.as_mut(), &req).await?;
+            read_frame(stream, session.as_mut()).await
         })
         .await
         .unwrap_or_else(|_| {
@@ -272,6 +326,7 @@ pub struct Refusal {
 /// # Errors
 /// A transport failure or the leader's refusal.
 pub async fn forward(
+    channel: &Channel,
     addr: &str,
     cmd: MetadataCommand,
     ttl: Duration,
@@ -280,17 +335,22 @@ pub async fn forward(
         not_applied: true,
         message: format!("controller at {addr}: {e}"),
     };
-    let stream = tokio::time::timeout(ttl, TcpStream::connect(addr))
-        .await
-        .map_err(|_| not_applied(std::io::ErrorKind::TimedOut.into()))?
-        .map_err(not_applied)?;
-    let _ = stream.set_nodelay(true);
-    let mut peer = Peer {
-        target: 0,
-        addr: addr.to_string(),
-        stream: Some(stream),
-        health: None,
-    };
+    // Connected (and authenticated) before the change is sent: a failure
+    // up to here certainly applied nothing.
+    let mut peer = channel.peer(0, addr, None);
+    let opened = tokio::time::timeout(ttl, async {
+        let mut s = TcpStream::connect(addr).await?;
+        let _ = s.set_nodelay(true);
+        let session = match &peer.secret {
+            Some(secret) => Some(super::auth::dial(&mut s, secret).await?),
+            None => None,
+        };
+        Ok::<_, std::io::Error>((s, session))
+    })
+    .await
+    .map_err(|_| not_applied(std::io::ErrorKind::TimedOut.into()))?
+    .map_err(not_applied)?;
+    peer.stream = Some(opened);
     match peer.call(Request::Propose(cmd), ttl).await {
         Ok(Reply::Propose(r)) => r,
         Ok(_) => Err(Refusal {
@@ -308,13 +368,13 @@ pub async fn forward(
 ///
 /// # Errors
 /// A transport failure, as text.
-pub async fn heartbeat(addr: &str, id: i32, ttl: Duration) -> Result<(), String> {
-    let mut peer = Peer {
-        target: 0,
-        addr: addr.to_string(),
-        stream: None,
-        health: None,
-    };
+pub async fn heartbeat(
+    channel: &Channel,
+    addr: &str,
+    id: i32,
+    ttl: Duration,
+) -> Result<(), String> {
+    let mut peer = channel.peer(0, addr, None);
     match peer.call(Request::Heartbeat(id), ttl).await {
         Ok(Reply::Heartbeat) => Ok(()),
         Ok(_) => Err("mismatched reply".into()),
@@ -327,13 +387,14 @@ pub async fn heartbeat(addr: &str, id: i32, ttl: Duration) -> Result<(), String>
 ///
 /// # Errors
 /// A transport failure or a refusal (e.g. not the leader), as text.
-pub async fn join(addr: &str, id: NodeId, own_addr: &str, ttl: Duration) -> Result<(), String> {
-    let mut peer = Peer {
-        target: 0,
-        addr: addr.to_string(),
-        stream: None,
-        health: None,
-    };
+pub async fn join(
+    channel: &Channel,
+    addr: &str,
+    id: NodeId,
+    own_addr: &str,
+    ttl: Duration,
+) -> Result<(), String> {
+    let mut peer = channel.peer(0, addr, None);
     let req = Request::Join {
         id,
         addr: own_addr.to_string(),
@@ -349,13 +410,12 @@ pub async fn join(addr: &str, id: NodeId, own_addr: &str, ttl: Duration) -> Resu
 ///
 /// # Errors
 /// A transport failure or the peer's refusal (no longer leader), as text.
-pub async fn describe(addr: &str, ttl: Duration) -> Result<super::view::QuorumView, String> {
-    let mut peer = Peer {
-        target: 0,
-        addr: addr.to_string(),
-        stream: None,
-        health: None,
-    };
+pub async fn describe(
+    channel: &Channel,
+    addr: &str,
+    ttl: Duration,
+) -> Result<super::view::QuorumView, String> {
+    let mut peer = channel.peer(0, addr, None);
     match peer.call(Request::Describe, ttl).await {
         Ok(Reply::Describe(r)) => r,
         Ok(_) => Err("mismatched reply".into()),
@@ -390,6 +450,39 @@ impl Liveness {
     }
 }
 
+/// A change sent by another node: validated again here, whoever sent it (the
+/// rules of the API that makes the command), then appended if this node
+/// leads a quorum.
+async fn propose(
+    raft: &MetadataRaft,
+    cmd: MetadataCommand,
+    peer: std::net::SocketAddr,
+) -> Result<(CommandResult, u64), Refusal> {
+    if let Err(why) = cmd.validate() {
+        warn!(%peer, reason = %why, "refused an invalid metadata change");
+        return Err(Refusal {
+            not_applied: false,
+            message: format!("invalid metadata change: {why}"),
+        });
+    }
+    if let Some(why) = super::client::refuse_without_quorum(raft).await {
+        return Err(Refusal {
+            not_applied: true,
+            message: why,
+        });
+    }
+    raft.client_write(super::MetadataRecord::now(cmd))
+        .await
+        .map(|r| (r.data, r.log_id.index))
+        .map_err(|e| Refusal {
+            not_applied: matches!(
+                e,
+                RaftError::APIError(openraft::error::ClientWriteError::ForwardToLeader(_))
+            ),
+            message: e.to_string(),
+        })
+}
+
 /// Serves Raft RPCs from peers on `listener` until the task is dropped.
 /// While `abstain` is set (a voter copying back a metadata log it lost),
 /// vote requests are refused: a voter with no log would grant its vote to
@@ -397,6 +490,7 @@ impl Liveness {
 pub async fn serve(
     listener: TcpListener,
     raft: MetadataRaft,
+    channel: Channel,
     liveness: Arc<Liveness>,
     abstain: Arc<std::sync::atomic::AtomicBool>,
 ) {
@@ -412,10 +506,31 @@ pub async fn serve(
         let raft = raft.clone();
         let liveness = Arc::clone(&liveness);
         let abstain = Arc::clone(&abstain);
+        let secret = channel.secret.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
+            let mut session = match &secret {
+                Some(secret) => {
+                    match tokio::time::timeout(HANDSHAKE, super::auth::accept(&mut stream, secret))
+                        .await
+                    {
+                        Ok(Ok(s)) => Some(s),
+                        Ok(Err(e)) => {
+                            warn!(%peer, error = %e, "controller connection refused");
+                            // Each refusal costs the caller a moment.
+                            tokio::time::sleep(REFUSAL_DELAY).await;
+                            return;
+                        }
+                        Err(_) => {
+                            debug!(%peer, "controller connection did not authenticate in time");
+                            return;
+                        }
+                    }
+                }
+                None => None,
+            };
             loop {
-                let req: Request = match read_frame(&mut stream).await {
+                let req: Request = match read_frame(&mut stream, session.as_mut()).await {
                     Ok(r) => r,
                     Err(e) => {
                         debug!(%peer, error = %e, "raft peer connection closed");
@@ -449,29 +564,12 @@ pub async fn serve(
                         super::view::local(&raft)
                             .ok_or_else(|| "not the metadata quorum's leader".to_string()),
                     ),
-                    Request::Propose(cmd) => {
-                        Reply::Propose(match super::client::refuse_without_quorum(&raft).await {
-                            Some(why) => Err(Refusal {
-                                not_applied: true,
-                                message: why,
-                            }),
-                            None => raft
-                                .client_write(super::MetadataRecord::now(cmd))
-                                .await
-                                .map(|r| (r.data, r.log_id.index))
-                                .map_err(|e| Refusal {
-                                    not_applied: matches!(
-                                        e,
-                                        RaftError::APIError(
-                                            openraft::error::ClientWriteError::ForwardToLeader(_)
-                                        )
-                                    ),
-                                    message: e.to_string(),
-                                }),
-                        })
-                    }
+                    Request::Propose(cmd) => Reply::Propose(propose(&raft, cmd, peer).await),
                 };
-                if write_frame(&mut stream, &reply).await.is_err() {
+                if write_frame(&mut stream, session.as_mut(), &reply)
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }

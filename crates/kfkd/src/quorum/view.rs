@@ -76,7 +76,7 @@ pub(crate) fn local(raft: &MetadataRaft) -> Option<QuorumView> {
 ///
 /// # Errors
 /// No leader with a majority, or the leader did not answer.
-pub(crate) async fn describe(raft: &MetadataRaft) -> Result<QuorumView, String> {
+pub(crate) async fn describe(raft: &super::Quorum) -> Result<QuorumView, String> {
     if let Some(view) = local(raft) {
         return Ok(view);
     }
@@ -91,7 +91,7 @@ pub(crate) async fn describe(raft: &MetadataRaft) -> Result<QuorumView, String> 
         })
     };
     if let Some(addr) = leader_addr {
-        match super::network::describe(&addr, super::client::QUORUM_RPC).await {
+        match super::network::describe(&raft.channel, &addr, super::client::QUORUM_RPC).await {
             Ok(view) => return Ok(view),
             // A leader this node last heard of may be gone or deposed.
             Err(e) => tracing::debug!(error = %e, "the quorum leader did not describe the quorum"),

@@ -222,6 +222,11 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         shape_dir.join(SHAPE_FILE),
         serde_json::to_vec(&shape).map_err(|e| CliError::new(e.to_string()))?,
     )?;
+    let secret = if multi {
+        Some(cluster_secret(&data_dir)?)
+    } else {
+        None
+    };
     let mut brokers = Vec::new();
     let mut controllers = Vec::new();
     for b in &plan {
@@ -250,6 +255,12 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
                 format!("127.0.0.1:{cport}"),
                 "--voters".to_string(),
                 voters.join(","),
+            ]);
+        }
+        if let Some(secret) = &secret {
+            kfkd_args.extend([
+                "--cluster-secret-file".to_string(),
+                secret.display().to_string(),
             ]);
         }
         if !b.settings.is_empty() {
@@ -522,4 +533,27 @@ pub async fn logs(ctx: &Ctx, args: &ClusterLogsArgs) -> CliResult {
             }
         }
     }
+}
+
+/// The local cluster's secret file (made once, owner-only, and kept across
+/// restarts): its nodes prove they hold it on the controller port, so no
+/// other local user can rewrite the cluster's metadata.
+fn cluster_secret(data_dir: &std::path::Path) -> CliResult<std::path::PathBuf> {
+    let path = data_dir.join("cluster.secret");
+    if path.exists() {
+        return Ok(path);
+    }
+    // Two version-4 UUIDs: 244 random bits from the OS's generator.
+    let secret = format!(
+        "{}{}\n",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path)?;
+    std::io::Write::write_all(&mut file, secret.as_bytes())?;
+    Ok(path)
 }
