@@ -13,6 +13,7 @@ pub mod partitioner;
 pub mod producer;
 pub mod quorum;
 pub mod reassign;
+pub mod users;
 pub mod versions;
 
 pub use admin::{ConfigEntry, NewTopic, OffsetQuery};
@@ -20,6 +21,8 @@ pub use client::{BrokerInfo, Client, ClientConfig, Metadata, PartitionInfo, Topi
 pub use consumer::{Consumer, ConsumerRecord, StartOffset};
 pub use error::{ClientError, Result};
 pub use groups::{GroupDescription, GroupListing, GroupMember};
+/// SCRAM mechanisms, as `kfk users` names them.
+pub use kfk_sasl::Mechanism as ScramMechanism;
 /// Records and codecs as the producer takes them, so users of the client
 /// need not depend on kfk-wire for them.
 pub use kfk_wire::{Compression, NewRecord};

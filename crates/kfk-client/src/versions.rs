@@ -39,6 +39,8 @@ pub const TABLE: VersionTable = VersionTable::new(&[
     (ApiKey::DeleteRecords, 0, 2),
     (ApiKey::ConsumerGroupHeartbeat, 0, 1),
     (ApiKey::ConsumerGroupDescribe, 0, 1),
+    (ApiKey::DescribeUserScramCredentials, 0, 0),
+    (ApiKey::AlterUserScramCredentials, 0, 0),
 ]);
 
 /// `(min, max)` the client speaks for `api`.

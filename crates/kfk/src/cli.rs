@@ -84,6 +84,10 @@ pub enum Command {
     /// Consumer groups: list, describe (members, offsets, lag), reset offsets, delete.
     #[command(subcommand)]
     Groups(GroupsCommand),
+    /// SCRAM users: list, create, change a password, delete (what
+    /// kafka-configs --entity-type users does).
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Move partitions between brokers and elect leaders (Kafka's reassignment JSON).
     Reassign(ReassignArgs),
     /// Browse the cluster's metadata as ZooKeeper paths (ls /brokers/ids, get /controller).
@@ -478,6 +482,57 @@ pub struct ResetOffsetsArgs {
 pub struct GroupsDeleteArgs {
     #[arg(add = ArgValueCandidates::new(names::groups), required = true)]
     pub groups: Vec<String>,
+    /// Do not ask for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Every SCRAM user with its mechanisms and iteration counts.
+    List,
+    /// Create a user: the password is asked on a terminal, else read from
+    /// the first line of stdin (never from the command line).
+    Create(UserPasswordArgs),
+    /// Change a user's password (asked, or read from stdin).
+    Passwd(UserPasswordArgs),
+    /// Delete a user's credentials (every mechanism, or --mechanism).
+    Delete(UserDeleteArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScramMechanismArg {
+    #[value(name = "SCRAM-SHA-256")]
+    ScramSha256,
+    #[value(name = "SCRAM-SHA-512")]
+    ScramSha512,
+}
+
+impl From<ScramMechanismArg> for kfk_client::ScramMechanism {
+    fn from(m: ScramMechanismArg) -> Self {
+        match m {
+            ScramMechanismArg::ScramSha256 => kfk_client::ScramMechanism::Sha256,
+            ScramMechanismArg::ScramSha512 => kfk_client::ScramMechanism::Sha512,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct UserPasswordArgs {
+    pub user: String,
+    #[arg(long, value_enum, default_value = "SCRAM-SHA-256")]
+    pub mechanism: ScramMechanismArg,
+    /// PBKDF2 iterations (Kafka accepts 4096 to 16384).
+    #[arg(long, default_value_t = 4096)]
+    pub iterations: i32,
+}
+
+#[derive(Debug, Args)]
+pub struct UserDeleteArgs {
+    pub user: String,
+    /// Only this mechanism's credential (default: all of the user's).
+    #[arg(long, value_enum)]
+    pub mechanism: Option<ScramMechanismArg>,
     /// Do not ask for confirmation.
     #[arg(short = 'y', long)]
     pub yes: bool,

@@ -82,6 +82,33 @@ pub fn confirm(yes: bool, question: &str, refused: &str) -> CliResult {
     }
 }
 
+/// A password: asked twice on a terminal, else the first line of stdin.
+/// Never an argument, which `ps` and shell history would see.
+///
+/// # Errors
+/// An empty password, mismatched entries, or unreadable input.
+pub fn password(prompt: &str) -> CliResult<String> {
+    let password = if interactive() {
+        dialoguer::Password::new()
+            .with_prompt(prompt)
+            .with_confirmation("Again", "the two entries differ")
+            .interact()
+            .map_err(|e| CliError::new(format!("cannot ask for the password: {e}")))?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| CliError::new(format!("cannot read the password from stdin: {e}")))?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    if password.is_empty() {
+        return Err(CliError::usage("the password is empty").hint(
+            "type it at the prompt, or pipe it: `printf '%s\\n' \"$PW\" | kfk users create NAME`",
+        ));
+    }
+    Ok(password)
+}
+
 /// Lets the user pick one of `items` by typing part of it, when on a
 /// terminal; `None` when not interactive (the caller explains what to pass).
 ///

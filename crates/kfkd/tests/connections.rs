@@ -176,6 +176,9 @@ async fn send_default(c: &mut Client, api: ApiKey, version: i16) -> Option<i32> 
         OffsetDelete => OffsetDeleteRequest::default(),
         ConsumerGroupHeartbeat => ConsumerGroupHeartbeatRequest::default(),
         ConsumerGroupDescribe => ConsumerGroupDescribeRequest::default(),
+        DescribeUserScramCredentials => DescribeUserScramCredentialsRequest::default(),
+        AlterUserScramCredentials => AlterUserScramCredentialsRequest::default(),
+        DescribeClientQuotas => DescribeClientQuotasRequest::default(),
     }
 }
 

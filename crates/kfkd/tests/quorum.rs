@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kfkd::metadata::{MetadataImage, PartitionMeta, TopicMeta};
-use kfkd::quorum::log_store::LogStore;
 use kfkd::quorum::auth::Secret;
+use kfkd::quorum::log_store::LogStore;
 use kfkd::quorum::network::{Channel, serve};
 use kfkd::quorum::state_machine::StateMachine;
 use kfkd::quorum::{CommandResult, MetadataCommand, MetadataRaft, MetadataRecord};

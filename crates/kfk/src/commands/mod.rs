@@ -10,11 +10,12 @@ pub mod produce;
 pub mod reassign;
 pub mod rest_proxy;
 pub mod topics;
+pub mod users;
 pub mod zk_shell;
 
 use crate::cli::{
     ClusterCommand, Command, GroupsCommand, PerfCommand, ReassignArgs, ReassignCommand,
-    TopicsCommand,
+    TopicsCommand, UsersCommand,
 };
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
@@ -87,6 +88,10 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Groups(GroupsCommand::Describe(a)) => groups::describe(ctx, a).await,
         Command::Groups(GroupsCommand::ResetOffsets(a)) => groups::reset_offsets(ctx, a).await,
         Command::Groups(GroupsCommand::Delete(a)) => groups::delete(ctx, a).await,
+        Command::Users(UsersCommand::List) => users::list(ctx).await,
+        Command::Users(UsersCommand::Create(a)) => users::set_password(ctx, a, true).await,
+        Command::Users(UsersCommand::Passwd(a)) => users::set_password(ctx, a, false).await,
+        Command::Users(UsersCommand::Delete(a)) => users::delete(ctx, a).await,
         Command::Cluster(ClusterCommand::StartBroker(a)) => cluster::start_broker(ctx, a).await,
         Command::Topics(TopicsCommand::Create(a)) => topics::create(ctx, a).await,
         Command::Topics(TopicsCommand::List(a)) => topics::list(ctx, a).await,

@@ -3,6 +3,7 @@
 //! so the broker never advertises a version it does not serve.
 
 mod api_versions;
+mod client_quotas;
 mod configs;
 mod consumer_groups;
 mod create_partitions;
@@ -21,6 +22,7 @@ mod metadata;
 mod offset_for_leader_epoch;
 mod produce;
 mod reassignments;
+mod scram;
 mod znode_view;
 
 use bytes::BytesMut;
@@ -68,6 +70,9 @@ pub const SUPPORTED: VersionTable = VersionTable::new(&[
     (ApiKey::OffsetDelete, 0, 0),
     (ApiKey::ConsumerGroupHeartbeat, 0, 1),
     (ApiKey::ConsumerGroupDescribe, 0, 1),
+    (ApiKey::DescribeUserScramCredentials, 0, 0),
+    (ApiKey::AlterUserScramCredentials, 0, 0),
+    (ApiKey::DescribeClientQuotas, 0, 1),
 ]);
 
 /// The version range kfkd serves for `api_key`, if it serves it at all.
@@ -163,6 +168,9 @@ pub async fn handle(
             reply!(consumer_groups::heartbeat(broker, client, r).await)
         }
         RequestKind::ConsumerGroupDescribe(r) => reply!(consumer_groups::describe(broker, r).await),
+        RequestKind::DescribeUserScramCredentials(r) => reply!(scram::describe(broker, r)),
+        RequestKind::AlterUserScramCredentials(r) => reply!(scram::alter(broker, r).await),
+        RequestKind::DescribeClientQuotas(r) => reply!(client_quotas::handle(r)),
         _ => Err(FrameError::UnsupportedVersion { api_key, version }),
     }
 }

@@ -89,6 +89,18 @@ pub enum MetadataCommand {
         partition: i32,
         target: Option<Vec<i32>>,
     },
+    /// Sets a user's SCRAM credential for one mechanism
+    /// (AlterUserScramCredentials).
+    UpsertScramCredential {
+        user: String,
+        mechanism: kfk_sasl::Mechanism,
+        credential: kfk_sasl::Credential,
+    },
+    /// Removes a user's SCRAM credential for one mechanism.
+    DeleteScramCredential {
+        user: String,
+        mechanism: kfk_sasl::Mechanism,
+    },
 }
 
 fn no_broker() -> i32 {
@@ -425,6 +437,26 @@ impl MetadataImage {
             } => self.reassign(topic, *partition, target.as_deref()),
             MetadataCommand::ElectPreferred { topic, partition } => {
                 self.elect_preferred(topic, *partition)
+            }
+            MetadataCommand::UpsertScramCredential {
+                user,
+                mechanism,
+                credential,
+            } => {
+                self.scram
+                    .entry(user.clone())
+                    .or_default()
+                    .insert(*mechanism, credential.clone());
+                CommandResult::Done
+            }
+            MetadataCommand::DeleteScramCredential { user, mechanism } => {
+                if let Some(creds) = self.scram.get_mut(user) {
+                    creds.remove(mechanism);
+                    if creds.is_empty() {
+                        self.scram.remove(user);
+                    }
+                }
+                CommandResult::Done
             }
             MetadataCommand::SetBrokerConfigs { broker, configs } => {
                 if configs.is_empty() {

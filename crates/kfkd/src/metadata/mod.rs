@@ -118,6 +118,10 @@ pub struct MetadataImage {
     /// When each ZooKeeper-style path changed, for `kfk zk-shell stat`.
     #[serde(default)]
     pub znodes: znodes::Znodes,
+    /// SCRAM credentials by user and mechanism (KIP-554): salts and derived
+    /// keys, never passwords.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scram: BTreeMap<String, BTreeMap<kfk_sasl::Mechanism, kfk_sasl::Credential>>,
 }
 
 /// Who became the active controller, and in which epoch.

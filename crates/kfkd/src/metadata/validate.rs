@@ -17,6 +17,13 @@ fn topic_name(name: &str) -> Result<(), String> {
     validate_topic_name(name).map_err(|e| e.message.unwrap_or_default())
 }
 
+fn user_name(user: &str) -> Result<(), String> {
+    if user.is_empty() || user.len() > 255 || user.chars().any(char::is_control) {
+        return Err(format!("{user:?} is not a user name"));
+    }
+    Ok(())
+}
+
 fn topic_configs(configs: &BTreeMap<String, String>) -> Result<(), String> {
     for (k, v) in configs {
         topic_config::validate(k, v)?;
@@ -165,6 +172,32 @@ impl MetadataCommand {
                         .map_err(|e| e.message.unwrap_or_default())
                 })
             }
+            MetadataCommand::UpsertScramCredential {
+                user,
+                mechanism,
+                credential,
+            } => {
+                user_name(user)?;
+                if !(kfk_sasl::scram::MIN_ITERATIONS..=kfk_sasl::scram::MAX_ITERATIONS)
+                    .contains(&credential.iterations)
+                {
+                    return Err(format!(
+                        "{} iterations: SCRAM takes {} to {}",
+                        credential.iterations,
+                        kfk_sasl::scram::MIN_ITERATIONS,
+                        kfk_sasl::scram::MAX_ITERATIONS
+                    ));
+                }
+                let len = mechanism.key_len();
+                if credential.salt.is_empty()
+                    || credential.stored_key.len() != len
+                    || credential.server_key.len() != len
+                {
+                    return Err(format!("a malformed {} credential", mechanism.name()));
+                }
+                Ok(())
+            }
+            MetadataCommand::DeleteScramCredential { user, .. } => user_name(user),
             MetadataCommand::Reassign {
                 topic,
                 partition,

@@ -144,6 +144,22 @@ impl Znodes {
             MetadataCommand::SetTopicConfigs { name, .. } => {
                 self.modify(&format!("/config/topics/{name}"), at);
             }
+            MetadataCommand::UpsertScramCredential { user, .. } => {
+                let path = format!("/config/users/{user}");
+                if self.get(&path).is_none() {
+                    self.create(&path, at, 0);
+                } else {
+                    self.modify(&path, at);
+                }
+            }
+            MetadataCommand::DeleteScramCredential { user, .. } => {
+                let path = format!("/config/users/{user}");
+                if image.scram.contains_key(user) {
+                    self.modify(&path, at);
+                } else {
+                    self.delete(&path, at);
+                }
+            }
             MetadataCommand::SetBrokerConfigs { broker, .. } => {
                 let who = if *broker < 0 {
                     "<default>".to_string()

@@ -142,7 +142,8 @@ impl Tree {
             | ["isr_change_notification"]
             | ["log_dir_event_notification"]
             | ["zookeeper", "quota"] => Vec::new(),
-            ["config"] => vec!["brokers".into(), "topics".into()],
+            ["config"] => vec!["brokers".into(), "topics".into(), "users".into()],
+            ["config", "users"] => self.scram_users().await?.into_keys().collect(),
             ["config", "brokers"] => ids(self.meta.brokers.keys().copied().collect()),
             ["consumers"] => {
                 let mut g: Vec<String> = self
@@ -283,6 +284,17 @@ impl Tree {
                     .collect();
                 json!({"version": 1, "config": overrides})
             }
+            ["config", "users", user] => {
+                // ZooKeeper held the salt and keys too; the API shows only
+                // the mechanisms and their iteration counts.
+                let users = self.scram_users().await?;
+                let creds = users.get(*user).ok_or_else(|| no_node(path))?;
+                let config: BTreeMap<&str, String> = creds
+                    .iter()
+                    .map(|(m, i)| (m.name(), format!("iterations={i}")))
+                    .collect();
+                json!({"version": 1, "config": config})
+            }
             ["config", "brokers", id] => {
                 let id: i32 = id.parse().map_err(|_| no_node(path))?;
                 if !self.meta.brokers.contains_key(&id) {
@@ -368,12 +380,22 @@ impl Tree {
                 | ["config"]
                 | ["config", "brokers"]
                 | ["config", "topics"]
+                | ["config", "users"]
                 | ["consumers"]
         );
         if !inner {
             return Err(no_node(path));
         }
         Box::pin(self.children(path)).await.map(|_| ())
+    }
+
+    /// SCRAM users; none from a cluster that does not keep them.
+    async fn scram_users(&self) -> CliResult<kfk_client::users::UserCredentials> {
+        match self.client.scram_users(None).await {
+            Ok(u) => Ok(u),
+            Err(kfk_client::ClientError::Unsupported { .. }) => Ok(Default::default()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Every path under `path`, depth first.
