@@ -103,6 +103,8 @@ pub struct Kfkd {
     log_path: PathBuf,
     /// Length of the log when the current process was started.
     log_start: usize,
+    /// A SASL_PLAINTEXT listener beside the PLAINTEXT one, on this port.
+    pub sasl_port: Option<u16>,
 }
 
 impl Kfkd {
@@ -122,6 +124,25 @@ impl Kfkd {
             _dir: dir,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
             log_start: 0,
+            sasl_port: None,
+        };
+        k.launch();
+        k
+    }
+
+    /// As [`Kfkd::start_with`], also listening for SASL_PLAINTEXT clients
+    /// on [`Kfkd::sasl_port`].
+    pub fn start_with_sasl(args: &[&str]) -> Kfkd {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut k = Kfkd {
+            child: None,
+            port: 0,
+            data_dir: dir.path().join("data"),
+            log_path: dir.path().join("kfkd.log"),
+            _dir: dir,
+            extra_args: args.iter().map(|s| s.to_string()).collect(),
+            log_start: 0,
+            sasl_port: Some(0),
         };
         k.launch();
         k
@@ -130,6 +151,16 @@ impl Kfkd {
     fn launch(&mut self) {
         for _attempt in 0..5 {
             self.port = free_port();
+            if self.sasl_port.is_some() {
+                self.sasl_port = Some(free_port());
+            }
+            let listen = match self.sasl_port {
+                Some(q) => format!(
+                    "PLAINTEXT://127.0.0.1:{},SASL_PLAINTEXT://127.0.0.1:{q}",
+                    self.port
+                ),
+                None => format!("127.0.0.1:{}", self.port),
+            };
             self.log_start = self.log().len();
             let log = std::fs::OpenOptions::new()
                 .create(true)
@@ -142,7 +173,7 @@ impl Kfkd {
                 .arg("--data-dir")
                 .arg(&self.data_dir)
                 .arg("--listen")
-                .arg(format!("127.0.0.1:{}", self.port))
+                .arg(&listen)
                 .args(&self.extra_args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

@@ -314,7 +314,9 @@ impl Server {
                 credential,
             } => {
                 let attrs = attributes(text);
-                if attribute(&attrs, 'r') != Some(nonce.as_str()) {
+                // Kafka accepts a nonce that ends with the server's: librdkafka
+                // sends its own nonce again in front of it.
+                if !attribute(&attrs, 'r').is_some_and(|r| r.ends_with(nonce.as_str())) {
                     return Err("SCRAM client-final carries another nonce".into());
                 }
                 let proof = attribute(&attrs, 'p').ok_or("SCRAM client-final has no proof")?;

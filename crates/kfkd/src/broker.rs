@@ -320,6 +320,11 @@ impl Broker {
             partition_capacity: crate::capacity::partition_capacity(
                 self.settings.max_broker_partitions,
             ),
+            endpoints: self
+                .settings
+                .listeners()
+                .map(|ls| ls.into_iter().map(|l| (l.name, l.advertised)).collect())
+                .unwrap_or_default(),
         };
         propose_with_retry(&self.raft, MetadataCommand::RegisterBroker(me)).await
     }
@@ -411,8 +416,8 @@ impl Broker {
     /// Host and port clients are told to connect to (`advertised.listeners`,
     /// with or without a `PLAINTEXT://` prefix).
     pub fn advertised_endpoint(&self) -> (String, i32) {
-        let addr = self.settings.advertised();
-        let addr = addr.rsplit("://").next().unwrap_or(addr);
+        let advertised = self.settings.advertised();
+        let addr = advertised.rsplit("://").next().unwrap_or(&advertised);
         match addr.rsplit_once(':') {
             Some((host, port)) => (
                 host.trim_start_matches('[')

@@ -97,15 +97,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         println!("settings are valid");
         return Ok(());
     }
-    let listen = settings.listen.clone();
+    let wanted = if settings.is_broker() {
+        settings.listeners()?
+    } else {
+        Vec::new()
+    };
     let broker = kfkd::tasks::start_broker(settings).await?;
     if !broker.settings.is_broker() {
         return run_controller(broker).await;
     }
 
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let mut listeners = Vec::new();
+    for l in wanted {
+        let socket = tokio::net::TcpListener::bind(&l.bind)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {} ({}): {e}", l.bind, l.name))?;
+        info!(listener = %l.name, protocol = l.protocol.name(), bind = %socket.local_addr()?,
+            advertised = %l.advertised, "listening");
+        listeners.push((socket, l));
+    }
+    let first = listeners
+        .first()
+        .map(|(s, _)| s.local_addr())
+        .transpose()?
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let rest = if broker.settings.rest_listen.is_empty() {
         None
     } else {
@@ -115,19 +131,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (REST proxy): {e}"))?;
         info!(rest = %l.local_addr()?, "REST proxy listening");
         Some(tokio::spawn(kfk_rest::serve(
-            vec![broker.settings.advertised().to_string()],
+            vec![broker.settings.advertised()],
             l,
         )))
     };
     info!(node_id = broker.node_id, cluster_id = %broker.cluster_id,
-        listen = %listener.local_addr()?, advertised = %broker.settings.advertised(),
+        listen = %first, advertised = %broker.settings.advertised(),
         data_dir = %broker.settings.data_dir.display(), "{}", kfk_wire::KFKD_READY);
     let stopping = std::sync::Arc::clone(&broker);
     let shutdown = async move {
         shutdown_signal().await;
         stopping.controlled_shutdown().await;
     };
-    kfkd::server::run(broker, listener, shutdown).await;
+    kfkd::server::run_listeners(broker, listeners, shutdown).await;
     if let Some(r) = rest {
         r.abort();
     }

@@ -6,7 +6,11 @@ use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeCluster
 use super::str_bytes;
 use crate::broker::Broker;
 
-pub fn handle(broker: &Broker, _req: DescribeClusterRequest) -> DescribeClusterResponse {
+pub fn handle(
+    broker: &Broker,
+    client: &super::ClientInfo,
+    _req: DescribeClusterRequest,
+) -> DescribeClusterResponse {
     DescribeClusterResponse::default()
         .with_cluster_id(str_bytes(broker.cluster_id.clone()))
         .with_controller_id(BrokerId(broker.controller_for_clients()))
@@ -14,12 +18,15 @@ pub fn handle(broker: &Broker, _req: DescribeClusterRequest) -> DescribeClusterR
             broker
                 .brokers()
                 .into_iter()
-                .map(|b| {
-                    DescribeClusterBroker::default()
-                        .with_broker_id(BrokerId(b.id))
-                        .with_host(str_bytes(b.host))
-                        .with_port(b.port)
-                        .with_rack(b.rack.map(str_bytes))
+                .filter_map(|b| {
+                    let (host, port) = b.endpoint(&client.listener)?;
+                    Some(
+                        DescribeClusterBroker::default()
+                            .with_broker_id(BrokerId(b.id))
+                            .with_host(str_bytes(host))
+                            .with_port(port)
+                            .with_rack(b.rack.map(str_bytes)),
+                    )
                 })
                 .collect(),
         )

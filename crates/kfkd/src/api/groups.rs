@@ -37,6 +37,7 @@ fn opt(s: Option<&StrBytes>) -> Option<String> {
 
 pub async fn find_coordinator(
     broker: &Broker,
+    client: &ClientInfo,
     req: FindCoordinatorRequest,
     version: i16,
 ) -> FindCoordinatorResponse {
@@ -55,7 +56,7 @@ pub async fn find_coordinator(
         } else if key.is_empty() {
             Err(ResponseError::InvalidGroupId.into())
         } else {
-            broker.groups.find(broker, &key).await
+            broker.groups.find(broker, &key, &client.listener).await
         };
         coordinators.push(match found {
             Ok((id, host, port)) => Coordinator::default()

@@ -60,16 +60,24 @@ fn error_topic(name: Option<&str>, id: Uuid, error: ResponseError) -> MetadataRe
         .with_topic_id(id)
 }
 
-pub async fn handle(broker: &Broker, req: MetadataRequest, version: i16) -> MetadataResponse {
+pub async fn handle(
+    broker: &Broker,
+    client: &super::ClientInfo,
+    req: MetadataRequest,
+    version: i16,
+) -> MetadataResponse {
     let brokers = broker
         .brokers()
         .into_iter()
-        .map(|b| {
-            MetadataResponseBroker::default()
-                .with_node_id(BrokerId(b.id))
-                .with_host(str_bytes(b.host))
-                .with_port(b.port)
-                .with_rack(b.rack.map(str_bytes))
+        .filter_map(|b| {
+            let (host, port) = b.endpoint(&client.listener)?;
+            Some(
+                MetadataResponseBroker::default()
+                    .with_node_id(BrokerId(b.id))
+                    .with_host(str_bytes(host))
+                    .with_port(port)
+                    .with_rack(b.rack.map(str_bytes)),
+            )
         })
         .collect();
     let live = broker.with_image(|i| i.live_broker_ids());

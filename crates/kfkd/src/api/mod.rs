@@ -73,6 +73,9 @@ pub const SUPPORTED: VersionTable = VersionTable::new(&[
     (ApiKey::DescribeUserScramCredentials, 0, 0),
     (ApiKey::AlterUserScramCredentials, 0, 0),
     (ApiKey::DescribeClientQuotas, 0, 1),
+    // v0: bare tokens follow the handshake (librdkafka requires it listed).
+    (ApiKey::SaslHandshake, 0, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
 ]);
 
 /// The version range kfkd serves for `api_key`, if it serves it at all.
@@ -118,7 +121,7 @@ pub async fn handle(
     }
     match body {
         RequestKind::ApiVersions(r) => reply!(api_versions::handle(r)),
-        RequestKind::Metadata(r) => reply!(metadata::handle(broker, r, version).await),
+        RequestKind::Metadata(r) => reply!(metadata::handle(broker, client, r, version).await),
         RequestKind::Produce(r) => match produce::handle(broker, r).await {
             Some(resp) => reply!(resp),
             None => Ok(None),
@@ -138,7 +141,7 @@ pub async fn handle(
         RequestKind::IncrementalAlterConfigs(r) => {
             reply!(configs::incremental_alter(broker, r).await)
         }
-        RequestKind::DescribeCluster(r) => reply!(describe_cluster::handle(broker, r)),
+        RequestKind::DescribeCluster(r) => reply!(describe_cluster::handle(broker, client, r)),
         RequestKind::DescribeQuorum(r) => reply!(describe_quorum::handle(broker, r).await),
         RequestKind::OffsetForLeaderEpoch(r) => reply!(offset_for_leader_epoch::handle(broker, r)),
         RequestKind::AlterPartitionReassignments(r) => {
@@ -152,7 +155,7 @@ pub async fn handle(
         }
         RequestKind::DeleteRecords(r) => reply!(delete_records::handle(broker, r).await),
         RequestKind::FindCoordinator(r) => {
-            reply!(groups::find_coordinator(broker, r, version).await)
+            reply!(groups::find_coordinator(broker, client, r, version).await)
         }
         RequestKind::JoinGroup(r) => reply!(groups::join_group(broker, client, r, version).await),
         RequestKind::SyncGroup(r) => reply!(groups::sync_group(broker, r).await),

@@ -7,8 +7,11 @@
 //! `kfkd --help` cannot drift apart.
 
 pub mod dynamic;
+mod listeners;
 pub mod properties;
 pub mod topic;
+
+pub use listeners::{Listener, SecurityProtocol};
 
 use std::path::{Path, PathBuf};
 
@@ -100,6 +103,14 @@ settings! {
     listen: String = "127.0.0.1:9092".to_string(), "listeners", "KFKD_LISTEN";
     /// Address clients are told to connect to; defaults to --listen [advertised.listeners].
     advertised_listener: String = String::new(), "advertised.listeners", "KFKD_ADVERTISED_LISTENER";
+    /// Security protocol of each listener name, NAME:PROTOCOL,...; PLAINTEXT and SASL_PLAINTEXT map to themselves [listener.security.protocol.map].
+    listener_security_protocol_map: String = String::new(), "listener.security.protocol.map", "KFKD_LISTENER_SECURITY_PROTOCOL_MAP";
+    /// The listener brokers replicate over; PLAINTEXT by default (or the only listener) [inter.broker.listener.name].
+    inter_broker_listener_name: String = String::new(), "inter.broker.listener.name", "KFKD_INTER_BROKER_LISTENER_NAME";
+    /// SASL mechanisms SASL listeners offer: SCRAM-SHA-256, SCRAM-SHA-512, PLAIN (checked against the SCRAM credentials) [sasl.enabled.mechanisms].
+    sasl_enabled_mechanisms: String = "SCRAM-SHA-256,SCRAM-SHA-512".to_string(), "sasl.enabled.mechanisms", "KFKD_SASL_ENABLED_MECHANISMS";
+    /// How long a failed authentication waits before its answer and the connection's close, slowing password guessing [connection.failed.authentication.delay.ms].
+    connection_failed_authentication_delay_ms: u64 = 100, "connection.failed.authentication.delay.ms", "KFKD_CONNECTION_FAILED_AUTHENTICATION_DELAY_MS";
     /// Serve the REST proxy (kafka-rest v2's common calls) on this host:port; empty: off [rest.listener].
     rest_listen: String = String::new(), "rest.listener", "KFKD_REST_LISTEN";
     /// Address for Raft traffic between controllers, host:port; needed with --voters [controller.listener].
@@ -408,23 +419,33 @@ impl Settings {
         }
         let roles = self.roles()?;
         if roles != Roles::Controller {
-            check_address("listeners", &self.listen, false)?;
-        }
-        check_address("advertised.listeners", &self.advertised_listener, true)?;
-        if roles != Roles::Controller {
-            let host = self
-                .advertised()
-                .rsplit_once(':')
-                .map_or("", |(h, _)| h.trim_start_matches('[').trim_end_matches(']'));
-            if host == "0.0.0.0" || host == "::" {
-                return invalid(
-                    "advertised.listeners",
-                    &format!(
-                        "{} is the non-routable meta-address clients cannot connect to (listeners binds {}); advertise a host or address clients can reach, e.g. --advertised-listener myhost:9092",
-                        self.advertised(),
-                        self.listen
-                    ),
-                );
+            for l in self.listeners()? {
+                check_address("listeners", &l.bind, false)?;
+                check_address("advertised.listeners", &l.advertised, false)?;
+                let host = l
+                    .advertised
+                    .rsplit_once(':')
+                    .map_or("", |(h, _)| h.trim_start_matches('[').trim_end_matches(']'));
+                if host == "0.0.0.0" || host == "::" {
+                    return invalid(
+                        "advertised.listeners",
+                        &format!(
+                            "{} is the non-routable meta-address clients cannot connect to (listener {} binds {}); advertise a host or address clients can reach, e.g. --advertised-listener myhost:9092",
+                            l.advertised, l.name, l.bind
+                        ),
+                    );
+                }
+            }
+            self.inter_broker_listener()?;
+            for m in self.sasl_mechanisms() {
+                if !["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"].contains(&m.as_str()) {
+                    return invalid(
+                        "sasl.enabled.mechanisms",
+                        &format!(
+                            "{m} is not served; kfkd offers SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN"
+                        ),
+                    );
+                }
             }
         }
         check_address("controller.listener", &self.controller_listen, true)?;
@@ -496,17 +517,25 @@ impl Settings {
     /// interface and, unless told otherwise, is advertised under this
     /// machine's host name, as Kafka does.
     fn strip_plaintext_prefix(&mut self) {
-        for addr in [
-            &mut self.listen,
-            &mut self.controller_listen,
-            &mut self.rest_listen,
-            &mut self.advertised_listener,
-        ] {
+        // Named listeners (several, or another protocol) are read by
+        // `listeners()`; one PLAINTEXT listener stays a plain address.
+        let single =
+            |a: &str| !a.contains(',') && a.split_once("://").is_none_or(|(n, _)| n == "PLAINTEXT");
+        let client = if single(&self.listen) && single(&self.advertised_listener) {
+            vec![&mut self.listen, &mut self.advertised_listener]
+        } else {
+            Vec::new()
+        };
+        let named = client.is_empty();
+        for addr in client
+            .into_iter()
+            .chain([&mut self.controller_listen, &mut self.rest_listen])
+        {
             if let Some(rest) = addr.strip_prefix("PLAINTEXT://") {
                 *addr = rest.to_string();
             }
         }
-        if self.listen.starts_with(':') {
+        if !named && self.listen.starts_with(':') {
             if self.advertised_listener.is_empty() {
                 self.advertised_listener = format!("{}{}", host_name(), self.listen);
             }
@@ -578,13 +607,23 @@ impl Settings {
         Ok(None)
     }
 
-    /// The address clients should connect to.
-    pub fn advertised(&self) -> &str {
-        if self.advertised_listener.is_empty() {
-            &self.listen
-        } else {
-            &self.advertised_listener
+    /// The address other brokers and kfk's own tools connect to: the
+    /// inter-broker listener's advertised address.
+    pub fn advertised(&self) -> String {
+        match self.inter_broker_listener() {
+            Ok(l) => l.advertised,
+            Err(_) if self.advertised_listener.is_empty() => self.listen.clone(),
+            Err(_) => self.advertised_listener.clone(),
         }
+    }
+
+    /// `sasl.enabled.mechanisms` as a list.
+    pub fn sasl_mechanisms(&self) -> Vec<String> {
+        self.sasl_enabled_mechanisms
+            .split(',')
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .collect()
     }
 
     /// Log settings for topics without overrides.

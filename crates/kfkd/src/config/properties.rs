@@ -141,8 +141,6 @@ const FOLDED: &[&str] = &[
     "log.retention.hours",
     "log.retention.minutes",
     "controller.listener.names",
-    "listener.security.protocol.map",
-    "inter.broker.listener.name",
 ];
 
 /// What a properties file says, as the YAML keys of kfkd's settings (values
@@ -214,7 +212,7 @@ pub fn translate(
                     }
                     let protocol = protocols.get(name).map_or(name, String::as_str);
                     let controller = controller_names.iter().any(|n| n == name);
-                    if !controller && protocol != "PLAINTEXT" {
+                    if !controller && !["PLAINTEXT", "SASL_PLAINTEXT"].contains(&protocol) {
                         return Err(invalid(
                             if key == "listeners" {
                                 "listeners"
@@ -223,13 +221,12 @@ pub fn translate(
                             },
                             p,
                             format!(
-                                "listener {name} uses {protocol}; kfkd serves PLAINTEXT listeners only so far"
+                                "listener {name} uses {protocol}; kfkd serves PLAINTEXT and SASL_PLAINTEXT listeners so far (no TLS yet)"
                             ),
                         ));
                     }
                     // `:9092` (every interface, advertised under this
                     // host's name) is resolved with the other settings.
-                    let addr = addr.to_string();
                     let ours = match (key, controller) {
                         ("listeners", true) => "controller.listener",
                         ("listeners", false) => "listeners",
@@ -237,7 +234,19 @@ pub fn translate(
                         // Controllers are reached through the voters list.
                         (_, true) => continue,
                     };
-                    t.settings.insert(ours.to_string(), addr);
+                    if controller {
+                        t.settings.insert(ours.to_string(), addr.to_string());
+                    } else {
+                        // Client listeners keep their names: several may listen.
+                        let entry = format!("{name}://{addr}");
+                        t.settings
+                            .entry(ours.to_string())
+                            .and_modify(|v| {
+                                v.push(',');
+                                v.push_str(&entry);
+                            })
+                            .or_insert(entry);
+                    }
                 }
             }
             "log.dirs" => {
@@ -351,9 +360,9 @@ mod tests {
         let t = translate(&props, KNOWN, "server.properties").unwrap();
         let get = |k: &str| t.settings.get(k).map(String::as_str);
         assert_eq!(get("node.id"), Some("2"));
-        assert_eq!(get("listeners"), Some(":9092"));
+        assert_eq!(get("listeners"), Some("PLAINTEXT://:9092"));
         assert_eq!(get("controller.listener"), Some("127.0.0.1:9093"));
-        assert_eq!(get("advertised.listeners"), Some("kafka2:9092"));
+        assert_eq!(get("advertised.listeners"), Some("PLAINTEXT://kafka2:9092"));
         assert_eq!(get("log.dirs"), Some("/var/lib/kafka"));
         assert_eq!(get("log.retention.ms"), Some("604800000"));
         assert_eq!(get("num.partitions"), Some("3"));
@@ -413,6 +422,23 @@ mod tests {
             "f",
         )
         .unwrap();
-        assert_eq!(t.settings.get("listeners").map(String::as_str), Some("h:1"));
+        assert_eq!(
+            t.settings.get("listeners").map(String::as_str),
+            Some("INTERNAL://h:1")
+        );
+        // So are several, SASL_PLAINTEXT among them.
+        let t = translate(
+            &parse(
+                "listeners=PLAINTEXT://:9092,SASL_PLAINTEXT://:9093
+",
+            ),
+            KNOWN,
+            "f",
+        )
+        .unwrap();
+        assert_eq!(
+            t.settings.get("listeners").map(String::as_str),
+            Some("PLAINTEXT://:9092,SASL_PLAINTEXT://:9093")
+        );
     }
 }

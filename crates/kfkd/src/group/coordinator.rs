@@ -16,6 +16,9 @@ use tokio::time::Instant;
 pub struct ClientInfo {
     pub client_id: String,
     pub host: String,
+    /// The listener the client came in on: brokers are advertised to it
+    /// at that listener's endpoints.
+    pub listener: String,
 }
 
 #[derive(Debug, Default)]

@@ -75,7 +75,12 @@ impl GroupCoordinator {
     ///
     /// # Errors
     /// COORDINATOR_NOT_AVAILABLE while the offsets partition has no leader.
-    pub async fn find(&self, broker: &Broker, group: &str) -> Result<(i32, String, i32), ApiError> {
+    pub async fn find(
+        &self,
+        broker: &Broker,
+        group: &str,
+        listener: &str,
+    ) -> Result<(i32, String, i32), ApiError> {
         let n = match Self::partition_count(broker) {
             Some(n) => n,
             None => {
@@ -126,7 +131,8 @@ impl GroupCoordinator {
                     .get(p as usize)?
                     .leader;
                 let b = i.brokers.get(&leader).filter(|b| !b.fenced)?;
-                Some((leader, b.host.clone(), b.port))
+                let (host, port) = b.endpoint(listener)?;
+                Some((leader, host, port))
             })
             .ok_or_else(|| {
                 ApiError::new(

@@ -90,6 +90,29 @@ pub struct BrokerRegistration {
     /// `None`: not said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_capacity: Option<u64>,
+    /// Every listener's advertised `host:port` by name; `host`/`port` above
+    /// are the inter-broker listener's. Empty in registrations written
+    /// before named listeners: then `host:port` serves every listener.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub endpoints: BTreeMap<String, String>,
+}
+
+impl BrokerRegistration {
+    /// Where a client that came in on `listener` reaches this broker;
+    /// `None` when the broker has no such listener (Kafka leaves it out).
+    pub fn endpoint(&self, listener: &str) -> Option<(String, i32)> {
+        if self.endpoints.is_empty() {
+            return Some((self.host.clone(), self.port));
+        }
+        let addr = self.endpoints.get(listener)?;
+        let (host, port) = addr.rsplit_once(':')?;
+        Some((
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+            port.parse().ok()?,
+        ))
+    }
 }
 
 /// Everything the cluster agrees on.
@@ -236,6 +259,7 @@ mod tests {
                     stopped: false,
                     epoch: 1,
                     partition_capacity: None,
+                    endpoints: BTreeMap::new(),
                 },
             );
         }

@@ -19,6 +19,7 @@ use tracing::{debug, info, warn};
 
 use crate::api;
 use crate::broker::Broker;
+use crate::config::Listener;
 
 /// Frames are read in blocks of at most this size.
 const READ_BLOCK: usize = 64 * 1024;
@@ -34,6 +35,10 @@ enum Closed {
     Io(std::io::Error),
     UnknownApi(i16),
     UnsupportedVersion(ApiKey, i16),
+    /// A request other than ApiVersions before SASL authentication.
+    Unauthenticated(ApiKey),
+    /// Authentication failed (answered, then closed).
+    AuthenticationFailed,
 }
 
 /// Waits for `bytes` of the broker's request memory; `None` when the broker
@@ -69,11 +74,12 @@ pub(crate) async fn serve(
     broker: Arc<Broker>,
     mut stream: TcpStream,
     peer: SocketAddr,
+    listener: Arc<Listener>,
     mut shutdown: watch::Receiver<bool>,
     bad_frames: Arc<super::bad_frames::BadFrameLog>,
 ) {
     let _ = stream.set_nodelay(true);
-    let closed = serve_inner(&broker, &mut stream, peer, &mut shutdown).await;
+    let closed = serve_inner(&broker, &mut stream, peer, &listener, &mut shutdown).await;
     let bad = matches!(
         closed,
         Closed::Frame(_) | Closed::UnknownApi(_) | Closed::UnsupportedVersion(..)
@@ -102,6 +108,10 @@ pub(crate) async fn serve(
         Closed::UnsupportedVersion(key, v) => {
             warn!(%peer, api = ?key, version = v, left_out, "closing connection: unsupported API version")
         }
+        Closed::Unauthenticated(key) => {
+            info!(%peer, api = ?key, listener = %listener.name, "closing connection: request before SASL authentication")
+        }
+        Closed::AuthenticationFailed => debug!(%peer, "closed after a failed authentication"),
     }
 }
 
@@ -109,8 +119,10 @@ async fn serve_inner(
     broker: &Arc<Broker>,
     stream: &mut TcpStream,
     peer: SocketAddr,
+    listener: &Listener,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Closed {
+    let mut sasl = super::sasl::Sasl::new(listener.protocol);
     let max = usize::try_from(broker.settings.socket_request_max_bytes).unwrap_or(usize::MAX);
     let idle = Duration::from_millis(broker.settings.connections_max_idle_ms);
     loop {
@@ -138,6 +150,22 @@ async fn serve_inner(
             Ok(Err(e)) => return Closed::Io(e),
             Err(_) => return Closed::Idle,
         };
+        // After a SaslHandshake v0 the client sends bare SASL tokens.
+        if sasl.expects_raw_token() {
+            let (reply, failed) = sasl.raw_token(broker, peer, &frame).await;
+            if let Some(reply) = reply {
+                let mut out = Vec::with_capacity(4 + reply.len());
+                out.extend_from_slice(&(reply.len() as u32).to_be_bytes());
+                out.extend_from_slice(&reply);
+                if let Err(e) = stream.write_all(&out).await {
+                    return Closed::Io(e);
+                }
+            }
+            if failed {
+                return Closed::AuthenticationFailed;
+            }
+            continue;
+        }
         let pre = match RequestPreamble::parse(&frame) {
             Ok(p) => p,
             Err(e) => return Closed::Frame(e),
@@ -181,7 +209,33 @@ async fn serve_inner(
                         .unwrap_or("")
                         .to_string(),
                     host: format!("/{}", peer.ip()),
+                    listener: listener.name.clone(),
                 };
+                match sasl
+                    .route(
+                        broker,
+                        peer,
+                        api_key,
+                        pre.api_version,
+                        pre.correlation_id,
+                        &decoded.body,
+                    )
+                    .await
+                {
+                    Ok(super::sasl::Outcome::Serve) => {}
+                    Ok(super::sasl::Outcome::Reply(bytes)) => {
+                        if let Err(e) = stream.write_all(&bytes).await {
+                            return Closed::Io(e);
+                        }
+                        continue;
+                    }
+                    Ok(super::sasl::Outcome::ReplyAndClose(bytes)) => {
+                        let _ = stream.write_all(&bytes).await;
+                        return Closed::AuthenticationFailed;
+                    }
+                    Ok(super::sasl::Outcome::Refuse(key)) => return Closed::Unauthenticated(key),
+                    Err(e) => return Closed::Frame(e),
+                }
                 match api::handle(
                     broker,
                     &client,

@@ -15,15 +15,36 @@ use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 use crate::broker::Broker;
+use crate::config::{Listener, SecurityProtocol};
 
 mod bad_frames;
 pub mod connection;
+mod sasl;
 
 /// How long connections get to finish their request in hand at shutdown.
 const DRAIN_PATIENCE: Duration = Duration::from_secs(10);
 
-/// Serves clients on `listener` until `shutdown` completes.
+/// Serves clients on one listener, the broker's inter-broker (PLAINTEXT)
+/// one, until `shutdown` completes.
 pub async fn run(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    let info = broker
+        .settings
+        .inter_broker_listener()
+        .unwrap_or_else(|_| Listener {
+            name: "PLAINTEXT".into(),
+            protocol: SecurityProtocol::Plaintext,
+            bind: String::new(),
+            advertised: String::new(),
+        });
+    run_listeners(broker, vec![(listener, info)], shutdown).await;
+}
+
+/// Serves clients on every listener until `shutdown` completes.
+pub async fn run_listeners(
+    broker: Arc<Broker>,
+    listeners: Vec<(TcpListener, Listener)>,
+    shutdown: impl Future<Output = ()>,
+) {
     let limit = usize::try_from(broker.settings.max_connections)
         .unwrap_or(usize::MAX)
         .min(Semaphore::MAX_PERMITS);
@@ -31,39 +52,56 @@ pub async fn run(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Futu
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     let bad_frames = Arc::new(bad_frames::BadFrameLog::default());
+    let (accepted_tx, mut accepted_rx) = tokio::sync::mpsc::channel(64);
+    let mut acceptors = JoinSet::new();
+    for (listener, info) in listeners {
+        let tx = accepted_tx.clone();
+        let info = Arc::new(info);
+        acceptors.spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, peer)) => {
+                        if tx.send((stream, peer, Arc::clone(&info))).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        // Usually EMFILE: back off instead of spinning.
+                        error!(error = %e, listener = %info.name, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+    }
+    drop(accepted_tx);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-                        warn!(%peer, max_connections = limit, "refusing connection: max.connections reached");
-                        drop(stream);
-                        continue;
-                    };
-                    let broker = Arc::clone(&broker);
-                    let stop = stop_rx.clone();
-                    let bad_frames = Arc::clone(&bad_frames);
-                    connections.spawn(async move {
-                        connection::serve(broker, stream, peer, stop, bad_frames).await;
-                        drop(permit);
-                    });
-                }
-                Err(e) => {
-                    // Usually EMFILE: back off instead of spinning.
-                    error!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
+            accepted = accepted_rx.recv() => {
+                let Some((stream, peer, info)) = accepted else { break };
+                let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+                    warn!(%peer, max_connections = limit, "refusing connection: max.connections reached");
+                    drop(stream);
+                    continue;
+                };
+                let broker = Arc::clone(&broker);
+                let stop = stop_rx.clone();
+                let bad_frames = Arc::clone(&bad_frames);
+                connections.spawn(async move {
+                    connection::serve(broker, stream, peer, info, stop, bad_frames).await;
+                    drop(permit);
+                });
+            }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
+    acceptors.abort_all();
     info!(
         connections = connections.len(),
         "shutting down: no longer accepting connections"
     );
-    drop(listener);
     let _ = stop_tx.send(true);
     let drained = tokio::time::timeout(DRAIN_PATIENCE, async {
         while connections.join_next().await.is_some() {}

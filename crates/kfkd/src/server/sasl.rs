@@ -1,0 +1,253 @@
+//! Authentication on a SASL listener: SaslHandshake picks a mechanism,
+//! SaslAuthenticate carries its messages (KIP-152), and until it succeeds
+//! the connection may ask for nothing but ApiVersions. Credentials are the
+//! SCRAM ones of the metadata log; PLAIN is checked against them too. A
+//! failure is answered with SASL_AUTHENTICATION_FAILED after
+//! `connection.failed.authentication.delay.ms`, and the connection closes.
+
+use std::net::SocketAddr;
+
+use bytes::BytesMut;
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::{
+    ApiKey, RequestKind, SaslAuthenticateResponse, SaslHandshakeResponse,
+};
+use kafka_protocol::protocol::StrBytes;
+use kfk_sasl::scram::{Server, ServerOutcome};
+use kfk_sasl::{Credential, Mechanism};
+use kfk_wire::frame::{FrameError, encode_response};
+use tracing::info;
+
+use crate::broker::Broker;
+use crate::config::SecurityProtocol;
+
+#[derive(Debug)]
+enum Step {
+    /// A PLAINTEXT listener: nothing to prove.
+    Open,
+    /// Waiting for SaslHandshake.
+    Required,
+    /// The mechanism is chosen; its first message comes next.
+    Chosen(String),
+    /// A SCRAM exchange in progress.
+    Scram(Box<Server>, Mechanism),
+    Authenticated(String),
+}
+
+/// One connection's authentication.
+#[derive(Debug)]
+pub(crate) struct Sasl {
+    step: Step,
+    /// The handshake was v0: tokens come bare, not in SaslAuthenticate.
+    raw: bool,
+}
+
+/// What to do with a request.
+pub(crate) enum Outcome {
+    /// Not SASL's business: serve it.
+    Serve,
+    /// Answer this.
+    Reply(BytesMut),
+    /// Answer this, then close (a failed authentication).
+    ReplyAndClose(BytesMut),
+    /// Close without answering (a request before authentication).
+    Refuse(ApiKey),
+}
+
+fn text(s: impl Into<String>) -> StrBytes {
+    StrBytes::from_string(s.into())
+}
+
+impl Sasl {
+    pub(crate) fn new(protocol: SecurityProtocol) -> Sasl {
+        Sasl {
+            step: match protocol {
+                SecurityProtocol::Plaintext => Step::Open,
+                SecurityProtocol::SaslPlaintext => Step::Required,
+            },
+            raw: false,
+        }
+    }
+
+    /// The next frame is a bare SASL token (after a v0 handshake).
+    pub(crate) fn expects_raw_token(&self) -> bool {
+        self.raw && !self.done()
+    }
+
+    /// One bare token: the bytes to send back bare (none after a failure,
+    /// as Kafka closes without a word), and whether it failed.
+    pub(crate) async fn raw_token(
+        &mut self,
+        broker: &Broker,
+        peer: SocketAddr,
+        token: &[u8],
+    ) -> (Option<Vec<u8>>, bool) {
+        let (reply, fail) = self.authenticate(broker, token);
+        match fail {
+            None => {
+                if let Step::Authenticated(user) = &self.step {
+                    info!(%peer, user, "authenticated");
+                }
+                (Some(reply), false)
+            }
+            Some((_, why, _)) => {
+                info!(%peer, reason = %why, "failed authentication");
+                let delay = broker.settings.connection_failed_authentication_delay_ms;
+                tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                (None, true)
+            }
+        }
+    }
+
+    fn done(&self) -> bool {
+        matches!(self.step, Step::Open | Step::Authenticated(_))
+    }
+
+    /// Routes one decoded request through authentication.
+    ///
+    /// # Errors
+    /// A response that cannot be encoded (a bug).
+    pub(crate) async fn route(
+        &mut self,
+        broker: &Broker,
+        peer: SocketAddr,
+        api_key: ApiKey,
+        version: i16,
+        correlation_id: i32,
+        body: &RequestKind,
+    ) -> Result<Outcome, FrameError> {
+        match body {
+            RequestKind::SaslHandshake(r) => {
+                let enabled = broker.settings.sasl_mechanisms();
+                let resp = SaslHandshakeResponse::default()
+                    .with_mechanisms(enabled.iter().map(|m| text(m.clone())).collect());
+                let mechanism = r.mechanism.to_string();
+                let resp = if !matches!(self.step, Step::Required) {
+                    // PLAINTEXT listeners and authenticated connections.
+                    resp.with_error_code(ResponseError::IllegalSaslState.code())
+                } else if !enabled.contains(&mechanism) {
+                    resp.with_error_code(ResponseError::UnsupportedSaslMechanism.code())
+                } else {
+                    self.step = Step::Chosen(mechanism);
+                    self.raw = version == 0;
+                    resp
+                };
+                Ok(Outcome::Reply(encode_response(
+                    api_key,
+                    version,
+                    correlation_id,
+                    &resp,
+                )?))
+            }
+            RequestKind::SaslAuthenticate(r) => {
+                let (reply, fail) = self.authenticate(broker, &r.auth_bytes);
+                let resp = match fail {
+                    None => SaslAuthenticateResponse::default().with_auth_bytes(reply.into()),
+                    Some((code, why, mechanism)) => {
+                        info!(%peer, reason = %why, "failed authentication");
+                        let delay = broker.settings.connection_failed_authentication_delay_ms;
+                        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                        let resp = SaslAuthenticateResponse::default()
+                            .with_error_code(code.code())
+                            .with_error_message(Some(text(format!(
+                                "Authentication failed during authentication due to invalid credentials with SASL mechanism {mechanism}"
+                            ))));
+                        return Ok(Outcome::ReplyAndClose(encode_response(
+                            api_key,
+                            version,
+                            correlation_id,
+                            &resp,
+                        )?));
+                    }
+                };
+                if let Step::Authenticated(user) = &self.step {
+                    info!(%peer, user, "authenticated");
+                }
+                Ok(Outcome::Reply(encode_response(
+                    api_key,
+                    version,
+                    correlation_id,
+                    &resp,
+                )?))
+            }
+            _ if self.done() || api_key == ApiKey::ApiVersions => Ok(Outcome::Serve),
+            _ => Ok(Outcome::Refuse(api_key)),
+        }
+    }
+
+    /// One SaslAuthenticate: the bytes to send back, or why it failed.
+    fn authenticate(
+        &mut self,
+        broker: &Broker,
+        message: &[u8],
+    ) -> (Vec<u8>, Option<(ResponseError, String, String)>) {
+        let lookup = |user: &str, m: Mechanism| -> Option<Credential> {
+            broker.with_image(|i| i.scram.get(user).and_then(|c| c.get(&m)).cloned())
+        };
+        let failed = |why: String, mech: &str| {
+            (
+                Vec::new(),
+                Some((
+                    ResponseError::SaslAuthenticationFailed,
+                    why,
+                    mech.to_string(),
+                )),
+            )
+        };
+        match std::mem::replace(&mut self.step, Step::Required) {
+            Step::Chosen(mech) if mech == "PLAIN" => match kfk_sasl::plain::parse(message) {
+                Err(e) => failed(e, &mech),
+                Ok(p) => {
+                    let ok = [Mechanism::Sha256, Mechanism::Sha512]
+                        .into_iter()
+                        .any(|m| lookup(&p.user, m).is_some_and(|c| c.matches(m, &p.password)));
+                    if ok {
+                        self.step = Step::Authenticated(p.user);
+                        (Vec::new(), None)
+                    } else {
+                        failed(format!("wrong PLAIN password for {:?}", p.user), &mech)
+                    }
+                }
+            },
+            Step::Chosen(mech) => {
+                let Some(m) = Mechanism::from_name(&mech) else {
+                    return failed(format!("{mech} is not served"), &mech);
+                };
+                let mut server = Server::new(m);
+                match server.step(message, |u| lookup(u, m)) {
+                    Ok(ServerOutcome::Continue(reply)) => {
+                        self.step = Step::Scram(Box::new(server), m);
+                        (reply, None)
+                    }
+                    Ok(ServerOutcome::Authenticated { .. }) => {
+                        failed("SCRAM ended early".into(), &mech)
+                    }
+                    Err(e) => failed(e, &mech),
+                }
+            }
+            Step::Scram(mut server, m) => match server.step(message, |_| None) {
+                Ok(ServerOutcome::Authenticated { user, last }) => {
+                    self.step = Step::Authenticated(user);
+                    (last, None)
+                }
+                Ok(ServerOutcome::Continue(_)) => failed("SCRAM went on too long".into(), m.name()),
+                Err(e) => failed(e, m.name()),
+            },
+            other => {
+                let mech = match &other {
+                    Step::Authenticated(_) | Step::Open => "(none)",
+                    _ => "(none chosen)",
+                };
+                self.step = other;
+                (
+                    Vec::new(),
+                    Some((
+                        ResponseError::IllegalSaslState,
+                        "SaslAuthenticate without a SaslHandshake first".into(),
+                        mech.to_string(),
+                    )),
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! A SASL_PLAINTEXT listener beside the PLAINTEXT one: clients authenticate
+//! with SCRAM-SHA-256/512 or PLAIN against the users of the metadata log
+//! (kcat, i.e. librdkafka), a wrong password or none is refused, and each
+//! listener advertises its own endpoints.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use kfk_e2e::{KfkHome as Home, Kfkd, run_unchecked, tool};
+
+const T: Duration = Duration::from_secs(60);
+
+fn kcat(sasl_port: u16, mechanism: &str, user: &str, password: &str) -> Command {
+    let mut cmd = Command::new(tool("kcat", "the Debian package kcat"));
+    cmd.args(["-b", &format!("127.0.0.1:{sasl_port}")])
+        .args(["-X", "security.protocol=SASL_PLAINTEXT"])
+        .args(["-X", &format!("sasl.mechanisms={mechanism}")])
+        .args(["-X", &format!("sasl.username={user}")])
+        .args(["-X", &format!("sasl.password={password}")]);
+    cmd
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn scram_and_plain_clients_authenticate_and_strangers_do_not() {
+    let kfkd = Kfkd::start_with_sasl(&[
+        "--sasl-enabled-mechanisms",
+        "SCRAM-SHA-256,SCRAM-SHA-512,PLAIN",
+        "--connection-failed-authentication-delay-ms",
+        "50",
+    ]);
+    let sasl = kfkd.sasl_port.unwrap();
+    let home = Home::new();
+    let plain = kfkd.bootstrap();
+    home.ok_stdin(
+        &["-b", &plain, "users", "create", "alice"],
+        "alice-secret\n",
+    );
+    home.ok_stdin(
+        &[
+            "-b",
+            &plain,
+            "users",
+            "create",
+            "alice",
+            "--mechanism",
+            "SCRAM-SHA-512",
+        ],
+        "alice-secret\n",
+    );
+    home.ok(&["-b", &plain, "topics", "create", "guarded", "-p", "1"]);
+
+    // Metadata over the SASL listener names the SASL endpoint.
+    let listed = run_unchecked(
+        kcat(sasl, "SCRAM-SHA-256", "alice", "alice-secret").arg("-L"),
+        T,
+    );
+    let listing = text(&listed);
+    assert!(listed.status.success(), "{listing}");
+    assert!(
+        listing.contains(&format!("broker 1 at 127.0.0.1:{sasl}")),
+        "{listing}"
+    );
+
+    for mechanism in ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] {
+        let mut producer = kcat(sasl, mechanism, "alice", "alice-secret")
+            .args(["-P", "-t", "guarded"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kcat");
+        writeln!(producer.stdin.take().unwrap(), "by {mechanism}").unwrap();
+        let out = producer.wait_with_output().unwrap();
+        assert!(out.status.success(), "{mechanism}: {}", text(&out));
+    }
+    let read = run_unchecked(
+        kcat(sasl, "SCRAM-SHA-512", "alice", "alice-secret")
+            .args(["-C", "-t", "guarded", "-e", "-q"]),
+        T,
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&read.stdout),
+        "by SCRAM-SHA-256\nby SCRAM-SHA-512\nby PLAIN\n",
+        "{}",
+        text(&read)
+    );
+
+    // A wrong password, an unknown user: refused, saying why.
+    for (user, password) in [("alice", "guess"), ("mallory", "alice-secret")] {
+        let out = run_unchecked(
+            kcat(sasl, "SCRAM-SHA-256", user, password)
+                .arg("-L")
+                .args(["-m", "5"]),
+            T,
+        );
+        let said = text(&out);
+        assert!(!out.status.success(), "{user}: {said}");
+        assert!(said.contains("Authentication failed"), "{user}: {said}");
+    }
+    // A client that does not authenticate gets nothing from the SASL port.
+    let out = run_unchecked(
+        Command::new(tool("kcat", "the Debian package kcat")).args([
+            "-b",
+            &format!("127.0.0.1:{sasl}"),
+            "-L",
+            "-m",
+            "5",
+        ]),
+        T,
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    let log = kfkd.log();
+    assert!(log.contains("failed authentication"), "{log}");
+    assert!(log.contains("request before SASL authentication"), "{log}");
+    // The PLAINTEXT listener still serves, advertising itself.
+    let out = run_unchecked(
+        Command::new(tool("kcat", "the Debian package kcat")).args(["-b", &plain, "-L"]),
+        T,
+    );
+    assert!(
+        text(&out).contains(&format!("broker 1 at {plain}")),
+        "{}",
+        text(&out)
+    );
+}
