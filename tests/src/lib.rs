@@ -115,24 +115,16 @@ impl Kfkd {
 
     /// As [`Kfkd::start`], with extra flags (e.g. `--log-flush-interval-messages 1`).
     pub fn start_with(args: &[&str]) -> Kfkd {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut k = Kfkd {
-            child: None,
-            port: 0,
-            data_dir: dir.path().join("data"),
-            log_path: dir.path().join("kfkd.log"),
-            _dir: dir,
-            extra_args: args.iter().map(|s| s.to_string()).collect(),
-            log_start: 0,
-            sasl_port: None,
-        };
-        k.launch();
-        k
+        Self::launched(args, None)
     }
 
     /// As [`Kfkd::start_with`], also listening for SASL_PLAINTEXT clients
     /// on [`Kfkd::sasl_port`].
     pub fn start_with_sasl(args: &[&str]) -> Kfkd {
+        Self::launched(args, Some(0))
+    }
+
+    fn launched(args: &[&str], sasl_port: Option<u16>) -> Kfkd {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut k = Kfkd {
             child: None,
@@ -142,7 +134,7 @@ impl Kfkd {
             _dir: dir,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
             log_start: 0,
-            sasl_port: Some(0),
+            sasl_port,
         };
         k.launch();
         k

@@ -87,6 +87,33 @@ fn franz_go_produces_consumes_in_a_group_and_administers() {
     assert!(!home.ok(&["topics", "list"]).contains("fz-admin"));
 }
 
+/// franz-go's `pkg/kgo` tests from the module cache against `seeds`, with
+/// the replication factor the seeds' cluster can give.
+fn kgo_tests(
+    seeds: &str,
+    go_args: &[&str],
+    which: &[&str],
+    timeout: Duration,
+) -> std::process::Output {
+    franz(); // builds tests/go, which downloads franz-go into target/go
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let modcache = manifest.join("../target/go/mod");
+    let module = modcache.join("github.com/twmb/franz-go@v1.22.3");
+    let brokers = seeds.split(',').count().min(3);
+    kfk_e2e::run_unchecked(
+        std::process::Command::new(kfk_e2e::tool("go", "Go (https://go.dev/dl/)"))
+            .current_dir(&module)
+            .env("GOMODCACHE", &modcache)
+            .env("GOFLAGS", "-mod=readonly")
+            .env("KGO_SEEDS", seeds)
+            .env("KGO_TEST_RF", brokers.to_string())
+            .args(["test", "./pkg/kgo", "-v"])
+            .args(go_args)
+            .args(which),
+        timeout,
+    )
+}
+
 /// franz-go's own test suite, run from the module cache against a 3-broker
 /// cluster (franz-go's default replication factor), except TestTxn*: those
 /// need transactions, which kfkd refuses until issue 20 (they wait for a
@@ -99,18 +126,10 @@ fn franz_gos_own_test_suite_passes_against_kfkd() {
     let home = Home::new().with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
     let base = home.up_cluster(3);
     let bs = kfk_e2e::cluster_bootstrap(base, 3);
-    franz(); // builds tests/go, which downloads franz-go into target/go
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let modcache = manifest.join("../target/go/mod");
-    let module = modcache.join("github.com/twmb/franz-go@v1.22.3");
-    let out = kfk_e2e::run_unchecked(
-        std::process::Command::new(kfk_e2e::tool("go", "Go (https://go.dev/dl/)"))
-            .current_dir(&module)
-            .env("GOMODCACHE", &modcache)
-            .env("GOFLAGS", "-mod=readonly")
-            .env("KGO_SEEDS", &bs)
-            .args(["test", "./pkg/kgo", "-count=1", "-timeout", "600s", "-v"])
-            .args(["-skip", "^TestTxn|^Test848RegexBrokerResolves$"]),
+    let out = kgo_tests(
+        &bs,
+        &["-count=1", "-timeout", "600s"],
+        &["-skip", "^TestTxn|^Test848RegexBrokerResolves$"],
         Duration::from_secs(720),
     );
     let log = String::from_utf8_lossy(&out.stdout);
@@ -155,19 +174,10 @@ fn franz_gos_own_test_suite_passes_against_kfkd() {
 fn franz_gos_broker_side_regex_test_passes_on_one_broker() {
     let home = Home::new().with_env("KFKD_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
     home.up();
-    franz();
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let modcache = manifest.join("../target/go/mod");
-    let module = modcache.join("github.com/twmb/franz-go@v1.22.3");
-    let out = kfk_e2e::run_unchecked(
-        std::process::Command::new(kfk_e2e::tool("go", "Go (https://go.dev/dl/)"))
-            .current_dir(&module)
-            .env("GOMODCACHE", &modcache)
-            .env("GOFLAGS", "-mod=readonly")
-            .env("KGO_SEEDS", format!("127.0.0.1:{}", home.port()))
-            .env("KGO_TEST_RF", "1")
-            .args(["test", "./pkg/kgo", "-count=3", "-timeout", "120s", "-v"])
-            .args(["-run", "^Test848RegexBrokerResolves$"]),
+    let out = kgo_tests(
+        &format!("127.0.0.1:{}", home.port()),
+        &["-count=3", "-timeout", "120s"],
+        &["-run", "^Test848RegexBrokerResolves$"],
         Duration::from_secs(180),
     );
     let log = String::from_utf8_lossy(&out.stdout);

@@ -54,6 +54,14 @@ pub(crate) enum Outcome {
     Refuse(ApiKey),
 }
 
+/// Logs a failed login and holds its answer for
+/// `connection.failed.authentication.delay.ms`, slowing password guessing.
+async fn failed_slowly(broker: &Broker, peer: SocketAddr, why: &str) {
+    info!(%peer, reason = %why, "failed authentication");
+    let delay = broker.settings.connection_failed_authentication_delay_ms;
+    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+}
+
 fn text(s: impl Into<String>) -> StrBytes {
     StrBytes::from_string(s.into())
 }
@@ -91,9 +99,7 @@ impl Sasl {
                 (Some(reply), false)
             }
             Some((_, why, _)) => {
-                info!(%peer, reason = %why, "failed authentication");
-                let delay = broker.settings.connection_failed_authentication_delay_ms;
-                tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                failed_slowly(broker, peer, &why).await;
                 (None, true)
             }
         }
@@ -144,9 +150,7 @@ impl Sasl {
                 let resp = match fail {
                     None => SaslAuthenticateResponse::default().with_auth_bytes(reply.into()),
                     Some((code, why, mechanism)) => {
-                        info!(%peer, reason = %why, "failed authentication");
-                        let delay = broker.settings.connection_failed_authentication_delay_ms;
-                        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                        failed_slowly(broker, peer, &why).await;
                         let resp = SaslAuthenticateResponse::default()
                             .with_error_code(code.code())
                             .with_error_message(Some(text(format!(
