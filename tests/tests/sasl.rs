@@ -131,4 +131,61 @@ fn scram_and_plain_clients_authenticate_and_strangers_do_not() {
         "{}",
         text(&out)
     );
+
+    // kfk itself, as a SASL client: SCRAM and PLAIN, the password from the
+    // environment or a file, never an argument.
+    let sasl_addr = format!("127.0.0.1:{sasl}");
+    for (mechanism, home) in [
+        (
+            "SCRAM-SHA-512",
+            Home::new().with_env("KFK_SASL_PASSWORD", "alice-secret"),
+        ),
+        (
+            "PLAIN",
+            Home::new().with_env("KFK_SASL_PASSWORD", "alice-secret"),
+        ),
+    ] {
+        let flags = [
+            "-b",
+            &sasl_addr,
+            "--sasl-mechanism",
+            mechanism,
+            "--sasl-username",
+            "alice",
+        ];
+        let mut args = flags.to_vec();
+        args.extend(["consume", "guarded", "--from-beginning", "-e", "-q"]);
+        assert_eq!(home.ok(&args).lines().count(), 3, "{mechanism}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pw");
+    std::fs::write(&file, "alice-secret\n").unwrap();
+    let flags = [
+        "-b",
+        &sasl_addr,
+        "--sasl-mechanism",
+        "SCRAM-SHA-256",
+        "--sasl-username",
+        "alice",
+        "--sasl-password-file",
+        file.to_str().unwrap(),
+    ];
+    let mut produce = flags.to_vec();
+    produce.extend(["produce", "guarded"]);
+    home.ok_stdin(&produce, "by kfk\n");
+    let mut list = flags.to_vec();
+    list.extend(["topics", "list"]);
+    assert!(home.ok(&list).contains("guarded"));
+    let wrong = Home::new().with_env("KFK_SASL_PASSWORD", "guess");
+    let refused = wrong.fails(&[
+        "-b",
+        &sasl_addr,
+        "--sasl-mechanism",
+        "SCRAM-SHA-256",
+        "--sasl-username",
+        "alice",
+        "topics",
+        "list",
+    ]);
+    assert!(refused.contains("Authentication failed"), "{refused}");
 }

@@ -22,6 +22,8 @@ pub struct ClientConfig {
     /// Attempts for retriable errors (leader moved, broker restarting).
     pub retries: u32,
     pub retry_backoff: Duration,
+    /// Authenticate every connection (a SASL listener); `None`: PLAINTEXT.
+    pub sasl: Option<crate::sasl::SaslConfig>,
 }
 
 impl ClientConfig {
@@ -32,6 +34,7 @@ impl ClientConfig {
             request_timeout: Duration::from_secs(30),
             retries: 5,
             retry_backoff: Duration::from_millis(100),
+            sasl: None,
         }
     }
 }
@@ -229,6 +232,9 @@ impl Client {
                 .await
                 .map(|c| c.with_timeout(self.config.request_timeout))?,
         );
+        if let Some(sasl) = &self.config.sasl {
+            conn.authenticate(sasl).await?;
+        }
         conns.insert(addr.to_string(), Arc::clone(&conn));
         Ok(conn)
     }

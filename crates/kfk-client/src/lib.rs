@@ -13,6 +13,7 @@ pub mod partitioner;
 pub mod producer;
 pub mod quorum;
 pub mod reassign;
+pub mod sasl;
 pub mod users;
 pub mod versions;
 
@@ -31,3 +32,4 @@ pub use partitioner::{murmur2, partition_for_key};
 pub use producer::{Delivery, Producer, ProducerConfig, RecordMetadata};
 pub use quorum::{QuorumReplica, QuorumStatus};
 pub use reassign::{PartitionOutcome, Reassignment};
+pub use sasl::SaslConfig;

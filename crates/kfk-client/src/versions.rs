@@ -41,6 +41,8 @@ pub const TABLE: VersionTable = VersionTable::new(&[
     (ApiKey::ConsumerGroupDescribe, 0, 1),
     (ApiKey::DescribeUserScramCredentials, 0, 0),
     (ApiKey::AlterUserScramCredentials, 0, 0),
+    (ApiKey::SaslHandshake, 1, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
 ]);
 
 /// `(min, max)` the client speaks for `api`.

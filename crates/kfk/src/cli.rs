@@ -50,6 +50,25 @@ pub struct Cli {
     )]
     pub request_timeout: Option<humantime::Duration>,
 
+    /// Authenticate on a SASL listener with this mechanism: SCRAM-SHA-256,
+    /// SCRAM-SHA-512 or PLAIN (Kafka's sasl.mechanism). The password comes
+    /// from KFK_SASL_PASSWORD, --sasl-password-file, or a prompt.
+    #[arg(
+        long,
+        env = "KFK_SASL_MECHANISM",
+        global = true,
+        requires = "sasl_username"
+    )]
+    pub sasl_mechanism: Option<String>,
+
+    /// The SASL user (Kafka's sasl.username).
+    #[arg(long, env = "KFK_SASL_USERNAME", global = true)]
+    pub sasl_username: Option<String>,
+
+    /// A file whose first line is the SASL password.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub sasl_password_file: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -20,6 +20,43 @@ pub struct Ctx {
     pub output: Option<OutputFormat>,
     /// `--request-timeout`, when given.
     pub request_timeout: Option<Duration>,
+    /// `--sasl-mechanism`, `--sasl-username` and where the password is.
+    pub sasl: Option<SaslFlags>,
+}
+
+/// How kfk authenticates on a SASL listener, from its flags.
+#[derive(Debug, Clone)]
+pub struct SaslFlags {
+    pub mechanism: String,
+    pub username: String,
+    pub password_file: Option<std::path::PathBuf>,
+}
+
+impl SaslFlags {
+    /// The password: KFK_SASL_PASSWORD, the file's first line, or a prompt
+    /// on a terminal; never an argument.
+    fn password(&self) -> CliResult<String> {
+        if let Ok(p) = std::env::var("KFK_SASL_PASSWORD") {
+            return Ok(p);
+        }
+        if let Some(path) = &self.password_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                CliError::new(format!(
+                    "cannot read the SASL password from {}: {e}",
+                    path.display()
+                ))
+            })?;
+            return Ok(text.lines().next().unwrap_or_default().to_string());
+        }
+        if crate::term::interactive() {
+            return dialoguer::Password::new()
+                .with_prompt(format!("Password for {}", self.username))
+                .interact()
+                .map_err(|e| CliError::new(format!("cannot ask for the password: {e}")));
+        }
+        Err(CliError::usage("no SASL password")
+            .hint("set KFK_SASL_PASSWORD or pass --sasl-password-file FILE"))
+    }
 }
 
 impl Ctx {
@@ -67,6 +104,13 @@ impl Ctx {
         config.connect_timeout = Duration::from_secs(3);
         if let Some(t) = self.request_timeout {
             config.request_timeout = t;
+        }
+        if let Some(sasl) = &self.sasl {
+            config.sasl = Some(kfk_client::SaslConfig {
+                mechanism: sasl.mechanism.to_uppercase(),
+                username: sasl.username.clone(),
+                password: sasl.password()?,
+            });
         }
         Ok(Client::connect(config).await?)
     }

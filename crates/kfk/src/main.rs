@@ -61,6 +61,14 @@ fn main() -> ExitCode {
         bootstrap_flag: cli.bootstrap.clone(),
         output: cli.output,
         request_timeout: cli.request_timeout.map(Into::into),
+        sasl: match (&cli.sasl_mechanism, &cli.sasl_username) {
+            (Some(mechanism), Some(username)) => Some(crate::ctx::SaslFlags {
+                mechanism: mechanism.clone(),
+                username: username.clone(),
+                password_file: cli.sasl_password_file.clone(),
+            }),
+            _ => None,
+        },
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

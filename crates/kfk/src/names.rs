@@ -111,6 +111,7 @@ fn completion_ctx() -> Option<Ctx> {
             .filter(|b| !b.is_empty()),
         output: None,
         request_timeout: None,
+        sasl: None,
     })
 }
 

@@ -317,6 +317,7 @@ pub async fn run(ctx: &Ctx, args: &ZkShellArgs) -> CliResult {
                 bootstrap_flag: Some(s.clone()),
                 output: ctx.output,
                 request_timeout: ctx.request_timeout,
+                sasl: ctx.sasl.clone(),
             };
             &named
         }
