@@ -9,15 +9,29 @@ timestamp sits mid-log), and prints one JSON object per acked message.
 consume: reads TOPIC from the beginning, prints one JSON object per message, then
 per partition the low/high watermarks, the offset for timestamp MID (T0 + COUNT // 2
 seconds) and the offset and timestamp of its maximum timestamp (ListOffsets -3).
-Exits non-zero on any client error.
+Exits non-zero on any client error. With KFK_TEST_SASL=MECHANISM:USER:PASSWORD every
+client authenticates on a SASL_PLAINTEXT listener.
 """
 import json
+import os
 import sys
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, OffsetSpec
 
 bootstrap, phase, topic, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+
+
+def conf(settings=None):
+    """A client config: the bootstrap, SASL when asked, then `settings`."""
+    c = {"bootstrap.servers": bootstrap}
+    sasl = os.environ.get("KFK_TEST_SASL")
+    if sasl:
+        mechanism, user, password = sasl.split(":", 2)
+        c.update({"security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": mechanism,
+                  "sasl.username": user, "sasl.password": password})
+    c.update(settings or {})
+    return c
 PARTITIONS = 3
 T0 = 1_700_000_000_000
 
@@ -30,7 +44,7 @@ MID = T0 + (count // 2) * 1000
 
 
 def produce():
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(conf())
     futures = admin.create_topics(
         [NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1,
                   config={"retention.ms": "604800000"})])
@@ -39,8 +53,7 @@ def produce():
     configs = admin.describe_configs([ConfigResource("topic", topic)])
     for f in configs.values():
         assert f.result(15)["retention.ms"].value == "604800000"
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all",
-                         "enable.idempotence": True, "linger.ms": 5})
+    producer = Producer(conf({"acks": "all", "enable.idempotence": True, "linger.ms": 5}))
     errors = []
 
     def delivered(err, msg):
@@ -61,8 +74,8 @@ def produce():
 
 
 def consume():
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused",
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    consumer = Consumer(conf({"group.id": "unused", "enable.auto.commit": False,
+                              "auto.offset.reset": "earliest"}))
     consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
     seen = 0
     idle = 0
@@ -76,7 +89,7 @@ def consume():
         seen += 1
         print(json.dumps({"p": msg.partition(), "o": msg.offset(),
                           "k": msg.key().decode(), "v": msg.value().decode()}))
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(conf())
     tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
     maxima = admin.list_offsets({tp: OffsetSpec.max_timestamp() for tp in tps})
     for p, tp in enumerate(tps):

@@ -1,5 +1,7 @@
-"""kafka-python (pure Python) against kfkd; same contract as confluent_client.py."""
+"""kafka-python (pure Python) against kfkd; same contract as confluent_client.py
+(KFK_TEST_SASL=MECHANISM:USER:PASSWORD included)."""
 import json
+import os
 import sys
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -17,8 +19,20 @@ def stamp(i):
 MID = T0 + (count // 2) * 1000
 
 
+def conf(**settings):
+    """Client arguments: the bootstrap, SASL when asked, then `settings`."""
+    c = {"bootstrap_servers": bootstrap}
+    sasl = os.environ.get("KFK_TEST_SASL")
+    if sasl:
+        mechanism, user, password = sasl.split(":", 2)
+        c.update(security_protocol="SASL_PLAINTEXT", sasl_mechanism=mechanism,
+                 sasl_plain_username=user, sasl_plain_password=password)
+    c.update(settings)
+    return c
+
+
 def produce():
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    admin = KafkaAdminClient(**conf(request_timeout_ms=15000))
     created = admin.create_topics({topic: {"num_partitions": PARTITIONS, "replication_factor": 1}},
                                   raise_errors=False)
     result = {t["name"]: t for t in created["topics"]}
@@ -28,8 +42,7 @@ def produce():
     if len(described[0]["partitions"]) != PARTITIONS:
         sys.exit(f"created with the wrong partition count: {described}")
     admin.close()
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                             enable_idempotence=True, linger_ms=5)
+    producer = KafkaProducer(**conf(acks="all", enable_idempotence=True, linger_ms=5))
     futures = [producer.send(topic, key=f"key-{i}".encode(), value=f"value-{i}".encode(),
                              timestamp_ms=stamp(i))
                for i in range(count)]
@@ -42,8 +55,7 @@ def produce():
 
 
 def consume():
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                             consumer_timeout_ms=5000)
+    consumer = KafkaConsumer(**conf(enable_auto_commit=False, consumer_timeout_ms=5000))
     tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
     consumer.assign(tps)
     consumer.seek_to_beginning()
@@ -57,7 +69,7 @@ def consume():
     ends = consumer.end_offsets(tps)
     starts = consumer.beginning_offsets(tps)
     times = consumer.offsets_for_times({tp: MID for tp in tps})
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    admin = KafkaAdminClient(**conf(request_timeout_ms=15000))
     maxima = admin.list_partition_offsets({tp: OffsetSpec.MAX_TIMESTAMP for tp in tps})
     admin.close()
     for tp in tps:

@@ -189,3 +189,55 @@ fn scram_and_plain_clients_authenticate_and_strangers_do_not() {
     ]);
     assert!(refused.contains("Authentication failed"), "{refused}");
 }
+
+/// confluent-kafka and kafka-python with SCRAM on the SASL listener: each
+/// creates a topic, produces with acks=all and reads everything back.
+#[test]
+fn python_clients_authenticate_with_scram() {
+    let kfkd = Kfkd::start_with_sasl(&[]);
+    let sasl = format!("127.0.0.1:{}", kfkd.sasl_port.unwrap());
+    let home = Home::new();
+    for mechanism in ["SCRAM-SHA-256", "SCRAM-SHA-512"] {
+        home.ok_stdin(
+            &[
+                "-b",
+                &kfkd.bootstrap(),
+                "users",
+                "create",
+                "bob",
+                "--mechanism",
+                mechanism,
+            ],
+            "bob-secret\n",
+        );
+    }
+    for (script, mechanism) in [
+        ("confluent_client.py", "SCRAM-SHA-256"),
+        ("kafka_python_client.py", "SCRAM-SHA-512"),
+    ] {
+        let topic = format!("sasl-{}", &script[..5]);
+        let credentials = format!("{mechanism}:bob:bob-secret");
+        let produced = kfk_e2e::run(
+            kfk_e2e::python(script)
+                .env("KFK_TEST_SASL", &credentials)
+                .args([&sasl, "produce", &topic, "20"]),
+            T,
+        );
+        assert_eq!(
+            kfk_e2e::json_lines(&String::from_utf8_lossy(&produced.stdout)).len(),
+            20
+        );
+        let consumed = kfk_e2e::run(
+            kfk_e2e::python(script)
+                .env("KFK_TEST_SASL", &credentials)
+                .args([&sasl, "consume", &topic, "20"]),
+            T,
+        );
+        let read = kfk_e2e::json_lines(&String::from_utf8_lossy(&consumed.stdout));
+        assert_eq!(
+            read.iter().filter(|l| l.get("v").is_some()).count(),
+            20,
+            "{script}"
+        );
+    }
+}
