@@ -241,3 +241,59 @@ fn python_clients_authenticate_with_scram() {
         );
     }
 }
+
+/// Kafka's Java client with SCRAM on the SASL listener: an idempotent
+/// acks=all producer and a group consumer that reads everything once.
+#[test]
+fn the_java_client_authenticates_with_scram() {
+    let kfkd = Kfkd::start_with_sasl(&["--group-initial-rebalance-delay-ms", "0"]);
+    let sasl = format!("127.0.0.1:{}", kfkd.sasl_port.unwrap());
+    let home = Home::new();
+    home.ok_stdin(
+        &[
+            "-b",
+            &kfkd.bootstrap(),
+            "users",
+            "create",
+            "carol",
+            "--mechanism",
+            "SCRAM-SHA-512",
+        ],
+        "carol-secret\n",
+    );
+    home.ok(&[
+        "-b",
+        &kfkd.bootstrap(),
+        "topics",
+        "create",
+        "java-sasl",
+        "-p",
+        "2",
+    ]);
+    let java = |args: &[&str]| {
+        let mut cmd = kfk_e2e::kafka_tools::java();
+        cmd.env("KFK_TEST_SASL", "SCRAM-SHA-512:carol:carol-secret")
+            .arg("kfk.e2e.Clients")
+            .args(args);
+        run_unchecked(&mut cmd, Duration::from_secs(120))
+    };
+    let produced = java(&["produce", &sasl, "java-sasl", "200", "1000"]);
+    assert!(produced.status.success(), "{}", text(&produced));
+    let acked = kfk_e2e::json_lines(&String::from_utf8_lossy(&produced.stdout));
+    assert_eq!(acked.len(), 200, "{}", text(&produced));
+    let consumed = java(&[
+        "consume",
+        &sasl,
+        "java-sasl",
+        "readers",
+        "range",
+        "-",
+        "3000",
+    ]);
+    assert!(consumed.status.success(), "{}", text(&consumed));
+    let read = kfk_e2e::json_lines(&String::from_utf8_lossy(&consumed.stdout))
+        .into_iter()
+        .filter(|l| l.get("v").is_some())
+        .count();
+    assert_eq!(read, 200);
+}

@@ -58,6 +58,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * admin BOOTSTRAP TOPIC TIME   the AdminClient's calls on TOPIC (which has
  *         records before and after TIME, ms), one line per call
  * </pre>
+ * With KFK_TEST_SASL=MECHANISM:USER:PASSWORD every client authenticates on a
+ * SASL_PLAINTEXT listener.
  */
 public final class Clients {
     private Clients() {}
@@ -134,9 +136,30 @@ public final class Clients {
     }
 
     /** Sends COUNT records at RATE per second; exits 1 if any failed for good. */
-    static int produce(String bootstrap, String topic, int count, int rate) throws InterruptedException {
+    /**
+     * Client properties starting with the bootstrap and, with
+     * KFK_TEST_SASL=MECHANISM:USER:PASSWORD, SASL_PLAINTEXT authentication
+     * (SCRAM or PLAIN) as applications configure it.
+     */
+    static Properties base(String bootstrap) {
         Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        String sasl = System.getenv("KFK_TEST_SASL");
+        if (sasl != null && !sasl.isEmpty()) {
+            String[] parts = sasl.split(":", 3);
+            String module = parts[0].equals("PLAIN")
+                    ? "org.apache.kafka.common.security.plain.PlainLoginModule"
+                    : "org.apache.kafka.common.security.scram.ScramLoginModule";
+            props.put("security.protocol", "SASL_PLAINTEXT");
+            props.put("sasl.mechanism", parts[0]);
+            props.put("sasl.jaas.config", module + " required username=\"" + parts[1]
+                    + "\" password=\"" + parts[2] + "\";");
+        }
+        return props;
+    }
+
+    static int produce(String bootstrap, String topic, int count, int rate) throws InterruptedException {
+        Properties props = base(bootstrap);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
@@ -168,8 +191,7 @@ public final class Clients {
 
     /** One call after another; a failed call prints its error and the rest go on. */
     static void admin(String bootstrap, String topic, long time) throws Exception {
-        Properties props = new Properties();
-        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        Properties props = base(bootstrap);
         try (Admin admin = Admin.create(props)) {
             DescribeClusterResult cluster = admin.describeCluster();
             List<Integer> nodes = new ArrayList<>();
@@ -232,8 +254,7 @@ public final class Clients {
     }
 
     static void consume(String bootstrap, String topic, String group, String assignor, String instance, long idleMs) {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        Properties props = base(bootstrap);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         boolean modern = assignor.startsWith("consumer:");
         if (modern) {
