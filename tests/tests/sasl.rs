@@ -176,6 +176,23 @@ fn scram_and_plain_clients_authenticate_and_strangers_do_not() {
     let mut list = flags.to_vec();
     list.extend(["topics", "list"]);
     assert!(home.ok(&list).contains("guarded"));
+    // The same from a profile, which names the password's file, not the
+    // password.
+    let profiled = Home::new();
+    for (key, value) in [
+        ("bootstrap", sasl_addr.as_str()),
+        ("sasl.mechanism", "SCRAM-SHA-256"),
+        ("sasl.username", "alice"),
+        ("sasl.password.file", file.to_str().unwrap()),
+    ] {
+        profiled.ok(&["config", "set", key, value]);
+    }
+    assert!(profiled.ok(&["topics", "list"]).contains("guarded"));
+    let config = std::fs::read_to_string(profiled.path().join("config.yaml")).unwrap_or_default()
+        + &profiled.ok(&["config", "list", "-o", "json"]);
+    assert!(!config.contains("alice-secret"), "{config}");
+    let gss = profiled.fails(&["config", "set", "sasl.mechanism", "GSSAPI"]);
+    assert!(gss.contains("not a SASL mechanism kfk speaks"), "{gss}");
     let wrong = Home::new().with_env("KFK_SASL_PASSWORD", "guess");
     let refused = wrong.fails(&[
         "-b",

@@ -105,7 +105,7 @@ impl Ctx {
         if let Some(t) = self.request_timeout {
             config.request_timeout = t;
         }
-        if let Some(sasl) = &self.sasl {
+        if let Some(sasl) = self.sasl.clone().or(self.profile_sasl()?) {
             config.sasl = Some(kfk_client::SaslConfig {
                 mechanism: sasl.mechanism.to_uppercase(),
                 username: sasl.username.clone(),
@@ -113,6 +113,23 @@ impl Ctx {
             });
         }
         Ok(Client::connect(config).await?)
+    }
+
+    /// The current profile's SASL settings, when it has a mechanism and a
+    /// user (flags and KFK_SASL_* win over them).
+    fn profile_sasl(&self) -> CliResult<Option<SaslFlags>> {
+        let profiles = self.profiles()?;
+        let Some(p) = profiles.current() else {
+            return Ok(None);
+        };
+        Ok(match (&p.sasl_mechanism, &p.sasl_username) {
+            (Some(m), Some(u)) => Some(SaslFlags {
+                mechanism: m.clone(),
+                username: u.clone(),
+                password_file: p.sasl_password_file.as_ref().map(std::path::PathBuf::from),
+            }),
+            _ => None,
+        })
     }
 
     /// The topic a command works on: the one named, the profile's, the

@@ -1,5 +1,5 @@
-//! Profiles in `config.yaml`: named targets (bootstrap servers, default topic),
-//! one of them current.
+//! Profiles in `config.yaml`: named targets (bootstrap servers, default topic,
+//! how to authenticate), one of them current.
 //!
 //! ```yaml
 //! current: local
@@ -7,7 +7,12 @@
 //!   local:
 //!     bootstrap: 127.0.0.1:9092
 //!     topic: myorders
+//!     sasl.mechanism: SCRAM-SHA-256
+//!     sasl.username: alice
+//!     sasl.password.file: /home/alice/.kfk-password
 //! ```
+//!
+//! A password is never stored here: only the file that holds it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,6 +27,38 @@ pub struct Profile {
     pub bootstrap: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
+    #[serde(
+        default,
+        rename = "sasl.mechanism",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sasl_mechanism: Option<String>,
+    #[serde(
+        default,
+        rename = "sasl.username",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sasl_username: Option<String>,
+    #[serde(
+        default,
+        rename = "sasl.password.file",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sasl_password_file: Option<String>,
+}
+
+impl Profile {
+    /// The setting `kfk config set KEY` changes.
+    pub fn field(&mut self, key: &str) -> Option<&mut Option<String>> {
+        match key {
+            "bootstrap" => Some(&mut self.bootstrap),
+            "topic" => Some(&mut self.topic),
+            "sasl.mechanism" => Some(&mut self.sasl_mechanism),
+            "sasl.username" => Some(&mut self.sasl_username),
+            "sasl.password.file" => Some(&mut self.sasl_password_file),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,7 +70,16 @@ pub struct Profiles {
 }
 
 /// The keys `kfk config set` accepts.
-pub const KEYS: &[&str] = &["bootstrap", "topic"];
+pub const KEYS: &[&str] = &[
+    "bootstrap",
+    "topic",
+    "sasl.mechanism",
+    "sasl.username",
+    "sasl.password.file",
+];
+
+/// The SASL mechanisms kfk speaks.
+pub const SASL_MECHANISMS: &[&str] = &["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"];
 
 impl Profiles {
     /// Reads the file; a missing file is an empty configuration.

@@ -179,6 +179,8 @@ async fn send_default(c: &mut Client, api: ApiKey, version: i16) -> Option<i32> 
         DescribeUserScramCredentials => DescribeUserScramCredentialsRequest::default(),
         AlterUserScramCredentials => AlterUserScramCredentialsRequest::default(),
         DescribeClientQuotas => DescribeClientQuotasRequest::default(),
+        SaslHandshake => SaslHandshakeRequest::default(),
+        SaslAuthenticate => SaslAuthenticateRequest::default(),
     }
 }
 

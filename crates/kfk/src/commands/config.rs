@@ -4,7 +4,7 @@ use crate::cli::ConfigCommand;
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output;
-use crate::profile::{KEYS, Profiles};
+use crate::profile::{KEYS, Profiles, SASL_MECHANISMS};
 
 const DEFAULT_PROFILE: &str = "default";
 
@@ -40,11 +40,16 @@ pub fn run(ctx: &Ctx, cmd: &ConfigCommand) -> CliResult {
             profile,
         } => {
             check_key(key)?;
+            if key == "sasl.mechanism" && !SASL_MECHANISMS.contains(&value.as_str()) {
+                return Err(CliError::usage(format!(
+                    "{value:?} is not a SASL mechanism kfk speaks"
+                ))
+                .hint(format!("one of {}", SASL_MECHANISMS.join(", "))));
+            }
             let name = target_profile(&profiles, profile.as_ref());
             let p = profiles.profiles.entry(name.clone()).or_default();
-            match key.as_str() {
-                "bootstrap" => p.bootstrap = Some(value.clone()),
-                _ => p.topic = Some(value.clone()),
+            if let Some(field) = p.field(key) {
+                *field = Some(value.clone());
             }
             if profiles.current.is_none() {
                 profiles.current = Some(name.clone());
@@ -55,17 +60,14 @@ pub fn run(ctx: &Ctx, cmd: &ConfigCommand) -> CliResult {
         ConfigCommand::Unset { key, profile } => {
             check_key(key)?;
             let name = target_profile(&profiles, profile.as_ref());
-            if let Some(p) = profiles.profiles.get_mut(&name) {
-                match key.as_str() {
-                    "bootstrap" => p.bootstrap = None,
-                    _ => p.topic = None,
-                }
+            if let Some(field) = profiles.profiles.get_mut(&name).and_then(|p| p.field(key)) {
+                *field = None;
             }
             profiles.save(&path)?;
         }
         ConfigCommand::List => output::emit(ctx.format(), &profiles, || {
             output::table(
-                &["PROFILE", "CURRENT", "BOOTSTRAP", "TOPIC"],
+                &["PROFILE", "CURRENT", "BOOTSTRAP", "TOPIC", "SASL"],
                 profiles
                     .profiles
                     .iter()
@@ -80,6 +82,10 @@ pub fn run(ctx: &Ctx, cmd: &ConfigCommand) -> CliResult {
                             .to_string(),
                             p.bootstrap.clone().unwrap_or_default(),
                             p.topic.clone().unwrap_or_default(),
+                            match (&p.sasl_username, &p.sasl_mechanism) {
+                                (Some(u), Some(m)) => format!("{u} ({m})"),
+                                _ => String::new(),
+                            },
                         ]
                     })
                     .collect(),

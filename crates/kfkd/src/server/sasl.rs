@@ -145,6 +145,21 @@ impl Sasl {
                     &resp,
                 )?))
             }
+            // PLAINTEXT listeners and authenticated connections: refused,
+            // and the connection goes on, as in Kafka.
+            RequestKind::SaslAuthenticate(_) if self.done() => {
+                let resp = SaslAuthenticateResponse::default()
+                    .with_error_code(ResponseError::IllegalSaslState.code())
+                    .with_error_message(Some(text(
+                        "SaslAuthenticate on a connection that needs no authentication or has it",
+                    )));
+                Ok(Outcome::Reply(encode_response(
+                    api_key,
+                    version,
+                    correlation_id,
+                    &resp,
+                )?))
+            }
             RequestKind::SaslAuthenticate(r) => {
                 let (reply, fail) = self.authenticate(broker, &r.auth_bytes);
                 let resp = match fail {
