@@ -145,20 +145,8 @@ func admin(ctx context.Context, seeds []string, topic string) {
 	emit(map[string]any{"call": "Metadata", "brokers": brokers, "controller": meta.Controller,
 		"partitions": len(meta.Topics[topic].Partitions)})
 
-	configs, err := adm.DescribeTopicConfigs(ctx, topic)
-	if err != nil {
-		fail(err)
-	}
-	rc, err := configs.On(topic, nil)
-	if err != nil {
-		fail(err)
-	}
-	retention := ""
-	for _, c := range rc.Configs {
-		if c.Key == "retention.ms" {
-			retention = c.MaybeValue()
-		}
-	}
+	// The broker asked may not have applied the new topic's configs yet.
+	retention := awaitRetention(ctx, adm, topic, "3600000")
 	emit(map[string]any{"call": "DescribeTopicConfigs", "retention.ms": retention})
 
 	_, err = adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "retention.ms", Value: kadm.StringPtr("7200000")}}, topic)
@@ -167,21 +155,7 @@ func admin(ctx context.Context, seeds []string, topic string) {
 	}
 	// The change is committed when the answer comes; a broker other than
 	// the one asked may take a moment to apply it, as in Kafka.
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		configs, err = adm.DescribeTopicConfigs(ctx, topic)
-		if err != nil {
-			fail(err)
-		}
-		rc, _ = configs.On(topic, nil)
-		for _, c := range rc.Configs {
-			if c.Key == "retention.ms" {
-				retention = c.MaybeValue()
-			}
-		}
-		if retention == "7200000" {
-			break
-		}
-	}
+	retention = awaitRetention(ctx, adm, topic, "7200000")
 	emit(map[string]any{"call": "AlterTopicConfigs", "retention.ms": retention})
 
 	ends, err := adm.ListEndOffsets(ctx, topic)
@@ -206,4 +180,30 @@ func admin(ctx context.Context, seeds []string, topic string) {
 		fail(err)
 	}
 	emit(map[string]any{"call": "DeleteTopics", "topic": topic})
+}
+
+// awaitRetention reads topic's retention.ms until it is want (a change is
+// committed before every broker has applied it, as in Kafka) or 10 s have
+// passed, and returns the last value read.
+func awaitRetention(ctx context.Context, adm *kadm.Client, topic, want string) string {
+	retention := ""
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		configs, err := adm.DescribeTopicConfigs(ctx, topic)
+		if err != nil {
+			fail(err)
+		}
+		rc, err := configs.On(topic, nil)
+		if err != nil || rc.Err != nil {
+			continue
+		}
+		for _, c := range rc.Configs {
+			if c.Key == "retention.ms" {
+				retention = c.MaybeValue()
+			}
+		}
+		if retention == want {
+			break
+		}
+	}
+	return retention
 }
