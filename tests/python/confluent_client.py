@@ -9,7 +9,8 @@ timestamp sits mid-log), and prints one JSON object per acked message.
 consume: reads TOPIC from the beginning, prints one JSON object per message, then
 per partition the low/high watermarks, the offset for timestamp MID (T0 + COUNT // 2
 seconds) and the offset and timestamp of its maximum timestamp (ListOffsets -3).
-Exits non-zero on any client error. With KFK_TEST_SASL=MECHANISM:USER:PASSWORD every
+Exits non-zero on any client error. KFK_TEST_SSL_CA=CA.pem makes every client speak TLS.
+With KFK_TEST_SASL=MECHANISM:USER:PASSWORD every
 client authenticates on a SASL_PLAINTEXT listener.
 """
 import json
@@ -26,10 +27,15 @@ def conf(settings=None):
     """A client config: the bootstrap, SASL when asked, then `settings`."""
     c = {"bootstrap.servers": bootstrap}
     sasl = os.environ.get("KFK_TEST_SASL")
+    ca = os.environ.get("KFK_TEST_SSL_CA")
     if sasl:
         mechanism, user, password = sasl.split(":", 2)
-        c.update({"security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": mechanism,
-                  "sasl.username": user, "sasl.password": password})
+        c.update({"security.protocol": "SASL_SSL" if ca else "SASL_PLAINTEXT",
+                  "sasl.mechanisms": mechanism, "sasl.username": user, "sasl.password": password})
+    elif ca:
+        c["security.protocol"] = "SSL"
+    if ca:
+        c["ssl.ca.location"] = ca
     c.update(settings or {})
     return c
 PARTITIONS = 3

@@ -1,5 +1,5 @@
 """kafka-python (pure Python) against kfkd; same contract as confluent_client.py
-(KFK_TEST_SASL=MECHANISM:USER:PASSWORD included)."""
+(KFK_TEST_SASL=MECHANISM:USER:PASSWORD included; with KFK_TEST_SSL_CA=CA.pem it speaks TLS)."""
 import json
 import os
 import sys
@@ -23,10 +23,15 @@ def conf(**settings):
     """Client arguments: the bootstrap, SASL when asked, then `settings`."""
     c = {"bootstrap_servers": bootstrap}
     sasl = os.environ.get("KFK_TEST_SASL")
+    ca = os.environ.get("KFK_TEST_SSL_CA")
     if sasl:
         mechanism, user, password = sasl.split(":", 2)
-        c.update(security_protocol="SASL_PLAINTEXT", sasl_mechanism=mechanism,
+        c.update(security_protocol="SASL_SSL" if ca else "SASL_PLAINTEXT", sasl_mechanism=mechanism,
                  sasl_plain_username=user, sasl_plain_password=password)
+    elif ca:
+        c.update(security_protocol="SSL")
+    if ca:
+        c.update(ssl_cafile=ca, ssl_check_hostname=True)
     c.update(settings)
     return c
 

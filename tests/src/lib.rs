@@ -6,6 +6,7 @@
 //! `KFK_BIN_DIR`); build them first with `cargo build --workspace --bins`.
 
 pub mod kafka_tools;
+pub mod pki;
 pub mod tmux;
 pub use tmux::Tmux;
 
@@ -103,8 +104,11 @@ pub struct Kfkd {
     log_path: PathBuf,
     /// Length of the log when the current process was started.
     log_start: usize,
-    /// A SASL_PLAINTEXT listener beside the PLAINTEXT one, on this port.
+    /// A second listener beside the PLAINTEXT one (SASL_PLAINTEXT unless
+    /// started with [`Kfkd::start_with_listener`]), on this port.
     pub sasl_port: Option<u16>,
+    /// The second listener's security protocol.
+    second: &'static str,
 }
 
 impl Kfkd {
@@ -115,16 +119,27 @@ impl Kfkd {
 
     /// As [`Kfkd::start`], with extra flags (e.g. `--log-flush-interval-messages 1`).
     pub fn start_with(args: &[&str]) -> Kfkd {
-        Self::launched(args, None)
+        Self::launched(args, None, "")
     }
 
     /// As [`Kfkd::start_with`], also listening for SASL_PLAINTEXT clients
     /// on [`Kfkd::sasl_port`].
     pub fn start_with_sasl(args: &[&str]) -> Kfkd {
-        Self::launched(args, Some(0))
+        Self::launched(args, Some(0), "SASL_PLAINTEXT")
     }
 
-    fn launched(args: &[&str], sasl_port: Option<u16>) -> Kfkd {
+    /// As [`Kfkd::start_with`], also listening with `protocol` (SSL,
+    /// SASL_SSL, SASL_PLAINTEXT) on [`Kfkd::secure_port`].
+    pub fn start_with_listener(protocol: &'static str, args: &[&str]) -> Kfkd {
+        Self::launched(args, Some(0), protocol)
+    }
+
+    /// The second listener's port.
+    pub fn secure_port(&self) -> u16 {
+        self.sasl_port.expect("started with a second listener")
+    }
+
+    fn launched(args: &[&str], sasl_port: Option<u16>, second: &'static str) -> Kfkd {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut k = Kfkd {
             child: None,
@@ -135,6 +150,7 @@ impl Kfkd {
             extra_args: args.iter().map(|s| s.to_string()).collect(),
             log_start: 0,
             sasl_port,
+            second,
         };
         k.launch();
         k
@@ -148,8 +164,8 @@ impl Kfkd {
             }
             let listen = match self.sasl_port {
                 Some(q) => format!(
-                    "PLAINTEXT://127.0.0.1:{},SASL_PLAINTEXT://127.0.0.1:{q}",
-                    self.port
+                    "PLAINTEXT://127.0.0.1:{},{}://127.0.0.1:{q}",
+                    self.port, self.second
                 ),
                 None => format!("127.0.0.1:{}", self.port),
             };

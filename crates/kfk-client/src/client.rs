@@ -24,6 +24,8 @@ pub struct ClientConfig {
     pub retry_backoff: Duration,
     /// Authenticate every connection (a SASL listener); `None`: PLAINTEXT.
     pub sasl: Option<crate::sasl::SaslConfig>,
+    /// Speak TLS (SSL and SASL_SSL listeners); `None`: plain TCP.
+    pub tls: Option<Arc<kfk_tls::rustls::ClientConfig>>,
 }
 
 impl ClientConfig {
@@ -35,6 +37,7 @@ impl ClientConfig {
             retries: 5,
             retry_backoff: Duration::from_millis(100),
             sasl: None,
+            tls: None,
         }
     }
 }
@@ -228,7 +231,7 @@ impl Client {
             return Ok(Arc::clone(c));
         }
         let conn = Arc::new(
-            Connection::connect(addr, self.config.connect_timeout)
+            Connection::connect_with(addr, self.config.connect_timeout, self.config.tls.as_ref())
                 .await
                 .map(|c| c.with_timeout(self.config.request_timeout))?,
         );

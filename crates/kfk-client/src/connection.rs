@@ -14,9 +14,8 @@ use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Request, StrBytes};
 use kfk_wire::frame::{LENGTH_PREFIX, encode_request};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::oneshot;
 
 use crate::error::{ClientError, Result};
@@ -27,16 +26,29 @@ const MAX_RESPONSE: usize = 256 * 1024 * 1024;
 
 type Pending = Arc<Mutex<HashMap<i32, oneshot::Sender<Result<Bytes>>>>>;
 
-#[derive(Debug)]
+/// The reading half of a plain or TLS socket.
+type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+/// The writing half of a plain or TLS socket.
+type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
+
 pub struct Connection {
     addr: String,
-    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    writer: tokio::sync::Mutex<WriteHalf>,
     pending: Pending,
     next_id: AtomicI32,
     /// Broker's (min, max) per API key.
     broker_versions: HashMap<i16, (i16, i16)>,
     timeout: Duration,
     reader: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("addr", &self.addr)
+            .field("open", &self.is_open())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for Connection {
@@ -49,11 +61,7 @@ impl Drop for Connection {
 const READ_CHUNK: usize = 64 * 1024;
 
 /// Reads until `buf` holds at least `want` bytes.
-async fn fill(
-    rd: &mut tokio::net::tcp::OwnedReadHalf,
-    buf: &mut BytesMut,
-    want: usize,
-) -> std::io::Result<()> {
+async fn fill(rd: &mut ReadHalf, buf: &mut BytesMut, want: usize) -> std::io::Result<()> {
     while buf.len() < want {
         buf.reserve((want - buf.len()).max(READ_CHUNK));
         if rd.read_buf(buf).await? == 0 {
@@ -64,7 +72,7 @@ async fn fill(
 }
 
 /// Reads response frames and hands each to the request that waits for it.
-async fn read_loop(addr: String, mut rd: tokio::net::tcp::OwnedReadHalf, pending: Pending) {
+async fn read_loop(addr: String, mut rd: ReadHalf, pending: Pending) {
     // One growing buffer that frames are split off: no zeroing, and its
     // memory is reused once the frames handed out are dropped.
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
@@ -73,6 +81,10 @@ async fn read_loop(addr: String, mut rd: tokio::net::tcp::OwnedReadHalf, pending
             break e;
         }
         let size = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+        // A TLS record header (alert or handshake, version 3.x).
+        if matches!(buf[0], 0x15 | 0x16) && buf[1] == 0x03 {
+            break std::io::Error::new(std::io::ErrorKind::InvalidData, TLS_ANSWER);
+        }
         if size < 4 || size as usize > MAX_RESPONSE {
             break std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
@@ -100,24 +112,66 @@ async fn read_loop(addr: String, mut rd: tokio::net::tcp::OwnedReadHalf, pending
 }
 
 impl Connection {
-    /// Connects and negotiates API versions.
+    /// Connects over plain TCP and negotiates API versions.
+    ///
+    /// # Errors
+    /// As [`Connection::connect_with`].
+    pub async fn connect(addr: &str, timeout: Duration) -> Result<Connection> {
+        Connection::connect_with(addr, timeout, None).await
+    }
+
+    /// Connects, in TLS when `tls` is given, and negotiates API versions.
     ///
     /// # Errors
     /// [`ClientError::Io`] or [`ClientError::Timeout`] when the broker cannot be
-    /// reached, [`ClientError::Protocol`] when it does not speak Kafka.
-    pub async fn connect(addr: &str, timeout: Duration) -> Result<Connection> {
+    /// reached, [`ClientError::Tls`] when the handshake fails,
+    /// [`ClientError::Protocol`] when it does not speak Kafka.
+    pub async fn connect_with(
+        addr: &str,
+        timeout: Duration,
+        tls: Option<&Arc<kfk_tls::rustls::ClientConfig>>,
+    ) -> Result<Connection> {
+        let timed_out = || ClientError::Timeout {
+            addr: addr.to_string(),
+            secs: timeout.as_secs(),
+        };
         let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
             .await
-            .map_err(|_| ClientError::Timeout {
-                addr: addr.to_string(),
-                secs: timeout.as_secs(),
-            })?
+            .map_err(|_| timed_out())?
             .map_err(|source| ClientError::Io {
                 addr: addr.to_string(),
                 source,
             })?;
         let _ = stream.set_nodelay(true);
-        let (rd, wr) = stream.into_split();
+        let (rd, wr): (ReadHalf, WriteHalf) = match tls {
+            None => {
+                let (rd, wr) = stream.into_split();
+                (Box::new(rd), Box::new(wr))
+            }
+            Some(config) => {
+                let tls_error = |reason: String| ClientError::Tls {
+                    addr: addr.to_string(),
+                    reason,
+                };
+                let name = kfk_tls::server_name(addr).map_err(|e| tls_error(e.to_string()))?;
+                let tls = tokio::time::timeout(
+                    timeout,
+                    kfk_tls::TlsConnector::from(Arc::clone(config)).connect(name, stream),
+                )
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(|e| {
+                    tls_error(match e.kind() {
+                        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset => format!(
+                            "{e} (is it a TLS listener? PLAINTEXT and SASL_PLAINTEXT listeners take --security-protocol PLAINTEXT or SASL_PLAINTEXT)"
+                        ),
+                        _ => e.to_string(),
+                    })
+                })?;
+                let (rd, wr) = tokio::io::split(tls);
+                (Box::new(rd), Box::new(wr))
+            }
+        };
         let pending: Pending = Arc::default();
         let reader = tokio::spawn(read_loop(addr.to_string(), rd, Arc::clone(&pending)));
         let mut conn = Connection {
@@ -132,7 +186,23 @@ impl Connection {
         let req = ApiVersionsRequest::default()
             .with_client_software_name(StrBytes::from_static_str("kfk"))
             .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
-        let resp: ApiVersionsResponse = conn.send_at(&req, 3).await?;
+        let resp: ApiVersionsResponse = match conn.send_at(&req, 3).await {
+            Err(e) if tls.is_none() && closed_early(&e) => {
+                return Err(ClientError::Protocol {
+                    addr: addr.to_string(),
+                    reason: "the broker answered the first request in TLS or closed the connection (an SSL or SASL_SSL listener needs --security-protocol SSL or SASL_SSL)".into(),
+                });
+            }
+            // TLS 1.3 finishes the client's side of the handshake before the
+            // broker checks the client's certificate: its refusal arrives here.
+            Err(ClientError::Io { source, .. }) if tls.is_some() => {
+                return Err(ClientError::Tls {
+                    addr: addr.to_string(),
+                    reason: format!("the broker ended the connection: {source}"),
+                });
+            }
+            other => other?,
+        };
         let resp = if resp.error_code != 0 {
             // An older broker answers v0 with the versions it speaks (KIP-511).
             conn.send_at::<ApiVersionsRequest>(&ApiVersionsRequest::default(), 0)
@@ -252,6 +322,24 @@ impl Connection {
     /// Whether the reader still runs (the socket is open).
     pub fn is_open(&self) -> bool {
         !self.reader.is_finished()
+    }
+}
+
+/// What the reader reports when a plaintext request is answered in TLS.
+const TLS_ANSWER: &str = "the broker answered in TLS";
+
+/// Whether the broker hung up or answered in TLS instead of Kafka: what a
+/// TLS listener does with a plaintext request.
+fn closed_early(e: &ClientError) -> bool {
+    match e {
+        ClientError::Io { source, .. } => {
+            matches!(
+                source.kind(),
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+            ) || source.to_string() == TLS_ANSWER
+        }
+        ClientError::Protocol { reason, .. } => reason == "connection closed",
+        _ => false,
     }
 }
 

@@ -20,6 +20,10 @@ pub enum ClientError {
     /// The broker speaks no version of an API this client can use.
     #[error("broker {addr} does not support {api}")]
     Unsupported { addr: String, api: &'static str },
+    /// The TLS handshake failed: an untrusted or misnamed certificate, or a
+    /// listener that does not speak TLS.
+    #[error("TLS with {addr} failed: {reason}")]
+    Tls { addr: String, reason: String },
     /// Undecodable bytes or a broken exchange.
     #[error("protocol error with {addr}: {reason}")]
     Protocol { addr: String, reason: String },

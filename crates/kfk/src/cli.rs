@@ -69,6 +69,31 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", global = true)]
     pub sasl_password_file: Option<std::path::PathBuf>,
 
+    /// Kafka's security.protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or
+    /// SASL_SSL. Without it, a CA file means TLS and a SASL user means SASL.
+    #[arg(long, value_enum, env = "KFK_SECURITY_PROTOCOL", global = true)]
+    pub security_protocol: Option<crate::security::SecurityProtocol>,
+
+    /// PEM file of the CA certificates that sign the brokers' (ssl.ca.location);
+    /// without it TLS trusts the system's CAs.
+    #[arg(long, value_name = "FILE", env = "KFK_SSL_CA_FILE", global = true)]
+    pub ssl_ca_file: Option<std::path::PathBuf>,
+
+    /// PEM file of kfk's own certificate, for brokers that ask for one
+    /// (ssl.client.auth); it may hold the key too.
+    #[arg(long, value_name = "FILE", env = "KFK_SSL_CERT_FILE", global = true)]
+    pub ssl_cert_file: Option<std::path::PathBuf>,
+
+    /// PEM file of the key of --ssl-cert-file (unencrypted).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "KFK_SSL_KEY_FILE",
+        global = true,
+        requires = "ssl_cert_file"
+    )]
+    pub ssl_key_file: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -22,6 +22,8 @@ pub struct Ctx {
     pub request_timeout: Option<Duration>,
     /// `--sasl-mechanism`, `--sasl-username` and where the password is.
     pub sasl: Option<SaslFlags>,
+    /// `--security-protocol` and the TLS files.
+    pub tls: crate::security::TlsFlags,
 }
 
 /// How kfk authenticates on a SASL listener, from its flags.
@@ -105,14 +107,32 @@ impl Ctx {
         if let Some(t) = self.request_timeout {
             config.request_timeout = t;
         }
-        if let Some(sasl) = self.sasl.clone().or(self.profile_sasl()?) {
+        let sasl = self.sasl.clone().or(self.profile_sasl()?);
+        let profiles = self.profiles()?;
+        let security = self.tls.resolve(profiles.current(), sasl.is_some())?;
+        config.tls = security.tls;
+        if let Some(sasl) = sasl {
             config.sasl = Some(kfk_client::SaslConfig {
                 mechanism: sasl.mechanism.to_uppercase(),
                 username: sasl.username.clone(),
                 password: sasl.password()?,
             });
         }
-        Ok(Client::connect(config).await?)
+        Client::connect(config).await.map_err(|e| {
+            let plaintext = !security.protocol.tls();
+            let err = CliError::from(e);
+            if plaintext
+                && err
+                    .message
+                    .contains("closed the connection at the first request")
+            {
+                err.hint(
+                    "connect with --security-protocol SSL (or SASL_SSL) and --ssl-ca-file CA.pem",
+                )
+            } else {
+                err
+            }
+        })
     }
 
     /// The current profile's SASL settings, when it has a mechanism and a

@@ -39,6 +39,12 @@ impl CliError {
 impl From<ClientError> for CliError {
     fn from(e: ClientError) -> Self {
         let hint = match &e {
+            ClientError::Tls { .. } => Some(
+                "check --ssl-ca-file (the CA that signs the brokers' certificates), --ssl-cert-file for brokers that ask for a client certificate, and --security-protocol",
+            ),
+            ClientError::Unreachable { last, .. } if last.starts_with("TLS with") => Some(
+                "check --ssl-ca-file (the CA that signs the brokers' certificates), --ssl-cert-file for brokers that ask for a client certificate, and --security-protocol",
+            ),
             ClientError::Unreachable { .. }
             | ClientError::Io { .. }
             | ClientError::Timeout { .. } => Some(

@@ -25,6 +25,7 @@ mod output;
 mod pattern;
 mod profile;
 mod repl;
+mod security;
 mod term;
 
 use std::process::ExitCode;
@@ -68,6 +69,12 @@ fn main() -> ExitCode {
                 password_file: cli.sasl_password_file.clone(),
             }),
             _ => None,
+        },
+        tls: crate::security::TlsFlags {
+            protocol: cli.security_protocol,
+            ca_file: cli.ssl_ca_file.clone(),
+            cert_file: cli.ssl_cert_file.clone(),
+            key_file: cli.ssl_key_file.clone(),
         },
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -112,6 +112,7 @@ fn completion_ctx() -> Option<Ctx> {
         output: None,
         request_timeout: None,
         sasl: None,
+        tls: crate::security::TlsFlags::default(),
     })
 }
 

@@ -10,6 +10,8 @@
 //!     sasl.mechanism: SCRAM-SHA-256
 //!     sasl.username: alice
 //!     sasl.password.file: /home/alice/.kfk-password
+//!     security.protocol: SASL_SSL
+//!     ssl.ca.location: /home/alice/ca.pem
 //! ```
 //!
 //! A password is never stored here: only the file that holds it.
@@ -45,6 +47,36 @@ pub struct Profile {
         skip_serializing_if = "Option::is_none"
     )]
     pub sasl_password_file: Option<String>,
+    #[serde(
+        default,
+        rename = "security.protocol",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub security_protocol: Option<String>,
+    #[serde(
+        default,
+        rename = "ssl.ca.location",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ssl_ca_location: Option<String>,
+    #[serde(
+        default,
+        rename = "ssl.certificate.location",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ssl_certificate_location: Option<String>,
+    #[serde(
+        default,
+        rename = "ssl.key.location",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ssl_key_location: Option<String>,
+    #[serde(
+        default,
+        rename = "ssl.endpoint.identification.algorithm",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ssl_endpoint_identification_algorithm: Option<String>,
 }
 
 impl Profile {
@@ -56,6 +88,13 @@ impl Profile {
             "sasl.mechanism" => Some(&mut self.sasl_mechanism),
             "sasl.username" => Some(&mut self.sasl_username),
             "sasl.password.file" => Some(&mut self.sasl_password_file),
+            "security.protocol" => Some(&mut self.security_protocol),
+            "ssl.ca.location" => Some(&mut self.ssl_ca_location),
+            "ssl.certificate.location" => Some(&mut self.ssl_certificate_location),
+            "ssl.key.location" => Some(&mut self.ssl_key_location),
+            "ssl.endpoint.identification.algorithm" => {
+                Some(&mut self.ssl_endpoint_identification_algorithm)
+            }
             _ => None,
         }
     }
@@ -76,6 +115,11 @@ pub const KEYS: &[&str] = &[
     "sasl.mechanism",
     "sasl.username",
     "sasl.password.file",
+    "security.protocol",
+    "ssl.ca.location",
+    "ssl.certificate.location",
+    "ssl.key.location",
+    "ssl.endpoint.identification.algorithm",
 ];
 
 /// The SASL mechanisms kfk speaks.

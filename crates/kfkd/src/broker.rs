@@ -70,6 +70,9 @@ pub struct Broker {
     /// (`queued.max.request.bytes`): a connection waits for room before
     /// reading a request, so many large requests at once cannot exhaust memory.
     pub(crate) memory: Arc<tokio::sync::Semaphore>,
+    /// How replica fetchers speak TLS to leaders on an SSL inter-broker
+    /// listener (read once: certificates are loaded at start).
+    pub(crate) inter_broker_tls: Option<Arc<kfk_tls::rustls::ClientConfig>>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -262,7 +265,13 @@ impl Broker {
             .queued_max_request_bytes
             .min(tokio::sync::Semaphore::MAX_PERMITS as u64);
         let (isr_changes, isr_requests) = mpsc::unbounded_channel();
+        let inter_broker_tls = if settings.is_broker() {
+            settings.inter_broker_tls()?
+        } else {
+            None
+        };
         let broker = Arc::new(Broker {
+            inter_broker_tls,
             node_id: settings.node_id,
             cluster_id: store.cluster_id.clone(),
             settings,

@@ -143,7 +143,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         shutdown_signal().await;
         stopping.controlled_shutdown().await;
     };
-    kfkd::server::run_listeners(broker, listeners, shutdown).await;
+    let tls = broker.settings.server_tls()?;
+    kfkd::server::run_listeners(broker, listeners, tls, shutdown).await;
     if let Some(r) = rest {
         r.abort();
     }

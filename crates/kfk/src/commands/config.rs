@@ -46,6 +46,14 @@ pub fn run(ctx: &Ctx, cmd: &ConfigCommand) -> CliResult {
                 ))
                 .hint(format!("one of {}", SASL_MECHANISMS.join(", "))));
             }
+            if key == "security.protocol"
+                && crate::security::SecurityProtocol::parse(value).is_none()
+            {
+                return Err(
+                    CliError::usage(format!("{value:?} is not a Kafka security protocol"))
+                        .hint("one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL"),
+                );
+            }
             let name = target_profile(&profiles, profile.as_ref());
             let p = profiles.profiles.entry(name.clone()).or_default();
             if let Some(field) = p.field(key) {

@@ -12,6 +12,10 @@ pub enum SecurityProtocol {
     Plaintext,
     /// SASL authentication (SCRAM, PLAIN) without TLS.
     SaslPlaintext,
+    /// TLS; clients are named by their certificates (with `ssl.client.auth`).
+    Ssl,
+    /// SASL authentication inside TLS.
+    SaslSsl,
 }
 
 impl SecurityProtocol {
@@ -19,7 +23,22 @@ impl SecurityProtocol {
         match self {
             SecurityProtocol::Plaintext => "PLAINTEXT",
             SecurityProtocol::SaslPlaintext => "SASL_PLAINTEXT",
+            SecurityProtocol::Ssl => "SSL",
+            SecurityProtocol::SaslSsl => "SASL_SSL",
         }
+    }
+
+    /// Whether connections speak TLS.
+    pub fn tls(self) -> bool {
+        matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
+    }
+
+    /// Whether connections authenticate with SASL before anything else.
+    pub fn sasl(self) -> bool {
+        matches!(
+            self,
+            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
+        )
     }
 }
 
@@ -56,12 +75,8 @@ impl Settings {
         match mapped {
             "PLAINTEXT" => Ok(SecurityProtocol::Plaintext),
             "SASL_PLAINTEXT" => Ok(SecurityProtocol::SaslPlaintext),
-            "SSL" | "SASL_SSL" => Err(ConfigError::Invalid {
-                key: "listeners",
-                reason: format!(
-                    "listener {name} uses {mapped}; kfkd serves PLAINTEXT and SASL_PLAINTEXT listeners so far (no TLS yet)"
-                ),
-            }),
+            "SSL" => Ok(SecurityProtocol::Ssl),
+            "SASL_SSL" => Ok(SecurityProtocol::SaslSsl),
             other => Err(ConfigError::Invalid {
                 key: "listener.security.protocol.map",
                 reason: format!(
@@ -113,7 +128,7 @@ impl Settings {
     ///
     /// # Errors
     /// When `inter.broker.listener.name` names no listener, or a SASL one
-    /// (brokers do not authenticate to each other yet).
+    /// (brokers authenticate to each other with certificates, not SASL).
     pub fn inter_broker_listener(&self) -> Result<Listener, ConfigError> {
         let listeners = self.listeners()?;
         let wanted = if self.inter_broker_listener_name.is_empty() {
@@ -141,11 +156,11 @@ impl Settings {
                         .join(", ")
                 ),
             })?;
-        if found.protocol != SecurityProtocol::Plaintext {
+        if found.protocol.sasl() {
             return Err(ConfigError::Invalid {
                 key: "inter.broker.listener.name",
                 reason: format!(
-                    "{} uses {}; brokers do not authenticate to each other yet, so replication needs a PLAINTEXT listener",
+                    "{} uses {}; brokers authenticate to each other with their certificates, so replication needs a PLAINTEXT or SSL listener (SSL with ssl.client.auth=required names each broker by its certificate)",
                     found.name,
                     found.protocol.name()
                 ),
@@ -183,18 +198,11 @@ mod tests {
     }
 
     #[test]
-    fn listeners_kfkd_cannot_serve_yet_are_refused() {
-        let tls = settings("listeners: SSL://127.0.0.1:9092\n");
-        assert!(
-            tls.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("no TLS yet")
-        );
+    fn listeners_kfkd_cannot_serve_are_refused() {
         let sasl_only = settings("listeners: SASL_PLAINTEXT://127.0.0.1:9093\n");
         let err = sasl_only.validate().unwrap_err().to_string();
         assert!(
-            err.contains("replication needs a PLAINTEXT listener"),
+            err.contains("replication needs a PLAINTEXT or SSL listener"),
             "{err}"
         );
         let unmapped = settings("listeners: INTERNAL://127.0.0.1:9093\n");

@@ -9,6 +9,7 @@
 pub mod dynamic;
 mod listeners;
 pub mod properties;
+mod tls;
 pub mod topic;
 
 pub use listeners::{Listener, SecurityProtocol};
@@ -103,7 +104,7 @@ settings! {
     listen: String = "127.0.0.1:9092".to_string(), "listeners", "KFKD_LISTEN";
     /// Address clients are told to connect to; defaults to --listen [advertised.listeners].
     advertised_listener: String = String::new(), "advertised.listeners", "KFKD_ADVERTISED_LISTENER";
-    /// Security protocol of each listener name, NAME:PROTOCOL,...; PLAINTEXT and SASL_PLAINTEXT map to themselves [listener.security.protocol.map].
+    /// Security protocol of each listener name, NAME:PROTOCOL,...; PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL map to themselves [listener.security.protocol.map].
     listener_security_protocol_map: String = String::new(), "listener.security.protocol.map", "KFKD_LISTENER_SECURITY_PROTOCOL_MAP";
     /// The listener brokers replicate over; PLAINTEXT by default (or the only listener) [inter.broker.listener.name].
     inter_broker_listener_name: String = String::new(), "inter.broker.listener.name", "KFKD_INTER_BROKER_LISTENER_NAME";
@@ -111,6 +112,20 @@ settings! {
     sasl_enabled_mechanisms: String = "SCRAM-SHA-256,SCRAM-SHA-512".to_string(), "sasl.enabled.mechanisms", "KFKD_SASL_ENABLED_MECHANISMS";
     /// How long a failed authentication waits before its answer and the connection's close, slowing password guessing [connection.failed.authentication.delay.ms].
     connection_failed_authentication_delay_ms: u64 = 100, "connection.failed.authentication.delay.ms", "KFKD_CONNECTION_FAILED_AUTHENTICATION_DELAY_MS";
+    /// PEM file with this broker's TLS certificate chain and private key, for SSL and SASL_SSL listeners (and its client certificate towards other brokers) [ssl.keystore.location].
+    ssl_keystore_location: PathBuf = PathBuf::new(), "ssl.keystore.location", "KFKD_SSL_KEYSTORE_LOCATION";
+    /// Format of the keystore; kfkd reads PEM (convert JKS or PKCS12 with keytool/openssl) [ssl.keystore.type].
+    ssl_keystore_type: String = "PEM".to_string(), "ssl.keystore.type", "KFKD_SSL_KEYSTORE_TYPE";
+    /// Password of an encrypted keystore key; kfkd reads unencrypted PEM keys, so this must stay unset [ssl.key.password].
+    ssl_key_password: String = String::new(), "ssl.key.password", "KFKD_SSL_KEY_PASSWORD";
+    /// PEM file of the CA certificates that sign client certificates (ssl.client.auth) and other brokers' certificates [ssl.truststore.location].
+    ssl_truststore_location: PathBuf = PathBuf::new(), "ssl.truststore.location", "KFKD_SSL_TRUSTSTORE_LOCATION";
+    /// Format of the trust store; kfkd reads PEM [ssl.truststore.type].
+    ssl_truststore_type: String = "PEM".to_string(), "ssl.truststore.type", "KFKD_SSL_TRUSTSTORE_TYPE";
+    /// Whether TLS listeners ask clients for certificates: none, requested or required; a client's certificate subject becomes its principal (User:CN=...) [ssl.client.auth].
+    ssl_client_auth: String = "none".to_string(), "ssl.client.auth", "KFKD_SSL_CLIENT_AUTH";
+    /// How a broker checks other brokers' certificates on an SSL inter-broker listener: https (the name it connects to must be in the certificate) or empty (the chain only) [ssl.endpoint.identification.algorithm].
+    ssl_endpoint_identification_algorithm: String = "https".to_string(), "ssl.endpoint.identification.algorithm", "KFKD_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM";
     /// Serve the REST proxy (kafka-rest v2's common calls) on this host:port; empty: off [rest.listener].
     rest_listen: String = String::new(), "rest.listener", "KFKD_REST_LISTEN";
     /// Address for Raft traffic between controllers, host:port; needed with --voters [controller.listener].
@@ -437,6 +452,8 @@ impl Settings {
                 }
             }
             self.inter_broker_listener()?;
+            self.server_tls()?;
+            self.inter_broker_tls()?;
             for m in self.sasl_mechanisms() {
                 if !["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"].contains(&m.as_str()) {
                     return invalid(

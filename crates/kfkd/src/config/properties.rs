@@ -212,7 +212,9 @@ pub fn translate(
                     }
                     let protocol = protocols.get(name).map_or(name, String::as_str);
                     let controller = controller_names.iter().any(|n| n == name);
-                    if !controller && !["PLAINTEXT", "SASL_PLAINTEXT"].contains(&protocol) {
+                    if !controller
+                        && !["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"].contains(&protocol)
+                    {
                         return Err(invalid(
                             if key == "listeners" {
                                 "listeners"
@@ -221,7 +223,7 @@ pub fn translate(
                             },
                             p,
                             format!(
-                                "listener {name} uses {protocol}; kfkd serves PLAINTEXT and SASL_PLAINTEXT listeners so far (no TLS yet)"
+                                "listener {name} has no security protocol; map it in listener.security.protocol.map (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)"
                             ),
                         ));
                     }
@@ -397,13 +399,21 @@ mod tests {
     #[test]
     fn listeners_kfkd_cannot_serve_are_refused_naming_the_line() {
         let err = translate(
-            &parse("# x\nlisteners=SASL_SSL://:9093\n"),
+            &parse("# x\nlisteners=INTERNAL://:9093\n"),
             KNOWN,
             "server.properties",
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("line 2") && err.contains("SASL_SSL"), "{err}");
+        assert!(err.contains("line 2") && err.contains("INTERNAL"), "{err}");
+        assert!(
+            translate(
+                &parse("listeners=SASL_SSL://:9093,SSL://:9094\n"),
+                KNOWN,
+                "f"
+            )
+            .is_ok()
+        );
         let err = translate(&parse("listeners=PLAINTEXT://\n"), KNOWN, "f")
             .unwrap_err()
             .to_string();

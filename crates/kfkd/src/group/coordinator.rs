@@ -19,6 +19,9 @@ pub struct ClientInfo {
     /// The listener the client came in on: brokers are advertised to it
     /// at that listener's endpoints.
     pub listener: String,
+    /// Who the client proved to be (`User:alice`, `User:CN=...`), or
+    /// `User:ANONYMOUS`: what ACLs are checked against.
+    pub principal: String,
 }
 
 #[derive(Debug, Default)]

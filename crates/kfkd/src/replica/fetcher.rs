@@ -137,7 +137,8 @@ async fn connect(b: &Broker, leader: i32) -> Option<LeaderLink> {
         .unwrap_or(usize::MAX)
         .saturating_mul(4)
         .saturating_add(256 << 20);
-    match LeaderLink::connect(&addr, CONNECT_TIMEOUT, patience, max_response).await {
+    let tls = b.inter_broker_tls.clone();
+    match LeaderLink::connect(&addr, tls, CONNECT_TIMEOUT, patience, max_response).await {
         Ok(c) => Some(c),
         Err(e) => {
             debug!(leader, %addr, error = %e, "cannot reach the partition leader");

@@ -2,24 +2,30 @@
 //! for each answer before it sends the next request, so this is one request
 //! at a time on one socket, in Kafka's framing, at the fixed versions every
 //! kfkd serves; no version negotiation, no pipelining. A failed exchange
-//! closes the link and the fetcher connects again.
+//! closes the link and the fetcher connects again. On an SSL inter-broker
+//! listener the link speaks TLS and shows the leader this broker's
+//! certificate.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Request};
 use kfk_wire::frame::{LENGTH_PREFIX, encode_request, frame_length};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// A plain or TLS socket.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Io for T {}
 
 /// The client id a leader sees in its request logs.
 const CLIENT_ID: &str = "kfkd-replica-fetcher";
 
-#[derive(Debug)]
 pub struct LeaderLink {
     addr: String,
-    stream: Option<TcpStream>,
+    stream: Option<Box<dyn Io>>,
     /// How long one exchange may take (the fetch's own wait plus slack).
     patience: Duration,
     /// The largest response accepted: the fetch's byte limit and headroom.
@@ -30,21 +36,47 @@ pub struct LeaderLink {
     buf: BytesMut,
 }
 
+impl std::fmt::Debug for LeaderLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeaderLink")
+            .field("addr", &self.addr)
+            .field("open", &self.stream.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl LeaderLink {
-    /// Connects to `addr` within `connect_timeout`.
+    /// Connects to `addr` within `connect_timeout`, in TLS when `tls` is
+    /// given.
     ///
     /// # Errors
-    /// When the leader cannot be reached in time.
+    /// When the leader cannot be reached in time, or the TLS handshake fails.
     pub async fn connect(
         addr: &str,
+        tls: Option<Arc<kfk_tls::rustls::ClientConfig>>,
         connect_timeout: Duration,
         patience: Duration,
         max_response: usize,
     ) -> anyhow::Result<LeaderLink> {
-        let stream = tokio::time::timeout(connect_timeout, TcpStream::connect(addr))
+        let connecting = async {
+            let stream = TcpStream::connect(addr).await?;
+            let _ = stream.set_nodelay(true);
+            let stream: Box<dyn Io> = match tls {
+                None => Box::new(stream),
+                Some(config) => {
+                    let name = kfk_tls::server_name(addr)?;
+                    Box::new(
+                        kfk_tls::TlsConnector::from(config)
+                            .connect(name, stream)
+                            .await?,
+                    )
+                }
+            };
+            anyhow::Ok(stream)
+        };
+        let stream = tokio::time::timeout(connect_timeout, connecting)
             .await
             .map_err(|_| anyhow::anyhow!("connecting to {addr} timed out"))??;
-        let _ = stream.set_nodelay(true);
         Ok(LeaderLink {
             addr: addr.to_string(),
             stream: Some(stream),

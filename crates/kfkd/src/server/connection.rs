@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use kafka_protocol::messages::ApiKey;
+use kfk_tls::TlsAcceptor;
 use kfk_wire::frame::{self, FrameError, LENGTH_PREFIX, RequestPreamble};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
@@ -23,6 +24,12 @@ use crate::config::Listener;
 
 /// Frames are read in blocks of at most this size.
 const READ_BLOCK: usize = 64 * 1024;
+
+/// How long a client gets to finish its TLS handshake.
+const HANDSHAKE_PATIENCE: Duration = Duration::from_secs(10);
+
+/// The principal of a connection that proved nothing (Kafka's name).
+pub const ANONYMOUS: &str = "User:ANONYMOUS";
 
 /// Why a connection ended, for the log line.
 #[derive(Debug)]
@@ -39,6 +46,8 @@ enum Closed {
     Unauthenticated(ApiKey),
     /// Authentication failed (answered, then closed).
     AuthenticationFailed,
+    /// A TLS ClientHello arrived on a listener without TLS.
+    TlsOnPlaintext,
 }
 
 /// Waits for `bytes` of the broker's request memory; `None` when the broker
@@ -58,7 +67,10 @@ async fn hold(
 /// Reads exactly `size` bytes into a buffer of that size (its memory is
 /// already counted against `queued.max.request.bytes`; pages a client never
 /// sends are never touched), block by block.
-async fn read_frame(stream: &mut TcpStream, size: usize) -> std::io::Result<BytesMut> {
+async fn read_frame<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    size: usize,
+) -> std::io::Result<BytesMut> {
     let mut buf = BytesMut::with_capacity(size);
     while buf.len() < size {
         let want = (size - buf.len()).min(READ_BLOCK);
@@ -70,16 +82,73 @@ async fn read_frame(stream: &mut TcpStream, size: usize) -> std::io::Result<Byte
     Ok(buf)
 }
 
+/// The TLS handshake of a connection to an SSL or SASL_SSL listener, and
+/// the principal its client certificate names (`User:CN=...`), if any.
+async fn handshake(
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+    listener: &Listener,
+) -> Option<(kfk_tls::server::TlsStream<TcpStream>, Option<String>)> {
+    match tokio::time::timeout(HANDSHAKE_PATIENCE, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => {
+            let principal = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(|cert| kfk_tls::principal::subject_name(cert))
+                .map(|dn| format!("User:{dn}"));
+            Some((tls, principal))
+        }
+        Ok(Err(e)) => {
+            info!(%peer, listener = %listener.name, error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            info!(%peer, listener = %listener.name, "TLS handshake timed out");
+            None
+        }
+    }
+}
+
 pub(crate) async fn serve(
     broker: Arc<Broker>,
-    mut stream: TcpStream,
+    stream: TcpStream,
+    tls: Option<TlsAcceptor>,
     peer: SocketAddr,
     listener: Arc<Listener>,
     mut shutdown: watch::Receiver<bool>,
     bad_frames: Arc<super::bad_frames::BadFrameLog>,
 ) {
     let _ = stream.set_nodelay(true);
-    let closed = serve_inner(&broker, &mut stream, peer, &listener, &mut shutdown).await;
+    let closed = match (&tls, listener.protocol.tls()) {
+        (Some(acceptor), true) => {
+            let Some((mut stream, principal)) = handshake(acceptor, stream, peer, &listener).await
+            else {
+                return;
+            };
+            let closed = serve_inner(
+                &broker,
+                &mut stream,
+                peer,
+                &listener,
+                principal,
+                &mut shutdown,
+            )
+            .await;
+            let _ = stream.shutdown().await;
+            closed
+        }
+        (None, true) => {
+            warn!(%peer, listener = %listener.name, "TLS listener without a TLS configuration; closing");
+            return;
+        }
+        (_, false) => {
+            let mut stream = stream;
+            serve_inner(&broker, &mut stream, peer, &listener, None, &mut shutdown).await
+        }
+    };
     let bad = matches!(
         closed,
         Closed::Frame(_) | Closed::UnknownApi(_) | Closed::UnsupportedVersion(..)
@@ -112,17 +181,22 @@ pub(crate) async fn serve(
             info!(%peer, api = ?key, listener = %listener.name, "closing connection: request before SASL authentication")
         }
         Closed::AuthenticationFailed => debug!(%peer, "closed after a failed authentication"),
+        Closed::TlsOnPlaintext => {
+            info!(%peer, listener = %listener.name, "closing connection: the client speaks TLS to a listener without it (security.protocol SSL or SASL_SSL against {})", listener.protocol.name())
+        }
     }
 }
 
-async fn serve_inner(
+async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(
     broker: &Arc<Broker>,
-    stream: &mut TcpStream,
+    stream: &mut S,
     peer: SocketAddr,
     listener: &Listener,
+    certificate: Option<String>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Closed {
     let mut sasl = super::sasl::Sasl::new(listener.protocol);
+    let mut first = true;
     let max = usize::try_from(broker.settings.socket_request_max_bytes).unwrap_or(usize::MAX);
     let idle = Duration::from_millis(broker.settings.connections_max_idle_ms);
     loop {
@@ -135,6 +209,10 @@ async fn serve_inner(
             }
             _ = shutdown.changed() => return Closed::Normally,
             _ = tokio::time::sleep(idle) => return Closed::Idle,
+        }
+        // A TLS record header (handshake, version 3.x) where a length belongs.
+        if std::mem::take(&mut first) && !listener.protocol.tls() && prefix[..2] == [0x16, 0x03] {
+            return Closed::TlsOnPlaintext;
         }
         let size = match frame::frame_length(prefix, max) {
             Ok(s) => s,
@@ -210,6 +288,11 @@ async fn serve_inner(
                         .to_string(),
                     host: format!("/{}", peer.ip()),
                     listener: listener.name.clone(),
+                    principal: match (sasl.user(), &certificate) {
+                        (Some(user), _) => format!("User:{user}"),
+                        (None, Some(cert)) => cert.clone(),
+                        (None, None) => ANONYMOUS.to_string(),
+                    },
                 };
                 match sasl
                     .route(

@@ -36,15 +36,18 @@ pub async fn run(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Futu
             bind: String::new(),
             advertised: String::new(),
         });
-    run_listeners(broker, vec![(listener, info)], shutdown).await;
+    run_listeners(broker, vec![(listener, info)], None, shutdown).await;
 }
 
-/// Serves clients on every listener until `shutdown` completes.
+/// Serves clients on every listener until `shutdown` completes; `tls`
+/// serves the SSL and SASL_SSL ones.
 pub async fn run_listeners(
     broker: Arc<Broker>,
     listeners: Vec<(TcpListener, Listener)>,
+    tls: Option<Arc<kfk_tls::rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let tls = tls.map(kfk_tls::TlsAcceptor::from);
     let limit = usize::try_from(broker.settings.max_connections)
         .unwrap_or(usize::MAX)
         .min(Semaphore::MAX_PERMITS);
@@ -89,8 +92,9 @@ pub async fn run_listeners(
                 let broker = Arc::clone(&broker);
                 let stop = stop_rx.clone();
                 let bad_frames = Arc::clone(&bad_frames);
+                let tls = tls.clone();
                 connections.spawn(async move {
-                    connection::serve(broker, stream, peer, info, stop, bad_frames).await;
+                    connection::serve(broker, stream, tls, peer, info, stop, bad_frames).await;
                     drop(permit);
                 });
             }

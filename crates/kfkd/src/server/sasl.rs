@@ -69,9 +69,10 @@ fn text(s: impl Into<String>) -> StrBytes {
 impl Sasl {
     pub(crate) fn new(protocol: SecurityProtocol) -> Sasl {
         Sasl {
-            step: match protocol {
-                SecurityProtocol::Plaintext => Step::Open,
-                SecurityProtocol::SaslPlaintext => Step::Required,
+            step: if protocol.sasl() {
+                Step::Required
+            } else {
+                Step::Open
             },
             raw: false,
         }
@@ -102,6 +103,14 @@ impl Sasl {
                 failed_slowly(broker, peer, &why).await;
                 (None, true)
             }
+        }
+    }
+
+    /// The SASL user this connection authenticated as, if it did.
+    pub(crate) fn user(&self) -> Option<&str> {
+        match &self.step {
+            Step::Authenticated(u) => Some(u),
+            _ => None,
         }
     }
 

@@ -318,6 +318,7 @@ pub async fn run(ctx: &Ctx, args: &ZkShellArgs) -> CliResult {
                 output: ctx.output,
                 request_timeout: ctx.request_timeout,
                 sasl: ctx.sasl.clone(),
+                tls: ctx.tls.clone(),
             };
             &named
         }

@@ -139,7 +139,8 @@ public final class Clients {
     /**
      * Client properties starting with the bootstrap and, with
      * KFK_TEST_SASL=MECHANISM:USER:PASSWORD, SASL_PLAINTEXT authentication
-     * (SCRAM or PLAIN) as applications configure it.
+     * (SCRAM or PLAIN) as applications configure it; with KFK_TEST_SSL_CA=CA.pem
+     * in TLS (SSL or SASL_SSL, the CA as a PEM trust store).
      */
     static Properties base(String bootstrap) {
         Properties props = new Properties();
@@ -154,6 +155,12 @@ public final class Clients {
             props.put("sasl.mechanism", parts[0]);
             props.put("sasl.jaas.config", module + " required username=\"" + parts[1]
                     + "\" password=\"" + parts[2] + "\";");
+        }
+        String ca = System.getenv("KFK_TEST_SSL_CA");
+        if (ca != null && !ca.isEmpty()) {
+            props.put("security.protocol", sasl != null && !sasl.isEmpty() ? "SASL_SSL" : "SSL");
+            props.put("ssl.truststore.type", "PEM");
+            props.put("ssl.truststore.location", ca);
         }
         return props;
     }
