@@ -73,6 +73,8 @@ pub struct Broker {
     /// How replica fetchers speak TLS to leaders on an SSL inter-broker
     /// listener (read once: certificates are loaded at start).
     pub(crate) inter_broker_tls: Option<Arc<kfk_tls::rustls::ClientConfig>>,
+    /// Checks requests against the ACLs; `None`: every request is allowed.
+    pub(crate) authorizer: Option<kfk_acl::Authorizer>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -270,8 +272,10 @@ impl Broker {
         } else {
             None
         };
+        let authorizer = settings.authorizer()?;
         let broker = Arc::new(Broker {
             inter_broker_tls,
+            authorizer,
             node_id: settings.node_id,
             cluster_id: store.cluster_id.clone(),
             settings,

@@ -179,6 +179,9 @@ async fn send_default(c: &mut Client, api: ApiKey, version: i16) -> Option<i32> 
         DescribeUserScramCredentials => DescribeUserScramCredentialsRequest::default(),
         AlterUserScramCredentials => AlterUserScramCredentialsRequest::default(),
         DescribeClientQuotas => DescribeClientQuotasRequest::default(),
+        CreateAcls => CreateAclsRequest::default(),
+        DescribeAcls => DescribeAclsRequest::default(),
+        DeleteAcls => DeleteAclsRequest::default(),
         SaslHandshake => SaslHandshakeRequest::default(),
         SaslAuthenticate => SaslAuthenticateRequest::default(),
     }

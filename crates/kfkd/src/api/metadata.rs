@@ -90,23 +90,50 @@ pub async fn handle(
     let allow_create =
         (version < 4 || req.allow_auto_topic_creation) && broker.settings.auto_create_topics_enable;
     let topics = if all {
-        broker.with_image(|image| {
-            image
-                .topics
-                .iter()
-                .map(|(name, t)| topic_response(name, t, &live))
-                .collect()
-        })
+        broker
+            .with_image(|image| {
+                image
+                    .topics
+                    .iter()
+                    .map(|(name, t)| topic_response(name, t, &live))
+                    .collect::<Vec<_>>()
+            })
+            .into_iter()
+            // Topics the client may not describe are not there for it.
+            .filter(|t| {
+                !broker.authorizing()
+                    || t.name.as_ref().is_some_and(|n| {
+                        broker.allowed_quietly(
+                            client,
+                            kfk_acl::Operation::Describe,
+                            kfk_acl::ResourceType::Topic,
+                            n,
+                        )
+                    })
+            })
+            .collect()
     } else {
         let mut out = Vec::new();
         for wanted in req.topics.unwrap_or_default() {
             match wanted.name {
                 Some(name) => {
                     let name = name.0.to_string();
+                    if !broker.allowed_topic(client, kfk_acl::Operation::Describe, &name) {
+                        out.push(error_topic(
+                            Some(&name),
+                            Uuid::nil(),
+                            ResponseError::TopicAuthorizationFailed,
+                        ));
+                        continue;
+                    }
                     let existing = broker.with_image(|i| i.topics.get(&name).cloned());
+                    let may_create = || {
+                        broker.allowed_on_cluster(client, kfk_acl::Operation::Create)
+                            || broker.allowed_topic(client, kfk_acl::Operation::Create, &name)
+                    };
                     out.push(match existing {
                         Some(t) => topic_response(&name, &t, &live),
-                        None if allow_create => {
+                        None if allow_create && may_create() => {
                             let created = match validate_topic_name(&name) {
                                 Ok(()) => broker.auto_create(&name).await,
                                 Err(e) => Err(e),
@@ -124,10 +151,16 @@ pub async fn handle(
                     });
                 }
                 None => {
-                    let found = broker.with_image(|i| {
-                        i.topic_by_id(wanted.topic_id)
-                            .map(|(n, t)| topic_response(n, t, &live))
-                    });
+                    let found = broker
+                        .with_image(|i| {
+                            i.topic_by_id(wanted.topic_id)
+                                .map(|(n, t)| topic_response(n, t, &live))
+                        })
+                        .filter(|t| {
+                            t.name.as_ref().is_some_and(|n| {
+                                broker.allowed_topic(client, kfk_acl::Operation::Describe, n)
+                            })
+                        });
                     out.push(found.unwrap_or_else(|| {
                         error_topic(None, wanted.topic_id, ResponseError::UnknownTopicId)
                     }));

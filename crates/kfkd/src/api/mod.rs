@@ -2,7 +2,9 @@
 //! `match`. [`SUPPORTED`] is the single table both dispatch and ApiVersions read,
 //! so the broker never advertises a version it does not serve.
 
+mod acls;
 mod api_versions;
+mod authz;
 mod client_quotas;
 mod configs;
 mod consumer_groups;
@@ -15,6 +17,7 @@ mod describe_quorum;
 mod describe_topic_partitions;
 mod fetch;
 mod groups;
+mod guards;
 mod init_producer_id;
 mod list_offsets;
 mod log_dirs;
@@ -26,7 +29,8 @@ mod scram;
 mod znode_view;
 
 use bytes::BytesMut;
-use kafka_protocol::messages::{ApiKey, RequestKind};
+use kafka_protocol::ResponseError;
+use kafka_protocol::messages::*;
 use kfk_wire::VersionTable;
 use kfk_wire::frame::{FrameError, encode_response};
 
@@ -73,6 +77,9 @@ pub const SUPPORTED: VersionTable = VersionTable::new(&[
     (ApiKey::DescribeUserScramCredentials, 0, 0),
     (ApiKey::AlterUserScramCredentials, 0, 0),
     (ApiKey::DescribeClientQuotas, 0, 1),
+    (ApiKey::CreateAcls, 1, 3),
+    (ApiKey::DescribeAcls, 1, 3),
+    (ApiKey::DeleteAcls, 1, 3),
     // v0: bare tokens follow the handshake (librdkafka requires it listed).
     (ApiKey::SaslHandshake, 0, 1),
     (ApiKey::SaslAuthenticate, 0, 2),
@@ -119,61 +126,332 @@ pub async fn handle(
                 .map(|bytes| Some(Reply { bytes, held: None }))
         };
     }
+    // APIs that act on the cluster as a whole: CLUSTER_AUTHORIZATION_FAILED
+    // without the operation on it.
+    macro_rules! on_cluster {
+        ($op:ident, $denied:expr, $serve:expr) => {
+            if broker.allowed_on_cluster(client, kfk_acl::Operation::$op) {
+                $serve
+            } else {
+                reply!($denied)
+            }
+        };
+    }
+    let denied = authz::CLUSTER_DENIED.code();
+    let why = || Some(str_bytes("Cluster authorization failed.".to_string()));
+    // Kafka's answer to ACL requests when no authorizer is configured.
+    let off = ResponseError::SecurityDisabled.code();
+    let no_authorizer = || {
+        Some(str_bytes(
+            "No Authorizer is configured (set authorizer.class.name on the brokers).".to_string(),
+        ))
+    };
     match body {
+        RequestKind::CreateAcls(r) if !broker.authorizing() => reply!(
+            CreateAclsResponse::default().with_results(
+                r.creations
+                    .iter()
+                    .map(|_| {
+                        create_acls_response::AclCreationResult::default()
+                            .with_error_code(off)
+                            .with_error_message(no_authorizer())
+                    })
+                    .collect()
+            )
+        ),
+        RequestKind::DescribeAcls(_) if !broker.authorizing() => reply!(
+            DescribeAclsResponse::default()
+                .with_error_code(off)
+                .with_error_message(no_authorizer())
+        ),
+        RequestKind::DeleteAcls(r) if !broker.authorizing() => reply!(
+            DeleteAclsResponse::default().with_filter_results(
+                r.filters
+                    .iter()
+                    .map(|_| {
+                        delete_acls_response::DeleteAclsFilterResult::default()
+                            .with_error_code(off)
+                            .with_error_message(no_authorizer())
+                    })
+                    .collect()
+            )
+        ),
         RequestKind::ApiVersions(r) => reply!(api_versions::handle(r)),
         RequestKind::Metadata(r) => reply!(metadata::handle(broker, client, r, version).await),
-        RequestKind::Produce(r) => match produce::handle(broker, r).await {
-            Some(resp) => reply!(resp),
-            None => Ok(None),
-        },
-        RequestKind::Fetch(r) => {
-            let (resp, held) = fetch::handle(broker, r, version).await;
+        RequestKind::Produce(mut r) => {
+            let answer_denied = guards::produce(broker, client, &mut r);
+            match produce::handle(broker, r).await {
+                Some(mut resp) => {
+                    answer_denied(&mut resp);
+                    reply!(resp)
+                }
+                None => Ok(None),
+            }
+        }
+        RequestKind::Fetch(mut r) => {
+            let answer_denied = guards::fetch(broker, client, &mut r);
+            let (mut resp, held) = fetch::handle(broker, r, version).await;
+            answer_denied(&mut resp);
             encode_response(api_key, version, correlation_id, &resp)
                 .map(|bytes| Some(Reply { bytes, held }))
         }
-        RequestKind::ListOffsets(r) => reply!(list_offsets::handle(broker, r, version)),
-        RequestKind::CreateTopics(r) => reply!(create_topics::handle(broker, r).await),
-        RequestKind::DeleteTopics(r) => reply!(delete_topics::handle(broker, r).await),
-        RequestKind::CreatePartitions(r) => reply!(create_partitions::handle(broker, r).await),
-        RequestKind::InitProducerId(r) => reply!(init_producer_id::handle(broker, r).await),
-        RequestKind::DescribeConfigs(r) => reply!(configs::describe(broker, r)),
-        RequestKind::AlterConfigs(r) => reply!(configs::alter(broker, r).await),
-        RequestKind::IncrementalAlterConfigs(r) => {
-            reply!(configs::incremental_alter(broker, r).await)
+        RequestKind::ListOffsets(mut r) => {
+            let answer_denied = guards::list_offsets(broker, client, &mut r);
+            let mut resp = list_offsets::handle(broker, r, version);
+            answer_denied(&mut resp);
+            reply!(resp)
         }
-        RequestKind::DescribeCluster(r) => reply!(describe_cluster::handle(broker, client, r)),
-        RequestKind::DescribeQuorum(r) => reply!(describe_quorum::handle(broker, r).await),
-        RequestKind::OffsetForLeaderEpoch(r) => reply!(offset_for_leader_epoch::handle(broker, r)),
-        RequestKind::AlterPartitionReassignments(r) => {
+        RequestKind::CreateTopics(mut r) => {
+            let answer_denied = guards::create_topics(broker, client, &mut r);
+            let mut resp = create_topics::handle(broker, r).await;
+            answer_denied(&mut resp);
+            reply!(resp)
+        }
+        RequestKind::DeleteTopics(mut r) => {
+            let answer_denied = guards::delete_topics(broker, client, &mut r);
+            let mut resp = delete_topics::handle(broker, r).await;
+            answer_denied(&mut resp);
+            reply!(resp)
+        }
+        RequestKind::CreatePartitions(mut r) => {
+            let answer_denied = guards::create_partitions(broker, client, &mut r);
+            let mut resp = create_partitions::handle(broker, r).await;
+            answer_denied(&mut resp);
+            reply!(resp)
+        }
+        RequestKind::InitProducerId(r) => {
+            if r.transactional_id.is_some()
+                || broker.allowed_on_cluster(client, kfk_acl::Operation::IdempotentWrite)
+                || broker.allowed_on_any(client, kfk_acl::Operation::Write, kfk_acl::ResourceType::Topic)
+            {
+                reply!(init_producer_id::handle(broker, r).await)
+            } else {
+                reply!(
+                    InitProducerIdResponse::default()
+                        .with_error_code(denied)
+                        .with_producer_id(ProducerId(-1))
+                        .with_producer_epoch(-1)
+                )
+            }
+        }
+        RequestKind::DescribeConfigs(mut r) => {
+            let answer_denied = guards::describe_configs(broker, client, &mut r);
+            let mut resp = configs::describe(broker, r);
+            answer_denied(&mut resp);
+            reply!(resp)
+        }
+        RequestKind::AlterConfigs(mut r) => {
+            let answer_denied = guards::alter_configs(broker, client, &mut r);
+            let mut resp = configs::alter(broker, r).await;
+            answer_denied(&mut resp);
+            reply!(resp)
+        }
+        RequestKind::IncrementalAlterConfigs(mut r) => {
+            let answer_denied = guards::incremental_alter_configs(broker, client, &mut r);
+            let mut resp = configs::incremental_alter(broker, r).await;
+            answer_denied(&mut resp);
+            reply!(resp)
+        }
+        RequestKind::DescribeCluster(r) => on_cluster!(
+            Describe,
+            DescribeClusterResponse::default()
+                .with_error_code(denied)
+                .with_error_message(why()),
+            reply!(describe_cluster::handle(broker, client, r))
+        ),
+        RequestKind::DescribeQuorum(r) => on_cluster!(
+            Describe,
+            DescribeQuorumResponse::default()
+                .with_error_code(denied)
+                .with_error_message(why()),
+            reply!(describe_quorum::handle(broker, r).await)
+        ),
+        RequestKind::OffsetForLeaderEpoch(mut r) => {
+            let answer_denied = guards::offset_for_leader_epoch(broker, client, &mut r);
+            let mut resp = offset_for_leader_epoch::handle(broker, r);
+            answer_denied(&mut resp);
+            reply!(resp)
+        }
+        RequestKind::AlterPartitionReassignments(r) => on_cluster!(
+            Alter,
+            AlterPartitionReassignmentsResponse::default()
+                .with_error_code(denied)
+                .with_error_message(why()),
             reply!(reassignments::alter(broker, r).await)
+        ),
+        RequestKind::ListPartitionReassignments(r) => on_cluster!(
+            Describe,
+            ListPartitionReassignmentsResponse::default()
+                .with_error_code(denied)
+                .with_error_message(why()),
+            reply!(reassignments::list(broker, r))
+        ),
+        RequestKind::ElectLeaders(r) => on_cluster!(
+            Alter,
+            ElectLeadersResponse::default().with_error_code(denied),
+            reply!(reassignments::elect_leaders(broker, r).await)
+        ),
+        RequestKind::DescribeLogDirs(r) => on_cluster!(
+            Describe,
+            DescribeLogDirsResponse::default().with_error_code(denied),
+            reply!(log_dirs::handle(broker, r))
+        ),
+        RequestKind::DescribeTopicPartitions(mut r) => {
+            let answer_denied = guards::describe_topic_partitions(broker, client, &mut r);
+            let mut resp = describe_topic_partitions::handle(broker, r);
+            answer_denied(&mut resp);
+            reply!(resp)
         }
-        RequestKind::ListPartitionReassignments(r) => reply!(reassignments::list(broker, r)),
-        RequestKind::ElectLeaders(r) => reply!(reassignments::elect_leaders(broker, r).await),
-        RequestKind::DescribeLogDirs(r) => reply!(log_dirs::handle(broker, r)),
-        RequestKind::DescribeTopicPartitions(r) => {
-            reply!(describe_topic_partitions::handle(broker, r))
+        RequestKind::DeleteRecords(mut r) => {
+            let answer_denied = guards::delete_records(broker, client, &mut r);
+            let mut resp = delete_records::handle(broker, r).await;
+            answer_denied(&mut resp);
+            reply!(resp)
         }
-        RequestKind::DeleteRecords(r) => reply!(delete_records::handle(broker, r).await),
-        RequestKind::FindCoordinator(r) => {
-            reply!(groups::find_coordinator(broker, client, r, version).await)
+        RequestKind::FindCoordinator(mut r) => {
+            match guards::find_coordinator(broker, client, &mut r) {
+                Err(denied) => reply!(*denied),
+                Ok(answer_denied) => {
+                    let mut resp = groups::find_coordinator(broker, client, r, version).await;
+                    answer_denied(&mut resp);
+                    reply!(resp)
+                }
+            }
         }
-        RequestKind::JoinGroup(r) => reply!(groups::join_group(broker, client, r, version).await),
-        RequestKind::SyncGroup(r) => reply!(groups::sync_group(broker, r).await),
-        RequestKind::Heartbeat(r) => reply!(groups::heartbeat(broker, r).await),
-        RequestKind::LeaveGroup(r) => reply!(groups::leave_group(broker, r, version).await),
-        RequestKind::OffsetCommit(r) => reply!(groups::offset_commit(broker, r, version).await),
-        RequestKind::OffsetFetch(r) => reply!(groups::offset_fetch(broker, r, version).await),
-        RequestKind::ListGroups(r) => reply!(groups::list_groups(broker, r)),
-        RequestKind::DescribeGroups(r) => reply!(groups::describe_groups(broker, r).await),
-        RequestKind::DeleteGroups(r) => reply!(groups::delete_groups(broker, r).await),
-        RequestKind::OffsetDelete(r) => reply!(groups::offset_delete(broker, r).await),
+        RequestKind::JoinGroup(r) => match guards::member(broker, client, &r.group_id) {
+            Err(code) => reply!(
+                JoinGroupResponse::default()
+                    .with_error_code(code)
+                    .with_generation_id(-1)
+            ),
+            Ok(()) => reply!(groups::join_group(broker, client, r, version).await),
+        },
+        RequestKind::SyncGroup(r) => match guards::member(broker, client, &r.group_id) {
+            Err(code) => reply!(SyncGroupResponse::default().with_error_code(code)),
+            Ok(()) => reply!(groups::sync_group(broker, r).await),
+        },
+        RequestKind::Heartbeat(r) => match guards::member(broker, client, &r.group_id) {
+            Err(code) => reply!(HeartbeatResponse::default().with_error_code(code)),
+            Ok(()) => reply!(groups::heartbeat(broker, r).await),
+        },
+        RequestKind::LeaveGroup(r) => match guards::member(broker, client, &r.group_id) {
+            Err(code) => reply!(LeaveGroupResponse::default().with_error_code(code)),
+            Ok(()) => reply!(groups::leave_group(broker, r, version).await),
+        },
+        RequestKind::OffsetCommit(mut r) => {
+            let answer_denied = guards::offset_commit(broker, client, &mut r);
+            let mut resp = groups::offset_commit(broker, r, version).await;
+            answer_denied(&mut resp);
+            reply!(resp)
+        }
+        RequestKind::OffsetFetch(mut r) => {
+            let answer_denied = guards::offset_fetch(broker, client, &mut r);
+            let mut resp = groups::offset_fetch(broker, r, version).await;
+            answer_denied(&mut resp);
+            reply!(resp)
+        }
+        RequestKind::ListGroups(r) => {
+            let mut resp = groups::list_groups(broker, r);
+            guards::list_groups(broker, client)(&mut resp);
+            reply!(resp)
+        }
+        RequestKind::DescribeGroups(mut r) => {
+            let answer_denied = guards::describe_groups(broker, client, &mut r);
+            let mut resp = groups::describe_groups(broker, r).await;
+            answer_denied(&mut resp);
+            reply!(resp)
+        }
+        RequestKind::DeleteGroups(mut r) => {
+            let answer_denied = guards::delete_groups(broker, client, &mut r);
+            let mut resp = groups::delete_groups(broker, r).await;
+            answer_denied(&mut resp);
+            reply!(resp)
+        }
+        RequestKind::OffsetDelete(r) => {
+            if broker.allowed_group(client, kfk_acl::Operation::Delete, &r.group_id) {
+                reply!(groups::offset_delete(broker, r).await)
+            } else {
+                reply!(OffsetDeleteResponse::default().with_error_code(authz::GROUP_DENIED.code()))
+            }
+        }
         RequestKind::ConsumerGroupHeartbeat(r) => {
-            reply!(consumer_groups::heartbeat(broker, client, r).await)
+            match guards::consumer_group_heartbeat(broker, client, &r) {
+                Err(denied) => reply!(*denied),
+                Ok(()) => reply!(consumer_groups::heartbeat(broker, client, r).await),
+            }
         }
-        RequestKind::ConsumerGroupDescribe(r) => reply!(consumer_groups::describe(broker, r).await),
-        RequestKind::DescribeUserScramCredentials(r) => reply!(scram::describe(broker, r)),
-        RequestKind::AlterUserScramCredentials(r) => reply!(scram::alter(broker, r).await),
-        RequestKind::DescribeClientQuotas(r) => reply!(client_quotas::handle(r)),
+        RequestKind::ConsumerGroupDescribe(mut r) => {
+            let answer_denied = guards::consumer_group_describe(broker, client, &mut r);
+            let mut resp = consumer_groups::describe(broker, r).await;
+            answer_denied(&mut resp);
+            reply!(resp)
+        }
+        RequestKind::DescribeUserScramCredentials(r) => on_cluster!(
+            Describe,
+            DescribeUserScramCredentialsResponse::default()
+                .with_error_code(denied)
+                .with_error_message(why()),
+            reply!(scram::describe(broker, r))
+        ),
+        RequestKind::AlterUserScramCredentials(r) => on_cluster!(
+            Alter,
+            AlterUserScramCredentialsResponse::default().with_results(
+                r.deletions
+                    .iter()
+                    .map(|d| d.name.clone())
+                    .chain(r.upsertions.iter().map(|u| u.name.clone()))
+                    .map(|user| {
+                        alter_user_scram_credentials_response::AlterUserScramCredentialsResult::default()
+                            .with_user(user)
+                            .with_error_code(denied)
+                            .with_error_message(why())
+                    })
+                    .collect()
+            ),
+            reply!(scram::alter(broker, r).await)
+        ),
+        RequestKind::DescribeClientQuotas(r) => on_cluster!(
+            DescribeConfigs,
+            DescribeClientQuotasResponse::default()
+                .with_error_code(denied)
+                .with_error_message(why()),
+            reply!(client_quotas::handle(r))
+        ),
+        RequestKind::CreateAcls(r) => on_cluster!(
+            Alter,
+            CreateAclsResponse::default().with_results(
+                r.creations
+                    .iter()
+                    .map(|_| {
+                        create_acls_response::AclCreationResult::default()
+                            .with_error_code(denied)
+                            .with_error_message(why())
+                    })
+                    .collect()
+            ),
+            reply!(acls::create(broker, r).await)
+        ),
+        RequestKind::DescribeAcls(r) => on_cluster!(
+            Describe,
+            DescribeAclsResponse::default()
+                .with_error_code(denied)
+                .with_error_message(why()),
+            reply!(acls::describe(broker, r))
+        ),
+        RequestKind::DeleteAcls(r) => on_cluster!(
+            Alter,
+            DeleteAclsResponse::default().with_filter_results(
+                r.filters
+                    .iter()
+                    .map(|_| {
+                        delete_acls_response::DeleteAclsFilterResult::default()
+                            .with_error_code(denied)
+                            .with_error_message(why())
+                    })
+                    .collect()
+            ),
+            reply!(acls::delete(broker, r).await)
+        ),
         _ => Err(FrameError::UnsupportedVersion { api_key, version }),
     }
 }

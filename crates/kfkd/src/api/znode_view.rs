@@ -42,6 +42,22 @@ fn view(image: &MetadataImage, path: &str) -> Option<Value> {
                 "block_end": b.last.to_string(),
             })
         }),
+        acl if acl.starts_with("/kafka-acl") => {
+            let acls: Vec<Value> = image
+                .acls
+                .iter()
+                .filter(|a| crate::metadata::znodes::acl_path(a) == acl)
+                .map(|a| {
+                    json!({
+                        "principal": a.principal,
+                        "permissionType": a.permission.name(),
+                        "operation": a.operation.name(),
+                        "host": a.host,
+                    })
+                })
+                .collect();
+            (!acls.is_empty()).then(|| json!({"version": 1, "acls": acls}))
+        }
         _ => None,
     };
     Some(json!({

@@ -6,6 +6,7 @@
 //! declared once, in the `settings!` table below, so the three spellings and
 //! `kfkd --help` cannot drift apart.
 
+mod authorizer;
 pub mod dynamic;
 mod listeners;
 pub mod properties;
@@ -126,6 +127,12 @@ settings! {
     ssl_client_auth: String = "none".to_string(), "ssl.client.auth", "KFKD_SSL_CLIENT_AUTH";
     /// How a broker checks other brokers' certificates on an SSL inter-broker listener: https (the name it connects to must be in the certificate) or empty (the chain only) [ssl.endpoint.identification.algorithm].
     ssl_endpoint_identification_algorithm: String = "https".to_string(), "ssl.endpoint.identification.algorithm", "KFKD_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM";
+    /// Check every request against the cluster's ACLs: Kafka's org.apache.kafka.metadata.authorizer.StandardAuthorizer (or kafka.security.authorizer.AclAuthorizer, the same rules); empty: no checks [authorizer.class.name].
+    authorizer_class_name: String = String::new(), "authorizer.class.name", "KFKD_AUTHORIZER_CLASS_NAME";
+    /// Principals the authorizer lets do anything, User:NAME;User:CN=... (brokers on an SSL inter-broker listener belong here) [super.users].
+    super_users: String = String::new(), "super.users", "KFKD_SUPER_USERS";
+    /// With an authorizer, let everyone at resources no ACL names (Kafka's default: false) [allow.everyone.if.no.acl.found].
+    allow_everyone_if_no_acl_found: bool = false, "allow.everyone.if.no.acl.found", "KFKD_ALLOW_EVERYONE_IF_NO_ACL_FOUND";
     /// Serve the REST proxy (kafka-rest v2's common calls) on this host:port; empty: off [rest.listener].
     rest_listen: String = String::new(), "rest.listener", "KFKD_REST_LISTEN";
     /// Address for Raft traffic between controllers, host:port; needed with --voters [controller.listener].
@@ -453,6 +460,7 @@ impl Settings {
             }
             self.inter_broker_listener()?;
             self.server_tls()?;
+            self.authorizer()?;
             self.inter_broker_tls()?;
             for m in self.sasl_mechanisms() {
                 if !["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"].contains(&m.as_str()) {

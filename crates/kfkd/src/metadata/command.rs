@@ -101,6 +101,10 @@ pub enum MetadataCommand {
         user: String,
         mechanism: kfk_sasl::Mechanism,
     },
+    /// Adds ACLs (CreateAcls); ones already there stay as they are.
+    CreateAcls(Vec<kfk_acl::AclBinding>),
+    /// Removes ACLs (DeleteAcls, its filters resolved to bindings).
+    DeleteAcls(Vec<kfk_acl::AclBinding>),
 }
 
 fn no_broker() -> i32 {
@@ -455,6 +459,18 @@ impl MetadataImage {
                     if creds.is_empty() {
                         self.scram.remove(user);
                     }
+                }
+                CommandResult::Done
+            }
+            MetadataCommand::CreateAcls(list) => {
+                for acl in list {
+                    self.acls.add(acl.clone());
+                }
+                CommandResult::Done
+            }
+            MetadataCommand::DeleteAcls(list) => {
+                for acl in list {
+                    self.acls.remove(acl);
                 }
                 CommandResult::Done
             }

@@ -145,6 +145,9 @@ pub struct MetadataImage {
     /// keys, never passwords.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub scram: BTreeMap<String, BTreeMap<kfk_sasl::Mechanism, kfk_sasl::Credential>>,
+    /// The cluster's ACLs, indexed for the authorizer.
+    #[serde(default, skip_serializing_if = "kfk_acl::Acls::is_empty")]
+    pub acls: kfk_acl::Acls,
 }
 
 /// Who became the active controller, and in which epoch.

@@ -198,6 +198,14 @@ impl MetadataCommand {
                 Ok(())
             }
             MetadataCommand::DeleteScramCredential { user, .. } => user_name(user),
+            MetadataCommand::CreateAcls(list) | MetadataCommand::DeleteAcls(list) => {
+                for acl in list {
+                    if let Some(why) = acl.invalid() {
+                        return Err(format!("ACL {acl:?}: {why}"));
+                    }
+                }
+                Ok(())
+            }
             MetadataCommand::Reassign {
                 topic,
                 partition,

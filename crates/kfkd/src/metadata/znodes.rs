@@ -160,6 +160,18 @@ impl Znodes {
                     self.delete(&path, at);
                 }
             }
+            MetadataCommand::CreateAcls(list) | MetadataCommand::DeleteAcls(list) => {
+                for acl in list {
+                    let path = acl_path(acl);
+                    let left = image.acls.iter().any(|a| acl_path(a) == path);
+                    match (self.get(&path).is_some(), left) {
+                        (false, true) => self.create(&path, at, 0),
+                        (true, true) => self.modify(&path, at),
+                        (true, false) => self.delete(&path, at),
+                        (false, false) => {}
+                    }
+                }
+            }
             MetadataCommand::SetBrokerConfigs { broker, .. } => {
                 let who = if *broker < 0 {
                     "<default>".to_string()
@@ -209,6 +221,18 @@ impl Znodes {
                 self.modify(&state(topic, *partition), at);
             }
         }
+    }
+}
+
+/// Where ZooKeeper kept a resource's ACLs: `/kafka-acl/Topic/orders` for
+/// LITERAL patterns, `/kafka-acl-extended/prefixed/Topic/ord` for PREFIXED.
+pub fn acl_path(acl: &kfk_acl::AclBinding) -> String {
+    match acl.pattern_type {
+        kfk_acl::PatternType::Prefixed => format!(
+            "/kafka-acl-extended/prefixed/{}/{}",
+            acl.resource_type, acl.resource_name
+        ),
+        _ => format!("/kafka-acl/{}/{}", acl.resource_type, acl.resource_name),
     }
 }
 
