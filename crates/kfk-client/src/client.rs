@@ -340,6 +340,16 @@ impl Client {
                 None | Some(kafka_protocol::ResponseError::LeaderNotAvailable) => {}
                 Some(kafka_protocol::ResponseError::UnknownTopicOrPartition)
                     if started.elapsed() < give_up_unknown => {}
+                Some(
+                    error @ (kafka_protocol::ResponseError::TopicAuthorizationFailed
+                    | kafka_protocol::ResponseError::ClusterAuthorizationFailed),
+                ) => {
+                    return Err(ClientError::Kafka {
+                        error,
+                        message: None,
+                        context: format!("topic '{name}'"),
+                    });
+                }
                 Some(_) => break,
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -2,6 +2,7 @@
 //! replication and controller RPCs) `kfkd`. It uses only standard APIs, so it
 //! works against Apache Kafka as well as kfkd.
 
+pub mod acls;
 pub mod admin;
 pub mod client;
 pub mod connection;
@@ -22,6 +23,7 @@ pub use client::{BrokerInfo, Client, ClientConfig, Metadata, PartitionInfo, Topi
 pub use consumer::{Consumer, ConsumerRecord, StartOffset};
 pub use error::{ClientError, Result};
 pub use groups::{GroupDescription, GroupListing, GroupMember};
+pub use kfk_acl as acl;
 /// SCRAM mechanisms, as `kfk users` names them.
 pub use kfk_sasl::Mechanism as ScramMechanism;
 /// Records and codecs as the producer takes them, so users of the client

@@ -132,6 +132,10 @@ pub enum Command {
     /// kafka-configs --entity-type users does).
     #[command(subcommand)]
     Users(UsersCommand),
+    /// ACLs in kafka-acls' words: who may do what to which topics, groups,
+    /// transactional ids and the cluster (brokers with an authorizer).
+    #[command(subcommand)]
+    Acls(AclsCommand),
     /// Move partitions between brokers and elect leaders (Kafka's reassignment JSON).
     Reassign(ReassignArgs),
     /// Browse the cluster's metadata as ZooKeeper paths (ls /brokers/ids, get /controller).
@@ -559,6 +563,111 @@ impl From<ScramMechanismArg> for kfk_client::ScramMechanism {
             ScramMechanismArg::ScramSha512 => kfk_client::ScramMechanism::Sha512,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AclsCommand {
+    /// List ACLs: all, or those of the resources and principal named.
+    List(AclListArgs),
+    /// Add ACLs: each principal may (or may not) do each operation to each
+    /// resource, from each host (`--allow-principal User:alice --operation
+    /// Read --topic orders`).
+    Create(AclCreateArgs),
+    /// Remove the ACLs the arguments match (unnamed parts match anything).
+    Delete(AclDeleteArgs),
+}
+
+/// How an ACL's resource name matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PatternArg {
+    /// Exactly this name (`*`: every name).
+    Literal,
+    /// Every name that starts with this.
+    Prefixed,
+    /// Filters only: LITERAL or PREFIXED with this very name.
+    Any,
+    /// Filters only: every ACL that applies to this name.
+    Match,
+}
+
+#[derive(Debug, Args)]
+pub struct AclResourceArgs {
+    /// A topic (repeatable; `*` for every topic).
+    #[arg(long = "topic", value_name = "TOPIC", add = ArgValueCandidates::new(names::topics))]
+    pub topics: Vec<String>,
+    /// A consumer group (repeatable; `*` for every group).
+    #[arg(long = "group", value_name = "GROUP", add = ArgValueCandidates::new(names::groups))]
+    pub groups: Vec<String>,
+    /// A transactional id (repeatable).
+    #[arg(long = "transactional-id", value_name = "ID")]
+    pub transactional_ids: Vec<String>,
+    /// The cluster itself (creating topics, admin operations).
+    #[arg(long)]
+    pub cluster: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AclListArgs {
+    #[command(flatten)]
+    pub resources: AclResourceArgs,
+    /// Only this principal's ACLs (User:NAME).
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// How resource names match (default: any pattern of exactly that name).
+    #[arg(long, value_enum, default_value = "any")]
+    pub resource_pattern_type: PatternArg,
+}
+
+#[derive(Debug, Args)]
+pub struct AclCreateArgs {
+    #[command(flatten)]
+    pub resources: AclResourceArgs,
+    #[command(flatten)]
+    pub who: AclWhoArgs,
+    /// Add the ACLs a producer needs: Write, Describe and Create on the topics.
+    #[arg(long)]
+    pub producer: bool,
+    /// Add the ACLs a consumer needs: Read and Describe on the topics, Read
+    /// on the groups.
+    #[arg(long)]
+    pub consumer: bool,
+    /// LITERAL names, or PREFIXED: every name that starts with the one given.
+    #[arg(long, value_enum, default_value = "literal")]
+    pub resource_pattern_type: PatternArg,
+}
+
+#[derive(Debug, Args)]
+pub struct AclWhoArgs {
+    /// Principals the ACLs allow (repeatable), e.g. User:alice or User:* for everyone.
+    #[arg(long = "allow-principal", value_name = "PRINCIPAL")]
+    pub allow_principals: Vec<String>,
+    /// Principals the ACLs deny (repeatable); a DENY wins over any ALLOW.
+    #[arg(long = "deny-principal", value_name = "PRINCIPAL")]
+    pub deny_principals: Vec<String>,
+    /// Hosts the allowing ACLs apply to (default: every host, `*`).
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub allow_hosts: Vec<String>,
+    /// Hosts the denying ACLs apply to (default: every host, `*`).
+    #[arg(long = "deny-host", value_name = "HOST")]
+    pub deny_hosts: Vec<String>,
+    /// Operations (repeatable): Read, Write, Create, Delete, Alter, Describe,
+    /// ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite, All.
+    #[arg(long = "operation", value_name = "OPERATION")]
+    pub operations: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AclDeleteArgs {
+    #[command(flatten)]
+    pub resources: AclResourceArgs,
+    #[command(flatten)]
+    pub who: AclWhoArgs,
+    /// How resource names match.
+    #[arg(long, value_enum, default_value = "literal")]
+    pub resource_pattern_type: PatternArg,
+    /// Do not ask for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

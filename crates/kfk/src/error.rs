@@ -51,6 +51,22 @@ impl From<ClientError> for CliError {
                 "is the cluster running? Start a local one with `kfk cluster up`, or pass -b HOST:PORT",
             ),
             ClientError::UnknownTopic(_) => Some("see `kfk topics list`"),
+            ClientError::Kafka {
+                error: kafka_protocol::ResponseError::SecurityDisabled,
+                ..
+            } => Some(
+                "the brokers run without an authorizer: set authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer (and super.users) on them",
+            ),
+            ClientError::Kafka {
+                error:
+                    kafka_protocol::ResponseError::TopicAuthorizationFailed
+                    | kafka_protocol::ResponseError::GroupAuthorizationFailed
+                    | kafka_protocol::ResponseError::ClusterAuthorizationFailed
+                    | kafka_protocol::ResponseError::TransactionalIdAuthorizationFailed,
+                ..
+            } => Some(
+                "the principal kfk connects as lacks an ACL for this; an admin can grant it with `kfk acls create --allow-principal User:NAME --operation OP --topic|--group|--cluster ...`",
+            ),
             ClientError::UnknownPartition { .. } => Some("see `kfk topics describe TOPIC`"),
             _ => None,
         };

@@ -1,5 +1,6 @@
 //! One module per command; `run` dispatches from the parsed command line.
 
+pub mod acls;
 pub mod cluster;
 pub mod config;
 pub mod consume;
@@ -14,8 +15,8 @@ pub mod users;
 pub mod zk_shell;
 
 use crate::cli::{
-    ClusterCommand, Command, GroupsCommand, PerfCommand, ReassignArgs, ReassignCommand,
-    TopicsCommand, UsersCommand,
+    AclsCommand, ClusterCommand, Command, GroupsCommand, PerfCommand, ReassignArgs,
+    ReassignCommand, TopicsCommand, UsersCommand,
 };
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
@@ -89,6 +90,9 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Groups(GroupsCommand::ResetOffsets(a)) => groups::reset_offsets(ctx, a).await,
         Command::Groups(GroupsCommand::Delete(a)) => groups::delete(ctx, a).await,
         Command::Users(UsersCommand::List) => users::list(ctx).await,
+        Command::Acls(AclsCommand::List(a)) => acls::list(ctx, a).await,
+        Command::Acls(AclsCommand::Create(a)) => acls::create(ctx, a).await,
+        Command::Acls(AclsCommand::Delete(a)) => acls::delete(ctx, a).await,
         Command::Users(UsersCommand::Create(a)) => users::set_password(ctx, a, true).await,
         Command::Users(UsersCommand::Passwd(a)) => users::set_password(ctx, a, false).await,
         Command::Users(UsersCommand::Delete(a)) => users::delete(ctx, a).await,

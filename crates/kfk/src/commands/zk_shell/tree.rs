@@ -6,7 +6,17 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use kfk_client::acl::{AclBinding, AclFilter, PatternType};
 use kfk_client::{Client, Metadata, QuorumStatus};
+
+/// The resource types ZooKeeper kept ACL nodes for.
+const ACL_RESOURCE_TYPES: &[&str] = &[
+    "Cluster",
+    "DelegationToken",
+    "Group",
+    "Topic",
+    "TransactionalId",
+];
 use serde_json::{Value, json};
 
 use crate::error::{CliError, CliResult};
@@ -103,8 +113,13 @@ impl Tree {
                 // As in ZooKeeper, /controller exists while there is one.
                 if self.controller() >= 0 {
                     root.push("controller".into());
-                    root.sort();
                 }
+                // The ACL nodes exist with an authorizer.
+                if self.acls().await?.is_some() {
+                    root.push("kafka-acl".into());
+                    root.push("kafka-acl-extended".into());
+                }
+                root.sort();
                 root
             }
             // As in ZooKeeper, the reassignment node exists only while moves
@@ -137,6 +152,26 @@ impl Tree {
                 vec!["state".into()]
             }
             ["cluster"] => vec!["id".into()],
+            ["kafka-acl"] | ["kafka-acl-extended", "prefixed"] => {
+                ACL_RESOURCE_TYPES.iter().map(|t| t.to_string()).collect()
+            }
+            ["kafka-acl-extended"] => vec!["prefixed".into()],
+            ["kafka-acl", rtype] | ["kafka-acl-extended", "prefixed", rtype] => {
+                let prefixed = parts.len() == 3;
+                let mut names: Vec<String> = self
+                    .acls()
+                    .await?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|a| {
+                        a.resource_type.name() == *rtype
+                            && (a.pattern_type == PatternType::Prefixed) == prefixed
+                    })
+                    .map(|a| a.resource_name)
+                    .collect();
+                names.dedup();
+                names
+            }
             // Nodes Kafka kept that kfk's clusters have nothing under.
             ["brokers", "seqid"]
             | ["isr_change_notification"]
@@ -284,6 +319,32 @@ impl Tree {
                     .collect();
                 json!({"version": 1, "config": overrides})
             }
+            ["kafka-acl", rtype, name] | ["kafka-acl-extended", "prefixed", rtype, name] => {
+                let prefixed = parts.len() == 4;
+                let acls: Vec<Value> = self
+                    .acls()
+                    .await?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|a| {
+                        a.resource_type.name() == *rtype
+                            && a.resource_name == *name
+                            && (a.pattern_type == PatternType::Prefixed) == prefixed
+                    })
+                    .map(|a| {
+                        json!({
+                            "principal": a.principal,
+                            "permissionType": a.permission.name(),
+                            "operation": a.operation.name(),
+                            "host": a.host,
+                        })
+                    })
+                    .collect();
+                if acls.is_empty() {
+                    return Err(no_node(path));
+                }
+                json!({"version": 1, "acls": acls})
+            }
             ["config", "users", user] => {
                 // ZooKeeper held the salt and keys too; the API shows only
                 // the mechanisms and their iteration counts.
@@ -382,11 +443,28 @@ impl Tree {
                 | ["config", "topics"]
                 | ["config", "users"]
                 | ["consumers"]
+                | ["kafka-acl"]
+                | ["kafka-acl", _]
+                | ["kafka-acl-extended"]
+                | ["kafka-acl-extended", "prefixed"]
+                | ["kafka-acl-extended", "prefixed", _]
         );
         if !inner {
             return Err(no_node(path));
         }
         Box::pin(self.children(path)).await.map(|_| ())
+    }
+
+    /// Every ACL; `None` from a cluster without an authorizer (or one that
+    /// does not let this principal list them).
+    async fn acls(&self) -> CliResult<Option<Vec<AclBinding>>> {
+        match self.client.describe_acls(&AclFilter::any()).await {
+            Ok(a) => Ok(Some(a)),
+            Err(
+                kfk_client::ClientError::Unsupported { .. } | kfk_client::ClientError::Kafka { .. },
+            ) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// SCRAM users; none from a cluster that does not keep them.
