@@ -313,6 +313,12 @@ pub struct ClusterUpArgs {
     /// port is given).
     #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "8082")]
     pub rest_proxy: Option<u16>,
+    /// Run it as a cluster leaving loopback would: a CA and certificates,
+    /// SASL_SSL listeners with SCRAM, an SSL listener between brokers that
+    /// requires certificates, and an authorizer (ACLs); kfk connects as the
+    /// SCRAM user admin through profile local-secure. Kept for restarts.
+    #[arg(long)]
+    pub secure: bool,
 }
 
 #[derive(Debug, Args)]

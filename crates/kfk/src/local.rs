@@ -41,6 +41,68 @@ pub struct ClusterState {
     pub controllers: Vec<LocalBroker>,
     #[serde(default)]
     pub rest_proxy: Option<LocalRestProxy>,
+    /// Set for a cluster started with `--secure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure: Option<SecureCluster>,
+}
+
+/// Where a secure local cluster keeps its CA, certificates and the admin's
+/// password (owner-only files in `<data dir>/tls`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecureCluster {
+    pub dir: PathBuf,
+}
+
+impl SecureCluster {
+    /// How far above its client port each broker's INTERNAL (SSL, client
+    /// certificates) listener is: brokers replicate over it and kfk's
+    /// cluster commands reach the brokers through it as the admin.
+    pub const INTERNAL_OFFSET: u16 = 300;
+    /// The SCRAM user kfk connects as.
+    pub const ADMIN: &'static str = "admin";
+
+    pub fn ca(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    pub fn ca_key(&self) -> PathBuf {
+        self.dir.join("ca.key")
+    }
+
+    pub fn broker_keystore(&self) -> PathBuf {
+        self.dir.join("broker.pem")
+    }
+
+    pub fn admin_keystore(&self) -> PathBuf {
+        self.dir.join("admin.pem")
+    }
+
+    pub fn admin_password(&self) -> PathBuf {
+        self.dir.join("admin.password")
+    }
+
+    /// A client config reaching `ports`' brokers on their INTERNAL
+    /// listeners with the admin's certificate (a super user).
+    ///
+    /// # Errors
+    /// Certificate files that cannot be read.
+    pub fn internal_config(
+        &self,
+        ports: impl IntoIterator<Item = u16>,
+    ) -> CliResult<kfk_client::ClientConfig> {
+        let mut config = kfk_client::ClientConfig::new(ports.into_iter().map(|p| {
+            format!(
+                "127.0.0.1:{}",
+                p.saturating_add(SecureCluster::INTERNAL_OFFSET)
+            )
+        }));
+        let admin = self.admin_keystore();
+        let tls = kfk_tls::ClientTls::load(Some(&self.ca()), Some(&admin), None, true)
+            .and_then(|t| t.config())
+            .map_err(|e| CliError::new(e.to_string()))?;
+        config.tls = Some(tls);
+        Ok(config)
+    }
 }
 
 impl ClusterState {

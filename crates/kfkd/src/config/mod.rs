@@ -14,6 +14,7 @@ mod tls;
 pub mod topic;
 
 pub use listeners::{Listener, SecurityProtocol};
+pub use tls::ServerTls;
 
 use std::path::{Path, PathBuf};
 

@@ -16,6 +16,29 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
+/// What TLS listeners serve. As in Kafka, `ssl.client.auth` applies to SSL
+/// listeners; SASL_SSL clients prove who they are with SASL and are not
+/// asked for certificates.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    pub ssl: Arc<kfk_tls::rustls::ServerConfig>,
+    pub sasl_ssl: Arc<kfk_tls::rustls::ServerConfig>,
+}
+
+impl ServerTls {
+    /// The configuration for a listener speaking `protocol`.
+    pub fn for_protocol(
+        &self,
+        protocol: super::SecurityProtocol,
+    ) -> Arc<kfk_tls::rustls::ServerConfig> {
+        if protocol.sasl() {
+            Arc::clone(&self.sasl_ssl)
+        } else {
+            Arc::clone(&self.ssl)
+        }
+    }
+}
+
 impl Settings {
     fn client_auth(&self) -> Result<ClientAuth, ConfigError> {
         ClientAuth::parse(&self.ssl_client_auth).ok_or_else(|| {
@@ -65,20 +88,26 @@ impl Settings {
             .map_err(|e| invalid("ssl.keystore.location", e.to_string()))
     }
 
-    /// The TLS configuration of SSL and SASL_SSL listeners; `None` when no
+    /// The TLS configurations of SSL and SASL_SSL listeners; `None` when no
     /// listener uses TLS.
     ///
     /// # Errors
     /// Missing or unusable certificates, keys or trust stores.
-    pub fn server_tls(&self) -> Result<Option<Arc<kfk_tls::rustls::ServerConfig>>, ConfigError> {
+    pub fn server_tls(&self) -> Result<Option<ServerTls>, ConfigError> {
         if !self.listeners()?.iter().any(|l| l.protocol.tls()) {
             return Ok(None);
         }
         self.pem_only()?;
         let auth = self.client_auth()?;
-        kfk_tls::server_config(&self.identity()?, auth)
-            .map(Some)
-            .map_err(|e| invalid("ssl.keystore.location", e.to_string()))
+        let id = self.identity()?;
+        let made = |auth| {
+            kfk_tls::server_config(&id, auth)
+                .map_err(|e| invalid("ssl.keystore.location", e.to_string()))
+        };
+        Ok(Some(ServerTls {
+            ssl: made(auth)?,
+            sasl_ssl: made(ClientAuth::None)?,
+        }))
     }
 
     /// How replica fetchers reach other brokers over an SSL inter-broker

@@ -44,10 +44,9 @@ pub async fn run(broker: Arc<Broker>, listener: TcpListener, shutdown: impl Futu
 pub async fn run_listeners(
     broker: Arc<Broker>,
     listeners: Vec<(TcpListener, Listener)>,
-    tls: Option<Arc<kfk_tls::rustls::ServerConfig>>,
+    tls: Option<crate::config::ServerTls>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let tls = tls.map(kfk_tls::TlsAcceptor::from);
     let limit = usize::try_from(broker.settings.max_connections)
         .unwrap_or(usize::MAX)
         .min(Semaphore::MAX_PERMITS);
@@ -59,7 +58,11 @@ pub async fn run_listeners(
     let mut acceptors = JoinSet::new();
     for (listener, info) in listeners {
         let tx = accepted_tx.clone();
-        let info = Arc::new(info);
+        let acceptor = tls
+            .as_ref()
+            .filter(|_| info.protocol.tls())
+            .map(|t| kfk_tls::TlsAcceptor::from(t.for_protocol(info.protocol)));
+        let info = Arc::new((info, acceptor));
         acceptors.spawn(async move {
             loop {
                 match listener.accept().await {
@@ -70,7 +73,7 @@ pub async fn run_listeners(
                     }
                     Err(e) => {
                         // Usually EMFILE: back off instead of spinning.
-                        error!(error = %e, listener = %info.name, "accept failed");
+                        error!(error = %e, listener = %info.0.name, "accept failed");
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 }
@@ -92,9 +95,10 @@ pub async fn run_listeners(
                 let broker = Arc::clone(&broker);
                 let stop = stop_rx.clone();
                 let bad_frames = Arc::clone(&bad_frames);
-                let tls = tls.clone();
                 connections.spawn(async move {
-                    connection::serve(broker, stream, tls, peer, info, stop, bad_frames).await;
+                    let tls = info.1.clone();
+                    let listener = Arc::new(info.0.clone());
+                    connection::serve(broker, stream, tls, peer, listener, stop, bad_frames).await;
                     drop(permit);
                 });
             }

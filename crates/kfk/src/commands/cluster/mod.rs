@@ -5,6 +5,7 @@
 
 mod plan;
 mod process;
+mod secure;
 mod view;
 
 use std::time::{Duration, Instant};
@@ -84,7 +85,7 @@ async fn complete(
             }
         }
         state.save(state_file)?;
-        wait_ready(&starting, &log_starts, &ids).await?;
+        wait_ready(&starting, &log_starts, &ids, state.secure.as_ref()).await?;
         for b in &starting {
             let role = if state.is_controller(b.id) {
                 "controller"
@@ -157,6 +158,10 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         return show(ctx, &state, rows, health);
     }
     let kfkd = kfkd_binary()?;
+    // Secure when asked, or when the cluster in the data directory was.
+    let secure_wanted = args.secure
+        || plan::saved_shape(&data_dir).is_some_and(|s| s.secure)
+        || data_dir.join("tls").join("ca.pem").exists();
     let source_text = match &file_path {
         Some(p) => Some(std::fs::read_to_string(p)?),
         None => None,
@@ -195,7 +200,13 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         return Err(CliError::new(format!("port {p} (REST proxy) is already in use")).hint(hint));
     }
     for b in &plan {
-        let ports = std::iter::once(b.port).chain(b.controller_port.filter(|_| multi));
+        let internal = b
+            .port
+            .checked_add(crate::local::SecureCluster::INTERNAL_OFFSET)
+            .filter(|_| secure_wanted && b.broker);
+        let ports = std::iter::once(b.port)
+            .chain(b.controller_port.filter(|_| multi))
+            .chain(internal);
         for p in ports {
             if std::net::TcpListener::bind(("127.0.0.1", p)).is_err() {
                 return Err(CliError::new(format!("port {p} is already in use")).hint(hint));
@@ -204,6 +215,7 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
     }
     std::fs::create_dir_all(&data_dir)?;
     let shape = Shape {
+        secure: secure_wanted,
         brokers: plan.iter().filter(|n| n.broker).count() as u16,
         controllers: plan.iter().filter(|n| !n.broker).count() as u16,
         base_port: Some(plan[0].port),
@@ -227,6 +239,11 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
     } else {
         None
     };
+    let secure = if secure_wanted {
+        Some(secure::prepare(&data_dir)?)
+    } else {
+        None
+    };
     let mut brokers = Vec::new();
     let mut controllers = Vec::new();
     for b in &plan {
@@ -240,7 +257,10 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
             dir.display().to_string(),
         ];
         if b.broker {
-            kfkd_args.extend(["--listen".to_string(), format!("127.0.0.1:{}", b.port)]);
+            match &secure {
+                Some(s) => kfkd_args.extend(secure::broker_args(s, b.port)?),
+                None => kfkd_args.extend(["--listen".to_string(), format!("127.0.0.1:{}", b.port)]),
+            }
         }
         if dedicated {
             let roles = if b.broker { "broker" } else { "controller" };
@@ -292,6 +312,7 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         brokers,
         controllers,
         rest_proxy: None,
+        secure: secure.clone(),
     };
     state.save(&state_file)?;
 
@@ -303,7 +324,11 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
         .chain(&state.brokers)
         .cloned()
         .collect();
-    wait_ready(&nodes, &log_starts, &ids).await?;
+    wait_ready(&nodes, &log_starts, &ids, state.secure.as_ref()).await?;
+    if let Some(secure) = &state.secure {
+        secure::ensure_admin(&state, secure).await?;
+        secure::write_profile(ctx, &state, secure)?;
+    }
     let with = if state.controllers.is_empty() {
         String::new()
     } else {
@@ -381,7 +406,13 @@ pub async fn start_broker(ctx: &Ctx, args: &StartBrokerArgs) -> CliResult {
     let b = b.clone();
     state.save(&ctx.home.cluster_state_file())?;
     let brokers: &[i32] = if controller { &[] } else { &[b.id] };
-    wait_ready(std::slice::from_ref(&b), &[log_start], brokers).await?;
+    wait_ready(
+        std::slice::from_ref(&b),
+        &[log_start],
+        brokers,
+        state.secure.as_ref(),
+    )
+    .await?;
     output::status(&format!(
         "Started {} {} in {:.1} s.",
         if controller { "controller" } else { "broker" },
@@ -451,6 +482,9 @@ pub async fn down(ctx: &Ctx, args: &ClusterDownArgs) -> CliResult {
     stop_all(&state.brokers).await;
     stop_all(&state.controllers).await;
     std::fs::remove_file(&state_file)?;
+    if args.purge && state.secure.is_some() {
+        secure::forget_profile(ctx)?;
+    }
     if args.purge {
         std::fs::remove_dir_all(&state.data_dir).or_else(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {

@@ -34,6 +34,9 @@ pub(super) struct Shape {
     /// The cluster file it was started from, so a plain `up` reads it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) file: Option<std::path::PathBuf>,
+    /// Started with `--secure`: restarts are secure too.
+    #[serde(default)]
+    pub(super) secure: bool,
 }
 
 pub(super) const SHAPE_FILE: &str = "kfk-cluster.json";
@@ -62,6 +65,7 @@ pub(super) fn saved_shape(data_dir: &std::path::Path) -> Option<Shape> {
         controllers: 0,
         base_port: None,
         file: None,
+        secure: false,
     })
 }
 

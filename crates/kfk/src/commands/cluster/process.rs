@@ -75,11 +75,34 @@ fn spawn_logged(mut cmd: Command, log: &std::path::Path) -> CliResult<(u32, u64)
     Ok((child.id(), log_start))
 }
 
+/// How kfk's cluster commands reach the brokers on `ports`: plainly, or
+/// for a secure cluster through their INTERNAL listeners as the admin.
+///
+/// # Errors
+/// A secure cluster's certificate files that cannot be read.
+pub(super) fn tooling_config(
+    secure: Option<&crate::local::SecureCluster>,
+    ports: impl IntoIterator<Item = u16>,
+) -> CliResult<ClientConfig> {
+    match secure {
+        Some(s) => s.internal_config(ports),
+        None => Ok(ClientConfig::new(
+            ports.into_iter().map(|p| format!("127.0.0.1:{p}")),
+        )),
+    }
+}
+
 /// Whether the broker on `port` answers Metadata listing every broker in
 /// `ids` (registered and unfenced) and a controller: then a topic of any
 /// replication factor up to the cluster's size can be created through it.
-pub(super) async fn serves_metadata(port: u16, ids: &[i32]) -> bool {
-    let mut config = ClientConfig::new([format!("127.0.0.1:{port}")]);
+pub(super) async fn serves_metadata(
+    port: u16,
+    ids: &[i32],
+    secure: Option<&crate::local::SecureCluster>,
+) -> bool {
+    let Ok(mut config) = tooling_config(secure, [port]) else {
+        return false;
+    };
     config.connect_timeout = Duration::from_millis(500);
     config.request_timeout = Duration::from_secs(2);
     let Ok(client) = Client::connect(config).await else {
@@ -91,8 +114,10 @@ pub(super) async fn serves_metadata(port: u16, ids: &[i32]) -> bool {
     }
 }
 
-pub(super) async fn answers(port: u16) -> bool {
-    let mut config = ClientConfig::new([format!("127.0.0.1:{port}")]);
+pub(super) async fn answers(port: u16, secure: Option<&crate::local::SecureCluster>) -> bool {
+    let Ok(mut config) = tooling_config(secure, [port]) else {
+        return false;
+    };
     config.connect_timeout = Duration::from_millis(500);
     config.request_timeout = Duration::from_secs(2);
     Client::connect(config).await.is_ok()
@@ -152,6 +177,7 @@ pub(super) async fn wait_ready(
     brokers: &[LocalBroker],
     log_starts: &[u64],
     cluster: &[i32],
+    secure: Option<&crate::local::SecureCluster>,
 ) -> CliResult {
     // One spinner per broker, each ticked off as its broker answers.
     let bars = crate::term::spinners();
@@ -176,7 +202,7 @@ pub(super) async fn wait_ready(
             // process could answer on the port) and its metadata shows the
             // whole cluster, so `-r N` works right after `cluster up`.
             if logged_since(&b.log, log_starts[i], kfk_wire::KFKD_READY)
-                && (!cluster.contains(&b.id) || serves_metadata(b.port, cluster).await)
+                && (!cluster.contains(&b.id) || serves_metadata(b.port, cluster, secure).await)
             {
                 spinners[i].finish_with_message(format!(
                     "{} {} (127.0.0.1:{}) ready in {:.2} s",

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use kfk_client::{Client, ClientConfig};
+use kfk_client::Client;
 use serde::Serialize;
 
 use super::process::answers;
@@ -31,7 +31,8 @@ pub(super) async fn rows(state: &ClusterState) -> Vec<BrokerRow> {
     for b in state.nodes() {
         let controller = state.is_controller(b.id);
         // A controller serves no clients: its process is what there is to see.
-        let running = is_alive(b.pid) && (controller || answers(b.port).await);
+        let running =
+            is_alive(b.pid) && (controller || answers(b.port, state.secure.as_ref()).await);
         out.push(BrokerRow {
             id: b.id,
             role: if controller { "controller" } else { "broker" },
@@ -61,15 +62,11 @@ pub(super) struct Health {
 
 /// Asks the running brokers for metadata; `None` when none answers.
 pub(super) async fn health(state: &ClusterState) -> Option<Health> {
-    let running: Vec<String> = state
-        .running()
-        .iter()
-        .map(|b| format!("127.0.0.1:{}", b.port))
-        .collect();
+    let running: Vec<u16> = state.running().iter().map(|b| b.port).collect();
     if running.is_empty() {
         return None;
     }
-    let mut config = ClientConfig::new(running);
+    let mut config = super::process::tooling_config(state.secure.as_ref(), running).ok()?;
     config.connect_timeout = Duration::from_millis(500);
     config.request_timeout = Duration::from_secs(3);
     let client = Client::connect(config).await.ok()?;

@@ -32,13 +32,18 @@ pub(in crate::api) fn find_coordinator(
     c: &ClientInfo,
     req: &mut FindCoordinatorRequest,
 ) -> Result<impl FnOnce(&mut FindCoordinatorResponse) + use<>, Box<FindCoordinatorResponse>> {
-    let (rtype, code) = if req.key_type == 1 {
+    let (rtype, code, why) = if req.key_type == 1 {
         (
             ResourceType::TransactionalId,
             kafka_protocol::ResponseError::TransactionalIdAuthorizationFailed.code(),
+            "Transactional Id authorization failed.",
         )
     } else {
-        (ResourceType::Group, GROUP_DENIED.code())
+        (
+            ResourceType::Group,
+            GROUP_DENIED.code(),
+            "Group authorization failed.",
+        )
     };
     let allowed = |key: &str| b.allowed(c, Operation::Describe, rtype, key);
     if req.coordinator_keys.is_empty() {
@@ -47,6 +52,7 @@ pub(in crate::api) fn find_coordinator(
             return Err(Box::new(
                 FindCoordinatorResponse::default()
                     .with_error_code(code)
+                    .with_error_message(Some(str_bytes(why.to_string())))
                     .with_node_id(kafka_protocol::messages::BrokerId(-1))
                     .with_port(-1),
             ));
@@ -60,6 +66,7 @@ pub(in crate::api) fn find_coordinator(
                 .with_node_id(kafka_protocol::messages::BrokerId(-1))
                 .with_port(-1)
                 .with_error_code(code)
+                .with_error_message(Some(str_bytes(why.to_string())))
         }));
     })
 }
