@@ -40,6 +40,9 @@ pub struct Connection {
     broker_versions: HashMap<i16, (i16, i16)>,
     timeout: Duration,
     reader: tokio::task::JoinHandle<()>,
+    /// Until when the broker asked for quiet (a quota's throttle time):
+    /// requests wait until then before they are sent (KIP-219).
+    quiet_until: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -182,6 +185,7 @@ impl Connection {
             broker_versions: HashMap::new(),
             timeout,
             reader,
+            quiet_until: Mutex::new(None),
         };
         let req = ApiVersionsRequest::default()
             .with_client_software_name(StrBytes::from_static_str("kfk"))
@@ -278,12 +282,27 @@ impl Connection {
         self.write(req, version, false).await.map(|_| ())
     }
 
+    /// Honours a response's `throttle_time_ms`: the next requests on this
+    /// connection wait that long, as the broker mutes it meanwhile.
+    pub fn throttled(&self, throttle_time_ms: i32) {
+        if throttle_time_ms > 0 {
+            let until = tokio::time::Instant::now()
+                + Duration::from_millis(u64::try_from(throttle_time_ms).unwrap_or(0));
+            let mut quiet = kfk_sync::lock(&self.quiet_until);
+            *quiet = Some(quiet.map_or(until, |q| q.max(until)));
+        }
+    }
+
     async fn write<R: Request>(
         &self,
         req: &R,
         version: i16,
         expect_response: bool,
     ) -> Result<Option<oneshot::Receiver<Result<Bytes>>>> {
+        let quiet = *kfk_sync::lock(&self.quiet_until);
+        if let Some(until) = quiet {
+            tokio::time::sleep_until(until).await;
+        }
         let api = api_key::<R>()?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let frame = encode_request(api, version, id, Some("kfk"), req).map_err(|e| {

@@ -328,6 +328,7 @@ impl Consumer {
                 }
                 Err(e) => return Err(e),
             };
+            conn.throttled(resp.throttle_time_ms);
             for t in resp.responses {
                 let topic: Arc<str> = Arc::from(t.topic.0.as_str());
                 for p in t.partitions {

@@ -13,6 +13,7 @@ pub mod membership;
 pub mod partitioner;
 pub mod producer;
 pub mod quorum;
+pub mod quotas;
 pub mod reassign;
 pub mod sasl;
 pub mod users;

@@ -585,6 +585,7 @@ impl Inner {
             return Ok(-1);
         }
         let (resp, _) = conn.send(req).await?;
+        conn.throttled(resp.throttle_time_ms);
         let p = resp
             .responses
             .first()

@@ -136,6 +136,10 @@ pub enum Command {
     /// transactional ids and the cluster (brokers with an authorizer).
     #[command(subcommand)]
     Acls(AclsCommand),
+    /// Client quotas: produce and fetch byte rates and request time per user
+    /// and client id (what kafka-configs --entity-type users|clients sets).
+    #[command(subcommand)]
+    Quotas(QuotasCommand),
     /// Move partitions between brokers and elect leaders (Kafka's reassignment JSON).
     Reassign(ReassignArgs),
     /// Browse the cluster's metadata as ZooKeeper paths (ls /brokers/ids, get /controller).
@@ -569,6 +573,51 @@ impl From<ScramMechanismArg> for kfk_client::ScramMechanism {
             ScramMechanismArg::ScramSha512 => kfk_client::ScramMechanism::Sha512,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuotasCommand {
+    /// List quotas: all, or those of the user and client id named.
+    List(QuotaEntityArgs),
+    /// Set quotas: KEY=VALUE with producer_byte_rate, consumer_byte_rate
+    /// (bytes per second) or request_percentage (percent of one thread).
+    Set(QuotaSetArgs),
+    /// Remove quotas: the keys named, or all of the entity's.
+    Delete(QuotaDeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct QuotaEntityArgs {
+    /// A user (its SASL or certificate principal's name).
+    #[arg(long, conflicts_with = "default_user")]
+    pub user: Option<String>,
+    /// Every user without a quota of its own (each gets the amount).
+    #[arg(long)]
+    pub default_user: bool,
+    /// A client id.
+    #[arg(long, conflicts_with = "default_client_id")]
+    pub client_id: Option<String>,
+    /// Every client id without a quota of its own.
+    #[arg(long)]
+    pub default_client_id: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QuotaSetArgs {
+    #[command(flatten)]
+    pub entity: QuotaEntityArgs,
+    /// Quotas as KEY=VALUE, e.g. producer_byte_rate=1048576.
+    #[arg(required = true, value_name = "KEY=VALUE")]
+    pub quotas: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct QuotaDeleteArgs {
+    #[command(flatten)]
+    pub entity: QuotaEntityArgs,
+    /// Keys to remove (default: every quota of the entity).
+    #[arg(value_name = "KEY")]
+    pub keys: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -75,6 +75,8 @@ pub struct Broker {
     pub(crate) inter_broker_tls: Option<Arc<kfk_tls::rustls::ClientConfig>>,
     /// Checks requests against the ACLs; `None`: every request is allowed.
     pub(crate) authorizer: Option<kfk_acl::Authorizer>,
+    /// Client quota sensors (produce and fetch bytes, request time).
+    pub(crate) quotas: crate::client_quota::QuotaManager,
 }
 
 impl std::fmt::Debug for Broker {
@@ -276,6 +278,7 @@ impl Broker {
         let broker = Arc::new(Broker {
             inter_broker_tls,
             authorizer,
+            quotas: crate::client_quota::QuotaManager::default(),
             node_id: settings.node_id,
             cluster_id: store.cluster_id.clone(),
             settings,

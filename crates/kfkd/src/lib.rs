@@ -14,6 +14,7 @@
 pub mod api;
 pub mod broker;
 pub mod capacity;
+pub mod client_quota;
 pub mod config;
 pub mod controller;
 pub mod error;

@@ -179,6 +179,7 @@ async fn send_default(c: &mut Client, api: ApiKey, version: i16) -> Option<i32> 
         DescribeUserScramCredentials => DescribeUserScramCredentialsRequest::default(),
         AlterUserScramCredentials => AlterUserScramCredentialsRequest::default(),
         DescribeClientQuotas => DescribeClientQuotasRequest::default(),
+        AlterClientQuotas => AlterClientQuotasRequest::default(),
         CreateAcls => CreateAclsRequest::default(),
         DescribeAcls => DescribeAclsRequest::default(),
         DeleteAcls => DeleteAclsRequest::default(),

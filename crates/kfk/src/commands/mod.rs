@@ -8,6 +8,7 @@ pub mod describe;
 pub mod groups;
 pub mod perf;
 pub mod produce;
+pub mod quotas;
 pub mod reassign;
 pub mod rest_proxy;
 pub mod topics;
@@ -15,7 +16,7 @@ pub mod users;
 pub mod zk_shell;
 
 use crate::cli::{
-    AclsCommand, ClusterCommand, Command, GroupsCommand, PerfCommand, ReassignArgs,
+    AclsCommand, ClusterCommand, Command, GroupsCommand, PerfCommand, QuotasCommand, ReassignArgs,
     ReassignCommand, TopicsCommand, UsersCommand,
 };
 use crate::ctx::Ctx;
@@ -91,6 +92,9 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Groups(GroupsCommand::Delete(a)) => groups::delete(ctx, a).await,
         Command::Users(UsersCommand::List) => users::list(ctx).await,
         Command::Acls(AclsCommand::List(a)) => acls::list(ctx, a).await,
+        Command::Quotas(QuotasCommand::List(a)) => quotas::list(ctx, a).await,
+        Command::Quotas(QuotasCommand::Set(a)) => quotas::set(ctx, a).await,
+        Command::Quotas(QuotasCommand::Delete(a)) => quotas::delete(ctx, a).await,
         Command::Acls(AclsCommand::Create(a)) => acls::create(ctx, a).await,
         Command::Acls(AclsCommand::Delete(a)) => acls::delete(ctx, a).await,
         Command::Users(UsersCommand::Create(a)) => users::set_password(ctx, a, true).await,

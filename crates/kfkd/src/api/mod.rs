@@ -26,6 +26,7 @@ mod offset_for_leader_epoch;
 mod produce;
 mod reassignments;
 mod scram;
+mod throttle;
 mod znode_view;
 
 use bytes::BytesMut;
@@ -77,6 +78,7 @@ pub const SUPPORTED: VersionTable = VersionTable::new(&[
     (ApiKey::DescribeUserScramCredentials, 0, 0),
     (ApiKey::AlterUserScramCredentials, 0, 0),
     (ApiKey::DescribeClientQuotas, 0, 1),
+    (ApiKey::AlterClientQuotas, 0, 1),
     (ApiKey::CreateAcls, 1, 3),
     (ApiKey::DescribeAcls, 1, 3),
     (ApiKey::DeleteAcls, 1, 3),
@@ -104,6 +106,9 @@ pub struct Reply {
     /// A fetch's share of `queued.max.request.bytes`, released once the
     /// response is on the wire.
     pub held: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// How long the connection stays muted after this response: the client
+    /// went over a quota (Kafka's channel muting).
+    pub throttle: std::time::Duration,
 }
 
 /// Handles one decoded request and encodes the response. `Ok(None)` means the
@@ -120,10 +125,35 @@ pub async fn handle(
     correlation_id: i32,
     body: RequestKind,
 ) -> Result<Option<Reply>, FrameError> {
+    let started = std::time::Instant::now();
+    let mut reply = serve(broker, client, api_key, version, correlation_id, body).await?;
+    // Request-time quotas: ApiVersions is exempt, as in Kafka.
+    if api_key != ApiKey::ApiVersions
+        && let Some(r) = reply.as_mut()
+    {
+        let wait = throttle::request_time(broker, client, started.elapsed());
+        r.throttle = r.throttle.max(wait);
+    }
+    Ok(reply)
+}
+
+async fn serve(
+    broker: &std::sync::Arc<Broker>,
+    client: &ClientInfo,
+    api_key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    body: RequestKind,
+) -> Result<Option<Reply>, FrameError> {
     macro_rules! reply {
         ($resp:expr) => {
-            encode_response(api_key, version, correlation_id, &$resp)
-                .map(|bytes| Some(Reply { bytes, held: None }))
+            encode_response(api_key, version, correlation_id, &$resp).map(|bytes| {
+                Some(Reply {
+                    bytes,
+                    held: None,
+                    throttle: std::time::Duration::ZERO,
+                })
+            })
         };
     }
     // APIs that act on the cluster as a whole: CLUSTER_AUTHORIZATION_FAILED
@@ -180,20 +210,40 @@ pub async fn handle(
         RequestKind::Metadata(r) => reply!(metadata::handle(broker, client, r, version).await),
         RequestKind::Produce(mut r) => {
             let answer_denied = guards::produce(broker, client, &mut r);
+            let bytes = throttle::produce_bytes(&r);
             match produce::handle(broker, r).await {
                 Some(mut resp) => {
                     answer_denied(&mut resp);
-                    reply!(resp)
+                    let wait = throttle::produce(broker, client, bytes, &mut resp);
+                    encode_response(api_key, version, correlation_id, &resp).map(|bytes| {
+                        Some(Reply {
+                            bytes,
+                            held: None,
+                            throttle: wait,
+                        })
+                    })
                 }
                 None => Ok(None),
             }
         }
         RequestKind::Fetch(mut r) => {
             let answer_denied = guards::fetch(broker, client, &mut r);
+            let follower = r.replica_id.0 >= 0;
             let (mut resp, held) = fetch::handle(broker, r, version).await;
             answer_denied(&mut resp);
-            encode_response(api_key, version, correlation_id, &resp)
-                .map(|bytes| Some(Reply { bytes, held }))
+            // Followers replicate under replication quotas, not client ones.
+            let wait = if follower {
+                std::time::Duration::ZERO
+            } else {
+                throttle::fetch(broker, client, &mut resp)
+            };
+            encode_response(api_key, version, correlation_id, &resp).map(|bytes| {
+                Some(Reply {
+                    bytes,
+                    held,
+                    throttle: wait,
+                })
+            })
         }
         RequestKind::ListOffsets(mut r) => {
             let answer_denied = guards::list_offsets(broker, client, &mut r);
@@ -415,7 +465,31 @@ pub async fn handle(
             DescribeClientQuotasResponse::default()
                 .with_error_code(denied)
                 .with_error_message(why()),
-            reply!(client_quotas::handle(r))
+            reply!(client_quotas::describe(broker, r))
+        ),
+        RequestKind::AlterClientQuotas(r) => on_cluster!(
+            AlterConfigs,
+            AlterClientQuotasResponse::default().with_entries(
+                r.entries
+                    .iter()
+                    .map(|e| {
+                        alter_client_quotas_response::EntryData::default()
+                            .with_error_code(denied)
+                            .with_error_message(why())
+                            .with_entity(
+                                e.entity
+                                    .iter()
+                                    .map(|d| {
+                                        alter_client_quotas_response::EntityData::default()
+                                            .with_entity_type(d.entity_type.clone())
+                                            .with_entity_name(d.entity_name.clone())
+                                    })
+                                    .collect(),
+                            )
+                    })
+                    .collect()
+            ),
+            reply!(client_quotas::alter(broker, r).await)
         ),
         RequestKind::CreateAcls(r) => on_cluster!(
             Alter,

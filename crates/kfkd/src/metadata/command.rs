@@ -105,7 +105,20 @@ pub enum MetadataCommand {
     CreateAcls(Vec<kfk_acl::AclBinding>),
     /// Removes ACLs (DeleteAcls, its filters resolved to bindings).
     DeleteAcls(Vec<kfk_acl::AclBinding>),
+    /// Sets (`Some`) or removes (`None`) client quotas (AlterClientQuotas).
+    AlterClientQuotas(Vec<QuotaChange>),
 }
+
+/// One quota key of one entity, set or removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuotaChange {
+    pub entity: crate::client_quota::QuotaEntity,
+    pub key: String,
+    pub value: Option<f64>,
+}
+
+// Values are finite (validation refuses NaN), so equality is reflexive.
+impl Eq for QuotaChange {}
 
 fn no_broker() -> i32 {
     -1
@@ -471,6 +484,12 @@ impl MetadataImage {
             MetadataCommand::DeleteAcls(list) => {
                 for acl in list {
                     self.acls.remove(acl);
+                }
+                CommandResult::Done
+            }
+            MetadataCommand::AlterClientQuotas(changes) => {
+                for c in changes {
+                    self.client_quotas.set(&c.entity, &c.key, c.value);
                 }
                 CommandResult::Done
             }

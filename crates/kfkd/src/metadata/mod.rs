@@ -11,7 +11,7 @@ pub mod record;
 mod validate;
 pub mod znodes;
 
-pub use command::{CommandResult, MetadataCommand};
+pub use command::{CommandResult, MetadataCommand, QuotaChange};
 pub use identity::MetadataStore;
 pub use record::MetadataRecord;
 
@@ -148,6 +148,12 @@ pub struct MetadataImage {
     /// The cluster's ACLs, indexed for the authorizer.
     #[serde(default, skip_serializing_if = "kfk_acl::Acls::is_empty")]
     pub acls: kfk_acl::Acls,
+    /// Client quotas by user and client id.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::client_quota::ClientQuotas::is_empty"
+    )]
+    pub client_quotas: crate::client_quota::ClientQuotas,
 }
 
 /// Who became the active controller, and in which epoch.

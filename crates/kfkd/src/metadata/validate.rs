@@ -198,6 +198,20 @@ impl MetadataCommand {
                 Ok(())
             }
             MetadataCommand::DeleteScramCredential { user, .. } => user_name(user),
+            MetadataCommand::AlterClientQuotas(changes) => {
+                for c in changes {
+                    if c.entity.user.is_none() && c.entity.client_id.is_none() {
+                        return Err("a quota entity names a user or a client id".into());
+                    }
+                    if !crate::client_quota::KEYS.contains(&c.key.as_str()) {
+                        return Err(format!("{} is not a quota kfkd enforces", c.key));
+                    }
+                    if c.value.is_some_and(|v| !v.is_finite() || v < 0.0) {
+                        return Err(format!("{} must be a non-negative number", c.key));
+                    }
+                }
+                Ok(())
+            }
             MetadataCommand::CreateAcls(list) | MetadataCommand::DeleteAcls(list) => {
                 for acl in list {
                     if let Some(why) = acl.invalid() {

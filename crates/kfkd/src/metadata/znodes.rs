@@ -160,6 +160,18 @@ impl Znodes {
                     self.delete(&path, at);
                 }
             }
+            MetadataCommand::AlterClientQuotas(changes) => {
+                for c in changes {
+                    let path = format!("/config/{}", c.entity.path());
+                    let left = image.client_quotas.get(&c.entity).is_some();
+                    match (self.get(&path).is_some(), left) {
+                        (false, true) => self.create(&path, at, 0),
+                        (true, true) => self.modify(&path, at),
+                        (true, false) => self.delete(&path, at),
+                        (false, false) => {}
+                    }
+                }
+            }
             MetadataCommand::CreateAcls(list) | MetadataCommand::DeleteAcls(list) => {
                 for acl in list {
                     let path = acl_path(acl);

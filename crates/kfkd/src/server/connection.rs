@@ -268,7 +268,11 @@ async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(
                     pre.correlation_id,
                     &api::unsupported_version_response(),
                 ) {
-                    Ok(bytes) => Some(api::Reply { bytes, held: None }),
+                    Ok(bytes) => Some(api::Reply {
+                        bytes,
+                        held: None,
+                        throttle: Duration::ZERO,
+                    }),
                     Err(e) => return Closed::Frame(e),
                 }
             }
@@ -335,10 +339,20 @@ async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(
             }
         };
         // The response's memory (a fetch's records) is held until written.
-        if let Some(reply) = response
-            && let Err(e) = stream.write_all(&reply.bytes).await
-        {
-            return Closed::Io(e);
+        if let Some(reply) = response {
+            if let Err(e) = stream.write_all(&reply.bytes).await {
+                return Closed::Io(e);
+            }
+            // Over a quota: nothing more is read from this client until
+            // its throttle time has passed.
+            let throttle = reply.throttle;
+            drop(reply);
+            if !throttle.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(throttle) => {}
+                    _ = shutdown.changed() => return Closed::Normally,
+                }
+            }
         }
     }
 }

@@ -177,8 +177,45 @@ impl Tree {
             | ["isr_change_notification"]
             | ["log_dir_event_notification"]
             | ["zookeeper", "quota"] => Vec::new(),
-            ["config"] => vec!["brokers".into(), "topics".into(), "users".into()],
-            ["config", "users"] => self.scram_users().await?.into_keys().collect(),
+            ["config"] => vec![
+                "brokers".into(),
+                "clients".into(),
+                "topics".into(),
+                "users".into(),
+            ],
+            ["config", "users"] => {
+                let mut users: Vec<String> = self.scram_users().await?.into_keys().collect();
+                users.extend(self.quotas().await.into_iter().filter_map(|(u, _, _)| u));
+                users.sort();
+                users.dedup();
+                users
+            }
+            ["config", "clients"] => {
+                let mut clients: Vec<String> = self
+                    .quotas()
+                    .await
+                    .into_iter()
+                    .filter(|(u, _, _)| u.is_none())
+                    .filter_map(|(_, c, _)| c)
+                    .collect();
+                clients.sort();
+                clients.dedup();
+                clients
+            }
+            ["config", "users", user, "clients"] => {
+                let mut clients: Vec<String> = self
+                    .quotas()
+                    .await
+                    .into_iter()
+                    .filter(|(u, _, _)| u.as_deref() == Some(*user))
+                    .filter_map(|(_, c, _)| c)
+                    .collect();
+                if clients.is_empty() {
+                    return Err(no_node(path));
+                }
+                clients.sort();
+                clients
+            }
             ["config", "brokers"] => ids(self.meta.brokers.keys().copied().collect()),
             ["consumers"] => {
                 let mut g: Vec<String> = self
@@ -349,11 +386,36 @@ impl Tree {
                 // ZooKeeper held the salt and keys too; the API shows only
                 // the mechanisms and their iteration counts.
                 let users = self.scram_users().await?;
-                let creds = users.get(*user).ok_or_else(|| no_node(path))?;
-                let config: BTreeMap<&str, String> = creds
-                    .iter()
-                    .map(|(m, i)| (m.name(), format!("iterations={i}")))
+                let mut config: BTreeMap<String, String> = users
+                    .get(*user)
+                    .into_iter()
+                    .flatten()
+                    .map(|(m, i)| (m.name().to_string(), format!("iterations={i}")))
                     .collect();
+                let quotas = self.quotas().await;
+                let mine = quotas
+                    .iter()
+                    .find(|(u, c, _)| u.as_deref() == Some(*user) && c.is_none());
+                if let Some((_, _, q)) = mine {
+                    config.extend(q.iter().map(|(k, v)| (k.clone(), v.to_string())));
+                }
+                let has_clients = quotas
+                    .iter()
+                    .any(|(u, c, _)| u.as_deref() == Some(*user) && c.is_some());
+                if config.is_empty() && !has_clients {
+                    return Err(no_node(path));
+                }
+                json!({"version": 1, "config": config})
+            }
+            ["config", "users", _, "clients", client] | ["config", "clients", client] => {
+                let user = (parts.len() == 5).then(|| parts[2]);
+                let quotas = self.quotas().await;
+                let (_, _, q) = quotas
+                    .iter()
+                    .find(|(u, c, _)| u.as_deref() == user && c.as_deref() == Some(*client))
+                    .ok_or_else(|| no_node(path))?;
+                let config: BTreeMap<&String, String> =
+                    q.iter().map(|(k, v)| (k, v.to_string())).collect();
                 json!({"version": 1, "config": config})
             }
             ["config", "brokers", id] => {
@@ -442,6 +504,8 @@ impl Tree {
                 | ["config", "brokers"]
                 | ["config", "topics"]
                 | ["config", "users"]
+                | ["config", "clients"]
+                | ["config", "users", _, "clients"]
                 | ["consumers"]
                 | ["kafka-acl"]
                 | ["kafka-acl", _]
@@ -465,6 +529,23 @@ impl Tree {
             ) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Client quotas as (user, client id, quotas), `<default>` for the
+    /// defaults; none from a cluster that does not let us see them.
+    async fn quotas(&self) -> Vec<(Option<String>, Option<String>, BTreeMap<String, f64>)> {
+        let name = |n: &Option<String>| n.clone().unwrap_or_else(|| "<default>".to_string());
+        self.client
+            .describe_client_quotas(&[])
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(entity, q)| {
+                let part =
+                    |kind: &str| entity.iter().find(|(t, _)| t == kind).map(|(_, n)| name(n));
+                (part("user"), part("client-id"), q)
+            })
+            .collect()
     }
 
     /// SCRAM users; none from a cluster that does not keep them.
