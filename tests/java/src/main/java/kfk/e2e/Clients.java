@@ -57,6 +57,10 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *         until IDLE_MS pass without a record once one was read
  * admin BOOTSTRAP TOPIC TIME   the AdminClient's calls on TOPIC (which has
  *         records before and after TIME, ms), one line per call
+ * probe BOOTSTRAP produce|consume TOPIC GROUP   one record written, or read
+ *         in GROUP, within 15 s: {"ok":true} or {"ok":false,"error":NAME}
+ *         with the exception's class and message (authorization,
+ *         authentication)
  * </pre>
  * With KFK_TEST_SASL=MECHANISM:USER:PASSWORD every client authenticates on a
  * SASL_PLAINTEXT listener.
@@ -69,10 +73,51 @@ public final class Clients {
             case "produce" -> System.exit(produce(args[1], args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4])));
             case "admin" -> admin(args[1], args[2], Long.parseLong(args[3]));
             case "consume" -> consume(args[1], args[2], args[3], args[4], args[5], Long.parseLong(args[6]));
+            case "probe" -> probe(args[1], args[2], args[3], args[4]);
             default -> {
                 System.err.println("unknown mode " + args[0]);
                 System.exit(2);
             }
+        }
+    }
+
+    /** One produce or group read, reporting success or the error met. */
+    static void probe(String bootstrap, String action, String topic, String group) {
+        try {
+            if (action.equals("produce")) {
+                Properties props = base(bootstrap);
+                props.put(ProducerConfig.ACKS_CONFIG, "all");
+                String patience = String.valueOf(1000 * Integer.parseInt(
+                        System.getenv().getOrDefault("KFK_TEST_PATIENCE_S", "15")));
+                props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, patience);
+                props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, patience);
+                props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, patience);
+                props.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+                props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+                props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+                try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
+                    producer.send(new ProducerRecord<>(topic, "probe")).get();
+                }
+                emit(obj("ok", true));
+            } else {
+                Properties props = base(bootstrap);
+                props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+                props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+                props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+                props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+                try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props)) {
+                    consumer.subscribe(List.of(topic));
+                    long deadline = System.currentTimeMillis() + 30000;
+                    int read = 0;
+                    while (read == 0 && System.currentTimeMillis() < deadline) {
+                        read += consumer.poll(Duration.ofMillis(500)).count();
+                    }
+                    emit(read > 0 ? obj("ok", true) : obj("ok", false, "error", "nothing read"));
+                }
+            }
+        } catch (Exception e) {
+            Throwable t = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            emit(obj("ok", false, "error", t.getClass().getSimpleName() + ": " + t.getMessage()));
         }
     }
 
