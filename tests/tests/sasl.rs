@@ -314,3 +314,113 @@ fn the_java_client_authenticates_with_scram() {
         .count();
     assert_eq!(read, 200);
 }
+
+/// KIP-368: with `connections.max.reauth.ms`, a SASL session ends; clients
+/// that renew it (Kafka's Java client) go on over the same connection, kfk
+/// connects anew before its session ends, and a connection that lets it
+/// lapse is closed at its next request (librdkafka 2.0 then reconnects).
+#[test]
+fn sasl_sessions_expire_and_clients_renew_them() {
+    let kfkd = Kfkd::start_with_sasl(&[
+        "--connections-max-reauth-ms",
+        "1500",
+        "--group-initial-rebalance-delay-ms",
+        "0",
+    ]);
+    let sasl = format!("127.0.0.1:{}", kfkd.sasl_port.unwrap());
+    let home = Home::new();
+    for m in ["SCRAM-SHA-256", "SCRAM-SHA-512"] {
+        home.ok_stdin(
+            &[
+                "-b",
+                &kfkd.bootstrap(),
+                "users",
+                "create",
+                "eve",
+                "--mechanism",
+                m,
+            ],
+            "eve-secret\n",
+        );
+    }
+    home.ok(&[
+        "-b",
+        &kfkd.bootstrap(),
+        "topics",
+        "create",
+        "renewed",
+        "-p",
+        "1",
+    ]);
+    // The Java client: 120 records over four seconds, sessions of 1.5 s.
+    let mut java = kfk_e2e::kafka_tools::java();
+    java.env("KFK_TEST_SASL", "SCRAM-SHA-512:eve:eve-secret")
+        .args(["kfk.e2e.Clients", "produce", &sasl, "renewed", "120", "30"]);
+    let produced = run_unchecked(&mut java, Duration::from_secs(120));
+    assert!(produced.status.success(), "{}", text(&produced));
+    assert_eq!(
+        kfk_e2e::json_lines(&String::from_utf8_lossy(&produced.stdout)).len(),
+        120
+    );
+    assert!(kfkd.log().contains("re-authenticated"), "{}", kfkd.log());
+    // kfk, writing for longer than a session, one line at a time.
+    let kfk_home = Home::new().with_env("KFK_SASL_PASSWORD", "eve-secret");
+    let mut cmd = Command::new(kfk_e2e::bin("kfk"));
+    kfk_home.env(&mut cmd);
+    let mut writer = cmd
+        .args([
+            "-b",
+            &sasl,
+            "--sasl-mechanism",
+            "SCRAM-SHA-256",
+            "--sasl-username",
+            "eve",
+        ])
+        .args(["produce", "renewed"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kfk");
+    let mut input = writer.stdin.take().unwrap();
+    for i in 0..8 {
+        writeln!(input, "late {i}").unwrap();
+        input.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    drop(input);
+    let out = writer.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    // librdkafka 2.0 does not renew: it is closed and reconnects, and
+    // still reads everything.
+    let read = run_unchecked(
+        kcat(
+            kfkd.sasl_port.unwrap(),
+            "SCRAM-SHA-256",
+            "eve",
+            "eve-secret",
+        )
+        .args(["-C", "-t", "renewed", "-e", "-q"]),
+        T,
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&read.stdout).lines().count(),
+        128,
+        "{}",
+        text(&read)
+    );
+    let read = kfk_home.ok(&[
+        "-b",
+        &sasl,
+        "--sasl-mechanism",
+        "SCRAM-SHA-256",
+        "--sasl-username",
+        "eve",
+        "consume",
+        "renewed",
+        "--from-beginning",
+        "--max-messages",
+        "128",
+    ]);
+    assert!(read.ends_with("late 7\n"), "{read}");
+}

@@ -226,7 +226,7 @@ impl Client {
     pub async fn connection(&self, addr: &str) -> Result<Arc<Connection>> {
         let mut conns = self.conns.lock().await;
         if let Some(c) = conns.get(addr)
-            && c.is_open()
+            && c.is_usable()
         {
             return Ok(Arc::clone(c));
         }

@@ -43,6 +43,9 @@ pub struct Connection {
     /// Until when the broker asked for quiet (a quota's throttle time):
     /// requests wait until then before they are sent (KIP-219).
     quiet_until: Mutex<Option<tokio::time::Instant>>,
+    /// When the broker ends this connection's SASL session (KIP-368), and
+    /// from when on it is no longer handed out for new requests.
+    session: Mutex<Option<(std::time::Instant, std::time::Instant)>>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -186,6 +189,7 @@ impl Connection {
             timeout,
             reader,
             quiet_until: Mutex::new(None),
+            session: Mutex::new(None),
         };
         let req = ApiVersionsRequest::default()
             .with_client_software_name(StrBytes::from_static_str("kfk"))
@@ -280,6 +284,26 @@ impl Connection {
     /// I/O errors.
     pub async fn send_no_response<R: Request>(&self, req: &R, version: i16) -> Result<()> {
         self.write(req, version, false).await.map(|_| ())
+    }
+
+    /// Notes a SASL session lifetime (`session_lifetime_ms`, 0 for none):
+    /// once four fifths of it have passed, the client connects anew rather
+    /// than have the broker close the connection under a request.
+    pub(crate) fn session_lasts(&self, lifetime_ms: i64) {
+        let lifetime = Duration::from_millis(u64::try_from(lifetime_ms).unwrap_or(0));
+        if lifetime.is_zero() {
+            return;
+        }
+        let now = std::time::Instant::now();
+        *kfk_sync::lock(&self.session) = Some((now + lifetime * 4 / 5, now + lifetime));
+    }
+
+    /// Whether this connection should still be given new requests: open,
+    /// and its SASL session (if it has one) not about to end.
+    pub fn is_usable(&self) -> bool {
+        self.is_open()
+            && kfk_sync::lock(&self.session)
+                .is_none_or(|(renew, _)| std::time::Instant::now() < renew)
     }
 
     /// Honours a response's `throttle_time_ms`: the next requests on this

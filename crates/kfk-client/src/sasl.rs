@@ -52,6 +52,7 @@ impl Connection {
                     .map_or_else(|| "refused".to_string(), |m| m.to_string()),
             ));
         }
+        self.session_lasts(resp.session_lifetime_ms);
         Ok(resp.auth_bytes.to_vec())
     }
 

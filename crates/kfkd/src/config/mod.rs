@@ -112,6 +112,8 @@ settings! {
     inter_broker_listener_name: String = String::new(), "inter.broker.listener.name", "KFKD_INTER_BROKER_LISTENER_NAME";
     /// SASL mechanisms SASL listeners offer: SCRAM-SHA-256, SCRAM-SHA-512, PLAIN (checked against the SCRAM credentials) [sasl.enabled.mechanisms].
     sasl_enabled_mechanisms: String = "SCRAM-SHA-256,SCRAM-SHA-512".to_string(), "sasl.enabled.mechanisms", "KFKD_SASL_ENABLED_MECHANISMS";
+    /// How long a SASL session lasts before the client must authenticate again (KIP-368); 0: for ever [connections.max.reauth.ms].
+    connections_max_reauth_ms: u64 = 0, "connections.max.reauth.ms", "KFKD_CONNECTIONS_MAX_REAUTH_MS";
     /// How long a failed authentication waits before its answer and the connection's close, slowing password guessing [connection.failed.authentication.delay.ms].
     connection_failed_authentication_delay_ms: u64 = 100, "connection.failed.authentication.delay.ms", "KFKD_CONNECTION_FAILED_AUTHENTICATION_DELAY_MS";
     /// PEM file with this broker's TLS certificate chain and private key, for SSL and SASL_SSL listeners (and its client certificate towards other brokers) [ssl.keystore.location].

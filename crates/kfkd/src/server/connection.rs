@@ -48,6 +48,8 @@ enum Closed {
     AuthenticationFailed,
     /// A TLS ClientHello arrived on a listener without TLS.
     TlsOnPlaintext,
+    /// The SASL session outlived `connections.max.reauth.ms` unrenewed.
+    SessionExpired,
 }
 
 /// Waits for `bytes` of the broker's request memory; `None` when the broker
@@ -181,6 +183,9 @@ pub(crate) async fn serve(
             info!(%peer, api = ?key, listener = %listener.name, "closing connection: request before SASL authentication")
         }
         Closed::AuthenticationFailed => debug!(%peer, "closed after a failed authentication"),
+        Closed::SessionExpired => {
+            info!(%peer, listener = %listener.name, "closing connection: its SASL session expired (connections.max.reauth.ms) without re-authentication")
+        }
         Closed::TlsOnPlaintext => {
             info!(%peer, listener = %listener.name, "closing connection: the client speaks TLS to a listener without it (security.protocol SSL or SASL_SSL against {})", listener.protocol.name())
         }
@@ -321,6 +326,7 @@ async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(
                         return Closed::AuthenticationFailed;
                     }
                     Ok(super::sasl::Outcome::Refuse(key)) => return Closed::Unauthenticated(key),
+                    Ok(super::sasl::Outcome::Expired) => return Closed::SessionExpired,
                     Err(e) => return Closed::Frame(e),
                 }
                 match api::handle(

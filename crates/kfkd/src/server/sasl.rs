@@ -40,6 +40,12 @@ pub(crate) struct Sasl {
     step: Step,
     /// The handshake was v0: tokens come bare, not in SaslAuthenticate.
     raw: bool,
+    /// When the authenticated session ends (`connections.max.reauth.ms`,
+    /// KIP-368): the client must authenticate again before, or be closed.
+    expires: Option<std::time::Instant>,
+    /// Who the connection was before a re-authentication in progress: it
+    /// stays that principal meanwhile and must come out as the same one.
+    previous: Option<String>,
 }
 
 /// What to do with a request.
@@ -52,6 +58,8 @@ pub(crate) enum Outcome {
     ReplyAndClose(BytesMut),
     /// Close without answering (a request before authentication).
     Refuse(ApiKey),
+    /// Close: the session's lifetime is over and it was not renewed.
+    Expired,
 }
 
 /// Logs a failed login and holds its answer for
@@ -75,6 +83,8 @@ impl Sasl {
                 Step::Open
             },
             raw: false,
+            expires: None,
+            previous: None,
         }
     }
 
@@ -94,6 +104,10 @@ impl Sasl {
         let (reply, fail) = self.authenticate(broker, token);
         match fail {
             None => {
+                if let Err(why) = self.authenticated(broker) {
+                    failed_slowly(broker, peer, &why).await;
+                    return (None, true);
+                }
                 if let Step::Authenticated(user) = &self.step {
                     info!(%peer, user, "authenticated");
                 }
@@ -106,12 +120,37 @@ impl Sasl {
         }
     }
 
-    /// The SASL user this connection authenticated as, if it did.
+    /// The SASL user this connection authenticated as, if it did (during
+    /// a re-authentication, the one it was).
     pub(crate) fn user(&self) -> Option<&str> {
         match &self.step {
             Step::Authenticated(u) => Some(u),
-            _ => None,
+            _ => self.previous.as_deref(),
         }
+    }
+
+    /// After a successful exchange: the session's end, and whether a
+    /// re-authentication kept the principal it had.
+    fn authenticated(&mut self, broker: &Broker) -> Result<i64, String> {
+        let Step::Authenticated(user) = &self.step else {
+            return Ok(0);
+        };
+        if let Some(before) = self.previous.take()
+            && &before != user
+        {
+            return Err(format!(
+                "re-authenticated as {user}, but the connection is {before}'s"
+            ));
+        }
+        let lifetime = broker.settings.connections_max_reauth_ms;
+        self.expires = (lifetime > 0)
+            .then(|| std::time::Instant::now() + std::time::Duration::from_millis(lifetime));
+        Ok(i64::try_from(lifetime).unwrap_or(i64::MAX))
+    }
+
+    fn expired(&self) -> bool {
+        self.expires
+            .is_some_and(|at| std::time::Instant::now() >= at)
     }
 
     fn done(&self) -> bool {
@@ -137,6 +176,16 @@ impl Sasl {
                 let resp = SaslHandshakeResponse::default()
                     .with_mechanisms(enabled.iter().map(|m| text(m.clone())).collect());
                 let mechanism = r.mechanism.to_string();
+                // KIP-368: an authenticated connection may authenticate
+                // again (v1 handshakes) when sessions expire.
+                let reauth = broker.settings.connections_max_reauth_ms > 0 && version >= 1;
+                if reauth
+                    && enabled.contains(&mechanism)
+                    && let Step::Authenticated(user) = &self.step
+                {
+                    self.previous = Some(user.clone());
+                    self.step = Step::Required;
+                }
                 let resp = if !matches!(self.step, Step::Required) {
                     // PLAINTEXT listeners and authenticated connections.
                     resp.with_error_code(ResponseError::IllegalSaslState.code())
@@ -188,8 +237,28 @@ impl Sasl {
                         )?));
                     }
                 };
+                let renewed = self.previous.is_some();
+                let resp = match self.authenticated(broker) {
+                    Ok(lifetime) => resp.with_session_lifetime_ms(lifetime),
+                    Err(why) => {
+                        failed_slowly(broker, peer, &why).await;
+                        let resp = SaslAuthenticateResponse::default()
+                            .with_error_code(ResponseError::SaslAuthenticationFailed.code())
+                            .with_error_message(Some(text(why)));
+                        return Ok(Outcome::ReplyAndClose(encode_response(
+                            api_key,
+                            version,
+                            correlation_id,
+                            &resp,
+                        )?));
+                    }
+                };
                 if let Step::Authenticated(user) = &self.step {
-                    info!(%peer, user, "authenticated");
+                    if renewed {
+                        info!(%peer, user, "re-authenticated");
+                    } else {
+                        info!(%peer, user, "authenticated");
+                    }
                 }
                 Ok(Outcome::Reply(encode_response(
                     api_key,
@@ -198,7 +267,11 @@ impl Sasl {
                     &resp,
                 )?))
             }
+            _ if self.expired() => Ok(Outcome::Expired),
             _ if self.done() || api_key == ApiKey::ApiVersions => Ok(Outcome::Serve),
+            // A re-authentication in progress: the connection is still its
+            // principal's until the session ends.
+            _ if self.previous.is_some() => Ok(Outcome::Serve),
             _ => Ok(Outcome::Refuse(api_key)),
         }
     }
