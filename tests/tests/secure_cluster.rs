@@ -6,7 +6,10 @@
 use std::process::Command;
 use std::time::Duration;
 
-use kfk_e2e::{KfkHome as Home, cluster_base_port, run_unchecked, tool, wait_until};
+use base64::Engine;
+use kfk_e2e::{
+    KfkHome as Home, cluster_base_port, free_port, http_with, run_unchecked, tool, wait_until,
+};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -31,8 +34,9 @@ fn kcat(addr: &str, ca: &str, user: &str, password: &str) -> Command {
 #[test]
 fn a_secure_local_cluster_lets_in_only_who_it_should() {
     let home = Home::new();
-    let (base, printed) = home.up_fresh(|| {
+    let ((base, rest), printed) = home.up_fresh(|| {
         let base = cluster_base_port(3);
+        let rest = free_port();
         (
             [
                 "--brokers",
@@ -40,10 +44,12 @@ fn a_secure_local_cluster_lets_in_only_who_it_should() {
                 "--base-port",
                 &base.to_string(),
                 "--secure",
+                "--rest-proxy",
+                &rest.to_string(),
             ]
             .map(String::from)
             .to_vec(),
-            base,
+            (base, rest),
         )
     });
     assert!(printed.contains("3 of 3 running"), "{printed}");
@@ -129,6 +135,64 @@ fn a_secure_local_cluster_lets_in_only_who_it_should() {
         );
         String::from_utf8_lossy(&out.stdout) == "gold\n"
     });
+
+    // The REST proxy asks for HTTP Basic credentials and reaches the
+    // cluster as that user: carol may read, not write; a stranger is 401.
+    let basic = |user: &str, pw: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"))
+        )
+    };
+    let (status, head, body) = http_with(rest, "GET", "/topics", &[], "");
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        head.to_lowercase().contains("www-authenticate: basic"),
+        "{head}"
+    );
+    let admin_auth = basic("admin", admin_password);
+    let (status, _, body) = http_with(
+        rest,
+        "GET",
+        "/topics",
+        &[("Authorization", &admin_auth)],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("vault"), "{body}");
+    let (status, _, body) = http_with(
+        rest,
+        "GET",
+        "/topics",
+        &[("Authorization", &basic("admin", "guess"))],
+        "",
+    );
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("40101"), "{body}");
+    let carol = basic("carol", "carol-secret");
+    let (status, _, body) = http_with(
+        rest,
+        "POST",
+        "/topics/vault",
+        &[
+            ("Authorization", &carol),
+            ("Content-Type", "application/vnd.kafka.json.v2+json"),
+        ],
+        r#"{"records":[{"value":"from carol"}]}"#,
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("40301"), "{body}");
+    let (status, _, body) = http_with(
+        rest,
+        "POST",
+        "/topics/vault",
+        &[
+            ("Authorization", &admin_auth),
+            ("Content-Type", "application/vnd.kafka.json.v2+json"),
+        ],
+        r#"{"records":[{"value":"from the admin"}]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
 
     // A plain `cluster up` restarts it as it was: secure, data kept.
     home.ok(&["cluster", "down"]);

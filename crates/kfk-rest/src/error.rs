@@ -45,24 +45,54 @@ impl RestError {
         RestError::new(StatusCode::UNPROCESSABLE_ENTITY, 42200, message)
     }
 
-    /// The cluster could not be reached or refused the request (50002).
-    pub fn kafka(message: impl std::fmt::Display) -> RestError {
-        RestError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            50002,
-            message.to_string(),
-        )
+    /// The cluster could not be reached or refused the request (50002);
+    /// a refused authentication is 401 (40101) and a missing ACL 403
+    /// (40301), as kafka-rest answers them.
+    pub fn kafka<E: std::fmt::Display + 'static>(e: E) -> RestError {
+        use kafka_protocol::ResponseError as K;
+        let known = (&e as &dyn std::any::Any).downcast_ref::<kfk_client::ClientError>();
+        let refused = known.and_then(|c| match c {
+            kfk_client::ClientError::Kafka { error, .. } => Some(*error),
+            kfk_client::ClientError::Unreachable { last, .. }
+                if last.contains("SaslAuthenticationFailed") =>
+            {
+                Some(K::SaslAuthenticationFailed)
+            }
+            _ => None,
+        });
+        match refused {
+            Some(K::SaslAuthenticationFailed) => RestError::unauthorized(e.to_string()),
+            Some(
+                K::TopicAuthorizationFailed
+                | K::GroupAuthorizationFailed
+                | K::ClusterAuthorizationFailed
+                | K::TransactionalIdAuthorizationFailed,
+            ) => RestError::new(StatusCode::FORBIDDEN, 40301, e.to_string()),
+            _ => RestError::new(StatusCode::INTERNAL_SERVER_ERROR, 50002, e.to_string()),
+        }
+    }
+
+    /// No credentials, or credentials the cluster refused (40101).
+    pub fn unauthorized(message: impl Into<String>) -> RestError {
+        RestError::new(StatusCode::UNAUTHORIZED, 40101, message)
     }
 }
 
 impl IntoResponse for RestError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             [(header::CONTENT_TYPE, V2_JSON)],
             json!({"error_code": self.code, "message": self.message}).to_string(),
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Basic realm=\"kfk\""),
+            );
+        }
+        response
     }
 }
 

@@ -9,6 +9,9 @@
 //! `{"error_code":..,"message":..}`, see [`error`]). `GET /openapi.yaml`
 //! describes every endpoint.
 
+pub mod auth;
+
+pub use kfk_client::ClientConfig;
 pub mod consumers;
 pub mod error;
 pub mod produce;
@@ -21,7 +24,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kfk_client::{Client, ClientConfig, Producer, ProducerConfig};
+use kfk_client::{Client, Producer, ProducerConfig};
 use tokio::sync::OnceCell;
 
 use crate::consumers::{positions, subscription};
@@ -34,10 +37,10 @@ pub const OPENAPI: &str = include_str!("../openapi.yaml");
 /// limit is of the same order).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// The proxy's shared state.
+/// One caller's state (everyone's without authentication).
 #[derive(Debug)]
 pub struct Proxy {
-    bootstrap: Vec<String>,
+    config: ClientConfig,
     /// The address it listens on, for consumer instances' `base_uri` when a
     /// request names no Host.
     listen: String,
@@ -49,9 +52,9 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn new(bootstrap: Vec<String>, listen: String) -> Proxy {
+    pub fn new(config: ClientConfig, listen: String) -> Proxy {
         Proxy {
-            bootstrap,
+            config,
             listen,
             client: OnceCell::new(),
             producer: OnceCell::new(),
@@ -66,7 +69,7 @@ impl Proxy {
     pub async fn client(&self) -> Result<Arc<Client>, RestError> {
         self.client
             .get_or_try_init(|| async {
-                Client::connect(ClientConfig::new(self.bootstrap.iter().cloned()))
+                Client::connect(self.config.clone())
                     .await
                     .map_err(RestError::kafka)
             })
@@ -120,9 +123,10 @@ async fn method_not_allowed() -> RestError {
     )
 }
 
-/// The proxy's routes over a cluster reached through `bootstrap`.
-pub fn router(bootstrap: Vec<String>, listen: String) -> Router {
-    let state: Shared = Arc::new(Proxy::new(bootstrap, listen));
+/// The proxy's routes over a cluster reached as `config` says, its callers
+/// authenticated as `auth` says.
+pub fn router(config: ClientConfig, listen: String, auth: auth::Auth) -> Router {
+    let state = Arc::new(auth::Server::new(config, listen, auth));
     Router::new()
         .route("/consumers/{group}", post(consumers::create))
         .route(
@@ -182,11 +186,11 @@ pub fn router(bootstrap: Vec<String>, listen: String) -> Router {
 }
 
 /// Serves the proxy on `listener` until the task is dropped.
-pub async fn serve(bootstrap: Vec<String>, listener: tokio::net::TcpListener) {
+pub async fn serve(config: ClientConfig, auth: auth::Auth, listener: tokio::net::TcpListener) {
     let listen = listener
         .local_addr()
         .map_or_else(|_| String::new(), |a| a.to_string());
-    if let Err(e) = axum::serve(listener, router(bootstrap, listen)).await {
+    if let Err(e) = axum::serve(listener, router(config, listen, auth)).await {
         tracing::error!(error = %e, "REST proxy stopped");
     }
 }

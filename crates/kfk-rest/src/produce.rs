@@ -3,8 +3,8 @@
 //! shared producer so each reaches its partition's leader wherever it is.
 
 use axum::body::Bytes;
+use axum::extract::Path;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine;
 use kfk_client::NewRecord;
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Shared;
+use crate::auth::Caller;
 use crate::error::{RestError, RestResult};
 use crate::topics::{ok, topic_info};
 
@@ -149,7 +150,7 @@ async fn produce(
 }
 
 pub async fn to_topic(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     name: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -159,7 +160,7 @@ pub async fn to_topic(
 }
 
 pub async fn to_partition(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     path: Result<Path<(String, i32)>, PathRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,

@@ -2,14 +2,15 @@
 //! `/topics/{t}/partitions[/{p}]` (kafka-rest v2) and `/v3/clusters`,
 //! `/v3/clusters/{id}/topics`, each from fresh cluster metadata.
 
+use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kfk_client::{Metadata, PartitionInfo, TopicInfo};
 use serde_json::{Value, json};
 
 use crate::Shared;
+use crate::auth::Caller;
 use crate::error::{RestError, RestResult, V2_JSON};
 
 /// A v2 answer.
@@ -66,14 +67,14 @@ fn partition_json(p: &PartitionInfo) -> Value {
     })
 }
 
-pub async fn brokers(State(proxy): State<Shared>) -> RestResult {
+pub async fn brokers(Caller(proxy): Caller) -> RestResult {
     let meta = metadata(&proxy, None).await?;
     Ok(ok(
         json!({"brokers": meta.brokers.keys().collect::<Vec<_>>()}),
     ))
 }
 
-pub async fn list(State(proxy): State<Shared>) -> RestResult {
+pub async fn list(Caller(proxy): Caller) -> RestResult {
     let meta = metadata(&proxy, None).await?;
     let names: Vec<&String> = meta
         .topics
@@ -83,10 +84,7 @@ pub async fn list(State(proxy): State<Shared>) -> RestResult {
     Ok(ok(json!(names)))
 }
 
-pub async fn get(
-    State(proxy): State<Shared>,
-    name: Result<Path<String>, PathRejection>,
-) -> RestResult {
+pub async fn get(Caller(proxy): Caller, name: Result<Path<String>, PathRejection>) -> RestResult {
     let Path(name) = name?;
     let t = topic_info(&proxy, &name).await?;
     let client = proxy.client().await?;
@@ -105,7 +103,7 @@ pub async fn get(
 }
 
 pub async fn partitions(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     name: Result<Path<String>, PathRejection>,
 ) -> RestResult {
     let Path(name) = name?;
@@ -116,7 +114,7 @@ pub async fn partitions(
 }
 
 pub async fn partition(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     path: Result<Path<(String, i32)>, PathRejection>,
 ) -> RestResult {
     let Path((name, p)) = path?;
@@ -129,7 +127,7 @@ pub async fn partition(
 /// `GET /topics/{t}/partitions/{p}/offsets`: the partition's first and
 /// next offsets.
 pub async fn partition_offsets(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     path: Result<Path<(String, i32)>, PathRejection>,
 ) -> RestResult {
     let Path((name, p)) = path?;
@@ -158,7 +156,7 @@ pub async fn partition_offsets(
     ))
 }
 
-pub async fn v3_clusters(State(proxy): State<Shared>) -> RestResult {
+pub async fn v3_clusters(Caller(proxy): Caller) -> RestResult {
     let meta = metadata(&proxy, None).await?;
     let id = meta.cluster_id.unwrap_or_default();
     Ok(v3(json!({
@@ -174,7 +172,7 @@ pub async fn v3_clusters(State(proxy): State<Shared>) -> RestResult {
 }
 
 pub async fn v3_topics(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     cluster: Result<Path<String>, PathRejection>,
 ) -> RestResult {
     let Path(cluster) = cluster?;

@@ -340,6 +340,12 @@ pub struct RestProxyArgs {
     /// Address to serve HTTP on.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8082")]
     pub listen: String,
+    /// Ask callers for HTTP Basic credentials and reach the cluster as
+    /// them: each user authenticates to the brokers with SASL (the mechanism
+    /// of kfk's SASL settings, else SCRAM-SHA-512), so ACLs decide what a
+    /// REST user may do.
+    #[arg(long)]
+    pub basic_auth: bool,
 }
 
 #[derive(Debug, Args)]

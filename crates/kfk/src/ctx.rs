@@ -96,6 +96,26 @@ impl Ctx {
     /// # Errors
     /// When no cluster is named or none of its brokers answers.
     pub async fn client(&self) -> CliResult<Arc<Client>> {
+        let (config, protocol) = self.client_config()?;
+        Client::connect(config).await.map_err(|e| {
+            let plaintext = !protocol.tls();
+            let err = CliError::from(e);
+            if plaintext && err.message.contains("an SSL or SASL_SSL listener needs") {
+                err.hint(
+                    "connect with --security-protocol SSL (or SASL_SSL) and --ssl-ca-file CA.pem",
+                )
+            } else {
+                err
+            }
+        })
+    }
+
+    /// How to reach the cluster (bootstrap, timeouts, TLS and SASL), and
+    /// the security protocol that makes.
+    ///
+    /// # Errors
+    /// When nothing names a cluster, or the security settings are unusable.
+    pub fn client_config(&self) -> CliResult<(ClientConfig, crate::security::SecurityProtocol)> {
         let (bootstrap, _) = self.bootstrap()?;
         let mut config = ClientConfig::new(
             bootstrap
@@ -118,21 +138,7 @@ impl Ctx {
                 password: sasl.password()?,
             });
         }
-        Client::connect(config).await.map_err(|e| {
-            let plaintext = !security.protocol.tls();
-            let err = CliError::from(e);
-            if plaintext
-                && err
-                    .message
-                    .contains("closed the connection at the first request")
-            {
-                err.hint(
-                    "connect with --security-protocol SSL (or SASL_SSL) and --ssl-ca-file CA.pem",
-                )
-            } else {
-                err
-            }
-        })
+        Ok((config, security.protocol))
     }
 
     /// The current profile's SASL settings, when it has a mechanism and a

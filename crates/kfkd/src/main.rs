@@ -131,7 +131,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (REST proxy): {e}"))?;
         info!(rest = %l.local_addr()?, "REST proxy listening");
         Some(tokio::spawn(kfk_rest::serve(
-            vec![broker.settings.advertised()],
+            kfk_rest::ClientConfig::new([broker.settings.advertised()]),
+            kfk_rest::auth::Auth::None,
             l,
         )))
     };

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::Path;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use base64::Engine;
@@ -22,6 +22,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Shared;
+use crate::auth::Caller;
 use crate::error::{RestError, RestResult};
 use crate::produce::Embedded;
 use crate::topics::ok;
@@ -108,7 +109,7 @@ pub(crate) fn body<T: serde::de::DeserializeOwned>(
 }
 
 pub async fn create(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     group: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     bytes: Result<Bytes, BytesRejection>,
@@ -309,7 +310,7 @@ async fn commit_delivered(proxy: &Shared, group: &str, i: &Instance) -> Result<(
 }
 
 pub async fn records(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> RestResult {
     let Path((group, name)) = path?;
@@ -354,7 +355,7 @@ pub async fn records(
 }
 
 pub async fn commit(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     path: Result<Path<(String, String)>, PathRejection>,
     bytes: Result<Bytes, BytesRejection>,
 ) -> RestResult {
@@ -374,7 +375,7 @@ pub async fn commit(
 }
 
 pub async fn delete(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> RestResult {
     let Path((group, name)) = path?;

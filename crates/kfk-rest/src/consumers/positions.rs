@@ -3,8 +3,8 @@
 //! committed, `GET .../offsets`.
 
 use axum::body::Bytes;
+use axum::extract::Path;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use kfk_client::StartOffset;
@@ -14,6 +14,7 @@ use serde_json::json;
 use super::subscription::PartitionsBody;
 use super::{body, ensure_ready, instance};
 use crate::Shared;
+use crate::auth::Caller;
 use crate::error::{RestError, RestResult};
 use crate::topics::ok;
 
@@ -67,7 +68,7 @@ async fn seek(
 
 /// `POST .../positions`: `{"offsets":[{"topic","partition","offset"}]}`.
 pub async fn to_offsets(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     path: Result<Path<(String, String)>, PathRejection>,
     bytes: Result<Bytes, BytesRejection>,
 ) -> RestResult {
@@ -100,7 +101,7 @@ fn to_edge(
 
 /// `POST .../positions/beginning`: `{"partitions":[{"topic","partition"}]}`.
 pub async fn to_beginning(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     path: Result<Path<(String, String)>, PathRejection>,
     bytes: Result<Bytes, BytesRejection>,
 ) -> RestResult {
@@ -111,7 +112,7 @@ pub async fn to_beginning(
 
 /// `POST .../positions/end`: `{"partitions":[{"topic","partition"}]}`.
 pub async fn to_end(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     path: Result<Path<(String, String)>, PathRejection>,
     bytes: Result<Bytes, BytesRejection>,
 ) -> RestResult {
@@ -123,7 +124,7 @@ pub async fn to_end(
 /// `GET .../offsets` with `{"partitions":[...]}`: the group's committed
 /// offsets of those partitions (every committed one with no body).
 pub async fn committed(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     path: Result<Path<(String, String)>, PathRejection>,
     bytes: Result<Bytes, BytesRejection>,
 ) -> RestResult {

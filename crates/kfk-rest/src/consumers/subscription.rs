@@ -3,15 +3,15 @@
 //! by hand), mutually exclusive as in Kafka's consumer.
 
 use axum::body::Bytes;
+use axum::extract::Path;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{Interest, body, instance, matching_topics};
-use crate::Shared;
+use crate::auth::Caller;
 use crate::error::{RestError, RestResult};
 use crate::topics::ok;
 
@@ -43,7 +43,7 @@ fn exclusive() -> RestError {
 
 /// `POST .../subscription`: `{"topics":[...]}` or `{"topic_pattern":"re"}`.
 pub async fn subscribe(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     path: Result<Path<(String, String)>, PathRejection>,
     bytes: Result<Bytes, BytesRejection>,
 ) -> RestResult {
@@ -76,7 +76,7 @@ pub async fn subscribe(
 /// `GET .../subscription`: the topics subscribed to (for a pattern, the
 /// topics it matches now).
 pub async fn get_subscription(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> RestResult {
     let Path((group, name)) = path?;
@@ -92,7 +92,7 @@ pub async fn get_subscription(
 
 /// `DELETE .../subscription`: leaves the group; the instance stays.
 pub async fn unsubscribe(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> RestResult {
     let Path((group, name)) = path?;
@@ -107,7 +107,7 @@ pub async fn unsubscribe(
 
 /// `POST .../assignments`: read these partitions, outside any rebalance.
 pub async fn assign(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     path: Result<Path<(String, String)>, PathRejection>,
     bytes: Result<Bytes, BytesRejection>,
 ) -> RestResult {
@@ -136,7 +136,7 @@ pub async fn assign(
 /// `GET .../assignments`: the partitions the instance reads now (none
 /// before a subscribed instance's first read, as in kafka-rest).
 pub async fn get_assignments(
-    State(proxy): State<Shared>,
+    Caller(proxy): Caller,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> RestResult {
     let Path((group, name)) = path?;

@@ -10,13 +10,19 @@ use crate::output;
 pub const READY: &str = "REST proxy listening on";
 
 pub async fn run(ctx: &Ctx, args: &RestProxyArgs) -> CliResult {
-    let (bootstrap, _) = ctx.bootstrap()?;
-    let brokers: Vec<String> = bootstrap
-        .split(',')
-        .map(str::trim)
-        .filter(|b| !b.is_empty())
-        .map(str::to_string)
-        .collect();
+    let (mut config, _) = ctx.client_config()?;
+    let brokers = config.bootstrap.clone();
+    let auth = if args.basic_auth {
+        // Callers authenticate as themselves: the proxy's own SASL
+        // identity (if any) only says which mechanism the cluster takes.
+        let mechanism = config
+            .sasl
+            .take()
+            .map_or_else(|| "SCRAM-SHA-512".to_string(), |s| s.mechanism);
+        kfk_rest::auth::Auth::Basic { mechanism }
+    } else {
+        kfk_rest::auth::Auth::None
+    };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| {
@@ -26,7 +32,7 @@ pub async fn run(ctx: &Ctx, args: &RestProxyArgs) -> CliResult {
     let addr = listener.local_addr()?;
     // Status goes to stderr whatever -q says: it is this process's log.
     eprintln!("{READY} http://{addr} for {}", brokers.join(","));
-    let serve = kfk_rest::serve(brokers, listener);
+    let serve = kfk_rest::serve(config, auth, listener);
     tokio::select! {
         () = serve => Err(CliError::new("the REST proxy stopped")),
         () = shutdown() => {

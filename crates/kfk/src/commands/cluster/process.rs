@@ -146,6 +146,10 @@ pub(super) async fn start_rest_proxy(state: &ClusterState, port: u16) -> CliResu
     let mut cmd = Command::new(&kfk);
     cmd.args(["-b", &state.bootstrap(), "rest-proxy", "--listen"])
         .arg(format!("127.0.0.1:{port}"));
+    // A secure cluster's proxy asks its callers who they are.
+    if state.secure.is_some() {
+        cmd.arg("--basic-auth");
+    }
     let (pid, log_start) = spawn_logged(cmd, &log_path)?;
     let proxy = LocalRestProxy {
         pid,
