@@ -120,6 +120,24 @@ fn scram_and_plain_clients_authenticate_and_strangers_do_not() {
     assert!(!out.status.success(), "{}", text(&out));
     let log = kfkd.log();
     assert!(log.contains("failed authentication"), "{log}");
+    // Each failure from this one address waited longer than the last.
+    let delays: Vec<u64> = log
+        .lines()
+        .filter(|l| l.contains("failed authentication"))
+        .filter_map(|l| {
+            l.split("delay_ms=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(delays.len() >= 2 && delays[0] == 50, "{delays:?}");
+    assert!(
+        delays.windows(2).all(|w| w[1] >= w[0]) && delays[delays.len() - 1] > 50,
+        "{delays:?}"
+    );
     assert!(log.contains("request before SASL authentication"), "{log}");
     // The PLAINTEXT listener still serves, advertising itself.
     let out = run_unchecked(

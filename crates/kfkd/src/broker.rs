@@ -77,6 +77,8 @@ pub struct Broker {
     pub(crate) authorizer: Option<kfk_acl::Authorizer>,
     /// Client quota sensors (produce and fetch bytes, request time).
     pub(crate) quotas: crate::client_quota::QuotaManager,
+    /// Failed authentications by source address, to slow guessing.
+    pub(crate) failed_logins: crate::server::failed_logins::FailedLogins,
 }
 
 impl std::fmt::Debug for Broker {
@@ -279,6 +281,7 @@ impl Broker {
             inter_broker_tls,
             authorizer,
             quotas: crate::client_quota::QuotaManager::default(),
+            failed_logins: crate::server::failed_logins::FailedLogins::default(),
             node_id: settings.node_id,
             cluster_id: store.cluster_id.clone(),
             settings,

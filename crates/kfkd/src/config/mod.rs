@@ -114,7 +114,7 @@ settings! {
     sasl_enabled_mechanisms: String = "SCRAM-SHA-256,SCRAM-SHA-512".to_string(), "sasl.enabled.mechanisms", "KFKD_SASL_ENABLED_MECHANISMS";
     /// How long a SASL session lasts before the client must authenticate again (KIP-368); 0: for ever [connections.max.reauth.ms].
     connections_max_reauth_ms: u64 = 0, "connections.max.reauth.ms", "KFKD_CONNECTIONS_MAX_REAUTH_MS";
-    /// How long a failed authentication waits before its answer and the connection's close, slowing password guessing [connection.failed.authentication.delay.ms].
+    /// How long a failed authentication waits before its answer and the connection's close, doubled for each recent failure from the same address (up to 64 times), slowing password guessing [connection.failed.authentication.delay.ms].
     connection_failed_authentication_delay_ms: u64 = 100, "connection.failed.authentication.delay.ms", "KFKD_CONNECTION_FAILED_AUTHENTICATION_DELAY_MS";
     /// PEM file with this broker's TLS certificate chain and private key, for SSL and SASL_SSL listeners (and its client certificate towards other brokers) [ssl.keystore.location].
     ssl_keystore_location: PathBuf = PathBuf::new(), "ssl.keystore.location", "KFKD_SSL_KEYSTORE_LOCATION";

@@ -19,6 +19,7 @@ use crate::config::{Listener, SecurityProtocol};
 
 mod bad_frames;
 pub mod connection;
+pub(crate) mod failed_logins;
 mod sasl;
 
 /// How long connections get to finish their request in hand at shutdown.

@@ -63,11 +63,14 @@ pub(crate) enum Outcome {
 }
 
 /// Logs a failed login and holds its answer for
-/// `connection.failed.authentication.delay.ms`, slowing password guessing.
+/// `connection.failed.authentication.delay.ms`, longer for a source that
+/// keeps failing, slowing password guessing.
 async fn failed_slowly(broker: &Broker, peer: SocketAddr, why: &str) {
-    info!(%peer, reason = %why, "failed authentication");
-    let delay = broker.settings.connection_failed_authentication_delay_ms;
-    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    let base =
+        std::time::Duration::from_millis(broker.settings.connection_failed_authentication_delay_ms);
+    let delay = broker.failed_logins.delay(peer.ip(), base);
+    info!(%peer, reason = %why, delay_ms = delay.as_millis() as u64, "failed authentication");
+    tokio::time::sleep(delay).await;
 }
 
 fn text(s: impl Into<String>) -> StrBytes {
