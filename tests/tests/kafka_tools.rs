@@ -1026,3 +1026,183 @@ fn kafka_producer_and_consumer_perf_tests() {
         .count();
     assert_eq!(count, 20000);
 }
+
+/// kafka-acls and kafka-configs' quotas and SCRAM users against a broker
+/// with an authorizer: what Kafka's tools write, kfk reads, and the other
+/// way round.
+#[test]
+fn kafka_acls_and_kafka_configs_quotas_and_users() {
+    let kfkd = kfk_e2e::Kfkd::start_with(&[
+        "--authorizer-class-name",
+        "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "--super-users",
+        "User:ANONYMOUS",
+    ]);
+    let bs = kfkd.bootstrap();
+    let home = Home::new();
+    let mut kafka = KafkaTools::start();
+    let acls = |kafka: &mut KafkaTools, args: &[&str]| {
+        let mut all = vec!["--bootstrap-server", bs.as_str()];
+        all.extend_from_slice(args);
+        kafka.ok("kafka-acls", &all)
+    };
+    acls(
+        &mut kafka,
+        &[
+            "--add",
+            "--allow-principal",
+            "User:alice",
+            "--operation",
+            "Read",
+            "--operation",
+            "Describe",
+            "--topic",
+            "orders",
+        ],
+    );
+    acls(
+        &mut kafka,
+        &[
+            "--add",
+            "--deny-principal",
+            "User:bob",
+            "--operation",
+            "Write",
+            "--topic",
+            "pay",
+            "--resource-pattern-type",
+            "prefixed",
+        ],
+    );
+    let listed = acls(&mut kafka, &["--list", "--topic", "orders"]);
+    assert!(
+        listed.contains("ResourcePattern(resourceType=TOPIC, name=orders, patternType=LITERAL)"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("(principal=User:alice, host=*, operation=READ, permissionType=ALLOW)"),
+        "{listed}"
+    );
+    let ours = home.json(&["-b", &bs, "acls", "list"]);
+    assert_eq!(ours.as_array().unwrap().len(), 3, "{ours}");
+    // kfk's ACL, read by kafka-acls.
+    home.ok(&[
+        "-b",
+        &bs,
+        "acls",
+        "create",
+        "--allow-principal",
+        "User:carol",
+        "--operation",
+        "Alter",
+        "--cluster",
+    ]);
+    let listed = acls(&mut kafka, &["--list", "--cluster"]);
+    assert!(
+        listed.contains("(principal=User:carol, host=*, operation=ALTER, permissionType=ALLOW)"),
+        "{listed}"
+    );
+    acls(
+        &mut kafka,
+        &[
+            "--remove",
+            "--force",
+            "--allow-principal",
+            "User:alice",
+            "--operation",
+            "Read",
+            "--topic",
+            "orders",
+        ],
+    );
+    let ours = home.json(&["-b", &bs, "acls", "list", "--topic", "orders"]);
+    assert_eq!(ours.as_array().unwrap().len(), 1, "{ours}");
+    assert_eq!(ours[0]["operation"], "Describe", "{ours}");
+
+    // Quotas and SCRAM users as kafka-configs sets them.
+    let configs = |kafka: &mut KafkaTools, args: &[&str]| {
+        let mut all = vec!["--bootstrap-server", bs.as_str()];
+        all.extend_from_slice(args);
+        kafka.ok("kafka-configs", &all)
+    };
+    configs(
+        &mut kafka,
+        &[
+            "--alter",
+            "--add-config",
+            "producer_byte_rate=1048576,consumer_byte_rate=2097152",
+            "--entity-type",
+            "users",
+            "--entity-name",
+            "alice",
+        ],
+    );
+    configs(
+        &mut kafka,
+        &[
+            "--alter",
+            "--add-config",
+            "SCRAM-SHA-256=[iterations=8192,password=alice-secret]",
+            "--entity-type",
+            "users",
+            "--entity-name",
+            "alice",
+        ],
+    );
+    configs(
+        &mut kafka,
+        &[
+            "--alter",
+            "--add-config",
+            "request_percentage=25",
+            "--entity-type",
+            "clients",
+            "--entity-default",
+        ],
+    );
+    let described = configs(
+        &mut kafka,
+        &[
+            "--describe",
+            "--entity-type",
+            "users",
+            "--entity-name",
+            "alice",
+        ],
+    );
+    assert!(
+        described.contains("producer_byte_rate=1048576.0"),
+        "{described}"
+    );
+    assert!(
+        described.contains("SCRAM-SHA-256=iterations=8192"),
+        "{described}"
+    );
+    let ours = home.json(&["-b", &bs, "quotas", "list"]);
+    assert_eq!(ours.as_array().unwrap().len(), 2, "{ours}");
+    let users = home.ok(&["-b", &bs, "users", "list"]);
+    assert!(users.contains("alice"), "{users}");
+    home.ok(&[
+        "-b",
+        &bs,
+        "quotas",
+        "set",
+        "--user",
+        "bob",
+        "consumer_byte_rate=1000",
+    ]);
+    let described = configs(
+        &mut kafka,
+        &[
+            "--describe",
+            "--entity-type",
+            "users",
+            "--entity-name",
+            "bob",
+        ],
+    );
+    assert!(
+        described.contains("consumer_byte_rate=1000.0"),
+        "{described}"
+    );
+}

@@ -42,6 +42,7 @@ public final class ToolDriver {
             Map.entry("kafka-producer-perf-test", "org.apache.kafka.tools.ProducerPerformance"),
             Map.entry("kafka-consumer-perf-test", "org.apache.kafka.tools.ConsumerPerformance"),
             Map.entry("kafka-delete-records", "org.apache.kafka.tools.DeleteRecordsCommand"),
+            Map.entry("kafka-acls", "org.apache.kafka.tools.AclCommand"),
             Map.entry("kafka-storage", "kafka.tools.StorageTool"));
 
     /** A tool asked the JVM to exit: the run ends with that status instead. */
