@@ -25,6 +25,7 @@ mod metadata;
 mod offset_for_leader_epoch;
 mod produce;
 mod reassignments;
+mod refusals;
 mod scram;
 mod throttle;
 mod znode_view;
@@ -168,44 +169,25 @@ async fn serve(
         };
     }
     let denied = authz::CLUSTER_DENIED.code();
-    let why = || Some(str_bytes("Cluster authorization failed.".to_string()));
+    let refused = str_bytes("Cluster authorization failed.".to_string());
+    let why = || Some(refused.clone());
     // Kafka's answer to ACL requests when no authorizer is configured.
     let off = ResponseError::SecurityDisabled.code();
-    let no_authorizer = || {
-        Some(str_bytes(
-            "No Authorizer is configured (set authorizer.class.name on the brokers).".to_string(),
-        ))
-    };
+    let no_authorizer = str_bytes(
+        "No Authorizer is configured (set authorizer.class.name on the brokers).".to_string(),
+    );
     match body {
-        RequestKind::CreateAcls(r) if !broker.authorizing() => reply!(
-            CreateAclsResponse::default().with_results(
-                r.creations
-                    .iter()
-                    .map(|_| {
-                        create_acls_response::AclCreationResult::default()
-                            .with_error_code(off)
-                            .with_error_message(no_authorizer())
-                    })
-                    .collect()
-            )
-        ),
+        RequestKind::CreateAcls(r) if !broker.authorizing() => {
+            reply!(refusals::create_acls(&r, off, &no_authorizer))
+        }
         RequestKind::DescribeAcls(_) if !broker.authorizing() => reply!(
             DescribeAclsResponse::default()
                 .with_error_code(off)
-                .with_error_message(no_authorizer())
+                .with_error_message(Some(no_authorizer))
         ),
-        RequestKind::DeleteAcls(r) if !broker.authorizing() => reply!(
-            DeleteAclsResponse::default().with_filter_results(
-                r.filters
-                    .iter()
-                    .map(|_| {
-                        delete_acls_response::DeleteAclsFilterResult::default()
-                            .with_error_code(off)
-                            .with_error_message(no_authorizer())
-                    })
-                    .collect()
-            )
-        ),
+        RequestKind::DeleteAcls(r) if !broker.authorizing() => {
+            reply!(refusals::delete_acls(&r, off, &no_authorizer))
+        }
         RequestKind::ApiVersions(r) => reply!(api_versions::handle(r)),
         RequestKind::Metadata(r) => reply!(metadata::handle(broker, client, r, version).await),
         RequestKind::Produce(mut r) => {
@@ -272,7 +254,11 @@ async fn serve(
         RequestKind::InitProducerId(r) => {
             if r.transactional_id.is_some()
                 || broker.allowed_on_cluster(client, kfk_acl::Operation::IdempotentWrite)
-                || broker.allowed_on_any(client, kfk_acl::Operation::Write, kfk_acl::ResourceType::Topic)
+                || broker.allowed_on_any(
+                    client,
+                    kfk_acl::Operation::Write,
+                    kfk_acl::ResourceType::Topic,
+                )
             {
                 reply!(init_producer_id::handle(broker, r).await)
             } else {
@@ -445,19 +431,7 @@ async fn serve(
         ),
         RequestKind::AlterUserScramCredentials(r) => on_cluster!(
             Alter,
-            AlterUserScramCredentialsResponse::default().with_results(
-                r.deletions
-                    .iter()
-                    .map(|d| d.name.clone())
-                    .chain(r.upsertions.iter().map(|u| u.name.clone()))
-                    .map(|user| {
-                        alter_user_scram_credentials_response::AlterUserScramCredentialsResult::default()
-                            .with_user(user)
-                            .with_error_code(denied)
-                            .with_error_message(why())
-                    })
-                    .collect()
-            ),
+            refusals::alter_user_scram_credentials(&r, denied, &refused),
             reply!(scram::alter(broker, r).await)
         ),
         RequestKind::DescribeClientQuotas(r) => on_cluster!(
@@ -469,40 +443,12 @@ async fn serve(
         ),
         RequestKind::AlterClientQuotas(r) => on_cluster!(
             AlterConfigs,
-            AlterClientQuotasResponse::default().with_entries(
-                r.entries
-                    .iter()
-                    .map(|e| {
-                        alter_client_quotas_response::EntryData::default()
-                            .with_error_code(denied)
-                            .with_error_message(why())
-                            .with_entity(
-                                e.entity
-                                    .iter()
-                                    .map(|d| {
-                                        alter_client_quotas_response::EntityData::default()
-                                            .with_entity_type(d.entity_type.clone())
-                                            .with_entity_name(d.entity_name.clone())
-                                    })
-                                    .collect(),
-                            )
-                    })
-                    .collect()
-            ),
+            refusals::alter_client_quotas(&r, denied, &refused),
             reply!(client_quotas::alter(broker, r).await)
         ),
         RequestKind::CreateAcls(r) => on_cluster!(
             Alter,
-            CreateAclsResponse::default().with_results(
-                r.creations
-                    .iter()
-                    .map(|_| {
-                        create_acls_response::AclCreationResult::default()
-                            .with_error_code(denied)
-                            .with_error_message(why())
-                    })
-                    .collect()
-            ),
+            refusals::create_acls(&r, denied, &refused),
             reply!(acls::create(broker, r).await)
         ),
         RequestKind::DescribeAcls(r) => on_cluster!(
@@ -514,16 +460,7 @@ async fn serve(
         ),
         RequestKind::DeleteAcls(r) => on_cluster!(
             Alter,
-            DeleteAclsResponse::default().with_filter_results(
-                r.filters
-                    .iter()
-                    .map(|_| {
-                        delete_acls_response::DeleteAclsFilterResult::default()
-                            .with_error_code(denied)
-                            .with_error_message(why())
-                    })
-                    .collect()
-            ),
+            refusals::delete_acls(&r, denied, &refused),
             reply!(acls::delete(broker, r).await)
         ),
         _ => Err(FrameError::UnsupportedVersion { api_key, version }),

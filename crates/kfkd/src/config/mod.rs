@@ -16,6 +16,15 @@ pub mod topic;
 pub use listeners::{Listener, SecurityProtocol};
 pub use tls::ServerTls;
 
+/// Settings from a YAML config file's text alone, for tests.
+#[cfg(test)]
+pub(crate) fn from_yaml(yaml: &str) -> Settings {
+    Settings::resolve(
+        &SettingArgs::default(),
+        &serde_yaml::from_str::<FileSettings>(yaml).expect("test YAML"),
+    )
+}
+
 use std::path::{Path, PathBuf};
 
 use kfk_log::LogConfig;

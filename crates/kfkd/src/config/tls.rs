@@ -154,15 +154,8 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{FileSettings, SettingArgs};
+    use super::super::from_yaml as settings;
     use super::*;
-
-    fn settings(yaml: &str) -> Settings {
-        Settings::resolve(
-            &SettingArgs::default(),
-            &serde_yaml::from_str::<FileSettings>(yaml).unwrap(),
-        )
-    }
 
     #[test]
     fn tls_listeners_need_usable_pem_files() {

@@ -120,6 +120,31 @@ fn config_access(
     }
 }
 
+/// A refused config resource: its type, name and error.
+type Refused = (i8, kafka_protocol::protocol::StrBytes, ResponseError);
+
+/// Takes out of `resources` those `op` is refused on.
+fn refused_configs<T>(
+    b: &Broker,
+    c: &ClientInfo,
+    op: Operation,
+    resources: &mut Vec<T>,
+    key: impl Fn(&T) -> (i8, &kafka_protocol::protocol::StrBytes),
+) -> Vec<Refused> {
+    let mut denied = Vec::new();
+    let _ = split_off(resources, |r| {
+        let (rtype, name) = key(r);
+        match config_access(b, c, op, rtype, name) {
+            Ok(()) => true,
+            Err(e) => {
+                denied.push((rtype, name.clone(), e));
+                false
+            }
+        }
+    });
+    denied
+}
+
 /// DescribeConfigs: DescribeConfigs on each topic, or the cluster for
 /// brokers.
 pub(in crate::api) fn describe_configs(
@@ -127,21 +152,8 @@ pub(in crate::api) fn describe_configs(
     c: &ClientInfo,
     req: &mut DescribeConfigsRequest,
 ) -> impl FnOnce(&mut DescribeConfigsResponse) + use<> {
-    let mut denied = Vec::new();
-    let _ = split_off(&mut req.resources, |r| {
-        match config_access(
-            b,
-            c,
-            Operation::DescribeConfigs,
-            r.resource_type,
-            &r.resource_name,
-        ) {
-            Ok(()) => true,
-            Err(e) => {
-                denied.push((r.resource_type, r.resource_name.clone(), e));
-                false
-            }
-        }
+    let denied = refused_configs(b, c, Operation::DescribeConfigs, &mut req.resources, |r| {
+        (r.resource_type, &r.resource_name)
     });
     move |resp| {
         resp.results
@@ -161,21 +173,8 @@ pub(in crate::api) fn alter_configs(
     c: &ClientInfo,
     req: &mut AlterConfigsRequest,
 ) -> impl FnOnce(&mut AlterConfigsResponse) + use<> {
-    let mut denied = Vec::new();
-    let _ = split_off(&mut req.resources, |r| {
-        match config_access(
-            b,
-            c,
-            Operation::AlterConfigs,
-            r.resource_type,
-            &r.resource_name,
-        ) {
-            Ok(()) => true,
-            Err(e) => {
-                denied.push((r.resource_type, r.resource_name.clone(), e));
-                false
-            }
-        }
+    let denied = refused_configs(b, c, Operation::AlterConfigs, &mut req.resources, |r| {
+        (r.resource_type, &r.resource_name)
     });
     move |resp| {
         resp.responses
@@ -195,21 +194,8 @@ pub(in crate::api) fn incremental_alter_configs(
     c: &ClientInfo,
     req: &mut IncrementalAlterConfigsRequest,
 ) -> impl FnOnce(&mut IncrementalAlterConfigsResponse) + use<> {
-    let mut denied = Vec::new();
-    let _ = split_off(&mut req.resources, |r| {
-        match config_access(
-            b,
-            c,
-            Operation::AlterConfigs,
-            r.resource_type,
-            &r.resource_name,
-        ) {
-            Ok(()) => true,
-            Err(e) => {
-                denied.push((r.resource_type, r.resource_name.clone(), e));
-                false
-            }
-        }
+    let denied = refused_configs(b, c, Operation::AlterConfigs, &mut req.resources, |r| {
+        (r.resource_type, &r.resource_name)
     });
     move |resp| {
         resp.responses
