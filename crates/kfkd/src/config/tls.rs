@@ -155,7 +155,6 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::super::from_yaml as settings;
-    use super::*;
 
     #[test]
     fn tls_listeners_need_usable_pem_files() {
