@@ -470,7 +470,7 @@ fn decode_into(
             continue;
         }
         let batch = records.slice(from..to);
-        if let Err(e) = kfk_wire::BatchHeader::parse(&batch).and_then(|h| h.validate()) {
+        if let Err(e) = kfk_wire::BatchHeader::parse(&batch).and_then(|h| h.validate_stored()) {
             let base = kfk_wire::BatchHeader::parse(&batch).map_or(pos.next, |h| h.base_offset());
             return Err(corrupt(
                 base.max(pos.next),

@@ -142,7 +142,7 @@ impl<'f> Scanner<'f> {
         self.pos = position + summary.size as u64;
         let start = (position - self.buf_start) as usize;
         let bytes = &self.buf[start..start + summary.size];
-        match BatchHeader::parse(bytes).and_then(|h| h.validate().map(|()| h)) {
+        match BatchHeader::parse(bytes).and_then(|h| h.validate_stored().map(|()| h)) {
             Ok(item) => Ok(Step::Batch { position, item }),
             Err(error) => Ok(Step::Bad { position, error }),
         }

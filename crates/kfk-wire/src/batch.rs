@@ -281,6 +281,33 @@ impl<'a> BatchHeader<'a> {
         Ok(())
     }
 
+    /// The checks of a batch already in a log, which the cleaner may have
+    /// rewritten: CRC-32C and codec as [`BatchHeader::validate`], but fewer
+    /// records than the offset delta spans (holes where records were
+    /// cleaned away; none at all for a batch kept only for its producer's
+    /// state).
+    ///
+    /// # Errors
+    /// The first failed check.
+    pub fn validate_stored(&self) -> Result<(), BatchError> {
+        let stored = self.crc();
+        let computed = crc32c::crc32c(&self.buf[ATTRIBUTES..]);
+        if stored != computed {
+            return Err(BatchError::CrcMismatch { stored, computed });
+        }
+        self.compression()?;
+        let count = self.record_count();
+        let last_offset_delta = self.last_offset_delta();
+        if count < 0 || last_offset_delta < 0 || i64::from(count) > i64::from(last_offset_delta) + 1
+        {
+            return Err(BatchError::CountMismatch {
+                count,
+                last_offset_delta,
+            });
+        }
+        Ok(())
+    }
+
     pub fn summary(&self) -> BatchSummary {
         BatchSummary::read_fields(self.buf, self.buf.len())
     }
@@ -392,6 +419,19 @@ impl<'a> BatchHeaderMut<'a> {
         BatchHeader { buf: self.buf }
     }
 
+    /// Wraps a batch whose header was copied and whose records section was
+    /// replaced: its length field does not match yet, so only the header
+    /// and the size are checked ([`BatchHeaderMut::set_records`] fixes it).
+    ///
+    /// # Errors
+    /// A buffer shorter than a batch header.
+    pub fn parse_rewritten(buf: &'a mut [u8]) -> Result<Self, BatchError> {
+        if buf.len() < HEADER_LEN {
+            return Err(BatchError::MalformedRecord("shorter than a batch header"));
+        }
+        Ok(BatchHeaderMut { buf })
+    }
+
     /// Assigns offsets: the records carry deltas, so this is all it takes.
     pub fn set_base_offset(&mut self, offset: i64) {
         self.buf[BASE_OFFSET..BASE_OFFSET + 8].copy_from_slice(&offset.to_be_bytes());
@@ -400,6 +440,16 @@ impl<'a> BatchHeaderMut<'a> {
     pub fn set_partition_leader_epoch(&mut self, epoch: i32) {
         self.buf[PARTITION_LEADER_EPOCH..PARTITION_LEADER_EPOCH + 4]
             .copy_from_slice(&epoch.to_be_bytes());
+    }
+
+    /// After the records section was replaced: sets the batch length and
+    /// record count to match, then recomputes the CRC.
+    pub fn set_records(&mut self, record_count: i32) {
+        let length = i32::try_from(self.buf.len() - LOG_OVERHEAD).unwrap_or(i32::MAX);
+        self.buf[BATCH_LENGTH..BATCH_LENGTH + 4].copy_from_slice(&length.to_be_bytes());
+        self.buf[RECORD_COUNT..RECORD_COUNT + 4].copy_from_slice(&record_count.to_be_bytes());
+        let crc = crc32c::crc32c(&self.buf[ATTRIBUTES..]);
+        self.buf[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
     }
 
     /// Stamps the broker's clock: sets the timestamp-type bit and `maxTimestamp`,

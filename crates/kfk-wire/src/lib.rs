@@ -11,6 +11,7 @@ pub mod encode;
 pub mod frame;
 pub mod names;
 pub mod records;
+pub mod retain;
 pub mod versions;
 
 pub use batch::{

@@ -18,7 +18,11 @@ pub struct RecordStamp {
 }
 
 /// Reads a zig-zag varint of at most `max_bytes` bytes from `buf[*pos..]`.
-fn read_zigzag(buf: &[u8], pos: &mut usize, max_bytes: usize) -> Result<i64, BatchError> {
+pub(crate) fn read_zigzag(
+    buf: &[u8],
+    pos: &mut usize,
+    max_bytes: usize,
+) -> Result<i64, BatchError> {
     let mut raw: u64 = 0;
     for i in 0..max_bytes {
         let Some(&b) = buf.get(*pos) else {
@@ -47,7 +51,7 @@ pub fn records_payload(batch: &BatchHeader<'_>) -> Result<Bytes, BatchError> {
 
 /// Calls `f` with the body of each record in `payload` (without its length
 /// prefix), at most `count` of them.
-fn each_body(
+pub(crate) fn each_body(
     payload: &Bytes,
     count: usize,
     mut f: impl FnMut(Bytes) -> Result<(), BatchError>,
@@ -72,7 +76,10 @@ fn each_body(
 /// A record's offset and timestamp from its body's leading `attributes:
 /// int8, timestampDelta: varlong, offsetDelta: varint`; also returns where
 /// the key starts.
-fn stamp_of(batch: &BatchHeader<'_>, body: &[u8]) -> Result<(RecordStamp, usize), BatchError> {
+pub(crate) fn stamp_of(
+    batch: &BatchHeader<'_>,
+    body: &[u8],
+) -> Result<(RecordStamp, usize), BatchError> {
     let mut p = 1usize; // attributes
     let ts_delta = read_zigzag(body, &mut p, 10)?;
     let offset_delta = read_zigzag(body, &mut p, 5)?;
@@ -136,7 +143,7 @@ pub struct Record {
 }
 
 /// A length-prefixed field: `-1` is null.
-fn read_field(buf: &Bytes, pos: &mut usize) -> Result<Option<Bytes>, BatchError> {
+pub(crate) fn read_field(buf: &Bytes, pos: &mut usize) -> Result<Option<Bytes>, BatchError> {
     let len = read_zigzag(buf, pos, 5)?;
     if len < 0 {
         return Ok(None);
@@ -157,7 +164,7 @@ fn read_field(buf: &Bytes, pos: &mut usize) -> Result<Option<Bytes>, BatchError>
 /// A damaged batch or records that do not parse.
 pub fn for_each_record(batch: &Bytes, mut f: impl FnMut(Record)) -> Result<(), BatchError> {
     let header = BatchHeader::parse(batch)?;
-    header.validate()?;
+    header.validate_stored()?;
     let payload = match header.compression()? {
         Compression::None => batch.slice(crate::batch::HEADER_LEN..header.size()),
         _ => records_payload(&header)?,

@@ -110,9 +110,14 @@ pub struct Log {
     recovery_point: Arc<RecoveryPoint>,
 }
 
-/// Splits and checks a produce payload: every batch must be whole, valid and
-/// within `max.message.bytes`.
-fn validate_record_set(records: &[u8], config: &LogConfig) -> Result<Vec<(usize, BatchSummary)>> {
+/// Splits and checks a produce payload (or, `replicated`, a leader's log
+/// as a follower copies it, where cleaned batches have holes): every batch
+/// must be whole, valid and within `max.message.bytes`.
+fn validate_record_set(
+    records: &[u8],
+    config: &LogConfig,
+    replicated: bool,
+) -> Result<Vec<(usize, BatchSummary)>> {
     if records.is_empty() {
         return Err(LogError::EmptyRecordSet);
     }
@@ -139,7 +144,12 @@ fn validate_record_set(records: &[u8], config: &LogConfig) -> Result<Vec<(usize,
             }
         };
         let header = BatchHeader::parse(&records[pos..]).map_err(classify)?;
-        header.validate().map_err(classify)?;
+        if replicated {
+            header.validate_stored()
+        } else {
+            header.validate()
+        }
+        .map_err(classify)?;
         if header.size() > config.max_message_bytes {
             return Err(LogError::BatchTooLarge {
                 size: header.size(),
@@ -365,7 +375,7 @@ impl Log {
         now_ms: i64,
     ) -> Result<AppendInfo> {
         let config = self.config();
-        let mut batches = validate_record_set(records, &config)?;
+        let mut batches = validate_record_set(records, &config, false)?;
         let record_count: i64 = batches.iter().map(|(_, s)| i64::from(s.record_count)).sum();
         let log_append = config.timestamp_type == TimestampType::LogAppendTime;
         let incoming_max_ts = if log_append {
@@ -432,7 +442,7 @@ impl Log {
     /// batches do not start at or after the log end offset.
     pub fn append_replicated(&self, records: &[u8]) -> Result<AppendInfo> {
         let config = self.config();
-        let batches = validate_record_set(records, &config)?;
+        let batches = validate_record_set(records, &config, true)?;
         let record_count: i64 = batches.iter().map(|(_, s)| i64::from(s.record_count)).sum();
         let first = batches[0].1;
         let last = batches[batches.len() - 1].1;
