@@ -511,6 +511,26 @@ pub fn python(script: &str) -> Command {
     cmd
 }
 
+/// One of the Python test clients writes 20 records to `topic` and reads
+/// them back, with `env` (e.g. `KFK_TEST_SASL`, `KFK_TEST_SSL_CA`) set for
+/// both runs; fails the test unless all 20 were acknowledged and read.
+pub fn python_round_trip(script: &str, bootstrap: &str, topic: &str, env: &[(&str, &str)]) {
+    let run_phase = |phase: &str| {
+        let mut cmd = python(script);
+        cmd.envs(env.iter().copied())
+            .args([bootstrap, phase, topic, "20"]);
+        let out = run(&mut cmd, Duration::from_secs(60));
+        json_lines(&String::from_utf8_lossy(&out.stdout))
+    };
+    assert_eq!(run_phase("produce").len(), 20, "{script} produce");
+    let read = run_phase("consume");
+    assert_eq!(
+        read.iter().filter(|l| l.get("v").is_some()).count(),
+        20,
+        "{script} consume"
+    );
+}
+
 /// A `node` command running one of the Node.js test clients in `tests/node`.
 /// Their packages (pinned by its package-lock.json) are installed there with
 /// `npm ci` the first time, so the README's test command needs no extra step.

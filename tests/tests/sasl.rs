@@ -250,29 +250,12 @@ fn python_clients_authenticate_with_scram() {
         ("confluent_client.py", "SCRAM-SHA-256"),
         ("kafka_python_client.py", "SCRAM-SHA-512"),
     ] {
-        let topic = format!("sasl-{}", &script[..5]);
         let credentials = format!("{mechanism}:bob:bob-secret");
-        let produced = kfk_e2e::run(
-            kfk_e2e::python(script)
-                .env("KFK_TEST_SASL", &credentials)
-                .args([&sasl, "produce", &topic, "20"]),
-            T,
-        );
-        assert_eq!(
-            kfk_e2e::json_lines(&String::from_utf8_lossy(&produced.stdout)).len(),
-            20
-        );
-        let consumed = kfk_e2e::run(
-            kfk_e2e::python(script)
-                .env("KFK_TEST_SASL", &credentials)
-                .args([&sasl, "consume", &topic, "20"]),
-            T,
-        );
-        let read = kfk_e2e::json_lines(&String::from_utf8_lossy(&consumed.stdout));
-        assert_eq!(
-            read.iter().filter(|l| l.get("v").is_some()).count(),
-            20,
-            "{script}"
+        kfk_e2e::python_round_trip(
+            script,
+            &sasl,
+            &format!("sasl-{}", &script[..5]),
+            &[("KFK_TEST_SASL", &credentials)],
         );
     }
 }

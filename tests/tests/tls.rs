@@ -312,32 +312,12 @@ fn python_and_java_clients_speak_sasl_ssl() {
         ("confluent_client.py", "SCRAM-SHA-256"),
         ("kafka_python_client.py", "SCRAM-SHA-512"),
     ] {
-        let topic = format!("tls-{}", &script[..5]);
         let credentials = format!("{mechanism}:fay:fay-secret");
-        let produced = kfk_e2e::run(
-            kfk_e2e::python(script)
-                .env("KFK_TEST_SASL", &credentials)
-                .env("KFK_TEST_SSL_CA", &ca)
-                .args([&secure, "produce", &topic, "20"]),
-            T,
-        );
-        assert_eq!(
-            kfk_e2e::json_lines(&String::from_utf8_lossy(&produced.stdout)).len(),
-            20,
-            "{script}"
-        );
-        let consumed = kfk_e2e::run(
-            kfk_e2e::python(script)
-                .env("KFK_TEST_SASL", &credentials)
-                .env("KFK_TEST_SSL_CA", &ca)
-                .args([&secure, "consume", &topic, "20"]),
-            T,
-        );
-        let read = kfk_e2e::json_lines(&String::from_utf8_lossy(&consumed.stdout));
-        assert_eq!(
-            read.iter().filter(|l| l.get("v").is_some()).count(),
-            20,
-            "{script}"
+        kfk_e2e::python_round_trip(
+            script,
+            &secure,
+            &format!("tls-{}", &script[..5]),
+            &[("KFK_TEST_SASL", &credentials), ("KFK_TEST_SSL_CA", &ca)],
         );
     }
     home.ok(&[
