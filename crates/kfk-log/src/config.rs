@@ -16,6 +16,50 @@ pub const DEFAULT_RETENTION_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 pub const DEFAULT_INDEX_INTERVAL_BYTES: u64 = 4096;
 /// Kafka's default `max.message.bytes` (the largest batch a topic accepts).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588;
+/// Kafka's default `delete.retention.ms`: tombstones stay a day after cleaning.
+pub const DEFAULT_DELETE_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
+/// Kafka's default `min.cleanable.dirty.ratio` (0.5), in permille.
+pub const DEFAULT_MIN_CLEANABLE_DIRTY_PERMILLE: u32 = 500;
+
+/// `cleanup.policy`: what happens to old data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CleanupPolicy {
+    /// `delete`: retention by time and size removes whole old segments.
+    pub delete: bool,
+    /// `compact`: the cleaner keeps the latest record of each key.
+    pub compact: bool,
+}
+
+impl CleanupPolicy {
+    pub const DELETE: CleanupPolicy = CleanupPolicy {
+        delete: true,
+        compact: false,
+    };
+
+    /// Parses Kafka's list form: `delete`, `compact`, `compact,delete` (any
+    /// order, spaces allowed); `None` for anything else or an empty list.
+    pub fn parse(value: &str) -> Option<CleanupPolicy> {
+        let mut policy = CleanupPolicy::default();
+        for part in value.split(',') {
+            match part.trim() {
+                "delete" => policy.delete = true,
+                "compact" => policy.compact = true,
+                _ => return None,
+            }
+        }
+        Some(policy)
+    }
+}
+
+impl std::fmt::Display for CleanupPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match (self.compact, self.delete) {
+            (true, true) => "compact,delete",
+            (true, false) => "compact",
+            _ => "delete",
+        })
+    }
+}
 
 /// Settings that govern one partition log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +82,18 @@ pub struct LogConfig {
     pub max_message_bytes: usize,
     /// `message.timestamp.type`: `LogAppendTime` stamps batches with the broker clock.
     pub timestamp_type: TimestampType,
+    /// `cleanup.policy`: retention applies with `delete`, the cleaner with `compact`.
+    pub cleanup_policy: CleanupPolicy,
+    /// `delete.retention.ms`: how long a tombstone outlives the clean that
+    /// first kept it, so consumers reading from the start still see deletions.
+    pub delete_retention_ms: i64,
+    /// `min.cleanable.dirty.ratio` in permille: the share of the log not yet
+    /// cleaned above which the cleaner takes it.
+    pub min_cleanable_dirty_permille: u32,
+    /// `min.compaction.lag.ms`: records younger than this stay uncompacted.
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`: a record this old is compacted whatever the ratio.
+    pub max_compaction_lag_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -52,6 +108,11 @@ impl Default for LogConfig {
             flush_ms: None,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             timestamp_type: TimestampType::CreateTime,
+            cleanup_policy: CleanupPolicy::DELETE,
+            delete_retention_ms: DEFAULT_DELETE_RETENTION_MS,
+            min_cleanable_dirty_permille: DEFAULT_MIN_CLEANABLE_DIRTY_PERMILLE,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
         }
     }
 }

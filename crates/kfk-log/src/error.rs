@@ -40,6 +40,14 @@ pub enum LogError {
         log_start_offset: i64,
         log_end_offset: i64,
     },
+    /// A closed segment holds a damaged batch: found by the cleaner, which
+    /// leaves such a log alone rather than copy damage into a clean segment.
+    #[error("corrupt record batch at byte {position} of {}: {source}", path.display())]
+    CorruptSegment {
+        path: PathBuf,
+        position: u64,
+        source: BatchError,
+    },
     /// Another process holds the data directory's lock.
     #[error("data directory {} is in use by another process", path.display())]
     DataDirInUse { path: PathBuf },

@@ -11,6 +11,7 @@
 //!         recovery-point                  offset below which data is fsynced
 //!         leader-epoch-checkpoint         where each leader epoch began
 //!         log-start-offset                records deleted up to here (only if inside a segment)
+//!         cleaner-offset-checkpoint       how far the cleaner got, and when (compacted logs)
 //! ```
 //!
 //! Files are made when they first have something to hold (an index with its
@@ -25,6 +26,7 @@
 
 mod atomic_file;
 pub mod checkpoint_file;
+pub mod cleaner;
 mod config;
 mod error;
 mod fd_cache;
@@ -40,12 +42,12 @@ mod segment;
 
 pub use atomic_file::{sync_dir, write_atomically};
 pub use config::{
-    DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_RETENTION_MS,
+    CleanupPolicy, DEFAULT_DELETE_RETENTION_MS, DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_RETENTION_MS,
     DEFAULT_SEGMENT_BYTES, DEFAULT_SEGMENT_MS, LogConfig,
 };
 pub use error::{LogError, Result};
 pub use fd_cache::{open_files, set_open_file_budget};
 pub use leader_epoch::{EpochEntry, UNDEFINED_EPOCH, UNDEFINED_OFFSET};
-pub use log::{AppendInfo, CLEAN_SHUTDOWN_FILE, Log, ReadResult, now_ms};
+pub use log::{AppendInfo, CLEAN_SHUTDOWN_FILE, CleanStats, Dirtiness, Log, ReadResult, now_ms};
 pub use manager::{Background, LogManager};
 pub use partition::TopicPartition;

@@ -109,6 +109,10 @@ pub(crate) struct Segment {
     pub first_batch_timestamp: Option<i64>,
     /// Offset after the last batch (`base_offset` when empty).
     pub next_offset: i64,
+    /// Whether batches may leave holes between them (the log was cleaned,
+    /// or copies a cleaned one); otherwise recovery takes a batch that does
+    /// not start where the last one ended as damage.
+    holes: bool,
 }
 
 fn open_log_file(path: &Path, create: bool) -> Result<File> {
@@ -122,6 +126,11 @@ fn open_log_file(path: &Path, create: bool) -> Result<File> {
 }
 
 impl Segment {
+    /// Lets batches leave holes from now on.
+    pub fn allow_holes(&mut self) {
+        self.holes = true;
+    }
+
     /// Creates an empty segment starting at `base_offset`, replacing any leftover
     /// files of that name (they can only be remains of an interrupted roll).
     pub fn create(dir: &Path, base_offset: i64) -> Result<Segment> {
@@ -133,6 +142,20 @@ impl Segment {
         // creating thousands of partitions at once is bound by. Missing
         // index files are rebuilt from the log at the next start.
         Ok(Segment::with_file(dir, base_offset, log_path, file, 0))
+    }
+
+    /// An empty segment written as `<base>.<ext>.cleaned` beside the log:
+    /// the cleaner's copy, installed by [`crate::cleaner::swap`].
+    pub fn create_cleaned(dir: &Path, base_offset: i64) -> Result<Segment> {
+        use crate::cleaner::swap::{CLEANED, suffixed};
+        let log_path = suffixed(dir, base_offset, "log", CLEANED);
+        let file = open_log_file(&log_path, true)?;
+        file.set_len(0).at(&log_path)?;
+        let mut seg = Segment::with_file(dir, base_offset, log_path, file, 0);
+        seg.holes = true;
+        seg.offset_index = IndexFile::empty(suffixed(dir, base_offset, "index", CLEANED));
+        seg.time_index = IndexFile::empty(suffixed(dir, base_offset, "timeindex", CLEANED));
+        Ok(seg)
     }
 
     fn with_file(dir: &Path, base_offset: i64, log_path: PathBuf, file: File, size: u64) -> Self {
@@ -148,6 +171,7 @@ impl Segment {
             offset_of_max_timestamp: -1,
             first_batch_timestamp: None,
             next_offset: base_offset,
+            holes: false,
         }
     }
 
@@ -163,11 +187,13 @@ impl Segment {
         recover: bool,
         verify_tail: bool,
         index_interval: u64,
+        holes: bool,
     ) -> Result<(Segment, Recovered)> {
         let log_path = segment_path(dir, base_offset, "log");
         let file = open_log_file(&log_path, false)?;
         let size = file.metadata().at(&log_path)?.len();
         let mut seg = Segment::with_file(dir, base_offset, log_path, file, size);
+        seg.holes = holes;
         if !recover {
             // The first index entry is made for a batch starting past the
             // interval, so a segment no bigger than it has no index files.
@@ -302,12 +328,17 @@ impl Segment {
         Ok(Recovered { truncated_bytes })
     }
 
-    /// A batch may follow in this segment only if it starts exactly at
-    /// `next_offset` and its offsets fit the index's 32-bit relative offsets.
-    /// Offsets are contiguous within a segment (a gap starts a new segment), so a
-    /// damaged base offset, which no CRC covers, is caught here.
+    /// A batch may follow in this segment only if it starts at
+    /// `next_offset` (or after it, in a log with holes) and its offsets fit
+    /// the index's 32-bit relative offsets. A damaged base offset, which no
+    /// CRC covers, is caught here.
     pub fn continues_with(&self, s: &BatchSummary) -> bool {
-        s.base_offset == self.next_offset
+        let starts_right = if self.holes {
+            s.base_offset >= self.next_offset
+        } else {
+            s.base_offset == self.next_offset
+        };
+        starts_right
             && s.last_offset >= s.base_offset
             && self.can_hold_offset(s.last_offset)
     }

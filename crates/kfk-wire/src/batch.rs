@@ -442,6 +442,13 @@ impl<'a> BatchHeaderMut<'a> {
             .copy_from_slice(&epoch.to_be_bytes());
     }
 
+    /// Marks the records section uncompressed (for a rewritten batch; the
+    /// CRC is recomputed by [`BatchHeaderMut::set_records`]).
+    pub fn clear_compression(&mut self) {
+        let attrs = be_i16(self.buf, ATTRIBUTES) & !COMPRESSION_MASK;
+        self.buf[ATTRIBUTES..ATTRIBUTES + 2].copy_from_slice(&attrs.to_be_bytes());
+    }
+
     /// After the records section was replaced: sets the batch length and
     /// record count to match, then recomputes the CRC.
     pub fn set_records(&mut self, record_count: i32) {

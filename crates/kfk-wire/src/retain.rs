@@ -64,6 +64,42 @@ fn compressed(codec: Compression, records: &[u8]) -> Result<BytesMut, BatchError
     Ok(out)
 }
 
+/// Calls `f` with each record of `header`'s batch and the record's body.
+fn visit(
+    header: &BatchHeader<'_>,
+    mut f: impl FnMut(&RecordView<'_>, &Bytes),
+) -> Result<(), BatchError> {
+    let payload = match header.compression()? {
+        Compression::None => Bytes::copy_from_slice(header.records_bytes()),
+        _ => records_payload(header)?,
+    };
+    let count = usize::try_from(header.record_count()).unwrap_or(0);
+    each_body(&payload, count, |body| {
+        let (stamp, mut p) = stamp_of(header, &body)?;
+        let key = read_field(&body, &mut p)?;
+        let value = read_field(&body, &mut p)?;
+        let view = RecordView {
+            offset: stamp.offset,
+            timestamp: stamp.timestamp,
+            key: key.as_deref(),
+            tombstone: value.is_none(),
+        };
+        f(&view, &body);
+        Ok(())
+    })
+}
+
+/// Calls `f` with every record of `batch` (one whole v2 batch, CRC checked):
+/// what the cleaner reads to learn each key's latest offset.
+///
+/// # Errors
+/// A damaged batch or records that do not parse.
+pub fn for_each_key(batch: &[u8], mut f: impl FnMut(&RecordView<'_>)) -> Result<(), BatchError> {
+    let header = BatchHeader::parse(batch)?;
+    header.validate_stored()?;
+    visit(&header, |view, _| f(view))
+}
+
 /// Keeps the records of `batch` (one whole v2 batch) that `keep` accepts.
 ///
 /// # Errors
@@ -75,30 +111,15 @@ pub fn retain_records(
     let header = BatchHeader::parse(batch)?;
     header.validate_stored()?;
     let codec = header.compression()?;
-    let payload = match codec {
-        Compression::None => Bytes::copy_from_slice(header.records_bytes()),
-        _ => records_payload(&header)?,
-    };
-    let count = usize::try_from(header.record_count()).unwrap_or(0);
-    let mut kept_records = BytesMut::with_capacity(payload.len());
+    let mut kept_records = BytesMut::with_capacity(header.records_bytes().len());
     let (mut kept, mut seen) = (0i32, 0usize);
-    each_body(&payload, count, |body| {
+    visit(&header, |view, body| {
         seen += 1;
-        let (stamp, mut p) = stamp_of(&header, &body)?;
-        let key = read_field(&body, &mut p)?;
-        let value = read_field(&body, &mut p)?;
-        let view = RecordView {
-            offset: stamp.offset,
-            timestamp: stamp.timestamp,
-            key: key.as_deref(),
-            tombstone: value.is_none(),
-        };
-        if keep(&view) {
+        if keep(view) {
             put_zigzag(&mut kept_records, body.len() as i64);
-            kept_records.put_slice(&body);
+            kept_records.put_slice(body);
             kept += 1;
         }
-        Ok(())
     })?;
     if kept == 0 {
         return Ok(Retained::Nothing);
@@ -112,6 +133,22 @@ pub fn retain_records(
     out.put_slice(&records);
     BatchHeaderMut::parse_rewritten(&mut out)?.set_records(kept);
     Ok(Retained::Some(out))
+}
+
+/// `batch`'s header with no records: what the cleaner leaves of a batch
+/// whose records all went but whose offsets or producer state must stay
+/// (the last batch of a producer, the last of a segment). Uncompressed, as
+/// Kafka writes them.
+///
+/// # Errors
+/// A buffer shorter than a batch header.
+pub fn emptied(batch: &[u8]) -> Result<BytesMut, BatchError> {
+    let header = BatchHeader::parse(batch)?;
+    let mut out = BytesMut::from(&header.bytes()[..HEADER_LEN]);
+    let mut h = BatchHeaderMut::parse_rewritten(&mut out)?;
+    h.clear_compression();
+    h.set_records(0);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -213,6 +250,23 @@ mod tests {
         })
         .unwrap();
         assert_eq!(tombstones, vec![104]);
+    }
+
+    #[test]
+    fn an_emptied_batch_keeps_offsets_and_producer_state() {
+        let original = batch(Compression::Zstd);
+        let empty = emptied(&original).unwrap();
+        let h = BatchHeader::parse(&empty).unwrap();
+        h.validate_stored().unwrap();
+        assert_eq!((h.base_offset(), h.last_offset()), (100, 105));
+        assert_eq!(h.record_count(), 0);
+        assert_eq!(h.compression().unwrap(), Compression::None);
+        assert_eq!((h.producer_id(), h.base_sequence()), (7, 30));
+        let mut keys = Vec::new();
+        for_each_key(&original, |r| keys.push((r.offset, r.key.map(<[u8]>::to_vec))))
+            .unwrap();
+        assert_eq!(keys.len(), 6);
+        assert_eq!(keys[4], (104, Some(b"k1".to_vec())));
     }
 
     #[test]

@@ -45,7 +45,9 @@ pub fn log_error(e: &LogError) -> ApiError {
         LogError::CorruptBatch { .. } => ResponseError::CorruptMessage,
         LogError::InvalidBatch { .. } | LogError::EmptyRecordSet => ResponseError::InvalidRecord,
         LogError::BatchTooLarge { .. } => ResponseError::MessageTooLarge,
-        LogError::Io { .. } | LogError::DataDirInUse { .. } => ResponseError::KafkaStorageError,
+        LogError::Io { .. } | LogError::DataDirInUse { .. } | LogError::CorruptSegment { .. } => {
+            ResponseError::KafkaStorageError
+        }
         _ => ResponseError::UnknownServerError,
     };
     ApiError::new(code, e.to_string())

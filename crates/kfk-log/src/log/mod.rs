@@ -7,6 +7,7 @@
 //! for bookkeeping and the write, never while a reader copies bytes out.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,6 +15,7 @@ use bytes::Bytes;
 use kfk_wire::{BatchError, BatchHeader, BatchHeaderMut, BatchSummary, TimestampType};
 use tracing::{debug, info, warn};
 
+use crate::cleaner::CleanHistory;
 use crate::config::LogConfig;
 use crate::error::{IoContext, LogError, Result};
 use crate::leader_epoch::{EpochEntry, LeaderEpochCache};
@@ -22,6 +24,10 @@ use crate::segment::{Segment, delete_segment_files};
 
 /// Written on clean close, removed on open: its absence means "recover".
 pub const CLEAN_SHUTDOWN_FILE: &str = ".kfk_clean_shutdown";
+/// Present once the log may have holes between batches (it was cleaned, or
+/// copies a cleaned leader): recovery then accepts a batch that starts past
+/// where the previous one ended.
+const HOLES_FILE: &str = "offset-holes";
 
 /// Milliseconds since the Unix epoch, the unit of every Kafka timestamp.
 pub fn now_ms() -> i64 {
@@ -68,6 +74,13 @@ struct LogState {
     /// did); below the first segment's base it means nothing.
     start: i64,
     epochs: LeaderEpochCache,
+    /// What the cleaner has done to this log.
+    history: CleanHistory,
+    /// Whether [`HOLES_FILE`] is there.
+    holes: bool,
+    /// Counts truncations from the end: a clean that saw another count
+    /// gives up rather than install a copy made against records now gone.
+    truncations: u64,
     unflushed_messages: u64,
     last_flush_ms: i64,
 }
@@ -108,6 +121,8 @@ pub struct Log {
     config: RwLock<LogConfig>,
     state: Mutex<LogState>,
     recovery_point: Arc<RecoveryPoint>,
+    /// Set while a clean of this log runs: one at a time.
+    cleaning: AtomicBool,
 }
 
 /// Splits and checks a produce payload (or, `replicated`, a leader's log
@@ -205,9 +220,11 @@ impl Log {
             std::fs::remove_file(&marker).at(&marker)?;
         }
         let clean = closed_cleanly || own_marker;
+        crate::cleaner::swap::complete_interrupted(&dir)?;
         let recovery_point = RecoveryPoint::load(&dir);
         let rp = recovery_point.get();
         let bases = list_segment_bases(&dir)?;
+        let holes = dir.join(HOLES_FILE).exists();
         let mut segments: Vec<Segment> = Vec::with_capacity(bases.len().max(1));
         for (i, &base) in bases.iter().enumerate() {
             let next_base = bases.get(i + 1).copied();
@@ -215,7 +232,7 @@ impl Log {
             // The active segment's tail is checked at every start, clean or not.
             let active = next_base.is_none();
             let (segment, recovered) =
-                Segment::open(&dir, base, recover, active, config.index_interval_bytes)?;
+                Segment::open(&dir, base, recover, active, config.index_interval_bytes, holes)?;
             segments.push(segment);
             if recovered.truncated_bytes > 0 && next_base.is_some() {
                 // Data after a hole cannot be trusted to follow on: drop it.
@@ -239,11 +256,15 @@ impl Log {
             state: Mutex::new(LogState {
                 start,
                 epochs: cached_epochs.unwrap_or_else(|| LeaderEpochCache::empty(&dir)),
+                history: CleanHistory::load(&dir),
+                holes,
+                truncations: 0,
                 segments,
                 unflushed_messages: 0,
                 last_flush_ms: now_ms(),
             }),
             recovery_point: Arc::new(recovery_point),
+            cleaning: AtomicBool::new(false),
             dir,
         };
         log.reconcile_epochs(rebuild_epochs)?;
@@ -316,6 +337,11 @@ impl Log {
 
     pub fn config(&self) -> LogConfig {
         kfk_sync::read(&self.config).clone()
+    }
+
+    /// Whether a clean of this log is running.
+    pub fn is_cleaning(&self) -> bool {
+        self.cleaning.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Applies new topic settings (AlterConfigs); they govern the next operation.
@@ -458,9 +484,10 @@ impl Log {
                 log_end_offset: st.next_offset(),
             });
         }
+        // Offsets only go up; the cleaner may have left holes between batches.
         let mut expected = first.base_offset;
         for (_, s) in &batches {
-            if s.base_offset != expected || s.last_offset < s.base_offset {
+            if s.base_offset < expected || s.last_offset < s.base_offset {
                 return Err(LogError::NonMonotonicOffset {
                     base_offset: s.base_offset,
                     log_end_offset: expected,
@@ -468,9 +495,18 @@ impl Log {
             }
             expected = s.next_offset();
         }
-        if first.base_offset > st.next_offset() {
-            // Offsets are contiguous within a segment: a gap starts a new one.
+        if first.base_offset > st.next_offset() && st.active().size == 0 {
+            // An empty log following a leader whose log starts later.
             self.start_segment_at(&mut st, first.base_offset)?;
+        }
+        let mut expected = st.next_offset();
+        let gap = batches.iter().any(|(_, s)| {
+            let gap = s.base_offset > expected;
+            expected = s.next_offset();
+            gap
+        });
+        if gap {
+            self.note_holes(&mut st)?;
         }
         let offsets = last.last_offset - st.next_offset() + 1;
         self.maybe_roll(&mut st, &config, records.len(), offsets, max_ts)?;
@@ -489,6 +525,20 @@ impl Log {
         };
         self.flush_if_due(&mut st, &config, now_ms())?;
         Ok(info)
+    }
+
+    /// Records, durably and before any batch leaves one, that this log may
+    /// have holes.
+    fn note_holes(&self, st: &mut LogState) -> Result<()> {
+        if !st.holes {
+            let path = self.dir.join(HOLES_FILE);
+            crate::write_atomically(&path, b"").at(&path)?;
+            st.holes = true;
+            for seg in &mut st.segments {
+                seg.allow_holes();
+            }
+        }
+        Ok(())
     }
 
     /// Rolls the active segment if the incoming `bytes` would overflow
@@ -535,7 +585,11 @@ impl Log {
                 if let Some(old) = st.segments.pop() {
                     old.delete_files()?;
                 }
-                st.segments.push(Segment::create(&dir, new_base)?);
+                let mut segment = Segment::create(&dir, new_base)?;
+                if st.holes {
+                    segment.allow_holes();
+                }
+                st.segments.push(segment);
             }
             return Ok(());
         }
@@ -546,7 +600,10 @@ impl Log {
             active.offset_index.path().to_path_buf(),
             active.time_index.path().to_path_buf(),
         ];
-        let segment = Segment::create(&self.dir, new_base)?;
+        let mut segment = Segment::create(&self.dir, new_base)?;
+        if st.holes {
+            segment.allow_holes();
+        }
         st.segments.push(segment);
         info!(log = %self.dir.display(), base_offset = new_base, "rolled new segment");
         // fsync the sealed segment off the append path, then move the recovery point.
@@ -680,5 +737,8 @@ fn modified_ms(path: &Path) -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+mod clean;
 mod read;
 mod shrink;
+
+pub use clean::{CleanStats, Dirtiness};

@@ -27,6 +27,7 @@ impl Log {
             return Ok(offset);
         }
         let interval = self.config().index_interval_bytes;
+        st.truncations += 1;
         while st.segments.len() > 1 && st.active().base_offset >= offset {
             if let Some(seg) = st.segments.pop() {
                 seg.delete_files()?;
@@ -36,6 +37,9 @@ impl Log {
         let end = st.next_offset();
         if st.epochs.truncate_from_end(end) {
             st.epochs.write()?;
+        }
+        if st.history.truncate(end) {
+            st.history.store(&self.dir).at(&self.dir)?;
         }
         self.recovery_point.truncated(end)?;
         info!(log = %self.dir.display(), requested = offset, log_end_offset = end, "truncated log");
@@ -49,8 +53,12 @@ impl Log {
     /// [`LogError::Io`].
     pub fn truncate_fully_and_start_at(&self, offset: i64) -> Result<()> {
         let mut st = self.lock();
+        st.truncations += 1;
         for seg in st.segments.drain(..) {
             seg.delete_files()?;
+        }
+        if st.history.truncate(offset) {
+            st.history.store(&self.dir).at(&self.dir)?;
         }
         st.segments.push(Segment::create(&self.dir, offset)?);
         st.start = offset;
@@ -134,6 +142,9 @@ impl Log {
     /// [`LogError::Io`].
     pub fn delete_old_segments(&self, now_ms: i64) -> Result<usize> {
         let config = self.config();
+        if !config.cleanup_policy.delete {
+            return Ok(0);
+        }
         let mut st = self.lock();
         let mut count = 0;
         if config.retention_ms >= 0 {

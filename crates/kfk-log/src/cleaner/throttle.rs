@@ -1,0 +1,54 @@
+//! `log.cleaner.io.max.bytes.per.second`: the cleaner's reads and writes
+//! share one budget, so cleaning a big log does not starve producers and
+//! consumers of the disk.
+
+use std::time::{Duration, Instant};
+
+/// Sleeps its caller whenever the bytes since it started run ahead of the rate.
+#[derive(Debug)]
+pub struct Throttle {
+    bytes_per_second: f64,
+    started: Instant,
+    bytes: f64,
+}
+
+impl Throttle {
+    /// `bytes_per_second` of `f64::INFINITY` (Kafka's default) never sleeps.
+    pub fn new(bytes_per_second: f64) -> Throttle {
+        Throttle {
+            bytes_per_second,
+            started: Instant::now(),
+            bytes: 0.0,
+        }
+    }
+
+    /// Counts `bytes` of I/O and sleeps until they fit the rate.
+    pub fn spent(&mut self, bytes: u64) {
+        if !self.bytes_per_second.is_finite() || self.bytes_per_second <= 0.0 {
+            return;
+        }
+        self.bytes += bytes as f64;
+        let due = Duration::from_secs_f64(self.bytes / self.bytes_per_second);
+        let elapsed = self.started.elapsed();
+        if due > elapsed {
+            std::thread::sleep(due - elapsed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_holds_the_caller_back() {
+        let mut t = Throttle::new(1_000_000.0);
+        let start = Instant::now();
+        t.spent(50_000);
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        let mut free = Throttle::new(f64::INFINITY);
+        let start = Instant::now();
+        free.spent(u64::MAX / 2);
+        assert!(start.elapsed() < Duration::from_secs(1));
+    }
+}
