@@ -248,12 +248,25 @@ impl Connection {
     /// [`ClientError::Unsupported`] if no common version exists, else as the
     /// exchange fails.
     pub async fn send<R: Request>(&self, req: &R) -> Result<(R::Response, i16)> {
+        self.send_within(req, self.timeout).await
+    }
+
+    /// [`Connection::send`] for a request the broker takes long over (a
+    /// clean it does before answering): waits up to `timeout`.
+    ///
+    /// # Errors
+    /// As [`Connection::send`].
+    pub async fn send_within<R: Request>(
+        &self,
+        req: &R,
+        timeout: Duration,
+    ) -> Result<(R::Response, i16)> {
         let api = api_key::<R>()?;
         let version = self.version_for(api).ok_or(ClientError::Unsupported {
             addr: self.addr.clone(),
             api: api_name(api),
         })?;
-        Ok((self.send_at(req, version).await?, version))
+        Ok((self.send_at_within(req, version, timeout).await?, version))
     }
 
     /// Sends `req` at `version` and waits for its response.
@@ -261,15 +274,24 @@ impl Connection {
     /// # Errors
     /// I/O errors, a timeout, or an undecodable response.
     pub async fn send_at<R: Request>(&self, req: &R, version: i16) -> Result<R::Response> {
+        self.send_at_within(req, version, self.timeout).await
+    }
+
+    async fn send_at_within<R: Request>(
+        &self,
+        req: &R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<R::Response> {
         let rx = self
             .write(req, version, true)
             .await?
             .ok_or_else(|| ClientError::Invalid("no response channel".into()))?;
-        let body = tokio::time::timeout(self.timeout, rx)
+        let body = tokio::time::timeout(timeout, rx)
             .await
             .map_err(|_| ClientError::Timeout {
                 addr: self.addr.clone(),
-                secs: self.timeout.as_secs(),
+                secs: timeout.as_secs(),
             })?
             .map_err(|_| ClientError::Protocol {
                 addr: self.addr.clone(),

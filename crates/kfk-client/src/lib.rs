@@ -4,6 +4,7 @@
 
 pub mod acls;
 pub mod admin;
+pub mod cleaner;
 pub mod client;
 pub mod connection;
 pub mod consumer;
@@ -20,6 +21,7 @@ pub mod users;
 pub mod versions;
 
 pub use admin::{ConfigEntry, NewTopic, OffsetQuery};
+pub use cleaner::PartitionCleaning;
 pub use client::{BrokerInfo, Client, ClientConfig, Metadata, PartitionInfo, TopicInfo};
 pub use consumer::{Consumer, ConsumerRecord, StartOffset};
 pub use error::{ClientError, Result};

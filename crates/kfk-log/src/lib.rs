@@ -42,8 +42,9 @@ mod segment;
 
 pub use atomic_file::{sync_dir, write_atomically};
 pub use config::{
-    CleanupPolicy, DEFAULT_DELETE_RETENTION_MS, DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_RETENTION_MS,
-    DEFAULT_SEGMENT_BYTES, DEFAULT_SEGMENT_MS, LogConfig,
+    CleanupPolicy, DEFAULT_DELETE_RETENTION_MS, DEFAULT_INDEX_INTERVAL_BYTES,
+    DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_RETENTION_MS, DEFAULT_SEGMENT_BYTES, DEFAULT_SEGMENT_MS,
+    LogConfig,
 };
 pub use error::{LogError, Result};
 pub use fd_cache::{open_files, set_open_file_budget};

@@ -338,9 +338,7 @@ impl Segment {
         } else {
             s.base_offset == self.next_offset
         };
-        starts_right
-            && s.last_offset >= s.base_offset
-            && self.can_hold_offset(s.last_offset)
+        starts_right && s.last_offset >= s.base_offset && self.can_hold_offset(s.last_offset)
     }
 
     /// Whether a batch ending at `last_offset` can still be indexed in this segment.

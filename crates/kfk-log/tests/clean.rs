@@ -134,7 +134,10 @@ fn the_latest_record_of_each_key_stays_at_its_offset() {
 
         let stats = clean(&log).expect("a clean");
         assert_eq!(stats.records_read, 1_010);
-        assert_eq!(stats.records_kept, 40, "{codec:?}: 30 values and 10 tombstones");
+        assert_eq!(
+            stats.records_kept, 40,
+            "{codec:?}: 30 values and 10 tombstones"
+        );
         assert!(stats.bytes_written < stats.bytes_read / 5, "{stats:?}");
         // Grouped by their size before cleaning, as Kafka does.
         assert_eq!(log.segment_count(), segments_before);
@@ -148,7 +151,11 @@ fn the_latest_record_of_each_key_stays_at_its_offset() {
         // Reopened, the log holds the same.
         drop(log);
         let log = Log::open(dir.path(), compacted()).unwrap();
-        assert_eq!(read_all(&log), as_rows(&latest), "{codec:?} after reopening");
+        assert_eq!(
+            read_all(&log),
+            as_rows(&latest),
+            "{codec:?} after reopening"
+        );
         assert_eq!(clean(&log), None, "nothing dirty");
 
         // The next clean merges the small cleaned segments.
@@ -174,16 +181,22 @@ fn tombstones_go_once_kept_for_delete_retention() {
     let latest = updates(&log, Compression::None);
     clean(&log).unwrap();
     // A later clean within delete.retention.ms keeps them.
-    log.append(&mut keyed(&[("key-39", Some("late"))], -1, Compression::None), 0)
-        .unwrap();
+    log.append(
+        &mut keyed(&[("key-39", Some("late"))], -1, Compression::None),
+        0,
+    )
+    .unwrap();
     log.roll().unwrap();
     clean(&log).unwrap();
     let tombstones = read_all(&log).iter().filter(|r| r.2.is_none()).count();
     assert_eq!(tombstones, 10);
 
     std::thread::sleep(std::time::Duration::from_millis(400));
-    log.append(&mut keyed(&[("key-38", Some("later"))], -1, Compression::None), 0)
-        .unwrap();
+    log.append(
+        &mut keyed(&[("key-38", Some("later"))], -1, Compression::None),
+        0,
+    )
+    .unwrap();
     log.roll().unwrap();
     clean(&log).unwrap();
     let rows = read_all(&log);
@@ -202,10 +215,16 @@ fn tombstones_go_once_kept_for_delete_retention() {
 fn a_producers_last_batch_and_the_log_end_survive_as_empty_batches() {
     let dir = tempfile::tempdir().unwrap();
     let log = Log::open(dir.path(), compacted()).unwrap();
-    log.append(&mut keyed(&[("a", Some("1")), ("b", Some("1"))], 7, Compression::None), 0)
-        .unwrap();
-    log.append(&mut keyed(&[("a", Some("2")), ("b", Some("2"))], -1, Compression::None), 0)
-        .unwrap();
+    log.append(
+        &mut keyed(&[("a", Some("1")), ("b", Some("1"))], 7, Compression::None),
+        0,
+    )
+    .unwrap();
+    log.append(
+        &mut keyed(&[("a", Some("2")), ("b", Some("2"))], -1, Compression::None),
+        0,
+    )
+    .unwrap();
     log.append(&mut keyed(&[("c", Some("1"))], -1, Compression::None), 0)
         .unwrap();
     log.append(&mut keyed(&[("c", Some("2"))], -1, Compression::None), 0)
@@ -220,9 +239,9 @@ fn a_producers_last_batch_and_the_log_end_survive_as_empty_batches() {
     assert_eq!(
         batches,
         vec![
-            (0, 1, 0, 7),   // producer 7's only batch, emptied
-            (2, 3, 2, -1),  // a=2, b=2
-            (5, 5, 1, -1),  // c=2; c=1 at offset 4 went entirely
+            (0, 1, 0, 7),  // producer 7's only batch, emptied
+            (2, 3, 2, -1), // a=2, b=2
+            (5, 5, 1, -1), // c=2; c=1 at offset 4 went entirely
         ]
     );
     // A read from inside the hole lands on the next batch.

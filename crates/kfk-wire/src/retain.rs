@@ -263,8 +263,10 @@ mod tests {
         assert_eq!(h.compression().unwrap(), Compression::None);
         assert_eq!((h.producer_id(), h.base_sequence()), (7, 30));
         let mut keys = Vec::new();
-        for_each_key(&original, |r| keys.push((r.offset, r.key.map(<[u8]>::to_vec))))
-            .unwrap();
+        for_each_key(&original, |r| {
+            keys.push((r.offset, r.key.map(<[u8]>::to_vec)))
+        })
+        .unwrap();
         assert_eq!(keys.len(), 6);
         assert_eq!(keys[4], (104, Some(b"k1".to_vec())));
     }

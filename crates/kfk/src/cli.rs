@@ -764,13 +764,34 @@ pub enum TopicsCommand {
     Delete(TopicsDeleteArgs),
     /// Add partitions or change configs of a topic.
     Alter(TopicsAlterArgs),
-    /// Delete a topic's records below an offset: its log start moves there
-    /// on every in-sync replica (Kafka's kafka-delete-records).
+    /// Delete a topic's records below an offset or a time: its log start
+    /// moves there on every in-sync replica (Kafka's kafka-delete-records).
+    #[command(visible_alias = "truncate")]
     DeleteRecords(TopicsDeleteRecordsArgs),
+    /// Clean a compacted topic now, whatever its dirty ratio: each broker
+    /// holding its partitions keeps the latest record of every key. Kafka
+    /// has no such command (its cleaner runs on its own); kfk asks each
+    /// kfkd broker directly, which needs ALTER_CONFIGS on the cluster.
+    Compact(TopicsCompactArgs),
 }
 
 #[derive(Debug, Args)]
+pub struct TopicsCompactArgs {
+    /// The topic, or TOPIC:PARTITION.
+    #[arg(add = ArgValueCandidates::new(names::topics), required_unless_present = "topic_flag")]
+    pub name: Option<String>,
+    /// The topic, as Kafka's tools spell it (`--topic T`).
+    #[arg(long = "topic", value_name = "TOPIC", conflicts_with = "name", add = ArgValueCandidates::new(names::topics))]
+    pub topic_flag: Option<String>,
+    /// Only this partition (default: every partition).
+    #[arg(short, long)]
+    pub partition: Option<i32>,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("bound").required(true).args(["before", "before_time"]))]
 pub struct TopicsDeleteRecordsArgs {
+    /// The topic, or TOPIC:PARTITION.
     #[arg(add = ArgValueCandidates::new(names::topics), required_unless_present = "topic_flag")]
     pub name: Option<String>,
     /// The topic, as Kafka's tools spell it (`--topic T`).
@@ -782,7 +803,12 @@ pub struct TopicsDeleteRecordsArgs {
     /// Delete the records below this offset, or `end` for all of them (up to
     /// the high watermark).
     #[arg(long, value_name = "OFFSET|end", allow_hyphen_values = true)]
-    pub before: String,
+    pub before: Option<String>,
+    /// Delete the records older than this time: RFC 3339
+    /// (2026-12-01T10:00:00Z), milliseconds since the epoch, or -DURATION
+    /// ago (-2h); each partition keeps its first record at or after it.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub before_time: Option<String>,
     /// Do not ask for confirmation.
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -1101,9 +1127,49 @@ impl TopicsCreateArgs {
 }
 
 impl TopicsDeleteRecordsArgs {
-    /// Required by clap: one of the two is present.
-    pub fn topic(&self) -> &str {
-        either(&self.name, &self.topic_flag).unwrap_or_default()
+    /// The topic and the partition (`--partition`, or TOPIC:PARTITION).
+    ///
+    /// # Errors
+    /// A partition given twice.
+    pub fn target(&self) -> Result<(&str, Option<i32>), String> {
+        topic_and_partition(
+            either(&self.name, &self.topic_flag).unwrap_or_default(),
+            self.partition,
+        )
+    }
+}
+
+impl TopicsCompactArgs {
+    /// The topic and the partition (`--partition`, or TOPIC:PARTITION).
+    ///
+    /// # Errors
+    /// A partition given twice.
+    pub fn target(&self) -> Result<(&str, Option<i32>), String> {
+        topic_and_partition(
+            either(&self.name, &self.topic_flag).unwrap_or_default(),
+            self.partition,
+        )
+    }
+}
+
+/// Splits `TOPIC:PARTITION` (a topic name cannot hold `:`).
+fn topic_and_partition(name: &str, flag: Option<i32>) -> Result<(&str, Option<i32>), String> {
+    match name.rsplit_once(':') {
+        Some((topic, p)) => {
+            let p: i32 = p
+                .parse()
+                .ok()
+                .filter(|p| *p >= 0)
+                .ok_or_else(|| format!("{name:?}: expected TOPIC or TOPIC:PARTITION"))?;
+            if flag.is_some_and(|f| f != p) {
+                return Err(format!(
+                    "{name:?} and --partition {} disagree",
+                    flag.unwrap_or(p)
+                ));
+            }
+            Ok((topic, Some(p)))
+        }
+        None => Ok((name, flag)),
     }
 }
 

@@ -66,6 +66,8 @@ pub struct Broker {
     follower_quota: Mutex<crate::replica::quota::Quota>,
     /// The retention thread, stopped when the broker is dropped.
     pub(crate) retention: Mutex<Option<kfk_log::Background>>,
+    /// The log cleaner's threads (compacted topics), stopped with the broker.
+    pub(crate) cleaner: Mutex<Option<kfk_log::cleaner::Cleaner>>,
     /// Bytes of requests and fetch responses in memory, one permit a byte
     /// (`queued.max.request.bytes`): a connection waits for room before
     /// reading a request, so many large requests at once cannot exhaust memory.
@@ -302,6 +304,7 @@ impl Broker {
             groups: crate::group::coordinator::GroupCoordinator::default(),
             follower_quota: Mutex::new(crate::replica::quota::Quota::default()),
             retention: Mutex::new(None),
+            cleaner: Mutex::new(None),
             memory: Arc::new(tokio::sync::Semaphore::new(
                 usize::try_from(settings_memory).unwrap_or(usize::MAX),
             )),
@@ -640,6 +643,8 @@ impl Broker {
     /// The first log that could not be closed.
     pub async fn close(&self) -> kfk_log::Result<()> {
         self.stopping.store(true, Ordering::Relaxed);
+        // A clean under way gives up; its copy is discarded.
+        drop(kfk_sync::lock(&self.cleaner).take());
         if let Err(e) = self.save_hw_checkpoint() {
             tracing::warn!(error = %e, "could not save the high-watermark checkpoint");
         }

@@ -3,7 +3,7 @@
 //! with the cluster is spawned here, each holding only a weak reference so
 //! that dropping the broker ends them.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::broker::Broker;
@@ -24,6 +24,9 @@ pub async fn start_broker(settings: Settings) -> anyhow::Result<Arc<Broker>> {
     let every = Duration::from_millis(broker.settings.log_retention_check_interval_ms.max(1));
     *lock(&broker.retention) = Some(broker.logs.start_background(every));
     let weak = || Arc::downgrade(&broker);
+    if broker.settings.log_cleaner_enable {
+        *lock(&broker.cleaner) = Some(start_cleaner(&broker, weak()));
+    }
     tokio::spawn(crate::replica::upkeep::follow_image(weak(), inputs.image));
     tokio::spawn(crate::replica::upkeep::maintain_isr(
         weak(),
@@ -44,4 +47,20 @@ pub async fn start_broker(settings: Settings) -> anyhow::Result<Arc<Broker>> {
         tokio::spawn(crate::controller::balance_leaders(weak()));
     }
     Ok(broker)
+}
+
+/// The log cleaner, cleaning each partition below its high watermark.
+fn start_cleaner(broker: &Arc<Broker>, weak: Weak<Broker>) -> kfk_log::cleaner::Cleaner {
+    let s = &broker.settings;
+    let config = kfk_log::cleaner::CleanerConfig {
+        threads: usize::try_from(s.log_cleaner_threads).unwrap_or(1),
+        dedupe_buffer_bytes: usize::try_from(s.log_cleaner_dedupe_buffer_size)
+            .unwrap_or(usize::MAX),
+        io_max_bytes_per_second: s.log_cleaner_io_max_bytes_per_second,
+        backoff: Duration::from_millis(s.log_cleaner_backoff_ms),
+    };
+    let limit: kfk_log::cleaner::CleanLimit = Arc::new(move |tp: &kfk_log::TopicPartition| {
+        weak.upgrade()?.partition(tp).map(|p| p.high_watermark())
+    });
+    broker.logs.start_cleaner(&config, limit)
 }

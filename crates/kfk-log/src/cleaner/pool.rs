@@ -5,6 +5,7 @@
 //! An operator may ask for a topic's logs to be cleaned now.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -55,6 +56,8 @@ struct Queue {
 struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
+    /// Set when stopping: a clean under way gives up.
+    abort: Arc<AtomicBool>,
 }
 
 /// Handle on the cleaner threads; dropping it stops them.
@@ -98,9 +101,15 @@ impl Cleaner {
 impl Drop for Cleaner {
     fn drop(&mut self) {
         kfk_sync::lock(&self.shared.queue).stopping = true;
+        self.shared.abort.store(true, Ordering::Relaxed);
         self.shared.wake.notify_all();
+        let me = std::thread::current().id();
         for h in self.handles.drain(..) {
-            let _ = h.join();
+            // A cleaner thread may hold the last reference to what owns
+            // this handle; it must not wait for itself.
+            if h.thread().id() != me {
+                let _ = h.join();
+            }
         }
     }
 }
@@ -111,6 +120,7 @@ impl LogManager {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
+            abort: Arc::new(AtomicBool::new(false)),
         });
         let threads = config.threads.max(1);
         let handles = (0..threads)
@@ -222,8 +232,7 @@ impl Worker {
                 continue;
             }
             let ratio = d.ratio();
-            let due = d.overdue
-                || ratio * 1000.0 >= f64::from(config.min_cleanable_dirty_permille);
+            let due = d.overdue || ratio * 1000.0 >= f64::from(config.min_cleanable_dirty_permille);
             // Overdue logs go first, then by dirtiness.
             let rank = if d.overdue { 2.0 + ratio } else { ratio };
             if due && best.as_ref().is_none_or(|(r, _, _)| rank > *r) {
@@ -235,7 +244,7 @@ impl Worker {
 
     fn clean(&mut self, tp: &TopicPartition, log: &Log) -> crate::Result<Option<CleanStats>> {
         let limit = (self.limit)(tp).unwrap_or(i64::MIN);
-        let mut throttle = Throttle::new(self.rate);
+        let mut throttle = Throttle::with_abort(self.rate, Arc::clone(&self.shared.abort));
         let outcome = log.clean(&mut self.map, &mut throttle, now_ms(), limit);
         let mut q = kfk_sync::lock(&self.shared.queue);
         match &outcome {

@@ -98,7 +98,10 @@ pub(crate) fn install(dir: &Path, base: i64, old_bases: &[i64]) -> Result<()> {
     }
     crate::sync_dir(dir).at(dir)?;
     for ext in EXTENSIONS {
-        rename_if_present(&suffixed(dir, base, ext, SWAP), &segment_path(dir, base, ext))?;
+        rename_if_present(
+            &suffixed(dir, base, ext, SWAP),
+            &segment_path(dir, base, ext),
+        )?;
     }
     crate::sync_dir(dir).at(dir)?;
     for &old in old_bases {
@@ -172,7 +175,10 @@ pub(crate) fn complete_interrupted(dir: &Path) -> Result<()> {
         // The copy's indexes, if they were written; rebuilt from the log otherwise.
         delete_segment_files(dir, base)?;
         for ext in EXTENSIONS {
-            rename_if_present(&suffixed(dir, base, ext, SWAP), &segment_path(dir, base, ext))?;
+            rename_if_present(
+                &suffixed(dir, base, ext, SWAP),
+                &segment_path(dir, base, ext),
+            )?;
         }
         info!(log = %dir.display(), base_offset = base, next_offset = next,
             "finished installing a cleaned segment after a crash");

@@ -2,14 +2,18 @@
 //! share one budget, so cleaning a big log does not starve producers and
 //! consumers of the disk.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// Sleeps its caller whenever the bytes since it started run ahead of the rate.
+/// Sleeps its caller whenever the bytes since it started run ahead of the
+/// rate, and tells it when to give up (the broker is stopping).
 #[derive(Debug)]
 pub struct Throttle {
     bytes_per_second: f64,
     started: Instant,
     bytes: f64,
+    abort: Option<Arc<AtomicBool>>,
 }
 
 impl Throttle {
@@ -19,7 +23,23 @@ impl Throttle {
             bytes_per_second,
             started: Instant::now(),
             bytes: 0.0,
+            abort: None,
         }
+    }
+
+    /// The same, giving up once `abort` is set.
+    pub fn with_abort(bytes_per_second: f64, abort: Arc<AtomicBool>) -> Throttle {
+        Throttle {
+            abort: Some(abort),
+            ..Throttle::new(bytes_per_second)
+        }
+    }
+
+    /// Whether the work should stop now.
+    pub fn aborted(&self) -> bool {
+        self.abort
+            .as_ref()
+            .is_some_and(|a| a.load(Ordering::Relaxed))
     }
 
     /// Counts `bytes` of I/O and sleeps until they fit the rate.

@@ -226,7 +226,9 @@ impl Log {
                 producers_last.insert(b.producer_id, b.last_offset);
             }
         })?;
-        let upper = build_map(&plan, first_dirty, cleanable_end, map, throttle)?;
+        let Some(upper) = build_map(&plan, first_dirty, cleanable_end, map, throttle)? else {
+            return Ok(None);
+        };
         stats.end_offset = upper;
 
         let groups = group_segments(&plan, upper, config.segment_bytes);
@@ -244,8 +246,11 @@ impl Log {
             stats.segments_after += 1;
         }
         let mut st = self.lock();
-        st.history
-            .record(now_ms.max(super::now_ms()), upper, config.delete_retention_ms);
+        st.history.record(
+            now_ms.max(super::now_ms()),
+            upper,
+            config.delete_retention_ms,
+        );
         if let Err(e) = st.history.store(&self.dir) {
             warn!(log = %self.dir.display(), error = %e, "could not write the cleaner checkpoint; the next clean redoes this one");
         }
@@ -271,26 +276,42 @@ impl Log {
     ) -> Result<bool> {
         let base = group[0].base_offset;
         let mut out = Segment::create_cleaned(&self.dir, base)?;
-        let copied = copy_batches(group, &mut out, config.index_interval_bytes, keep, throttle, stats)
-        .and_then(|()| {
+        let copied = copy_batches(
+            group,
+            &mut out,
+            config.index_interval_bytes,
+            keep,
+            throttle,
+            stats,
+        )
+        .and_then(|whole| {
             out.seal()?;
-            out.sync()
+            out.sync()?;
+            Ok(whole)
         });
-        if let Err(e) = copied {
-            swap::discard(&self.dir, base);
-            return Err(e);
+        match copied {
+            Ok(true) => {}
+            Ok(false) => {
+                swap::discard(&self.dir, base);
+                return Ok(false);
+            }
+            Err(e) => {
+                swap::discard(&self.dir, base);
+                return Err(e);
+            }
         }
         drop(out);
         let mut st = self.lock();
         let at = st.segments.iter().position(|s| s.base_offset == base);
-        let unchanged = st.truncations == keep.truncations && at.is_some_and(|i| {
-            // The group's segments are all still there, closed and as they were.
-            i + group.len() < st.segments.len()
-                && group
-                    .iter()
-                    .zip(&st.segments[i..])
-                    .all(|(g, s)| g.base_offset == s.base_offset && g.size == s.size)
-        });
+        let unchanged = st.truncations == keep.truncations
+            && at.is_some_and(|i| {
+                // The group's segments are all still there, closed and as they were.
+                i + group.len() < st.segments.len()
+                    && group
+                        .iter()
+                        .zip(&st.segments[i..])
+                        .all(|(g, s)| g.base_offset == s.base_offset && g.size == s.size)
+            });
         let Some(i) = at.filter(|_| unchanged) else {
             drop(st);
             swap::discard(&self.dir, base);
@@ -314,14 +335,15 @@ impl Log {
 }
 
 /// Reads the dirty records into `map`; returns the first offset it could
-/// not take (the cleanable end, unless the map filled up first).
+/// not take (the cleanable end, unless the map filled up first), `None`
+/// when the clean was aborted.
 fn build_map(
     plan: &[Planned],
     first_dirty: i64,
     cleanable_end: i64,
     map: &mut OffsetMap,
     throttle: &mut Throttle,
-) -> Result<i64> {
+) -> Result<Option<i64>> {
     map.clear();
     for seg in plan.iter().filter(|s| s.next_offset > first_dirty) {
         let snap = &seg.snapshot;
@@ -336,11 +358,14 @@ fn build_map(
                 continue;
             }
             if batch.base_offset() >= cleanable_end {
-                return Ok(cleanable_end);
+                return Ok(Some(cleanable_end));
             }
             let count = usize::try_from(batch.record_count()).unwrap_or(0);
             if !map.is_empty() && !map.has_room_for(count) {
-                return Ok(batch.base_offset());
+                return Ok(Some(batch.base_offset()));
+            }
+            if throttle.aborted() {
+                return Ok(None);
             }
             for_each_key(batch.bytes(), |r| {
                 if r.offset >= first_dirty
@@ -353,7 +378,7 @@ fn build_map(
             throttle.spent(batch.size() as u64);
         }
     }
-    Ok(cleanable_end)
+    Ok(Some(cleanable_end))
 }
 
 /// Consecutive segments below `upper`, merged while a group fits
@@ -406,7 +431,7 @@ impl Keep<'_> {
     }
 }
 
-/// Writes the kept batches of `group` into `out`.
+/// Writes the kept batches of `group` into `out`; false when aborted.
 fn copy_batches(
     group: &[Planned],
     out: &mut Segment,
@@ -414,7 +439,7 @@ fn copy_batches(
     keep: &Keep<'_>,
     throttle: &mut Throttle,
     stats: &mut CleanStats,
-) -> Result<()> {
+) -> Result<bool> {
     let mut buf: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
     let mut pending: Vec<(usize, BatchSummary)> = Vec::new();
     let last = group.len() - 1;
@@ -427,12 +452,16 @@ fn copy_batches(
                 Step::Bad { position, error } => return Err(corrupt(snap, position, error)),
                 Step::End => break,
             };
+            if throttle.aborted() {
+                return Ok(false);
+            }
             stats.bytes_read += batch.size() as u64;
             stats.records_read += u64::from(batch.record_count().max(0) as u32);
             let retained = if batch.is_control() {
                 Retained::All
             } else {
-                retain_records(batch.bytes(), |r| keep.record(r)).map_err(|e| corrupt(snap, position, e))?
+                retain_records(batch.bytes(), |r| keep.record(r))
+                    .map_err(|e| corrupt(snap, position, e))?
             };
             // The group's last batch stays so the copy covers the same offsets.
             let must_stay = (gi == last && batch.last_offset() == seg.next_offset - 1)
@@ -458,7 +487,8 @@ fn copy_batches(
             }
         }
     }
-    flush_chunk(out, &mut buf, &mut pending, index_interval, throttle, stats)
+    flush_chunk(out, &mut buf, &mut pending, index_interval, throttle, stats)?;
+    Ok(true)
 }
 
 fn flush_chunk(
@@ -557,9 +587,14 @@ mod tests {
             copy_dir(fixture.path(), dir.path());
             let log = Log::open(dir.path(), config()).unwrap();
             let mut map = OffsetMap::with_buffer(1 << 20);
-            log.clean(&mut map, &mut Throttle::new(f64::INFINITY), now_ms(), i64::MAX)
-                .unwrap()
-                .unwrap();
+            log.clean(
+                &mut map,
+                &mut Throttle::new(f64::INFINITY),
+                now_ms(),
+                i64::MAX,
+            )
+            .unwrap()
+            .unwrap();
             contents(&log)
         };
         assert_eq!(before.len(), 900);
@@ -578,8 +613,12 @@ mod tests {
             let log = Log::open(dir.path(), config()).unwrap();
             let mut map = OffsetMap::with_buffer(1 << 20);
             CRASH_AFTER.with(|c| c.set(Some(crash_at)));
-            let outcome =
-                log.clean(&mut map, &mut Throttle::new(f64::INFINITY), now_ms(), i64::MAX);
+            let outcome = log.clean(
+                &mut map,
+                &mut Throttle::new(f64::INFINITY),
+                now_ms(),
+                i64::MAX,
+            );
             CRASH_AFTER.with(|c| c.set(None));
             drop(log);
             let now = contents(&Log::open(dir.path(), config()).unwrap());
@@ -588,18 +627,27 @@ mod tests {
             // each key reads as it did.
             let mut old = before.iter();
             for r in &now {
-                assert!(old.any(|b| b == r), "step {crash_at}: record {} is not an old one", r.0);
+                assert!(
+                    old.any(|b| b == r),
+                    "step {crash_at}: record {} is not an old one",
+                    r.0
+                );
             }
             let mut rest = now.iter();
             for r in &after {
                 assert!(rest.any(|n| n == r), "step {crash_at}: lost {}", r.0);
             }
-            assert!(latest(&now) == latest(&before), "step {crash_at}: keys read differently");
+            assert!(
+                latest(&now) == latest(&before),
+                "step {crash_at}: keys read differently"
+            );
             states.insert(now.len());
             let leftovers: Vec<_> = std::fs::read_dir(dir.path())
                 .unwrap()
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".cleaned") || n.ends_with(".swap") || n.ends_with(".deleted"))
+                .filter(|n| {
+                    n.ends_with(".cleaned") || n.ends_with(".swap") || n.ends_with(".deleted")
+                })
                 .collect();
             assert!(leftovers.is_empty(), "step {crash_at}: {leftovers:?}");
             if outcome.is_ok() {

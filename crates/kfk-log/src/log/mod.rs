@@ -231,8 +231,14 @@ impl Log {
             let recover = !clean && next_base.is_none_or(|nb| nb > rp);
             // The active segment's tail is checked at every start, clean or not.
             let active = next_base.is_none();
-            let (segment, recovered) =
-                Segment::open(&dir, base, recover, active, config.index_interval_bytes, holes)?;
+            let (segment, recovered) = Segment::open(
+                &dir,
+                base,
+                recover,
+                active,
+                config.index_interval_bytes,
+                holes,
+            )?;
             segments.push(segment);
             if recovered.truncated_bytes > 0 && next_base.is_some() {
                 // Data after a hole cannot be trusted to follow on: drop it.

@@ -107,6 +107,7 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Topics(TopicsCommand::Delete(a)) => topics::delete(ctx, a).await,
         Command::Topics(TopicsCommand::Alter(a)) => topics::alter(ctx, a).await,
         Command::Topics(TopicsCommand::DeleteRecords(a)) => topics::delete_records(ctx, a).await,
+        Command::Topics(TopicsCommand::Compact(a)) => topics::compact(ctx, a).await,
         Command::Produce(a) => produce::run(ctx, a).await,
         Command::Consume(a) => consume::run(ctx, a).await,
         Command::Describe(a) => describe::run(ctx, &a.what).await,

@@ -1,13 +1,13 @@
-//! `kfk topics create|list|describe|delete|alter`.
+//! `kfk topics create|list|describe|delete|alter|delete-records|compact`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kfk_client::{Client, ClientError, NewTopic, OffsetQuery, TopicInfo};
 use serde::Serialize;
 
 use crate::cli::{
-    TopicNameArg, TopicsAlterArgs, TopicsCreateArgs, TopicsDeleteArgs, TopicsDeleteRecordsArgs,
-    TopicsListArgs,
+    TopicNameArg, TopicsAlterArgs, TopicsCompactArgs, TopicsCreateArgs, TopicsDeleteArgs,
+    TopicsDeleteRecordsArgs, TopicsListArgs,
 };
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
@@ -145,6 +145,9 @@ pub struct PartitionView {
     pub replicas: Vec<ReplicaView>,
     pub earliest_offset: i64,
     pub latest_offset: i64,
+    /// Compacted topics: the leader's cleaner state of this partition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cleaning: Option<kfk_client::PartitionCleaning>,
 }
 
 #[derive(Serialize)]
@@ -186,13 +189,31 @@ pub async fn topic_view(client: &Client, name: &str) -> CliResult<TopicView> {
             latest.extend(offsets);
         }
     }
-    let configs = client
-        .describe_configs(2, name)
-        .await?
+    let all_configs = client.describe_configs(2, name).await?;
+    let compacted = all_configs.iter().any(|c| {
+        c.name == "cleanup.policy" && c.value.as_deref().is_some_and(|v| v.contains("compact"))
+    });
+    let configs = all_configs
         .into_iter()
         .filter(|c| c.is_override())
         .filter_map(|c| c.value.map(|v| (c.name, v)))
         .collect();
+    // A compacted topic's cleaning state, from each leader (kfkd only).
+    let mut cleaning: BTreeMap<i32, kfk_client::PartitionCleaning> = BTreeMap::new();
+    if compacted {
+        for leader in by_leader.keys() {
+            if let Ok(Some(states)) = client.cleaner_state(*leader, name).await {
+                for st in states {
+                    if info
+                        .partition(st.partition)
+                        .is_some_and(|p| p.leader == *leader)
+                    {
+                        cleaning.insert(st.partition, st);
+                    }
+                }
+            }
+        }
+    }
     Ok(TopicView {
         name: name.to_string(),
         id: info.id.to_string(),
@@ -213,6 +234,7 @@ pub async fn topic_view(client: &Client, name: &str) -> CliResult<TopicView> {
                     .collect(),
                 earliest_offset: earliest.get(&p.partition).copied().unwrap_or(-1),
                 latest_offset: latest.get(&p.partition).copied().unwrap_or(-1),
+                cleaning: cleaning.remove(&p.partition),
             })
             .collect(),
         configs,
@@ -241,19 +263,24 @@ pub fn print_topic(ctx: &Ctx, view: &TopicView) -> CliResult {
                 .collect();
             output::println_safe(&format!("Configs: {}", cfg.join(",")));
         }
+        let cleaned = view.partitions.iter().any(|p| p.cleaning.is_some());
+        let mut headers = vec![
+            "PARTITION",
+            "LEADER",
+            "REPLICAS",
+            "IN-SYNC",
+            "EARLIEST",
+            "LATEST",
+        ];
+        if cleaned {
+            headers.extend(["DIRTY", "LAST-CLEAN"]);
+        }
         output::table(
-            &[
-                "PARTITION",
-                "LEADER",
-                "REPLICAS",
-                "IN-SYNC",
-                "EARLIEST",
-                "LATEST",
-            ],
+            &headers,
             view.partitions
                 .iter()
                 .map(|p| {
-                    vec![
+                    let mut row = vec![
                         p.partition.to_string(),
                         if p.leader < 0 {
                             "none".into()
@@ -264,7 +291,18 @@ pub fn print_topic(ctx: &Ctx, view: &TopicView) -> CliResult {
                         join(p.replicas.iter().filter(|r| r.in_sync).map(|r| r.broker)),
                         p.earliest_offset.to_string(),
                         p.latest_offset.to_string(),
-                    ]
+                    ];
+                    if cleaned {
+                        let c = p.cleaning.as_ref();
+                        row.push(
+                            c.map_or("-".into(), |c| format!("{:.0}%", c.dirty_ratio * 100.0)),
+                        );
+                        row.push(
+                            c.and_then(|c| c.last_clean_ms)
+                                .map_or("never".into(), clock_time),
+                        );
+                    }
+                    row
                 })
                 .collect(),
         );
@@ -348,31 +386,61 @@ struct DeletedRecords {
 }
 
 pub async fn delete_records(ctx: &Ctx, args: &TopicsDeleteRecordsArgs) -> CliResult {
-    let topic = args.topic();
-    let before: i64 = match args.before.as_str() {
-        "end" => -1,
-        o => o.parse().ok().filter(|o| *o >= 0).ok_or_else(|| {
+    let (topic, partition) = args.target().map_err(CliError::usage)?;
+    let before: Option<i64> = match args.before.as_deref() {
+        None => None,
+        Some("end") => Some(-1),
+        Some(o) => Some(o.parse().ok().filter(|o| *o >= 0).ok_or_else(|| {
             CliError::usage(format!("--before takes an offset or `end`, not {o:?}"))
-        })?,
+        })?),
+    };
+    let before_time = match args.before_time.as_deref() {
+        None => None,
+        Some(t) => Some(
+            crate::offsets::parse_time(t, crate::offsets::now_ms()).ok_or_else(|| {
+                CliError::usage(format!(
+                    "--before-time takes RFC 3339 (2026-12-01T10:00:00Z), milliseconds or -DURATION, not {t:?}"
+                ))
+            })?,
+        ),
     };
     let client = ctx.client().await?;
     let info = client.topic(topic).await?;
-    let partitions = crate::consuming::partitions_to_read(&info, topic, args.partition)?;
-    let which = match args.partition {
+    let partitions = crate::consuming::partitions_to_read(&info, topic, partition)?;
+    let which = match partition {
         Some(p) => format!("partition {p} of {topic}"),
         None => format!("every partition of {topic}"),
     };
-    let below = if before < 0 {
-        "all records".to_string()
-    } else {
-        format!("the records below offset {before}")
+    // Each partition's bound: the offset given, or its first record at or
+    // after the time (none there: every record is older).
+    let bounds: Vec<(i32, i64)> = match (before, before_time) {
+        (Some(o), _) => partitions.iter().map(|p| (*p, o)).collect(),
+        (None, Some(t)) => {
+            let found = client
+                .list_offsets(topic, &partitions, OffsetQuery::Timestamp(t))
+                .await?;
+            partitions
+                .iter()
+                .map(|p| {
+                    let at = found.iter().find(|(q, _)| q == p).map_or(-1, |(_, o)| *o);
+                    (*p, at)
+                })
+                .collect()
+        }
+        (None, None) => return Err(CliError::usage("give --before or --before-time")),
+    };
+    let below = match (before, &args.before_time) {
+        (Some(-1), _) => "all records".to_string(),
+        (Some(o), _) => format!("the records below offset {o}"),
+        (None, Some(t)) => format!("the records older than {t}"),
+        (None, None) => unreachable!("checked above"),
     };
     crate::term::confirm(
         args.yes,
         &format!("Delete {below} of {which}?"),
         "no records deleted",
     )?;
-    let asked: Vec<(i32, i64)> = partitions.iter().map(|p| (*p, before)).collect();
+    let asked = bounds;
     let mut done = Vec::new();
     let mut failed = Vec::new();
     for (p, res) in client.delete_records(topic, &asked).await? {
@@ -445,4 +513,111 @@ mod tests {
         assert!(parse_pairs(&["=1".into()], "--config").is_err());
         assert!(parse_pairs(&["a".into()], "--config").is_err());
     }
+}
+
+/// `ms` since the epoch as RFC 3339, to the second.
+fn clock_time(ms: i64) -> String {
+    let t =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// One partition's state after `topics compact`, from its leader.
+#[derive(Debug, serde::Serialize)]
+struct Compacted {
+    partition: i32,
+    broker: i32,
+    dirty_ratio: f64,
+    first_dirty_offset: i64,
+    last_clean_ms: Option<i64>,
+}
+
+/// `kfk topics compact T[:P]`: every broker holding the topic cleans its
+/// logs of it now; the leaders' states are shown after.
+pub async fn compact(ctx: &Ctx, args: &TopicsCompactArgs) -> CliResult {
+    let (topic, partition) = args.target().map_err(CliError::usage)?;
+    let client = ctx.client().await?;
+    let info = client.topic(topic).await?;
+    let parts: Vec<_> = info
+        .partitions
+        .iter()
+        .filter(|p| partition.is_none_or(|want| want == p.partition))
+        .collect();
+    if parts.is_empty() {
+        return Err(CliError::new(format!(
+            "{topic} has no partition {}",
+            partition.unwrap_or(-1)
+        )));
+    }
+    let brokers: BTreeSet<i32> = parts
+        .iter()
+        .flat_map(|p| p.replicas.iter().copied())
+        .collect();
+    let spinner = crate::term::spinner(format!(
+        "Cleaning {topic} on brokers {}",
+        join(brokers.iter().copied())
+    ));
+    let mut cleans = tokio::task::JoinSet::new();
+    for &b in &brokers {
+        let client = std::sync::Arc::clone(&client);
+        let topic = topic.to_string();
+        cleans.spawn(async move { (b, client.compact(b, &topic, partition).await) });
+    }
+    let mut failed = Vec::new();
+    while let Some(done) = cleans.join_next().await {
+        match done {
+            Ok((_, Ok(()))) => {}
+            Ok((b, Err(e))) => failed.push(format!("broker {b}: {e}")),
+            Err(e) => failed.push(e.to_string()),
+        }
+    }
+    spinner.finish_and_clear();
+    if !failed.is_empty() {
+        return Err(CliError::new(failed.join("; ")));
+    }
+    let mut shown = Vec::new();
+    let leaders: BTreeSet<i32> = parts.iter().map(|p| p.leader).filter(|l| *l >= 0).collect();
+    for leader in leaders {
+        let states = client
+            .cleaner_state(leader, topic)
+            .await?
+            .unwrap_or_default();
+        for p in parts.iter().filter(|p| p.leader == leader) {
+            if let Some(st) = states.iter().find(|s| s.partition == p.partition) {
+                shown.push(Compacted {
+                    partition: p.partition,
+                    broker: leader,
+                    dirty_ratio: st.dirty_ratio,
+                    first_dirty_offset: st.first_dirty_offset,
+                    last_clean_ms: st.last_clean_ms,
+                });
+            }
+        }
+    }
+    shown.sort_by_key(|c| c.partition);
+    output::emit(ctx.format(), &shown, || {
+        output::status(&format!("Cleaned {topic}."));
+        output::table(
+            &[
+                "PARTITION",
+                "LEADER",
+                "DIRTY",
+                "CLEANED-UP-TO",
+                "LAST-CLEAN",
+            ],
+            shown
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.partition.to_string(),
+                        c.broker.to_string(),
+                        format!("{:.0}%", c.dirty_ratio * 100.0),
+                        c.first_dirty_offset.to_string(),
+                        c.last_clean_ms.map_or("never".into(), clock_time),
+                    ]
+                })
+                .collect(),
+        );
+        Ok(())
+    })
 }

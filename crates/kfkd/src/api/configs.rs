@@ -135,12 +135,21 @@ pub fn describe(broker: &Broker, req: DescribeConfigsRequest) -> DescribeConfigs
                         };
                         configs.push(entry(key, &value, source, false));
                     }
-                    // kfk zk-shell's questions, answered only when asked.
+                    // kfk zk-shell's and kfk topics' questions, answered only when asked.
                     for key in r.configuration_keys.iter().flatten() {
-                        if let Some(path) =
+                        let json = if let Some(path) =
                             key.as_str().strip_prefix(super::znode_view::ZNODE_PREFIX)
-                            && let Some(json) = super::znode_view::describe(broker, path)
                         {
+                            super::znode_view::describe(broker, path)
+                        } else if let Some(topic) = key
+                            .as_str()
+                            .strip_prefix(super::cleaner_view::CLEANER_PREFIX)
+                        {
+                            super::cleaner_view::describe(broker, topic)
+                        } else {
+                            None
+                        };
+                        if let Some(json) = json {
                             configs.push(entry(key, &json, ConfigSource::Default, true));
                         }
                     }
@@ -180,6 +189,22 @@ async fn alter_resource(
                 .await
         }
         BROKER => {
+            if let Some((_, target)) = changes
+                .iter()
+                .find(|(k, _)| k == super::cleaner_view::COMPACT_KEY)
+            {
+                if !is_this_broker(broker, name) || changes.len() != 1 || replace_all {
+                    return Err(ApiError::new(
+                        ResponseError::InvalidRequest,
+                        format!(
+                            "{} is asked of one broker, alone, with IncrementalAlterConfigs",
+                            super::cleaner_view::COMPACT_KEY
+                        ),
+                    ));
+                }
+                let target = target.as_deref().unwrap_or_default();
+                return super::cleaner_view::compact(broker, target, validate_only).await;
+            }
             broker
                 .alter_broker_configs(name, changes, replace_all, validate_only)
                 .await

@@ -5,6 +5,7 @@
 mod acls;
 mod api_versions;
 mod authz;
+mod cleaner_view;
 mod client_quotas;
 mod configs;
 mod consumer_groups;

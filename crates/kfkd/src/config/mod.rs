@@ -104,6 +104,17 @@ macro_rules! display_plain {
 }
 display_plain!(i32, i64, u64, bool, String);
 
+impl std::fmt::Display for DisplaySetting<'_, f64> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if *self.0 == f64::MAX {
+            // Java's Double.MAX_VALUE, as Kafka shows its "no limit".
+            f.write_str("1.7976931348623157E308")
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
+}
+
 settings! {
     /// Id of this node in the cluster [node.id].
     node_id: i32 = 1, "node.id", "KFKD_NODE_ID";
@@ -213,6 +224,26 @@ settings! {
     log_retention_bytes: i64 = -1, "log.retention.bytes", "KFKD_LOG_RETENTION_BYTES";
     /// How often retention runs [log.retention.check.interval.ms].
     log_retention_check_interval_ms: u64 = 300_000, "log.retention.check.interval.ms", "KFKD_LOG_RETENTION_CHECK_INTERVAL_MS";
+    /// What happens to old data of topics without their own cleanup.policy: delete (retention), compact (keep each key's latest record) or compact,delete [log.cleanup.policy].
+    log_cleanup_policy: String = "delete".to_string(), "log.cleanup.policy", "KFKD_LOG_CLEANUP_POLICY";
+    /// Run the log cleaner for compacted topics (off, compacted topics grow forever) [log.cleaner.enable].
+    log_cleaner_enable: bool = true, "log.cleaner.enable", "KFKD_LOG_CLEANER_ENABLE";
+    /// Threads cleaning compacted logs, each one log at a time [log.cleaner.threads].
+    log_cleaner_threads: u64 = 1, "log.cleaner.threads", "KFKD_LOG_CLEANER_THREADS";
+    /// Memory for the cleaners' key maps, shared by the threads; a clean covers as many dirty records as its share holds keys (about 32 bytes each) [log.cleaner.dedupe.buffer.size].
+    log_cleaner_dedupe_buffer_size: u64 = 128 * 1024 * 1024, "log.cleaner.dedupe.buffer.size", "KFKD_LOG_CLEANER_DEDUPE_BUFFER_SIZE";
+    /// Most bytes per second the cleaners read and write together [log.cleaner.io.max.bytes.per.second].
+    log_cleaner_io_max_bytes_per_second: f64 = f64::MAX, "log.cleaner.io.max.bytes.per.second", "KFKD_LOG_CLEANER_IO_MAX_BYTES_PER_SECOND";
+    /// How long a cleaner with nothing to clean waits before looking again [log.cleaner.backoff.ms].
+    log_cleaner_backoff_ms: u64 = 15_000, "log.cleaner.backoff.ms", "KFKD_LOG_CLEANER_BACKOFF_MS";
+    /// Default min.cleanable.dirty.ratio: the share of a log not yet cleaned above which it is cleaned [log.cleaner.min.cleanable.ratio].
+    log_cleaner_min_cleanable_ratio: f64 = 0.5, "log.cleaner.min.cleanable.ratio", "KFKD_LOG_CLEANER_MIN_CLEANABLE_RATIO";
+    /// Default delete.retention.ms: how long tombstones stay after the clean that first kept them [log.cleaner.delete.retention.ms].
+    log_cleaner_delete_retention_ms: i64 = kfk_log::DEFAULT_DELETE_RETENTION_MS, "log.cleaner.delete.retention.ms", "KFKD_LOG_CLEANER_DELETE_RETENTION_MS";
+    /// Default min.compaction.lag.ms: records younger than this are not compacted [log.cleaner.min.compaction.lag.ms].
+    log_cleaner_min_compaction_lag_ms: i64 = 0, "log.cleaner.min.compaction.lag.ms", "KFKD_LOG_CLEANER_MIN_COMPACTION_LAG_MS";
+    /// Default max.compaction.lag.ms: a record this old is compacted whatever the dirty ratio [log.cleaner.max.compaction.lag.ms].
+    log_cleaner_max_compaction_lag_ms: i64 = i64::MAX, "log.cleaner.max.compaction.lag.ms", "KFKD_LOG_CLEANER_MAX_COMPACTION_LAG_MS";
     /// Maximum size of one segment file [log.segment.bytes].
     log_segment_bytes: u64 = kfk_log::DEFAULT_SEGMENT_BYTES, "log.segment.bytes", "KFKD_LOG_SEGMENT_BYTES";
     /// Roll a new segment when the active one is this old [log.roll.ms].
@@ -421,6 +452,35 @@ impl Settings {
         }
         if self.log_segment_bytes < 14 || self.log_segment_bytes > i32::MAX as u64 {
             return invalid("log.segment.bytes", "must be between 14 and 2147483647");
+        }
+        if kfk_log::CleanupPolicy::parse(&self.log_cleanup_policy).is_none() {
+            return invalid(
+                "log.cleanup.policy",
+                "must be delete, compact or compact,delete",
+            );
+        }
+        if !(0.0..=1.0).contains(&self.log_cleaner_min_cleanable_ratio) {
+            return invalid("log.cleaner.min.cleanable.ratio", "must be between 0 and 1");
+        }
+        if self.log_cleaner_threads < 1 {
+            return invalid(
+                "log.cleaner.threads",
+                "must be >= 1 (log.cleaner.enable=false turns cleaning off)",
+            );
+        }
+        if self.log_cleaner_io_max_bytes_per_second.is_nan()
+            || self.log_cleaner_io_max_bytes_per_second <= 0.0
+        {
+            return invalid("log.cleaner.io.max.bytes.per.second", "must be > 0");
+        }
+        if self.log_cleaner_delete_retention_ms < 0 || self.log_cleaner_min_compaction_lag_ms < 0 {
+            return invalid(
+                "log.cleaner.delete.retention.ms",
+                "this and log.cleaner.min.compaction.lag.ms must be >= 0",
+            );
+        }
+        if self.log_cleaner_max_compaction_lag_ms < 1 {
+            return invalid("log.cleaner.max.compaction.lag.ms", "must be >= 1");
         }
         if parse_timestamp_type(&self.log_message_timestamp_type).is_none() {
             return invalid(
@@ -678,6 +738,13 @@ impl Settings {
             max_message_bytes: self.message_max_bytes as usize,
             timestamp_type: parse_timestamp_type(&self.log_message_timestamp_type)
                 .unwrap_or(TimestampType::CreateTime),
+            cleanup_policy: kfk_log::CleanupPolicy::parse(&self.log_cleanup_policy)
+                .unwrap_or(kfk_log::CleanupPolicy::DELETE),
+            delete_retention_ms: self.log_cleaner_delete_retention_ms,
+            min_cleanable_dirty_permille: (self.log_cleaner_min_cleanable_ratio * 1000.0).round()
+                as u32,
+            min_compaction_lag_ms: self.log_cleaner_min_compaction_lag_ms,
+            max_compaction_lag_ms: self.log_cleaner_max_compaction_lag_ms,
         }
     }
 }

@@ -2,8 +2,8 @@
 //! values are validated, and how they turn into a [`LogConfig`].
 //!
 //! Only settings the broker actually honours are accepted. A value kfk cannot
-//! honour (`cleanup.policy=compact`, a `compression.type` that would require
-//! recompressing) is refused with INVALID_CONFIG rather than stored and ignored.
+//! honour (a `compression.type` that would require recompressing) is refused
+//! with INVALID_CONFIG rather than stored and ignored.
 
 use std::collections::BTreeMap;
 
@@ -25,13 +25,17 @@ pub enum ConfigSource {
 const TOPIC_CONFIGS: &[&str] = &[
     "cleanup.policy",
     "compression.type",
+    "delete.retention.ms",
     "flush.messages",
     "flush.ms",
     "follower.replication.throttled.replicas",
     "index.interval.bytes",
     "leader.replication.throttled.replicas",
+    "max.compaction.lag.ms",
     "max.message.bytes",
     "message.timestamp.type",
+    "min.cleanable.dirty.ratio",
+    "min.compaction.lag.ms",
     "min.insync.replicas",
     "retention.bytes",
     "retention.ms",
@@ -48,8 +52,12 @@ pub fn names() -> &'static [&'static str] {
 /// The broker-level default of a topic config, as a string.
 pub fn broker_default(settings: &Settings, name: &str) -> Option<String> {
     Some(match name {
-        "cleanup.policy" => "delete".into(),
+        "cleanup.policy" => settings.log_cleanup_policy.clone(),
         "compression.type" => "producer".into(),
+        "delete.retention.ms" => settings.log_cleaner_delete_retention_ms.to_string(),
+        "max.compaction.lag.ms" => settings.log_cleaner_max_compaction_lag_ms.to_string(),
+        "min.cleanable.dirty.ratio" => settings.log_cleaner_min_cleanable_ratio.to_string(),
+        "min.compaction.lag.ms" => settings.log_cleaner_min_compaction_lag_ms.to_string(),
         "flush.messages" => as_kafka_long(settings.log_flush_interval_messages),
         "flush.ms" => settings.log_flush_interval_ms.to_string(),
         "follower.replication.throttled.replicas" | "leader.replication.throttled.replicas" => {
@@ -97,10 +105,15 @@ fn parse_range(name: &str, value: &str, min: i64, max: i64) -> Result<(), String
 /// A message naming the config and what is wrong with it.
 pub fn validate(name: &str, value: &str) -> Result<(), String> {
     match name {
-        "cleanup.policy" => match value {
-            "delete" => Ok(()),
-            other => Err(format!(
-                "cleanup.policy={other} is not supported by kfk; only 'delete' is"
+        "cleanup.policy" => kfk_log::CleanupPolicy::parse(value)
+            .map(|_| ())
+            .ok_or_else(|| format!("invalid value {value:?} for configuration cleanup.policy: expected delete, compact or compact,delete")),
+        "delete.retention.ms" | "min.compaction.lag.ms" => parse_range(name, value, 0, i64::MAX),
+        "max.compaction.lag.ms" => parse_range(name, value, 1, i64::MAX),
+        "min.cleanable.dirty.ratio" => match value.trim().parse::<f64>() {
+            Ok(v) if (0.0..=1.0).contains(&v) => Ok(()),
+            _ => Err(format!(
+                "invalid value {value:?} for configuration min.cleanable.dirty.ratio: expected a number between 0 and 1"
             )),
         },
         "compression.type" => match value {
@@ -183,6 +196,21 @@ pub fn log_config(settings: &Settings, overrides: &BTreeMap<String, String>) -> 
             "retention.ms" => c.retention_ms = num().unwrap_or(-1),
             "segment.bytes" => c.segment_bytes = num().unwrap_or(1 << 30) as u64,
             "segment.ms" => c.segment_ms = num().unwrap_or(c.segment_ms),
+            "cleanup.policy" => {
+                c.cleanup_policy = kfk_log::CleanupPolicy::parse(value).unwrap_or(c.cleanup_policy)
+            }
+            "delete.retention.ms" => c.delete_retention_ms = num().unwrap_or(c.delete_retention_ms),
+            "min.compaction.lag.ms" => {
+                c.min_compaction_lag_ms = num().unwrap_or(c.min_compaction_lag_ms)
+            }
+            "max.compaction.lag.ms" => {
+                c.max_compaction_lag_ms = num().unwrap_or(c.max_compaction_lag_ms)
+            }
+            "min.cleanable.dirty.ratio" => {
+                if let Ok(r) = value.trim().parse::<f64>() {
+                    c.min_cleanable_dirty_permille = (r.clamp(0.0, 1.0) * 1000.0).round() as u32;
+                }
+            }
             _ => {}
         }
     }
@@ -239,7 +267,11 @@ mod tests {
 
     #[test]
     fn values_kfk_cannot_honour_are_refused() {
-        assert!(validate("cleanup.policy", "compact").is_err());
+        assert!(validate("cleanup.policy", "compact").is_ok());
+        assert!(validate("cleanup.policy", "compact, delete").is_ok());
+        assert!(validate("cleanup.policy", "shred").is_err());
+        assert!(validate("min.cleanable.dirty.ratio", "0.1").is_ok());
+        assert!(validate("min.cleanable.dirty.ratio", "1.5").is_err());
         assert!(validate("compression.type", "gzip").is_err());
         assert!(validate("retention.ms", "-2").is_err());
         assert!(validate("retention.ms", "abc").is_err());

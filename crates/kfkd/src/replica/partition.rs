@@ -120,6 +120,29 @@ pub struct Partition {
     hw: watch::Sender<i64>,
 }
 
+/// A compacted log keeps records by key: one without a key could never be
+/// cleaned, and Kafka refuses it (INVALID_RECORD).
+fn refuse_keyless(records: &[u8], tp: &TopicPartition) -> Result<(), ApiError> {
+    let mut keyless = None;
+    let mut index = 0usize;
+    // A batch that does not parse is the log's to refuse, with its reason.
+    let _ = kfk_wire::retain::for_each_key(records, |r| {
+        if r.key.is_none() && keyless.is_none() {
+            keyless = Some(index);
+        }
+        index += 1;
+    });
+    match keyless {
+        None => Ok(()),
+        Some(i) => Err(ApiError::new(
+            ResponseError::InvalidRecord,
+            format!(
+                "Compacted topic cannot accept message without key in topic partition {tp} (record {i} has none)"
+            ),
+        )),
+    }
+}
+
 impl Partition {
     /// Opens a hosted partition: rebuilds idempotence state from the active
     /// segment and starts from the checkpointed high watermark (the leader
@@ -285,6 +308,9 @@ impl Partition {
                 ResponseError::InvalidRecord,
                 "produce requests must carry exactly one record batch per partition",
             ));
+        }
+        if self.log.config().cleanup_policy.compact {
+            refuse_keyless(records, &self.tp)?;
         }
         let leader_epoch = self.check_leader(-1)?;
         if let Some(min_isr) = min_isr {
