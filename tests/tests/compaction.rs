@@ -365,3 +365,46 @@ fn a_broker_killed_while_cleaning_comes_back_with_every_key() {
         kfkd.log()
     );
 }
+
+/// A `__consumer_offsets` that is not compacted (made by an older kfk, or
+/// changed by hand) is compacted again by the next coordinator to start,
+/// and the committed offsets read the same.
+#[test]
+fn an_uncompacted_offsets_topic_is_converted() {
+    let home = Home::new();
+    home.up();
+    home.ok(&["topics", "create", "orders", "-p", "1"]);
+    home.ok_stdin(&["produce", "orders"], "a\nb\nc\n");
+    home.ok(&[
+        "consume",
+        "orders",
+        "--group",
+        "billing",
+        "--from-beginning",
+        "--max-messages",
+        "3",
+    ]);
+    let policy = |home: &Home| {
+        home.json(&["topics", "describe", "__consumer_offsets"])["configs"]["cleanup.policy"]
+            .as_str()
+            .map(str::to_string)
+    };
+    assert_eq!(policy(&home).as_deref(), Some("compact"));
+    home.ok(&[
+        "topics",
+        "alter",
+        "__consumer_offsets",
+        "-c",
+        "cleanup.policy=delete",
+    ]);
+    assert_eq!(policy(&home).as_deref(), Some("delete"));
+    home.ok(&["cluster", "down"]);
+    home.ok(&["cluster", "up"]);
+    wait_until(
+        Duration::from_secs(30),
+        "the offsets topic compacted again",
+        || policy(&home).as_deref() == Some("compact"),
+    );
+    let group = home.json(&["groups", "describe", "billing"]);
+    assert_eq!(group["partitions"][0]["current_offset"], 3, "{group}");
+}

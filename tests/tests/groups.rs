@@ -633,8 +633,10 @@ fn members_split_commit_what_they_print_and_hand_over(protocol: &str) {
 }
 
 #[test]
-fn snapshots_trim_the_offsets_topic_and_survive_a_coordinator_failover() {
-    let home = home().with_env("KFKD_OFFSETS_SNAPSHOT_BYTES", "30000");
+fn the_offsets_topic_is_compacted_and_survives_a_coordinator_failover() {
+    let home = home()
+        .with_env("KFKD_OFFSETS_TOPIC_SEGMENT_BYTES", "30000")
+        .with_env("KFKD_LOG_CLEANER_BACKOFF_MS", "200");
     let base = home.up_cluster(3);
     let bootstrap = kfk_e2e::cluster_bootstrap(base, 3);
     home.ok(&["topics", "create", "busy", "-p", "3", "-r", "3"]);
@@ -649,15 +651,33 @@ fn snapshots_trim_the_offsets_topic_and_survive_a_coordinator_failover() {
     let partitions = offsets["partitions"].as_array().unwrap();
     let h = java_hash("committers");
     let p = &partitions[if h == i32::MIN { 0 } else { h.abs() } as usize % partitions.len()];
-    // 600 commits of 3 offsets do not fit in 30 kB: older segments are gone.
+    assert!(
+        offsets["configs"]["cleanup.policy"] == "compact",
+        "{}",
+        offsets["configs"]
+    );
+    // 600 commits of 3 offsets fill several 30 kB segments; the cleaner
+    // leaves the latest record of each key in the closed ones.
+    let index = p["partition"].as_u64().unwrap() as usize;
+    let leader = p["leader"].as_i64().unwrap() as usize;
+    let stored = || {
+        kfk_e2e::log_bytes(
+            &home.broker_data_dirs()[leader - 1],
+            &format!("__consumer_offsets-{index}"),
+        )
+        .len()
+    };
+    // 1,800 offset records were written, some 80 bytes each.
+    let written = offsets["partitions"][index]["latest_offset"]
+        .as_i64()
+        .unwrap();
+    assert!(written >= 1800, "{written} records");
     wait(
-        "the offsets partition to be trimmed",
-        Duration::from_secs(20),
+        "the offsets partition to be cleaned",
+        Duration::from_secs(30),
         || {
             let offsets = home.json(&["topics", "describe", "__consumer_offsets"]);
-            offsets["partitions"][p["partition"].as_u64().unwrap() as usize]["earliest_offset"]
-                .as_i64()
-                .is_some_and(|e| e > 0)
+            offsets["partitions"][index]["cleaning"]["last_clean_ms"].is_i64() && stored() < 32_000
         },
     );
     let committed = |home: &Home| -> Vec<i64> {

@@ -188,8 +188,8 @@ settings! {
     offsets_topic_replication_factor: i32 = 3, "offsets.topic.replication.factor", "KFKD_OFFSETS_TOPIC_REPLICATION_FACTOR";
     /// How long an offset commit waits for the in-sync replicas [offsets.commit.timeout.ms].
     offsets_commit_timeout_ms: u64 = 5_000, "offsets.commit.timeout.ms", "KFKD_OFFSETS_COMMIT_TIMEOUT_MS";
-    /// When an offsets partition grows past this, its coordinator rewrites the live groups and offsets and drops older segments (kfk's stand-in for compaction) [offsets.snapshot.bytes].
-    offsets_snapshot_bytes: u64 = 64 * 1024 * 1024, "offsets.snapshot.bytes", "KFKD_OFFSETS_SNAPSHOT_BYTES";
+    /// Segment size of __consumer_offsets (compacted: smaller segments are cleaned sooner) [offsets.topic.segment.bytes].
+    offsets_topic_segment_bytes: u64 = 100 * 1024 * 1024, "offsets.topic.segment.bytes", "KFKD_OFFSETS_TOPIC_SEGMENT_BYTES";
     /// Committed offsets of a group with no members are dropped this long after it emptied [offsets.retention.minutes].
     offsets_retention_minutes: u64 = 10_080, "offsets.retention.minutes", "KFKD_OFFSETS_RETENTION_MINUTES";
     /// How often expired offsets are looked for [offsets.retention.check.interval.ms].
@@ -452,6 +452,14 @@ impl Settings {
         }
         if self.log_segment_bytes < 14 || self.log_segment_bytes > i32::MAX as u64 {
             return invalid("log.segment.bytes", "must be between 14 and 2147483647");
+        }
+        if self.offsets_topic_segment_bytes < 14
+            || self.offsets_topic_segment_bytes > i32::MAX as u64
+        {
+            return invalid(
+                "offsets.topic.segment.bytes",
+                "must be between 14 and 2147483647",
+            );
         }
         if kfk_log::CleanupPolicy::parse(&self.log_cleanup_policy).is_none() {
             return invalid(

@@ -67,10 +67,10 @@ pub struct GroupCoordinator {
     /// One partition load at a time.
     pub(super) loading: tokio::sync::Mutex<()>,
     /// Per offsets partition: held from an append until memory reflects it,
-    /// so a snapshot never captures state older than a record before it.
+    /// so records reach the log in the order memory changed.
     pub(super) writers: Mutex<HashMap<i32, Arc<tokio::sync::Mutex<()>>>>,
-    /// Size of each partition right after its last snapshot.
-    pub(super) snapshot_sizes: Mutex<HashMap<i32, u64>>,
+    /// Set once `__consumer_offsets` is known to be compacted.
+    pub(super) compacted: std::sync::atomic::AtomicBool,
     /// When expired offsets were last looked for.
     pub(super) last_expiry: Mutex<Option<Instant>>,
 }

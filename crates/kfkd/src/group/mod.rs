@@ -90,12 +90,15 @@ impl GroupCoordinator {
                     num_partitions: broker.settings.offsets_topic_num_partitions,
                     replication_factor: broker.settings.offsets_topic_replication_factor.min(live),
                     assignments: Vec::new(),
-                    // Kafka compacts this topic; here the coordinator's
-                    // snapshots trim it, and time or size retention must
-                    // never delete offsets of groups that stopped committing.
+                    // Compacted, as Kafka's: each group's and offset's
+                    // latest record stays, and no retention deletes the
+                    // offsets of groups that stopped committing.
                     configs: BTreeMap::from([
-                        ("retention.ms".to_string(), "-1".to_string()),
-                        ("retention.bytes".to_string(), "-1".to_string()),
+                        ("cleanup.policy".to_string(), "compact".to_string()),
+                        (
+                            "segment.bytes".to_string(),
+                            broker.settings.offsets_topic_segment_bytes.to_string(),
+                        ),
                     ]),
                 };
                 match broker.create_topic(t, false).await {

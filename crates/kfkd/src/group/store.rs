@@ -89,13 +89,19 @@ pub fn load(broker: &Broker, partition: i32) -> Result<Vec<Loaded>, ApiError> {
         let mut pos = 0;
         while pos < read.records.len() {
             let batch = read.records.slice(pos..);
-            let size = kfk_wire::BatchHeader::parse(&batch)
-                .map_err(|e| ApiError::new(ResponseError::CorruptMessage, e.to_string()))?
-                .size();
+            let header = kfk_wire::BatchHeader::parse(&batch)
+                .map_err(|e| ApiError::new(ResponseError::CorruptMessage, e.to_string()))?;
+            let size = header.size();
+            // A cleaned batch may end in a hole, or hold no records at all:
+            // the next read starts after its last offset, not its last record.
+            next = next.max(header.last_offset() + 1);
+            let from = offset;
             // Group records are read with kfk-wire's bounded decoding, like
             // every batch that reaches the broker.
             kfk_wire::for_each_record(&batch.slice(..size.min(batch.len())), |r| {
-                next = next.max(r.offset + 1);
+                if r.offset < from {
+                    return;
+                }
                 match decode(r.key.as_deref(), r.value.as_deref()) {
                     Some(l) => out.push(l),
                     None => {

@@ -1,8 +1,8 @@
 //! The coordinator's own work, beside the requests: loading an offsets
 //! partition into memory when this broker becomes its leader, the periodic
 //! tick (session expiry, rebalance timeouts, dropping partitions it no longer
-//! leads), expiring old offsets of empty groups, and snapshotting a partition
-//! that grew too big (kfk's stand-in for compaction).
+//! leads), expiring old offsets of empty groups, and keeping the offsets
+//! topic compacted.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,14 +14,9 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::broker::Broker;
-use crate::error::ApiError;
-use kfk_group::schema::{Entry, Loaded, OFFSETS_TOPIC, RecordKey};
+use kfk_group::schema::{Entry, Loaded, OFFSETS_TOPIC};
 use kfk_group::state::Group;
 use kfk_sync::lock;
-
-/// Records per batch when a snapshot rewrites a partition (well below
-/// `message.max.bytes`).
-const SNAPSHOT_BATCH: usize = 500;
 
 use super::{GroupCoordinator, store};
 
@@ -32,76 +27,34 @@ impl GroupCoordinator {
         m.lock_owned().await
     }
 
-    /// Rewrites the live state of offsets partition `p` and drops the
-    /// segments before it, once the partition has grown past
-    /// `offsets.snapshot.bytes` (and past twice its size after the last
-    /// snapshot, so a large live state is not rewritten over and over).
-    pub(super) async fn maybe_snapshot(
-        &self,
-        broker: &Broker,
-        p: i32,
-        n: i32,
-    ) -> Result<(), ApiError> {
-        let Some(part) = broker.partition(&TopicPartition::new(OFFSETS_TOPIC, p)) else {
-            return Ok(());
-        };
-        let size = part.log().size_bytes();
-        let last = lock(&self.snapshot_sizes).get(&p).copied().unwrap_or(0);
-        if size < broker.settings.offsets_snapshot_bytes.max(1) || size < last.saturating_mul(2) {
-            return Ok(());
+    /// Makes `__consumer_offsets` compacted, as Kafka's is, if it was
+    /// created before kfk compacted topics (or by hand without it): the
+    /// cleaner then keeps each group's and offset's latest record, so a new
+    /// coordinator loads the live state, not the whole history. Once per
+    /// process, after it took.
+    pub(super) async fn ensure_compacted(&self, broker: &Broker) {
+        if self.compacted.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
         }
-        let _w = self.writer(p).await;
-        if part.check_leader(-1).is_err() {
-            return Ok(());
+        let policy = broker.with_image(|i| {
+            i.topics
+                .get(OFFSETS_TOPIC)
+                .map(|t| t.configs.get("cleanup.policy").cloned())
+        });
+        let Some(policy) = policy else { return };
+        if policy.as_deref() != Some("compact") {
+            let change = [("cleanup.policy".to_string(), Some("compact".to_string()))];
+            if let Err(e) = broker
+                .alter_topic_configs(OFFSETS_TOPIC, &change, false, false)
+                .await
+            {
+                warn!(error = ?e, "could not make {OFFSETS_TOPIC} compacted; will retry");
+                return;
+            }
+            info!(previous = ?policy, "{OFFSETS_TOPIC} is compacted from now on");
         }
-        part.log()
-            .roll()
-            .map_err(|e| ApiError::new(ResponseError::KafkaStorageError, e.to_string()))?;
-        let start = part.log().log_end_offset();
-        let entries: Vec<Entry> = {
-            let inner = lock(&self.inner);
-            inner
-                .groups
-                .values()
-                .filter(|g| kfk_group::schema::partition_for(&g.id, n) == p)
-                .flat_map(|g| {
-                    let membership = match &g.consumer {
-                        Some(c) => Some(Entry::consumer_group(&g.id, c)),
-                        None => (g.protocol_type.is_some() || g.generation > 0)
-                            .then(|| Entry::group(&g.id, &g.value())),
-                    };
-                    let offsets = g.offsets.iter().map(|((t, part), v)| {
-                        Entry::offset(
-                            RecordKey::Offset {
-                                group: g.id.clone(),
-                                topic: t.clone(),
-                                partition: *part,
-                            },
-                            v,
-                        )
-                    });
-                    membership.into_iter().chain(offsets).collect::<Vec<_>>()
-                })
-                .collect()
-        };
-        for chunk in entries.chunks(SNAPSHOT_BATCH) {
-            store::append(broker, p, chunk, Self::commit_timeout(broker)).await?;
-        }
-        let deleted = part
-            .log()
-            .delete_segments_before(start)
-            .map_err(|e| ApiError::new(ResponseError::KafkaStorageError, e.to_string()))?;
-        let after = part.log().size_bytes();
-        lock(&self.snapshot_sizes).insert(p, after);
-        info!(
-            partition = p,
-            records = entries.len(),
-            segments_deleted = deleted,
-            bytes_before = size,
-            bytes_after = after,
-            "snapshotted consumer groups"
-        );
-        Ok(())
+        self.compacted
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Every `offsets.retention.check.interval.ms`: drops the committed
@@ -339,11 +292,6 @@ impl GroupCoordinator {
         }
         self.tick_consumer_groups(broker, n).await;
         self.expire_offsets(broker, n).await;
-        let loaded: Vec<i32> = lock(&self.inner).loaded.keys().copied().collect();
-        for p in loaded {
-            if let Err(e) = self.maybe_snapshot(broker, p, n).await {
-                warn!(partition = p, error = ?e, "could not snapshot consumer groups");
-            }
-        }
+        self.ensure_compacted(broker).await;
     }
 }
