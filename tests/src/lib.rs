@@ -343,6 +343,14 @@ impl Spawned {
         let _ = self.child.wait();
     }
 
+    /// SIGTERM, as an operator stops a service, and waits (bounded) for the end.
+    pub fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.wait_for(timeout)
+    }
+
     /// Everything it printed so far.
     pub fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
