@@ -168,3 +168,58 @@ fn delete_records_moves_the_log_start_for_good() {
         "{described}"
     );
 }
+
+#[test]
+fn truncate_deletes_records_older_than_a_time() {
+    let home = Home::new();
+    home.up();
+    home.ok(&["topics", "create", "tt", "-p", "2"]);
+    home.ok_stdin(&["produce", "tt", "-p", "0"], "old1\nold2\nold3\n");
+    home.ok_stdin(&["produce", "tt", "-p", "1"], "x\ny\n");
+    std::thread::sleep(Duration::from_millis(1200));
+    let middle = kfk_e2e::now_ms() - 500;
+    home.ok_stdin(&["produce", "tt", "-p", "0"], "new1\nnew2\n");
+    let read = |p: &str| home.ok(&["consume", "tt", "-p", p, "--from-beginning", "-e", "-q"]);
+
+    // TOPIC:PARTITION, a time in milliseconds: the records before it go.
+    let out = home.ok(&[
+        "topics",
+        "truncate",
+        "tt:0",
+        "--before-time",
+        &middle.to_string(),
+        "--yes",
+    ]);
+    assert_eq!(
+        out,
+        "Records delete operation completed:\npartition: tt-0\tlow_watermark: 3\n"
+    );
+    assert_eq!(read("0"), "new1\nnew2\n");
+    assert_eq!(read("1"), "x\ny\n", "the other partition is untouched");
+
+    // A time after every record of a partition deletes all of it; RFC 3339
+    // and durations ago are read as `kfk consume` reads them.
+    let all = home.json(&["topics", "truncate", "tt", "--before-time", "-0s", "--yes"]);
+    assert_eq!(
+        all,
+        serde_json::json!([
+            {"partition": 0, "low_watermark": 5},
+            {"partition": 1, "low_watermark": 2}
+        ])
+    );
+    let err = home.fails(&[
+        "topics",
+        "truncate",
+        "tt",
+        "--before-time",
+        "yesterday",
+        "--yes",
+    ]);
+    assert!(err.contains("--before-time takes"), "{err}");
+    let err = home.fails(&[
+        "topics", "truncate", "tt:1", "-p", "0", "--before", "1", "--yes",
+    ]);
+    assert!(err.contains("disagree"), "{err}");
+    let err = home.fails(&["topics", "truncate", "tt", "--yes"]);
+    assert!(err.contains("--before"), "{err}");
+}

@@ -775,8 +775,9 @@ pub enum TopicsCommand {
     Compact(TopicsCompactArgs),
 }
 
+/// A topic's partitions, all or one: `T`, `T:P`, `--topic T`, `-p P`.
 #[derive(Debug, Args)]
-pub struct TopicsCompactArgs {
+pub struct PartitionTarget {
     /// The topic, or TOPIC:PARTITION.
     #[arg(add = ArgValueCandidates::new(names::topics), required_unless_present = "topic_flag")]
     pub name: Option<String>,
@@ -789,17 +790,16 @@ pub struct TopicsCompactArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct TopicsCompactArgs {
+    #[command(flatten)]
+    pub target: PartitionTarget,
+}
+
+#[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("bound").required(true).args(["before", "before_time"]))]
 pub struct TopicsDeleteRecordsArgs {
-    /// The topic, or TOPIC:PARTITION.
-    #[arg(add = ArgValueCandidates::new(names::topics), required_unless_present = "topic_flag")]
-    pub name: Option<String>,
-    /// The topic, as Kafka's tools spell it (`--topic T`).
-    #[arg(long = "topic", value_name = "TOPIC", conflicts_with = "name", add = ArgValueCandidates::new(names::topics))]
-    pub topic_flag: Option<String>,
-    /// Only this partition (default: every partition).
-    #[arg(short, long)]
-    pub partition: Option<i32>,
+    #[command(flatten)]
+    pub target: PartitionTarget,
     /// Delete the records below this offset, or `end` for all of them (up to
     /// the high watermark).
     #[arg(long, value_name = "OFFSET|end", allow_hyphen_values = true)]
@@ -1126,50 +1126,32 @@ impl TopicsCreateArgs {
     }
 }
 
-impl TopicsDeleteRecordsArgs {
-    /// The topic and the partition (`--partition`, or TOPIC:PARTITION).
+impl PartitionTarget {
+    /// The topic and the partition (`--partition`, or TOPIC:PARTITION; a
+    /// topic name cannot hold `:`).
     ///
     /// # Errors
-    /// A partition given twice.
-    pub fn target(&self) -> Result<(&str, Option<i32>), String> {
-        topic_and_partition(
-            either(&self.name, &self.topic_flag).unwrap_or_default(),
-            self.partition,
-        )
-    }
-}
-
-impl TopicsCompactArgs {
-    /// The topic and the partition (`--partition`, or TOPIC:PARTITION).
-    ///
-    /// # Errors
-    /// A partition given twice.
-    pub fn target(&self) -> Result<(&str, Option<i32>), String> {
-        topic_and_partition(
-            either(&self.name, &self.topic_flag).unwrap_or_default(),
-            self.partition,
-        )
-    }
-}
-
-/// Splits `TOPIC:PARTITION` (a topic name cannot hold `:`).
-fn topic_and_partition(name: &str, flag: Option<i32>) -> Result<(&str, Option<i32>), String> {
-    match name.rsplit_once(':') {
-        Some((topic, p)) => {
-            let p: i32 = p
-                .parse()
-                .ok()
-                .filter(|p| *p >= 0)
-                .ok_or_else(|| format!("{name:?}: expected TOPIC or TOPIC:PARTITION"))?;
-            if flag.is_some_and(|f| f != p) {
-                return Err(format!(
-                    "{name:?} and --partition {} disagree",
-                    flag.unwrap_or(p)
-                ));
+    /// A partition that does not parse, or given twice differently.
+    pub fn resolve(&self) -> Result<(&str, Option<i32>), String> {
+        let name = either(&self.name, &self.topic_flag).unwrap_or_default();
+        let flag = self.partition;
+        match name.rsplit_once(':') {
+            Some((topic, p)) => {
+                let p: i32 = p
+                    .parse()
+                    .ok()
+                    .filter(|p| *p >= 0)
+                    .ok_or_else(|| format!("{name:?}: expected TOPIC or TOPIC:PARTITION"))?;
+                if flag.is_some_and(|f| f != p) {
+                    return Err(format!(
+                        "{name:?} and --partition {} disagree",
+                        flag.unwrap_or(p)
+                    ));
+                }
+                Ok((topic, Some(p)))
             }
-            Ok((topic, Some(p)))
+            None => Ok((name, flag)),
         }
-        None => Ok((name, flag)),
     }
 }
 

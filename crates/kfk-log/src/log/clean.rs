@@ -10,7 +10,6 @@
 //! [`crate::cleaner::swap`], one group at a time, so readers and appends go
 //! on meanwhile and a crash leaves the old or the new data, never a mix.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -347,25 +346,19 @@ fn build_map(
     map.clear();
     for seg in plan.iter().filter(|s| s.next_offset > first_dirty) {
         let snap = &seg.snapshot;
-        let mut scanner = Scanner::new(&snap.file, 0, seg.size, READ_CHUNK);
-        loop {
-            let (position, batch) = match scanner.next_valid_batch().at(&snap.path)? {
-                Step::Batch { position, item } => (position, item),
-                Step::Bad { position, error } => return Err(corrupt(snap, position, error)),
-                Step::End => break,
-            };
+        let stop = each_batch(seg, |position, batch| {
             if batch.last_offset() < first_dirty || batch.is_control() {
-                continue;
+                return Ok(None);
             }
             if batch.base_offset() >= cleanable_end {
-                return Ok(Some(cleanable_end));
+                return Ok(Some(Some(cleanable_end)));
             }
             let count = usize::try_from(batch.record_count()).unwrap_or(0);
             if !map.is_empty() && !map.has_room_for(count) {
-                return Ok(Some(batch.base_offset()));
+                return Ok(Some(Some(batch.base_offset())));
             }
             if throttle.aborted() {
-                return Ok(None);
+                return Ok(Some(None));
             }
             for_each_key(batch.bytes(), |r| {
                 if r.offset >= first_dirty
@@ -376,9 +369,34 @@ fn build_map(
             })
             .map_err(|e| corrupt(snap, position, e))?;
             throttle.spent(batch.size() as u64);
+            Ok(None)
+        })?;
+        if let Some(upper) = stop {
+            return Ok(upper);
         }
     }
     Ok(Some(cleanable_end))
+}
+
+/// Calls `f` with each whole, checked batch of `seg` and its position,
+/// until `f` answers `Some`: what it answered, `None` at the segment's end.
+fn each_batch<T>(
+    seg: &Planned,
+    mut f: impl FnMut(u64, &kfk_wire::BatchHeader<'_>) -> Result<Option<T>>,
+) -> Result<Option<T>> {
+    let snap = &seg.snapshot;
+    let mut scanner = Scanner::new(&snap.file, 0, seg.size, READ_CHUNK);
+    loop {
+        match scanner.next_valid_batch().at(&snap.path)? {
+            Step::Batch { position, item } => {
+                if let Some(done) = f(position, &item)? {
+                    return Ok(Some(done));
+                }
+            }
+            Step::Bad { position, error } => return Err(corrupt(snap, position, error)),
+            Step::End => return Ok(None),
+        }
+    }
 }
 
 /// Consecutive segments below `upper`, merged while a group fits
@@ -445,15 +463,9 @@ fn copy_batches(
     let last = group.len() - 1;
     for (gi, seg) in group.iter().enumerate() {
         let snap = &seg.snapshot;
-        let mut scanner = Scanner::new(&snap.file, 0, seg.size, READ_CHUNK);
-        loop {
-            let (position, batch) = match scanner.next_valid_batch().at(&snap.path)? {
-                Step::Batch { position, item } => (position, item),
-                Step::Bad { position, error } => return Err(corrupt(snap, position, error)),
-                Step::End => break,
-            };
+        let aborted = each_batch(seg, |position, batch| {
             if throttle.aborted() {
-                return Ok(false);
+                return Ok(Some(()));
             }
             stats.bytes_read += batch.size() as u64;
             stats.records_read += u64::from(batch.record_count().max(0) as u32);
@@ -467,24 +479,31 @@ fn copy_batches(
             let must_stay = (gi == last && batch.last_offset() == seg.next_offset - 1)
                 || (batch.producer_id() >= 0
                     && keep.producers_last.get(&batch.producer_id()) == Some(&batch.last_offset()));
-            let bytes: Cow<'_, [u8]> = match retained {
-                Retained::All => Cow::Borrowed(batch.bytes()),
-                Retained::Some(b) => Cow::Owned(b.to_vec()),
-                Retained::Nothing if must_stay => Cow::Owned(
-                    emptied(batch.bytes())
-                        .map_err(|e| corrupt(snap, position, e))?
-                        .to_vec(),
-                ),
-                Retained::Nothing => continue,
+            let rewritten;
+            let bytes: &[u8] = match retained {
+                Retained::All => batch.bytes(),
+                Retained::Some(b) => {
+                    rewritten = b;
+                    &rewritten
+                }
+                Retained::Nothing if must_stay => {
+                    rewritten = emptied(batch.bytes()).map_err(|e| corrupt(snap, position, e))?;
+                    &rewritten
+                }
+                Retained::Nothing => return Ok(None),
             };
-            let summary = BatchSummary::peek(&bytes).map_err(|e| corrupt(snap, position, e))?;
+            let summary = BatchSummary::peek(bytes).map_err(|e| corrupt(snap, position, e))?;
             stats.records_kept += u64::from(summary.record_count.max(0) as u32);
             pending.push((buf.len(), summary));
-            buf.extend_from_slice(&bytes);
+            buf.extend_from_slice(bytes);
             throttle.spent(batch.size() as u64);
             if buf.len() >= WRITE_CHUNK {
                 flush_chunk(out, &mut buf, &mut pending, index_interval, throttle, stats)?;
             }
+            Ok(None)
+        })?;
+        if aborted.is_some() {
+            return Ok(false);
         }
     }
     flush_chunk(out, &mut buf, &mut pending, index_interval, throttle, stats)?;

@@ -386,7 +386,7 @@ struct DeletedRecords {
 }
 
 pub async fn delete_records(ctx: &Ctx, args: &TopicsDeleteRecordsArgs) -> CliResult {
-    let (topic, partition) = args.target().map_err(CliError::usage)?;
+    let (topic, partition) = args.target.resolve().map_err(CliError::usage)?;
     let before: Option<i64> = match args.before.as_deref() {
         None => None,
         Some("end") => Some(-1),
@@ -535,7 +535,7 @@ struct Compacted {
 /// `kfk topics compact T[:P]`: every broker holding the topic cleans its
 /// logs of it now; the leaders' states are shown after.
 pub async fn compact(ctx: &Ctx, args: &TopicsCompactArgs) -> CliResult {
-    let (topic, partition) = args.target().map_err(CliError::usage)?;
+    let (topic, partition) = args.target.resolve().map_err(CliError::usage)?;
     let client = ctx.client().await?;
     let info = client.topic(topic).await?;
     let parts: Vec<_> = info
