@@ -79,6 +79,7 @@ fn clean(c: &mut Criterion) {
         let fixture = tempfile::tempdir().expect("tempdir");
         let size = build(fixture.path(), codec);
         group.throughput(Throughput::Bytes(size));
+        let mut reported = false;
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let mut spent = Duration::ZERO;
@@ -97,8 +98,20 @@ fn clean(c: &mut Criterion) {
                         )
                         .expect("clean")
                         .expect("something to clean");
-                    spent += start.elapsed();
+                    let took = start.elapsed();
+                    spent += took;
                     assert!(stats.bytes_written < stats.bytes_read);
+                    if !reported {
+                        reported = true;
+                        eprintln!(
+                            "{name}: {} records read, {} kept, {} -> {} bytes, {:.2} M records/s",
+                            stats.records_read,
+                            stats.records_kept,
+                            stats.bytes_read,
+                            stats.bytes_written,
+                            stats.records_read as f64 / took.as_secs_f64() / 1e6
+                        );
+                    }
                 }
                 spent
             });
