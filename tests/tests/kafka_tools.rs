@@ -760,6 +760,42 @@ fn kafka_configs_get_offsets_log_dirs_and_metadata_quorum() {
         !d.contains("retention.ms")
     });
     assert!(described.contains("max.message.bytes=65536"), "{described}");
+    // A list value in kafka-configs' brackets: the topic becomes compacted
+    // and deleted by retention both, and kfk shows its cleaning state.
+    configs(
+        &mut kafka,
+        &[
+            &topic[..],
+            &["--alter", "--add-config", "cleanup.policy=[compact,delete]"],
+        ]
+        .concat(),
+    );
+    let described = settled(&mut kafka, &describe_topic, &|d| {
+        d.contains("cleanup.policy=compact,delete")
+    });
+    assert!(
+        described.contains("synonyms={DYNAMIC_TOPIC_CONFIG:cleanup.policy=compact,delete"),
+        "{described}"
+    );
+    let ours = home.ok(&["topics", "describe", "cfg"]);
+    assert!(
+        ours.contains("DIRTY") && ours.contains("LAST-CLEAN"),
+        "{ours}"
+    );
+    configs(
+        &mut kafka,
+        &[
+            &topic[..],
+            &["--alter", "--delete-config", "cleanup.policy"],
+        ]
+        .concat(),
+    );
+    settled(&mut kafka, &describe_topic, &|d| {
+        !d.contains("cleanup.policy")
+    });
+    // Every broker applies it (keyless records follow): metadata reaches
+    // the others a moment after the one described.
+    std::thread::sleep(Duration::from_millis(500));
 
     // Broker configs: one broker, then the cluster-wide default.
     let out = configs(

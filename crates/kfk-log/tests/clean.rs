@@ -308,3 +308,36 @@ fn a_small_dedupe_buffer_cleans_in_several_passes() {
     assert_eq!(log.dirtiness(now_ms(), i64::MAX).first_dirty_offset, end);
     assert_eq!(read_all(&log), as_rows(&latest));
 }
+
+#[test]
+fn compaction_lags_hold_young_records_and_flag_old_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        min_compaction_lag_ms: 60_000,
+        max_compaction_lag_ms: 120_000,
+        ..compacted()
+    };
+    let log = Log::open(dir.path(), config).unwrap();
+    let latest = updates(&log, Compression::None);
+    let now = now_ms();
+    // Everything was written just now: younger than min.compaction.lag.ms.
+    let d = log.dirtiness(now, i64::MAX);
+    assert_eq!((d.cleanable_end, d.dirty_bytes), (0, 0), "{d:?}");
+    assert!(!d.overdue);
+    assert_eq!(clean(&log), None);
+    // A minute on, all of it may be cleaned; two minutes on, it must be.
+    let d = log.dirtiness(now + 61_000, i64::MAX);
+    assert!(d.dirty_bytes > 0 && !d.overdue, "{d:?}");
+    let d = log.dirtiness(now + 121_000, i64::MAX);
+    assert!(d.overdue, "{d:?}");
+    let mut map = OffsetMap::with_buffer(1 << 20);
+    log.clean(
+        &mut map,
+        &mut Throttle::new(f64::INFINITY),
+        now + 61_000,
+        i64::MAX,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(read_all(&log), as_rows(&latest));
+}
