@@ -42,16 +42,21 @@ impl Throttle {
             .is_some_and(|a| a.load(Ordering::Relaxed))
     }
 
-    /// Counts `bytes` of I/O and sleeps until they fit the rate.
+    /// Counts `bytes` of I/O and sleeps until they fit the rate (or the
+    /// work is aborted).
     pub fn spent(&mut self, bytes: u64) {
         if !self.bytes_per_second.is_finite() || self.bytes_per_second <= 0.0 {
             return;
         }
         self.bytes += bytes as f64;
         let due = Duration::from_secs_f64(self.bytes / self.bytes_per_second);
-        let elapsed = self.started.elapsed();
-        if due > elapsed {
-            std::thread::sleep(due - elapsed);
+        // In slices, so a broker stopping is not kept waiting by a low rate.
+        while !self.aborted() {
+            let elapsed = self.started.elapsed();
+            if due <= elapsed {
+                break;
+            }
+            std::thread::sleep((due - elapsed).min(Duration::from_millis(100)));
         }
     }
 }
@@ -66,6 +71,18 @@ mod tests {
         let start = Instant::now();
         t.spent(50_000);
         assert!(start.elapsed() >= Duration::from_millis(50));
+        // A low rate does not keep an aborted clean waiting.
+        let abort = Arc::new(AtomicBool::new(false));
+        let mut slow = Throttle::with_abort(1.0, Arc::clone(&abort));
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            abort.store(true, Ordering::Relaxed);
+        });
+        let start = Instant::now();
+        slow.spent(1_000_000);
+        assert!(slow.aborted());
+        assert!(start.elapsed() < Duration::from_secs(10));
+        stopper.join().unwrap();
         let mut free = Throttle::new(f64::INFINITY);
         let start = Instant::now();
         free.spent(u64::MAX / 2);
