@@ -39,6 +39,7 @@ mod partition;
 mod recovery_point;
 mod scan;
 mod segment;
+pub mod txn_index;
 
 pub use atomic_file::{sync_dir, write_atomically};
 pub use config::{

@@ -6,6 +6,7 @@
 //! the one fuzz surface for the whole project.
 
 pub mod batch;
+pub mod control;
 pub mod decompress;
 pub mod encode;
 pub mod frame;
