@@ -5,6 +5,7 @@
 //! markers); this crate only decides.
 
 mod metadata;
+pub mod schema;
 mod state;
 
 pub use metadata::{TxnError, TxnMetadata};
