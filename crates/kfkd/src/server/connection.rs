@@ -192,6 +192,24 @@ pub(crate) async fn serve(
     }
 }
 
+/// After refusing a login, waits (briefly) for the client to hang up before
+/// closing our side. A client that reads the refusal and sees the end of the
+/// stream in one wake-up may act on the end first and report a lost
+/// connection instead of the refusal (kafka-python does); letting it close
+/// first means it always sees why. Anything it still sends is discarded.
+async fn let_client_close_first<S: AsyncRead + Unpin>(stream: &mut S) {
+    const PATIENCE: Duration = Duration::from_secs(1);
+    let drain = async {
+        let mut sink = [0u8; 512];
+        while let Ok(n) = stream.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(PATIENCE, drain).await;
+}
+
 async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(
     broker: &Arc<Broker>,
     stream: &mut S,
@@ -322,7 +340,9 @@ async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(
                         continue;
                     }
                     Ok(super::sasl::Outcome::ReplyAndClose(bytes)) => {
-                        let _ = stream.write_all(&bytes).await;
+                        if stream.write_all(&bytes).await.is_ok() && stream.flush().await.is_ok() {
+                            let_client_close_first(stream).await;
+                        }
                         return Closed::AuthenticationFailed;
                     }
                     Ok(super::sasl::Outcome::Refuse(key)) => return Closed::Unauthenticated(key),
