@@ -531,6 +531,7 @@ impl Inner {
                 producer_id,
                 producer_epoch,
                 base_sequence,
+                transactional: false,
             },
         )
         .map_err(|e| ClientError::Invalid(e.to_string()))?

@@ -17,6 +17,7 @@ use crate::error::{IoContext, Result};
 use crate::fd_cache::CachedFile;
 use crate::index::{IndexFile, OffsetEntry, TimeEntry};
 use crate::scan::{Scanner, Step};
+use crate::txn_index::TxnIndex;
 
 /// Read size for header hops: one index interval plus change.
 pub(crate) const HOP_CHUNK: usize = 8 * 1024;
@@ -113,6 +114,9 @@ pub(crate) struct Segment {
     /// or copies a cleaned one); otherwise recovery takes a batch that does
     /// not start where the last one ended as damage.
     holes: bool,
+    /// The transactions aborted in this segment (its `.txnindex`), which
+    /// read_committed fetches report; the file exists once one is.
+    pub txn_index: TxnIndex,
 }
 
 fn open_log_file(path: &Path, create: bool) -> Result<File> {
@@ -155,6 +159,7 @@ impl Segment {
         seg.holes = true;
         seg.offset_index = IndexFile::empty(suffixed(dir, base_offset, "index", CLEANED));
         seg.time_index = IndexFile::empty(suffixed(dir, base_offset, "timeindex", CLEANED));
+        seg.txn_index = TxnIndex::empty(suffixed(dir, base_offset, "txnindex", CLEANED));
         Ok(seg)
     }
 
@@ -172,6 +177,7 @@ impl Segment {
             first_batch_timestamp: None,
             next_offset: base_offset,
             holes: false,
+            txn_index: TxnIndex::empty(segment_path(dir, base_offset, "txnindex")),
         }
     }
 
@@ -194,6 +200,8 @@ impl Segment {
         let size = file.metadata().at(&log_path)?.len();
         let mut seg = Segment::with_file(dir, base_offset, log_path, file, size);
         seg.holes = holes;
+        seg.txn_index = TxnIndex::load(segment_path(dir, base_offset, "txnindex"))
+            .at(&segment_path(dir, base_offset, "txnindex"))?;
         if !recover {
             // The first index entry is made for a batch starting past the
             // interval, so a segment no bigger than it has no index files.
@@ -491,6 +499,8 @@ impl Segment {
             // Cannot happen for bytes we validated; recover rather than guess.
             self.recover(index_interval)?;
         }
+        let txn_path = self.txn_index.path().to_path_buf();
+        self.txn_index.truncate_to(offset).at(&txn_path)?;
         self.persist_indexes()
     }
 
@@ -515,7 +525,7 @@ impl Segment {
 
 /// Removes the files of the segment at `base_offset`, whichever exist.
 pub(crate) fn delete_segment_files(dir: &Path, base_offset: i64) -> Result<()> {
-    for ext in ["log", "index", "timeindex"] {
+    for ext in ["log", "index", "timeindex", "txnindex"] {
         let path = segment_path(dir, base_offset, ext);
         match std::fs::remove_file(&path) {
             Ok(()) => {}

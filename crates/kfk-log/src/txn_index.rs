@@ -95,6 +95,17 @@ impl TxnIndex {
         Ok(index)
     }
 
+    /// An index at `path` holding `entries` (in marker order), written
+    /// whole: the cleaner's copy of the segments it replaces.
+    ///
+    /// # Errors
+    /// The file could not be written.
+    pub fn create(path: PathBuf, entries: Vec<AbortedTxn>) -> io::Result<TxnIndex> {
+        let index = TxnIndex { path, entries };
+        index.rewrite()?;
+        Ok(index)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

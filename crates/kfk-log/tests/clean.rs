@@ -38,6 +38,7 @@ fn keyed(records: &[(&str, Option<&str>)], producer_id: i64, codec: Compression)
         producer_id,
         producer_epoch: if producer_id >= 0 { 0 } else { -1 },
         base_sequence: if producer_id >= 0 { 0 } else { -1 },
+        transactional: false,
     };
     encode_batch(&records, &options).unwrap().to_vec()
 }

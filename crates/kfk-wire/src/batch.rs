@@ -161,6 +161,8 @@ pub struct BatchSummary {
     pub producer_epoch: i16,
     /// -1 for producers without idempotence.
     pub base_sequence: i32,
+    /// The attribute bits (codec, timestamp type, transactional, control).
+    pub attributes: i16,
 }
 
 impl BatchSummary {
@@ -200,7 +202,18 @@ impl BatchSummary {
             producer_id: be_i64(buf, PRODUCER_ID),
             producer_epoch: be_i16(buf, PRODUCER_EPOCH),
             base_sequence: be_i32(buf, BASE_SEQUENCE),
+            attributes: be_i16(buf, ATTRIBUTES),
         }
+    }
+
+    /// Part of a transaction (records, or its COMMIT/ABORT marker).
+    pub fn is_transactional(&self) -> bool {
+        self.attributes & TRANSACTIONAL_BIT != 0
+    }
+
+    /// A control batch (a transaction marker): never shown to consumers.
+    pub fn is_control(&self) -> bool {
+        self.attributes & CONTROL_BIT != 0
     }
 
     /// Offset the next batch must start at.

@@ -42,6 +42,8 @@ pub struct BatchOptions {
     pub producer_epoch: i16,
     /// Sequence of the first record; -1 without idempotence.
     pub base_sequence: i32,
+    /// Part of the producer's ongoing transaction.
+    pub transactional: bool,
 }
 
 impl Default for BatchOptions {
@@ -51,6 +53,7 @@ impl Default for BatchOptions {
             producer_id: -1,
             producer_epoch: -1,
             base_sequence: -1,
+            transactional: false,
         }
     }
 }
@@ -81,7 +84,7 @@ pub fn encode_batch(records: &[NewRecord], options: &BatchOptions) -> Result<Byt
         .iter()
         .enumerate()
         .map(|(i, r)| Record {
-            transactional: false,
+            transactional: options.transactional,
             control: false,
             delete_horizon: false,
             partition_leader_epoch: -1,
@@ -132,6 +135,7 @@ mod tests {
                 producer_epoch: 2,
                 base_sequence: 40,
                 compression: Compression::Lz4,
+                transactional: true,
             },
         )
         .unwrap();
@@ -145,8 +149,16 @@ mod tests {
         );
         assert_eq!(h.compression().unwrap(), Compression::Lz4);
         assert_eq!(h.max_timestamp(), 1004);
+        assert!(h.is_transactional() && !h.is_control());
+        assert!(h.summary().is_transactional());
         let plain = encode_batch(&records, &BatchOptions::default()).unwrap();
         assert_eq!(BatchHeader::parse(&plain).unwrap().base_sequence(), -1);
+        assert!(
+            !BatchHeader::parse(&plain)
+                .unwrap()
+                .summary()
+                .is_transactional()
+        );
         assert!(encode_batch(&[], &BatchOptions::default()).is_err());
     }
 }

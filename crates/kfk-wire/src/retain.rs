@@ -173,6 +173,7 @@ mod tests {
                 producer_id: 7,
                 producer_epoch: 1,
                 base_sequence: 30,
+                transactional: false,
             },
         )
         .unwrap();

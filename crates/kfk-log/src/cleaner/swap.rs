@@ -25,7 +25,7 @@ pub(crate) const CLEANED: &str = "cleaned";
 pub(crate) const SWAP: &str = "swap";
 pub(crate) const DELETED: &str = "deleted";
 /// A segment's files; the log file last, as every step renames it last.
-pub(crate) const EXTENSIONS: [&str; 3] = ["index", "timeindex", "log"];
+pub(crate) const EXTENSIONS: [&str; 4] = ["index", "timeindex", "txnindex", "log"];
 
 /// `<dir>/<base>.<ext>.<suffix>`.
 pub(crate) fn suffixed(dir: &Path, base: i64, ext: &str, suffix: &str) -> PathBuf {

@@ -318,6 +318,20 @@ impl Log {
             return Ok(false);
         };
         let old: Vec<i64> = group.iter().map(|g| g.base_offset).collect();
+        // The copy keeps every record of an aborted transaction, so it
+        // keeps their index entries too.
+        let aborted: Vec<_> = st.segments[i..i + group.len()]
+            .iter()
+            .flat_map(|s| s.txn_index.entries().iter().copied())
+            .collect();
+        if !aborted.is_empty() {
+            let path = swap::suffixed(&self.dir, base, "txnindex", swap::CLEANED);
+            if let Err(e) = crate::txn_index::TxnIndex::create(path.clone(), aborted) {
+                drop(st);
+                swap::discard(&self.dir, base);
+                return Err(e).at(&path);
+            }
+        }
         self.note_holes(&mut st)?;
         swap::install(&self.dir, base, &old)?;
         let (segment, _) = Segment::open(

@@ -746,5 +746,6 @@ fn modified_ms(path: &Path) -> i64 {
 mod clean;
 mod read;
 mod shrink;
+mod txn;
 
 pub use clean::{CleanStats, Dirtiness};

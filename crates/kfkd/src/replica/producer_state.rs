@@ -153,6 +153,7 @@ mod tests {
             producer_id: pid,
             producer_epoch: epoch,
             base_sequence: seq,
+            attributes: 0,
         }
     }
 
