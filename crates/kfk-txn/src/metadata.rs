@@ -97,30 +97,76 @@ impl TxnMetadata {
     }
 
     /// InitProducerId: the next epoch of the id, for a producer starting
-    /// (or restarting) with it; an id whose epochs ran out gets
-    /// `new_producer_id()` at epoch 0. Every earlier epoch is fenced from
-    /// then on.
+    /// (or restarting) with it; every earlier epoch is fenced from then on.
+    /// `expected` is the producer id and epoch a running producer asks to
+    /// bump (KIP-360, after an abortable error): accepted when it is the
+    /// current owner, answered as before when it retries a bump already
+    /// made, fenced otherwise. An id whose epochs ran out gets
+    /// `new_producer_id()` at epoch 0.
     ///
     /// # Errors
-    /// CONCURRENT_TRANSACTIONS while a transaction is in flight: the
-    /// coordinator aborts it first ([`TxnMetadata::fence_and_abort`]) and
-    /// the producer retries.
+    /// CONCURRENT_TRANSACTIONS while a transaction is in flight (an ongoing
+    /// one is fenced and aborted first by the coordinator,
+    /// [`TxnMetadata::fence_and_abort`], and the producer retries);
+    /// PRODUCER_FENCED for an `expected` pair that is neither.
     pub fn init_producer(
         &mut self,
         timeout_ms: i32,
         now_ms: i64,
+        expected: Option<(i64, i16)>,
         new_producer_id: impl FnOnce() -> i64,
     ) -> Result<(i64, i16), TxnError> {
-        if self.state.is_in_flight() {
+        if matches!(
+            self.state,
+            TxnState::PrepareCommit | TxnState::PrepareAbort | TxnState::PrepareEpochFence
+        ) {
             return Err(TxnError::ConcurrentTransactions(self.state));
         }
-        self.last_producer_epoch = self.producer_epoch;
-        if self.producer_epoch >= LAST_USABLE_EPOCH {
+        if let Some((pid, epoch)) = expected {
+            let valid = self.producer_epoch == -1
+                || pid == self.producer_id
+                || (pid == self.last_producer_id && epoch >= LAST_USABLE_EPOCH);
+            if !valid {
+                // Kafka answers another producer's id as fenced here.
+                return Err(TxnError::ProducerFenced {
+                    got: epoch,
+                    current: self.producer_epoch,
+                });
+            }
+        }
+        if self.state == TxnState::Ongoing {
+            return Err(TxnError::ConcurrentTransactions(self.state));
+        }
+        if self.producer_epoch >= LAST_USABLE_EPOCH
+            && expected.is_none_or(|(_, e)| e == self.producer_epoch)
+        {
+            self.last_producer_epoch = if expected.is_some() {
+                self.producer_epoch
+            } else {
+                -1
+            };
             self.last_producer_id = self.producer_id;
             self.producer_id = new_producer_id();
             self.producer_epoch = 0;
         } else {
-            self.producer_epoch += 1;
+            let (next, last) = match expected {
+                None => (self.producer_epoch + 1, -1),
+                Some((_, e)) if self.producer_epoch == -1 || e == self.producer_epoch => {
+                    (self.producer_epoch + 1, self.producer_epoch)
+                }
+                // A retry of a bump already made: the same answer.
+                Some((_, e)) if e == self.last_producer_epoch => {
+                    (self.producer_epoch, self.last_producer_epoch)
+                }
+                Some((_, e)) => {
+                    return Err(TxnError::ProducerFenced {
+                        got: e,
+                        current: self.producer_epoch,
+                    });
+                }
+            };
+            self.producer_epoch = next;
+            self.last_producer_epoch = last;
         }
         self.timeout_ms = timeout_ms;
         self.partitions.clear();
@@ -203,10 +249,9 @@ impl TxnMetadata {
             return false;
         }
         self.transition(TxnState::PrepareEpochFence, now_ms);
-        if self.producer_epoch < i16::MAX {
-            self.last_producer_epoch = self.producer_epoch;
-            self.producer_epoch += 1;
-        }
+        self.producer_epoch = self.producer_epoch.saturating_add(1);
+        // No retry of the fenced epoch's InitProducerId is honoured.
+        self.last_producer_epoch = -1;
         self.transition(TxnState::PrepareAbort, now_ms);
         true
     }
@@ -239,7 +284,7 @@ mod tests {
     fn claimed() -> TxnMetadata {
         let mut m = TxnMetadata::new("orders-tx", 1000, 60_000, 0);
         assert_eq!(
-            m.init_producer(60_000, 1, || unreachable!()).unwrap(),
+            m.init_producer(60_000, 1, None, || unreachable!()).unwrap(),
             (1000, 0)
         );
         m
@@ -287,14 +332,15 @@ mod tests {
         // A second instance with the same id: the ongoing transaction is
         // in the way, so the coordinator fences and aborts it first.
         assert_eq!(
-            m.init_producer(60_000, 11, || unreachable!()),
+            m.init_producer(60_000, 11, None, || unreachable!()),
             Err(TxnError::ConcurrentTransactions(TxnState::Ongoing))
         );
         assert!(m.fence_and_abort(12));
         assert_eq!((m.state, m.producer_epoch), (TxnState::PrepareAbort, 1));
         assert!(m.complete(13));
         assert_eq!(
-            m.init_producer(60_000, 14, || unreachable!()).unwrap(),
+            m.init_producer(60_000, 14, None, || unreachable!())
+                .unwrap(),
             (1000, 2)
         );
         // The zombie's epoch 0 is refused from now on.
@@ -315,7 +361,7 @@ mod tests {
     fn exhausted_epochs_rotate_the_producer_id_and_timeouts_expire() {
         let mut m = claimed();
         m.producer_epoch = i16::MAX - 1;
-        assert_eq!(m.init_producer(5_000, 1, || 2000).unwrap(), (2000, 0));
+        assert_eq!(m.init_producer(5_000, 1, None, || 2000).unwrap(), (2000, 0));
         assert_eq!((m.last_producer_id, m.timeout_ms), (1000, 5_000));
         m.add_partitions(2000, 0, parts(&[("t", 0)]), 100).unwrap();
         assert!(!m.is_expired(5_100));
@@ -325,6 +371,43 @@ mod tests {
         assert!(m.complete(5_200));
         assert_eq!(m.state, TxnState::CompleteAbort);
         assert!(!m.complete(5_300));
+    }
+
+    #[test]
+    fn a_running_producer_bumps_its_own_epoch_and_retries_get_the_same_answer() {
+        let mut m = claimed();
+        // KIP-360: the owner asks for a bump after an abortable error.
+        assert_eq!(
+            m.init_producer(60_000, 2, Some((1000, 0)), || unreachable!()),
+            Ok((1000, 1))
+        );
+        // Its retry (the answer was lost) is answered the same.
+        assert_eq!(
+            m.init_producer(60_000, 3, Some((1000, 0)), || unreachable!()),
+            Ok((1000, 1))
+        );
+        // A new instance without an id bumps and forgets the last epoch, so
+        // the old instance cannot come back.
+        assert_eq!(
+            m.init_producer(60_000, 4, None, || unreachable!()),
+            Ok((1000, 2))
+        );
+        assert_eq!(
+            m.init_producer(60_000, 5, Some((1000, 1)), || unreachable!()),
+            Err(TxnError::ProducerFenced { got: 1, current: 2 })
+        );
+        assert_eq!(
+            m.init_producer(60_000, 6, Some((7, 2)), || unreachable!()),
+            Err(TxnError::ProducerFenced { got: 2, current: 2 })
+        );
+        // A producer fenced by a timeout is not let back in either.
+        m.add_partitions(1000, 2, parts(&[("t", 0)]), 7).unwrap();
+        assert!(m.fence_and_abort(8));
+        assert!(m.complete(9));
+        assert_eq!(
+            m.init_producer(60_000, 10, Some((1000, 2)), || unreachable!()),
+            Err(TxnError::ProducerFenced { got: 2, current: 3 })
+        );
     }
 
     #[test]

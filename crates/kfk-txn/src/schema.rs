@@ -92,7 +92,7 @@ mod tests {
     #[test]
     fn metadata_round_trips_and_dead_ids_are_tombstones() {
         let mut m = TxnMetadata::new("payments", 42, 30_000, 1);
-        m.init_producer(30_000, 2, || unreachable!()).unwrap();
+        m.init_producer(30_000, 2, None, || unreachable!()).unwrap();
         m.add_partitions(42, 0, [("ledger".to_string(), 3)], 3)
             .unwrap();
         let k = key("payments");

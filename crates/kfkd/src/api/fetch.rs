@@ -1,5 +1,7 @@
-//! Fetch: whole stored batches below the high watermark, long-polled until
-//! `min_bytes` are available or `max_wait_ms` passes.
+//! Fetch: whole stored batches below the high watermark (read_committed:
+//! the last stable offset, with the aborted transactions the batches
+//! overlap), long-polled until `min_bytes` are available or `max_wait_ms`
+//! passes.
 //!
 //! Fetch sessions (KIP-227) are declined by answering session id 0, which the
 //! protocol allows: clients then send full fetch requests.
@@ -9,8 +11,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
 use kfk_log::{LogError, TopicPartition};
 use tokio::time::Instant;
 
@@ -24,6 +28,7 @@ const MAX_WAIT_CAP: Duration = Duration::from_secs(60);
 /// of record bytes it carries.
 fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
     let from_follower = req.replica_id.0 >= 0;
+    let read_committed = req.isolation_level == 1;
     // The broker's fetch.max.bytes caps what any client asks for.
     let mut budget = usize::try_from(req.max_bytes)
         .unwrap_or(0)
@@ -50,6 +55,10 @@ fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
                 Some(Ok(_)) => {
                     let Some(part) = part else { continue };
                     let hw = part.high_watermark();
+                    let lso = part.last_stable_offset();
+                    // read_committed consumers stop where transactions
+                    // are still undecided.
+                    let bound = if read_committed { lso } else { hw };
                     let limit = usize::try_from(p.partition_max_bytes)
                         .unwrap_or(0)
                         .min(budget);
@@ -57,7 +66,7 @@ fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
                     let read = if from_follower {
                         part.log().read(p.fetch_offset, limit)
                     } else {
-                        part.log().read_below(p.fetch_offset, limit, hw)
+                        part.log().read_below(p.fetch_offset, limit, bound)
                     };
                     match read {
                         Ok(r) => {
@@ -71,9 +80,16 @@ fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
                             };
                             total += records.len();
                             budget = budget.saturating_sub(records.len());
+                            if read_committed && !from_follower {
+                                data = data.with_aborted_transactions(Some(aborted_in(
+                                    part.log(),
+                                    p.fetch_offset,
+                                    &records,
+                                )));
+                            }
                             data = data
                                 .with_high_watermark(hw)
-                                .with_last_stable_offset(hw)
+                                .with_last_stable_offset(lso)
                                 .with_log_start_offset(r.log_start_offset)
                                 .with_records(Some(records));
                         }
@@ -83,7 +99,7 @@ fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
                             data = data
                                 .with_error_code(ResponseError::OffsetOutOfRange.code())
                                 .with_high_watermark(hw)
-                                .with_last_stable_offset(hw)
+                                .with_last_stable_offset(lso)
                                 .with_log_start_offset(log_start_offset)
                                 .with_records(Some(Bytes::new()));
                         }
@@ -108,6 +124,26 @@ fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
             .with_session_id(0),
         total,
     )
+}
+
+/// The aborted transactions overlapping the batches a read_committed fetch
+/// returns, which its consumer drops.
+fn aborted_in(log: &kfk_log::Log, fetch_offset: i64, records: &[u8]) -> Vec<AbortedTransaction> {
+    let Some(upper) = kfk_wire::Batches::new(records)
+        .flatten()
+        .last()
+        .map(|b| b.summary().next_offset())
+    else {
+        return Vec::new();
+    };
+    log.aborted_transactions(fetch_offset, upper)
+        .into_iter()
+        .map(|t| {
+            AbortedTransaction::default()
+                .with_producer_id(ProducerId(t.producer_id))
+                .with_first_offset(t.first_offset)
+        })
+        .collect()
 }
 
 /// A follower's fetch offset is its log end offset: the leader records it

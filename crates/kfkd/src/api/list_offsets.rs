@@ -1,5 +1,6 @@
 //! ListOffsets: earliest (-2), latest (-1), max timestamp (-3), or the first
-//! offset at or after a timestamp.
+//! offset at or after a timestamp; read_committed clients see offsets below
+//! the last stable offset only.
 
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::list_offsets_response::{
@@ -15,10 +16,21 @@ const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
-fn lookup(part: &Partition, timestamp: i64) -> Result<(i64, i64), ResponseError> {
+/// `read_committed` (isolation level 1): the latest offset is the last
+/// stable one, and timestamps are looked up below it.
+fn lookup(
+    part: &Partition,
+    timestamp: i64,
+    read_committed: bool,
+) -> Result<(i64, i64), ResponseError> {
     let log = part.log();
+    let visible = if read_committed {
+        part.last_stable_offset()
+    } else {
+        part.high_watermark()
+    };
     Ok(match timestamp {
-        LATEST => (-1, part.high_watermark()),
+        LATEST => (-1, visible),
         EARLIEST => (-1, log.log_start_offset()),
         MAX_TIMESTAMP => match log
             .max_timestamp_record()
@@ -32,9 +44,7 @@ fn lookup(part: &Partition, timestamp: i64) -> Result<(i64, i64), ResponseError>
             .map_err(|_| ResponseError::KafkaStorageError)?
         {
             // Records deleted below the log start are not answers.
-            Some(r) if r.offset < part.high_watermark() => {
-                (r.timestamp, r.offset.max(log.log_start_offset()))
-            }
+            Some(r) if r.offset < visible => (r.timestamp, r.offset.max(log.log_start_offset())),
             _ => (-1, -1),
         },
         _ => return Err(ResponseError::InvalidRequest),
@@ -66,7 +76,7 @@ pub fn handle(broker: &Broker, req: ListOffsetsRequest, version: i16) -> ListOff
                         Err(e) if req.replica_id.0 != -2 => return resp.with_error_code(e.code()),
                         Err(_) => part.leader_epoch(),
                     };
-                    match lookup(&part, p.timestamp) {
+                    match lookup(&part, p.timestamp, req.isolation_level == 1) {
                         Ok((timestamp, offset)) => resp
                             .with_timestamp(timestamp)
                             .with_offset(offset)

@@ -20,8 +20,12 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, log_error};
 use crate::metadata::PartitionMeta;
-use crate::replica::producer_state::{ProducerStates, SequenceCheck, SequenceError};
+use crate::replica::producer_state::{
+    CompletedTxn, MarkerError, ProducerStates, SequenceCheck, SequenceError,
+};
+use kfk_log::txn_index::AbortedTxn;
 use kfk_sync::lock;
+use kfk_wire::control::{ControlMarker, ControlType, encode_marker};
 
 /// This broker's part in a partition, as the image assigns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,11 +360,14 @@ impl Partition {
             .log
             .append(&mut buf, leader_epoch)
             .map_err(|e| log_error(&e))?;
-        producers.record(&BatchSummary {
-            base_offset: info.base_offset,
-            last_offset: info.last_offset,
-            ..header
-        });
+        producers.record(
+            &BatchSummary {
+                base_offset: info.base_offset,
+                last_offset: info.last_offset,
+                ..header
+            },
+            None,
+        );
         drop(producers);
         let st = lock(&self.state);
         if st.role == Role::Leader {
@@ -375,6 +382,99 @@ impl Partition {
             end_offset: info.last_offset + 1,
             leader_epoch,
         })
+    }
+
+    /// Writes the marker ending producer `producer_id`'s transaction here
+    /// (WriteTxnMarkers, from its coordinator): closes the transaction,
+    /// indexes an abort, and moves the last stable offset once replicated.
+    ///
+    /// # Errors
+    /// NOT_LEADER_OR_FOLLOWER, INVALID_PRODUCER_EPOCH for a marker older
+    /// than the producer's epoch here, TRANSACTION_COORDINATOR_FENCED for
+    /// one from an older coordinator, or a storage error.
+    pub fn append_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        coordinator_epoch: i32,
+        commit: bool,
+    ) -> Result<LeaderAppend, ApiError> {
+        let leader_epoch = self.check_leader(-1)?;
+        let mut producers = lock(&self.producers);
+        match producers.check_marker(producer_id, producer_epoch, coordinator_epoch) {
+            Ok(()) => {}
+            Err(MarkerError::FencedEpoch { current, got }) => {
+                return Err(ApiError::new(
+                    ResponseError::InvalidProducerEpoch,
+                    format!("marker epoch {got} is older than the producer's epoch {current}"),
+                ));
+            }
+            Err(MarkerError::StaleCoordinator { current, got }) => {
+                return Err(ApiError::new(
+                    ResponseError::TransactionCoordinatorFenced,
+                    format!("coordinator epoch {got} is older than {current}"),
+                ));
+            }
+        }
+        let kind = if commit {
+            ControlType::Commit
+        } else {
+            ControlType::Abort
+        };
+        let mut buf = encode_marker(
+            kind,
+            producer_id,
+            producer_epoch,
+            coordinator_epoch,
+            kfk_log::now_ms(),
+        )
+        .map_err(|e| ApiError::new(ResponseError::UnknownServerError, e.to_string()))?;
+        let header = BatchSummary::peek(&buf)
+            .map_err(|e| ApiError::new(ResponseError::UnknownServerError, e.to_string()))?;
+        let info = self
+            .log
+            .append(&mut buf, leader_epoch)
+            .map_err(|e| log_error(&e))?;
+        let done = producers.record(
+            &BatchSummary {
+                base_offset: info.base_offset,
+                last_offset: info.last_offset,
+                ..header
+            },
+            Some(!commit),
+        );
+        producers.note_coordinator(producer_id, coordinator_epoch);
+        if let Some(done) = done.filter(|d| d.aborted) {
+            let lso = producers.last_stable_offset(self.high_watermark());
+            self.log
+                .append_aborted_txn(aborted_entry(&done, lso))
+                .map_err(|e| log_error(&e))?;
+        }
+        drop(producers);
+        let st = lock(&self.state);
+        if st.role == Role::Leader {
+            self.advance_hw(&st);
+        }
+        drop(st);
+        Ok(LeaderAppend {
+            base_offset: info.base_offset,
+            log_append_time: -1,
+            log_start_offset: info.log_start_offset,
+            end_offset: info.last_offset + 1,
+            leader_epoch,
+        })
+    }
+
+    /// Below this, every transaction's outcome is known and replicated:
+    /// where read_committed consumers stop.
+    pub fn last_stable_offset(&self) -> i64 {
+        let hw = self.high_watermark();
+        lock(&self.producers).last_stable_offset(hw)
+    }
+
+    /// Transactions open on this partition: (producer id, first offset).
+    pub fn open_transactions(&self) -> Vec<(i64, i64)> {
+        lock(&self.producers).open_transactions()
     }
 
     /// Notes the log start offset a follower's fetch carried.
@@ -529,7 +629,17 @@ impl Partition {
             let mut producers = lock(&self.producers);
             self.log.append_replicated(records)?;
             for b in kfk_wire::Batches::new(records).flatten() {
-                producers.record(&b.summary());
+                let summary = b.summary();
+                let marker = summary.is_control().then(|| marker_of(b.bytes())).flatten();
+                if let Some(done) = producers.record(&summary, marker.map(|m| m.aborted))
+                    && done.aborted
+                {
+                    // Each replica indexes its own copy's aborts: a
+                    // follower that leads later answers read_committed
+                    // fetches from it.
+                    let lso = producers.last_stable_offset(leader_hw);
+                    self.log.append_aborted_txn(aborted_entry(&done, lso))?;
+                }
             }
         }
         let hw = leader_hw.min(self.log.log_end_offset());
@@ -586,11 +696,46 @@ pub fn check_epoch(client_epoch: i32, current: i32) -> Result<(), ResponseError>
     Ok(())
 }
 
-/// Idempotence state from the active segment's batch headers.
+/// Idempotence and transaction state from the active segment's batch
+/// headers. A marker closes its producer's transaction whichever way it
+/// went: its abort, if it was one, is in the segment's index already.
 fn scan_producers(log: &Log) -> kfk_log::Result<ProducerStates> {
     let mut producers = ProducerStates::default();
-    log.scan_batches(log.active_segment_base_offset(), |b| producers.record(b))?;
+    log.scan_batches(log.active_segment_base_offset(), |b| {
+        producers.record(b, Some(false));
+    })?;
     Ok(producers)
+}
+
+/// The transaction end a control batch marks; `None` for other control
+/// types, or one that does not parse (kept, but ending nothing).
+fn marker_of(batch: &[u8]) -> Option<TxnEnd> {
+    let mut found = None;
+    let _ = kfk_wire::for_each_record(&bytes::Bytes::copy_from_slice(batch), |r| {
+        if found.is_none()
+            && let Some(key) = r.key.as_deref()
+            && let Ok(Some(m)) = ControlMarker::parse(key, r.value.as_deref())
+        {
+            found = Some(TxnEnd {
+                aborted: m.control_type == ControlType::Abort,
+            });
+        }
+    });
+    found
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TxnEnd {
+    aborted: bool,
+}
+
+fn aborted_entry(done: &CompletedTxn, last_stable_offset: i64) -> AbortedTxn {
+    AbortedTxn {
+        producer_id: done.producer_id,
+        first_offset: done.first_offset,
+        last_offset: done.last_offset,
+        last_stable_offset,
+    }
 }
 
 #[cfg(test)]
