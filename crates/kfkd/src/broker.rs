@@ -62,6 +62,7 @@ pub struct Broker {
     producer_ids: tokio::sync::Mutex<std::ops::Range<i64>>,
     /// Consumer groups whose offsets partitions this broker leads.
     pub groups: crate::group::coordinator::GroupCoordinator,
+    pub txns: crate::txn::TxnCoordinator,
     /// Replication quota of throttled replicas, shared by the fetchers.
     follower_quota: Mutex<crate::replica::quota::Quota>,
     /// The retention thread, stopped when the broker is dropped.
@@ -302,6 +303,7 @@ impl Broker {
             started: AtomicBool::new(false),
             producer_ids: tokio::sync::Mutex::new(0..0),
             groups: crate::group::coordinator::GroupCoordinator::default(),
+            txns: crate::txn::TxnCoordinator::default(),
             follower_quota: Mutex::new(crate::replica::quota::Quota::default()),
             retention: Mutex::new(None),
             cleaner: Mutex::new(None),

@@ -34,6 +34,7 @@ pub async fn start_broker(settings: Settings) -> anyhow::Result<Arc<Broker>> {
     ));
     tokio::spawn(crate::replica::upkeep::checkpoint_hws(weak()));
     tokio::spawn(crate::group::GroupCoordinator::run(weak()));
+    tokio::spawn(crate::txn::TxnCoordinator::run(weak()));
     crate::replica::fetcher::ensure_running(&broker);
     tokio::spawn(crate::controller::record_elections(weak()));
     if let Some(liveness) = inputs.liveness {

@@ -48,10 +48,16 @@ pub async fn find_coordinator(
     };
     let mut coordinators = Vec::with_capacity(keys.len());
     for key in keys {
-        let found = if req.key_type != 0 {
+        let found = if req.key_type == 1 {
+            if key.is_empty() {
+                Err(ResponseError::InvalidRequest.into())
+            } else {
+                broker.txns.find(broker, &key, &client.listener).await
+            }
+        } else if req.key_type != 0 {
             Err(crate::error::ApiError::new(
-                ResponseError::CoordinatorNotAvailable,
-                "kfk does not support transactions, so it has no transaction coordinator",
+                ResponseError::InvalidRequest,
+                format!("unknown coordinator key type {}", req.key_type),
             ))
         } else if key.is_empty() {
             Err(ResponseError::InvalidGroupId.into())

@@ -29,6 +29,8 @@ mod reassignments;
 mod refusals;
 mod scram;
 mod throttle;
+mod transactions;
+pub(crate) mod write_txn_markers;
 mod znode_view;
 
 use bytes::BytesMut;
@@ -50,6 +52,13 @@ pub const SUPPORTED: VersionTable = VersionTable::new(&[
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::DeleteTopics, 1, 6),
     (ApiKey::InitProducerId, 0, 4),
+    // Transactions as Kafka's transaction version 1 has them (version 2,
+    // KIP-890 part 2, is not advertised, so clients do not use v5).
+    (ApiKey::AddPartitionsToTxn, 0, 4),
+    (ApiKey::AddOffsetsToTxn, 0, 3),
+    (ApiKey::EndTxn, 0, 4),
+    (ApiKey::TxnOffsetCommit, 0, 4),
+    (ApiKey::WriteTxnMarkers, 1, 1),
     (ApiKey::DescribeConfigs, 1, 4),
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::CreatePartitions, 0, 3),
@@ -252,8 +261,26 @@ async fn serve(
             answer_denied(&mut resp);
             reply!(resp)
         }
+        RequestKind::InitProducerId(r) if r.transactional_id.is_some() => {
+            reply!(transactions::init_producer_id(broker, client, r, version).await)
+        }
+        RequestKind::AddPartitionsToTxn(r) => {
+            reply!(transactions::add_partitions_to_txn(broker, client, r, version).await)
+        }
+        RequestKind::AddOffsetsToTxn(r) => {
+            reply!(transactions::add_offsets_to_txn(broker, client, r, version).await)
+        }
+        RequestKind::EndTxn(r) => reply!(transactions::end_txn(broker, client, r, version).await),
+        RequestKind::TxnOffsetCommit(r) => {
+            reply!(transactions::txn_offset_commit(broker, client, r, version).await)
+        }
+        RequestKind::WriteTxnMarkers(r) => on_cluster!(
+            ClusterAction,
+            refusals::write_txn_markers(&r, denied),
+            reply!(write_txn_markers::handle(broker, r).await)
+        ),
         RequestKind::InitProducerId(r) => {
-            if r.transactional_id.is_some()
+            if broker.allowed_on_cluster(client, kfk_acl::Operation::IdempotentWrite)
                 || broker.allowed_on_cluster(client, kfk_acl::Operation::IdempotentWrite)
                 || broker.allowed_on_any(
                     client,

@@ -10,7 +10,7 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kfk_log::TopicPartition;
 use tokio::time::Instant;
-use tracing::{debug, warn};
+use tracing::debug;
 
 use crate::broker::Broker;
 use crate::config::topic as topic_config;
@@ -58,9 +58,6 @@ async fn wait_committed(
 
 /// `None` for acks=0: the client expects no response.
 pub async fn handle(broker: &Broker, req: ProduceRequest) -> Option<ProduceResponse> {
-    if req.transactional_id.is_some() {
-        warn!("transactional produce refused: kfk does not support transactions");
-    }
     let deadline =
         Instant::now() + Duration::from_millis(u64::try_from(req.timeout_ms).unwrap_or(0));
     let mut appended = false;
@@ -77,11 +74,6 @@ pub async fn handle(broker: &Broker, req: ProduceRequest) -> Option<ProduceRespo
                 Err(ApiError::new(
                     ResponseError::InvalidTopicException,
                     format!("cannot append to internal topic {name}"),
-                ))
-            } else if req.transactional_id.is_some() {
-                Err(ApiError::new(
-                    ResponseError::TransactionalIdAuthorizationFailed,
-                    "transactions are not supported by kfk",
                 ))
             } else {
                 match (&part, p.records.as_deref()) {

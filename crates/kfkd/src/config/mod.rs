@@ -190,6 +190,22 @@ settings! {
     offsets_commit_timeout_ms: u64 = 5_000, "offsets.commit.timeout.ms", "KFKD_OFFSETS_COMMIT_TIMEOUT_MS";
     /// Segment size of __consumer_offsets (compacted: smaller segments are cleaned sooner) [offsets.topic.segment.bytes].
     offsets_topic_segment_bytes: u64 = 100 * 1024 * 1024, "offsets.topic.segment.bytes", "KFKD_OFFSETS_TOPIC_SEGMENT_BYTES";
+    /// Partitions of the internal __transaction_state topic (Kafka: 50; 10 suits clusters of a few brokers) [transaction.state.log.num.partitions].
+    transaction_state_log_num_partitions: i32 = 10, "transaction.state.log.num.partitions", "KFKD_TRANSACTION_STATE_LOG_NUM_PARTITIONS";
+    /// Replication factor of __transaction_state, capped by the brokers alive when it is created [transaction.state.log.replication.factor].
+    transaction_state_log_replication_factor: i32 = 3, "transaction.state.log.replication.factor", "KFKD_TRANSACTION_STATE_LOG_REPLICATION_FACTOR";
+    /// min.insync.replicas of __transaction_state, capped by its replication factor [transaction.state.log.min.isr].
+    transaction_state_log_min_isr: i32 = 2, "transaction.state.log.min.isr", "KFKD_TRANSACTION_STATE_LOG_MIN_ISR";
+    /// Segment size of __transaction_state (compacted) [transaction.state.log.segment.bytes].
+    transaction_state_log_segment_bytes: u64 = 100 * 1024 * 1024, "transaction.state.log.segment.bytes", "KFKD_TRANSACTION_STATE_LOG_SEGMENT_BYTES";
+    /// The longest transaction.timeout.ms a producer may ask for [transaction.max.timeout.ms].
+    transaction_max_timeout_ms: i64 = 900_000, "transaction.max.timeout.ms", "KFKD_TRANSACTION_MAX_TIMEOUT_MS";
+    /// How often transactions past their timeout are looked for and aborted [transaction.abort.timed.out.transaction.cleanup.interval.ms].
+    transaction_abort_timed_out_transaction_cleanup_interval_ms: u64 = 10_000, "transaction.abort.timed.out.transaction.cleanup.interval.ms", "KFKD_TRANSACTION_ABORT_TIMED_OUT_TRANSACTION_CLEANUP_INTERVAL_MS";
+    /// A transactional id unused this long is forgotten [transactional.id.expiration.ms].
+    transactional_id_expiration_ms: i64 = 604_800_000, "transactional.id.expiration.ms", "KFKD_TRANSACTIONAL_ID_EXPIRATION_MS";
+    /// How often expired transactional ids are looked for [transaction.remove.expired.transaction.cleanup.interval.ms].
+    transaction_remove_expired_transaction_cleanup_interval_ms: u64 = 3_600_000, "transaction.remove.expired.transaction.cleanup.interval.ms", "KFKD_TRANSACTION_REMOVE_EXPIRED_TRANSACTION_CLEANUP_INTERVAL_MS";
     /// Committed offsets of a group with no members are dropped this long after it emptied [offsets.retention.minutes].
     offsets_retention_minutes: u64 = 10_080, "offsets.retention.minutes", "KFKD_OFFSETS_RETENTION_MINUTES";
     /// How often expired offsets are looked for [offsets.retention.check.interval.ms].
@@ -460,6 +476,23 @@ impl Settings {
                 "offsets.topic.segment.bytes",
                 "must be between 14 and 2147483647",
             );
+        }
+        if self.transaction_state_log_segment_bytes < 14
+            || self.transaction_state_log_segment_bytes > i32::MAX as u64
+        {
+            return invalid(
+                "transaction.state.log.segment.bytes",
+                "must be between 14 and 2147483647",
+            );
+        }
+        if self.transaction_state_log_num_partitions < 1 {
+            return invalid("transaction.state.log.num.partitions", "must be >= 1");
+        }
+        if self.transaction_state_log_min_isr < 1 {
+            return invalid("transaction.state.log.min.isr", "must be >= 1");
+        }
+        if self.transaction_max_timeout_ms < 1 {
+            return invalid("transaction.max.timeout.ms", "must be >= 1");
         }
         if kfk_log::CleanupPolicy::parse(&self.log_cleanup_policy).is_none() {
             return invalid(

@@ -30,7 +30,13 @@ pub(super) struct Inner {
     /// they were loaded in.
     pub(super) loaded: HashMap<i32, i32>,
     pub(super) groups: HashMap<String, Group>,
+    /// Offsets committed in transactions not yet ended, by offsets
+    /// partition and producer id: (group, topic, partition, offset).
+    pub(super) pending_txn: HashMap<(i32, i64), Vec<PendingOffset>>,
 }
+
+/// An offset committed inside a transaction, waiting for its marker.
+pub(super) type PendingOffset = (String, String, i32, kfk_group::schema::OffsetValue);
 
 /// A committed offset as OffsetFetch returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,6 +22,7 @@ use tracing::{debug, info};
 
 use crate::broker::Broker;
 use crate::error::ApiError;
+use crate::internal_log;
 use crate::new_topic::NewTopic;
 use kfk_group::schema::{Entry, OFFSETS_TOPIC, OffsetValue, RecordKey};
 use kfk_group::state::{
@@ -45,6 +46,12 @@ impl GroupCoordinator {
                 .get(OFFSETS_TOPIC)
                 .map(|t| t.partitions.len() as i32)
         })
+    }
+
+    /// The `__consumer_offsets` partition `group` belongs to, once the
+    /// topic exists (AddOffsetsToTxn adds it to a transaction).
+    pub fn offsets_partition_of(&self, broker: &Broker, group: &str) -> Option<i32> {
+        Self::partition_count(broker).map(|n| kfk_group::schema::partition_for(group, n))
     }
 
     /// The offsets partition of `group` if this broker coordinates it, loaded.
@@ -81,68 +88,26 @@ impl GroupCoordinator {
         group: &str,
         listener: &str,
     ) -> Result<(i32, String, i32), ApiError> {
-        let n = match Self::partition_count(broker) {
-            Some(n) => n,
-            None => {
-                let live = broker.live_brokers().len() as i32;
-                let t = NewTopic {
-                    name: OFFSETS_TOPIC.to_string(),
-                    num_partitions: broker.settings.offsets_topic_num_partitions,
-                    replication_factor: broker.settings.offsets_topic_replication_factor.min(live),
-                    assignments: Vec::new(),
-                    // Compacted, as Kafka's: each group's and offset's
-                    // latest record stays, and no retention deletes the
-                    // offsets of groups that stopped committing.
-                    configs: BTreeMap::from([
-                        ("cleanup.policy".to_string(), "compact".to_string()),
-                        (
-                            "segment.bytes".to_string(),
-                            broker.settings.offsets_topic_segment_bytes.to_string(),
-                        ),
-                    ]),
-                };
-                match broker.create_topic(t, false).await {
-                    Ok(meta) => {
-                        info!(
-                            partitions = meta.partitions.len(),
-                            "created {OFFSETS_TOPIC}"
-                        );
-                        meta.partitions.len() as i32
-                    }
-                    Err(e) if e.error == ResponseError::TopicAlreadyExists => {
-                        Self::partition_count(broker).unwrap_or(1)
-                    }
-                    Err(e) => {
-                        return Err(ApiError::new(
-                            ResponseError::CoordinatorNotAvailable,
-                            format!(
-                                "cannot create {OFFSETS_TOPIC}: {}",
-                                e.message.unwrap_or_default()
-                            ),
-                        ));
-                    }
-                }
-            }
+        let live = broker.live_brokers().len() as i32;
+        let t = NewTopic {
+            name: OFFSETS_TOPIC.to_string(),
+            num_partitions: broker.settings.offsets_topic_num_partitions,
+            replication_factor: broker.settings.offsets_topic_replication_factor.min(live),
+            assignments: Vec::new(),
+            // Compacted, as Kafka's: each group's and offset's latest
+            // record stays, and no retention deletes the offsets of groups
+            // that stopped committing.
+            configs: BTreeMap::from([
+                ("cleanup.policy".to_string(), "compact".to_string()),
+                (
+                    "segment.bytes".to_string(),
+                    broker.settings.offsets_topic_segment_bytes.to_string(),
+                ),
+            ]),
         };
+        let n = internal_log::ensure_topic(broker, t).await?;
         let p = kfk_group::schema::partition_for(group, n);
-        broker
-            .with_image(|i| {
-                let leader = i
-                    .topics
-                    .get(OFFSETS_TOPIC)?
-                    .partitions
-                    .get(p as usize)?
-                    .leader;
-                let b = i.brokers.get(&leader).filter(|b| !b.fenced)?;
-                let (host, port) = b.endpoint(listener)?;
-                Some((leader, host, port))
-            })
-            .ok_or_else(|| {
-                ApiError::new(
-                    ResponseError::CoordinatorNotAvailable,
-                    format!("partition {p} of {OFFSETS_TOPIC} has no leader right now"),
-                )
-            })
+        internal_log::leader_endpoint(broker, OFFSETS_TOPIC, p, listener)
     }
 
     /// JoinGroup; waits for the join phase to end.
@@ -356,6 +321,105 @@ impl GroupCoordinator {
             g.offsets.insert((topic, partition), v);
         }
         Ok(results)
+    }
+
+    /// TxnOffsetCommit: offsets committed inside producer `producer_id`'s
+    /// transaction. Written now (a transactional batch in the offsets
+    /// partition), they count from the transaction's COMMIT marker on
+    /// ([`GroupCoordinator::end_txn_offsets`]); an abort drops them. A
+    /// member id and generation, when given, are checked as a commit's.
+    ///
+    /// # Errors
+    /// Routing errors, or the group's refusal of the member.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn commit_txn(
+        &self,
+        broker: &Broker,
+        group: &str,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+        producer_id: i64,
+        producer_epoch: i16,
+        offsets: Vec<(String, i32, OffsetValue)>,
+    ) -> Result<Vec<Result<(), ResponseError>>, ResponseError> {
+        let p = self.route(broker, group).await?;
+        if generation >= 0 || !member_id.is_empty() {
+            let mut inner = lock(&self.inner);
+            let g = inner
+                .groups
+                .entry(group.to_string())
+                .or_insert_with(|| Group::new(group));
+            match &g.consumer {
+                Some(c) => c.check_commit(member_id, generation, 9)?,
+                None => g.check_commit(member_id, instance_id, generation, Instant::now())?,
+            }
+        }
+        let max_meta = broker.settings.offset_metadata_max_bytes as usize;
+        let mut results = Vec::with_capacity(offsets.len());
+        let mut entries = Vec::new();
+        let mut accepted = Vec::new();
+        for (topic, partition, v) in offsets {
+            if v.metadata.as_ref().is_some_and(|m| m.len() > max_meta) {
+                results.push(Err(ResponseError::OffsetMetadataTooLarge));
+                continue;
+            }
+            results.push(Ok(()));
+            entries.push(Entry::offset(
+                RecordKey::Offset {
+                    group: group.to_string(),
+                    topic: topic.clone(),
+                    partition,
+                },
+                &v,
+            ));
+            accepted.push((group.to_string(), topic, partition, v));
+        }
+        let _w = self.writer(p).await;
+        if let Err(e) = store::append_transactional(
+            broker,
+            p,
+            &entries,
+            producer_id,
+            producer_epoch,
+            Self::commit_timeout(broker),
+        )
+        .await
+        {
+            debug!(group, error = ?e, "transactional offset commit not persisted");
+            let code = match e.error {
+                ResponseError::NotCoordinator => ResponseError::NotCoordinator,
+                ResponseError::InvalidProducerEpoch => ResponseError::InvalidProducerEpoch,
+                _ => ResponseError::CoordinatorNotAvailable,
+            };
+            return Ok(results.into_iter().map(|r| r.and(Err(code))).collect());
+        }
+        lock(&self.inner)
+            .pending_txn
+            .entry((p, producer_id))
+            .or_default()
+            .extend(accepted);
+        Ok(results)
+    }
+
+    /// A transaction's marker reached offsets partition `p`: the offsets it
+    /// committed there count now (`commit`), or never.
+    pub fn end_txn_offsets(&self, p: i32, producer_id: i64, commit: bool, _marker_offset: i64) {
+        let mut inner = lock(&self.inner);
+        let Some(pending) = inner.pending_txn.remove(&(p, producer_id)) else {
+            return;
+        };
+        if !commit {
+            return;
+        }
+        for (group, topic, partition, v) in pending {
+            inner
+                .groups
+                .entry(group.clone())
+                .or_insert_with(|| Group::new(&group))
+                .offsets
+                .insert((topic, partition), v);
+        }
     }
 
     /// OffsetFetch: `None` topics means every committed offset of the group.

@@ -2,17 +2,17 @@
 //! records ([`kfk_group::schema`]) go through this broker's log with acks=all,
 //! and come back when a new leader replays the partition.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use bytes::Bytes;
-use kafka_protocol::ResponseError;
 use kfk_log::TopicPartition;
-use kfk_wire::{BatchOptions, NewRecord, encode_batch};
+use kfk_wire::BatchOptions;
 
 use kfk_group::schema::{Entry, Loaded, OFFSETS_TOPIC, decode};
 
 use crate::broker::Broker;
 use crate::error::ApiError;
+use crate::internal_log;
 
 /// Appends `entries` as one batch to the offsets partition this broker
 /// leads and waits until every in-sync replica has it (acks=all), so a
@@ -27,43 +27,70 @@ pub async fn append(
     entries: &[Entry],
     timeout: Duration,
 ) -> Result<(), ApiError> {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let tp = TopicPartition::new(OFFSETS_TOPIC, partition);
-    let part = broker.partition(&tp).ok_or(ResponseError::NotCoordinator)?;
-    part.check_leader(-1)
-        .map_err(|_| ApiError::from(ResponseError::NotCoordinator))?;
-    let now = kfk_log::now_ms();
-    let records: Vec<NewRecord> = entries
+    let records = entries
         .iter()
-        .map(|e| NewRecord {
-            key: serde_json::to_vec(&e.key).ok().map(Bytes::from),
-            value: e.value.clone().map(Bytes::from),
-            timestamp: now,
-            headers: Vec::new(),
+        .map(|e| internal_log::Entry {
+            key: serde_json::to_vec(&e.key).unwrap_or_default(),
+            value: e.value.clone(),
         })
         .collect();
-    let batch = encode_batch(&records, &BatchOptions::default())
-        .map_err(|e| ApiError::new(ResponseError::UnknownServerError, e.to_string()))?;
-    let appended = part.append_as_leader(&batch, None).map_err(|e| {
-        if e.error == ResponseError::NotLeaderOrFollower {
-            ResponseError::NotCoordinator.into()
-        } else {
-            e
-        }
-    })?;
-    broker.data_arrived.notify_waiters();
-    part.wait_committed(
-        appended.end_offset,
-        appended.leader_epoch,
-        tokio::time::Instant::now() + timeout,
+    internal_log::append(
+        broker,
+        &TopicPartition::new(OFFSETS_TOPIC, partition),
+        records,
+        &BatchOptions::default(),
+        None,
+        timeout,
     )
     .await
-    .map_err(|e| match e {
-        ResponseError::NotLeaderOrFollower => ResponseError::NotCoordinator.into(),
-        other => ApiError::from(other),
-    })
+}
+
+/// Appends offsets committed inside producer `producer_id`'s transaction
+/// (TxnOffsetCommit): a transactional batch, which that transaction's
+/// marker later makes count or not.
+///
+/// # Errors
+/// As [`append`].
+pub async fn append_transactional(
+    broker: &Broker,
+    partition: i32,
+    entries: &[Entry],
+    producer_id: i64,
+    producer_epoch: i16,
+    timeout: Duration,
+) -> Result<(), ApiError> {
+    let records = entries
+        .iter()
+        .map(|e| internal_log::Entry {
+            key: serde_json::to_vec(&e.key).unwrap_or_default(),
+            value: e.value.clone(),
+        })
+        .collect();
+    let options = BatchOptions {
+        producer_id,
+        producer_epoch,
+        transactional: true,
+        ..BatchOptions::default()
+    };
+    internal_log::append(
+        broker,
+        &TopicPartition::new(OFFSETS_TOPIC, partition),
+        records,
+        &options,
+        None,
+        timeout,
+    )
+    .await
+}
+
+/// An offsets partition read back: its records in the order they took
+/// effect (a transaction's offsets where its COMMIT marker is; an aborted
+/// transaction's nowhere), and the offsets of transactions with no marker
+/// yet, by producer id.
+#[derive(Debug, Default)]
+pub struct Replayed {
+    pub records: Vec<Loaded>,
+    pub pending: HashMap<i64, Vec<Loaded>>,
 }
 
 /// Reads every record of an offsets partition, oldest first. Undecodable
@@ -71,51 +98,29 @@ pub async fn append(
 ///
 /// # Errors
 /// Storage errors.
-pub fn load(broker: &Broker, partition: i32) -> Result<Vec<Loaded>, ApiError> {
+pub fn load(broker: &Broker, partition: i32) -> Result<Replayed, ApiError> {
     let tp = TopicPartition::new(OFFSETS_TOPIC, partition);
-    let part = broker.partition(&tp).ok_or(ResponseError::NotCoordinator)?;
-    let mut out = Vec::new();
-    let mut offset = part.log().log_start_offset();
-    let end = part.log().log_end_offset();
-    while offset < end {
-        let read = part
-            .log()
-            .read(offset, 1 << 20)
-            .map_err(|e| ApiError::new(ResponseError::KafkaStorageError, e.to_string()))?;
-        if read.records.is_empty() {
-            break;
+    let mut out = Replayed::default();
+    internal_log::replay(broker, &tp, |batch, r| {
+        if batch.is_control() {
+            let pending = out.pending.remove(&batch.producer_id).unwrap_or_default();
+            let commit = r.key.as_deref().and_then(|k| {
+                kfk_wire::control::ControlMarker::parse(k, r.value.as_deref()).ok()?
+            });
+            if commit.is_some_and(|m| m.control_type == kfk_wire::control::ControlType::Commit) {
+                out.records.extend(pending);
+            }
+            return;
         }
-        let mut next = offset;
-        let mut pos = 0;
-        while pos < read.records.len() {
-            let batch = read.records.slice(pos..);
-            let header = kfk_wire::BatchHeader::parse(&batch)
-                .map_err(|e| ApiError::new(ResponseError::CorruptMessage, e.to_string()))?;
-            let size = header.size();
-            // A cleaned batch may end in a hole, or hold no records at all:
-            // the next read starts after its last offset, not its last record.
-            next = next.max(header.last_offset() + 1);
-            let from = offset;
-            // Group records are read with kfk-wire's bounded decoding, like
-            // every batch that reaches the broker.
-            kfk_wire::for_each_record(&batch.slice(..size.min(batch.len())), |r| {
-                if r.offset < from {
-                    return;
-                }
-                match decode(r.key.as_deref(), r.value.as_deref()) {
-                    Some(l) => out.push(l),
-                    None => {
-                        tracing::warn!(partition = %tp, offset = r.offset, "skipping an undecodable group record")
-                    }
-                }
-            })
-            .map_err(|e| ApiError::new(ResponseError::CorruptMessage, e.to_string()))?;
-            pos += size.max(1);
+        match decode(r.key.as_deref(), r.value.as_deref()) {
+            Some(l) if batch.is_transactional() => {
+                out.pending.entry(batch.producer_id).or_default().push(l)
+            }
+            Some(l) => out.records.push(l),
+            None => {
+                tracing::warn!(partition = %tp, offset = r.offset, "skipping an undecodable group record")
+            }
         }
-        if next <= offset {
-            break;
-        }
-        offset = next;
-    }
+    })?;
     Ok(out)
 }

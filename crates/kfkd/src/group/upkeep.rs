@@ -134,7 +134,25 @@ impl GroupCoordinator {
             return Ok(());
         }
         let started = std::time::Instant::now();
-        let records = store::load(broker, p).map_err(|e| e.error)?;
+        let store::Replayed { records, pending } = store::load(broker, p).map_err(|e| e.error)?;
+        let pending: HashMap<(i32, i64), Vec<super::coordinator::PendingOffset>> = pending
+            .into_iter()
+            .map(|(pid, loaded)| {
+                let offsets = loaded
+                    .into_iter()
+                    .filter_map(|l| match l {
+                        Loaded::Offset {
+                            group,
+                            topic,
+                            partition,
+                            value: Some(v),
+                        } => Some((group, topic, partition, v)),
+                        _ => None,
+                    })
+                    .collect();
+                ((p, pid), offsets)
+            })
+            .collect();
         let now = Instant::now();
         let settings = Self::consumer_settings(broker);
         let mut groups: HashMap<String, Group> = HashMap::new();
@@ -197,6 +215,8 @@ impl GroupCoordinator {
         });
         let loaded = groups.len();
         inner.groups.extend(groups);
+        inner.pending_txn.retain(|(q, _), _| *q != p);
+        inner.pending_txn.extend(pending);
         inner.loaded.insert(p, epoch);
         info!(
             partition = p,
