@@ -69,6 +69,11 @@ pub struct Consumer {
     /// reported by [`Consumer::take_skipped`]).
     pub skip_corrupt: bool,
     skipped: Vec<ClientError>,
+    /// Read only committed records of transactions (Kafka's
+    /// `isolation.level=read_committed`): fetches stop at the last stable
+    /// offset and aborted transactions' records are dropped. Off by
+    /// default, as in Kafka.
+    pub read_committed: bool,
 }
 
 /// How often a busy consumer looks again for a partition's leader (Kafka's
@@ -86,6 +91,7 @@ impl Consumer {
             refreshed_at: None,
             skip_corrupt: false,
             skipped: Vec::new(),
+            read_committed: false,
         }
     }
 
@@ -308,7 +314,7 @@ impl Consumer {
                 .with_max_wait_ms(self.max_wait.as_millis() as i32)
                 .with_min_bytes(1)
                 .with_max_bytes(self.max_bytes)
-                .with_isolation_level(1)
+                .with_isolation_level(i8::from(self.read_committed))
                 .with_session_epoch(-1)
                 .with_topics(
                     topics
@@ -353,7 +359,20 @@ impl Consumer {
                     pos.high_watermark = p.high_watermark;
                     if let Some(records) = p.records {
                         let before = out.len();
-                        match decode_into(&topic, p.partition_index, records, pos, &mut out) {
+                        let mut aborted = Aborted::new(
+                            p.aborted_transactions
+                                .iter()
+                                .flatten()
+                                .map(|a| (a.producer_id.0, a.first_offset)),
+                        );
+                        match decode_into(
+                            &topic,
+                            p.partition_index,
+                            records,
+                            pos,
+                            &mut aborted,
+                            &mut out,
+                        ) {
                             Ok(()) => {}
                             Err(corrupt @ ClientError::CorruptBatch { .. })
                                 if self.skip_corrupt =>
@@ -422,14 +441,74 @@ fn position_of(start: StartOffset, get: impl Fn(OffsetQuery) -> Option<i64>) -> 
     })
 }
 
+/// The aborted transactions a read_committed fetch reported for one
+/// partition, applied as its batches are read in order (as Kafka's
+/// consumer does): a producer's transactional batches are dropped from
+/// its aborted transaction's first offset to its ABORT marker.
+struct Aborted {
+    /// (first offset, producer id), latest first, not reached yet.
+    pending: Vec<(i64, i64)>,
+    /// Producers whose aborted transaction is being read.
+    current: std::collections::HashSet<i64>,
+}
+
+impl Aborted {
+    fn new(list: impl Iterator<Item = (i64, i64)>) -> Aborted {
+        let mut pending: Vec<(i64, i64)> = list.map(|(pid, first)| (first, pid)).collect();
+        pending.sort_unstable_by(|a, b| b.cmp(a));
+        Aborted {
+            pending,
+            current: Default::default(),
+        }
+    }
+
+    /// Whether a batch is an aborted transaction's (to drop). `marker` is
+    /// `Some(aborted)` for a control batch ending a transaction.
+    fn drops(
+        &mut self,
+        producer_id: i64,
+        last_offset: i64,
+        transactional: bool,
+        marker: Option<bool>,
+    ) -> bool {
+        while let Some(&(first, pid)) = self.pending.last() {
+            if first > last_offset {
+                break;
+            }
+            self.pending.pop();
+            self.current.insert(pid);
+        }
+        if marker == Some(true) {
+            self.current.remove(&producer_id);
+            return false;
+        }
+        transactional && self.current.contains(&producer_id)
+    }
+}
+
+/// The transaction end a control batch marks: `Some(true)` for an abort.
+fn abort_marker(batch: &Bytes) -> Option<bool> {
+    let mut found = None;
+    let _ = kfk_wire::for_each_record(batch, |r| {
+        if found.is_none()
+            && let Some(key) = r.key.as_deref()
+            && let Ok(Some(m)) = kfk_wire::control::ControlMarker::parse(key, r.value.as_deref())
+        {
+            found = Some(m.control_type == kfk_wire::control::ControlType::Abort);
+        }
+    });
+    found
+}
+
 /// Decodes whole batches (a trailing partial batch, which Kafka may send, is
-/// left for the next fetch), skipping control batches and records before the
-/// position.
+/// left for the next fetch), skipping control batches, aborted
+/// transactions' batches and records before the position.
 fn decode_into(
     topic: &Arc<str>,
     partition: i32,
     records: Bytes,
     pos: &mut Position,
+    aborted: &mut Aborted,
     out: &mut Vec<ConsumerRecord>,
 ) -> Result<()> {
     let mut batches = Batches::new(&records);
@@ -461,15 +540,17 @@ fn decode_into(
             b.is_control(),
             b.last_offset(),
             b.timestamp_type() == kfk_wire::TimestampType::LogAppendTime,
+            (b.producer_id(), b.is_transactional()),
         ));
         start += b.size();
     }
-    for (from, to, control, last_offset, log_append) in ranges {
-        if control {
+    for (from, to, control, last_offset, log_append, (producer_id, transactional)) in ranges {
+        let batch = records.slice(from..to);
+        let marker = if control { abort_marker(&batch) } else { None };
+        if aborted.drops(producer_id, last_offset, transactional, marker) || control {
             pos.next = pos.next.max(last_offset + 1);
             continue;
         }
-        let batch = records.slice(from..to);
         if let Err(e) = kfk_wire::BatchHeader::parse(&batch).and_then(|h| h.validate_stored()) {
             let base = kfk_wire::BatchHeader::parse(&batch).map_or(pos.next, |h| h.base_offset());
             return Err(corrupt(

@@ -12,8 +12,7 @@ use kafka_protocol::messages::offset_commit_request::{
 };
 use kafka_protocol::messages::{
     ApiKey, ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DeleteGroupsRequest,
-    DescribeGroupsRequest, FindCoordinatorRequest, ListGroupsRequest, OffsetCommitRequest,
-    OffsetFetchRequest,
+    DescribeGroupsRequest, ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
 
@@ -190,25 +189,7 @@ impl Client {
     /// # Errors
     /// When no coordinator appears.
     pub async fn group_coordinator(&self, group: &str) -> Result<i32> {
-        self.retrying_coordinator(|| async {
-            let req = FindCoordinatorRequest::default()
-                .with_key(StrBytes::from_string(group.to_string()))
-                .with_key_type(0);
-            let conn = self.any_broker().await?;
-            let version = conn
-                .version_for(kafka_protocol::messages::ApiKey::FindCoordinator)
-                .unwrap_or(0)
-                .min(3);
-            let resp = conn.send_at(&req, version).await?;
-            ClientError::check(
-                resp.error_code,
-                None,
-                format!("cannot find the coordinator of group '{group}'"),
-            )?;
-            self.refresh(None).await?;
-            Ok(resp.node_id.0)
-        })
-        .await
+        self.find_coordinator(group, 0).await
     }
 
     async fn coordinator_conn(&self, group: &str) -> Result<(i32, std::sync::Arc<Connection>)> {

@@ -17,6 +17,7 @@ pub mod quorum;
 pub mod quotas;
 pub mod reassign;
 pub mod sasl;
+pub mod transactions;
 pub mod users;
 pub mod versions;
 
@@ -38,3 +39,4 @@ pub use producer::{Delivery, Producer, ProducerConfig, RecordMetadata};
 pub use quorum::{QuorumReplica, QuorumStatus};
 pub use reassign::{PartitionOutcome, Reassignment};
 pub use sasl::SaslConfig;
+pub use transactions::{ActiveProducer, TxnDescription, TxnListing};

@@ -50,6 +50,13 @@ pub struct ProducerConfig {
     /// that died, an election — are retried with backoff until then, so a
     /// failover that takes the brokers' session timeout loses nothing.
     pub delivery_timeout: Duration,
+    /// Write in transactions under this id (Kafka's `transactional.id`):
+    /// records count only once their transaction commits, and a newer
+    /// producer with the id fences this one. Implies idempotence, acks=all.
+    pub transactional_id: Option<String>,
+    /// How long a transaction may stay open before its coordinator aborts
+    /// it (Kafka's `transaction.timeout.ms`).
+    pub transaction_timeout: Duration,
 }
 
 impl Default for ProducerConfig {
@@ -64,6 +71,8 @@ impl Default for ProducerConfig {
             // Well under the brokers' default message.max.bytes (1 MB).
             max_batch_bytes: 512 * 1024,
             delivery_timeout: Duration::from_secs(120),
+            transactional_id: None,
+            transaction_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -147,10 +156,22 @@ struct Inner {
     client: Arc<Client>,
     config: ProducerConfig,
     producer: Option<(i64, i16)>,
+    /// The open transaction of a transactional producer.
+    txn: Option<tokio::sync::Mutex<TxnLocal>>,
     state: Mutex<State>,
     sends: tokio::sync::Mutex<JoinSet<()>>,
     /// Permits are bytes of `buffer_bytes` not yet queued.
     buffer: Semaphore,
+}
+
+/// A transactional producer's own view of its transaction.
+#[derive(Debug, Default)]
+struct TxnLocal {
+    open: bool,
+    /// Partitions the coordinator has added to the transaction.
+    added: std::collections::BTreeSet<(Arc<str>, i32)>,
+    /// Why a batch of the transaction failed: it can only be aborted.
+    failed: Option<String>,
 }
 
 /// A handle to a record on its way; await it for the result.
@@ -214,8 +235,16 @@ impl Producer {
     ///
     /// # Errors
     /// When InitProducerId fails.
-    pub async fn new(client: Arc<Client>, config: ProducerConfig) -> Result<Producer> {
-        let producer = if config.idempotent && config.acks == -1 {
+    pub async fn new(client: Arc<Client>, mut config: ProducerConfig) -> Result<Producer> {
+        let producer = if let Some(id) = &config.transactional_id {
+            config.acks = -1;
+            config.idempotent = true;
+            Some(
+                client
+                    .init_transactional_producer(id, config.transaction_timeout)
+                    .await?,
+            )
+        } else if config.idempotent && config.acks == -1 {
             let req = InitProducerIdRequest::default()
                 .with_transactional_id(None)
                 .with_transaction_timeout_ms(-1)
@@ -235,10 +264,15 @@ impl Producer {
             None
         };
         let permits = config.buffer_bytes.clamp(1, Semaphore::MAX_PERMITS);
+        let txn = config
+            .transactional_id
+            .is_some()
+            .then(|| tokio::sync::Mutex::new(TxnLocal::default()));
         let inner = Arc::new(Inner {
             client,
             config,
             producer,
+            txn,
             state: Mutex::default(),
             sends: tokio::sync::Mutex::new(JoinSet::new()),
             buffer: Semaphore::new(permits),
@@ -247,17 +281,97 @@ impl Producer {
         Ok(Producer { inner, linger_task })
     }
 
+    /// Starts a transaction: what is sent until it is committed or aborted
+    /// belongs to it.
+    ///
+    /// # Errors
+    /// Not a transactional producer, or a transaction is open already.
+    pub async fn begin_transaction(&self) -> Result<()> {
+        let mut t = self.txn()?.lock().await;
+        if t.open {
+            return Err(ClientError::Invalid("a transaction is already open".into()));
+        }
+        *t = TxnLocal {
+            open: true,
+            ..TxnLocal::default()
+        };
+        Ok(())
+    }
+
+    /// Sends what is queued, then commits the open transaction; when a
+    /// record of it failed, aborts it instead and says why.
+    ///
+    /// # Errors
+    /// A failed record (the transaction was aborted), or the coordinator's
+    /// refusal (a fenced producer).
+    pub async fn commit_transaction(&self) -> Result<()> {
+        self.end_transaction(true).await
+    }
+
+    /// Sends what is queued, then aborts the open transaction: none of its
+    /// records will be read by read_committed consumers.
+    ///
+    /// # Errors
+    /// The coordinator's refusal.
+    pub async fn abort_transaction(&self) -> Result<()> {
+        self.end_transaction(false).await
+    }
+
+    fn txn(&self) -> Result<&tokio::sync::Mutex<TxnLocal>> {
+        self.inner
+            .txn
+            .as_ref()
+            .ok_or_else(|| ClientError::Invalid("the producer has no transactional id".into()))
+    }
+
+    async fn end_transaction(&self, commit: bool) -> Result<()> {
+        if !self.txn()?.lock().await.open {
+            return Err(ClientError::Invalid("no transaction is open".into()));
+        }
+        self.flush().await;
+        let mut t = self.txn()?.lock().await;
+        let failed = t.failed.take();
+        let commit = commit && failed.is_none();
+        let id = self
+            .inner
+            .config
+            .transactional_id
+            .as_deref()
+            .unwrap_or_default();
+        let producer = self.inner.producer.unwrap_or((-1, -1));
+        // Nothing was added: the coordinator has no transaction to end.
+        if !t.added.is_empty() {
+            self.inner.client.end_txn(id, producer, commit).await?;
+        }
+        t.open = false;
+        t.added.clear();
+        match failed {
+            Some(why) => Err(ClientError::Failed(format!(
+                "the transaction was aborted because a record failed: {why}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Queues a record. `partition` overrides the partitioner. Waits while
     /// the buffer is full.
     ///
     /// # Errors
-    /// Unknown topic or partition.
+    /// Unknown topic or partition; for a transactional producer, no open
+    /// transaction.
     pub async fn send(
         &self,
         topic: &str,
         partition: Option<i32>,
         record: NewRecord,
     ) -> Result<Delivery> {
+        if let Some(t) = &self.inner.txn
+            && !t.lock().await.open
+        {
+            return Err(ClientError::Invalid(
+                "a transactional producer sends inside a transaction: begin one first".into(),
+            ));
+        }
         let count = match self.inner.client.partition_count(topic) {
             Some(n) => n as i32,
             None => self.inner.client.topic(topic).await?.partitions.len() as i32,
@@ -524,6 +638,12 @@ impl Inner {
             Some((id, epoch)) => (id, epoch, sequence),
             None => (-1, -1, -1),
         };
+        if let Err(e) = self.join_transaction(topic, partition).await {
+            if let Some(t) = &self.txn {
+                t.lock().await.failed.get_or_insert_with(|| e.to_string());
+            }
+            return Err(e);
+        }
         let batch = encode_batch(
             records,
             &BatchOptions {
@@ -531,13 +651,18 @@ impl Inner {
                 producer_id,
                 producer_epoch,
                 base_sequence,
-                transactional: false,
+                transactional: self.txn.is_some(),
             },
         )
         .map_err(|e| ClientError::Invalid(e.to_string()))?
         .freeze();
         let req = ProduceRequest::default()
-            .with_transactional_id(None)
+            .with_transactional_id(
+                self.config
+                    .transactional_id
+                    .as_ref()
+                    .map(|id| kafka_protocol::messages::TransactionalId(id.clone().into())),
+            )
             .with_acks(self.config.acks)
             .with_timeout_ms(self.client.config().request_timeout.as_millis() as i32)
             .with_topic_data(vec![
@@ -554,7 +679,13 @@ impl Inner {
         loop {
             let result = self.try_send(topic, partition, &req, attempt > 0).await;
             match result {
-                Err(e) if e.is_retriable() && tokio::time::Instant::now() < deadline => {
+                Err(e) if !(e.is_retriable() && tokio::time::Instant::now() < deadline) => {
+                    if let Some(t) = &self.txn {
+                        t.lock().await.failed.get_or_insert_with(|| e.to_string());
+                    }
+                    return Err(e);
+                }
+                Err(e) => {
                     attempt += 1;
                     tracing::debug!(%topic, partition, error = %e, attempt, "retrying produce");
                     // Kafka's retry.backoff.ms growing to retry.backoff.max.ms.
@@ -565,6 +696,26 @@ impl Inner {
                 other => return other,
             }
         }
+    }
+
+    /// Has the coordinator add the partition to the open transaction
+    /// before its first batch (Kafka's clients do the same).
+    async fn join_transaction(&self, topic: &Arc<str>, partition: i32) -> Result<()> {
+        let (Some(t), Some(id), Some(producer)) =
+            (&self.txn, &self.config.transactional_id, self.producer)
+        else {
+            return Ok(());
+        };
+        let mut t = t.lock().await;
+        let key = (Arc::clone(topic), partition);
+        if t.added.contains(&key) {
+            return Ok(());
+        }
+        self.client
+            .add_partitions_to_txn(id, producer, &[(topic.to_string(), partition)])
+            .await?;
+        t.added.insert(key);
+        Ok(())
     }
 
     async fn try_send(

@@ -136,6 +136,11 @@ pub enum Command {
     /// transactional ids and the cluster (brokers with an authorizer).
     #[command(subcommand)]
     Acls(AclsCommand),
+    /// Transactions (what kafka-transactions.sh shows and does): list,
+    /// describe an id, the producers of a partition, find hanging
+    /// transactions and abort one.
+    #[command(subcommand)]
+    Transactions(TransactionsCommand),
     /// Client quotas: produce and fetch byte rates and request time per user
     /// and client id (what kafka-configs --entity-type users|clients sets).
     #[command(subcommand)]
@@ -552,6 +557,86 @@ pub struct GroupsDeleteArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum TransactionsCommand {
+    /// Every transactional id the coordinators know, with its producer id
+    /// and state.
+    List(TxnListArgs),
+    /// One transactional id as its coordinator sees it: producer id and
+    /// epoch, state, timeout, and the partitions of its open transaction.
+    Describe(TxnDescribeArgs),
+    /// The producers a partition's leader has state for, with the first
+    /// offset of each one's open transaction there.
+    DescribeProducers(TxnPartitionArgs),
+    /// Open transactions on partitions that no coordinator will end: older
+    /// than the longest transaction timeout and unknown to their coordinator
+    /// (they hold read_committed consumers and compaction back).
+    FindHanging(TxnFindHangingArgs),
+    /// Ends a hanging transaction on one partition by writing its ABORT
+    /// marker there.
+    Abort(TxnAbortArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TxnListArgs {
+    /// Only transactions in these states (Empty, Ongoing, PrepareCommit,
+    /// PrepareAbort, CompleteCommit, CompleteAbort, ...).
+    #[arg(long = "state", value_name = "STATE")]
+    pub states: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TxnDescribeArgs {
+    /// The transactional id.
+    #[arg(value_name = "ID", required_unless_present = "transactional_id_flag")]
+    pub transactional_id: Option<String>,
+    /// The id, as kafka-transactions spells it.
+    #[arg(
+        long = "transactional-id",
+        value_name = "ID",
+        conflicts_with = "transactional_id"
+    )]
+    pub transactional_id_flag: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TxnPartitionArgs {
+    #[arg(long, add = ArgValueCandidates::new(names::topics))]
+    pub topic: String,
+    #[arg(long)]
+    pub partition: i32,
+}
+
+#[derive(Debug, Args)]
+pub struct TxnFindHangingArgs {
+    /// Look at this topic's partitions (all of them, or --partition).
+    #[arg(long, add = ArgValueCandidates::new(names::topics), required_unless_present = "broker_id")]
+    pub topic: Option<String>,
+    #[arg(long, requires = "topic")]
+    pub partition: Option<i32>,
+    /// Look at the partitions this broker leads.
+    #[arg(long, conflicts_with = "topic")]
+    pub broker_id: Option<i32>,
+    /// Transactions open longer than this may be hanging (the brokers'
+    /// transaction.max.timeout.ms; Kafka's tool assumes 15 minutes).
+    #[arg(long, value_name = "DURATION", default_value = "15m")]
+    pub max_transaction_timeout: humantime::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct TxnAbortArgs {
+    #[arg(long, add = ArgValueCandidates::new(names::topics))]
+    pub topic: String,
+    #[arg(long)]
+    pub partition: i32,
+    /// The producer whose transaction to abort (see find-hanging).
+    #[arg(long, required_unless_present = "start_offset")]
+    pub producer_id: Option<i64>,
+    /// Or the first offset of the transaction to abort.
+    #[arg(long, conflicts_with = "producer_id")]
+    pub start_offset: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum UsersCommand {
     /// Every SCRAM user with its mechanisms and iteration counts.
     List,
@@ -957,6 +1042,25 @@ pub struct ProduceArgs {
     /// Kafka console-producer property, e.g. parse.key=true, key.separator=:.
     #[arg(long = "property", value_name = "KEY=VALUE")]
     pub properties: Vec<String>,
+    /// Write in transactions under this id (Kafka's transactional.id): the
+    /// input is one transaction (or one per --txn-size lines), which
+    /// read_committed consumers see whole or not at all; a later producer
+    /// with the id fences this one. In the interactive prompt, :begin,
+    /// :commit and :abort.
+    #[arg(long, value_name = "ID")]
+    pub transactional_id: Option<String>,
+    /// With --transactional-id: commit after every N lines.
+    #[arg(long, value_name = "N", requires = "transactional_id", value_parser = clap::value_parser!(u64).range(1..))]
+    pub txn_size: Option<u64>,
+    /// With --transactional-id: how long a transaction may stay open before
+    /// the coordinator aborts it (Kafka's transaction.timeout.ms).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "60s",
+        requires = "transactional_id"
+    )]
+    pub transaction_timeout: humantime::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -1016,6 +1120,20 @@ pub struct ConsumeArgs {
     /// and more (type `help`). Needs a terminal.
     #[arg(short = 'i', long, conflicts_with_all = ["max_messages", "exit_at_end"])]
     pub interactive: bool,
+    /// Which records of transactions to read (Kafka's isolation.level):
+    /// everything written (read_uncommitted, Kafka's default too), or only
+    /// committed transactions, stopping at the first one still open
+    /// (read_committed).
+    #[arg(long, alias = "isolation-level", value_enum, default_value_t = Isolation::ReadUncommitted)]
+    pub isolation: Isolation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Isolation {
+    #[value(name = "read_uncommitted")]
+    ReadUncommitted,
+    #[value(name = "read_committed")]
+    ReadCommitted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

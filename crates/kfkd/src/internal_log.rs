@@ -136,7 +136,8 @@ pub fn replay(
 /// COORDINATOR_NOT_AVAILABLE when it cannot be created now.
 pub async fn ensure_topic(broker: &Broker, t: NewTopic) -> Result<i32, ApiError> {
     let name = t.name.clone();
-    let count = |b: &Broker| b.with_image(|i| i.topics.get(&name).map(|t| t.partitions.len() as i32));
+    let count =
+        |b: &Broker| b.with_image(|i| i.topics.get(&name).map(|t| t.partitions.len() as i32));
     if let Some(n) = count(broker) {
         return Ok(n);
     }

@@ -185,6 +185,14 @@ async fn send_default(c: &mut Client, api: ApiKey, version: i16) -> Option<i32> 
         DeleteAcls => DeleteAclsRequest::default(),
         SaslHandshake => SaslHandshakeRequest::default(),
         SaslAuthenticate => SaslAuthenticateRequest::default(),
+        AddPartitionsToTxn => AddPartitionsToTxnRequest::default(),
+        AddOffsetsToTxn => AddOffsetsToTxnRequest::default(),
+        EndTxn => EndTxnRequest::default(),
+        TxnOffsetCommit => TxnOffsetCommitRequest::default(),
+        WriteTxnMarkers => WriteTxnMarkersRequest::default(),
+        DescribeProducers => DescribeProducersRequest::default(),
+        DescribeTransactions => DescribeTransactionsRequest::default(),
+        ListTransactions => ListTransactionsRequest::default(),
     }
 }
 

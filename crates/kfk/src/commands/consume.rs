@@ -202,6 +202,7 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
             commit: args.commit,
             format: args.format.as_deref().map(Format::parse).transpose()?,
             look,
+            read_committed: args.isolation == crate::cli::Isolation::ReadCommitted,
         };
         return crate::repl::consume::run(ctx, client, opts).await;
     }
@@ -216,6 +217,7 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
     let partitions = partitions_to_read(&info, &topic, args.partition)?;
     let mut consumer = Consumer::new(client);
     consumer.skip_corrupt = args.skip_corrupt;
+    consumer.read_committed = args.isolation == crate::cli::Isolation::ReadCommitted;
     if args.exit_at_end {
         consumer.max_wait = Duration::from_millis(200);
     }
@@ -345,6 +347,7 @@ async fn run_group(
         let offsets = client.committed_offsets(group).await?;
         let mut consumer = Consumer::new(Arc::clone(&client));
         consumer.skip_corrupt = args.skip_corrupt;
+        consumer.read_committed = args.isolation == crate::cli::Isolation::ReadCommitted;
         if args.exit_at_end {
             consumer.max_wait = Duration::from_millis(200);
         }

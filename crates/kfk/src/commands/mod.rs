@@ -12,12 +12,13 @@ pub mod quotas;
 pub mod reassign;
 pub mod rest_proxy;
 pub mod topics;
+pub mod transactions;
 pub mod users;
 pub mod zk_shell;
 
 use crate::cli::{
     AclsCommand, ClusterCommand, Command, GroupsCommand, PerfCommand, QuotasCommand, ReassignArgs,
-    ReassignCommand, TopicsCommand, UsersCommand,
+    ReassignCommand, TopicsCommand, TransactionsCommand, UsersCommand,
 };
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
@@ -91,6 +92,17 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Groups(GroupsCommand::ResetOffsets(a)) => groups::reset_offsets(ctx, a).await,
         Command::Groups(GroupsCommand::Delete(a)) => groups::delete(ctx, a).await,
         Command::Users(UsersCommand::List) => users::list(ctx).await,
+        Command::Transactions(TransactionsCommand::List(a)) => transactions::list(ctx, a).await,
+        Command::Transactions(TransactionsCommand::Describe(a)) => {
+            transactions::describe(ctx, a).await
+        }
+        Command::Transactions(TransactionsCommand::DescribeProducers(a)) => {
+            transactions::describe_producers(ctx, a).await
+        }
+        Command::Transactions(TransactionsCommand::FindHanging(a)) => {
+            transactions::find_hanging(ctx, a).await
+        }
+        Command::Transactions(TransactionsCommand::Abort(a)) => transactions::abort(ctx, a).await,
         Command::Acls(AclsCommand::List(a)) => acls::list(ctx, a).await,
         Command::Quotas(QuotasCommand::List(a)) => quotas::list(ctx, a).await,
         Command::Quotas(QuotasCommand::Set(a)) => quotas::set(ctx, a).await,

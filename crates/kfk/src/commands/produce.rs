@@ -223,6 +223,17 @@ pub async fn ensure_topic(client: &kfk_client::Client, topic: &str) -> CliResult
     }
 }
 
+/// A transaction that could not commit: what was committed before it.
+fn txn_error(e: kfk_client::ClientError, committed: usize, id: &Option<String>) -> CliError {
+    CliError::new(format!(
+        "transaction of '{}' not committed: {e}",
+        id.as_deref().unwrap_or_default()
+    ))
+    .hint(format!(
+        "{committed} message(s) of earlier transactions were committed; none of this one will be read by read_committed consumers"
+    ))
+}
+
 pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
     let acks = acks(&args.acks)?;
     let sep = key_separator(args)?;
@@ -242,6 +253,8 @@ pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
             headers,
             acks,
             compression: compression(args.compression),
+            transactional_id: args.transactional_id.clone(),
+            transaction_timeout: args.transaction_timeout.into(),
         };
         return crate::repl::produce::run(ctx, client, settings).await;
     }
@@ -251,10 +264,18 @@ pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
             acks,
             compression: compression(args.compression),
             delivery_timeout: args.delivery_timeout.into(),
+            transactional_id: args.transactional_id.clone(),
+            transaction_timeout: args.transaction_timeout.into(),
             ..ProducerConfig::default()
         },
     )
     .await?;
+    let transactional = args.transactional_id.is_some();
+    if transactional {
+        producer.begin_transaction().await?;
+    }
+    let mut in_txn = 0u64;
+    let mut committed = 0usize;
     let (input, size): (Box<dyn BufRead>, Option<u64>) = match &args.file {
         Some(path) => {
             let file = std::fs::File::open(path)
@@ -298,6 +319,16 @@ pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
                 let kept = keep_records.then(|| (rec.clone(), partition));
                 let d = producer.send(&topic, partition, rec).await?;
                 deliveries.push((number, d, kept));
+                in_txn += 1;
+                if args.txn_size.is_some_and(|n| in_txn >= n) {
+                    producer
+                        .commit_transaction()
+                        .await
+                        .map_err(|e| txn_error(e, committed, &args.transactional_id))?;
+                    committed = deliveries.len();
+                    in_txn = 0;
+                    producer.begin_transaction().await?;
+                }
             }
             Err(e) => {
                 input_error = Some(e);
@@ -308,6 +339,22 @@ pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
     producer.flush().await;
     if let Some(pb) = progress {
         pb.finish_and_clear();
+    }
+    if transactional {
+        // A bad input line aborts the transaction it was in; the ones
+        // committed before stay.
+        let ended = if input_error.is_some() {
+            producer.abort_transaction().await
+        } else {
+            producer.commit_transaction().await
+        };
+        ended.map_err(|e| txn_error(e, committed, &args.transactional_id))?;
+        if let Some(e) = input_error {
+            output::status(&format!(
+                "Committed {committed} message(s) before the transaction with the bad line, which was aborted."
+            ));
+            return Err(e);
+        }
     }
     let total = deliveries.len();
     let mut failures = Vec::new();

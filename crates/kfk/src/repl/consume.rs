@@ -55,6 +55,8 @@ pub struct Options {
     pub commit: CommitMode,
     pub format: Option<Format>,
     pub look: Look,
+    /// `--isolation read_committed`.
+    pub read_committed: bool,
 }
 
 struct Filters {
@@ -112,9 +114,10 @@ struct Session {
     offline: OfflineWatch,
 }
 
-fn fresh_consumer(client: &Arc<Client>) -> Consumer {
+fn fresh_consumer(client: &Arc<Client>, read_committed: bool) -> Consumer {
     let mut c = Consumer::new(Arc::clone(client));
     c.max_wait = FETCH_WAIT;
+    c.read_committed = read_committed;
     c
 }
 
@@ -144,7 +147,7 @@ impl Session {
             Some(g) => self.client.committed_offsets(g).await?,
             None => BTreeMap::new(),
         };
-        self.consumer = fresh_consumer(&self.client);
+        self.consumer = fresh_consumer(&self.client, self.consumer.read_committed);
         self.parked.clear();
         let starts: Vec<(i32, StartOffset)> = self
             .owned
@@ -506,7 +509,7 @@ pub async fn run(ctx: &Ctx, client: Arc<Client>, opts: Options) -> CliResult {
         )
     });
     let mut s = Session {
-        consumer: fresh_consumer(&client),
+        consumer: fresh_consumer(&client, opts.read_committed),
         client,
         owned,
         selected: None,

@@ -21,6 +21,9 @@ Each line is a message. Commands:
   :headers        list the headers; :headers clear removes them
   :topic T        produce to topic T instead (Tab completes names)
   :acks 0|1|all   acknowledgements to wait for
+  :begin          start a transaction (with --transactional-id)
+  :commit         commit it: read_committed consumers see its messages
+  :abort          abort it: they never will
   :help           this text
   :quit           leave (or Ctrl-C, Ctrl-D); a line being edited is not sent
 A line starting with :: sends the text after the first colon.";
@@ -37,6 +40,9 @@ pub struct Settings {
     pub headers: Vec<(String, Option<Bytes>)>,
     pub acks: i16,
     pub compression: Compression,
+    /// From `--transactional-id`: messages go in transactions.
+    pub transactional_id: Option<String>,
+    pub transaction_timeout: std::time::Duration,
 }
 
 fn acks_name(acks: i16) -> &'static str {
@@ -53,6 +59,8 @@ struct Repl {
     settings: Settings,
     words: Words,
     partitions: i32,
+    /// Messages sent in the open transaction, when one is.
+    in_txn: Option<u64>,
 }
 
 async fn producer(client: &Arc<Client>, s: &Settings) -> CliResult<Producer> {
@@ -61,6 +69,8 @@ async fn producer(client: &Arc<Client>, s: &Settings) -> CliResult<Producer> {
         ProducerConfig {
             acks: s.acks,
             compression: s.compression,
+            transactional_id: s.transactional_id.clone(),
+            transaction_timeout: s.transaction_timeout,
             ..ProducerConfig::default()
         },
     )
@@ -83,7 +93,9 @@ impl Repl {
         parts.extend((0..self.partitions).map(|p| p.to_string()));
         let mut w = kfk_sync::lock(&self.words);
         w.clear();
-        for c in [":key", ":header", ":help", ":quit"] {
+        for c in [
+            ":key", ":header", ":help", ":quit", ":begin", ":commit", ":abort",
+        ] {
             w.insert(c.into(), Vec::new());
         }
         w.insert(":partition".into(), parts);
@@ -192,6 +204,35 @@ impl Repl {
                     println!("producing to {arg} ({} partitions)", self.partitions);
                 }
             }
+            ":begin" | ":commit" | ":abort" if self.settings.transactional_id.is_none() => {
+                return Err(
+                    CliError::usage("this prompt does not write in transactions")
+                        .hint("start it with `kfk produce TOPIC --transactional-id ID`"),
+                );
+            }
+            ":begin" => {
+                self.producer.begin_transaction().await?;
+                self.in_txn = Some(0);
+                println!("transaction started");
+            }
+            ":commit" | ":abort" => {
+                let commit = cmd == ":commit";
+                let n = self.in_txn.take().ok_or_else(|| {
+                    CliError::usage("no transaction is open").hint(":begin starts one")
+                })?;
+                if commit {
+                    self.producer.commit_transaction().await?;
+                    println!("committed {n} message(s)");
+                } else {
+                    self.producer.abort_transaction().await?;
+                    println!("aborted {n} message(s)");
+                }
+            }
+            ":acks" if self.settings.transactional_id.is_some() => {
+                return Err(CliError::usage(
+                    "a transactional producer always uses acks=all",
+                ));
+            }
             ":acks" => {
                 self.settings.acks = match arg {
                     "all" | "-1" => -1,
@@ -211,7 +252,11 @@ impl Repl {
     }
 
     /// Sends one message and waits for its acknowledgement.
-    async fn send(&self, text: &str) -> CliResult<String> {
+    async fn send(&mut self, text: &str) -> CliResult<String> {
+        if self.settings.transactional_id.is_some() && self.in_txn.is_none() {
+            return Err(CliError::usage("no transaction is open")
+                .hint(":begin starts one; :commit or :abort ends it"));
+        }
         let s = &self.settings;
         let (key, value) = match (&s.separator, &s.key) {
             (Some(sep), sticky) => match text.split_once(sep.as_str()) {
@@ -237,6 +282,13 @@ impl Repl {
         let delivery = self.producer.send(&s.topic, s.partition, record).await?;
         self.producer.flush().await;
         let meta = delivery.wait().await?;
+        if let Some(n) = self.in_txn.as_mut() {
+            *n += 1;
+            return Ok(format!(
+                "-> partition {} offset {} (in the transaction: visible once committed)",
+                meta.partition, meta.offset
+            ));
+        }
         Ok(if meta.offset < 0 {
             format!("-> partition {} (acks=0: no offset)", meta.partition)
         } else {
@@ -269,6 +321,7 @@ pub async fn run(ctx: &Ctx, client: Arc<Client>, settings: Settings) -> CliResul
         settings,
         words,
         partitions: info.partitions.len() as i32,
+        in_txn: None,
     };
     repl.refresh_words().await;
     crate::output::status(&format!(
@@ -278,7 +331,10 @@ pub async fn run(ctx: &Ctx, client: Arc<Client>, settings: Settings) -> CliResul
     let mut initial = String::new();
     let mut sent = 0u64;
     loop {
-        let prompt = format!("{}> ", repl.settings.topic);
+        let prompt = match repl.in_txn {
+            Some(_) => format!("{} (txn)> ", repl.settings.topic),
+            None => format!("{}> ", repl.settings.topic),
+        };
         let line = match reader.read(prompt, std::mem::take(&mut initial)).await {
             Input::Line(l) => l,
             // Ctrl-C quits, as the console producer does; the line being
@@ -313,6 +369,13 @@ pub async fn run(ctx: &Ctx, client: Arc<Client>, settings: Settings) -> CliResul
                 initial = line;
             }
         }
+    }
+    if let Some(n) = repl.in_txn {
+        // Leaving does not commit what was not committed.
+        repl.producer.abort_transaction().await?;
+        crate::output::status(&format!(
+            "Aborted the open transaction ({n} message(s) will not be read by read_committed consumers)."
+        ));
     }
     crate::output::status(&format!("Produced {sent} message(s)."));
     Ok(())

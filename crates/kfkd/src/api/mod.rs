@@ -30,6 +30,7 @@ mod refusals;
 mod scram;
 mod throttle;
 mod transactions;
+mod txn_describe;
 pub(crate) mod write_txn_markers;
 mod znode_view;
 
@@ -59,6 +60,9 @@ pub const SUPPORTED: VersionTable = VersionTable::new(&[
     (ApiKey::EndTxn, 0, 4),
     (ApiKey::TxnOffsetCommit, 0, 4),
     (ApiKey::WriteTxnMarkers, 1, 1),
+    (ApiKey::DescribeProducers, 0, 0),
+    (ApiKey::DescribeTransactions, 0, 0),
+    (ApiKey::ListTransactions, 0, 2),
     (ApiKey::DescribeConfigs, 1, 4),
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::CreatePartitions, 0, 3),
@@ -279,6 +283,15 @@ async fn serve(
             refusals::write_txn_markers(&r, denied),
             reply!(write_txn_markers::handle(broker, r).await)
         ),
+        RequestKind::DescribeProducers(r) => {
+            reply!(txn_describe::describe_producers(broker, client, r))
+        }
+        RequestKind::DescribeTransactions(r) => {
+            reply!(txn_describe::describe_transactions(broker, client, r).await)
+        }
+        RequestKind::ListTransactions(r) => {
+            reply!(txn_describe::list_transactions(broker, client, r))
+        }
         RequestKind::InitProducerId(r) => {
             if broker.allowed_on_cluster(client, kfk_acl::Operation::IdempotentWrite)
                 || broker.allowed_on_cluster(client, kfk_acl::Operation::IdempotentWrite)

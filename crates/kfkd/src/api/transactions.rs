@@ -51,7 +51,13 @@ pub async fn init_producer_id(
         .then_some((req.producer_id.0, req.producer_epoch));
     match broker
         .txns
-        .init_producer_id(broker, &id, req.transaction_timeout_ms, expected, version < 4)
+        .init_producer_id(
+            broker,
+            &id,
+            req.transaction_timeout_ms,
+            expected,
+            version < 4,
+        )
         .await
     {
         Ok((pid, epoch)) => resp
@@ -138,7 +144,11 @@ async fn add_one(
     if !may_write_id(broker, client, id) {
         let all: Vec<_> = topics
             .iter()
-            .flat_map(|t| t.partitions.iter().map(|p| (t.name.0.to_string(), *p, ID_DENIED)))
+            .flat_map(|t| {
+                t.partitions
+                    .iter()
+                    .map(|p| (t.name.0.to_string(), *p, ID_DENIED))
+            })
             .collect();
         return topic_results(all, &[], None);
     }
@@ -154,7 +164,10 @@ async fn add_one(
         return topic_results(results, &[], None);
     }
     let outcome = if verify_only {
-        broker.txns.verify(broker, id, producer_id, epoch, &ok).await
+        broker
+            .txns
+            .verify(broker, id, producer_id, epoch, &ok)
+            .await
     } else {
         broker
             .txns

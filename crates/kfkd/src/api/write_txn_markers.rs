@@ -72,7 +72,10 @@ pub async fn handle(broker: &Broker, req: WriteTxnMarkersRequest) -> WriteTxnMar
             let mut out = Vec::with_capacity(partitions.len());
             for (p, result) in partitions {
                 let code = match result {
-                    Ok((part, a)) => match part.wait_committed(a.end_offset, a.leader_epoch, deadline).await {
+                    Ok((part, a)) => match part
+                        .wait_committed(a.end_offset, a.leader_epoch, deadline)
+                        .await
+                    {
                         Ok(()) => 0,
                         Err(e) => e.code(),
                     },

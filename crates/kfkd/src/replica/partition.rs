@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, log_error};
 use crate::metadata::PartitionMeta;
 use crate::replica::producer_state::{
-    CompletedTxn, MarkerError, ProducerStates, SequenceCheck, SequenceError,
+    CompletedTxn, MarkerError, ProducerInfo, ProducerStates, SequenceCheck, SequenceError,
 };
 use kfk_log::txn_index::AbortedTxn;
 use kfk_sync::lock;
@@ -475,6 +475,11 @@ impl Partition {
     /// Transactions open on this partition: (producer id, first offset).
     pub fn open_transactions(&self) -> Vec<(i64, i64)> {
         lock(&self.producers).open_transactions()
+    }
+
+    /// The producers this partition has state for (DescribeProducers).
+    pub fn producers(&self) -> Vec<ProducerInfo> {
+        lock(&self.producers).describe()
     }
 
     /// Notes the log start offset a follower's fetch carried.

@@ -38,6 +38,21 @@ struct ProducerEntry {
     /// The epoch of the coordinator whose marker came last: an older
     /// coordinator's markers are refused.
     coordinator_epoch: i32,
+    /// The largest timestamp of its last batch (DescribeProducers shows it).
+    last_timestamp: i64,
+}
+
+/// A producer as DescribeProducers shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProducerInfo {
+    pub producer_id: i64,
+    pub epoch: i16,
+    /// -1 when it wrote no idempotent batch (a marker only).
+    pub last_sequence: i32,
+    pub last_timestamp: i64,
+    pub coordinator_epoch: i32,
+    /// -1 outside a transaction.
+    pub txn_start_offset: i64,
 }
 
 /// A transaction a marker closed, as the aborted-transactions index takes it.
@@ -180,6 +195,8 @@ impl ProducerStates {
         if batch.producer_id < 0 {
             return None;
         }
+        let entry = self.producers.entry(batch.producer_id).or_default();
+        entry.last_timestamp = entry.last_timestamp.max(batch.max_timestamp);
         if batch.is_control() {
             return self.close_txn(batch, marker?);
         }
@@ -256,6 +273,24 @@ impl ProducerStates {
             .filter(|(_, (_, marker))| marker.is_none())
             .map(|(first, (pid, _))| (*pid, *first))
             .collect()
+    }
+
+    /// Every producer with state here.
+    pub fn describe(&self) -> Vec<ProducerInfo> {
+        let mut out: Vec<ProducerInfo> = self
+            .producers
+            .iter()
+            .map(|(pid, e)| ProducerInfo {
+                producer_id: *pid,
+                epoch: e.epoch,
+                last_sequence: e.batches.back().map_or(-1, |b| b.last_seq),
+                last_timestamp: e.last_timestamp,
+                coordinator_epoch: e.coordinator_epoch,
+                txn_start_offset: e.txn_first.unwrap_or(-1),
+            })
+            .collect();
+        out.sort_by_key(|p| p.producer_id);
+        out
     }
 
     fn record_sequence(&mut self, batch: &BatchSummary) {

@@ -96,7 +96,10 @@ impl TxnCoordinator {
                 ("cleanup.policy".to_string(), "compact".to_string()),
                 (
                     "segment.bytes".to_string(),
-                    broker.settings.transaction_state_log_segment_bytes.to_string(),
+                    broker
+                        .settings
+                        .transaction_state_log_segment_bytes
+                        .to_string(),
                 ),
                 (
                     "min.insync.replicas".to_string(),
@@ -214,12 +217,7 @@ impl TxnCoordinator {
 
     /// The lock that orders the requests of `id`.
     pub(super) fn id_lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        Arc::clone(
-            lock(&self.inner)
-                .locks
-                .entry(id.to_string())
-                .or_default(),
-        )
+        Arc::clone(lock(&self.inner).locks.entry(id.to_string()).or_default())
     }
 
     pub(super) fn current(&self, id: &str) -> Option<TxnMetadata> {
@@ -320,7 +318,12 @@ impl TxnCoordinator {
         match m.init_producer(timeout_ms, now, expected, || rotated.unwrap_or(-1)) {
             Ok(pair) => {
                 self.persist(broker, p, m).await?;
-                info!(transactional_id = id, producer_id = pair.0, epoch = pair.1, "initialized transactional producer");
+                info!(
+                    transactional_id = id,
+                    producer_id = pair.0,
+                    epoch = pair.1,
+                    "initialized transactional producer"
+                );
                 Ok(pair)
             }
             Err(TxnError::ConcurrentTransactions(TxnState::Ongoing)) => {
@@ -431,9 +434,7 @@ impl TxnCoordinator {
             };
             let write = m
                 .end(producer_id, epoch, commit, kfk_log::now_ms())
-                .map_err(|e| {
-                    ApiError::new(super::txn_error(&e, fenced_as_epoch), e.to_string())
-                })?;
+                .map_err(|e| ApiError::new(super::txn_error(&e, fenced_as_epoch), e.to_string()))?;
             if !write {
                 return Ok(());
             }
@@ -445,16 +446,29 @@ impl TxnCoordinator {
             let done = self.completed.notified();
             tokio::pin!(done);
             done.as_mut().enable();
-            if self
-                .current(id)
-                .is_none_or(|m| !matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort))
-            {
+            if self.current(id).is_none_or(|m| {
+                !matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort)
+            }) {
                 return Ok(());
             }
             if tokio::time::timeout_at(deadline, done).await.is_err() {
                 return Ok(());
             }
         }
+    }
+
+    /// DescribeTransactions: `id`'s metadata, when this broker coordinates
+    /// it (`None`: it has no metadata).
+    ///
+    /// # Errors
+    /// NOT_COORDINATOR and the other routing errors.
+    pub async fn describe(
+        &self,
+        broker: &Arc<Broker>,
+        id: &str,
+    ) -> Result<Option<TxnMetadata>, ResponseError> {
+        self.route(broker, id).await?;
+        Ok(self.current(id))
     }
 
     /// Every transactional id this broker coordinates, for

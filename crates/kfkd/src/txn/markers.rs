@@ -62,24 +62,43 @@ async fn complete(broker: &Arc<Broker>, id: &str, p: i32, coordinator_epoch: i32
     let mut rounds = 0u32;
     while !pending.is_empty() {
         if !still_coordinating(broker, p, coordinator_epoch) {
-            info!(transactional_id = id, "stopped completing: no longer its coordinator");
+            info!(
+                transactional_id = id,
+                "stopped completing: no longer its coordinator"
+            );
             return;
         }
-        match write(broker, producer_id, epoch, commit, coordinator_epoch, &pending).await {
+        match write(
+            broker,
+            producer_id,
+            epoch,
+            commit,
+            coordinator_epoch,
+            &pending,
+        )
+        .await
+        {
             Outcome::Written(done) => {
                 for tp in done {
                     pending.remove(&tp);
                 }
             }
             Outcome::Fenced => {
-                warn!(transactional_id = id, "a newer coordinator or producer epoch refused the markers; stopping");
+                warn!(
+                    transactional_id = id,
+                    "a newer coordinator or producer epoch refused the markers; stopping"
+                );
                 return;
             }
         }
         if !pending.is_empty() {
             rounds += 1;
             if rounds.is_multiple_of(50) {
-                warn!(transactional_id = id, waiting = pending.len(), "markers still not written");
+                warn!(
+                    transactional_id = id,
+                    waiting = pending.len(),
+                    "markers still not written"
+                );
             }
             tokio::time::sleep(RETRY).await;
         }
@@ -128,11 +147,18 @@ async fn write(
     let mut by_leader: BTreeMap<i32, Vec<(String, i32)>> = BTreeMap::new();
     broker.with_image(|i| {
         for (topic, p) in pending {
-            match i.topics.get(topic).and_then(|t| t.partitions.get(*p as usize)) {
+            match i
+                .topics
+                .get(topic)
+                .and_then(|t| t.partitions.get(*p as usize))
+            {
                 // Deleted: nothing to mark.
                 None => done.push((topic.clone(), *p)),
                 Some(meta) if meta.leader >= 0 => {
-                    by_leader.entry(meta.leader).or_default().push((topic.clone(), *p));
+                    by_leader
+                        .entry(meta.leader)
+                        .or_default()
+                        .push((topic.clone(), *p));
                 }
                 Some(_) => {}
             }
