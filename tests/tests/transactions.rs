@@ -264,3 +264,248 @@ fn consume_transform_produce_is_exactly_once_across_sigkills() {
     assert!(missing.is_empty(), "results missing: {missing:?}");
     assert_eq!(got.len(), N);
 }
+
+/// One request to `addr` and its response, over a fresh connection.
+fn exchange<R: kafka_protocol::protocol::Request>(
+    addr: &str,
+    req: &R,
+    version: i16,
+) -> R::Response {
+    use kafka_protocol::messages::{ApiKey, ResponseHeader};
+    use kafka_protocol::protocol::Decodable;
+    use std::io::{Read, Write};
+    let api = ApiKey::try_from(R::KEY).unwrap();
+    let frame = kfk_wire::frame::encode_request(api, version, 1, Some("e2e"), req).unwrap();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(&frame).unwrap();
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).unwrap();
+    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+    s.read_exact(&mut body).unwrap();
+    let mut body = bytes::Bytes::from(body);
+    ResponseHeader::decode(&mut body, api.response_header_version(version)).unwrap();
+    R::Response::decode(&mut body, version).unwrap()
+}
+
+/// Writes a transactional batch the way a client that skipped
+/// AddPartitionsToTxn would (what KIP-890's verification refuses): the
+/// partition gets a transaction no coordinator will end. Returns the
+/// producer id and the produce error code.
+fn ghost_batch(addr: &str, topic: &str) -> (i64, i16) {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{
+        InitProducerIdRequest, ProduceRequest, ProducerId, TopicName, TransactionalId,
+    };
+    let init = exchange(
+        addr,
+        &InitProducerIdRequest::default()
+            .with_transactional_id(None)
+            .with_transaction_timeout_ms(-1)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1),
+        4,
+    );
+    let pid = init.producer_id.0;
+    assert_eq!(init.error_code, 0, "InitProducerId: {init:?}");
+    let records: Vec<kfk_wire::NewRecord> = (0..2)
+        .map(|i| {
+            kfk_wire::NewRecord::new(
+                None::<bytes::Bytes>,
+                format!("ghost-{i}"),
+                kfk_e2e::now_ms(),
+            )
+        })
+        .collect();
+    let batch = kfk_wire::encode_batch(
+        &records,
+        &kfk_wire::BatchOptions {
+            producer_id: pid,
+            producer_epoch: init.producer_epoch,
+            base_sequence: 0,
+            transactional: true,
+            ..kfk_wire::BatchOptions::default()
+        },
+    )
+    .unwrap();
+    let resp = exchange(
+        addr,
+        &ProduceRequest::default()
+            .with_transactional_id(Some(TransactionalId("ghost".to_string().into())))
+            .with_acks(-1)
+            .with_timeout_ms(10_000)
+            .with_topic_data(vec![
+                TopicProduceData::default()
+                    .with_name(TopicName(topic.to_string().into()))
+                    .with_partition_data(vec![
+                        PartitionProduceData::default()
+                            .with_index(0)
+                            .with_records(Some(batch.freeze())),
+                    ]),
+            ]),
+        9,
+    );
+    (pid, resp.responses[0].partition_responses[0].error_code)
+}
+
+#[test]
+fn kfk_writes_transactions_and_brokers_refuse_partitions_never_added() {
+    // kfk produce --transactional-id: every --txn-size lines a transaction;
+    // a bad line aborts the transaction it is in, the earlier ones stay.
+    let home = home();
+    home.up();
+    let addr = format!("127.0.0.1:{}", home.port());
+    home.ok(&["topics", "create", "batches", "-p", "1"]);
+    let input: String = (0..7)
+        .map(|i| format!("{{\"value\":\"line-{i}\"}}\n"))
+        .chain(["not json\n".to_string()])
+        .collect();
+    let out = home.kfk_stdin(
+        &[
+            "produce",
+            "batches",
+            "--input",
+            "jsonl",
+            "--transactional-id",
+            "loader",
+            "--txn-size",
+            "3",
+        ],
+        &input,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 8"), "{err}");
+    let committed = home.ok(&[
+        "consume",
+        "batches",
+        "--isolation",
+        "read_committed",
+        "--from-beginning",
+        "-e",
+        "-q",
+    ]);
+    assert_eq!(
+        committed.lines().collect::<Vec<_>>(),
+        (0..6).map(|i| format!("line-{i}")).collect::<Vec<_>>(),
+        "two whole transactions of 3, not the third"
+    );
+    let all = home.ok(&["consume", "batches", "--from-beginning", "-e", "-q"]);
+    assert_eq!(all.lines().count(), 7, "{all}");
+    let listed = home.json(&["transactions", "list"]);
+    let loader = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["transactional_id"] == "loader")
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(loader["state"], "CompleteAbort", "{listed}");
+    let d = home.json(&["transactions", "describe", "loader"]);
+    assert_eq!(d["producer_id"], loader["producer_id"]);
+
+    // With the brokers' verification on, a batch no coordinator added is
+    // refused.
+    home.ok(&["topics", "create", "ghosted", "-p", "1"]);
+    let (_, code) = ghost_batch(&addr, "ghosted");
+    // INVALID_PRODUCER_ID_MAPPING: its coordinator has no such id.
+    assert_eq!(code, 49);
+    assert!(
+        home.json(&[
+            "transactions",
+            "describe-producers",
+            "--topic",
+            "ghosted",
+            "--partition",
+            "0"
+        ])
+        .as_array()
+        .unwrap()
+        .is_empty()
+    );
+}
+
+#[test]
+fn a_hanging_transaction_is_found_and_aborted() {
+    // Without verification (Kafka before 3.6 had none), such a batch opens
+    // a transaction that holds read_committed readers back for good.
+    let home = home().with_env("KFKD_TRANSACTION_PARTITION_VERIFICATION_ENABLE", "false");
+    home.up();
+    let addr = format!("127.0.0.1:{}", home.port());
+    home.ok(&["topics", "create", "stuck", "-p", "1"]);
+    home.ok_stdin(&["produce", "stuck"], "before\n");
+    let (pid, code) = ghost_batch(&addr, "stuck");
+    assert_eq!(code, 0);
+    home.ok_stdin(&["produce", "stuck"], "after-1\nafter-2\n");
+    let read_committed = || {
+        home.ok(&[
+            "consume",
+            "stuck",
+            "--isolation",
+            "read_committed",
+            "--from-beginning",
+            "-e",
+            "-q",
+        ])
+    };
+    let producers = home.json(&[
+        "transactions",
+        "describe-producers",
+        "--topic",
+        "stuck",
+        "--partition",
+        "0",
+    ]);
+    assert_eq!(
+        read_committed().trim(),
+        "before",
+        "held at the open transaction: {producers}"
+    );
+    let open = producers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["producer_id"] == pid)
+        .unwrap_or_else(|| panic!("{producers}"));
+    assert_eq!(open["current_txn_start_offset"], 1, "{producers}");
+    // find-hanging: open longer than the timeout given, unknown to coordinators.
+    let hanging = home.json(&[
+        "transactions",
+        "find-hanging",
+        "--topic",
+        "stuck",
+        "--max-transaction-timeout",
+        "0s",
+    ]);
+    let found = hanging.as_array().unwrap();
+    assert_eq!(found.len(), 1, "{hanging}");
+    assert_eq!(found[0]["producer_id"], pid);
+    assert_eq!(found[0]["start_offset"], 1);
+    // Not hanging yet under the default 15 minutes.
+    let recent = home.json(&["transactions", "find-hanging", "--topic", "stuck"]);
+    assert!(recent.as_array().unwrap().is_empty(), "{recent}");
+
+    home.ok(&[
+        "transactions",
+        "abort",
+        "--topic",
+        "stuck",
+        "--partition",
+        "0",
+        "--start-offset",
+        "1",
+    ]);
+    assert_eq!(
+        read_committed().lines().collect::<Vec<_>>(),
+        vec!["before", "after-1", "after-2"],
+        "the aborted records are skipped, the later ones readable"
+    );
+    let hanging = home.json(&[
+        "transactions",
+        "find-hanging",
+        "--topic",
+        "stuck",
+        "--max-transaction-timeout",
+        "0s",
+    ]);
+    assert!(hanging.as_array().unwrap().is_empty(), "{hanging}");
+}

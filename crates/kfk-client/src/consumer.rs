@@ -356,7 +356,13 @@ impl Consumer {
                     let Some(pos) = self.positions.get_mut(&key) else {
                         continue;
                     };
-                    pos.high_watermark = p.high_watermark;
+                    // A read_committed reader's end is the last stable
+                    // offset: past it, nothing is readable yet.
+                    pos.high_watermark = if self.read_committed && p.last_stable_offset >= 0 {
+                        p.last_stable_offset
+                    } else {
+                        p.high_watermark
+                    };
                     if let Some(records) = p.records {
                         let before = out.len();
                         let mut aborted = Aborted::new(

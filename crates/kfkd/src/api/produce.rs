@@ -2,6 +2,7 @@
 //! this maps the request to those appends and their results (after waiting
 //! for the ISR with acks=all) to the response.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::ResponseError;
@@ -9,6 +10,7 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kfk_log::TopicPartition;
+use kfk_wire::BatchSummary;
 use tokio::time::Instant;
 use tracing::debug;
 
@@ -57,7 +59,33 @@ async fn wait_committed(
 }
 
 /// `None` for acks=0: the client expects no response.
-pub async fn handle(broker: &Broker, req: ProduceRequest) -> Option<ProduceResponse> {
+/// KIP-890: the first transactional batch of a producer's transaction on a
+/// partition is taken only once its coordinator confirms the partition is
+/// in the transaction.
+async fn verify_transactional(
+    broker: &Arc<Broker>,
+    transactional_id: &str,
+    part: &Partition,
+    records: &[u8],
+) -> Result<(), ApiError> {
+    let Ok(header) = BatchSummary::peek(records) else {
+        // The append refuses it with the reason.
+        return Ok(());
+    };
+    if !header.is_transactional() || part.in_transaction(header.producer_id) {
+        return Ok(());
+    }
+    crate::txn::verify::verify(
+        broker,
+        transactional_id,
+        header.producer_id,
+        header.producer_epoch,
+        &part.tp,
+    )
+    .await
+}
+
+pub async fn handle(broker: &Arc<Broker>, req: ProduceRequest) -> Option<ProduceResponse> {
     let deadline =
         Instant::now() + Duration::from_millis(u64::try_from(req.timeout_ms).unwrap_or(0));
     let mut appended = false;
@@ -82,8 +110,14 @@ pub async fn handle(broker: &Broker, req: ProduceRequest) -> Option<ProduceRespo
                         Err(ApiError::new(ResponseError::InvalidRecord, "no records"))
                     }
                     (Some(part), Some(records)) => {
+                        let verified = match &req.transactional_id {
+                            Some(id) if broker.settings.transaction_partition_verification_enable => {
+                                verify_transactional(broker, id, part, records).await
+                            }
+                            _ => Ok(()),
+                        };
                         let min_isr = (req.acks == -1).then(|| min_insync_replicas(broker, part));
-                        part.append_as_leader(records, min_isr)
+                        verified.and_then(|()| part.append_as_leader(records, min_isr))
                     }
                 }
             };

@@ -202,6 +202,8 @@ settings! {
     transaction_max_timeout_ms: i64 = 900_000, "transaction.max.timeout.ms", "KFKD_TRANSACTION_MAX_TIMEOUT_MS";
     /// How often transactions past their timeout are looked for and aborted [transaction.abort.timed.out.transaction.cleanup.interval.ms].
     transaction_abort_timed_out_transaction_cleanup_interval_ms: u64 = 10_000, "transaction.abort.timed.out.transaction.cleanup.interval.ms", "KFKD_TRANSACTION_ABORT_TIMED_OUT_TRANSACTION_CLEANUP_INTERVAL_MS";
+    /// Partition leaders check with the coordinator that a transaction's first batch belongs to it (KIP-890), so no batch opens a transaction nobody ends [transaction.partition.verification.enable].
+    transaction_partition_verification_enable: bool = true, "transaction.partition.verification.enable", "KFKD_TRANSACTION_PARTITION_VERIFICATION_ENABLE";
     /// A transactional id unused this long is forgotten [transactional.id.expiration.ms].
     transactional_id_expiration_ms: i64 = 604_800_000, "transactional.id.expiration.ms", "KFKD_TRANSACTIONAL_ID_EXPIRATION_MS";
     /// How often expired transactional ids are looked for [transaction.remove.expired.transaction.cleanup.interval.ms].

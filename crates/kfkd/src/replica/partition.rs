@@ -477,6 +477,12 @@ impl Partition {
         lock(&self.producers).open_transactions()
     }
 
+    /// Whether `producer_id` has a transaction open here already (its
+    /// later batches need no verification).
+    pub fn in_transaction(&self, producer_id: i64) -> bool {
+        lock(&self.producers).in_transaction(producer_id)
+    }
+
     /// The producers this partition has state for (DescribeProducers).
     pub fn producers(&self) -> Vec<ProducerInfo> {
         lock(&self.producers).describe()

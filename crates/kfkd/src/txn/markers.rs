@@ -12,7 +12,7 @@ use kafka_protocol::ResponseError;
 use kafka_protocol::messages::write_txn_markers_request::{
     WritableTxnMarker, WritableTxnMarkerTopic,
 };
-use kafka_protocol::messages::{ProducerId, WriteTxnMarkersRequest, WriteTxnMarkersResponse};
+use kafka_protocol::messages::{ProducerId, WriteTxnMarkersRequest};
 use kfk_log::TopicPartition;
 use kfk_txn::TxnState;
 use kfk_txn::schema::TRANSACTION_TOPIC;
@@ -189,7 +189,7 @@ async fn write(
         let resp = if leader == broker.node_id {
             Some(crate::api::write_txn_markers::handle(broker, req).await)
         } else {
-            send(broker, leader, &req).await
+            send(broker, leader, &req, MARKERS_VERSION).await
         };
         let Some(resp) = resp else { continue };
         for marker in resp.markers {
@@ -211,18 +211,20 @@ async fn write(
     Outcome::Written(done)
 }
 
-/// WriteTxnMarkers to another broker, on a kept connection; `None` when
-/// it cannot be reached now.
-async fn send(
+/// A request to another broker (WriteTxnMarkers, a verification's
+/// AddPartitionsToTxn), on a kept connection; `None` when it cannot be
+/// reached now.
+pub(crate) async fn send<R: kafka_protocol::protocol::Request>(
     broker: &Broker,
-    leader: i32,
-    req: &WriteTxnMarkersRequest,
-) -> Option<WriteTxnMarkersResponse> {
+    node: i32,
+    req: &R,
+    version: i16,
+) -> Option<R::Response> {
     let mut links = broker.txns.links.lock().await;
-    if !links.get(&leader).is_some_and(LeaderLink::is_open) {
+    if !links.get(&node).is_some_and(LeaderLink::is_open) {
         let addr = broker.with_image(|i| {
             i.brokers
-                .get(&leader)
+                .get(&node)
                 .map(|r| format!("{}:{}", r.host, r.port))
         })?;
         // Markers are answered once replicated: allow for acks=all.
@@ -237,20 +239,20 @@ async fn send(
         .await
         {
             Ok(link) => {
-                links.insert(leader, link);
+                links.insert(node, link);
             }
             Err(e) => {
-                debug!(leader, %addr, error = %e, "cannot reach a partition leader for markers");
+                debug!(node, %addr, error = %e, "cannot reach a broker for a transaction");
                 return None;
             }
         }
     }
-    let link = links.get_mut(&leader)?;
-    match link.send_at(req, MARKERS_VERSION).await {
+    let link = links.get_mut(&node)?;
+    match link.send_at(req, version).await {
         Ok(resp) => Some(resp),
         Err(e) => {
-            debug!(leader, error = %e, "WriteTxnMarkers failed");
-            links.remove(&leader);
+            debug!(node, error = %e, "inter-broker transaction request failed");
+            links.remove(&node);
             None
         }
     }

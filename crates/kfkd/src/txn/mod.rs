@@ -13,6 +13,7 @@
 mod coordinator;
 mod markers;
 mod upkeep;
+pub mod verify;
 
 pub use coordinator::TxnCoordinator;
 
