@@ -115,10 +115,10 @@ fn kgo_tests(
 }
 
 /// franz-go's own test suite, run from the module cache against a 3-broker
-/// cluster (franz-go's default replication factor), except TestTxn*: those
-/// need transactions, which kfkd refuses until issue 20 (they wait for a
-/// producer id), and Test848RegexBrokerResolves, which runs on one broker
-/// below. Its KIP-848 group tests run too, as kfkd advertises
+/// cluster (franz-go's default replication factor), its transactional ETL
+/// (TestTxnEtl: chained group transact sessions through rebalances, each
+/// record once) included, except Test848RegexBrokerResolves, which runs on
+/// one broker below. Its KIP-848 group tests run too, as kfkd advertises
 /// ConsumerGroupHeartbeat v1. What franz-go skips by itself is checked
 /// against the reasons below.
 #[test]
@@ -129,7 +129,7 @@ fn franz_gos_own_test_suite_passes_against_kfkd() {
     let out = kgo_tests(
         &bs,
         &["-count=1", "-timeout", "600s"],
-        &["-skip", "^TestTxn|^Test848RegexBrokerResolves$"],
+        &["-skip", "^Test848RegexBrokerResolves$"],
         Duration::from_secs(720),
     );
     let log = String::from_utf8_lossy(&out.stdout);

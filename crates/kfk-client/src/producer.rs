@@ -711,10 +711,30 @@ impl Inner {
         if t.added.contains(&key) {
             return Ok(());
         }
+        // Every partition with records waiting joins in the same request:
+        // one round trip per transaction, not one per partition.
+        let mut joining: Vec<(Arc<str>, i32)> = self
+            .lock()
+            .topics
+            .iter()
+            .flat_map(|ts| {
+                ts.slots
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.in_flight || !s.pending.is_empty())
+                    .map(|(p, _)| (Arc::clone(&ts.name), p as i32))
+            })
+            .filter(|k| !t.added.contains(k))
+            .collect();
+        if !joining.contains(&key) {
+            joining.push(key);
+        }
+        let partitions: Vec<(String, i32)> =
+            joining.iter().map(|(t, p)| (t.to_string(), *p)).collect();
         self.client
-            .add_partitions_to_txn(id, producer, &[(topic.to_string(), partition)])
+            .add_partitions_to_txn(id, producer, &partitions)
             .await?;
-        t.added.insert(key);
+        t.added.extend(joining);
         Ok(())
     }
 

@@ -163,3 +163,33 @@ fn cleaning_keeps_the_index_of_the_segments_it_replaces() {
         .collect();
     assert!(debris.is_empty(), "{debris:?}");
 }
+
+#[test]
+fn a_transaction_aborted_inside_an_older_open_one_does_not_hide_it() {
+    // A opens at 1 and stays open while B (from 3) is aborted at 6, so B's
+    // entry records A's start as the last stable offset; A aborts at 8.
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path().join("t-0"), config()).unwrap();
+    for _ in 0..10 {
+        txn_records(&log, 9, 0, 1);
+    }
+    let b = AbortedTxn {
+        producer_id: 2,
+        first_offset: 3,
+        last_offset: 6,
+        last_stable_offset: 1,
+    };
+    let a = AbortedTxn {
+        producer_id: 1,
+        first_offset: 1,
+        last_offset: 8,
+        last_stable_offset: 9,
+    };
+    log.append_aborted_txn(b).unwrap();
+    log.append_aborted_txn(a).unwrap();
+    // A fetch of [0, 2) overlaps A only: B's entry, which began past the
+    // range, must not end the search before A's.
+    assert_eq!(log.aborted_transactions(0, 2), vec![a]);
+    assert_eq!(log.aborted_transactions(0, 5), vec![b, a]);
+    assert_eq!(log.aborted_transactions(7, 10), vec![a]);
+}

@@ -217,6 +217,13 @@ pub struct PerfProduceArgs {
     /// How long a batch may wait for more records.
     #[arg(long, default_value_t = 5)]
     pub linger_ms: u64,
+    /// Produce in transactions under this id (as producer-perf-test's
+    /// --transactional-id), --txn-size records each.
+    #[arg(long, value_name = "ID")]
+    pub transactional_id: Option<String>,
+    /// Records per transaction.
+    #[arg(long, value_name = "N", default_value_t = 1000, requires = "transactional_id", value_parser = clap::value_parser!(u64).range(1..))]
+    pub txn_size: u64,
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +240,9 @@ pub struct PerfConsumeArgs {
     /// Stop when no message arrived for this long (ms).
     #[arg(long, default_value_t = 10_000)]
     pub timeout: u64,
+    /// read_uncommitted, or read_committed: only committed transactions.
+    #[arg(long, alias = "isolation-level", value_enum, default_value_t = Isolation::ReadUncommitted)]
+    pub isolation: Isolation,
 }
 
 #[derive(Debug, Args)]

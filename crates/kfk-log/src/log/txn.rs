@@ -28,8 +28,9 @@ impl Log {
     /// `[fetch_offset, upper_bound)` must report: each whose marker is at
     /// or after the fetch offset and which began before the bound. They
     /// are found from the segment holding the fetch offset on; the search
-    /// stops at the first one (in marker order) that began past the bound,
-    /// as Kafka's does.
+    /// stops at the first entry whose last stable offset reaches the bound,
+    /// as Kafka's does: every transaction open when that one ended began
+    /// after it, so none later in the index can overlap the range.
     pub fn aborted_transactions(&self, fetch_offset: i64, upper_bound: i64) -> Vec<AbortedTxn> {
         let st = self.lock();
         let mut out = Vec::new();
@@ -38,10 +39,12 @@ impl Log {
             let entries = seg.txn_index.entries();
             let start = entries.partition_point(|e| e.last_offset < fetch_offset);
             for e in &entries[start..] {
-                if e.first_offset >= upper_bound {
+                if e.first_offset < upper_bound {
+                    out.push(*e);
+                }
+                if e.last_stable_offset >= upper_bound {
                     return out;
                 }
-                out.push(*e);
             }
         }
         out

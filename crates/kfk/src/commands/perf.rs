@@ -143,10 +143,12 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
             compression: compression(args.compression),
             linger: Duration::from_millis(args.linger_ms),
             batch_bytes: args.batch_size.max(1),
+            transactional_id: args.transactional_id.clone(),
             ..ProducerConfig::default()
         },
     )
     .await?;
+    let transactional = args.transactional_id.is_some();
     let value = payload(args.load.record_size);
     let size = args.load.record_size as u64;
     let table = ctx.format() == OutputFormat::Table;
@@ -201,6 +203,12 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
     let throttle = Throttle::new(rate);
     for i in 0..args.load.num_records {
         throttle.wait(i).await;
+        if transactional && i % args.txn_size == 0 {
+            if i > 0 {
+                producer.commit_transaction().await?;
+            }
+            producer.begin_transaction().await?;
+        }
         let sent = Instant::now();
         let record = NewRecord {
             key: None,
@@ -212,6 +220,9 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
         if tx.send((sent, delivery)).is_err() {
             break;
         }
+    }
+    if transactional {
+        producer.commit_transaction().await?;
     }
     producer.flush().await;
     drop(tx);
@@ -308,6 +319,7 @@ pub async fn consume(ctx: &Ctx, args: &PerfConsumeArgs) -> CliResult {
     let rebalance = started.elapsed();
     let mut consumer = Consumer::new(Arc::clone(&client));
     consumer.max_wait = Duration::from_millis(100);
+    consumer.read_committed = args.isolation == crate::cli::Isolation::ReadCommitted;
     let starts: Vec<(i32, StartOffset)> = partitions
         .iter()
         .map(|p| {

@@ -323,6 +323,11 @@ pub async fn offset_fetch(
             });
             let out = OffsetFetchResponseGroup::default().with_group_id(g.group_id.clone());
             let member = g.member_id.as_deref().map(|m| (m, g.member_epoch));
+            let unstable = if req.require_stable {
+                broker.groups.unstable_offsets(&g.group_id.0)
+            } else {
+                Default::default()
+            };
             groups.push(
                 match fetch_one(broker, &g.group_id.0, member, wanted).await {
                     Err(e) => out.with_error_code(e.code()),
@@ -335,10 +340,15 @@ pub async fn offset_fetch(
                                     .with_partitions(
                                         ps.into_iter()
                                             .map(|(p, c)| {
+                                                let resp = OffsetFetchResponsePartitions::default()
+                                                    .with_partition_index(p);
+                                                if unstable.contains(&(t.clone(), p)) {
+                                                    return resp
+                                                        .with_committed_offset(-1)
+                                                        .with_error_code(ResponseError::UnstableOffsetCommit.code());
+                                                }
                                                 let c = c.unwrap_or_else(Committed::none);
-                                                OffsetFetchResponsePartitions::default()
-                                                    .with_partition_index(p)
-                                                    .with_committed_offset(c.offset)
+                                                resp.with_committed_offset(c.offset)
                                                     .with_committed_leader_epoch(c.leader_epoch)
                                                     .with_metadata(Some(str_bytes(c.metadata)))
                                             })
@@ -357,6 +367,11 @@ pub async fn offset_fetch(
             .map(|t| (t.name.0.to_string(), t.partition_indexes))
             .collect::<Vec<_>>()
     });
+    let unstable = if version >= 7 && req.require_stable {
+        broker.groups.unstable_offsets(&req.group_id.0)
+    } else {
+        Default::default()
+    };
     match fetch_one(broker, &req.group_id.0, None, wanted).await {
         // Before v2 errors only travel per partition.
         Err(e) if version < 2 => OffsetFetchResponse::default().with_topics(
@@ -390,6 +405,12 @@ pub async fn offset_fetch(
                         .with_partitions(
                             ps.into_iter()
                                 .map(|(p, c)| {
+                                    if unstable.contains(&(t.clone(), p)) {
+                                        return OffsetFetchResponsePartition::default()
+                                            .with_partition_index(p)
+                                            .with_committed_offset(-1)
+                                            .with_error_code(ResponseError::UnstableOffsetCommit.code());
+                                    }
                                     let c = c.unwrap_or_else(Committed::none);
                                     OffsetFetchResponsePartition::default()
                                         .with_partition_index(p)

@@ -402,6 +402,20 @@ impl GroupCoordinator {
         Ok(results)
     }
 
+    /// The partitions of `group` with offsets committed in a transaction
+    /// whose marker has not come yet: OffsetFetch with `require_stable`
+    /// (KIP-447) answers UNSTABLE_OFFSET_COMMIT for them, so a new owner
+    /// does not start from an offset about to move.
+    pub fn unstable_offsets(&self, group: &str) -> std::collections::HashSet<(String, i32)> {
+        lock(&self.inner)
+            .pending_txn
+            .values()
+            .flatten()
+            .filter(|(g, ..)| g == group)
+            .map(|(_, t, p, _)| (t.clone(), *p))
+            .collect()
+    }
+
     /// A transaction's marker reached offsets partition `p`: the offsets it
     /// committed there count now (`commit`), or never.
     pub fn end_txn_offsets(&self, p: i32, producer_id: i64, commit: bool, _marker_offset: i64) {

@@ -445,7 +445,7 @@ impl Partition {
         );
         producers.note_coordinator(producer_id, coordinator_epoch);
         if let Some(done) = done.filter(|d| d.aborted) {
-            let lso = producers.last_stable_offset(self.high_watermark());
+            let lso = producers.stable_after(&done);
             self.log
                 .append_aborted_txn(aborted_entry(&done, lso))
                 .map_err(|e| log_error(&e))?;
@@ -648,7 +648,7 @@ impl Partition {
                     // Each replica indexes its own copy's aborts: a
                     // follower that leads later answers read_committed
                     // fetches from it.
-                    let lso = producers.last_stable_offset(leader_hw);
+                    let lso = producers.stable_after(&done);
                     self.log.append_aborted_txn(aborted_entry(&done, lso))?;
                 }
             }

@@ -265,6 +265,18 @@ impl ProducerStates {
         hw
     }
 
+    /// The last stable offset as an aborted transaction's index entry
+    /// records it (Kafka's): the first offset of the oldest other open
+    /// transaction, or the offset after the marker when none is open. A
+    /// read_committed search of the index stops at an entry whose value
+    /// reaches its range, so it must not be higher than this.
+    pub fn stable_after(&self, done: &CompletedTxn) -> i64 {
+        self.open_txns
+            .iter()
+            .find(|(_, (pid, marker))| marker.is_none() && *pid != done.producer_id)
+            .map_or(done.last_offset + 1, |(first, _)| *first)
+    }
+
     /// The open transactions (producer id, first offset), oldest first:
     /// what DescribeProducers and hanging-transaction searches show.
     pub fn open_transactions(&self) -> Vec<(i64, i64)> {
@@ -410,6 +422,8 @@ mod tests {
             }
         );
         assert!(!s.in_transaction(1));
+        // Its index entry's stable offset: producer 3's open transaction.
+        assert_eq!(s.stable_after(&done), 5);
         // The marker is not replicated yet: the transaction still bounds it.
         assert_eq!(s.last_stable_offset(7), 0);
         assert_eq!(s.last_stable_offset(8), 5);
