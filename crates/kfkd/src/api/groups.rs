@@ -345,7 +345,10 @@ pub async fn offset_fetch(
                                                 if unstable.contains(&(t.clone(), p)) {
                                                     return resp
                                                         .with_committed_offset(-1)
-                                                        .with_error_code(ResponseError::UnstableOffsetCommit.code());
+                                                        .with_error_code(
+                                                            ResponseError::UnstableOffsetCommit
+                                                                .code(),
+                                                        );
                                                 }
                                                 let c = c.unwrap_or_else(Committed::none);
                                                 resp.with_committed_offset(c.offset)
@@ -409,7 +412,9 @@ pub async fn offset_fetch(
                                         return OffsetFetchResponsePartition::default()
                                             .with_partition_index(p)
                                             .with_committed_offset(-1)
-                                            .with_error_code(ResponseError::UnstableOffsetCommit.code());
+                                            .with_error_code(
+                                                ResponseError::UnstableOffsetCommit.code(),
+                                            );
                                     }
                                     let c = c.unwrap_or_else(Committed::none);
                                     OffsetFetchResponsePartition::default()

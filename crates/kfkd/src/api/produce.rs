@@ -111,7 +111,9 @@ pub async fn handle(broker: &Arc<Broker>, req: ProduceRequest) -> Option<Produce
                     }
                     (Some(part), Some(records)) => {
                         let verified = match &req.transactional_id {
-                            Some(id) if broker.settings.transaction_partition_verification_enable => {
+                            Some(id)
+                                if broker.settings.transaction_partition_verification_enable =>
+                            {
                                 verify_transactional(broker, id, part, records).await
                             }
                             _ => Ok(()),

@@ -8,6 +8,7 @@ pub mod checkpoint;
 pub mod fetcher;
 pub mod leader_link;
 pub mod partition;
+pub mod producer_snapshot;
 pub mod producer_state;
 pub mod quota;
 pub mod upkeep;

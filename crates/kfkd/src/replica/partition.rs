@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, log_error};
 use crate::metadata::PartitionMeta;
+use crate::replica::producer_snapshot;
 use crate::replica::producer_state::{
     CompletedTxn, MarkerError, ProducerInfo, ProducerStates, SequenceCheck, SequenceError,
 };
@@ -161,7 +162,7 @@ impl Partition {
         me: i32,
         checkpointed_hw: Option<i64>,
     ) -> kfk_log::Result<Partition> {
-        let producers = scan_producers(&log)?;
+        let producers = restore_producers(&log)?;
         let hw = checkpointed_hw
             .unwrap_or(0)
             .clamp(log.log_start_offset(), log.log_end_offset());
@@ -360,6 +361,7 @@ impl Partition {
             .log
             .append(&mut buf, leader_epoch)
             .map_err(|e| log_error(&e))?;
+        self.snapshot_if_rolled(&producers, info.base_offset);
         producers.record(
             &BatchSummary {
                 base_offset: info.base_offset,
@@ -435,6 +437,7 @@ impl Partition {
             .log
             .append(&mut buf, leader_epoch)
             .map_err(|e| log_error(&e))?;
+        self.snapshot_if_rolled(&producers, info.base_offset);
         let done = producers.record(
             &BatchSummary {
                 base_offset: info.base_offset,
@@ -486,6 +489,16 @@ impl Partition {
     /// The producers this partition has state for (DescribeProducers).
     pub fn producers(&self) -> Vec<ProducerInfo> {
         lock(&self.producers).describe()
+    }
+
+    /// After an append that began a segment at `base_offset`: the state as
+    /// it was there, for the next start to read the log from.
+    fn snapshot_if_rolled(&self, producers: &ProducerStates, base_offset: i64) {
+        if base_offset > self.log.log_start_offset()
+            && base_offset == self.log.active_segment_base_offset()
+        {
+            producer_snapshot::write(self.log.dir(), base_offset, producers);
+        }
     }
 
     /// Notes the log start offset a follower's fetch carried.
@@ -600,7 +613,8 @@ impl Partition {
         let mut producers = lock(&self.producers);
         if offset < self.log.log_end_offset() {
             self.log.truncate_to(offset)?;
-            *producers = scan_producers(&self.log)?;
+            producer_snapshot::remove_after(self.log.dir(), Some(offset));
+            *producers = restore_producers(&self.log)?;
         }
         drop(producers);
         let end = self.log.log_end_offset();
@@ -624,6 +638,7 @@ impl Partition {
     pub fn restart_at(&self, offset: i64) -> kfk_log::Result<()> {
         let mut producers = lock(&self.producers);
         self.log.truncate_fully_and_start_at(offset)?;
+        producer_snapshot::remove_after(self.log.dir(), None);
         *producers = ProducerStates::default();
         drop(producers);
         self.hw.send_replace(offset);
@@ -638,9 +653,14 @@ impl Partition {
     pub fn append_as_follower(&self, records: &[u8], leader_hw: i64) -> kfk_log::Result<()> {
         if !records.is_empty() {
             let mut producers = lock(&self.producers);
+            let active_before = self.log.active_segment_base_offset();
             self.log.append_replicated(records)?;
+            let active = self.log.active_segment_base_offset();
             for b in kfk_wire::Batches::new(records).flatten() {
                 let summary = b.summary();
+                if active != active_before && summary.base_offset == active {
+                    self.snapshot_if_rolled(&producers, active);
+                }
                 let marker = summary.is_control().then(|| marker_of(b.bytes())).flatten();
                 if let Some(done) = producers.record(&summary, marker.map(|m| m.aborted))
                     && done.aborted
@@ -707,13 +727,18 @@ pub fn check_epoch(client_epoch: i32, current: i32) -> Result<(), ResponseError>
     Ok(())
 }
 
-/// Idempotence and transaction state from the active segment's batch
-/// headers. A marker closes its producer's transaction whichever way it
-/// went: its abort, if it was one, is in the segment's index already.
-fn scan_producers(log: &Log) -> kfk_log::Result<ProducerStates> {
-    let mut producers = ProducerStates::default();
-    log.scan_batches(log.active_segment_base_offset(), |b| {
-        producers.record(b, Some(false));
+/// Idempotence and transaction state: the latest snapshot and the batch
+/// headers after it (without one, the active segment's). A marker closes
+/// its producer's transaction whichever way it went: its abort, if it was
+/// one, is in the segment's index already.
+fn restore_producers(log: &Log) -> kfk_log::Result<ProducerStates> {
+    let (from, mut producers) =
+        producer_snapshot::latest(log.dir(), log.log_start_offset(), log.log_end_offset())
+            .unwrap_or_else(|| (log.active_segment_base_offset(), ProducerStates::default()));
+    log.scan_batches(from, |b| {
+        if b.base_offset >= from {
+            producers.record(b, Some(false));
+        }
     })?;
     Ok(producers)
 }
@@ -786,6 +811,62 @@ mod tests {
             adding_replicas: Vec::new(),
             removing_replicas: Vec::new(),
         }
+    }
+
+    #[test]
+    fn an_open_transaction_survives_a_restart_segments_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = kfk_log::LogConfig {
+            segment_bytes: 1024,
+            ..kfk_log::LogConfig::default()
+        };
+        let open = |dir: &std::path::Path| {
+            let log = Log::open(dir.join("t-0"), config.clone()).unwrap();
+            Partition::load(
+                TopicPartition::new("t", 0),
+                Uuid::nil(),
+                Arc::new(log),
+                1,
+                None,
+            )
+            .unwrap()
+        };
+        let p = open(dir.path());
+        p.apply(&meta(1, &[1], 0));
+        append(&p, 1);
+        // Producer 7 opens a transaction at offset 1...
+        let txn = encode_batch(
+            &[NewRecord::new(None::<bytes::Bytes>, &b"t"[..], 0)],
+            &BatchOptions {
+                producer_id: 7,
+                producer_epoch: 0,
+                base_sequence: 0,
+                transactional: true,
+                ..BatchOptions::default()
+            },
+        )
+        .unwrap();
+        p.append_as_leader(&txn, None).unwrap();
+        // ...and other producers fill several segments after it.
+        for _ in 0..40 {
+            append(&p, 10);
+        }
+        assert!(p.log().segment_count() > 3, "segments rolled");
+        assert_eq!(p.last_stable_offset(), 1);
+        p.log().close().unwrap();
+        drop(p);
+        // A restart reads only from the latest snapshot, yet knows of it.
+        let p = open(dir.path());
+        p.apply(&meta(1, &[1], 1));
+        assert_eq!(p.open_transactions(), vec![(7, 1)]);
+        assert_eq!(p.last_stable_offset(), 1);
+        let abort = p.append_marker(7, 0, 0, false).unwrap();
+        assert_eq!(p.last_stable_offset(), abort.end_offset);
+        let aborted = p.log().aborted_transactions(0, abort.end_offset);
+        assert_eq!(
+            (aborted[0].first_offset, aborted[0].last_offset),
+            (1, abort.base_offset)
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use kfk_wire::BatchSummary;
 /// requests in flight per partition with idempotence.
 const CACHED_BATCHES: usize = 5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct BatchMeta {
     first_seq: i32,
     last_seq: i32,
@@ -29,7 +29,7 @@ struct BatchMeta {
     last_offset: i64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct ProducerEntry {
     epoch: i16,
     batches: VecDeque<BatchMeta>,
@@ -85,7 +85,7 @@ pub enum SequenceError {
 }
 
 /// Idempotence and transaction state of one partition.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ProducerStates {
     producers: HashMap<i64, ProducerEntry>,
     /// Transactions with records in the log, by first offset: the producer,
