@@ -467,6 +467,12 @@ fn a_hanging_transaction_is_found_and_aborted() {
         .find(|p| p["producer_id"] == pid)
         .unwrap_or_else(|| panic!("{producers}"));
     assert_eq!(open["current_txn_start_offset"], 1, "{producers}");
+    // describe shows where read_committed readers stop.
+    let d = home.json(&["topics", "describe", "stuck"]);
+    assert_eq!(d["partitions"][0]["last_stable_offset"], 1, "{d}");
+    assert_eq!(d["partitions"][0]["latest_offset"], 5, "{d}");
+    let table = home.ok(&["topics", "describe", "stuck"]);
+    assert!(table.contains("STABLE"), "{table}");
     // find-hanging: open longer than the timeout given, unknown to coordinators.
     let hanging = home.json(&[
         "transactions",
@@ -508,4 +514,7 @@ fn a_hanging_transaction_is_found_and_aborted() {
         "0s",
     ]);
     assert!(hanging.as_array().unwrap().is_empty(), "{hanging}");
+    let d = home.json(&["topics", "describe", "stuck"]);
+    assert_eq!(d["partitions"][0]["last_stable_offset"], 6, "{d}");
+    assert!(!home.ok(&["topics", "describe", "stuck"]).contains("STABLE"));
 }

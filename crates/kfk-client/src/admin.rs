@@ -32,6 +32,9 @@ use kfk_wire::topic_name;
 pub enum OffsetQuery {
     Earliest,
     Latest,
+    /// The last stable offset: where read_committed consumers stop (the
+    /// latest offset asked with isolation level read_committed).
+    LastStable,
     /// First offset whose timestamp is at or after this (ms since the epoch).
     Timestamp(i64),
 }
@@ -40,7 +43,7 @@ impl OffsetQuery {
     fn wire(self) -> i64 {
         match self {
             OffsetQuery::Earliest => -2,
-            OffsetQuery::Latest => -1,
+            OffsetQuery::Latest | OffsetQuery::LastStable => -1,
             OffsetQuery::Timestamp(t) => t,
         }
     }
@@ -627,6 +630,7 @@ impl Client {
         for (leader, parts) in by_leader {
             let req = ListOffsetsRequest::default()
                 .with_replica_id(BrokerId(-1))
+                .with_isolation_level(i8::from(query == OffsetQuery::LastStable))
                 .with_topics(vec![
                     ListOffsetsTopic::default()
                         .with_name(topic_name(topic))

@@ -145,6 +145,9 @@ pub struct PartitionView {
     pub replicas: Vec<ReplicaView>,
     pub earliest_offset: i64,
     pub latest_offset: i64,
+    /// Where read_committed consumers stop: below an open transaction's
+    /// first offset (the latest offset when none is open).
+    pub last_stable_offset: i64,
     /// Compacted topics: the leader's cleaner state of this partition.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cleaning: Option<kfk_client::PartitionCleaning>,
@@ -178,6 +181,7 @@ pub async fn topic_view(client: &Client, name: &str) -> CliResult<TopicView> {
     }
     let mut earliest: BTreeMap<i32, i64> = BTreeMap::new();
     let mut latest: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut stable: BTreeMap<i32, i64> = BTreeMap::new();
     for parts in by_leader.values() {
         if let Ok(offsets) = client
             .list_offsets(name, parts, OffsetQuery::Earliest)
@@ -187,6 +191,12 @@ pub async fn topic_view(client: &Client, name: &str) -> CliResult<TopicView> {
         }
         if let Ok(offsets) = client.list_offsets(name, parts, OffsetQuery::Latest).await {
             latest.extend(offsets);
+        }
+        if let Ok(offsets) = client
+            .list_offsets(name, parts, OffsetQuery::LastStable)
+            .await
+        {
+            stable.extend(offsets);
         }
     }
     let all_configs = client.describe_configs(2, name).await?;
@@ -234,6 +244,7 @@ pub async fn topic_view(client: &Client, name: &str) -> CliResult<TopicView> {
                     .collect(),
                 earliest_offset: earliest.get(&p.partition).copied().unwrap_or(-1),
                 latest_offset: latest.get(&p.partition).copied().unwrap_or(-1),
+                last_stable_offset: stable.get(&p.partition).copied().unwrap_or(-1),
                 cleaning: cleaning.remove(&p.partition),
             })
             .collect(),
@@ -264,6 +275,11 @@ pub fn print_topic(ctx: &Ctx, view: &TopicView) -> CliResult {
             output::println_safe(&format!("Configs: {}", cfg.join(",")));
         }
         let cleaned = view.partitions.iter().any(|p| p.cleaning.is_some());
+        // Shown while a transaction holds read_committed readers back.
+        let unstable = view
+            .partitions
+            .iter()
+            .any(|p| p.last_stable_offset >= 0 && p.last_stable_offset < p.latest_offset);
         let mut headers = vec![
             "PARTITION",
             "LEADER",
@@ -272,6 +288,9 @@ pub fn print_topic(ctx: &Ctx, view: &TopicView) -> CliResult {
             "EARLIEST",
             "LATEST",
         ];
+        if unstable {
+            headers.push("STABLE");
+        }
         if cleaned {
             headers.extend(["DIRTY", "LAST-CLEAN"]);
         }
@@ -292,6 +311,9 @@ pub fn print_topic(ctx: &Ctx, view: &TopicView) -> CliResult {
                         p.earliest_offset.to_string(),
                         p.latest_offset.to_string(),
                     ];
+                    if unstable {
+                        row.push(p.last_stable_offset.to_string());
+                    }
                     if cleaned {
                         let c = p.cleaning.as_ref();
                         row.push(
