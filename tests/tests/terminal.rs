@@ -131,6 +131,61 @@ fn the_produce_repl_sends_keys_headers_and_partitions() {
 }
 
 #[test]
+fn the_produce_repl_writes_transactions() {
+    let home = KfkHome::new();
+    home.up();
+    home.ok(&["topics", "create", "ledger", "--partitions", "1"]);
+    let t = Tmux::shell(&home);
+    t.run("kfk produce ledger --transactional-id repl-tx");
+    t.wait_for("ledger> ", WAIT);
+    t.line("outside");
+    t.wait_for("no transaction is open", WAIT);
+    // The refused line comes back for editing: clear it.
+    t.keys(&["C-u"]);
+    t.line(":begin");
+    t.wait_for("transaction started", WAIT);
+    t.wait_for("ledger (txn)> ", WAIT);
+    t.line("kept-1");
+    t.line("kept-2");
+    t.wait_until(WAIT, "two acks in the transaction", |s| {
+        s.matches("visible once committed").count() >= 2
+    });
+    t.line(":commit");
+    t.wait_for("committed 2 message(s)", WAIT);
+    t.line(":begin");
+    t.line("dropped");
+    t.wait_until(WAIT, "the third ack", |s| {
+        s.matches("visible once committed").count() >= 3
+    });
+    t.line(":abort");
+    t.wait_for("aborted 1 message(s)", WAIT);
+    t.line(":begin");
+    t.line("left-open");
+    t.wait_until(WAIT, "the fourth ack", |s| {
+        s.matches("visible once committed").count() >= 4
+    });
+    // Leaving aborts the open transaction.
+    t.keys(&["C-d"]);
+    t.wait_for("Aborted the open transaction", WAIT);
+    t.wait_for("[exit 0]", WAIT);
+    let committed = home.ok(&[
+        "consume",
+        "ledger",
+        "--isolation",
+        "read_committed",
+        "--from-beginning",
+        "-e",
+        "-q",
+    ]);
+    assert_eq!(
+        committed.lines().collect::<Vec<_>>(),
+        vec!["kept-1", "kept-2"]
+    );
+    let everything = home.ok(&["consume", "ledger", "--from-beginning", "-e", "-q"]);
+    assert_eq!(everything.lines().count(), 4, "{everything}");
+}
+
+#[test]
 fn a_failed_line_is_offered_again() {
     let home = KfkHome::new();
     home.up();
