@@ -272,36 +272,16 @@ impl GroupCoordinator {
         let p = self.route(broker, group).await?;
         {
             let mut inner = lock(&self.inner);
-            let g = inner
-                .groups
-                .entry(group.to_string())
-                .or_insert_with(|| Group::new(group));
-            match &g.consumer {
-                // The generation field carries the member epoch (v9+).
-                Some(c) => c.check_commit(member_id, generation, version)?,
-                None => g.check_commit(member_id, instance_id, generation, Instant::now())?,
-            }
+            check_committer(
+                &mut inner,
+                group,
+                member_id,
+                instance_id,
+                generation,
+                version,
+            )?;
         }
-        let max_meta = broker.settings.offset_metadata_max_bytes as usize;
-        let mut results = Vec::with_capacity(offsets.len());
-        let mut entries = Vec::new();
-        let mut accepted = Vec::new();
-        for (topic, partition, v) in offsets {
-            if v.metadata.as_ref().is_some_and(|m| m.len() > max_meta) {
-                results.push(Err(ResponseError::OffsetMetadataTooLarge));
-                continue;
-            }
-            results.push(Ok(()));
-            entries.push(Entry::offset(
-                RecordKey::Offset {
-                    group: group.to_string(),
-                    topic: topic.clone(),
-                    partition,
-                },
-                &v,
-            ));
-            accepted.push((topic, partition, v));
-        }
+        let (results, entries, accepted) = offset_entries(broker, group, offsets);
         let _w = self.writer(p).await;
         if let Err(e) = store::append(broker, p, &entries, Self::commit_timeout(broker)).await {
             debug!(group, error = ?e, "offset commit not persisted");
@@ -346,45 +326,21 @@ impl GroupCoordinator {
         let p = self.route(broker, group).await?;
         if generation >= 0 || !member_id.is_empty() {
             let mut inner = lock(&self.inner);
-            let g = inner
-                .groups
-                .entry(group.to_string())
-                .or_insert_with(|| Group::new(group));
-            match &g.consumer {
-                Some(c) => c.check_commit(member_id, generation, 9)?,
-                None => g.check_commit(member_id, instance_id, generation, Instant::now())?,
-            }
+            check_committer(&mut inner, group, member_id, instance_id, generation, 9)?;
         }
-        let max_meta = broker.settings.offset_metadata_max_bytes as usize;
-        let mut results = Vec::with_capacity(offsets.len());
-        let mut entries = Vec::new();
-        let mut accepted = Vec::new();
-        for (topic, partition, v) in offsets {
-            if v.metadata.as_ref().is_some_and(|m| m.len() > max_meta) {
-                results.push(Err(ResponseError::OffsetMetadataTooLarge));
-                continue;
-            }
-            results.push(Ok(()));
-            entries.push(Entry::offset(
-                RecordKey::Offset {
-                    group: group.to_string(),
-                    topic: topic.clone(),
-                    partition,
-                },
-                &v,
-            ));
-            accepted.push((group.to_string(), topic, partition, v));
-        }
+        let (results, entries, accepted) = offset_entries(broker, group, offsets);
+        let accepted = accepted
+            .into_iter()
+            .map(|(t, p, v)| (group.to_string(), t, p, v));
         let _w = self.writer(p).await;
-        if let Err(e) = store::append_transactional(
-            broker,
-            p,
-            &entries,
+        let options = kfk_wire::BatchOptions {
             producer_id,
             producer_epoch,
-            Self::commit_timeout(broker),
-        )
-        .await
+            transactional: true,
+            ..kfk_wire::BatchOptions::default()
+        };
+        if let Err(e) =
+            store::append_with(broker, p, &entries, &options, Self::commit_timeout(broker)).await
         {
             debug!(group, error = ?e, "transactional offset commit not persisted");
             let code = match e.error {
@@ -643,5 +599,61 @@ impl GroupCoordinator {
             }
         }
         Ok(results)
+    }
+}
+
+/// Offsets a commit may take (metadata within `offset.metadata.max.bytes`):
+/// each one's result, their records, and what memory takes once written.
+#[allow(clippy::type_complexity)]
+fn offset_entries(
+    broker: &Broker,
+    group: &str,
+    offsets: Vec<(String, i32, OffsetValue)>,
+) -> (
+    Vec<Result<(), ResponseError>>,
+    Vec<Entry>,
+    Vec<(String, i32, OffsetValue)>,
+) {
+    let max_meta = broker.settings.offset_metadata_max_bytes as usize;
+    let mut results = Vec::with_capacity(offsets.len());
+    let mut entries = Vec::new();
+    let mut accepted = Vec::new();
+    for (topic, partition, v) in offsets {
+        if v.metadata.as_ref().is_some_and(|m| m.len() > max_meta) {
+            results.push(Err(ResponseError::OffsetMetadataTooLarge));
+            continue;
+        }
+        results.push(Ok(()));
+        entries.push(Entry::offset(
+            RecordKey::Offset {
+                group: group.to_string(),
+                topic: topic.clone(),
+                partition,
+            },
+            &v,
+        ));
+        accepted.push((topic, partition, v));
+    }
+    (results, entries, accepted)
+}
+
+/// A committer must be a member of the group's current generation (or, in
+/// a consumer-protocol group, hold its current member epoch).
+fn check_committer(
+    inner: &mut coordinator::Inner,
+    group: &str,
+    member_id: &str,
+    instance_id: Option<&str>,
+    generation: i32,
+    version: i16,
+) -> Result<(), ResponseError> {
+    let g = inner
+        .groups
+        .entry(group.to_string())
+        .or_insert_with(|| Group::new(group));
+    match &g.consumer {
+        // The generation field carries the member epoch (v9+).
+        Some(c) => c.check_commit(member_id, generation, version),
+        None => g.check_commit(member_id, instance_id, generation, Instant::now()),
     }
 }

@@ -27,36 +27,27 @@ pub async fn append(
     entries: &[Entry],
     timeout: Duration,
 ) -> Result<(), ApiError> {
-    let records = entries
-        .iter()
-        .map(|e| internal_log::Entry {
-            key: serde_json::to_vec(&e.key).unwrap_or_default(),
-            value: e.value.clone(),
-        })
-        .collect();
-    internal_log::append(
+    append_with(
         broker,
-        &TopicPartition::new(OFFSETS_TOPIC, partition),
-        records,
+        partition,
+        entries,
         &BatchOptions::default(),
-        None,
         timeout,
     )
     .await
 }
 
-/// Appends offsets committed inside producer `producer_id`'s transaction
-/// (TxnOffsetCommit): a transactional batch, which that transaction's
-/// marker later makes count or not.
+/// [`append`] as a batch with `options`' producer fields: offsets committed
+/// inside a transaction (TxnOffsetCommit) are a transactional batch, which
+/// that transaction's marker later makes count or not.
 ///
 /// # Errors
 /// As [`append`].
-pub async fn append_transactional(
+pub async fn append_with(
     broker: &Broker,
     partition: i32,
     entries: &[Entry],
-    producer_id: i64,
-    producer_epoch: i16,
+    options: &BatchOptions,
     timeout: Duration,
 ) -> Result<(), ApiError> {
     let records = entries
@@ -66,17 +57,11 @@ pub async fn append_transactional(
             value: e.value.clone(),
         })
         .collect();
-    let options = BatchOptions {
-        producer_id,
-        producer_epoch,
-        transactional: true,
-        ..BatchOptions::default()
-    };
     internal_log::append(
         broker,
         &TopicPartition::new(OFFSETS_TOPIC, partition),
         records,
-        &options,
+        options,
         None,
         timeout,
     )

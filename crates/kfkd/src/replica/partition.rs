@@ -327,7 +327,7 @@ impl Partition {
                 ));
             }
         }
-        let mut producers = lock(&self.producers);
+        let producers = lock(&self.producers);
         if ProducerStates::is_idempotent(&header) {
             match producers.check(&header) {
                 Ok(SequenceCheck::Duplicate { base_offset }) => {
@@ -357,19 +357,42 @@ impl Partition {
         }
         // The log rewrites offsets in place, so it needs its own copy.
         let mut buf = BytesMut::from(records);
+        let (appended, _) = self.append_locked(producers, &mut buf, header, None, leader_epoch)?;
+        Ok(appended)
+    }
+
+    /// Appends one batch as leader under the producer state's lock (held
+    /// by the caller since its checks): snapshots the state at a new
+    /// segment, records the batch (`marker`: `Some(aborted)` for a
+    /// transaction marker, which it closes) and advances the high
+    /// watermark.
+    fn append_locked(
+        &self,
+        mut producers: std::sync::MutexGuard<'_, ProducerStates>,
+        buf: &mut BytesMut,
+        header: BatchSummary,
+        marker: Option<bool>,
+        leader_epoch: i32,
+    ) -> Result<(LeaderAppend, Option<CompletedTxn>), ApiError> {
         let info = self
             .log
-            .append(&mut buf, leader_epoch)
+            .append(buf, leader_epoch)
             .map_err(|e| log_error(&e))?;
         self.snapshot_if_rolled(&producers, info.base_offset);
-        producers.record(
+        let done = producers.record(
             &BatchSummary {
                 base_offset: info.base_offset,
                 last_offset: info.last_offset,
                 ..header
             },
-            None,
+            marker,
         );
+        if let Some(done) = done.filter(|d| d.aborted) {
+            let lso = producers.stable_after(&done);
+            self.log
+                .append_aborted_txn(aborted_entry(&done, lso))
+                .map_err(|e| log_error(&e))?;
+        }
         drop(producers);
         let st = lock(&self.state);
         if st.role == Role::Leader {
@@ -377,13 +400,14 @@ impl Partition {
             self.advance_hw(&st);
         }
         drop(st);
-        Ok(LeaderAppend {
+        let appended = LeaderAppend {
             base_offset: info.base_offset,
             log_append_time: info.log_append_time_ms.unwrap_or(-1),
             log_start_offset: info.log_start_offset,
             end_offset: info.last_offset + 1,
             leader_epoch,
-        })
+        };
+        Ok((appended, done))
     }
 
     /// Writes the marker ending producer `producer_id`'s transaction here
@@ -433,39 +457,10 @@ impl Partition {
         .map_err(|e| ApiError::new(ResponseError::UnknownServerError, e.to_string()))?;
         let header = BatchSummary::peek(&buf)
             .map_err(|e| ApiError::new(ResponseError::UnknownServerError, e.to_string()))?;
-        let info = self
-            .log
-            .append(&mut buf, leader_epoch)
-            .map_err(|e| log_error(&e))?;
-        self.snapshot_if_rolled(&producers, info.base_offset);
-        let done = producers.record(
-            &BatchSummary {
-                base_offset: info.base_offset,
-                last_offset: info.last_offset,
-                ..header
-            },
-            Some(!commit),
-        );
         producers.note_coordinator(producer_id, coordinator_epoch);
-        if let Some(done) = done.filter(|d| d.aborted) {
-            let lso = producers.stable_after(&done);
-            self.log
-                .append_aborted_txn(aborted_entry(&done, lso))
-                .map_err(|e| log_error(&e))?;
-        }
-        drop(producers);
-        let st = lock(&self.state);
-        if st.role == Role::Leader {
-            self.advance_hw(&st);
-        }
-        drop(st);
-        Ok(LeaderAppend {
-            base_offset: info.base_offset,
-            log_append_time: -1,
-            log_start_offset: info.log_start_offset,
-            end_offset: info.last_offset + 1,
-            leader_epoch,
-        })
+        let (appended, _) =
+            self.append_locked(producers, &mut buf, header, Some(!commit), leader_epoch)?;
+        Ok(appended)
     }
 
     /// Below this, every transaction's outcome is known and replicated:

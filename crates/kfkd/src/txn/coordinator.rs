@@ -224,6 +224,19 @@ impl TxnCoordinator {
         lock(&self.inner).txns.get(id).cloned()
     }
 
+    /// `id`'s metadata, which a request other than InitProducerId needs.
+    ///
+    /// # Errors
+    /// INVALID_PRODUCER_ID_MAPPING for an id this coordinator never saw.
+    fn known(&self, id: &str) -> Result<TxnMetadata, ApiError> {
+        self.current(id).ok_or_else(|| {
+            ApiError::new(
+                ResponseError::InvalidProducerIdMapping,
+                format!("transactional id {id} is not known to its coordinator"),
+            )
+        })
+    }
+
     /// Writes `m` to partition `p`'s log, then to memory.
     ///
     /// # Errors
@@ -358,12 +371,7 @@ impl TxnCoordinator {
         let (p, _) = self.route(broker, id).await?;
         let id_lock = self.id_lock(id);
         let _guard = id_lock.lock().await;
-        let Some(mut m) = self.current(id) else {
-            return Err(ApiError::new(
-                ResponseError::InvalidProducerIdMapping,
-                format!("transactional id {id} is not known to its coordinator"),
-            ));
-        };
+        let mut m = self.known(id)?;
         // Nothing new for an ongoing transaction: no write (Kafka's too).
         if m.state == TxnState::Ongoing
             && m.producer_id == producer_id
@@ -426,12 +434,7 @@ impl TxnCoordinator {
         {
             let id_lock = self.id_lock(id);
             let _guard = id_lock.lock().await;
-            let Some(mut m) = self.current(id) else {
-                return Err(ApiError::new(
-                    ResponseError::InvalidProducerIdMapping,
-                    format!("transactional id {id} is not known to its coordinator"),
-                ));
-            };
+            let mut m = self.known(id)?;
             let write = m
                 .end(producer_id, epoch, commit, kfk_log::now_ms())
                 .map_err(|e| ApiError::new(super::txn_error(&e, fenced_as_epoch), e.to_string()))?;
