@@ -193,3 +193,89 @@ fn a_transaction_aborted_inside_an_older_open_one_does_not_hide_it() {
     assert_eq!(log.aborted_transactions(0, 5), vec![b, a]);
     assert_eq!(log.aborted_transactions(7, 10), vec![a]);
 }
+
+/// Appends one transactional record `key=value` of `producer_id`.
+fn txn_put(log: &Log, producer_id: i64, seq: i32, key: &str, value: &str) -> i64 {
+    let options = BatchOptions {
+        producer_id,
+        producer_epoch: 0,
+        base_sequence: seq,
+        transactional: true,
+        ..BatchOptions::default()
+    };
+    let r = NewRecord {
+        key: Some(Bytes::from(key.to_string())),
+        value: Some(Bytes::from(value.to_string())),
+        timestamp: now_ms(),
+        headers: Vec::new(),
+    };
+    let mut b = encode_batch(&[r], &options).unwrap();
+    log.append(&mut b, 0).unwrap().base_offset
+}
+
+/// Every (key, value) left in the log, in offset order.
+fn values(log: &Log) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut offset = log.log_start_offset();
+    while offset < log.log_end_offset() {
+        let read = log.read(offset, 1 << 20).unwrap();
+        if read.records.is_empty() {
+            break;
+        }
+        let mut pos = 0;
+        while pos < read.records.len() {
+            let batch = read.records.slice(pos..);
+            let h = kfk_wire::BatchHeader::parse(&batch).unwrap();
+            let size = h.size();
+            offset = offset.max(h.last_offset() + 1);
+            if !h.is_control() {
+                kfk_wire::for_each_record(&batch.slice(..size), |r| {
+                    out.push((
+                        String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()).into(),
+                        String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into(),
+                    ))
+                })
+                .unwrap();
+            }
+            pos += size;
+        }
+    }
+    out
+}
+
+#[test]
+fn an_aborted_write_never_replaces_a_committed_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let compacted = LogConfig {
+        cleanup_policy: CleanupPolicy {
+            compact: true,
+            delete: false,
+        },
+        ..config()
+    };
+    let log = Log::open(dir.path().join("t-0"), compacted).unwrap();
+    // Committed: k=v1 (transaction of producer 1), then producer 2 writes
+    // k=v2 and aborts; producer 3 commits j=w.
+    txn_put(&log, 1, 0, "k", "v1");
+    end(&log, 1, 0, true);
+    let first = txn_put(&log, 2, 0, "k", "v2-aborted");
+    end(&log, 2, first, false);
+    txn_put(&log, 3, 0, "j", "w1");
+    txn_put(&log, 3, 1, "j", "w2");
+    end(&log, 3, 0, true);
+    log.roll().unwrap();
+    let mut map = OffsetMap::with_buffer(1 << 20);
+    log.clean(
+        &mut map,
+        &mut Throttle::new(f64::INFINITY),
+        now_ms(),
+        i64::MAX,
+    )
+    .unwrap()
+    .expect("a clean");
+    assert_eq!(
+        values(&log),
+        vec![("k".into(), "v1".into()), ("j".into(), "w2".into())],
+        "the aborted value is gone and the committed one it would have superseded stays"
+    );
+}

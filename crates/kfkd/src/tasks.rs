@@ -50,7 +50,9 @@ pub async fn start_broker(settings: Settings) -> anyhow::Result<Arc<Broker>> {
     Ok(broker)
 }
 
-/// The log cleaner, cleaning each partition below its high watermark.
+/// The log cleaner, cleaning each partition below its last stable offset:
+/// records above the high watermark may yet be truncated, and those of an
+/// open transaction may yet be aborted, so neither may make a value go.
 fn start_cleaner(broker: &Arc<Broker>, weak: Weak<Broker>) -> kfk_log::cleaner::Cleaner {
     let s = &broker.settings;
     let config = kfk_log::cleaner::CleanerConfig {
@@ -61,7 +63,9 @@ fn start_cleaner(broker: &Arc<Broker>, weak: Weak<Broker>) -> kfk_log::cleaner::
         backoff: Duration::from_millis(s.log_cleaner_backoff_ms),
     };
     let limit: kfk_log::cleaner::CleanLimit = Arc::new(move |tp: &kfk_log::TopicPartition| {
-        weak.upgrade()?.partition(tp).map(|p| p.high_watermark())
+        weak.upgrade()?
+            .partition(tp)
+            .map(|p| p.last_stable_offset())
     });
     broker.logs.start_cleaner(&config, limit)
 }

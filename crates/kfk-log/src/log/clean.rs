@@ -174,7 +174,7 @@ impl Log {
         let _cleaning = Cleaning(&self.cleaning);
         let started = Instant::now();
         let config = self.config();
-        let (plan, first_dirty, cleanable_end, expire_below, truncations) = {
+        let (plan, first_dirty, cleanable_end, expire_below, truncations, aborted) = {
             let st = self.lock();
             let d = dirtiness_locked(&st, &config, now_ms, limit);
             if d.first_dirty_offset >= d.cleanable_end {
@@ -195,12 +195,18 @@ impl Log {
             let expire_below = st
                 .history
                 .tombstones_expire_below(now_ms, config.delete_retention_ms);
+            let aborted = AbortedRanges::new(
+                st.segments
+                    .iter()
+                    .flat_map(|s| s.txn_index.entries().iter().copied()),
+            );
             (
                 plan,
                 d.first_dirty_offset,
                 d.cleanable_end,
                 expire_below,
                 st.truncations,
+                aborted,
             )
         };
         if plan.is_empty() {
@@ -225,7 +231,8 @@ impl Log {
                 producers_last.insert(b.producer_id, b.last_offset);
             }
         })?;
-        let Some(upper) = build_map(&plan, first_dirty, cleanable_end, map, throttle)? else {
+        let Some(upper) = build_map(&plan, first_dirty, cleanable_end, &aborted, map, throttle)?
+        else {
             return Ok(None);
         };
         stats.end_offset = upper;
@@ -236,6 +243,7 @@ impl Log {
             upper,
             expire_below,
             producers_last: &producers_last,
+            aborted: &aborted,
             truncations,
         };
         for group in groups {
@@ -354,6 +362,7 @@ fn build_map(
     plan: &[Planned],
     first_dirty: i64,
     cleanable_end: i64,
+    aborted: &AbortedRanges,
     map: &mut OffsetMap,
     throttle: &mut Throttle,
 ) -> Result<Option<i64>> {
@@ -361,7 +370,15 @@ fn build_map(
     for seg in plan.iter().filter(|s| s.next_offset > first_dirty) {
         let snap = &seg.snapshot;
         let stop = each_batch(seg, |position, batch| {
-            if batch.last_offset() < first_dirty || batch.is_control() {
+            // An aborted transaction's records never supersede a value.
+            if batch.last_offset() < first_dirty
+                || batch.is_control()
+                || aborted.holds(
+                    batch.producer_id(),
+                    batch.base_offset(),
+                    batch.is_transactional(),
+                )
+            {
                 return Ok(None);
             }
             if batch.base_offset() >= cleanable_end {
@@ -445,6 +462,8 @@ struct Keep<'a> {
     expire_below: i64,
     /// Each producer's last batch, which stays (emptied if need be).
     producers_last: &'a HashMap<i64, i64>,
+    /// Transactions aborted in the log: their records go.
+    aborted: &'a AbortedRanges,
     /// The log's truncation count when the clean began.
     truncations: u64,
 }
@@ -485,6 +504,12 @@ fn copy_batches(
             stats.records_read += u64::from(batch.record_count().max(0) as u32);
             let retained = if batch.is_control() {
                 Retained::All
+            } else if keep.aborted.holds(
+                batch.producer_id(),
+                batch.base_offset(),
+                batch.is_transactional(),
+            ) {
+                Retained::Nothing
             } else {
                 retain_records(batch.bytes(), |r| keep.record(r))
                     .map_err(|e| corrupt(snap, position, e))?
@@ -541,6 +566,36 @@ fn flush_chunk(
     buf.clear();
     pending.clear();
     Ok(())
+}
+
+/// The offset ranges of aborted transactions, per producer, from the
+/// log's `.txnindex` entries: records there were never committed, so the
+/// cleaner neither lets them supersede a committed value nor keeps them
+/// (Kafka's cleaner drops them too).
+struct AbortedRanges(HashMap<i64, Vec<(i64, i64)>>);
+
+impl AbortedRanges {
+    fn new(entries: impl Iterator<Item = crate::txn_index::AbortedTxn>) -> AbortedRanges {
+        let mut by_producer: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+        for e in entries {
+            by_producer
+                .entry(e.producer_id)
+                .or_default()
+                .push((e.first_offset, e.last_offset));
+        }
+        AbortedRanges(by_producer)
+    }
+
+    /// Whether a batch of `producer_id` at `offset` belongs to an aborted
+    /// transaction (only transactional batches can).
+    fn holds(&self, producer_id: i64, offset: i64, transactional: bool) -> bool {
+        transactional
+            && self.0.get(&producer_id).is_some_and(|ranges| {
+                ranges
+                    .iter()
+                    .any(|(first, last)| (*first..=*last).contains(&offset))
+            })
+    }
 }
 
 #[cfg(test)]
