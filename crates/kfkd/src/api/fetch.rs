@@ -55,7 +55,12 @@ fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
                 Some(Ok(_)) => {
                     let Some(part) = part else { continue };
                     let hw = part.high_watermark();
-                    let lso = part.last_stable_offset();
+                    // Followers copy everything: the stable offset is for consumers.
+                    let lso = if from_follower {
+                        hw
+                    } else {
+                        part.last_stable_offset()
+                    };
                     // read_committed consumers stop where transactions
                     // are still undecided.
                     let bound = if read_committed { lso } else { hw };

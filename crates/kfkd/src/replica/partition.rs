@@ -7,6 +7,7 @@
 //! follower last caught up, and the high watermark derived from them.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -123,6 +124,10 @@ pub struct Partition {
     state: Mutex<ReplicaState>,
     /// The high watermark; also wakes acks=all waiters on role changes.
     hw: watch::Sender<i64>,
+    /// Set once a transactional batch was seen: until then the last stable
+    /// offset is the high watermark, read without the producer lock (every
+    /// fetch asks for it).
+    transactional: AtomicBool,
 }
 
 /// A compacted log keeps records by key: one without a key could never be
@@ -163,6 +168,7 @@ impl Partition {
         checkpointed_hw: Option<i64>,
     ) -> kfk_log::Result<Partition> {
         let producers = restore_producers(&log)?;
+        let transactional = AtomicBool::new(producers.has_transactions());
         let hw = checkpointed_hw
             .unwrap_or(0)
             .clamp(log.log_start_offset(), log.log_end_offset());
@@ -183,6 +189,7 @@ impl Partition {
                 isr_change_in_flight: false,
             }),
             hw: watch::channel(hw).0,
+            transactional,
         })
     }
 
@@ -379,6 +386,9 @@ impl Partition {
             .append(buf, leader_epoch)
             .map_err(|e| log_error(&e))?;
         self.snapshot_if_rolled(&producers, info.base_offset);
+        if header.is_transactional() {
+            self.transactional.store(true, Ordering::Relaxed);
+        }
         let done = producers.record(
             &BatchSummary {
                 base_offset: info.base_offset,
@@ -467,6 +477,9 @@ impl Partition {
     /// where read_committed consumers stop.
     pub fn last_stable_offset(&self) -> i64 {
         let hw = self.high_watermark();
+        if !self.transactional.load(Ordering::Relaxed) {
+            return hw;
+        }
         lock(&self.producers).last_stable_offset(hw)
     }
 
@@ -610,6 +623,9 @@ impl Partition {
             self.log.truncate_to(offset)?;
             producer_snapshot::remove_after(self.log.dir(), Some(offset));
             *producers = restore_producers(&self.log)?;
+            if producers.has_transactions() {
+                self.transactional.store(true, Ordering::Relaxed);
+            }
         }
         drop(producers);
         let end = self.log.log_end_offset();
@@ -657,6 +673,9 @@ impl Partition {
                     self.snapshot_if_rolled(&producers, active);
                 }
                 let marker = summary.is_control().then(|| marker_of(b.bytes())).flatten();
+                if summary.is_transactional() {
+                    self.transactional.store(true, Ordering::Relaxed);
+                }
                 if let Some(done) = producers.record(&summary, marker.map(|m| m.aborted))
                     && done.aborted
                 {

@@ -243,6 +243,11 @@ impl ProducerStates {
         entry.coordinator_epoch = entry.coordinator_epoch.max(coordinator_epoch);
     }
 
+    /// Whether any transaction has records here without a replicated marker.
+    pub fn has_transactions(&self) -> bool {
+        !self.open_txns.is_empty()
+    }
+
     /// Whether `producer_id` has a transaction open here.
     pub fn in_transaction(&self, producer_id: i64) -> bool {
         self.producers
