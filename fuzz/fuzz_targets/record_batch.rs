@@ -1,7 +1,8 @@
 //! Record batch parsing and validation as the produce path and recovery run it,
 //! the record walk of ListOffsets by timestamp, and the consumer's walk over
 //! every record (keys, values, headers) of batches whose CRC was made to fit,
-//! so the record parser sees arbitrary bytes, not only CRC failures.
+//! so the record parser sees arbitrary bytes, not only CRC failures; and a
+//! topic's recompression of those batches.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -24,6 +25,11 @@ fuzz_target!(|data: &[u8]| {
         if fixed.len() > CRC_FROM {
             let crc = crc32c::crc32c(&fixed[CRC_FROM..]);
             fixed[CRC_AT..CRC_FROM].copy_from_slice(&crc.to_be_bytes());
+            let target = kfk_wire::TargetCodec {
+                compression: kfk_wire::Compression::Zstd,
+                level: 1,
+            };
+            let _ = kfk_wire::recompress(&fixed, target);
             let mut seen = 0usize;
             let _ = kfk_wire::for_each_record(&bytes::Bytes::from(fixed), |r| {
                 seen += r.headers.len() + 1;

@@ -11,6 +11,7 @@ pub mod decompress;
 pub mod encode;
 pub mod frame;
 pub mod names;
+pub mod recompress;
 pub mod records;
 pub mod retain;
 pub mod versions;
@@ -21,6 +22,7 @@ pub use batch::{
 };
 pub use encode::{BatchOptions, NewRecord, encode_batch};
 pub use names::{group_id, str_bytes, topic_name};
+pub use recompress::{TargetCodec, recompress};
 pub use records::{Record, RecordStamp, first_record_at_or_after, for_each_record, record_stamps};
 pub use versions::VersionTable;
 
