@@ -9,7 +9,8 @@ mod model;
 pub use authorizer::Authorizer;
 pub use index::Acls;
 pub use model::{
-    AclBinding, AclFilter, CLUSTER_NAME, Operation, PatternType, Permission, ResourceType, WILDCARD,
+    AclBinding, AclFilter, CLUSTER_NAME, Operation, PatternType, Permission, ResourceType,
+    WILDCARD, operations_bitfield,
 };
 
 #[cfg(test)]

@@ -102,6 +102,47 @@ coded! {
     }
 }
 
+impl ResourceType {
+    /// The operations an ACL on this type can grant, as Kafka's AclEntry
+    /// lists them: what "authorized operations" answers report (all of them
+    /// without an authorizer). Empty for the filter-only `Any`.
+    pub fn operations(self) -> &'static [Operation] {
+        use Operation::*;
+        match self {
+            ResourceType::Topic => &[
+                Read,
+                Write,
+                Create,
+                Describe,
+                Delete,
+                Alter,
+                DescribeConfigs,
+                AlterConfigs,
+            ],
+            ResourceType::Group => &[Read, Describe, Delete, DescribeConfigs, AlterConfigs],
+            ResourceType::Cluster => &[
+                Create,
+                ClusterAction,
+                DescribeConfigs,
+                AlterConfigs,
+                IdempotentWrite,
+                Alter,
+                Describe,
+            ],
+            ResourceType::TransactionalId => &[Describe, Write],
+            ResourceType::DelegationToken => &[Describe],
+            ResourceType::User => &[CreateTokens, DescribeTokens],
+            ResourceType::Any => &[],
+        }
+    }
+}
+
+/// Operations as the 32-bit field of "authorized operations" answers: bit
+/// `code` set for each.
+pub fn operations_bitfield(ops: impl IntoIterator<Item = Operation>) -> i32 {
+    ops.into_iter().fold(0, |bits, op| bits | (1 << op.code()))
+}
+
 /// The one name a cluster resource has.
 pub const CLUSTER_NAME: &str = "kafka-cluster";
 
