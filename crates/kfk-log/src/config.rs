@@ -94,6 +94,9 @@ pub struct LogConfig {
     pub min_compaction_lag_ms: i64,
     /// `max.compaction.lag.ms`: a record this old is compacted whatever the ratio.
     pub max_compaction_lag_ms: i64,
+    /// `compression.type` other than `producer`: the codec a leader stores
+    /// batches in, recompressing those that arrive in another.
+    pub compression: Option<kfk_wire::TargetCodec>,
 }
 
 impl Default for LogConfig {
@@ -113,6 +116,7 @@ impl Default for LogConfig {
             min_cleanable_dirty_permille: DEFAULT_MIN_CLEANABLE_DIRTY_PERMILLE,
             min_compaction_lag_ms: 0,
             max_compaction_lag_ms: i64::MAX,
+            compression: None,
         }
     }
 }

@@ -11,6 +11,9 @@ use kfk_log::LogError;
 pub struct ApiError {
     pub error: ResponseError,
     pub message: Option<String>,
+    /// Produce v8+: which records of the batch were refused and why (their
+    /// index in the batch), so a client can say which of its sends failed.
+    pub record_errors: Vec<(i32, String)>,
 }
 
 impl ApiError {
@@ -18,8 +21,15 @@ impl ApiError {
         ApiError {
             error,
             message: Some(message.into()),
+            record_errors: Vec::new(),
         }
     }
+
+    pub fn with_record_errors(mut self, record_errors: Vec<(i32, String)>) -> Self {
+        self.record_errors = record_errors;
+        self
+    }
+
     pub fn code(&self) -> i16 {
         self.error.code()
     }
@@ -30,6 +40,7 @@ impl From<ResponseError> for ApiError {
         ApiError {
             error,
             message: None,
+            record_errors: Vec::new(),
         }
     }
 }

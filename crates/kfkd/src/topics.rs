@@ -10,6 +10,7 @@ use tracing::info;
 use uuid::Uuid;
 
 use crate::broker::Broker;
+use crate::config::ops::ConfigOp;
 use crate::config::topic as topic_config;
 use crate::error::ApiError;
 use crate::metadata::{MetadataImage, PartitionMeta, TopicMeta};
@@ -326,36 +327,46 @@ impl Broker {
     pub async fn alter_topic_configs(
         &self,
         name: &str,
-        changes: &[(String, Option<String>)],
+        changes: &[(String, ConfigOp)],
         replace_all: bool,
         validate_only: bool,
     ) -> Result<(), ApiError> {
-        for (k, v) in changes {
-            if let Some(v) = v {
-                topic_config::validate(k, v)
-                    .map_err(|m| ApiError::new(ResponseError::InvalidConfig, m))?;
-            } else if !topic_config::names().contains(&k.as_str()) {
-                return Err(ApiError::new(
-                    ResponseError::InvalidConfig,
-                    format!("unknown topic config {k}"),
-                ));
+        let invalid = |m: String| ApiError::new(ResponseError::InvalidConfig, m);
+        for (k, op) in changes {
+            if !topic_config::names().contains(&k.as_str()) {
+                return Err(invalid(format!("unknown topic config {k}")));
+            }
+            if let Some(v) = op.set_value() {
+                topic_config::validate(k, v).map_err(invalid)?;
+            } else if !topic_config::is_list(k)
+                && let Some(refusal) = op.refuse_list_op(k)
+            {
+                return Err(refusal);
             }
         }
         let _serial = self.changes.lock().await;
         let mut configs = self
             .with_image(|i| i.topics.get(name).map(|t| t.configs.clone()))
             .ok_or_else(|| unknown_topic(name))?;
-        if validate_only {
-            return Ok(());
-        }
         if replace_all {
             configs.clear();
         }
-        for (k, v) in changes {
-            match v {
-                Some(v) => configs.insert(k.clone(), v.clone()),
+        for (k, op) in changes {
+            let current = configs
+                .get(k)
+                .cloned()
+                .or_else(|| topic_config::broker_default(&self.settings, k))
+                .unwrap_or_default();
+            match op.apply(&current) {
+                Some(v) => {
+                    topic_config::validate(k, &v).map_err(invalid)?;
+                    configs.insert(k.clone(), v)
+                }
                 None => configs.remove(k),
             };
+        }
+        if validate_only {
+            return Ok(());
         }
         match self
             .propose(MetadataCommand::SetTopicConfigs {

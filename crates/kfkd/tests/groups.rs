@@ -18,7 +18,7 @@ use kafka_protocol::messages::offset_fetch_request::{
 };
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use support::TestBroker;
+use support::{TestBroker, create_topic};
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())
@@ -94,6 +94,20 @@ async fn a_member_joins_syncs_commits_and_the_group_is_managed_like_kafkas() {
     let synced: SyncGroupResponse = c.request(ApiKey::SyncGroup, 3, &sync).await;
     assert_eq!(synced.error_code, 0);
     assert_eq!(synced.assignment, Bytes::from_static(b"assigned"));
+
+    // A partition that does not exist is refused, before anything else.
+    let missing: OffsetCommitResponse = c
+        .request(
+            ApiKey::OffsetCommit,
+            7,
+            &commit_req("g1", generation, &member, 5),
+        )
+        .await;
+    assert_eq!(
+        missing.topics[0].partitions[0].error_code,
+        code(ResponseError::UnknownTopicOrPartition)
+    );
+    create_topic(&mut c, "t", 1).await;
 
     // Commits need the current generation.
     let stale: OffsetCommitResponse = c

@@ -77,6 +77,39 @@ impl Broker {
         })
     }
 
+    /// What `client` may do to `rtype` `name`, as the bit field of the
+    /// "authorized operations" answers (Kafka's AuthHelper: every operation
+    /// of the type without an authorizer).
+    pub(crate) fn authorized_operations(
+        &self,
+        client: &ClientInfo,
+        rtype: ResourceType,
+        name: &str,
+    ) -> i32 {
+        kfk_acl::operations_bitfield(
+            rtype
+                .operations()
+                .iter()
+                .copied()
+                .filter(|op| self.allowed_quietly(client, *op, rtype, name)),
+        )
+    }
+
+    /// The cluster's authorized operations for Metadata and DescribeCluster:
+    /// 0 unless the client may describe the cluster, as Kafka answers.
+    pub(crate) fn cluster_authorized_operations(&self, client: &ClientInfo) -> i32 {
+        if self.allowed_quietly(
+            client,
+            Operation::Describe,
+            ResourceType::Cluster,
+            CLUSTER_NAME,
+        ) {
+            self.authorized_operations(client, ResourceType::Cluster, CLUSTER_NAME)
+        } else {
+            0
+        }
+    }
+
     /// May `client` do `op` to topic `name`?
     pub(crate) fn allowed_topic(&self, client: &ClientInfo, op: Operation, name: &str) -> bool {
         self.allowed(client, op, ResourceType::Topic, name)
@@ -98,6 +131,9 @@ pub(super) fn split_off<T>(items: &mut Vec<T>, mut keep: impl FnMut(&T) -> bool)
     *items = kept;
     refused
 }
+
+/// The schema's "authorized operations were not asked for".
+pub(super) const OPERATIONS_NOT_ASKED: i32 = i32::MIN;
 
 pub(super) const TOPIC_DENIED: ResponseError = ResponseError::TopicAuthorizationFailed;
 pub(super) const GROUP_DENIED: ResponseError = ResponseError::GroupAuthorizationFailed;

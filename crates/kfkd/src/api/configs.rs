@@ -1,5 +1,5 @@
-//! DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics and the
-//! broker. Broker settings come from flags and the config file and are
+//! DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics,
+//! consumer groups and the broker. Broker settings come from flags and the config file and are
 //! described read-only; changing them is refused with a message saying where
 //! they are set.
 
@@ -18,16 +18,22 @@ use kafka_protocol::protocol::StrBytes;
 use super::str_bytes;
 use crate::broker::Broker;
 use crate::config::dynamic as broker_config;
+use crate::config::group as group_config;
+use crate::config::ops::ConfigOp;
 use crate::config::topic::{self as topic_config, ConfigSource};
 use crate::error::ApiError;
 
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;
+/// Kafka's ConfigResource.Type GROUP (not the ACL resource type 3).
+const GROUP: i8 = 32;
 
 /// Kafka's `ConfigType` for DescribeConfigs v3+.
 const TYPE_BOOLEAN: i8 = 1;
 const TYPE_STRING: i8 = 2;
+const TYPE_INT: i8 = 3;
 const TYPE_LONG: i8 = 5;
+const TYPE_LIST: i8 = 7;
 
 fn config_type(value: &str) -> i8 {
     if value == "true" || value == "false" {
@@ -94,7 +100,14 @@ pub fn describe(broker: &Broker, req: DescribeConfigsRequest) -> DescribeConfigs
                             topic_config::describe(&broker.settings, &overrides)
                                 .into_iter()
                                 .filter(|(k, _, _)| wanted(&r.configuration_keys, k))
-                                .map(|(k, v, src)| entry(&k, &v, src, false))
+                                .map(|(k, v, src)| {
+                                    let e = entry(&k, &v, src, false);
+                                    if topic_config::is_list(&k) {
+                                        e.with_config_type(TYPE_LIST)
+                                    } else {
+                                        e
+                                    }
+                                })
                                 .collect(),
                         ),
                         None => result
@@ -104,6 +117,16 @@ pub fn describe(broker: &Broker, req: DescribeConfigsRequest) -> DescribeConfigs
                             )))),
                     }
                 }
+                GROUP if name.is_empty() => result
+                    .with_error_code(ResponseError::InvalidRequest.code())
+                    .with_error_message(Some(str_bytes("Group name must not be empty"))),
+                GROUP => result.with_configs(
+                    group_config::describe(&broker.settings, &broker.group_configs(&name))
+                        .into_iter()
+                        .filter(|(k, _, _)| wanted(&r.configuration_keys, k))
+                        .map(|(k, v, src)| entry(&k, &v, src, false).with_config_type(TYPE_INT))
+                        .collect(),
+                ),
                 BROKER if is_this_broker(broker, &name) => {
                     let mut configs: Vec<_> = broker
                         .settings
@@ -178,7 +201,7 @@ async fn alter_resource(
     broker: &Broker,
     resource_type: i8,
     name: &str,
-    changes: &[(String, Option<String>)],
+    changes: &[(String, ConfigOp)],
     replace_all: bool,
     validate_only: bool,
 ) -> Result<(), ApiError> {
@@ -186,6 +209,11 @@ async fn alter_resource(
         TOPIC => {
             broker
                 .alter_topic_configs(name, changes, replace_all, validate_only)
+                .await
+        }
+        GROUP => {
+            broker
+                .alter_group_configs(name, changes, replace_all, validate_only)
                 .await
         }
         BROKER => {
@@ -202,7 +230,7 @@ async fn alter_resource(
                         ),
                     ));
                 }
-                let target = target.as_deref().unwrap_or_default();
+                let target = target.set_value().unwrap_or_default();
                 return super::cleaner_view::compact(broker, target, validate_only).await;
             }
             broker
@@ -227,10 +255,15 @@ fn error_fields(res: Result<(), ApiError>) -> (i16, Option<StrBytes>) {
 pub async fn alter(broker: &Broker, req: AlterConfigsRequest) -> AlterConfigsResponse {
     let mut responses = Vec::with_capacity(req.resources.len());
     for r in req.resources {
-        let changes: Vec<(String, Option<String>)> = r
+        let changes: Vec<(String, ConfigOp)> = r
             .configs
             .iter()
-            .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
+            .map(|c| {
+                (
+                    c.name.to_string(),
+                    ConfigOp::from_value(c.value.as_ref().map(|v| v.to_string())),
+                )
+            })
             .collect();
         let res = alter_resource(
             broker,
@@ -253,31 +286,18 @@ pub async fn alter(broker: &Broker, req: AlterConfigsRequest) -> AlterConfigsRes
     AlterConfigsResponse::default().with_responses(responses)
 }
 
-const OP_SET: i8 = 0;
-const OP_DELETE: i8 = 1;
-
 pub async fn incremental_alter(
     broker: &Broker,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
     let mut responses = Vec::with_capacity(req.resources.len());
     for r in req.resources {
-        let changes: Result<Vec<(String, Option<String>)>, ApiError> = r
+        let changes: Result<Vec<(String, ConfigOp)>, ApiError> = r
             .configs
             .iter()
-            .map(|c| match c.config_operation {
-                OP_SET => Ok((
-                    c.name.to_string(),
-                    Some(c.value.as_ref().map(|v| v.to_string()).unwrap_or_default()),
-                )),
-                OP_DELETE => Ok((c.name.to_string(), None)),
-                _ => Err(ApiError::new(
-                    ResponseError::InvalidConfig,
-                    format!(
-                        "{} is not a list config; APPEND and SUBTRACT do not apply",
-                        c.name
-                    ),
-                )),
+            .map(|c| {
+                ConfigOp::from_code(c.config_operation, c.value.as_deref())
+                    .map(|op| (c.name.to_string(), op))
             })
             .collect();
         let res = match changes {

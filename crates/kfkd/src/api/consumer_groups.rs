@@ -16,10 +16,6 @@ use crate::broker::Broker;
 use crate::group::ClientInfo;
 use kfk_group::consumer::{Assignment, Heartbeat};
 
-/// Operations a group allows (READ, DELETE, DESCRIBE as bits), reported
-/// when asked: without an authorizer every one is allowed.
-const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
-
 pub async fn heartbeat(
     broker: &Broker,
     client: &ClientInfo,
@@ -80,15 +76,16 @@ pub async fn heartbeat(
 
 pub async fn describe(
     broker: &Broker,
+    client: &super::ClientInfo,
     req: ConsumerGroupDescribeRequest,
 ) -> ConsumerGroupDescribeResponse {
-    let ops = if req.include_authorized_operations {
-        GROUP_OPERATIONS
-    } else {
-        i32::MIN
-    };
     let mut groups = Vec::with_capacity(req.group_ids.len());
     for id in req.group_ids {
+        let ops = if req.include_authorized_operations {
+            broker.authorized_operations(client, kfk_acl::ResourceType::Group, &id.0)
+        } else {
+            super::authz::OPERATIONS_NOT_ASKED
+        };
         let out = DescribedGroup::default()
             .with_group_id(id.clone())
             .with_authorized_operations(ops);

@@ -9,9 +9,15 @@ use crate::broker::Broker;
 pub fn handle(
     broker: &Broker,
     client: &super::ClientInfo,
-    _req: DescribeClusterRequest,
+    req: DescribeClusterRequest,
 ) -> DescribeClusterResponse {
+    let ops = if req.include_cluster_authorized_operations {
+        broker.cluster_authorized_operations(client)
+    } else {
+        super::authz::OPERATIONS_NOT_ASKED
+    };
     DescribeClusterResponse::default()
+        .with_cluster_authorized_operations(ops)
         .with_cluster_id(str_bytes(broker.cluster_id.clone()))
         .with_controller_id(BrokerId(broker.controller_for_clients()))
         .with_brokers(

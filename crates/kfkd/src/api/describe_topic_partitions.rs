@@ -20,9 +20,6 @@ use crate::metadata::TopicMeta;
 /// Kafka's `max.request.partition.size.limit` default.
 const PARTITION_LIMIT: usize = 2000;
 
-/// Kafka's "authorized operations were not asked for".
-const OPERATIONS_NOT_ASKED: i32 = i32::MIN;
-
 fn partitions(
     topic: &TopicMeta,
     from: usize,
@@ -50,10 +47,24 @@ fn partitions(
         .collect()
 }
 
+/// Every topic answered (found or not) carries what the client may do to
+/// it; the request has no flag for it, Kafka always answers it.
 pub fn handle(
     broker: &Broker,
+    client: &super::ClientInfo,
     req: DescribeTopicPartitionsRequest,
 ) -> DescribeTopicPartitionsResponse {
+    let mut resp = page(broker, req);
+    for t in &mut resp.topics {
+        if let Some(name) = &t.name {
+            t.topic_authorized_operations =
+                broker.authorized_operations(client, kfk_acl::ResourceType::Topic, name);
+        }
+    }
+    resp
+}
+
+fn page(broker: &Broker, req: DescribeTopicPartitionsRequest) -> DescribeTopicPartitionsResponse {
     let limit = usize::try_from(req.response_partition_limit)
         .ok()
         .filter(|l| *l > 0)
@@ -88,7 +99,7 @@ pub fn handle(
                         .with_error_code(ResponseError::UnknownTopicOrPartition.code())
                         .with_name(Some(topic_name(&name)))
                         .with_topic_id(Uuid::nil())
-                        .with_topic_authorized_operations(OPERATIONS_NOT_ASKED),
+                        .with_topic_authorized_operations(super::authz::OPERATIONS_NOT_ASKED),
                 );
                 continue;
             };
@@ -116,7 +127,7 @@ pub fn handle(
                     .with_topic_id(topic.id)
                     .with_is_internal(crate::topics::INTERNAL_TOPICS.contains(&name.as_str()))
                     .with_partitions(page)
-                    .with_topic_authorized_operations(OPERATIONS_NOT_ASKED),
+                    .with_topic_authorized_operations(super::authz::OPERATIONS_NOT_ASKED),
             );
             if next_cursor.is_some() {
                 break;

@@ -228,12 +228,32 @@ pub async fn leave_group(
     }
 }
 
+/// Whether `topic` has partition `partition` in the metadata image.
+pub(super) fn partition_exists(broker: &Broker, topic: &str, partition: i32) -> bool {
+    broker.with_image(|i| {
+        i.topics
+            .get(topic)
+            .is_some_and(|t| usize::try_from(partition).is_ok_and(|p| p < t.partitions.len()))
+    })
+}
+
 pub async fn offset_commit(
     broker: &Broker,
     req: OffsetCommitRequest,
     version: i16,
 ) -> OffsetCommitResponse {
     let now = kfk_log::now_ms();
+    // Kafka answers offsets of partitions that do not exist with
+    // UNKNOWN_TOPIC_OR_PARTITION and stores the rest.
+    let exists: Vec<bool> = req
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(|p| partition_exists(broker, &t.name.0, p.partition_index))
+        })
+        .collect();
     let offsets: Vec<(String, i32, OffsetValue)> = req
         .topics
         .iter()
@@ -251,6 +271,8 @@ pub async fn offset_commit(
                 )
             })
         })
+        .zip(&exists)
+        .filter_map(|(o, known)| known.then_some(o))
         .collect();
     let results = broker
         .groups
@@ -264,14 +286,21 @@ pub async fn offset_commit(
             offsets,
         )
         .await;
-    let mut codes = match results {
+    let mut stored = match results {
         Ok(r) => r
             .into_iter()
             .map(|r| r.err().map_or(0, |e| e.code()))
             .collect::<Vec<_>>(),
-        Err(e) => vec![e.code(); req.topics.iter().map(|t| t.partitions.len()).sum()],
+        Err(e) => vec![e.code(); exists.len()],
     }
     .into_iter();
+    let mut codes = exists.into_iter().map(|known| {
+        if known {
+            stored.next().unwrap_or(0)
+        } else {
+            ResponseError::UnknownTopicOrPartition.code()
+        }
+    });
     OffsetCommitResponse::default().with_topics(
         req.topics
             .into_iter()
@@ -461,16 +490,25 @@ pub fn list_groups(broker: &Broker, req: ListGroupsRequest) -> ListGroupsRespons
 
 pub async fn describe_groups(
     broker: &Broker,
+    client: &super::ClientInfo,
     req: DescribeGroupsRequest,
+    version: i16,
 ) -> DescribeGroupsResponse {
+    let with_ops = version >= 3 && req.include_authorized_operations;
     let mut groups = Vec::with_capacity(req.groups.len());
     for g in req.groups {
+        let ops = if with_ops {
+            broker.authorized_operations(client, kfk_acl::ResourceType::Group, &g.0)
+        } else {
+            super::authz::OPERATIONS_NOT_ASKED
+        };
         let out = DescribedGroup::default().with_group_id(g.clone());
         groups.push(match broker.groups.describe(broker, &g.0).await {
             Err(e) => out
                 .with_error_code(e.code())
                 .with_group_state(str_bytes("")),
             Ok(d) => out
+                .with_authorized_operations(ops)
                 .with_group_state(str_bytes(d.state))
                 .with_protocol_type(str_bytes(d.protocol_type))
                 .with_protocol_data(str_bytes(d.protocol))

@@ -169,7 +169,26 @@ pub async fn handle(
         }
         out
     };
+    let mut topics: Vec<MetadataResponseTopic> = topics;
+    let mut cluster_ops = super::authz::OPERATIONS_NOT_ASKED;
+    if version >= 8 {
+        if req.include_cluster_authorized_operations && version <= 10 {
+            cluster_ops = broker.cluster_authorized_operations(client);
+        }
+        if req.include_topic_authorized_operations {
+            for t in &mut topics {
+                if t.error_code == ResponseError::TopicAuthorizationFailed.code() {
+                    continue;
+                }
+                if let Some(name) = &t.name {
+                    t.topic_authorized_operations =
+                        broker.authorized_operations(client, kfk_acl::ResourceType::Topic, name);
+                }
+            }
+        }
+    }
     MetadataResponse::default()
+        .with_cluster_authorized_operations(cluster_ops)
         .with_brokers(brokers)
         .with_cluster_id(Some(str_bytes(broker.cluster_id.clone())))
         .with_controller_id(BrokerId(broker.controller_for_clients()))

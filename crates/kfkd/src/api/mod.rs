@@ -375,7 +375,7 @@ async fn serve(
         ),
         RequestKind::DescribeTopicPartitions(mut r) => {
             let answer_denied = guards::describe_topic_partitions(broker, client, &mut r);
-            let mut resp = describe_topic_partitions::handle(broker, r);
+            let mut resp = describe_topic_partitions::handle(broker, client, r);
             answer_denied(&mut resp);
             reply!(resp)
         }
@@ -434,7 +434,7 @@ async fn serve(
         }
         RequestKind::DescribeGroups(mut r) => {
             let answer_denied = guards::describe_groups(broker, client, &mut r);
-            let mut resp = groups::describe_groups(broker, r).await;
+            let mut resp = groups::describe_groups(broker, client, r, version).await;
             answer_denied(&mut resp);
             reply!(resp)
         }
@@ -459,7 +459,7 @@ async fn serve(
         }
         RequestKind::ConsumerGroupDescribe(mut r) => {
             let answer_denied = guards::consumer_group_describe(broker, client, &mut r);
-            let mut resp = consumer_groups::describe(broker, r).await;
+            let mut resp = consumer_groups::describe(broker, client, r).await;
             answer_denied(&mut resp);
             reply!(resp)
         }

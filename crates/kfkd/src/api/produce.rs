@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::ResponseError;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kfk_log::TopicPartition;
@@ -155,6 +157,18 @@ pub async fn handle(broker: &Arc<Broker>, req: ProduceRequest) -> Option<Produce
                     PartitionProduceResponse::default()
                         .with_index(tp.partition)
                         .with_error_code(e.code())
+                        .with_record_errors(
+                            e.record_errors
+                                .into_iter()
+                                .map(|(i, m)| {
+                                    BatchIndexAndErrorMessage::default()
+                                        .with_batch_index(i)
+                                        .with_batch_index_error_message(Some(
+                                            StrBytes::from_string(m),
+                                        ))
+                                })
+                                .collect(),
+                        )
                         .with_error_message(e.message.map(StrBytes::from_string))
                         .with_base_offset(-1)
                 }

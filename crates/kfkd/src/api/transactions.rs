@@ -329,6 +329,8 @@ pub async fn txn_offset_commit(
     let now = kfk_log::now_ms();
     let mut offsets = Vec::new();
     let mut denied = std::collections::HashSet::new();
+    // Kafka answers partitions that do not exist without storing them.
+    let mut unknown = std::collections::HashSet::new();
     for t in &req.topics {
         let name = t.name.0.to_string();
         if !broker.allowed_topic(client, Operation::Read, &name) {
@@ -336,6 +338,10 @@ pub async fn txn_offset_commit(
             continue;
         }
         for p in &t.partitions {
+            if !super::groups::partition_exists(broker, &name, p.partition_index) {
+                unknown.insert((name.clone(), p.partition_index));
+                continue;
+            }
             offsets.push((
                 name.clone(),
                 p.partition_index,
@@ -389,6 +395,8 @@ pub async fn txn_offset_commit(
                         .map(|p| {
                             let code = if refused {
                                 ResponseError::TopicAuthorizationFailed.code()
+                            } else if unknown.contains(&(t.name.0.to_string(), p.partition_index)) {
+                                ResponseError::UnknownTopicOrPartition.code()
                             } else {
                                 codes.next().unwrap_or(0)
                             };

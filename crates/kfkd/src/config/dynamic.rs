@@ -9,6 +9,7 @@ use kafka_protocol::ResponseError;
 use tracing::info;
 
 use crate::broker::Broker;
+use crate::config::ops::ConfigOp;
 use crate::error::ApiError;
 use crate::quorum::MetadataCommand;
 
@@ -60,7 +61,7 @@ impl Broker {
     pub async fn alter_broker_configs(
         &self,
         name: &str,
-        changes: &[(String, Option<String>)],
+        changes: &[(String, ConfigOp)],
         replace_all: bool,
         validate_only: bool,
     ) -> Result<(), ApiError> {
@@ -80,11 +81,16 @@ impl Broker {
                 format!("broker {id} is not registered"),
             ));
         }
-        for (k, v) in changes {
-            match v {
-                Some(v) => validate(k, v)?,
-                None if !DYNAMIC.contains(&k.as_str()) => validate(k, "0")?,
-                None => {}
+        for (k, op) in changes {
+            match op {
+                ConfigOp::Set(v) => validate(k, v)?,
+                _ if !DYNAMIC.contains(&k.as_str()) => validate(k, "0")?,
+                // None of the dynamic ones is a list.
+                _ => {
+                    if let Some(refusal) = op.refuse_list_op(k) {
+                        return Err(refusal);
+                    }
+                }
             }
         }
         if validate_only {
@@ -96,10 +102,10 @@ impl Broker {
         } else {
             self.with_image(|i| i.broker_configs.get(&id).cloned().unwrap_or_default())
         };
-        for (k, v) in changes {
-            match v {
-                Some(v) => configs.insert(k.clone(), v.trim().to_string()),
-                None => configs.remove(k),
+        for (k, op) in changes {
+            match op {
+                ConfigOp::Set(v) => configs.insert(k.clone(), v.trim().to_string()),
+                _ => configs.remove(k),
             };
         }
         self.propose(MetadataCommand::SetBrokerConfigs {

@@ -8,7 +8,9 @@
 
 mod authorizer;
 pub mod dynamic;
+pub mod group;
 mod listeners;
+pub mod ops;
 pub mod properties;
 mod tls;
 pub mod topic;
@@ -224,6 +226,14 @@ settings! {
     group_consumer_session_timeout_ms: u64 = 45_000, "group.consumer.session.timeout.ms", "KFKD_GROUP_CONSUMER_SESSION_TIMEOUT_MS";
     /// How often consumer-protocol members are asked to heartbeat [group.consumer.heartbeat.interval.ms].
     group_consumer_heartbeat_interval_ms: u64 = 5_000, "group.consumer.heartbeat.interval.ms", "KFKD_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS";
+    /// Smallest `consumer.session.timeout.ms` a group config may set [group.consumer.min.session.timeout.ms].
+    group_consumer_min_session_timeout_ms: u64 = 45_000, "group.consumer.min.session.timeout.ms", "KFKD_GROUP_CONSUMER_MIN_SESSION_TIMEOUT_MS";
+    /// Largest `consumer.session.timeout.ms` a group config may set [group.consumer.max.session.timeout.ms].
+    group_consumer_max_session_timeout_ms: u64 = 60_000, "group.consumer.max.session.timeout.ms", "KFKD_GROUP_CONSUMER_MAX_SESSION_TIMEOUT_MS";
+    /// Smallest `consumer.heartbeat.interval.ms` a group config may set [group.consumer.min.heartbeat.interval.ms].
+    group_consumer_min_heartbeat_interval_ms: u64 = 5_000, "group.consumer.min.heartbeat.interval.ms", "KFKD_GROUP_CONSUMER_MIN_HEARTBEAT_INTERVAL_MS";
+    /// Largest `consumer.heartbeat.interval.ms` a group config may set [group.consumer.max.heartbeat.interval.ms].
+    group_consumer_max_heartbeat_interval_ms: u64 = 15_000, "group.consumer.max.heartbeat.interval.ms", "KFKD_GROUP_CONSUMER_MAX_HEARTBEAT_INTERVAL_MS";
     /// Most members of one consumer-protocol group [group.consumer.max.size].
     group_consumer_max_size: u64 = i32::MAX as u64, "group.consumer.max.size", "KFKD_GROUP_CONSUMER_MAX_SIZE";
     /// Rack of this broker, reported in metadata [broker.rack].
@@ -272,6 +282,14 @@ settings! {
     log_flush_interval_messages: u64 = u64::MAX, "log.flush.interval.messages", "KFKD_LOG_FLUSH_INTERVAL_MESSAGES";
     /// fsync when unflushed data is this old; the default leaves it to the OS [log.flush.interval.ms].
     log_flush_interval_ms: i64 = i64::MAX, "log.flush.interval.ms", "KFKD_LOG_FLUSH_INTERVAL_MS";
+    /// Codec topics store batches in: producer (as sent), uncompressed, gzip, snappy, lz4 or zstd [compression.type].
+    compression_type: String = "producer".to_string(), "compression.type", "KFKD_COMPRESSION_TYPE";
+    /// gzip level when the broker compresses, 1 to 9 or -1 for the codec's default [compression.gzip.level].
+    compression_gzip_level: i64 = -1, "compression.gzip.level", "KFKD_COMPRESSION_GZIP_LEVEL";
+    /// lz4 level when the broker compresses, 1 to 17 [compression.lz4.level].
+    compression_lz4_level: i64 = 9, "compression.lz4.level", "KFKD_COMPRESSION_LZ4_LEVEL";
+    /// zstd level when the broker compresses, -131072 to 22 [compression.zstd.level].
+    compression_zstd_level: i64 = 3, "compression.zstd.level", "KFKD_COMPRESSION_ZSTD_LEVEL";
     /// CreateTime or LogAppendTime [log.message.timestamp.type].
     log_message_timestamp_type: String = "CreateTime".to_string(), "log.message.timestamp.type", "KFKD_LOG_MESSAGE_TIMESTAMP_TYPE";
     /// Largest record batch accepted [message.max.bytes].
@@ -525,6 +543,25 @@ impl Settings {
         if self.log_cleaner_max_compaction_lag_ms < 1 {
             return invalid("log.cleaner.max.compaction.lag.ms", "must be >= 1");
         }
+        for (key, value) in [
+            ("compression.type", self.compression_type.clone()),
+            (
+                "compression.gzip.level",
+                self.compression_gzip_level.to_string(),
+            ),
+            (
+                "compression.lz4.level",
+                self.compression_lz4_level.to_string(),
+            ),
+            (
+                "compression.zstd.level",
+                self.compression_zstd_level.to_string(),
+            ),
+        ] {
+            if let Err(why) = topic::validate(key, &value) {
+                return invalid(key, &why);
+            }
+        }
         if parse_timestamp_type(&self.log_message_timestamp_type).is_none() {
             return invalid(
                 "log.message.timestamp.type",
@@ -553,6 +590,34 @@ impl Settings {
         }
         if self.max_connections < 1 {
             return invalid("max.connections", "must be >= 1");
+        }
+        if !(self.group_consumer_min_session_timeout_ms
+            ..=self.group_consumer_max_session_timeout_ms)
+            .contains(&self.group_consumer_session_timeout_ms)
+        {
+            return invalid(
+                "group.consumer.session.timeout.ms",
+                &format!(
+                    "{} is outside group.consumer.min.session.timeout.ms..group.consumer.max.session.timeout.ms ({}..{}); lower the minimum too",
+                    self.group_consumer_session_timeout_ms,
+                    self.group_consumer_min_session_timeout_ms,
+                    self.group_consumer_max_session_timeout_ms
+                ),
+            );
+        }
+        if !(self.group_consumer_min_heartbeat_interval_ms
+            ..=self.group_consumer_max_heartbeat_interval_ms)
+            .contains(&self.group_consumer_heartbeat_interval_ms)
+        {
+            return invalid(
+                "group.consumer.heartbeat.interval.ms",
+                &format!(
+                    "{} is outside group.consumer.min.heartbeat.interval.ms..group.consumer.max.heartbeat.interval.ms ({}..{}); lower the minimum too",
+                    self.group_consumer_heartbeat_interval_ms,
+                    self.group_consumer_min_heartbeat_interval_ms,
+                    self.group_consumer_max_heartbeat_interval_ms
+                ),
+            );
         }
         let roles = self.roles()?;
         if roles != Roles::Controller {
@@ -788,6 +853,14 @@ impl Settings {
                 as u32,
             min_compaction_lag_ms: self.log_cleaner_min_compaction_lag_ms,
             max_compaction_lag_ms: self.log_cleaner_max_compaction_lag_ms,
+            compression: topic::target_codec(
+                &self.compression_type,
+                topic::CodecLevels {
+                    gzip: self.compression_gzip_level,
+                    lz4: self.compression_lz4_level,
+                    zstd: self.compression_zstd_level,
+                },
+            ),
         }
     }
 }
@@ -852,6 +925,20 @@ mod tests {
         s.log_message_timestamp_type = "Now".into();
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("log.message.timestamp.type"), "{err}");
+    }
+
+    #[test]
+    fn a_group_heartbeat_below_the_minimum_says_both_values() {
+        let mut s = Settings::resolve(&SettingArgs::default(), &FileSettings::default());
+        s.group_consumer_heartbeat_interval_ms = 500;
+        let err = s.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("group.consumer.heartbeat.interval.ms: 500 is outside")
+                && err.contains("(5000..15000)"),
+            "{err}"
+        );
+        s.group_consumer_min_heartbeat_interval_ms = 500;
+        s.validate().unwrap();
     }
 }
 

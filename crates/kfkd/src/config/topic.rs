@@ -1,9 +1,8 @@
 //! Topic-level configs: the names Kafka uses, their broker-level defaults, how
 //! values are validated, and how they turn into a [`LogConfig`].
 //!
-//! Only settings the broker actually honours are accepted. A value kfk cannot
-//! honour (a `compression.type` that would require recompressing) is refused
-//! with INVALID_CONFIG rather than stored and ignored.
+//! Only settings the broker actually honours are accepted: a value kfk could
+//! not honour is refused with INVALID_CONFIG rather than stored and ignored.
 
 use std::collections::BTreeMap;
 
@@ -19,12 +18,17 @@ pub enum ConfigSource {
     DynamicDefaultBroker = 3,
     StaticBroker = 4,
     Default = 5,
+    /// A group config set on the group (Kafka's GROUP_CONFIG).
+    DynamicGroup = 8,
 }
 
 /// Every topic config kfk knows, with the broker setting it defaults to.
 const TOPIC_CONFIGS: &[&str] = &[
     "cleanup.policy",
+    "compression.gzip.level",
+    "compression.lz4.level",
     "compression.type",
+    "compression.zstd.level",
     "delete.retention.ms",
     "flush.messages",
     "flush.ms",
@@ -44,6 +48,17 @@ const TOPIC_CONFIGS: &[&str] = &[
     "unclean.leader.election.enable",
 ];
 
+/// The topic configs Kafka types as LIST: IncrementalAlterConfigs may
+/// APPEND to and SUBTRACT from them.
+pub fn is_list(name: &str) -> bool {
+    matches!(
+        name,
+        "cleanup.policy"
+            | "follower.replication.throttled.replicas"
+            | "leader.replication.throttled.replicas"
+    )
+}
+
 /// Names of all topic configs, sorted.
 pub fn names() -> &'static [&'static str] {
     TOPIC_CONFIGS
@@ -53,7 +68,10 @@ pub fn names() -> &'static [&'static str] {
 pub fn broker_default(settings: &Settings, name: &str) -> Option<String> {
     Some(match name {
         "cleanup.policy" => settings.log_cleanup_policy.clone(),
-        "compression.type" => "producer".into(),
+        "compression.type" => settings.compression_type.clone(),
+        "compression.gzip.level" => settings.compression_gzip_level.to_string(),
+        "compression.lz4.level" => settings.compression_lz4_level.to_string(),
+        "compression.zstd.level" => settings.compression_zstd_level.to_string(),
         "delete.retention.ms" => settings.log_cleaner_delete_retention_ms.to_string(),
         "max.compaction.lag.ms" => settings.log_cleaner_max_compaction_lag_ms.to_string(),
         "min.cleanable.dirty.ratio" => settings.log_cleaner_min_cleanable_ratio.to_string(),
@@ -118,10 +136,20 @@ pub fn validate(name: &str, value: &str) -> Result<(), String> {
         },
         "compression.type" => match value {
             "producer" => Ok(()),
+            v if kfk_wire::Compression::from_topic_config(v).is_some() => Ok(()),
             other => Err(format!(
-                "compression.type={other} is not supported by kfk, which stores batches as the producer compressed them; use 'producer'"
+                "Invalid value {other} for configuration compression.type: String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer"
             )),
         },
+        // Kafka's ranges (zstd's are the library's own).
+        "compression.gzip.level" => match value.trim().parse::<i64>() {
+            Ok(-1 | 1..=9) => Ok(()),
+            _ => Err(format!(
+                "Invalid value {value} for configuration compression.gzip.level: Value must be between 1 and 9, or -1"
+            )),
+        },
+        "compression.lz4.level" => parse_range(name, value, 1, 17),
+        "compression.zstd.level" => parse_range(name, value, -131_072, 22),
         "message.timestamp.type" => parse_timestamp_type(value)
             .map(|_| ())
             .ok_or_else(|| format!("invalid value {value:?} for message.timestamp.type: expected CreateTime or LogAppendTime")),
@@ -144,6 +172,30 @@ pub fn validate(name: &str, value: &str) -> Result<(), String> {
         },
         other => Err(format!("unknown topic config {other}")),
     }
+}
+
+/// The levels the broker compresses with, per codec.
+#[derive(Debug, Clone, Copy)]
+pub struct CodecLevels {
+    pub gzip: i64,
+    pub lz4: i64,
+    pub zstd: i64,
+}
+
+/// A `compression.type` as the codec batches are stored in; `None` for
+/// `producer` (kept as sent).
+pub fn target_codec(compression_type: &str, levels: CodecLevels) -> Option<kfk_wire::TargetCodec> {
+    let compression = kfk_wire::Compression::from_topic_config(compression_type.trim())?;
+    let level = match compression {
+        kfk_wire::Compression::Gzip => levels.gzip,
+        kfk_wire::Compression::Lz4 => levels.lz4,
+        kfk_wire::Compression::Zstd => levels.zstd,
+        _ => 0,
+    };
+    Some(kfk_wire::TargetCodec {
+        compression,
+        level: i32::try_from(level).unwrap_or(0),
+    })
 }
 
 /// Which replicas a `*.replication.throttled.replicas` value throttles:
@@ -206,6 +258,11 @@ pub fn log_config(settings: &Settings, overrides: &BTreeMap<String, String>) -> 
             "max.compaction.lag.ms" => {
                 c.max_compaction_lag_ms = num().unwrap_or(c.max_compaction_lag_ms)
             }
+            // Resolved below, with the levels.
+            "compression.type"
+            | "compression.gzip.level"
+            | "compression.lz4.level"
+            | "compression.zstd.level" => {}
             "min.cleanable.dirty.ratio" => {
                 if let Ok(r) = value.trim().parse::<f64>() {
                     c.min_cleanable_dirty_permille = (r.clamp(0.0, 1.0) * 1000.0).round() as u32;
@@ -214,6 +271,22 @@ pub fn log_config(settings: &Settings, overrides: &BTreeMap<String, String>) -> 
             _ => {}
         }
     }
+    let setting = |name: &str| {
+        overrides
+            .get(name)
+            .cloned()
+            .or_else(|| broker_default(settings, name))
+            .unwrap_or_default()
+    };
+    let level = |name: &str| setting(name).trim().parse::<i64>().unwrap_or(-1);
+    c.compression = target_codec(
+        &setting("compression.type"),
+        CodecLevels {
+            gzip: level("compression.gzip.level"),
+            lz4: level("compression.lz4.level"),
+            zstd: level("compression.zstd.level"),
+        },
+    );
     c
 }
 
@@ -272,7 +345,11 @@ mod tests {
         assert!(validate("cleanup.policy", "shred").is_err());
         assert!(validate("min.cleanable.dirty.ratio", "0.1").is_ok());
         assert!(validate("min.cleanable.dirty.ratio", "1.5").is_err());
-        assert!(validate("compression.type", "gzip").is_err());
+        assert!(validate("compression.type", "gzip").is_ok());
+        assert!(validate("compression.type", "uncompressed").is_ok());
+        assert!(validate("compression.type", "brotli").is_err());
+        assert!(validate("compression.gzip.level", "10").is_err());
+        assert!(validate("compression.zstd.level", "-5").is_ok());
         assert!(validate("retention.ms", "-2").is_err());
         assert!(validate("retention.ms", "abc").is_err());
         assert!(validate("no.such.config", "1").is_err());

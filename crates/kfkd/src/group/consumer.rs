@@ -3,6 +3,7 @@
 //! written to `__consumer_offsets` before the member hears back, so a new
 //! coordinator resumes from the same epochs and assignments.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kafka_protocol::ResponseError;
@@ -11,6 +12,7 @@ use tracing::warn;
 use uuid::Uuid;
 
 use crate::broker::Broker;
+use crate::config::group as group_config;
 use crate::metadata::MetadataImage;
 use kfk_group::consumer::{Catalog, ConsumerGroup, Failure, Heartbeat, Regex, Reply, Settings};
 use kfk_group::schema::Entry;
@@ -41,13 +43,17 @@ impl Catalog for ImageCatalog<'_> {
 }
 
 impl GroupCoordinator {
-    pub(super) fn consumer_settings(broker: &Broker) -> Settings {
+    /// A group's timing: its group configs over the broker's defaults.
+    pub(super) fn consumer_settings(
+        broker: &Broker,
+        overrides: Option<&BTreeMap<String, String>>,
+    ) -> Settings {
         let s = &broker.settings;
+        let (session_timeout, heartbeat_interval) =
+            group_config::timing(s, overrides.unwrap_or(&BTreeMap::new()));
         Settings {
-            session_timeout: Duration::from_millis(s.group_consumer_session_timeout_ms.max(1)),
-            heartbeat_interval: Duration::from_millis(
-                s.group_consumer_heartbeat_interval_ms.max(1),
-            ),
+            session_timeout,
+            heartbeat_interval,
             max_size: usize::try_from(s.group_consumer_max_size).unwrap_or(usize::MAX),
         }
     }
@@ -67,7 +73,7 @@ impl GroupCoordinator {
             .route(broker, group)
             .await
             .map_err(|e| (e, String::new()))?;
-        let settings = Self::consumer_settings(broker);
+        let settings = Self::consumer_settings(broker, Some(&broker.group_configs(group)));
         let _w = self.writer(p).await;
         let (reply, entry) = broker.with_image(|image| {
             let mut inner = lock(&self.inner);
@@ -166,7 +172,8 @@ impl GroupCoordinator {
     /// Fences consumer-protocol members whose session or rebalance timeout
     /// passed, and persists their groups.
     pub(super) async fn tick_consumer_groups(&self, broker: &Broker, n: i32) {
-        let settings = Self::consumer_settings(broker);
+        // Read before the groups' lock: the image is always taken first.
+        let configs = broker.with_image(|i| i.group_configs.clone());
         let now = Instant::now();
         let changed: Vec<String> = {
             let mut inner = lock(&self.inner);
@@ -176,6 +183,7 @@ impl GroupCoordinator {
                 .filter_map(|g| {
                     let c = g.consumer.as_deref_mut()?;
                     let was_empty = c.is_empty();
+                    let settings = Self::consumer_settings(broker, configs.get(&g.id));
                     if c.tick(now, &settings).is_empty() {
                         return None;
                     }

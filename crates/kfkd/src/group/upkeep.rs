@@ -43,7 +43,10 @@ impl GroupCoordinator {
         });
         let Some(policy) = policy else { return };
         if policy.as_deref() != Some("compact") {
-            let change = [("cleanup.policy".to_string(), Some("compact".to_string()))];
+            let change = [(
+                "cleanup.policy".to_string(),
+                crate::config::ops::ConfigOp::Set("compact".to_string()),
+            )];
             if let Err(e) = broker
                 .alter_topic_configs(OFFSETS_TOPIC, &change, false, false)
                 .await
@@ -154,7 +157,7 @@ impl GroupCoordinator {
             })
             .collect();
         let now = Instant::now();
-        let settings = Self::consumer_settings(broker);
+        let configs = broker.with_image(|i| i.group_configs.clone());
         let mut groups: HashMap<String, Group> = HashMap::new();
         let count = records.len();
         for r in records {
@@ -179,7 +182,7 @@ impl GroupCoordinator {
                 }
                 Loaded::ConsumerGroup { group, value } => match value {
                     Some(mut c) => {
-                        c.restore(now, &settings);
+                        c.restore(now, &Self::consumer_settings(broker, configs.get(&group)));
                         let g = groups
                             .entry(group.clone())
                             .or_insert_with(|| Group::new(&group));

@@ -76,6 +76,11 @@ pub enum MetadataCommand {
         broker: i32,
         configs: BTreeMap<String, String>,
     },
+    /// Replaces the configs of a consumer group (none: back to defaults).
+    SetGroupConfigs {
+        group: String,
+        configs: BTreeMap<String, String>,
+    },
     /// An operator's unclean election: an offline partition is led by its
     /// first live replica, which becomes the whole ISR.
     ElectUnclean {
@@ -498,6 +503,14 @@ impl MetadataImage {
                     self.broker_configs.remove(broker);
                 } else {
                     self.broker_configs.insert(*broker, configs.clone());
+                }
+                CommandResult::Done
+            }
+            MetadataCommand::SetGroupConfigs { group, configs } => {
+                if configs.is_empty() {
+                    self.group_configs.remove(group);
+                } else {
+                    self.group_configs.insert(group.clone(), configs.clone());
                 }
                 CommandResult::Done
             }

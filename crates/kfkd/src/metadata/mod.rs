@@ -132,6 +132,9 @@ pub struct MetadataImage {
     /// holds the cluster-wide defaults.
     #[serde(default)]
     pub broker_configs: BTreeMap<i32, BTreeMap<String, String>>,
+    /// Group configs (KIP-848 timing overrides), by group id.
+    #[serde(default)]
+    pub group_configs: BTreeMap<String, BTreeMap<String, String>>,
     /// The active controller as last recorded.
     #[serde(default)]
     pub controller: Option<ControllerRecord>,

@@ -172,6 +172,15 @@ impl MetadataCommand {
                         .map_err(|e| e.message.unwrap_or_default())
                 })
             }
+            MetadataCommand::SetGroupConfigs { group, configs } => {
+                if group.is_empty() {
+                    return Err("a group config needs a group name".into());
+                }
+                configs
+                    .keys()
+                    .find(|k| !crate::config::group::NAMES.contains(&k.as_str()))
+                    .map_or(Ok(()), |k| Err(format!("unknown group config {k}")))
+            }
             MetadataCommand::UpsertScramCredential {
                 user,
                 mechanism,

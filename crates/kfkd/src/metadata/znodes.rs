@@ -219,6 +219,8 @@ impl Znodes {
             MetadataCommand::AllocateProducerIds { .. } => {
                 self.modify("/latest_producer_id_block", at);
             }
+            // ZooKeeper never held group configs: no znode to stamp.
+            MetadataCommand::SetGroupConfigs { .. } => {}
             MetadataCommand::Reassign {
                 topic, partition, ..
             } => {

@@ -131,26 +131,37 @@ pub struct Partition {
 }
 
 /// A compacted log keeps records by key: one without a key could never be
-/// cleaned, and Kafka refuses it (INVALID_RECORD).
+/// cleaned, and Kafka refuses the batch (INVALID_RECORD), naming each
+/// keyless record by its index in `record_errors` and the first three in
+/// the message, as its LogValidator does.
 fn refuse_keyless(records: &[u8], tp: &TopicPartition) -> Result<(), ApiError> {
-    let mut keyless = None;
-    let mut index = 0usize;
+    let mut keyless = Vec::new();
+    let mut index = 0i32;
     // A batch that does not parse is the log's to refuse, with its reason.
     let _ = kfk_wire::retain::for_each_key(records, |r| {
-        if r.key.is_none() && keyless.is_none() {
-            keyless = Some(index);
+        if r.key.is_none() {
+            keyless.push(index);
         }
         index += 1;
     });
-    match keyless {
-        None => Ok(()),
-        Some(i) => Err(ApiError::new(
-            ResponseError::InvalidRecord,
-            format!(
-                "Compacted topic cannot accept message without key in topic partition {tp} (record {i} has none)"
-            ),
-        )),
+    if keyless.is_empty() {
+        return Ok(());
     }
+    let why = format!("Compacted topic cannot accept message without key in topic partition {tp}");
+    let shown: Vec<String> = keyless
+        .iter()
+        .take(3)
+        .map(|i| format!("RecordError(batchIndex={i}, message='{why}')"))
+        .collect();
+    Err(ApiError::new(
+        ResponseError::InvalidRecord,
+        format!(
+            "One or more records have been rejected due to {} record errors in total, and only showing the first three errors at most: [{}]",
+            keyless.len(),
+            shown.join(", ")
+        ),
+    )
+    .with_record_errors(keyless.into_iter().map(|i| (i, why.clone())).collect()))
 }
 
 impl Partition {
@@ -321,7 +332,8 @@ impl Partition {
                 "produce requests must carry exactly one record batch per partition",
             ));
         }
-        if self.log.config().cleanup_policy.compact {
+        let config = self.log.config();
+        if config.cleanup_policy.compact {
             refuse_keyless(records, &self.tp)?;
         }
         let leader_epoch = self.check_leader(-1)?;
@@ -334,6 +346,20 @@ impl Partition {
                 ));
             }
         }
+        // The log rewrites offsets in place, so it needs its own copy: the
+        // batch in the topic's codec when it stores another (compressed
+        // outside the producer lock).
+        let recompressed = match config.compression {
+            Some(target) => kfk_wire::recompress(records, target).map_err(|e| {
+                let code = if e.is_corrupt() {
+                    ResponseError::CorruptMessage
+                } else {
+                    ResponseError::InvalidRecord
+                };
+                ApiError::new(code, e.to_string())
+            })?,
+            None => None,
+        };
         let producers = lock(&self.producers);
         if ProducerStates::is_idempotent(&header) {
             match producers.check(&header) {
@@ -362,8 +388,7 @@ impl Partition {
                 }
             }
         }
-        // The log rewrites offsets in place, so it needs its own copy.
-        let mut buf = BytesMut::from(records);
+        let mut buf = recompressed.unwrap_or_else(|| BytesMut::from(records));
         let (appended, _) = self.append_locked(producers, &mut buf, header, None, leader_epoch)?;
         Ok(appended)
     }

@@ -15,7 +15,7 @@ use kafka_protocol::messages::*;
 use kfk_acl::{Operation, ResourceType};
 
 use super::super::ClientInfo;
-use super::super::authz::{CLUSTER_DENIED, TOPIC_DENIED, split_off};
+use super::super::authz::{CLUSTER_DENIED, GROUP_DENIED, TOPIC_DENIED, split_off};
 use super::super::str_bytes;
 use crate::broker::Broker;
 
@@ -103,6 +103,7 @@ pub(in crate::api) fn create_partitions(
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;
 const BROKER_LOGGER: i8 = 8;
+const GROUP: i8 = 32;
 
 /// Whether `op` on config resource `rtype` `name` is allowed, and the
 /// error when it is not.
@@ -115,6 +116,7 @@ fn config_access(
 ) -> Result<(), ResponseError> {
     match rtype {
         TOPIC if !b.allowed(c, op, ResourceType::Topic, name) => Err(TOPIC_DENIED),
+        GROUP if !b.allowed(c, op, ResourceType::Group, name) => Err(GROUP_DENIED),
         BROKER | BROKER_LOGGER if !b.allowed_on_cluster(c, op) => Err(CLUSTER_DENIED),
         _ => Ok(()),
     }
