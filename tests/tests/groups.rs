@@ -15,6 +15,7 @@ fn home() -> Home {
         .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
         .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300")
         .with_env("KFKD_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS", "500")
+        .with_env("KFKD_GROUP_CONSUMER_MIN_HEARTBEAT_INTERVAL_MS", "500")
 }
 
 /// A running `group_consumer.py` with its output file and stop file.
@@ -490,6 +491,58 @@ fn groups_cli_shows_lag_and_resets_and_deletes_offsets() {
             .kfk(&["groups", "describe", "readers"])
             .status
             .success()
+    );
+
+    // Group configs (KIP-848), set before the group exists and kept.
+    let session = |home: &Home| {
+        let rows = home.json(&["groups", "configs", "planned"]);
+        let row = rows
+            .as_array()
+            .and_then(|r| {
+                r.iter()
+                    .find(|c| c["name"] == "consumer.session.timeout.ms")
+            })
+            .cloned()
+            .expect("consumer.session.timeout.ms");
+        (row["value"].clone(), row["overridden"].clone())
+    };
+    assert_eq!(
+        session(&home),
+        (serde_json::json!("45000"), serde_json::json!(false))
+    );
+    let shown = home.ok(&[
+        "groups",
+        "configs",
+        "planned",
+        "--config",
+        "consumer.session.timeout.ms=50000",
+    ]);
+    assert!(shown.contains("50000"), "{shown}");
+    assert_eq!(
+        session(&home),
+        (serde_json::json!("50000"), serde_json::json!(true))
+    );
+    let refused = home.fails(&[
+        "groups",
+        "configs",
+        "planned",
+        "--config",
+        "consumer.session.timeout.ms=1000",
+    ]);
+    assert!(
+        refused.contains("must be greater than or equal to group.consumer.min.session.timeout.ms"),
+        "{refused}"
+    );
+    home.ok(&[
+        "groups",
+        "configs",
+        "planned",
+        "--delete-config",
+        "consumer.session.timeout.ms",
+    ]);
+    assert_eq!(
+        session(&home),
+        (serde_json::json!("45000"), serde_json::json!(false))
     );
 }
 

@@ -49,6 +49,10 @@ impl OffsetQuery {
     }
 }
 
+/// The config resource type of consumer groups (Kafka's
+/// ConfigResource.Type.GROUP; not the ACL resource type).
+pub const GROUP_CONFIGS: i8 = 32;
+
 /// One config of a resource as DescribeConfigs reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigEntry {
@@ -62,7 +66,7 @@ pub struct ConfigEntry {
 impl ConfigEntry {
     /// Whether the value was set on the resource itself rather than inherited.
     pub fn is_override(&self) -> bool {
-        self.source == 1 || self.source == 2
+        matches!(self.source, 1 | 2 | 8)
     }
 }
 
@@ -467,6 +471,22 @@ impl Client {
     ) -> Result<()> {
         let name = broker.map(|b| b.to_string()).unwrap_or_default();
         self.retrying(|| self.alter_configs_once(4, &name, changes))
+            .await
+    }
+
+    /// Sets (`Some`) or removes (`None`) a consumer group's configs
+    /// (KIP-848's `consumer.session.timeout.ms`, ...); the group need not
+    /// exist yet.
+    ///
+    /// # Errors
+    /// INVALID_CONFIG for unknown names or values outside the broker's
+    /// bounds.
+    pub async fn alter_group_configs(
+        &self,
+        group: &str,
+        changes: &[(String, Option<String>)],
+    ) -> Result<()> {
+        self.retrying(|| self.alter_configs_once(GROUP_CONFIGS, group, changes))
             .await
     }
 

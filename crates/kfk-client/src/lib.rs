@@ -21,7 +21,7 @@ pub mod transactions;
 pub mod users;
 pub mod versions;
 
-pub use admin::{ConfigEntry, NewTopic, OffsetQuery};
+pub use admin::{ConfigEntry, GROUP_CONFIGS, NewTopic, OffsetQuery};
 pub use cleaner::PartitionCleaning;
 pub use client::{BrokerInfo, Client, ClientConfig, Metadata, PartitionInfo, TopicInfo};
 pub use consumer::{Consumer, ConsumerRecord, StartOffset};

@@ -509,6 +509,23 @@ pub enum GroupsCommand {
     ResetOffsets(ResetOffsetsArgs),
     /// Delete groups that have no active members, with their offsets.
     Delete(GroupsDeleteArgs),
+    /// A consumer group's configs (KIP-848: consumer.session.timeout.ms,
+    /// consumer.heartbeat.interval.ms), after setting or removing any
+    /// given; what kafka-configs --entity-type groups does.
+    Configs(GroupConfigsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GroupConfigsArgs {
+    /// The group (its configs may be set before its first member joins).
+    #[arg(add = ArgValueCandidates::new(names::groups))]
+    pub group: String,
+    /// Set a group config, key=value (repeatable).
+    #[arg(short, long = "config", value_name = "KEY=VALUE")]
+    pub configs: Vec<String>,
+    /// Remove a group config override, back to the broker's default (repeatable).
+    #[arg(long = "delete-config", value_name = "KEY")]
+    pub delete_configs: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,12 +1,15 @@
-//! `kfk groups list|describe|reset-offsets|delete`: what
-//! `kafka-consumer-groups.sh` does, against kfkd or any Kafka cluster.
+//! `kfk groups list|describe|reset-offsets|delete|configs`: what
+//! `kafka-consumer-groups.sh` (and kafka-configs for groups) does, against
+//! kfkd or any Kafka cluster.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use kfk_client::{Client, OffsetQuery};
 use serde::Serialize;
 
-use crate::cli::{GroupDescribeArgs, GroupsDeleteArgs, OutputFormat, ResetOffsetsArgs};
+use crate::cli::{
+    GroupConfigsArgs, GroupDescribeArgs, GroupsDeleteArgs, OutputFormat, ResetOffsetsArgs,
+};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output;
@@ -504,6 +507,53 @@ pub async fn delete(ctx: &Ctx, args: &GroupsDeleteArgs) -> CliResult {
         output::status(&format!("Deleted consumer group {g}."));
     }
     Ok(())
+}
+
+/// Sets and removes the overrides asked for, then shows every config.
+pub async fn configs(ctx: &Ctx, args: &GroupConfigsArgs) -> CliResult {
+    let client = ctx.client().await?;
+    let mut changes: Vec<(String, Option<String>)> =
+        crate::commands::topics::parse_pairs(&args.configs, "--config")?
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)))
+            .collect();
+    changes.extend(args.delete_configs.iter().map(|k| (k.clone(), None)));
+    if !changes.is_empty() {
+        client.alter_group_configs(&args.group, &changes).await?;
+        output::status(&format!("Updated the configs of group {}.", args.group));
+    }
+    #[derive(Serialize)]
+    struct Row {
+        name: String,
+        value: Option<String>,
+        /// Set on the group, or the broker's default.
+        overridden: bool,
+    }
+    let rows: Vec<Row> = client
+        .describe_configs(kfk_client::GROUP_CONFIGS, &args.group)
+        .await?
+        .into_iter()
+        .map(|c| Row {
+            overridden: c.is_override(),
+            name: c.name,
+            value: c.value,
+        })
+        .collect();
+    output::emit(ctx.format(), &rows, || {
+        output::table(
+            &["CONFIG", "VALUE", "SOURCE"],
+            rows.iter()
+                .map(|r| {
+                    vec![
+                        r.name.clone(),
+                        r.value.clone().unwrap_or_default(),
+                        if r.overridden { "group" } else { "default" }.to_string(),
+                    ]
+                })
+                .collect(),
+        );
+        Ok(())
+    })
 }
 
 #[cfg(test)]

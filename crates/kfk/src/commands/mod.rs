@@ -91,6 +91,7 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Groups(GroupsCommand::Describe(a)) => groups::describe(ctx, a).await,
         Command::Groups(GroupsCommand::ResetOffsets(a)) => groups::reset_offsets(ctx, a).await,
         Command::Groups(GroupsCommand::Delete(a)) => groups::delete(ctx, a).await,
+        Command::Groups(GroupsCommand::Configs(a)) => groups::configs(ctx, a).await,
         Command::Users(UsersCommand::List) => users::list(ctx).await,
         Command::Transactions(TransactionsCommand::List(a)) => transactions::list(ctx, a).await,
         Command::Transactions(TransactionsCommand::Describe(a)) => {
