@@ -230,7 +230,9 @@ impl ApacheKafka {
                  transaction.state.log.min.isr=1\n\
                  share.coordinator.state.topic.replication.factor=1\n\
                  share.coordinator.state.topic.min.isr=1\n\
-                 group.initial.rebalance.delay.ms=0\n",
+                 group.initial.rebalance.delay.ms=0\n\
+                 group.consumer.min.session.timeout.ms=6000\n\
+                 group.consumer.min.heartbeat.interval.ms=1000\n",
                 dir.path().join("data").display()
             ),
         )

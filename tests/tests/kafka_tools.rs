@@ -298,7 +298,9 @@ fn console_producer_consumer_and_consumer_groups() {
 /// describing a live member's epoch and assignment.
 #[test]
 fn console_consumer_and_consumer_groups_with_the_consumer_group_protocol() {
-    let home = Home::new().with_env("KFKD_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS", "500");
+    let home = Home::new()
+        .with_env("KFKD_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS", "500")
+        .with_env("KFKD_GROUP_CONSUMER_MIN_HEARTBEAT_INTERVAL_MS", "500");
     home.up();
     let bs = format!("127.0.0.1:{}", home.port());
     let bs = bs.as_str();
