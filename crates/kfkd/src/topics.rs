@@ -319,8 +319,9 @@ impl Broker {
         }
     }
 
-    /// Replaces (`replace_all`) or edits a topic's config overrides. `None`
-    /// values delete an override.
+    /// Replaces (`replace_all`) or edits a topic's config overrides; list
+    /// ops resolve against the override, else the broker's default, under
+    /// this broker's change lock so two alters here keep each other's items.
     ///
     /// # Errors
     /// UNKNOWN_TOPIC_OR_PARTITION or INVALID_CONFIG.

@@ -53,7 +53,7 @@ pub(crate) fn validate(key: &str, value: &str) -> Result<(), ApiError> {
 
 impl Broker {
     /// Changes dynamic configs of broker `name` ("" for the cluster
-    /// default); `None` values remove a key.
+    /// default); each op sets, deletes, appends to or subtracts from a key.
     ///
     /// # Errors
     /// INVALID_CONFIG for keys that are not dynamic or bad values,
