@@ -82,6 +82,9 @@ pub struct Broker {
     pub(crate) quotas: crate::client_quota::QuotaManager,
     /// Failed authentications by source address, to slow guessing.
     pub(crate) failed_logins: crate::server::failed_logins::FailedLogins,
+    /// Event counters for `--metrics-listen` (records in, bytes out,
+    /// requests, ISR changes, connections).
+    pub meters: crate::metrics::Meters,
 }
 
 impl std::fmt::Debug for Broker {
@@ -310,6 +313,7 @@ impl Broker {
             memory: Arc::new(tokio::sync::Semaphore::new(
                 usize::try_from(settings_memory).unwrap_or(usize::MAX),
             )),
+            meters: crate::metrics::Meters::new(),
         });
         if broker.settings.is_broker() {
             broker.register().await?;
@@ -403,6 +407,11 @@ impl Broker {
     }
 
     /// Every partition this broker hosts.
+    /// Whether the broker has opened every partition log the image names.
+    pub fn is_started(&self) -> bool {
+        self.started.load(Ordering::Relaxed)
+    }
+
     pub fn hosted_partitions(&self) -> Vec<Arc<Partition>> {
         read(&self.partitions).values().cloned().collect()
     }
@@ -531,7 +540,9 @@ impl Broker {
             for (tp, (_, config, meta)) in &wanted {
                 if let Some(p) = partitions.get(tp) {
                     p.log().set_config(config.clone());
-                    p.apply(meta);
+                    if let Some((before, after)) = p.apply(meta) {
+                        self.meters.isr_changed(before, after);
+                    }
                 }
             }
         }

@@ -8,7 +8,8 @@
 //! `replica/` hosts partitions and replicates their data, `group/` is the
 //! consumer-group coordinator, `config/` holds broker and topic settings, and
 //! `tasks` starts every background task. `error` and `new_topic` are the
-//! small shared types below all of them. `--rest-listen` embeds the REST
+//! small shared types below all of them; `metrics` reads all of them for
+//! `--metrics-listen`. `--rest-listen` embeds the REST
 //! proxy (crate kfk-rest), which reaches the cluster through this broker.
 
 pub mod api;
@@ -22,6 +23,7 @@ pub mod fd_budget;
 pub mod group;
 pub mod internal_log;
 pub mod metadata;
+pub mod metrics;
 pub mod new_topic;
 pub mod quorum;
 pub mod replica;

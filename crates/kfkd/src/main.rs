@@ -9,8 +9,10 @@ static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use kfkd::config::{self, ConfigFile, SettingArgs, Settings};
+use kfkd::metrics::http::Probe;
 use tracing::{error, info};
 
 /// The kfk broker: speaks the Apache Kafka wire protocol.
@@ -102,9 +104,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     } else {
         Vec::new()
     };
+    let metrics = serve_metrics(&settings).await?;
     let broker = kfkd::tasks::start_broker(settings).await?;
+    let metrics = metrics.map(|(probe, task)| {
+        probe.attach(&broker);
+        task
+    });
     if !broker.settings.is_broker() {
-        return run_controller(broker).await;
+        let stopped = run_controller(broker).await;
+        if let Some(m) = metrics {
+            m.abort();
+        }
+        return stopped;
     }
 
     let mut listeners = Vec::new();
@@ -146,11 +157,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let tls = broker.settings.server_tls()?;
     kfkd::server::run_listeners(broker, listeners, tls, shutdown).await;
-    if let Some(r) = rest {
-        r.abort();
+    for task in [rest, metrics].into_iter().flatten() {
+        task.abort();
     }
     info!("kfkd stopped");
     Ok(())
+}
+
+/// Starts `--metrics-listen`'s HTTP server when one is asked for, before the
+/// node joins its quorum so probes are answered while it waits.
+async fn serve_metrics(
+    settings: &Settings,
+) -> anyhow::Result<Option<(Arc<Probe>, tokio::task::JoinHandle<()>)>> {
+    let addr = &settings.metrics_listen;
+    if addr.is_empty() {
+        return Ok(None);
+    }
+    let l = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (metrics): {e}"))?;
+    info!(metrics = %l.local_addr()?, "metrics and health probes listening");
+    let probe = Arc::new(Probe::default());
+    let task = tokio::spawn(kfkd::metrics::http::serve(Arc::clone(&probe), l));
+    Ok(Some((probe, task)))
 }
 
 /// Writes `kfkd.8` into `dir`: the daemon's page belongs in section 8.

@@ -192,6 +192,22 @@ fn high_watermarks(broker: &Broker, req: &FetchRequest) -> Vec<i64> {
         .collect()
 }
 
+/// Counts the records a fetch answers, per topic.
+fn count_bytes_out(broker: &Broker, resp: &FetchResponse, from_follower: bool) {
+    for t in &resp.responses {
+        let bytes: usize = t
+            .partitions
+            .iter()
+            .map(|p| p.records.as_ref().map_or(0, Bytes::len))
+            .sum();
+        if bytes > 0 {
+            broker
+                .meters
+                .fetched(t.topic.0.as_str(), bytes as u64, from_follower);
+        }
+    }
+}
+
 /// Answers a fetch, long-polling without holding memory; while the records
 /// are read and until the response is written it holds as much of the
 /// broker's request memory as the response may take (`fetch.max.bytes` at
@@ -239,6 +255,9 @@ pub async fn handle(
             .any(|p| p.error_code != 0);
         let hw_moved = from_follower && high_watermarks(broker, &req) != hws;
         if bytes >= min_bytes || has_error || hw_moved || Instant::now() >= deadline {
+            if bytes > 0 {
+                count_bytes_out(broker, &resp, from_follower);
+            }
             return (resp, held);
         }
         // Not enough yet: release the memory while waiting.

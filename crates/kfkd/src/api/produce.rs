@@ -125,7 +125,14 @@ pub async fn handle(broker: &Arc<Broker>, req: ProduceRequest) -> Option<Produce
                     }
                 }
             };
-            appended |= result.is_ok();
+            if let Ok(a) = &result {
+                appended = true;
+                broker.meters.produced(
+                    &name,
+                    u64::try_from(a.end_offset - a.base_offset).unwrap_or(0),
+                    p.records.as_ref().map_or(0, |r| r.len() as u64),
+                );
+            }
             partitions.push((tp, part, result));
         }
         results.push(partitions);

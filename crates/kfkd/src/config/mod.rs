@@ -160,6 +160,8 @@ settings! {
     allow_everyone_if_no_acl_found: bool = false, "allow.everyone.if.no.acl.found", "KFKD_ALLOW_EVERYONE_IF_NO_ACL_FOUND";
     /// Serve the REST proxy (kafka-rest v2's common calls) on this host:port; empty: off [rest.listener].
     rest_listen: String = String::new(), "rest.listener", "KFKD_REST_LISTEN";
+    /// Serve Prometheus metrics (/metrics) and health probes (/healthz, /readyz) over HTTP on this host:port; empty: off [metrics.listener].
+    metrics_listen: String = String::new(), "metrics.listener", "KFKD_METRICS_LISTEN";
     /// Address for Raft traffic between controllers, host:port; needed with --voters [controller.listener].
     controller_listen: String = String::new(), "controller.listener", "KFKD_CONTROLLER_LISTEN";
     /// The metadata quorum, id@host:port,... (controller addresses); empty: this broker alone [controller.quorum.voters].
@@ -655,6 +657,7 @@ impl Settings {
         }
         check_address("controller.listener", &self.controller_listen, true)?;
         check_address("rest.listener", &self.rest_listen, true)?;
+        check_address("metrics.listener", &self.metrics_listen, true)?;
         let voters = self.parse_voters()?;
         // A broker outside the voters follows the quorum as a learner; it
         // still needs a controller listener to receive the metadata log.
@@ -732,10 +735,11 @@ impl Settings {
             Vec::new()
         };
         let named = client.is_empty();
-        for addr in client
-            .into_iter()
-            .chain([&mut self.controller_listen, &mut self.rest_listen])
-        {
+        for addr in client.into_iter().chain([
+            &mut self.controller_listen,
+            &mut self.rest_listen,
+            &mut self.metrics_listen,
+        ]) {
             if let Some(rest) = addr.strip_prefix("PLAINTEXT://") {
                 *addr = rest.to_string();
             }
@@ -746,7 +750,11 @@ impl Settings {
             }
             self.listen = format!("0.0.0.0{}", self.listen);
         }
-        for addr in [&mut self.controller_listen, &mut self.rest_listen] {
+        for addr in [
+            &mut self.controller_listen,
+            &mut self.rest_listen,
+            &mut self.metrics_listen,
+        ] {
             if addr.starts_with(':') {
                 *addr = format!("0.0.0.0{addr}");
             }

@@ -448,6 +448,24 @@ impl GroupCoordinator {
         })
     }
 
+    /// Every committed offset of the groups this broker coordinates, as
+    /// (group, topic, partition, offset): what consumer-lag metrics compare
+    /// with the partitions' end offsets.
+    pub fn committed_offsets(&self) -> Vec<(String, String, i32, i64)> {
+        let inner = lock(&self.inner);
+        let mut out: Vec<_> = inner
+            .groups
+            .values()
+            .flat_map(|g| {
+                g.offsets
+                    .iter()
+                    .map(|((t, p), v)| (g.id.clone(), t.clone(), *p, v.offset))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Groups this broker coordinates: (id, protocol type, state, group type).
     pub fn list(&self) -> Vec<(String, String, &'static str, &'static str)> {
         let inner = lock(&self.inner);

@@ -322,6 +322,8 @@ async fn fetch(b: &Broker, c: &mut LeaderLink, followed: &Followed) -> anyhow::R
                     if let Err(e) = p.append_as_follower(records, r.high_watermark) {
                         warn!(partition = %p.tp, error = %e, "could not append replicated records");
                         backoff = true;
+                    } else if !records.is_empty() {
+                        b.meters.replicated(&p.tp.topic, records.len() as u64);
                     }
                     // What the leader dropped (compacted offsets, deleted
                     // records, retention) is dropped here too.

@@ -222,7 +222,13 @@ impl Partition {
     }
 
     /// Takes in the partition's entry of a new metadata image.
-    pub fn apply(&self, meta: &PartitionMeta) {
+    ///
+    /// Returns the ISR's size before and after when this broker leads the
+    /// partition and the ISR changed size: the leader's view is the one
+    /// operators' ISR shrink/expand alerts count, whether the change came
+    /// from this leader's AlterPartition or from the controller fencing a
+    /// follower.
+    pub fn apply(&self, meta: &PartitionMeta) -> Option<(usize, usize)> {
         let now = Instant::now();
         let mut st = lock(&self.state);
         let role = if !meta.replicas.contains(&self.me) || meta.leader < 0 {
@@ -260,6 +266,9 @@ impl Partition {
         st.leader_epoch = meta.leader_epoch;
         st.partition_epoch = meta.partition_epoch;
         st.replicas = meta.replicas.clone();
+        let isr_moved =
+            (role == Role::Leader && !st.isr.is_empty() && st.isr.len() != meta.isr.len())
+                .then_some((st.isr.len(), meta.isr.len()));
         st.isr = meta.isr.clone();
         if role == Role::Leader {
             self.advance_hw(&st);
@@ -267,6 +276,7 @@ impl Partition {
         drop(st);
         // Waiters re-check whether they still wait on a leader.
         self.hw.send_modify(|_| {});
+        isr_moved
     }
 
     /// Refuses requests that need the leader, as Kafka does: not the leader,

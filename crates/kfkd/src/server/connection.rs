@@ -21,6 +21,8 @@ use tracing::{debug, info, warn};
 use crate::api;
 use crate::broker::Broker;
 use crate::config::Listener;
+use crate::metrics::RequestLabel;
+use kafka_protocol::messages::RequestKind;
 
 /// Frames are read in blocks of at most this size.
 const READ_BLOCK: usize = 64 * 1024;
@@ -218,6 +220,7 @@ async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(
     certificate: Option<String>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Closed {
+    let _counted = broker.meters.connection_opened(&listener.name);
     let mut sasl = super::sasl::Sasl::new(listener.protocol);
     let mut first = true;
     let max = usize::try_from(broker.settings.socket_request_max_bytes).unwrap_or(usize::MAX);
@@ -251,6 +254,8 @@ async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(
             Ok(Err(e)) => return Closed::Io(e),
             Err(_) => return Closed::Idle,
         };
+        let arrived = std::time::Instant::now();
+        let mut label = RequestLabel::Api(ApiKey::ApiVersions);
         // After a SaslHandshake v0 the client sends bare SASL tokens.
         if sasl.expects_raw_token() {
             let (reply, failed) = sasl.raw_token(broker, peer, &frame).await;
@@ -349,6 +354,11 @@ async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(
                     Ok(super::sasl::Outcome::Expired) => return Closed::SessionExpired,
                     Err(e) => return Closed::Frame(e),
                 }
+                label = match &decoded.body {
+                    RequestKind::Fetch(f) if f.replica_id.0 >= 0 => RequestLabel::FetchFollower,
+                    RequestKind::Fetch(_) => RequestLabel::FetchConsumer,
+                    _ => RequestLabel::Api(api_key),
+                };
                 match api::handle(
                     broker,
                     &client,
@@ -369,6 +379,7 @@ async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(
             if let Err(e) = stream.write_all(&reply.bytes).await {
                 return Closed::Io(e);
             }
+            broker.meters.request_done(label, arrived.elapsed());
             // Over a quota: nothing more is read from this client until
             // its throttle time has passed.
             let throttle = reply.throttle;
@@ -379,6 +390,9 @@ async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(
                     _ = shutdown.changed() => return Closed::Normally,
                 }
             }
+        } else {
+            // acks=0: nothing to write back.
+            broker.meters.request_done(label, arrived.elapsed());
         }
     }
 }
