@@ -20,6 +20,9 @@ pub struct LocalBroker {
     /// Environment settings (`KFKD_*`) it was started with.
     #[serde(default)]
     pub env: Vec<(String, String)>,
+    /// Where it serves Prometheus metrics and health probes, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_port: Option<u16>,
 }
 
 /// The REST proxy `kfk cluster up --rest-proxy` runs beside the brokers, as

@@ -21,7 +21,7 @@ use crate::error::{CliError, CliResult};
 use crate::local::{ClusterState, LocalBroker, is_alive};
 use crate::output;
 
-use plan::{SHAPE_FILE, Shape, plan_from_file, plan_from_flags, write_settings};
+use plan::{NodePlan, SHAPE_FILE, Shape, plan_from_file, plan_from_flags, write_settings};
 use process::{kfkd_binary, signal, spawn, start_rest_proxy, wait_ready};
 use view::{health, rows, show};
 
@@ -206,7 +206,8 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
             .filter(|_| secure_wanted && b.broker);
         let ports = std::iter::once(b.port)
             .chain(b.controller_port.filter(|_| multi))
-            .chain(internal);
+            .chain(internal)
+            .chain(metrics_port(b));
         for p in ports {
             if std::net::TcpListener::bind(("127.0.0.1", p)).is_err() {
                 return Err(CliError::new(format!("port {p} is already in use")).hint(hint));
@@ -283,6 +284,10 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
                 secret.display().to_string(),
             ]);
         }
+        let metrics = metrics_port(b);
+        if let Some(p) = metrics {
+            kfkd_args.extend(["--metrics-listen".to_string(), format!("127.0.0.1:{p}")]);
+        }
         if !b.settings.is_empty() {
             let path = data_dir.join(format!("{name}-{}.yaml", b.id));
             write_settings(&kfkd, b, &path, source)?;
@@ -296,6 +301,7 @@ pub async fn up(ctx: &Ctx, args: &ClusterUpArgs) -> CliResult {
             log: data_dir.join(format!("{name}-{}.log", b.id)),
             args: kfkd_args,
             env: env.clone(),
+            metrics_port: metrics,
         };
         if b.broker {
             brokers.push(node);
@@ -505,6 +511,19 @@ pub async fn down(ctx: &Ctx, args: &ClusterDownArgs) -> CliResult {
     }
     Ok(())
 }
+
+/// Where a node serves metrics: its port + 1000 (10092 for the broker on
+/// 9092), unless its settings choose (`metrics.listener`) or there is no
+/// such port.
+fn metrics_port(node: &NodePlan) -> Option<u16> {
+    if node.settings.contains_key("metrics.listener") {
+        return None;
+    }
+    node.port.checked_add(METRICS_OFFSET)
+}
+
+/// How far above a node's port its metrics listen.
+const METRICS_OFFSET: u16 = 1000;
 
 /// `kfk cluster logs ID|rest-proxy [-n N] [-f]`.
 pub async fn logs(ctx: &Ctx, args: &ClusterLogsArgs) -> CliResult {

@@ -24,6 +24,9 @@ pub(super) struct BrokerRow {
     pub(super) data_dir: String,
     /// The broker's log file (`kfk cluster logs ID` prints it).
     pub(super) log: String,
+    /// Its Prometheus endpoint, when it serves one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) metrics: Option<String>,
 }
 
 pub(super) async fn rows(state: &ClusterState) -> Vec<BrokerRow> {
@@ -41,6 +44,9 @@ pub(super) async fn rows(state: &ClusterState) -> Vec<BrokerRow> {
             running,
             data_dir: b.data_dir.display().to_string(),
             log: b.log.display().to_string(),
+            metrics: b
+                .metrics_port
+                .map(|p| format!("http://127.0.0.1:{p}/metrics")),
         });
     }
     out
@@ -123,9 +129,13 @@ pub(super) fn show(
     };
     output::emit(ctx.format(), &view, || {
         let dedicated = view.brokers.iter().any(|r| r.role == "controller");
+        let with_metrics = view.brokers.iter().any(|r| r.metrics.is_some());
         let mut header = vec!["BROKER", "ADDRESS", "PID", "STATUS", "DATA"];
         if dedicated {
             header.splice(0..1, ["NODE", "ROLE"]);
+        }
+        if with_metrics {
+            header.push("METRICS");
         }
         output::table(
             &header,
@@ -154,6 +164,10 @@ pub(super) fn show(
                             .to_string(),
                             r.data_dir.clone(),
                         ])
+                        .chain(with_metrics.then(|| match &r.metrics {
+                            Some(url) => url.trim_end_matches("/metrics").to_string(),
+                            None => "-".to_string(),
+                        }))
                         .collect()
                 })
                 .collect(),
@@ -200,6 +214,11 @@ pub(super) fn show(
         summary.push_str(&format!("\nbootstrap: {}", state.bootstrap()));
         if let Some(url) = rest_url(state) {
             summary.push_str(&format!("\nrest proxy: {url}"));
+        }
+        if with_metrics {
+            summary.push_str(
+                "\nmetrics: each node's METRICS address serves /metrics (Prometheus), /healthz and /readyz; `kfk top` shows them live",
+            );
         }
         output::println_safe(&summary);
         Ok(())
