@@ -27,8 +27,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# The Python clients the tests drive, pinned.
-python_clients=("confluent-kafka==2.16.1" "kafka-python==3.0.12")
+# The Python clients the tests drive, and the Prometheus project's own parser
+# that checks what kfkd serves on /metrics, pinned.
+python_clients=("confluent-kafka==2.16.1" "kafka-python==3.0.12" "prometheus-client==0.26.0")
 export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 
 say() { echo "test.sh: $*" >&2; }

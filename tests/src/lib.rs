@@ -57,14 +57,15 @@ pub fn tool(name: &str, package: &str) -> PathBuf {
 /// A port that was free a moment ago, below the kernel's ephemeral range.
 /// Tests stop and restart brokers on the same ports; a port inside that
 /// range can meanwhile become the source port of any outgoing connection on
-/// the machine, and the restarted broker could not listen on it.
+/// the machine, and the restarted broker could not listen on it. Room is
+/// left above it for the metrics port `kfk cluster up` puts 1000 higher.
 pub fn free_port() -> u16 {
     use std::hash::{BuildHasher, Hasher};
     let low = ephemeral_low();
     loop {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
         h.write_u32(std::process::id());
-        let p = 10_000 + (h.finish() % u64::from(low - 10_000 - 200)) as u16;
+        let p = 10_000 + (h.finish() % u64::from(low - 10_000 - 1_300)) as u16;
         if TcpListener::bind(("127.0.0.1", p)).is_ok() {
             return p;
         }
@@ -795,23 +796,24 @@ impl KfkHome {
     }
 }
 
-/// A base port whose `brokers` client ports and controller ports (base + 100
-/// onwards, as `kfk cluster up` assigns them) are free.
+/// A base port whose `brokers` client ports, controller ports (base + 100
+/// onwards) and metrics ports (each node's port + 1000), as `kfk cluster up`
+/// assigns them, are free.
 pub fn cluster_base_port(brokers: u16) -> u16 {
     cluster_base_port_with_controllers(brokers, 0)
 }
 
 /// As [`cluster_base_port`], also with the ports of `controllers` dedicated
-/// controllers free (base + 200 onwards).
+/// controllers free (base + 200 onwards, metrics at base + 1200 onwards).
 pub fn cluster_base_port_with_controllers(brokers: u16, controllers: u16) -> u16 {
     let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
     loop {
         let p = free_port();
-        if p > u16::MAX - 300 {
+        if p > u16::MAX - 1300 {
             continue;
         }
-        if (0..brokers).all(|i| free(p + i) && free(p + 100 + i))
-            && (0..controllers).all(|j| free(p + 200 + j))
+        if (0..brokers).all(|i| free(p + i) && free(p + 100 + i) && free(p + 1000 + i))
+            && (0..controllers).all(|j| free(p + 200 + j) && free(p + 1200 + j))
         {
             return p;
         }
