@@ -459,3 +459,147 @@ fn readyz_says_why_a_node_without_a_quorum_is_not_ready() {
     assert!(value(&page, "process_resident_memory_bytes", &[]).unwrap() > 1e6);
     node.kill9();
 }
+
+/// The node of `kfk top -o json`'s view whose `node` is `id`.
+fn top_node(view: &Value, id: &str) -> Value {
+    view["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node"] == id)
+        .unwrap_or_else(|| panic!("node {id} in {view}"))
+        .clone()
+}
+
+#[test]
+fn kfk_top_shows_rates_lag_and_a_broker_that_is_down() {
+    let home = KfkHome::new()
+        .with_env("KFKD_BROKER_SESSION_TIMEOUT_MS", "1500")
+        .with_env("KFKD_BROKER_HEARTBEAT_INTERVAL_MS", "300")
+        .with_env("KFKD_REPLICA_LAG_TIME_MAX_MS", "3000");
+    home.up_cluster(3);
+    home.ok(&["topics", "create", "clicks", "-p", "3", "-r", "3"]);
+    home.ok(&["topics", "create", "quiet", "-p", "1", "-r", "1"]);
+    let batch: String = (0..200).map(|i| format!("click-{i}\n")).collect();
+    home.ok_stdin(&["produce", "clicks", "-p", "0"], &batch);
+    // A group at the start of partition 0: lag 200 and more as clicks come.
+    home.ok(&[
+        "groups",
+        "reset-offsets",
+        "billing",
+        "--topic",
+        "clicks:0",
+        "--to-offset",
+        "0",
+        "--execute",
+        "--yes",
+    ]);
+
+    // Rates are measured over the interval while records keep coming.
+    let mut top = Command::new(bin("kfk"));
+    home.env(&mut top);
+    let top = top
+        .args(["top", "-n", "1", "--interval", "3s", "-o", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut top = top;
+    while top.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "kfk top did not end");
+        home.ok_stdin(&["produce", "clicks", "-p", "0"], &batch);
+    }
+    let out = top.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let view: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(view["nodes"].as_array().unwrap().len(), 3, "{view}");
+    assert!(view["controller"].is_string(), "{view}");
+    for id in ["1", "2", "3"] {
+        let n = top_node(&view, id);
+        assert_eq!(n["status"], "running", "{n}");
+        assert!(n["partitions"].as_u64().unwrap() >= 3, "{n}");
+        assert_eq!(n["under_replicated"], 0, "{n}");
+    }
+    let leaders: u64 = (1..=3)
+        .map(|id| {
+            top_node(&view, &id.to_string())["leaders"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert!(
+        leaders >= 4,
+        "clicks' 3 and quiet's 1 partitions led: {view}"
+    );
+    let topics = view["topics"].as_array().unwrap();
+    // The busiest first: clicks took records during the interval, quiet none.
+    assert_eq!(topics[0]["topic"], "clicks", "{view}");
+    assert!(
+        topics[0]["messages_in_per_sec"].as_f64().unwrap() > 0.0,
+        "{view}"
+    );
+    assert!(
+        topics[0]["size_bytes"].as_u64().unwrap() > 200 * 7,
+        "{view}"
+    );
+    let quiet = topics.iter().find(|t| t["topic"] == "quiet").unwrap();
+    assert_eq!(quiet["messages_in_per_sec"].as_f64(), Some(0.0), "{view}");
+    let billing = view["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == "billing")
+        .unwrap_or_else(|| panic!("billing in {view}"));
+    assert!(billing["lag"].as_u64().unwrap() >= 400, "{billing}");
+
+    // The table a person reads, in a pipe: one view, then exit.
+    let text = home.ok(&["top", "--interval", "500ms"]);
+    for want in ["NODE", "STATUS", "MSG/S IN", "clicks", "quiet", "billing"] {
+        assert!(text.contains(want), "{want} in:\n{text}");
+    }
+
+    // A broker is killed: top names it down and the others' URP.
+    home.ok(&["cluster", "stop-broker", "3", "--kill"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let view = loop {
+        let v = home.json(&["top", "-n", "1", "--interval", "500ms"]);
+        let urp: u64 = ["1", "2"]
+            .iter()
+            .map(|id| top_node(&v, id)["under_replicated"].as_u64().unwrap_or(0))
+            .sum();
+        if urp >= 3 {
+            break v;
+        }
+        assert!(std::time::Instant::now() < deadline, "no URP seen: {v}");
+    };
+    let down = top_node(&view, &format!("127.0.0.1:{}", metrics_port_of(&home, 3)));
+    assert!(
+        down["status"].as_str().unwrap().starts_with("down"),
+        "{down}"
+    );
+
+    // Bad input is a usage error; nothing answering is an error that says so.
+    let err = home.fails(&["top", "--metrics", "localhost"]);
+    assert!(err.contains("bad metrics address"), "{err}");
+    let err = home.fails(&["top", "--interval", "0s"]);
+    assert!(err.contains("--interval"), "{err}");
+    let nobody = free_port().to_string();
+    let err = home.fails(&[
+        "top",
+        "--metrics",
+        &format!("127.0.0.1:{nobody}"),
+        "--interval",
+        "200ms",
+    ]);
+    assert!(err.contains("no metrics endpoint answered"), "{err}");
+}
+
+/// Where broker `id` of the local cluster serves metrics, from `cluster status`.
+fn metrics_port_of(home: &KfkHome, id: i64) -> u16 {
+    metrics_ports(home)[&id]
+}

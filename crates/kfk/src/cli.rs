@@ -158,6 +158,14 @@ pub enum Command {
     /// kafka-consumer-perf-test.sh of kfk, and end-to-end latency.
     #[command(subcommand)]
     Perf(PerfCommand),
+    /// A live view of the cluster from its nodes' Prometheus metrics: each
+    /// node's partitions, rates, requests and memory, the busiest topics,
+    /// and consumer group lag, refreshed in place until Ctrl-C.
+    ///
+    /// It reads the local cluster's nodes, or the endpoints given with
+    /// --metrics (kfkd --metrics-listen). In a pipe it prints one view
+    /// unless -n says more; `-o json` prints each view as JSON.
+    Top(TopArgs),
     /// Manage profiles: named targets and default topics.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -361,6 +369,23 @@ pub struct RestProxyArgs {
     /// REST user may do.
     #[arg(long)]
     pub basic_auth: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// A node's metrics endpoint, HOST:PORT or http://HOST:PORT/metrics
+    /// (repeatable, or comma-separated); default: the local cluster's nodes.
+    #[arg(long, value_name = "URL")]
+    pub metrics: Vec<String>,
+    /// Time between refreshes; rates are measured over it.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub interval: std::time::Duration,
+    /// Stop after N views (default: until Ctrl-C on a terminal, 1 in a pipe).
+    #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub iterations: Option<u64>,
+    /// Topics shown, busiest first.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub topics: usize,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ pub mod produce;
 pub mod quotas;
 pub mod reassign;
 pub mod rest_proxy;
+pub mod top;
 pub mod topics;
 pub mod transactions;
 pub mod users;
@@ -59,6 +60,7 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Cluster(ClusterCommand::Logs(a)) => cluster::logs(ctx, a).await,
         Command::Groups(GroupsCommand::List) => groups::list(ctx).await,
         Command::ZkShell(a) => zk_shell::run(ctx, a).await,
+        Command::Top(a) => top::run(ctx, a).await,
         Command::RestProxy(a) => rest_proxy::run(ctx, a).await,
         Command::Reassign(ReassignArgs {
             command: Some(ReassignCommand::Generate(a)),

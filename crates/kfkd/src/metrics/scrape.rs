@@ -76,6 +76,7 @@ pub async fn render(broker: &Broker) -> String {
         groups(broker, &mut g).await;
         memory(broker, &mut g);
     }
+    identity(broker, &mut g);
     controller(broker, &mut g);
     quorum(broker, &mut g);
     process(&mut g);
@@ -87,10 +88,40 @@ pub async fn render(broker: &Broker) -> String {
     out
 }
 
+/// Kafka's name for the broker state gauge, which alerts on "not running" use.
+const BROKER_STATE: &str = "kafka_server_kafkaserver_brokerstate";
+const BROKER_STATE_HELP: &str =
+    "Kafka's broker state code: 1 starting or fenced, 3 running, 6 shutting down";
+
+/// Which node this page is from and what it is doing: Prometheus knows a
+/// target only by address, while people and `kfk top` want its node id.
+fn identity(broker: &Broker, g: &mut Gauges) {
+    g.set(
+        "kfkd_node_info",
+        "Always 1; the labels say which node this is (node id, process.roles, kfkd version)",
+        vec![
+            ("node_id", broker.node_id.to_string()),
+            ("roles", broker.settings.process_roles.replace(' ', "")),
+            ("version", env!("CARGO_PKG_VERSION").to_string()),
+        ],
+        1,
+    );
+    // Kafka's BrokerState codes: RUNNING 3, PENDING_CONTROLLED_SHUTDOWN 6.
+    let state = if broker.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+        6
+    } else if super::http::not_ready(broker).is_some() {
+        1
+    } else {
+        3
+    };
+    g.one(BROKER_STATE, BROKER_STATE_HELP, state);
+}
+
 /// The exposition of a node still joining its metadata quorum: only the
 /// process's own figures exist yet.
 pub fn render_starting() -> String {
     let mut g = Gauges::default();
+    g.one(BROKER_STATE, BROKER_STATE_HELP, 1);
     process(&mut g);
     let mut out = String::new();
     let _ = encode_registry(&mut out, &g.into_registry());
