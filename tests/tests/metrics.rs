@@ -337,6 +337,16 @@ fn a_local_cluster_serves_kafkas_metrics_and_they_follow_the_cluster() {
         15.0
     );
 
+    // Every series the shipped dashboard and alerts chart is one kfkd serves.
+    let served: std::collections::BTreeSet<&str> =
+        p.iter().flatten().map(|s| s.name.as_str()).collect();
+    for name in example_metric_names() {
+        assert!(
+            served.contains(name.as_str()),
+            "examples/ use {name}, which no node serves"
+        );
+    }
+
     // A broker dies: the others see every orders partition under-replicated,
     // count the ISR shrinks, and the controller counts it fenced.
     home.ok(&["cluster", "stop-broker", "3", "--kill"]);
@@ -602,4 +612,59 @@ fn kfk_top_shows_rates_lag_and_a_broker_that_is_down() {
 /// Where broker `id` of the local cluster serves metrics, from `cluster status`.
 fn metrics_port_of(home: &KfkHome, id: i64) -> u16 {
     metrics_ports(home)[&id]
+}
+
+/// The metric names the Grafana dashboard's and the alert rules' queries in
+/// `examples/` read (PromQL functions and labels are not metric names: those
+/// are the identifiers kfkd's names start with).
+fn example_metric_names() -> Vec<String> {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(examples.join("grafana-dashboard.json")).unwrap(),
+    )
+    .unwrap();
+    let mut exprs: Vec<String> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .map(|t| t["expr"].as_str().unwrap().to_string())
+        .collect();
+    assert!(exprs.len() >= 20, "{exprs:?}");
+    let alerts: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(examples.join("kfkd-alerts.yml")).unwrap())
+            .unwrap();
+    for rule in alerts["groups"][0]["rules"].as_sequence().unwrap() {
+        exprs.push(rule["expr"].as_str().unwrap().to_string());
+    }
+    let mut names: Vec<String> = exprs
+        .iter()
+        .flat_map(|e| {
+            e.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| {
+                    ["kafka_", "kfkd_", "process_"]
+                        .iter()
+                        .any(|p| w.starts_with(p))
+                })
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    // The scrape config reads the nodes `kfk cluster up` starts by default.
+    let scrape: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(examples.join("prometheus.yml")).unwrap())
+            .unwrap();
+    let targets: Vec<&str> = scrape["scrape_configs"][0]["static_configs"][0]["targets"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        ["127.0.0.1:10092", "127.0.0.1:10093", "127.0.0.1:10094"]
+    );
+    names
 }
