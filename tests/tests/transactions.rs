@@ -168,6 +168,20 @@ impl App {
             .contains("finished")
     }
 
+    /// The end of what the app printed, for a failure's message.
+    fn tail(&self) -> String {
+        let err = self.log.with_extension("err");
+        let mut out = String::new();
+        for f in [&self.log, &err] {
+            let text = std::fs::read_to_string(f).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            out += &format!("--- {} (last 20 lines)\n", f.display());
+            out += &lines[lines.len().saturating_sub(20)..].join("\n");
+            out.push('\n');
+        }
+        out
+    }
+
     fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -218,7 +232,7 @@ fn consume_transform_produce_is_exactly_once_across_sigkills() {
     let mut app = App::start(&home, &args, 1);
     let deadline = Instant::now() + Duration::from_secs(90);
     while app.done() < 600 {
-        assert!(Instant::now() < deadline, "no progress");
+        assert!(Instant::now() < deadline, "no progress\n{}", app.tail());
         std::thread::sleep(Duration::from_millis(50));
     }
     app.kill9();
@@ -232,7 +246,11 @@ fn consume_transform_produce_is_exactly_once_across_sigkills() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     while app.done() < 600 {
-        assert!(Instant::now() < deadline, "no progress after the restart");
+        assert!(
+            Instant::now() < deadline,
+            "no progress after the restart\n{}",
+            app.tail()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     home.ok(&["cluster", "stop-broker", &coordinator.to_string(), "--kill"]);
@@ -240,7 +258,8 @@ fn consume_transform_produce_is_exactly_once_across_sigkills() {
     while !app.finished() {
         assert!(
             Instant::now() < deadline,
-            "the application did not finish after the coordinator's failover"
+            "the application did not finish after the coordinator's failover\n{}",
+            app.tail()
         );
         std::thread::sleep(Duration::from_millis(200));
     }
