@@ -911,15 +911,24 @@ pub fn assert_acked_are_stored(
     topic: &str,
     acked: &std::collections::BTreeMap<(i64, i64), String>,
 ) {
-    use std::collections::HashMap;
     let out = home.ok(&[
         "consume",
         topic,
         "--from-beginning",
         "-e",
         "--format",
-        "%p %o %s\n",
+        ACKED_FORMAT,
     ]);
+    assert_acked_in(&out, acked);
+}
+
+/// The `kfk consume --format` that [`assert_acked_in`] reads.
+pub const ACKED_FORMAT: &str = "%p %o %s\n";
+
+/// [`assert_acked_are_stored`] on what a consume with [`ACKED_FORMAT`]
+/// printed, for a topic read some other way (another host, another home).
+pub fn assert_acked_in(out: &str, acked: &std::collections::BTreeMap<(i64, i64), String>) {
+    use std::collections::HashMap;
     let mut stored: HashMap<(i64, i64), String> = HashMap::new();
     let mut count_by_value: HashMap<String, usize> = HashMap::new();
     let mut last_seq: HashMap<i64, i64> = HashMap::new();
