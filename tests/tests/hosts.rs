@@ -241,6 +241,9 @@ fn rand_u128() -> u128 {
     u128::from_le_bytes(b)
 }
 
+/// `(leader, [(broker, in_sync)])` per partition.
+type Layout = Vec<(i64, Vec<(i64, bool)>)>;
+
 /// One kfkd process on a host.
 struct Node {
     id: i64,
@@ -427,7 +430,7 @@ impl<'a> Cluster<'a> {
 
     /// `(leader, [(broker, in_sync)])` per partition, read from the hosts
     /// not on `except`.
-    fn layout(&self, except: &[usize], topic: &str) -> Option<Vec<(i64, Vec<(i64, bool)>)>> {
+    fn layout(&self, except: &[usize], topic: &str) -> Option<Layout> {
         self.json_maybe(except, &["topics", "describe", topic])
             .map(|v| partition_layout(&v))
     }
