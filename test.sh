@@ -60,7 +60,8 @@ command -v cargo >/dev/null ||
 # kcat (librdkafka) drives kfkd in the end-to-end tests; a C compiler builds the
 # compression crates; tmux is the real terminal of the REPL and prompt tests;
 # zsh loads the completion script; Node.js runs KafkaJS; a JDK and Maven run
-# Apache Kafka's own tools and clients.
+# Apache Kafka's own tools and clients; iproute2's ip and tc build the
+# multi-host tests' network namespaces.
 apt_needed=()
 need_cmd() { command -v "$1" >/dev/null || apt_needed+=("$2"); }
 need_cmd kcat kcat
@@ -72,6 +73,8 @@ need_cmd npm npm
 need_cmd python3 python3
 need_cmd javac openjdk-17-jdk-headless
 need_cmd mvn maven
+need_cmd ip iproute2
+need_cmd tc iproute2
 if command -v python3 >/dev/null && ! python3 -m pip --version >/dev/null 2>&1; then
   apt_needed+=(python3-pip)
 fi
