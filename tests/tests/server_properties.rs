@@ -179,3 +179,66 @@ fn kfkd_help_shows_every_default() {
         "{defaults} defaults for {flags} flags"
     );
 }
+
+/// The multi-host files `docs/deploy.md` walks through, with this machine's
+/// certificates, secret and directories in place of /etc and /var: kfkd
+/// knows every key and accepts them, and the systemd unit runs them by name.
+#[test]
+fn the_deploy_examples_are_valid_kfkd_configs() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let dir = tempfile::tempdir().unwrap();
+    let pki = kfk_e2e::pki::Pki::new();
+    let (keystore, _, _) = pki.issue("kafka-1.example.com", &["kafka-1.example.com"]);
+    let secret = dir.path().join("cluster-secret");
+    std::fs::write(&secret, "7f".repeat(32)).unwrap();
+    let unit = std::fs::read_to_string(examples.join("systemd/kfkd@.service")).unwrap();
+    for role in ["controller", "broker"] {
+        let text = std::fs::read_to_string(examples.join(format!("deploy/{role}.properties")))
+            .unwrap()
+            .replace("/etc/kfkd/tls/kafka-1.pem", &keystore.display().to_string())
+            .replace("/etc/kfkd/tls/ca.pem", &pki.ca())
+            .replace("/etc/kfkd/cluster-secret", &secret.display().to_string())
+            .replace(
+                "/var/lib/kfkd",
+                &dir.path().join("data").display().to_string(),
+            );
+        let file = dir.path().join(format!("{role}.properties"));
+        std::fs::write(&file, text).unwrap();
+        let out = run_unchecked(
+            Command::new(bin("kfkd"))
+                .arg("--config")
+                .arg(&file)
+                .arg("--check-config"),
+            Duration::from_secs(30),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{role}: {stderr}");
+        assert!(!stderr.contains("warning"), "{role}: {stderr}");
+        assert!(
+            unit.contains("--config /etc/kfkd/%i.properties"),
+            "the unit runs /etc/kfkd/<instance>.properties"
+        );
+    }
+    // A mistyped role is caught before start, where the unit's ExecStartPre runs it.
+    let broken = dir.path().join("broken.properties");
+    std::fs::write(
+        &broken,
+        std::fs::read_to_string(dir.path().join("controller.properties"))
+            .unwrap()
+            .replace("process.roles=controller", "process.roles=controler"),
+    )
+    .unwrap();
+    let out = run_unchecked(
+        Command::new(bin("kfkd"))
+            .arg("--config")
+            .arg(&broken)
+            .arg("--check-config"),
+        Duration::from_secs(30),
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("process.roles"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
