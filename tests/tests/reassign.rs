@@ -296,3 +296,80 @@ fn a_throttled_move_copies_slowly_and_verify_removes_the_throttle() {
         |t| kfk_e2e::partition_layout(t)[0].1 == vec![(1, true), (2, true)],
     );
 }
+
+/// `kfk broker drain ID` before maintenance: every leadership of the broker
+/// moves to another in-sync replica (spread over them), the broker stays in
+/// every ISR, the cluster keeps serving, a partition with nowhere to go is
+/// named, and the saved assignment gives the leaderships back.
+#[test]
+fn broker_drain_moves_leaderships_away_and_the_saved_plan_gives_them_back() {
+    let home = Home::new();
+    home.up_cluster(3);
+    home.ok(&["topics", "create", "orders", "-p", "6", "-r", "3"]);
+    let layout =
+        |topic: &str| kfk_e2e::partition_layout(&home.json(&["topics", "describe", topic]));
+    let before = layout("orders");
+    assert_eq!(
+        before.iter().filter(|(l, _)| *l == 1).count(),
+        2,
+        "{before:?}"
+    );
+
+    let out = home.ok(&["broker", "drain", "1"]);
+    assert!(
+        out.contains("Broker 1 no longer leads 2 partition(s)"),
+        "{out}"
+    );
+    let file = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("kfk reassign execute -f "))
+        .and_then(|l| l.split(" && ").next())
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_string();
+    let after = layout("orders");
+    for (leader, replicas) in &after {
+        assert_ne!(*leader, 1, "{after:?}");
+        assert!(
+            replicas.contains(&(1, true)),
+            "broker 1 left an ISR: {after:?}"
+        );
+    }
+    // The two leaderships went to different brokers.
+    let moved: Vec<i64> = before
+        .iter()
+        .zip(&after)
+        .filter(|((l, _), _)| *l == 1)
+        .map(|(_, (l, _))| *l)
+        .collect();
+    assert!(moved.contains(&2) && moved.contains(&3), "{moved:?}");
+    // Still serving, and draining again finds nothing to do.
+    let lines: String = (0..30).map(|i| format!("after-drain-{i}\n")).collect();
+    home.ok_stdin(&["produce", "orders", "--acks", "all"], &lines);
+    let read = home.ok(&["consume", "orders", "--from-beginning", "-e"]);
+    assert_eq!(read.lines().count(), 30, "{read}");
+    assert_eq!(
+        home.ok(&["broker", "drain", "1"]).trim(),
+        "Broker 1 leads no partitions."
+    );
+
+    // A partition whose only replica is the broker: named, exit 1.
+    home.ok(&["topics", "create", "solo", "-p", "1", "-r", "1"]);
+    let solo_leader = layout("solo")[0].0;
+    let err = home.fails(&["broker", "drain", &solo_leader.to_string()]);
+    assert!(
+        err.contains("still led by broker") && err.contains("solo-0"),
+        "{err}"
+    );
+    let err = home.fails(&["broker", "drain", "9"]);
+    assert!(err.contains("broker 9 is not in the cluster"), "{err}");
+
+    // The saved plan and a preferred election give broker 1 its leaderships back.
+    home.ok(&["reassign", "execute", "-f", &file]);
+    home.ok(&["reassign", "elect-leaders", "--all"]);
+    let restored = layout("orders");
+    for ((l0, _), (l1, _)) in before.iter().zip(&restored) {
+        if *l0 == 1 {
+            assert_eq!(*l1, 1, "{restored:?}");
+        }
+    }
+}

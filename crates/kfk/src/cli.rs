@@ -147,6 +147,9 @@ pub enum Command {
     Quotas(QuotasCommand),
     /// Move partitions between brokers and elect leaders (Kafka's reassignment JSON).
     Reassign(ReassignArgs),
+    /// One broker's work: drain its leaderships before maintenance.
+    #[command(subcommand)]
+    Broker(BrokerCommand),
     /// Browse the cluster's metadata as ZooKeeper paths (ls /brokers/ids, get /controller).
     ZkShell(ZkShellArgs),
     /// Serve the cluster over HTTP as Confluent's kafka-rest v2 does (topics,
@@ -497,6 +500,32 @@ pub struct ReassignCancelArgs {
     /// they are removed, as Kafka does).
     #[arg(long)]
     pub preserve_throttles: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BrokerCommand {
+    /// Move every leadership off a broker and wait until it leads nothing,
+    /// before a restart, upgrade or decommission (Cruise Control's "demote").
+    ///
+    /// For each partition the broker leads, the broker goes last in the
+    /// replica order (same replicas: nothing is copied) and a preferred
+    /// election hands leadership to the first other in-sync replica; the
+    /// broker stays a follower in every ISR. Preferred order is what auto
+    /// leader rebalancing restores, so the new order keeps leadership away;
+    /// the previous assignment is saved and `kfk reassign execute -f FILE`
+    /// with `kfk reassign elect-leaders --all` gives it back. Works against
+    /// any Kafka cluster (AlterPartitionReassignments and ElectLeaders).
+    Drain(BrokerDrainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BrokerDrainArgs {
+    /// Broker id.
+    #[arg(add = ArgValueCandidates::new(names::brokers))]
+    pub id: i32,
+    /// How long to wait for the leaderships to move.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! One module per command; `run` dispatches from the parsed command line.
 
 pub mod acls;
+pub mod broker;
 pub mod cluster;
 pub mod config;
 pub mod consume;
@@ -18,8 +19,8 @@ pub mod users;
 pub mod zk_shell;
 
 use crate::cli::{
-    AclsCommand, ClusterCommand, Command, GroupsCommand, PerfCommand, QuotasCommand, ReassignArgs,
-    ReassignCommand, TopicsCommand, TransactionsCommand, UsersCommand,
+    AclsCommand, BrokerCommand, ClusterCommand, Command, GroupsCommand, PerfCommand, QuotasCommand,
+    ReassignArgs, ReassignCommand, TopicsCommand, TransactionsCommand, UsersCommand,
 };
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
@@ -61,6 +62,7 @@ pub async fn run(ctx: &Ctx, command: &Command) -> CliResult {
         Command::Groups(GroupsCommand::List) => groups::list(ctx).await,
         Command::ZkShell(a) => zk_shell::run(ctx, a).await,
         Command::Top(a) => top::run(ctx, a).await,
+        Command::Broker(BrokerCommand::Drain(a)) => broker::drain(ctx, a).await,
         Command::RestProxy(a) => rest_proxy::run(ctx, a).await,
         Command::Reassign(ReassignArgs {
             command: Some(ReassignCommand::Generate(a)),
