@@ -887,19 +887,24 @@ impl KfkHome {
 }
 
 /// What `tests/python/chaos_producer.py` saw acknowledged, from its output
-/// file: (partition, offset) -> value.
+/// file: (partition, offset) -> value. One offset acknowledged for two
+/// records (two leaders taking writes in one epoch) fails the test.
 pub fn acked_messages(path: &Path) -> std::collections::BTreeMap<(i64, i64), String> {
-    std::fs::read_to_string(path)
+    let mut acked = std::collections::BTreeMap::new();
+    for l in std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
         .filter_map(|l| l.strip_prefix("ACK "))
-        .map(|l| {
-            let mut f = l.splitn(3, ' ');
-            let p = f.next().unwrap().parse().unwrap();
-            let o = f.next().unwrap().parse().unwrap();
-            ((p, o), f.next().unwrap().to_string())
-        })
-        .collect()
+    {
+        let mut f = l.splitn(3, ' ');
+        let p: i64 = f.next().unwrap().parse().unwrap();
+        let o: i64 = f.next().unwrap().parse().unwrap();
+        let v = f.next().unwrap().to_string();
+        if let Some(before) = acked.insert((p, o), v.clone()) {
+            assert_eq!(before, v, "offset {p}/{o} acknowledged for two records");
+        }
+    }
+    acked
 }
 
 /// Reads all of `topic` (a chaos_producer.py topic, values `seq-N`) and

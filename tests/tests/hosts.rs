@@ -577,17 +577,7 @@ impl Load {
             status.success(),
             "the producer could not deliver everything"
         );
-        let mut acked: BTreeMap<(i64, i64), String> = BTreeMap::new();
-        for line in std::fs::read_to_string(&self.acks).unwrap().lines() {
-            let mut f = line.strip_prefix("ACK ").unwrap().splitn(3, ' ');
-            let p: i64 = f.next().unwrap().parse().unwrap();
-            let o: i64 = f.next().unwrap().parse().unwrap();
-            let v = f.next().unwrap().to_string();
-            if let Some(before) = acked.insert((p, o), v.clone()) {
-                panic!("offset {p}/{o} acknowledged for {before} and for {v}");
-            }
-        }
-        acked
+        kfk_e2e::acked_messages(&self.acks)
     }
 }
 
