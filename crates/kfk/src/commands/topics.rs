@@ -163,6 +163,10 @@ pub struct TopicView {
 }
 
 /// Gathers what `describe` shows.
+/// How long `topics describe` waits for one leader's offsets: beyond it the
+/// leader is treated as not answering (its partitions show -1).
+const LEADER_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub async fn topic_view(client: &Client, name: &str) -> CliResult<TopicView> {
     let info: std::sync::Arc<TopicInfo> = client
         .refresh(Some(&[name.to_string()]))
@@ -175,6 +179,8 @@ pub async fn topic_view(client: &Client, name: &str) -> CliResult<TopicView> {
         })?;
     // Offsets come from each partition's leader; an offline partition (or a
     // leader that does not answer) shows -1 rather than failing the describe.
+    // Each leader gets LEADER_WAIT for its three answers together, so a host
+    // that drops packets costs seconds once, not three connect timeouts.
     let mut by_leader: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
     for p in info.partitions.iter().filter(|p| p.leader >= 0) {
         by_leader.entry(p.leader).or_default().push(p.partition);
@@ -183,20 +189,18 @@ pub async fn topic_view(client: &Client, name: &str) -> CliResult<TopicView> {
     let mut latest: BTreeMap<i32, i64> = BTreeMap::new();
     let mut stable: BTreeMap<i32, i64> = BTreeMap::new();
     for parts in by_leader.values() {
-        if let Ok(offsets) = client
-            .list_offsets(name, parts, OffsetQuery::Earliest)
-            .await
-        {
-            earliest.extend(offsets);
-        }
-        if let Ok(offsets) = client.list_offsets(name, parts, OffsetQuery::Latest).await {
-            latest.extend(offsets);
-        }
-        if let Ok(offsets) = client
-            .list_offsets(name, parts, OffsetQuery::LastStable)
-            .await
-        {
-            stable.extend(offsets);
+        let asked = tokio::time::timeout(LEADER_WAIT, async {
+            tokio::join!(
+                client.list_offsets(name, parts, OffsetQuery::Earliest),
+                client.list_offsets(name, parts, OffsetQuery::Latest),
+                client.list_offsets(name, parts, OffsetQuery::LastStable),
+            )
+        })
+        .await;
+        if let Ok((e, l, s)) = asked {
+            earliest.extend(e.unwrap_or_default());
+            latest.extend(l.unwrap_or_default());
+            stable.extend(s.unwrap_or_default());
         }
     }
     let all_configs = client.describe_configs(2, name).await?;
@@ -212,7 +216,8 @@ pub async fn topic_view(client: &Client, name: &str) -> CliResult<TopicView> {
     let mut cleaning: BTreeMap<i32, kfk_client::PartitionCleaning> = BTreeMap::new();
     if compacted {
         for leader in by_leader.keys() {
-            if let Ok(Some(states)) = client.cleaner_state(*leader, name).await {
+            let asked = tokio::time::timeout(LEADER_WAIT, client.cleaner_state(*leader, name));
+            if let Ok(Ok(Some(states))) = asked.await {
                 for st in states {
                     if info
                         .partition(st.partition)
