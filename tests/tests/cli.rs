@@ -593,6 +593,22 @@ fn kafka_spellings_are_understood() {
     ]);
     home.ok(&["topics", "create", "--topic", "second_topic"]);
     home.ok_stdin(&["produce", "--topic", "first_topic", "-p", "0"], "a\nb\n");
+    // A client.properties' key names kfk's bootstrap setting.
+    let set = home.ok(&[
+        "config",
+        "set",
+        "bootstrap.servers",
+        &bootstrap,
+        "--profile",
+        "kafka",
+    ]);
+    assert!(set.is_empty());
+    let listed = home.json(&["config", "list"]);
+    assert_eq!(
+        listed["profiles"]["kafka"]["bootstrap"],
+        bootstrap.as_str(),
+        "{listed}"
+    );
     let out = home.kfk(&[
         "consume",
         "--topic",

@@ -15,9 +15,19 @@ fn target_profile(profiles: &Profiles, named: Option<&String>) -> String {
         .unwrap_or_else(|| DEFAULT_PROFILE.to_string())
 }
 
-fn check_key(key: &str) -> CliResult {
+/// The key as kfk names it: Kafka's client property `bootstrap.servers`
+/// (what a client.properties file says) is kfk's `bootstrap`.
+fn canonical(key: &str) -> &str {
+    match key {
+        "bootstrap.servers" | "bootstrap-server" | "bootstrap-servers" => "bootstrap",
+        other => other,
+    }
+}
+
+fn check_key(key: &str) -> CliResult<&str> {
+    let key = canonical(key);
     if KEYS.contains(&key) {
-        Ok(())
+        Ok(key)
     } else {
         Err(CliError::usage(format!("unknown config key {key:?}"))
             .hint(format!("keys: {}", KEYS.join(", "))))
@@ -39,7 +49,7 @@ pub fn run(ctx: &Ctx, cmd: &ConfigCommand) -> CliResult {
             value,
             profile,
         } => {
-            check_key(key)?;
+            let key = check_key(key)?;
             if key == "sasl.mechanism" && !SASL_MECHANISMS.contains(&value.as_str()) {
                 return Err(CliError::usage(format!(
                     "{value:?} is not a SASL mechanism kfk speaks"
@@ -66,7 +76,7 @@ pub fn run(ctx: &Ctx, cmd: &ConfigCommand) -> CliResult {
             output::status(&format!("Set {key} = {value} in profile {name}."));
         }
         ConfigCommand::Unset { key, profile } => {
-            check_key(key)?;
+            let key = check_key(key)?;
             let name = target_profile(&profiles, profile.as_ref());
             if let Some(field) = profiles.profiles.get_mut(&name).and_then(|p| p.field(key)) {
                 *field = None;
