@@ -498,3 +498,48 @@ fn two_ups_at_once_start_one_cluster() {
     let out = home.kfk(&["cluster", "up", "--base-port", "0"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A broker that stops answering (SIGSTOP: its sockets still accept) costs
+/// `topics describe` a bounded wait, and the describe says which offsets it
+/// could not get instead of hanging on the broker.
+#[test]
+fn describe_names_a_leader_that_does_not_answer() {
+    let home = Home::new();
+    let base = home.up_cluster(3);
+    home.ok(&["topics", "create", "orders", "-p", "3", "-r", "3"]);
+    let status = home.json(&["cluster", "status"]);
+    let pid = status["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == 3)
+        .and_then(|b| b["pid"].as_i64())
+        .unwrap()
+        .to_string();
+    let stopped = Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+    assert!(stopped.success());
+    let out = home.kfk(&[
+        "topics",
+        "describe",
+        "orders",
+        "-b",
+        &format!("127.0.0.1:{base}"),
+    ]);
+    let _ = Command::new("kill").args(["-CONT", &pid]).status();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("broker 3 did not answer for the offsets of partition(s) 2"),
+        "{stderr}"
+    );
+    // The other partitions' offsets are there; broker 3's show -1.
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 3, "{stdout}");
+    assert_eq!(rows[0][4], "0", "{stdout}");
+    assert_eq!(rows[2][4], "-1", "{stdout}");
+}

@@ -188,7 +188,7 @@ pub async fn topic_view(client: &Client, name: &str) -> CliResult<TopicView> {
     let mut earliest: BTreeMap<i32, i64> = BTreeMap::new();
     let mut latest: BTreeMap<i32, i64> = BTreeMap::new();
     let mut stable: BTreeMap<i32, i64> = BTreeMap::new();
-    for parts in by_leader.values() {
+    for (leader, parts) in &by_leader {
         let asked = tokio::time::timeout(LEADER_WAIT, async {
             tokio::join!(
                 client.list_offsets(name, parts, OffsetQuery::Earliest),
@@ -197,10 +197,21 @@ pub async fn topic_view(client: &Client, name: &str) -> CliResult<TopicView> {
             )
         })
         .await;
-        if let Ok((e, l, s)) = asked {
-            earliest.extend(e.unwrap_or_default());
-            latest.extend(l.unwrap_or_default());
-            stable.extend(s.unwrap_or_default());
+        match asked {
+            Ok((e, l, s)) => {
+                earliest.extend(e.unwrap_or_default());
+                latest.extend(l.unwrap_or_default());
+                stable.extend(s.unwrap_or_default());
+            }
+            Err(_) => output::status(&format!(
+                "note: broker {leader} did not answer for the offsets of partition(s) {} within {}s; shown as -1",
+                parts
+                    .iter()
+                    .map(i32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                LEADER_WAIT.as_secs()
+            )),
         }
     }
     let all_configs = client.describe_configs(2, name).await?;
