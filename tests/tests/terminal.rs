@@ -444,8 +444,10 @@ fn completion_scripts_load_and_complete_cluster_names() {
     assert_eq!(got, ["1"], "broker ids");
     let got = bash_complete(&home, &[], &["kfk", "consume", "pay"], COMPLETE);
     assert_eq!(got, ["payments"]);
-    let got = bash_complete(&home, &[], &["kfk", "top"], COMPLETE);
-    assert_eq!(got, ["topics"], "subcommands still complete");
+    let got = bash_complete(&home, &[], &["kfk", "to"], COMPLETE);
+    assert_eq!(got, ["topics", "top"], "subcommands still complete");
+    let got = bash_complete(&home, &[], &["kfk", "broker", "drain", "1"], COMPLETE);
+    assert_eq!(got, ["1"], "broker ids to drain");
 
     // Every shell's script is produced, and zsh's loads.
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
