@@ -492,6 +492,19 @@ impl Broker {
         Ok(result)
     }
 
+    /// Commits a decision this node reached as the active controller in
+    /// `term` (see [`commit_as_controller`](crate::quorum::client::commit_as_controller))
+    /// and brings the partition logs in line with the new image.
+    pub(crate) async fn decide(
+        &self,
+        term: u64,
+        cmd: MetadataCommand,
+    ) -> Result<CommandResult, ApiError> {
+        let result = crate::quorum::client::commit_as_controller(&self.raft, term, cmd).await?;
+        off_the_runtime(|| self.sync_partitions())?;
+        Ok(result)
+    }
+
     /// Opens logs of partitions the image assigns here, applies topic configs
     /// and each partition's leadership and ISR, and deletes logs of partitions
     /// it no longer has.

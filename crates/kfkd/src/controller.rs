@@ -9,6 +9,7 @@ use std::time::Duration;
 use tracing::info;
 
 use crate::broker::Broker;
+use crate::quorum::client::controlling_term;
 use crate::quorum::network::Liveness;
 use crate::quorum::{CommandResult, MetadataCommand};
 
@@ -48,15 +49,22 @@ pub(crate) async fn send_heartbeats(broker: Weak<Broker>, liveness: Arc<Liveness
 
 /// On the active controller: fences brokers that stopped heartbeating for
 /// `broker.session.timeout.ms` and unfences them when they are heard again.
+///
+/// Judges only while this node controls with a majority behind it, and
+/// each verdict is committed in the term it was reached in: a controller
+/// cut off from the network hears no broker, and its verdict must die with
+/// its term rather than reach the controller elected after it.
 pub(crate) async fn watch_brokers(broker: Weak<Broker>, liveness: Arc<Liveness>) {
-    let mut leading = false;
+    // The term this node last judged in: a new term, or control regained
+    // after a majority went quiet, gives every broker a full session again.
+    let mut judging: Option<u64> = None;
     // Broker epochs last seen: a new registration counts as a heartbeat, so
     // a broker that just came back is not fenced before its first one.
     let mut epochs: std::collections::HashMap<i32, i64> = std::collections::HashMap::new();
     loop {
         let Some(b) = broker.upgrade() else { return };
         let session = Duration::from_millis(b.settings.broker_session_timeout_ms.max(100));
-        let is_leader = b.raft.metrics().borrow().current_leader == Some(b.node_id as u64);
+        let term = controlling_term(&b.raft);
         // Brokers that shut down stay fenced until they register again.
         let registered: Vec<(i32, bool, i64)> = b.with_image(|i| {
             i.brokers
@@ -65,16 +73,16 @@ pub(crate) async fn watch_brokers(broker: Weak<Broker>, liveness: Arc<Liveness>)
                 .map(|r| (r.id, r.fenced, r.epoch))
                 .collect()
         });
-        if is_leader && !leading {
+        if term.is_some() && term != judging {
             liveness.reset(&registered.iter().map(|r| r.0).collect::<Vec<_>>());
         }
-        leading = is_leader;
+        judging = term;
         for (id, _, epoch) in &registered {
             if epochs.insert(*id, *epoch).is_some_and(|old| old != *epoch) {
                 liveness.saw(*id);
             }
         }
-        if is_leader {
+        if let Some(term) = term {
             for (id, fenced, _) in registered {
                 let alive = liveness
                     .last_seen(id)
@@ -85,9 +93,11 @@ pub(crate) async fn watch_brokers(broker: Weak<Broker>, liveness: Arc<Liveness>)
                     _ => None,
                 };
                 if let Some(cmd) = change {
-                    info!(broker = id, alive, "broker liveness changed");
-                    if let Err(e) = b.propose(cmd).await {
-                        tracing::warn!(error = ?e, "could not record a broker's liveness");
+                    match b.decide(term, cmd).await {
+                        Ok(_) => info!(broker = id, alive, "broker liveness changed"),
+                        Err(e) => {
+                            tracing::warn!(broker = id, alive, error = ?e, "could not record a broker's liveness")
+                        }
                     }
                 }
             }
@@ -106,20 +116,14 @@ pub(crate) async fn record_elections(broker: Weak<Broker>) {
         if b.stopping.load(Ordering::Relaxed) {
             return;
         }
-        let term = {
-            let m = b.raft.metrics();
-            let m = m.borrow();
-            (m.current_leader == Some(b.node_id as u64)).then_some(m.current_term)
-        };
-        if let Some(term) = term
+        if let Some(term) = controlling_term(&b.raft)
             && recorded != Some(term)
-            && b.controller_id() == b.node_id
         {
             let cmd = MetadataCommand::ControllerElected {
                 id: b.node_id,
                 epoch: term,
             };
-            match b.propose(cmd).await {
+            match b.decide(term, cmd).await {
                 Ok(_) => recorded = Some(term),
                 Err(e) => tracing::debug!(error = ?e, "could not record the election yet"),
             }
@@ -142,16 +146,22 @@ pub(crate) async fn balance_leaders(broker: Weak<Broker>) {
         };
         tokio::time::sleep(every).await;
         let Some(b) = broker.upgrade() else { return };
-        if !b.settings.auto_leader_rebalance_enable || b.controller_id() != b.node_id {
+        let Some(term) = controlling_term(&b.raft) else {
+            continue;
+        };
+        if !b.settings.auto_leader_rebalance_enable {
             continue;
         }
         let pct = b.settings.leader_imbalance_per_broker_percentage;
         for (topic, partition) in b.with_image(|i| i.preferred_elections(pct)) {
             match b
-                .propose(MetadataCommand::ElectPreferred {
-                    topic: topic.clone(),
-                    partition,
-                })
+                .decide(
+                    term,
+                    MetadataCommand::ElectPreferred {
+                        topic: topic.clone(),
+                        partition,
+                    },
+                )
                 .await
             {
                 Ok(CommandResult::Done) => {

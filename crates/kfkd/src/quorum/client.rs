@@ -209,6 +209,63 @@ pub(crate) async fn commit_once(
     }
 }
 
+/// The Raft term in which this node is the active controller: it leads the
+/// quorum and a majority has acknowledged it lately. `None` otherwise.
+pub(crate) fn controlling_term(raft: &MetadataRaft) -> Option<u64> {
+    let metrics = raft.metrics();
+    let m = metrics.borrow();
+    (m.current_leader == Some(m.id) && !leads_without_quorum(&m)).then_some(m.current_term)
+}
+
+/// Commits a decision the active controller made in `term` (a broker fenced
+/// for silence, a preferred leader restored), only while this node still
+/// controls in that term; never forwarded.
+///
+/// A controller cut off from the others still believes it leads for a while
+/// and judges by what it can no longer hear: forwarded to the controller
+/// elected meanwhile, its verdict that every other broker went silent would
+/// fence healthy brokers. A verdict is only as good as the term it was
+/// reached in.
+pub(crate) async fn commit_as_controller(
+    raft: &Quorum,
+    term: u64,
+    cmd: MetadataCommand,
+) -> Result<CommandResult, ApiError> {
+    let deposed = || {
+        ApiError::new(
+            ResponseError::NotController,
+            format!("this node no longer controls the cluster in term {term}; decision dropped"),
+        )
+    };
+    if controlling_term(raft) != Some(term) {
+        return Err(deposed());
+    }
+    if let Some(why) = refuse_without_quorum(raft).await {
+        return Err(ApiError::new(ResponseError::NotController, why));
+    }
+    let written = tokio::time::timeout(QUORUM_RPC, raft.client_write(MetadataRecord::now(cmd)))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                ResponseError::RequestTimedOut,
+                format!(
+                    "the metadata quorum did not confirm the decision within {} s",
+                    QUORUM_RPC.as_secs()
+                ),
+            )
+        })?;
+    match written {
+        Ok(r) => Ok(r.data),
+        Err(openraft::error::RaftError::APIError(
+            openraft::error::ClientWriteError::ForwardToLeader(_),
+        )) => Err(deposed()),
+        Err(e) => Err(ApiError::new(
+            ResponseError::UnknownServerError,
+            e.to_string(),
+        )),
+    }
+}
+
 /// Commits a command from a broker that is still starting, retrying while a
 /// leader is being elected.
 pub(crate) async fn propose_with_retry(raft: &Quorum, cmd: MetadataCommand) -> anyhow::Result<()> {
