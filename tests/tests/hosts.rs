@@ -516,6 +516,18 @@ impl<'a> Cluster<'a> {
         host.unwrap()
     }
 
+    /// The controller epoch (the quorum's term when the controller was
+    /// elected), as ZooKeeper's `/controller_epoch` shows it.
+    fn controller_epoch(&self, except: &[usize]) -> i64 {
+        let mut epoch = None;
+        self.wait_for(Duration::from_secs(30), "the controller epoch", |c| {
+            let out = c.kfk(except, &["zk-shell", "get", "/controller_epoch"]);
+            epoch = String::from_utf8_lossy(&out.stdout).trim().parse().ok();
+            epoch.is_some()
+        });
+        epoch.unwrap()
+    }
+
     /// The host whose broker leads partition `p` of `topic`.
     fn leader_host(&self, topic: &str, p: usize) -> usize {
         let layout = self.layout(&[], topic).expect("topic layout");
@@ -731,8 +743,18 @@ fn three_hosts_through(steps: &[(&'static str, Fault, Target)]) {
             ));
             load.wait_progress(&cluster, 300, &format!("writes: {what}"));
         }
+        let epoch = cluster.controller_epoch(&[victim]);
         net.mend(victim);
         took.push((format!("{what}: healed"), cluster.wait_healed("chaos")));
+        // A host coming back calls no election: it asks before it campaigns
+        // (pre-vote), and the quorum it rejoins has a live leader.
+        std::thread::sleep(Duration::from_secs(1));
+        assert_eq!(
+            cluster.controller_epoch(&[]),
+            epoch,
+            "the controller changed when {what}'s host came back\n{}",
+            cluster.logs()
+        );
     }
     let acked = load.finish();
     assert_nothing_lost(&cluster, "chaos", &acked);

@@ -47,6 +47,9 @@ pub struct Broker {
     pub data_arrived: Notify,
     /// Serves Raft RPCs from peers when there are any.
     quorum_server: Option<tokio::task::JoinHandle<()>>,
+    /// Keeps this voter from calling elections no majority would answer
+    /// ([`crate::quorum::prevote`]).
+    election_gate: Option<tokio::task::JoinHandle<()>>,
     /// High watermarks read at start, handed to partitions as they open.
     checkpointed_hw: Mutex<HashMap<TopicPartition, i64>>,
     /// ISR changes partition leaders want; a task commits them.
@@ -209,6 +212,7 @@ impl Broker {
         // A voter without its log neither votes nor campaigns until it has
         // copied the log back.
         let abstain = Arc::new(AtomicBool::new(rejoining));
+        let contact = Arc::new(crate::quorum::prevote::LeaderContact::default());
         if rejoining {
             raft.runtime_config().elect(false);
         }
@@ -226,8 +230,17 @@ impl Broker {
                 raft.channel.clone(),
                 Arc::clone(&liveness),
                 Arc::clone(&abstain),
+                Arc::clone(&contact),
             )))
         };
+        let election_gate = (!alone).then(|| {
+            tokio::spawn(crate::quorum::prevote::gate_elections(
+                raft.raft().clone(),
+                raft.channel.clone(),
+                Arc::clone(&contact),
+                Arc::clone(&abstain),
+            ))
+        });
         // The lowest voter forms a new quorum; the other voters join it when
         // it reaches them; brokers beyond the voters ask to follow as learners.
         let initialized = raft.is_initialized().await?;
@@ -299,6 +312,7 @@ impl Broker {
             syncing: Mutex::new(()),
             data_arrived: Notify::new(),
             quorum_server: server,
+            election_gate,
             checkpointed_hw: Mutex::new(checkpointed_hw),
             isr_changes,
             fetchers: Mutex::new(HashSet::new()),
@@ -673,6 +687,9 @@ impl Broker {
         drop(kfk_sync::lock(&self.cleaner).take());
         if let Err(e) = self.save_hw_checkpoint() {
             tracing::warn!(error = %e, "could not save the high-watermark checkpoint");
+        }
+        if let Some(gate) = &self.election_gate {
+            gate.abort();
         }
         if let Some(server) = &self.quorum_server {
             server.abort();

@@ -5,12 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use kfkd::metadata::{MetadataImage, PartitionMeta, TopicMeta};
 use kfkd::quorum::auth::Secret;
 use kfkd::quorum::log_store::LogStore;
 use kfkd::quorum::network::{Channel, serve};
+use kfkd::quorum::prevote::{LeaderContact, gate_elections};
 use kfkd::quorum::state_machine::StateMachine;
 use kfkd::quorum::{CommandResult, MetadataCommand, MetadataRaft, MetadataRecord};
 use openraft::{BasicNode, Config};
@@ -21,6 +23,16 @@ struct Node {
     raft: MetadataRaft,
     sm: StateMachine,
     server: tokio::task::JoinHandle<()>,
+    gate: tokio::task::JoinHandle<()>,
+}
+
+impl Node {
+    async fn stop(self) {
+        self.gate.abort();
+        self.raft.shutdown().await.unwrap();
+        self.server.abort();
+        let _ = self.server.await;
+    }
 }
 
 async fn start(id: u64, dir: &Path, listener: tokio::net::TcpListener) -> Node {
@@ -38,14 +50,23 @@ async fn start(id: u64, dir: &Path, listener: tokio::net::TcpListener) -> Node {
     let raft = MetadataRaft::new(id, Arc::new(config), channel.network(), log, sm.clone())
         .await
         .unwrap();
+    let contact = Arc::new(LeaderContact::default());
+    let abstain = Arc::new(AtomicBool::new(false));
     let server = tokio::spawn(serve(
         listener,
         raft.clone(),
-        channel,
+        channel.clone(),
         Default::default(),
-        Default::default(),
+        Arc::clone(&abstain),
+        Arc::clone(&contact),
     ));
-    Node { raft, sm, server }
+    let gate = tokio::spawn(gate_elections(raft.clone(), channel, contact, abstain));
+    Node {
+        raft,
+        sm,
+        server,
+        gate,
+    }
 }
 
 fn topic(partitions: usize) -> TopicMeta {
@@ -140,10 +161,7 @@ async fn three_nodes_agree_survive_a_leader_loss_and_restart() {
     assert_eq!(again.data, CommandResult::TopicExists);
 
     // Lose the leader: the other two elect a new one and keep accepting changes.
-    let old = nodes.remove(&leader).unwrap();
-    old.raft.shutdown().await.unwrap();
-    old.server.abort();
-    let _ = old.server.await;
+    nodes.remove(&leader).unwrap().stop().await;
     let survivor = *nodes.keys().next().unwrap();
     let new_leader = {
         let m = nodes[&survivor]
@@ -191,9 +209,83 @@ async fn three_nodes_agree_survive_a_leader_loss_and_restart() {
         .voter_ids()
         .collect();
     assert_eq!(voters, BTreeSet::from([1, 2, 3]));
-    back.raft.shutdown().await.unwrap();
+    back.stop().await;
+    for (_, n) in nodes {
+        n.stop().await;
+    }
+}
+
+/// Relays connections from `front` to `back` until aborted; aborting drops
+/// every relayed connection too.
+async fn relay(front: tokio::net::TcpListener, back: std::net::SocketAddr) {
+    let mut connections = tokio::task::JoinSet::new();
+    while let Ok((mut inbound, _)) = front.accept().await {
+        connections.spawn(async move {
+            if let Ok(mut outbound) = tokio::net::TcpStream::connect(back).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
+        });
+    }
+}
+
+/// A voter that hears nothing (everything sent to it passes a relay that is
+/// then cut, while its own requests still reach the others and their
+/// answers come back) asks before it campaigns: the others still hear the
+/// leader and say no, so it never raises the term, and the leader leads on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_voter_that_cannot_hear_its_leader_does_not_depose_it() {
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut listeners = Vec::new();
+    let mut members = BTreeMap::new();
+    let mut relays = BTreeMap::new();
+    for id in 1..=3u64 {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let front = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        members.insert(id, BasicNode::new(front.local_addr().unwrap().to_string()));
+        relays.insert(id, tokio::spawn(relay(front, l.local_addr().unwrap())));
+        listeners.push(l);
+    }
+    let mut nodes: BTreeMap<u64, Node> = BTreeMap::new();
+    for (i, l) in listeners.into_iter().enumerate() {
+        let id = i as u64 + 1;
+        nodes.insert(id, start(id, dirs[i].path(), l).await);
+    }
+    nodes[&1].raft.initialize(members).await.unwrap();
+    let leader = leader_of(&nodes[&1]).await;
+    let term = nodes[&leader].raft.metrics().borrow().current_term;
     for n in nodes.values() {
-        n.raft.shutdown().await.unwrap();
+        assert_eq!(leader_of(n).await, leader);
+    }
+    let deaf = (1..=3).find(|id| *id != leader).unwrap();
+    relays[&deaf].abort();
+
+    // Several election timeouts (300-600 ms here) pass.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    for (id, n) in &nodes {
+        let m = n.raft.metrics().borrow().clone();
+        assert_eq!(
+            m.current_term, term,
+            "node {id} moved to term {}",
+            m.current_term
+        );
+        if *id != deaf {
+            assert_eq!(m.current_leader, Some(leader), "node {id}");
+        }
+    }
+    let ids = nodes[&leader]
+        .raft
+        .client_write(MetadataRecord::now(MetadataCommand::AllocateProducerIds {
+            count: 10,
+            broker: 1,
+        }))
+        .await
+        .unwrap();
+    assert_eq!(ids.data, CommandResult::ProducerIds { first: 0 });
+    for (_, n) in nodes {
+        n.stop().await;
+    }
+    for (_, r) in relays {
+        r.abort();
     }
 }
 

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod client;
 pub mod log_store;
 pub mod network;
+pub mod prevote;
 pub mod state_machine;
 pub mod view;
 

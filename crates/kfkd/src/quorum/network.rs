@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openraft::BasicNode;
 use openraft::error::{
     InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
 };
@@ -16,6 +15,7 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
+use openraft::{BasicNode, LogId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -23,6 +23,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, warn};
 
 use super::auth::{Secret, Session};
+use super::prevote::{LeaderContact, would_vote};
 use super::{CommandResult, MetadataCommand, MetadataRaft, TypeConfig};
 use kfk_sync::lock;
 
@@ -52,6 +53,10 @@ enum Request {
     },
     /// DescribeQuorum, which only the leader can answer.
     Describe,
+    /// Would you vote for me, whose log ends here? ([`super::prevote`])
+    PreVote {
+        last_log: Option<LogId<NodeId>>,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -66,6 +71,7 @@ enum Reply {
     Heartbeat,
     Join(Result<(), String>),
     Describe(Result<super::view::QuorumView, String>),
+    PreVote(bool),
 }
 
 async fn write_frame<T: Serialize>(
@@ -124,6 +130,12 @@ impl Channel {
             channel: self.clone(),
             ..Network::default()
         }
+    }
+
+    /// A connection to `addr` for `target`, not yet opened, whose caller
+    /// reports its failures itself.
+    pub(crate) fn quiet_peer(&self, target: NodeId, addr: &str) -> Peer {
+        self.peer(target, addr, None)
     }
 
     /// A connection to `addr` for `target`, not yet opened.
@@ -238,6 +250,17 @@ impl Peer {
             self.stream = None;
         }
         result
+    }
+}
+
+impl Peer {
+    /// Whether the peer would vote for this node, whose log ends at `last`;
+    /// no answer in `ttl` counts as no.
+    pub(crate) async fn pre_vote(&mut self, last: Option<LogId<NodeId>>, ttl: Duration) -> bool {
+        matches!(
+            self.call(Request::PreVote { last_log: last }, ttl).await,
+            Ok(Reply::PreVote(true))
+        )
     }
 }
 
@@ -486,13 +509,16 @@ async fn propose(
 /// Serves Raft RPCs from peers on `listener` until the task is dropped.
 /// While `abstain` is set (a voter copying back a metadata log it lost),
 /// vote requests are refused: a voter with no log would grant its vote to
-/// any candidate, even one missing committed entries.
+/// any candidate, even one missing committed entries. Each message accepted
+/// from the leader is noted in `contact`, so pre-votes are refused while the
+/// leader is alive.
 pub async fn serve(
     listener: TcpListener,
     raft: MetadataRaft,
     channel: Channel,
     liveness: Arc<Liveness>,
     abstain: Arc<std::sync::atomic::AtomicBool>,
+    contact: Arc<LeaderContact>,
 ) {
     loop {
         let (mut stream, peer) = match listener.accept().await {
@@ -506,6 +532,7 @@ pub async fn serve(
         let raft = raft.clone();
         let liveness = Arc::clone(&liveness);
         let abstain = Arc::clone(&abstain);
+        let contact = Arc::clone(&contact);
         let secret = channel.secret.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
@@ -538,7 +565,16 @@ pub async fn serve(
                     }
                 };
                 let reply = match req {
-                    Request::AppendEntries(r) => Reply::AppendEntries(raft.append_entries(r).await),
+                    Request::AppendEntries(r) => {
+                        let reply = raft.append_entries(r).await;
+                        if reply
+                            .as_ref()
+                            .is_ok_and(|r| !matches!(r, AppendEntriesResponse::HigherVote(_)))
+                        {
+                            contact.heard();
+                        }
+                        Reply::AppendEntries(reply)
+                    }
                     Request::Vote(r) if abstain.load(std::sync::atomic::Ordering::Relaxed) => {
                         Reply::Vote(Ok(openraft::raft::VoteResponse {
                             vote: r.vote,
@@ -548,8 +584,18 @@ pub async fn serve(
                     }
                     Request::Vote(r) => Reply::Vote(raft.vote(r).await),
                     Request::InstallSnapshot(r) => {
-                        Reply::InstallSnapshot(raft.install_snapshot(r).await)
+                        let vote = r.vote;
+                        let reply = raft.install_snapshot(r).await;
+                        // Refused by a higher vote, the answer carries that vote.
+                        if reply.as_ref().is_ok_and(|r| r.vote == vote) {
+                            contact.heard();
+                        }
+                        Reply::InstallSnapshot(reply)
                     }
+                    Request::PreVote { last_log } => Reply::PreVote(
+                        !abstain.load(std::sync::atomic::Ordering::Relaxed)
+                            && would_vote(&raft, &contact, last_log),
+                    ),
                     Request::Heartbeat(id) => {
                         liveness.saw(id);
                         Reply::Heartbeat
