@@ -50,6 +50,9 @@ pub use config::{
 pub use error::{LogError, Result};
 pub use fd_cache::{open_files, set_open_file_budget};
 pub use leader_epoch::{EpochEntry, UNDEFINED_EPOCH, UNDEFINED_OFFSET};
-pub use log::{AppendInfo, CLEAN_SHUTDOWN_FILE, CleanStats, Dirtiness, Log, ReadResult, now_ms};
+pub use log::{
+    AppendInfo, CLEAN_SHUTDOWN_FILE, CleanStats, Dirtiness, FileRange, Located, Log, ReadResult,
+    now_ms,
+};
 pub use manager::{Background, LogManager};
 pub use partition::TopicPartition;

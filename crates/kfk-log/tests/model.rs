@@ -72,6 +72,19 @@ fn config() -> LogConfig {
     }
 }
 
+/// The bytes a located range covers, read from its file.
+fn located_bytes(located: &kfk_log::Located) -> Vec<u8> {
+    use std::os::unix::fs::FileExt;
+    match &located.range {
+        Some(r) => {
+            let mut buf = vec![0; r.len];
+            r.file.read_exact_at(&mut buf, r.position).unwrap();
+            buf
+        }
+        None => Vec::new(),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
@@ -107,6 +120,21 @@ proptest! {
                     prop_assert!(want.starts_with(&got.records));
                     prop_assert_eq!(got.records.is_empty(), offset >= model.end());
                     prop_assert_eq!(got.log_end_offset, model.end());
+                    // Located instead of read: the same bytes, where they lie.
+                    let located = log.locate_below(offset, max, i64::MAX).unwrap();
+                    prop_assert_eq!(located_bytes(&located), got.records.to_vec());
+                    prop_assert_eq!(located.log_end_offset, model.end());
+                    // Below a bound in the middle: what read_below returns.
+                    let bound = offset + (model.end() - offset) / 2;
+                    let below = log.read_below(offset, max, bound).unwrap();
+                    let located = log.locate_below(offset, max, bound).unwrap();
+                    prop_assert_eq!(located_bytes(&located), below.records.to_vec());
+                    if let Some(r) = &located.range {
+                        let last = kfk_wire::Batches::new(&below.records)
+                            .map(|b| b.unwrap().last_offset())
+                            .last();
+                        prop_assert_eq!(Some(r.last_offset), last);
+                    }
                 }
                 Op::Roll => log.roll().unwrap(),
                 Op::Truncate(f) => {

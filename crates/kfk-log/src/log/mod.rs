@@ -749,3 +749,4 @@ mod shrink;
 mod txn;
 
 pub use clean::{CleanStats, Dirtiness};
+pub use read::{FileRange, Located};

@@ -5,10 +5,38 @@
 use bytes::Bytes;
 use kfk_wire::{BatchHeader, BatchSummary, RecordStamp, first_record_at_or_after};
 
-use crate::error::{LogError, Result};
-use crate::segment::{Segment, SegmentSnapshot};
+use std::fs::File;
+use std::sync::Arc;
+
+use crate::error::{IoContext, LogError, Result};
+use crate::scan::{Scanner, Step};
+use crate::segment::{HOP_CHUNK, Segment, SegmentSnapshot};
 
 use super::{Log, ReadResult};
+
+/// Whole batches as they lie in a segment file.
+#[derive(Debug, Clone)]
+pub struct FileRange {
+    /// Held open until the batches are sent, even if the segment is
+    /// deleted or its cached handle closed meanwhile.
+    pub file: Arc<File>,
+    pub position: u64,
+    pub len: usize,
+    /// Last offset of the last batch in the range.
+    pub last_offset: i64,
+}
+
+/// A segment, and the position and header of a batch in it.
+type FirstBatch = (SegmentSnapshot, u64, BatchSummary);
+
+/// What [`Log::locate_below`] found: batches to send, and the log's bounds.
+#[derive(Debug)]
+pub struct Located {
+    /// `None` at the end of the log (or of what may be read).
+    pub range: Option<FileRange>,
+    pub log_start_offset: i64,
+    pub log_end_offset: i64,
+}
 
 impl Log {
     /// Reads whole batches from the one that contains `offset`, up to `max_bytes`
@@ -31,6 +59,67 @@ impl Log {
         max_bytes: usize,
         upper_bound: i64,
     ) -> Result<ReadResult> {
+        let (found, log_start_offset, log_end_offset) = self.first_batch(offset, upper_bound)?;
+        let records = match found {
+            Some((snapshot, position, first)) => {
+                read_whole_batches(&snapshot, position, first, max_bytes, upper_bound)?
+            }
+            None => Bytes::new(),
+        };
+        Ok(ReadResult {
+            records,
+            log_start_offset,
+            log_end_offset,
+        })
+    }
+
+    /// As [`Log::read_below`], but says where the batches lie in their
+    /// segment file instead of reading them: a plaintext connection sends
+    /// them from the page cache to the socket without copying them through
+    /// the broker (`sendfile`), as Kafka does. Only batch headers are read.
+    ///
+    /// # Errors
+    /// As [`Log::read`].
+    pub fn locate_below(&self, offset: i64, max_bytes: usize, upper_bound: i64) -> Result<Located> {
+        let (found, log_start_offset, log_end_offset) = self.first_batch(offset, upper_bound)?;
+        let range = match found {
+            Some((snapshot, position, first)) if first.last_offset < upper_bound => {
+                let want = max_bytes.max(first.size) as u64;
+                let mut scanner = Scanner::new(&snapshot.file, position, snapshot.end, HOP_CHUNK);
+                let mut len = 0u64;
+                let mut last_offset = first.last_offset;
+                while let Step::Batch { item, .. } = scanner.next_summary().at(&snapshot.path)? {
+                    let size = item.size as u64;
+                    // The first batch always goes, whatever its size (KIP-74).
+                    if len > 0 && (len + size > want || item.last_offset >= upper_bound) {
+                        break;
+                    }
+                    len += size;
+                    last_offset = item.last_offset;
+                }
+                (len > 0).then(|| FileRange {
+                    file: Arc::clone(&snapshot.file),
+                    position,
+                    len: len as usize,
+                    last_offset,
+                })
+            }
+            _ => None,
+        };
+        Ok(Located {
+            range,
+            log_start_offset,
+            log_end_offset,
+        })
+    }
+
+    /// The segment and position of the first batch holding `offset` or a
+    /// later one, below `upper_bound`; with the log's start and end offsets.
+    fn first_batch(
+        &self,
+        offset: i64,
+        upper_bound: i64,
+    ) -> Result<(Option<FirstBatch>, i64, i64)> {
         let mut target = offset;
         loop {
             let (snapshot, next_base, log_start_offset, log_end_offset) = {
@@ -39,11 +128,7 @@ impl Log {
                 let end = st.next_offset();
                 let start = st.log_start_offset();
                 if target >= end.min(upper_bound) {
-                    return Ok(ReadResult {
-                        records: Bytes::new(),
-                        log_start_offset: start,
-                        log_end_offset: end,
-                    });
+                    return Ok((None, start, end));
                 }
                 let i = st.segment_index(target);
                 let next_base = st.segments.get(i + 1).map(|s| s.base_offset);
@@ -56,23 +141,15 @@ impl Log {
             };
             match snapshot.find_batch(target)? {
                 Some((position, first)) => {
-                    let records =
-                        read_whole_batches(&snapshot, position, first, max_bytes, upper_bound)?;
-                    return Ok(ReadResult {
-                        records,
+                    return Ok((
+                        Some((snapshot, position, first)),
                         log_start_offset,
                         log_end_offset,
-                    });
+                    ));
                 }
                 None => match next_base {
                     Some(base) => target = target.max(base),
-                    None => {
-                        return Ok(ReadResult {
-                            records: Bytes::new(),
-                            log_start_offset,
-                            log_end_offset,
-                        });
-                    }
+                    None => return Ok((None, log_start_offset, log_end_offset)),
                 },
             }
         }
