@@ -14,6 +14,7 @@ pub mod names;
 pub mod recompress;
 pub mod records;
 pub mod retain;
+pub mod spliced;
 pub mod versions;
 
 pub use batch::{

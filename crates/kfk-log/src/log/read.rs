@@ -115,11 +115,7 @@ impl Log {
 
     /// The segment and position of the first batch holding `offset` or a
     /// later one, below `upper_bound`; with the log's start and end offsets.
-    fn first_batch(
-        &self,
-        offset: i64,
-        upper_bound: i64,
-    ) -> Result<(Option<FirstBatch>, i64, i64)> {
+    fn first_batch(&self, offset: i64, upper_bound: i64) -> Result<(Option<FirstBatch>, i64, i64)> {
         let mut target = offset;
         loop {
             let (snapshot, next_base, log_start_offset, log_end_offset) = {

@@ -15,7 +15,8 @@ use kafka_protocol::messages::fetch_response::{
     AbortedTransaction, FetchableTopicResponse, PartitionData,
 };
 use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
-use kfk_log::{LogError, TopicPartition};
+use kfk_log::{FileRange, LogError, TopicPartition};
+use kfk_wire::spliced::Markers;
 use tokio::time::Instant;
 
 use crate::broker::Broker;
@@ -24,20 +25,68 @@ use crate::broker::Broker;
 /// connection for days.
 const MAX_WAIT_CAP: Duration = Duration::from_secs(60);
 
-/// Builds the response from what the logs hold now; returns it with the number
-/// of record bytes it carries.
-fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
+/// Records a fetch sends from their segment files (`sendfile`) instead of
+/// reading them: the marks standing in for them in the response, and the
+/// file ranges, in mark-key order.
+#[derive(Debug, Default)]
+pub struct FileRecords {
+    pub markers: Markers,
+    pub files: Vec<FileRange>,
+}
+
+/// A partition's records: read, or located in a segment file.
+enum Got {
+    Read(Bytes),
+    Located(Option<FileRange>),
+}
+
+impl Got {
+    fn len(&self) -> usize {
+        match self {
+            Got::Read(b) => b.len(),
+            Got::Located(r) => r.as_ref().map_or(0, |r| r.len),
+        }
+    }
+
+    /// The offset after the last record sent, `None` when nothing is.
+    fn upper(&self) -> Option<i64> {
+        match self {
+            Got::Read(b) => kfk_wire::Batches::new(b)
+                .flatten()
+                .last()
+                .map(|b| b.summary().next_offset()),
+            Got::Located(r) => r.as_ref().map(|r| r.last_offset + 1),
+        }
+    }
+}
+
+/// A response built from what the logs hold now.
+struct Collected {
+    resp: FetchResponse,
+    /// Record bytes it carries, in all and per topic (in response order).
+    bytes: usize,
+    per_topic: Vec<usize>,
+    /// Where the records are when they are sent from their files.
+    files: Option<FileRecords>,
+}
+
+/// Builds the response from what the logs hold now; with `from_files`,
+/// leaves the records in their segment files, marked in the response.
+fn collect(broker: &Broker, req: &FetchRequest, from_files: bool) -> Collected {
     let from_follower = req.replica_id.0 >= 0;
     let read_committed = req.isolation_level == 1;
+    let mut files = from_files.then(FileRecords::default);
     // The broker's fetch.max.bytes caps what any client asks for.
     let mut budget = usize::try_from(req.max_bytes)
         .unwrap_or(0)
         .min(usize::try_from(broker.settings.fetch_max_bytes).unwrap_or(usize::MAX));
     let mut total = 0usize;
+    let mut per_topic = Vec::with_capacity(req.topics.len());
     let mut topics = Vec::with_capacity(req.topics.len());
     for topic in &req.topics {
         let name = topic.topic.0.to_string();
         let mut partitions = Vec::with_capacity(topic.partitions.len());
+        let mut topic_bytes = 0;
         for p in &topic.partitions {
             let tp = TopicPartition::new(name.clone(), p.partition);
             let mut data = PartitionData::default()
@@ -61,41 +110,60 @@ fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
                     } else {
                         part.last_stable_offset()
                     };
-                    // read_committed consumers stop where transactions
-                    // are still undecided.
-                    let bound = if read_committed { lso } else { hw };
+                    // Followers copy everything; consumers see committed
+                    // records only, and read_committed ones stop where
+                    // transactions are still undecided.
+                    let bound = match (from_follower, read_committed) {
+                        (true, _) => i64::MAX,
+                        (false, true) => lso,
+                        (false, false) => hw,
+                    };
                     let limit = usize::try_from(p.partition_max_bytes)
                         .unwrap_or(0)
                         .min(budget);
-                    // Followers copy everything; consumers see committed records only.
-                    let read = if from_follower {
-                        part.log().read(p.fetch_offset, limit)
+                    let got = if files.is_some() {
+                        part.log()
+                            .locate_below(p.fetch_offset, limit, bound)
+                            .map(|l| (Got::Located(l.range), l.log_start_offset))
                     } else {
-                        part.log().read_below(p.fetch_offset, limit, bound)
+                        part.log()
+                            .read_below(p.fetch_offset, limit, bound)
+                            .map(|r| (Got::Read(r.records), r.log_start_offset))
                     };
-                    match read {
-                        Ok(r) => {
+                    match got {
+                        Ok((got, log_start_offset)) => {
                             // Only the first partition with data may exceed the
                             // limits (by one batch), so a large batch never blocks
                             // a consumer; later ones wait for the next fetch.
-                            let records = if total > 0 && r.records.len() > limit {
-                                Bytes::new()
+                            let got = if total > 0 && got.len() > limit {
+                                Got::Read(Bytes::new())
                             } else {
-                                r.records
+                                got
                             };
-                            total += records.len();
-                            budget = budget.saturating_sub(records.len());
+                            let len = got.len();
+                            total += len;
+                            topic_bytes += len;
+                            budget = budget.saturating_sub(len);
                             if read_committed && !from_follower {
                                 data = data.with_aborted_transactions(Some(aborted_in(
                                     part.log(),
                                     p.fetch_offset,
-                                    &records,
+                                    got.upper(),
                                 )));
                             }
+                            let records = match (got, files.as_mut()) {
+                                (Got::Read(b), _) => b,
+                                (Got::Located(Some(range)), Some(f)) => {
+                                    let key = f.files.len();
+                                    f.files.push(range);
+                                    f.markers.mark(key, len)
+                                }
+                                (Got::Located(_), _) => Bytes::new(),
+                            };
                             data = data
                                 .with_high_watermark(hw)
                                 .with_last_stable_offset(lso)
-                                .with_log_start_offset(r.log_start_offset)
+                                .with_log_start_offset(log_start_offset)
                                 .with_records(Some(records));
                         }
                         Err(LogError::OffsetOutOfRange {
@@ -116,6 +184,7 @@ fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
             }
             partitions.push(data);
         }
+        per_topic.push(topic_bytes);
         topics.push(
             FetchableTopicResponse::default()
                 .with_topic(topic.topic.clone())
@@ -123,22 +192,24 @@ fn collect(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize) {
                 .with_partitions(partitions),
         );
     }
-    (
-        FetchResponse::default()
+    Collected {
+        resp: FetchResponse::default()
             .with_responses(topics)
             .with_session_id(0),
-        total,
-    )
+        bytes: total,
+        per_topic,
+        files,
+    }
 }
 
 /// The aborted transactions overlapping the batches a read_committed fetch
-/// returns, which its consumer drops.
-fn aborted_in(log: &kfk_log::Log, fetch_offset: i64, records: &[u8]) -> Vec<AbortedTransaction> {
-    let Some(upper) = kfk_wire::Batches::new(records)
-        .flatten()
-        .last()
-        .map(|b| b.summary().next_offset())
-    else {
+/// returns (up to `upper`), which its consumer drops.
+fn aborted_in(
+    log: &kfk_log::Log,
+    fetch_offset: i64,
+    upper: Option<i64>,
+) -> Vec<AbortedTransaction> {
+    let Some(upper) = upper else {
         return Vec::new();
     };
     log.aborted_transactions(fetch_offset, upper)
@@ -193,30 +264,33 @@ fn high_watermarks(broker: &Broker, req: &FetchRequest) -> Vec<i64> {
 }
 
 /// Counts the records a fetch answers, per topic.
-fn count_bytes_out(broker: &Broker, resp: &FetchResponse, from_follower: bool) {
-    for t in &resp.responses {
-        let bytes: usize = t
-            .partitions
-            .iter()
-            .map(|p| p.records.as_ref().map_or(0, Bytes::len))
-            .sum();
-        if bytes > 0 {
+fn count_bytes_out(broker: &Broker, req: &FetchRequest, per_topic: &[usize], from_follower: bool) {
+    for (t, bytes) in req.topics.iter().zip(per_topic) {
+        if *bytes > 0 {
             broker
                 .meters
-                .fetched(t.topic.0.as_str(), bytes as u64, from_follower);
+                .fetched(t.topic.0.as_str(), *bytes as u64, from_follower);
         }
     }
+}
+
+/// A fetch's answer: the response, the record bytes it carries, the records
+/// left in their files (with `from_files`), and the request memory held.
+pub struct Answer {
+    pub resp: FetchResponse,
+    pub bytes: usize,
+    pub files: Option<FileRecords>,
+    pub held: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Answers a fetch, long-polling without holding memory; while the records
 /// are read and until the response is written it holds as much of the
 /// broker's request memory as the response may take (`fetch.max.bytes` at
 /// most), which it returns with the response.
-pub async fn handle(
-    broker: &Broker,
-    req: FetchRequest,
-    _version: i16,
-) -> (FetchResponse, Option<tokio::sync::OwnedSemaphorePermit>) {
+///
+/// With `from_files` (a plaintext connection), records stay in their segment
+/// files, marked in the response, to be sent from the page cache.
+pub async fn handle(broker: &Broker, req: FetchRequest, from_files: bool) -> Answer {
     let from_follower = req.replica_id.0 >= 0;
     if from_follower {
         record_follower_progress(broker, &req);
@@ -247,21 +321,27 @@ pub async fn handle(
             .acquire_many_owned(u32::try_from(most).unwrap_or(u32::MAX))
             .await
             .ok();
-        let (resp, bytes) = collect(broker, &req);
-        let has_error = resp
+        let c = collect(broker, &req, from_files);
+        let has_error = c
+            .resp
             .responses
             .iter()
             .flat_map(|t| &t.partitions)
             .any(|p| p.error_code != 0);
         let hw_moved = from_follower && high_watermarks(broker, &req) != hws;
-        if bytes >= min_bytes || has_error || hw_moved || Instant::now() >= deadline {
-            if bytes > 0 {
-                count_bytes_out(broker, &resp, from_follower);
+        if c.bytes >= min_bytes || has_error || hw_moved || Instant::now() >= deadline {
+            if c.bytes > 0 {
+                count_bytes_out(broker, &req, &c.per_topic, from_follower);
             }
-            return (resp, held);
+            return Answer {
+                resp: c.resp,
+                bytes: c.bytes,
+                files: c.files,
+                held,
+            };
         }
         // Not enough yet: release the memory while waiting.
-        drop((resp, held));
+        drop((c, held));
         tokio::select! {
             _ = &mut notified => {}
             _ = tokio::time::sleep_until(deadline) => {}

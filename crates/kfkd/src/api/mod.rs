@@ -114,10 +114,21 @@ pub fn accepts(api_key: ApiKey, version: i16) -> bool {
 
 pub(crate) use kfk_wire::{str_bytes, topic_name};
 
+/// A response encoded around records sent from their segment files: its
+/// pieces in order, each hole filled from `files[key]`.
+#[derive(Debug)]
+pub struct Spliced {
+    pub pieces: Vec<kfk_wire::spliced::Piece>,
+    pub files: Vec<kfk_log::FileRange>,
+}
+
 /// An encoded response, with the request memory it holds until written.
 #[derive(Debug)]
 pub struct Reply {
+    /// The whole frame, unless it is `spliced`.
     pub bytes: BytesMut,
+    /// A fetch whose records go from the page cache to the socket.
+    pub spliced: Option<Spliced>,
     /// A fetch's share of `queued.max.request.bytes`, released once the
     /// response is on the wire.
     pub held: Option<tokio::sync::OwnedSemaphorePermit>,
@@ -165,6 +176,7 @@ async fn serve(
             encode_response(api_key, version, correlation_id, &$resp).map(|bytes| {
                 Some(Reply {
                     bytes,
+                    spliced: None,
                     held: None,
                     throttle: std::time::Duration::ZERO,
                 })
@@ -214,6 +226,7 @@ async fn serve(
                     encode_response(api_key, version, correlation_id, &resp).map(|bytes| {
                         Some(Reply {
                             bytes,
+                            spliced: None,
                             held: None,
                             throttle: wait,
                         })
@@ -225,21 +238,45 @@ async fn serve(
         RequestKind::Fetch(mut r) => {
             let answer_denied = guards::fetch(broker, client, &mut r);
             let follower = r.replica_id.0 >= 0;
-            let (mut resp, held) = fetch::handle(broker, r, version).await;
-            answer_denied(&mut resp);
+            let mut answer = fetch::handle(broker, r, client.plaintext).await;
+            answer_denied(&mut answer.resp);
             // Followers replicate under replication quotas, not client ones.
             let wait = if follower {
                 std::time::Duration::ZERO
             } else {
-                throttle::fetch(broker, client, &mut resp)
+                throttle::fetch(broker, client, &mut answer)
             };
-            encode_response(api_key, version, correlation_id, &resp).map(|bytes| {
-                Some(Reply {
-                    bytes,
-                    held,
-                    throttle: wait,
-                })
-            })
+            match answer.files {
+                Some(files) if !files.markers.is_empty() => {
+                    kfk_wire::spliced::encode_response_spliced(
+                        api_key,
+                        version,
+                        api_key.response_header_version(version) >= 1,
+                        correlation_id,
+                        &answer.resp,
+                        &files.markers,
+                    )
+                    .map(|pieces| {
+                        Some(Reply {
+                            bytes: BytesMut::new(),
+                            spliced: Some(Spliced {
+                                pieces,
+                                files: files.files,
+                            }),
+                            held: answer.held,
+                            throttle: wait,
+                        })
+                    })
+                }
+                _ => encode_response(api_key, version, correlation_id, &answer.resp).map(|bytes| {
+                    Some(Reply {
+                        bytes,
+                        spliced: None,
+                        held: answer.held,
+                        throttle: wait,
+                    })
+                }),
+            }
         }
         RequestKind::ListOffsets(mut r) => {
             let answer_denied = guards::list_offsets(broker, client, &mut r);

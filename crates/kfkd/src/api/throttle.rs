@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use kafka_protocol::messages::{FetchResponse, ProduceRequest, ProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 
-use super::ClientInfo;
+use super::{ClientInfo, fetch};
 use crate::broker::Broker;
 use crate::client_quota::{CONSUMER_BYTE_RATE, PRODUCER_BYTE_RATE, REQUEST_PERCENTAGE};
 
@@ -65,16 +65,12 @@ pub(super) fn produce(
 /// Charges a consumer's fetch response; one over the quota goes back
 /// without its records (they were not counted), with the throttle time, as
 /// Kafka answers.
-pub(super) fn fetch(broker: &Broker, client: &ClientInfo, resp: &mut FetchResponse) -> Duration {
-    let bytes: usize = resp
-        .responses
-        .iter()
-        .flat_map(|t| &t.partitions)
-        .map(|p| p.records.as_ref().map_or(0, |r| r.len()))
-        .sum();
+pub(super) fn fetch(broker: &Broker, client: &ClientInfo, answer: &mut fetch::Answer) -> Duration {
+    let bytes = answer.bytes;
     let wait = broker.charge(client, CONSUMER_BYTE_RATE, bytes as f64);
     if !wait.is_zero() {
         broker.charge(client, CONSUMER_BYTE_RATE, -(bytes as f64));
+        let resp = &mut answer.resp;
         for p in resp
             .responses
             .iter_mut()
@@ -82,6 +78,7 @@ pub(super) fn fetch(broker: &Broker, client: &ClientInfo, resp: &mut FetchRespon
         {
             p.records = None;
         }
+        answer.files = None;
         resp.throttle_time_ms = resp.throttle_time_ms.max(millis(wait));
     }
     wait

@@ -174,6 +174,8 @@ settings! {
     broker_heartbeat_interval_ms: u64 = 2_000, "broker.heartbeat.interval.ms", "KFKD_BROKER_HEARTBEAT_INTERVAL_MS";
     /// Shrink the ISR of a follower that has not caught up for this long [replica.lag.time.max.ms].
     replica_lag_time_max_ms: u64 = 30_000, "replica.lag.time.max.ms", "KFKD_REPLICA_LAG_TIME_MAX_MS";
+    /// Send fetched records from the page cache straight to plaintext sockets (sendfile), instead of reading them through the broker; kfkd's own setting, for comparing the two [fetch.sendfile.enable].
+    fetch_sendfile_enable: bool = true, "fetch.sendfile.enable", "KFKD_FETCH_SENDFILE_ENABLE";
     /// Most bytes a follower fetches per partition in one request [replica.fetch.max.bytes].
     replica_fetch_max_bytes: u64 = 1_048_576, "replica.fetch.max.bytes", "KFKD_REPLICA_FETCH_MAX_BYTES";
     /// How long a follower's fetch waits at the leader for new data [replica.fetch.wait.max.ms].

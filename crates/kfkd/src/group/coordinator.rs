@@ -22,6 +22,10 @@ pub struct ClientInfo {
     /// Who the client proved to be (`User:alice`, `User:CN=...`), or
     /// `User:ANONYMOUS`: what ACLs are checked against.
     pub principal: String,
+    /// Whether the connection is plain TCP, so a fetch's records can go
+    /// from the page cache to the socket without passing through the
+    /// broker (`sendfile`), as Kafka does on plaintext listeners.
+    pub plaintext: bool,
 }
 
 #[derive(Debug, Default)]

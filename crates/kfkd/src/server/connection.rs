@@ -18,6 +18,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
+use super::send_file::SendFile;
 use crate::api;
 use crate::broker::Broker;
 use crate::config::Listener;
@@ -212,7 +213,7 @@ async fn let_client_close_first<S: AsyncRead + Unpin>(stream: &mut S) {
     let _ = tokio::time::timeout(PATIENCE, drain).await;
 }
 
-async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(
+async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin + SendFile>(
     broker: &Arc<Broker>,
     stream: &mut S,
     peer: SocketAddr,
@@ -298,6 +299,7 @@ async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(
                 ) {
                     Ok(bytes) => Some(api::Reply {
                         bytes,
+                        spliced: None,
                         held: None,
                         throttle: Duration::ZERO,
                     }),
@@ -325,6 +327,7 @@ async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(
                         (None, Some(cert)) => cert.clone(),
                         (None, None) => ANONYMOUS.to_string(),
                     },
+                    plaintext: stream.zero_copy() && broker.settings.fetch_sendfile_enable,
                 };
                 match sasl
                     .route(
@@ -376,7 +379,11 @@ async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin>(
         };
         // The response's memory (a fetch's records) is held until written.
         if let Some(reply) = response {
-            if let Err(e) = stream.write_all(&reply.bytes).await {
+            let written = match &reply.spliced {
+                Some(spliced) => super::send_file::write_spliced(stream, spliced).await,
+                None => stream.write_all(&reply.bytes).await,
+            };
+            if let Err(e) = written {
                 return Closed::Io(e);
             }
             broker.meters.request_done(label, arrived.elapsed());

@@ -21,6 +21,7 @@ mod bad_frames;
 pub mod connection;
 pub(crate) mod failed_logins;
 mod sasl;
+pub(crate) mod send_file;
 
 /// How long connections get to finish their request in hand at shutdown.
 const DRAIN_PATIENCE: Duration = Duration::from_secs(10);
