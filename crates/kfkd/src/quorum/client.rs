@@ -159,19 +159,13 @@ pub(crate) async fn commit_once(
             why,
         )));
     }
-    // A leader that loses its majority after appending never answers; bound
-    // the wait as a forwarded change's is bounded.
-    let written = tokio::time::timeout(QUORUM_RPC, raft.client_write(MetadataRecord::now(cmd.clone())))
-        .await
-        .map_err(|_| {
-            Attempt::Failed(ApiError::new(
-                ResponseError::RequestTimedOut,
-                format!(
-                    "the metadata quorum did not confirm the change within {} s; its leader lost its majority meanwhile",
-                    QUORUM_RPC.as_secs()
-                ),
-            ))
-        })?;
+    let written = write_here(
+        raft,
+        cmd.clone(),
+        "change; its leader lost its majority meanwhile",
+    )
+    .await
+    .map_err(Attempt::Failed)?;
     match written {
         Ok(r) => Ok(r.data),
         Err(openraft::error::RaftError::APIError(
@@ -209,6 +203,33 @@ pub(crate) async fn commit_once(
     }
 }
 
+/// What openraft answers a write on this node.
+type Written = Result<
+    openraft::raft::ClientWriteResponse<super::TypeConfig>,
+    openraft::error::RaftError<u64, openraft::error::ClientWriteError<u64, openraft::BasicNode>>,
+>;
+
+/// Appends `cmd` on this node and waits for its commit: a leader that loses
+/// its majority after appending never answers, so the wait is bounded as a
+/// forwarded change's is; `what` names the change in the timeout's message.
+async fn write_here(
+    raft: &MetadataRaft,
+    cmd: MetadataCommand,
+    what: &str,
+) -> Result<Written, ApiError> {
+    tokio::time::timeout(QUORUM_RPC, raft.client_write(MetadataRecord::now(cmd)))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                ResponseError::RequestTimedOut,
+                format!(
+                    "the metadata quorum did not confirm the {what} within {} s",
+                    QUORUM_RPC.as_secs()
+                ),
+            )
+        })
+}
+
 /// The Raft term in which this node is the active controller: it leads the
 /// quorum and a majority has acknowledged it lately. `None` otherwise.
 pub(crate) fn controlling_term(raft: &MetadataRaft) -> Option<u64> {
@@ -243,17 +264,7 @@ pub(crate) async fn commit_as_controller(
     if let Some(why) = refuse_without_quorum(raft).await {
         return Err(ApiError::new(ResponseError::NotController, why));
     }
-    let written = tokio::time::timeout(QUORUM_RPC, raft.client_write(MetadataRecord::now(cmd)))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                ResponseError::RequestTimedOut,
-                format!(
-                    "the metadata quorum did not confirm the decision within {} s",
-                    QUORUM_RPC.as_secs()
-                ),
-            )
-        })?;
+    let written = write_here(raft, cmd, "decision").await?;
     match written {
         Ok(r) => Ok(r.data),
         Err(openraft::error::RaftError::APIError(
