@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# One kfkd and one Apache Kafka KRaft node (1 GiB heap) on this machine,
+# measured in turn by the same client: Apache Kafka's own
+# kafka-producer-perf-test and kafka-consumer-perf-test (their classes, from
+# the jars ./test.sh --prepare fetched into target/java). Prints one line per
+# run; PERFORMANCE.md has what it printed.
+#
+# usage: scripts/side-by-side.sh [RECORDS] [RECORD_SIZE] [ROUNDS]
+#   (defaults 1000000 1024 3; needs a release build: cargo build --release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+records=${1:-1000000}
+size=${2:-1024}
+rounds=${3:-3}
+root=$PWD
+bin=$root/target/release
+java_dir=$root/target/java
+[ -x "$bin/kfkd" ] && [ -x "$bin/kfk" ] || { echo "build first: cargo build --release" >&2; exit 1; }
+[ -d "$java_dir/lib" ] || { echo "fetch Kafka's jars first: ./test.sh --prepare" >&2; exit 1; }
+cp="$java_dir/classes:$java_dir/lib/*"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_serving() {
+  for _ in $(seq 300); do
+    if "$bin/kfk" -b "$1" topics list >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  echo "$2 did not start" >&2
+  exit 1
+}
+
+# kfkd, alone; as on the Kafka node below, a new group is formed at once.
+kfkd_port=$(free_port)
+KFK_HOME=$work/kfk "$bin/kfkd" --node-id 1 --data-dir "$work/kfkd" \
+  --listen "127.0.0.1:$kfkd_port" --group-initial-rebalance-delay-ms 0 >"$work/kfkd.log" 2>&1 &
+pids+=($!)
+kfkd_pid=$!
+wait_serving "127.0.0.1:$kfkd_port" kfkd
+
+# Apache Kafka, broker and controller in one JVM.
+kafka_port=$(free_port)
+controller_port=$(free_port)
+cat >"$work/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$work/kafka
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+EOF
+java -cp "$cp" kafka.tools.StorageTool format -t c2lkZS1ieS1zaWRlLWthZmth -c "$work/server.properties" >/dev/null
+java -Xms1g -Xmx1g -cp "$cp" kafka.Kafka "$work/server.properties" >"$work/kafka.log" 2>&1 &
+pids+=($!)
+kafka_pid=$!
+wait_serving "127.0.0.1:$kafka_port" "Apache Kafka"
+
+rss() { awk '/VmRSS/ {print int($2 / 1024) " MB"}' "/proc/$1/status"; }
+echo "idle RSS: kfkd $(rss $kfkd_pid), Apache Kafka $(rss $kafka_pid)"
+
+for broker in kfkd kafka; do
+  if [ $broker = kfkd ]; then port=$kfkd_port; else port=$kafka_port; fi
+  "$bin/kfk" -b "127.0.0.1:$port" topics create perf -p 3 >/dev/null
+done
+
+for round in $(seq "$rounds"); do
+  for broker in kfkd kafka; do
+    if [ $broker = kfkd ]; then port=$kfkd_port; pid=$kfkd_pid; else port=$kafka_port; pid=$kafka_pid; fi
+    for acks in 1 all; do
+      line=$(java -cp "$cp" org.apache.kafka.tools.ProducerPerformance --topic perf \
+        --num-records "$records" --record-size "$size" --throughput -1 \
+        --producer-props "bootstrap.servers=127.0.0.1:$port" "acks=$acks" 2>/dev/null | tail -1)
+      echo "round $round $broker produce acks=$acks: $line"
+    done
+    line=$(java -cp "$cp" org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "127.0.0.1:$port" \
+      --topic perf --messages "$records" --timeout 60000 2>/dev/null | tail -1)
+    echo "round $round $broker consume: $line"
+    echo "round $round $broker loaded RSS: $(rss $pid)"
+  done
+done
