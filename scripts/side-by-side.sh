@@ -5,14 +5,17 @@
 # the jars ./test.sh --prepare fetched into target/java). Prints one line per
 # run; PERFORMANCE.md has what it printed.
 #
-# usage: scripts/side-by-side.sh [RECORDS] [RECORD_SIZE] [ROUNDS]
-#   (defaults 1000000 1024 3; needs a release build: cargo build --release)
+# usage: scripts/side-by-side.sh [RECORDS] [RECORD_SIZE] [ROUNDS] [RATE]
+#   (defaults 1000000 1024 3 55000; RATE: records/s of the fixed-rate
+#   acks=all run whose latency percentiles are compared; needs a release
+#   build: cargo build --release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 records=${1:-1000000}
 size=${2:-1024}
 rounds=${3:-3}
+rate=${4:-55000}
 root=$PWD
 bin=$root/target/release
 java_dir=$root/target/java
@@ -31,9 +34,9 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 wait_serving() {
-  for _ in $(seq 300); do
+  for _ in $(seq 3000); do
     if "$bin/kfk" -b "$1" topics list >/dev/null 2>&1; then return 0; fi
-    sleep 0.2
+    sleep 0.02
   done
   echo "$2 did not start" >&2
   exit 1
@@ -41,11 +44,13 @@ wait_serving() {
 
 # kfkd, alone; as on the Kafka node below, a new group is formed at once.
 kfkd_port=$(free_port)
+started=$(date +%s.%N)
 KFK_HOME=$work/kfk "$bin/kfkd" --node-id 1 --data-dir "$work/kfkd" \
   --listen "127.0.0.1:$kfkd_port" --group-initial-rebalance-delay-ms 0 >"$work/kfkd.log" 2>&1 &
 pids+=($!)
 kfkd_pid=$!
 wait_serving "127.0.0.1:$kfkd_port" kfkd
+kfkd_first_serve=$(python3 -c "print(round($(date +%s.%N) - $started, 2))")
 
 # Apache Kafka, broker and controller in one JVM.
 kafka_port=$(free_port)
@@ -67,10 +72,13 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 EOF
 java -cp "$cp" kafka.tools.StorageTool format -t c2lkZS1ieS1zaWRlLWthZmth -c "$work/server.properties" >/dev/null
+started=$(date +%s.%N)
 java -Xms1g -Xmx1g -cp "$cp" kafka.Kafka "$work/server.properties" >"$work/kafka.log" 2>&1 &
 pids+=($!)
 kafka_pid=$!
 wait_serving "127.0.0.1:$kafka_port" "Apache Kafka"
+kafka_first_serve=$(python3 -c "print(round($(date +%s.%N) - $started, 2))")
+echo "time to first serve (process start until a Metadata answer): kfkd ${kfkd_first_serve} s, Apache Kafka ${kafka_first_serve} s (storage formatted before)"
 
 rss() { awk '/VmRSS/ {print int($2 / 1024) " MB"}' "/proc/$1/status"; }
 echo "idle RSS: kfkd $(rss $kfkd_pid), Apache Kafka $(rss $kafka_pid)"
@@ -89,6 +97,10 @@ for round in $(seq "$rounds"); do
         --producer-props "bootstrap.servers=127.0.0.1:$port" "acks=$acks" 2>/dev/null | tail -1)
       echo "round $round $broker produce acks=$acks: $line"
     done
+    line=$(java -cp "$cp" org.apache.kafka.tools.ProducerPerformance --topic perf \
+      --num-records "$((rate * 10))" --record-size "$size" --throughput "$rate" \
+      --producer-props "bootstrap.servers=127.0.0.1:$port" acks=all 2>/dev/null | tail -1)
+    echo "round $round $broker produce acks=all at $rate records/s: $line"
     line=$(java -cp "$cp" org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "127.0.0.1:$port" \
       --topic perf --messages "$records" --timeout 60000 2>/dev/null | tail -1)
     echo "round $round $broker consume: $line"
