@@ -22,8 +22,9 @@ const MARKER: usize = 16;
 pub struct Markers {
     salt: [u8; 12],
     next: u32,
-    /// `(marker, key, real length)`, in the order handed out.
-    given: Vec<([u8; MARKER], usize, usize)>,
+    /// `(key, real length)` of each marker, in the order handed out: the
+    /// n-th marker ends with counter n.
+    given: Vec<(usize, usize)>,
 }
 
 impl Default for Markers {
@@ -62,7 +63,7 @@ impl Markers {
         m[..12].copy_from_slice(&self.salt);
         m[12..].copy_from_slice(&self.next.to_be_bytes());
         self.next += 1;
-        self.given.push((m, key, len));
+        self.given.push((key, len));
         Bytes::copy_from_slice(&m)
     }
 
@@ -104,24 +105,32 @@ pub fn encode_response_spliced<T: Encodable>(
         reason: reason.to_string(),
     };
     let frame = encode_response(api_key, version, correlation_id, body)?.freeze();
-    // Each mark's place, with its length prefix.
-    let mut cuts: Vec<(usize, usize, usize, usize)> = Vec::with_capacity(markers.given.len());
-    for (m, key, len) in &markers.given {
-        let mut found = frame
-            .windows(MARKER)
-            .enumerate()
-            .filter(|(_, w)| w == m)
-            .map(|(i, _)| i);
-        let at = found.next().ok_or_else(|| fail("a marker is missing"))?;
-        if found.next().is_some() {
+    // Each mark's place, found in one pass over the frame (a follower's
+    // fetch may carry thousands): where the salt starts, the counter after
+    // it says which mark it is.
+    let mut places: Vec<Option<usize>> = vec![None; markers.given.len()];
+    let mut i = 0;
+    while i + MARKER <= frame.len() {
+        if frame[i..i + 12] != markers.salt {
+            i += 1;
+            continue;
+        }
+        let n = u32::from_be_bytes([frame[i + 12], frame[i + 13], frame[i + 14], frame[i + 15]]);
+        if let Some(place) = usize::try_from(n).ok().and_then(|n| places.get_mut(n))
+            && place.replace(i).is_some()
+        {
             return Err(fail("a marker occurs twice"));
         }
-        let prefix = if flexible { 1 } else { 4 };
-        let expected: &[u8] = if flexible {
-            &[MARKER as u8 + 1]
-        } else {
-            &[0, 0, 0, MARKER as u8]
-        };
+        i += MARKER;
+    }
+    let (prefix, expected): (usize, &[u8]) = if flexible {
+        (1, &[MARKER as u8 + 1])
+    } else {
+        (4, &[0, 0, 0, MARKER as u8])
+    };
+    let mut cuts: Vec<(usize, usize, usize, usize)> = Vec::with_capacity(markers.given.len());
+    for ((key, len), place) in markers.given.iter().zip(places) {
+        let at = place.ok_or_else(|| fail("a marker is missing"))?;
         if at < prefix || &frame[at - prefix..at] != expected {
             return Err(fail("a marker is not a whole bytes field"));
         }
