@@ -164,8 +164,17 @@ def ctp(bootstrap, source, sink, group, txid, total, size, pause):
         try:
             for m in batch:
                 p.produce(sink, key=m.key(), value=b"out:" + m.value())
-            p.send_offsets_to_transaction(c.position(c.assignment()),
-                                          c.consumer_group_metadata(), 60)
+            # A coordinator that just failed over answers with retriable
+            # errors (transport, not coordinator); once the transaction has
+            # failed, a retry raises the abortable error handled below.
+            while True:
+                try:
+                    p.send_offsets_to_transaction(c.position(c.assignment()),
+                                                  c.consumer_group_metadata(), 60)
+                    break
+                except KafkaException as e:
+                    if not e.args[0].retriable() or e.args[0].txn_requires_abort():
+                        raise
             while True:
                 try:
                     p.commit_transaction(60)
