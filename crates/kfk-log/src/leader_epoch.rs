@@ -34,6 +34,13 @@ pub(crate) struct LeaderEpochCache {
     path: PathBuf,
     /// Sorted by epoch and by start offset, both strictly increasing.
     entries: Vec<EpochEntry>,
+    /// Entries assigned since the file was last written. Appends only mark
+    /// them: writing the checkpoint (two fsyncs) on the first batch of each
+    /// new epoch put 10,000 fsyncs in the produce path of a new topic with
+    /// 10,000 partitions. The file is written when the log flushes or rolls,
+    /// before the recovery point moves past them; a crash before that is
+    /// repaired at open from the batches past the recovery point.
+    unwritten: bool,
 }
 
 fn parse(text: &str) -> Option<Vec<EpochEntry>> {
@@ -62,6 +69,7 @@ impl LeaderEpochCache {
         Some(LeaderEpochCache {
             entries: parse(&text)?,
             path,
+            unwritten: false,
         })
     }
 
@@ -69,6 +77,7 @@ impl LeaderEpochCache {
         LeaderEpochCache {
             path: dir.join(FILE_NAME),
             entries: Vec::new(),
+            unwritten: false,
         }
     }
 
@@ -147,13 +156,37 @@ impl LeaderEpochCache {
         changed
     }
 
+    /// Records that `epoch` starts at `offset` as [`Self::assign`] does,
+    /// leaving the file to [`Self::write_if_unwritten`]: for appends.
+    pub fn assign_unwritten(&mut self, epoch: i32, offset: i64) -> bool {
+        let changed = self.assign(epoch, offset);
+        self.unwritten |= changed;
+        changed
+    }
+
     /// Writes the checkpoint durably (a crash leaves the old or the new one).
-    pub fn write(&self) -> Result<()> {
+    pub fn write(&mut self) -> Result<()> {
         let lines = self
             .entries
             .iter()
             .map(|e| format!("{} {}", e.epoch, e.start_offset));
-        crate::checkpoint_file::write(&self.path, lines).at(&self.path)
+        crate::checkpoint_file::write(&self.path, lines).at(&self.path)?;
+        self.unwritten = false;
+        Ok(())
+    }
+
+    /// The entries differ from the file's; written by the next
+    /// [`Self::write_if_unwritten`].
+    pub fn mark_unwritten(&mut self) {
+        self.unwritten = true;
+    }
+
+    /// Writes the checkpoint if appends assigned epochs since the last write.
+    pub fn write_if_unwritten(&mut self) -> Result<()> {
+        if self.unwritten {
+            self.write()?;
+        }
+        Ok(())
     }
 }
 

@@ -577,6 +577,62 @@ fn leader_epochs_are_tracked_truncated_and_rebuilt() {
     assert_eq!(log.latest_epoch(), None);
 }
 
+fn epoch_starts(log: &Log) -> Vec<(i32, i64)> {
+    log.epoch_entries()
+        .iter()
+        .map(|e| (e.epoch, e.start_offset))
+        .collect()
+}
+
+#[test]
+fn epochs_begun_after_the_last_flush_survive_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("leader-epoch-checkpoint");
+    {
+        let log = Log::open(dir.path(), LogConfig::default()).unwrap();
+        for _ in 0..3 {
+            log.append(&mut batch(5, 20, 0), 1).unwrap();
+        }
+        // Appends leave the file to the flush: no fsyncs per new epoch.
+        assert!(!checkpoint.exists());
+        log.flush().unwrap();
+        let text = std::fs::read_to_string(&checkpoint).unwrap();
+        assert_eq!(text, "0\n1\n1 0\n");
+        // Epochs 4 and 7 begin in the middle of the unflushed tail.
+        for epoch in [4, 4, 7] {
+            log.append(&mut batch(5, 20, 0), epoch).unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(&checkpoint).unwrap(), text);
+        assert_eq!(epoch_starts(&log), vec![(1, 0), (4, 15), (7, 25)]);
+        // Dropped without close: as after a crash.
+    }
+    let log = Log::open(dir.path(), LogConfig::default()).unwrap();
+    assert_eq!(epoch_starts(&log), vec![(1, 0), (4, 15), (7, 25)]);
+    assert_eq!(log.end_offset_for_epoch(4), (4, 25));
+    // A clean close writes what the crash had to rebuild.
+    log.close().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&checkpoint).unwrap(),
+        "0\n3\n1 0\n4 15\n7 25\n"
+    );
+}
+
+#[test]
+fn a_roll_writes_the_epochs_before_the_recovery_point_passes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("leader-epoch-checkpoint");
+    let log = Log::open(dir.path(), small_segments()).unwrap();
+    for epoch in [2, 2, 3] {
+        log.append(&mut batch(5, 20, 0), epoch).unwrap();
+    }
+    assert!(!checkpoint.exists());
+    log.roll().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&checkpoint).unwrap(),
+        "0\n2\n2 0\n3 10\n"
+    );
+}
+
 #[test]
 fn segments_wholly_below_a_new_start_are_deleted() {
     let dir = tempfile::tempdir().unwrap();

@@ -273,7 +273,7 @@ impl Log {
             cleaning: AtomicBool::new(false),
             dir,
         };
-        log.reconcile_epochs(rebuild_epochs)?;
+        log.reconcile_epochs(rebuild_epochs, (!clean).then_some(rp))?;
         debug!(log = %log.dir.display(), clean, log_start_offset = log.log_start_offset(),
             log_end_offset = log.log_end_offset(), "opened log");
         Ok(log)
@@ -281,22 +281,38 @@ impl Log {
 
     /// Makes the leader epoch cache agree with the log: rebuilt from the batch
     /// headers when its file is missing, trimmed to the log's offsets otherwise
-    /// (recovery may have cut the tail, retention the head).
-    fn reconcile_epochs(&self, rebuild: bool) -> Result<()> {
+    /// (recovery may have cut the tail, retention the head). After a crash
+    /// (`recovered_from` is the recovery point) the file is only trusted below
+    /// the recovery point: epochs begun past it were never written, and are
+    /// read from the batches there.
+    fn reconcile_epochs(&self, rebuild: bool, recovered_from: Option<i64>) -> Result<()> {
         let mut epochs = LeaderEpochCache::empty(&self.dir);
-        if rebuild {
-            self.scan_batches(self.log_start_offset(), |b| {
-                epochs.assign(b.partition_leader_epoch, b.base_offset);
+        let rescan_from = if rebuild {
+            Some(self.log_start_offset())
+        } else {
+            recovered_from
+        };
+        if let Some(from) = rescan_from {
+            let mut changed = false;
+            if !rebuild {
+                let mut st = self.lock();
+                changed = st.epochs.truncate_from_end(from);
+                epochs = std::mem::replace(&mut st.epochs, LeaderEpochCache::empty(&self.dir));
+            }
+            self.scan_batches(from, |b| {
+                changed |= epochs.assign(b.partition_leader_epoch, b.base_offset);
             })?;
+            if changed && !rebuild {
+                // Written at the next flush, like epochs appended.
+                epochs.mark_unwritten();
+            }
+            self.lock().epochs = epochs;
         }
         let mut st = self.lock();
-        if rebuild {
-            st.epochs = epochs;
-        }
         let (start, end) = (st.log_start_offset(), st.next_offset());
         let trimmed = st.epochs.truncate_from_end(end) | st.epochs.truncate_from_start(start);
         // A new, empty log has no epochs to record: its checkpoint is
-        // written with the first batch.
+        // written at the first flush or roll after its first batch.
         let nothing_to_record = rebuild && st.epochs.entries().is_empty() && end == start;
         if (rebuild || trimmed) && !nothing_to_record {
             st.epochs.write()?;
@@ -304,15 +320,12 @@ impl Log {
         Ok(())
     }
 
-    /// Records the epochs of appended batches; a failed write is logged, not
-    /// fatal: the data is in the log and the cache is rebuilt from it.
-    fn note_epochs(&self, st: &mut LogState, batches: &[(usize, BatchSummary)]) {
-        let mut changed = false;
+    /// Records the epochs of appended batches in memory; the checkpoint file
+    /// follows at the next flush or roll (see `LeaderEpochCache::unwritten`).
+    fn note_epochs(st: &mut LogState, batches: &[(usize, BatchSummary)]) {
         for (_, b) in batches {
-            changed |= st.epochs.assign(b.partition_leader_epoch, b.base_offset);
-        }
-        if changed && let Err(e) = st.epochs.write() {
-            warn!(log = %self.dir.display(), error = %e, "could not write the leader epoch checkpoint");
+            st.epochs
+                .assign_unwritten(b.partition_leader_epoch, b.base_offset);
         }
     }
 
@@ -451,7 +464,7 @@ impl Log {
         }
         st.active()
             .append(records, &batches, config.index_interval_bytes)?;
-        self.note_epochs(&mut st, &batches);
+        Self::note_epochs(&mut st, &batches);
         st.unflushed_messages += record_count as u64;
         let info = AppendInfo {
             base_offset,
@@ -518,7 +531,7 @@ impl Log {
         self.maybe_roll(&mut st, &config, records.len(), offsets, max_ts)?;
         st.active()
             .append(records, &batches, config.index_interval_bytes)?;
-        self.note_epochs(&mut st, &batches);
+        Self::note_epochs(&mut st, &batches);
         st.unflushed_messages += record_count as u64;
         let info = AppendInfo {
             base_offset: first.base_offset,
@@ -606,6 +619,8 @@ impl Log {
             active.offset_index.path().to_path_buf(),
             active.time_index.path().to_path_buf(),
         ];
+        // The recovery point is about to pass every epoch begun so far.
+        st.epochs.write_if_unwritten()?;
         let mut segment = Segment::create(&self.dir, new_base)?;
         if st.holes {
             segment.allow_holes();
@@ -676,6 +691,7 @@ impl Log {
                 seg.sync()?;
             }
         }
+        st.epochs.write_if_unwritten()?;
         st.unflushed_messages = 0;
         st.last_flush_ms = now_ms;
         self.recovery_point
