@@ -1,5 +1,6 @@
 //! The consumer: a fetch loop over assigned partitions, one Fetch per leader per
-//! round, decoding (and decompressing) the batches it gets back.
+//! round (all leaders at once, the next round sent ahead), decoding (and decompressing) the batches
+//! it gets back.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -7,13 +8,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::{BrokerId, FetchRequest};
+use kafka_protocol::messages::FetchResponse;
 use kfk_wire::Batches;
 
 use crate::admin::OffsetQuery;
 use crate::client::Client;
 use crate::error::{ClientError, Result};
+use crate::fetch_round;
 
 /// Where to start reading a partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +75,8 @@ pub struct Consumer {
     /// offset and aborted transactions' records are dropped. Off by
     /// default, as in Kafka.
     pub read_committed: bool,
+    /// The round sent at the end of the last poll, read by the next.
+    ahead: Option<tokio::task::JoinHandle<fetch_round::Round>>,
 }
 
 /// How often a busy consumer looks again for a partition's leader (Kafka's
@@ -92,6 +95,7 @@ impl Consumer {
             skip_corrupt: false,
             skipped: Vec::new(),
             read_committed: false,
+            ahead: None,
         }
     }
 
@@ -267,140 +271,41 @@ impl Consumer {
     }
 
     /// One fetch round: returns the records that arrived (possibly none after
-    /// `max_wait`), in offset order per partition.
+    /// `max_wait`), in offset order per partition. The next round is sent
+    /// before returning, so it is under way while the caller works through
+    /// these records; its records count only for partitions still at the
+    /// offsets it asked for (an assignment or seek in between discards them).
+    ///
+    /// Cancel-safe: a poll dropped while it waits leaves the round in flight
+    /// for the next one.
     ///
     /// # Errors
     /// A partition error other than leadership changes, which are retried on the
     /// next poll after a metadata refresh.
     pub async fn poll(&mut self) -> Result<Vec<ConsumerRecord>> {
         let mut refresh = self.resolve_pending().await?;
-        let meta = self.client.metadata();
-        let mut by_leader: BTreeMap<i32, Vec<(String, i32, i64)>> = BTreeMap::new();
-        for ((topic, p), pos) in &self.positions {
-            if pos.unresolved.is_some() {
-                continue;
+        let round = match self.ahead.as_mut() {
+            Some(ahead) => {
+                let joined = ahead.await;
+                self.ahead = None;
+                joined.map_err(|e| ClientError::Invalid(format!("fetch task failed: {e}")))?
             }
-            let leader = meta.leader_of(topic, *p);
-            by_leader
-                .entry(leader)
-                .or_default()
-                .push((topic.clone(), *p, pos.next));
-        }
+            None => fetch_round::run(Arc::clone(&self.client), self.plan(), self.settings()).await,
+        };
+        refresh |= round.refresh;
         let mut out = Vec::new();
-        for (leader, parts) in by_leader {
-            if leader < 0 {
-                refresh = true;
-                continue;
+        let applied = self.apply(round.answers, &mut out, &mut refresh);
+        // Records that arrived before an error are delivered first; the
+        // error comes back with the next round.
+        let error = match (applied, round.error) {
+            (Err(e), _) => Some(e),
+            (Ok(()), e) => e,
+        };
+        if let Some(e) = error {
+            if out.is_empty() {
+                return Err(e);
             }
-            let conn = match self.client.broker(leader).await {
-                Ok(c) => c,
-                Err(e) if e.is_retriable() => {
-                    refresh = true;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
-            for (t, p, next) in &parts {
-                topics.entry(t).or_default().push(
-                    FetchPartition::default()
-                        .with_partition(*p)
-                        .with_fetch_offset(*next)
-                        .with_partition_max_bytes(self.partition_max_bytes),
-                );
-            }
-            let req = FetchRequest::default()
-                .with_replica_id(BrokerId(-1))
-                .with_max_wait_ms(self.max_wait.as_millis() as i32)
-                .with_min_bytes(1)
-                .with_max_bytes(self.max_bytes)
-                .with_isolation_level(i8::from(self.read_committed))
-                .with_session_epoch(-1)
-                .with_topics(
-                    topics
-                        .into_iter()
-                        .map(|(t, ps)| {
-                            FetchTopic::default()
-                                .with_topic(kfk_wire::topic_name(t as &str))
-                                .with_partitions(ps)
-                        })
-                        .collect(),
-                );
-            let resp = match conn.send(&req).await {
-                Ok((r, _)) => r,
-                Err(e) if e.is_retriable() => {
-                    refresh = true;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            conn.throttled(resp.throttle_time_ms);
-            for t in resp.responses {
-                let topic: Arc<str> = Arc::from(t.topic.0.as_str());
-                for p in t.partitions {
-                    let key = (topic.to_string(), p.partition_index);
-                    match ResponseError::try_from_code(p.error_code) {
-                        None => {}
-                        Some(e) if e.is_retriable() => {
-                            refresh = true;
-                            continue;
-                        }
-                        Some(e) => {
-                            return Err(ClientError::Kafka {
-                                error: e,
-                                message: None,
-                                context: format!("cannot fetch {topic}-{}", p.partition_index),
-                            });
-                        }
-                    }
-                    let Some(pos) = self.positions.get_mut(&key) else {
-                        continue;
-                    };
-                    // A read_committed reader's end is the last stable
-                    // offset: past it, nothing is readable yet.
-                    pos.high_watermark = if self.read_committed && p.last_stable_offset >= 0 {
-                        p.last_stable_offset
-                    } else {
-                        p.high_watermark
-                    };
-                    if let Some(records) = p.records {
-                        let before = out.len();
-                        let mut aborted = Aborted::new(
-                            p.aborted_transactions
-                                .iter()
-                                .flatten()
-                                .map(|a| (a.producer_id.0, a.first_offset)),
-                        );
-                        match decode_into(
-                            &topic,
-                            p.partition_index,
-                            records,
-                            pos,
-                            &mut aborted,
-                            &mut out,
-                        ) {
-                            Ok(()) => {}
-                            Err(corrupt @ ClientError::CorruptBatch { .. })
-                                if self.skip_corrupt =>
-                            {
-                                if let ClientError::CorruptBatch {
-                                    offset,
-                                    last_offset,
-                                    ..
-                                } = &corrupt
-                                {
-                                    pos.next = last_offset.unwrap_or(*offset) + 1;
-                                }
-                                self.skipped.push(corrupt);
-                            }
-                            // Deliver what came before the damage first; the
-                            // next poll starts at it and reports it.
-                            Err(ClientError::CorruptBatch { .. }) if out.len() > before => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
-                }
-            }
+            tracing::debug!(error = %e, "fetch failed after records arrived; retried next poll");
         }
         let due = self
             .refreshed_at
@@ -412,7 +317,119 @@ impl Consumer {
                 self.client.backoff(1).await;
             }
         }
+        if !out.is_empty() && self.has_assignment() {
+            let round = fetch_round::run(Arc::clone(&self.client), self.plan(), self.settings());
+            self.ahead = Some(tokio::spawn(round));
+        }
         Ok(out)
+    }
+
+    fn settings(&self) -> fetch_round::Settings {
+        fetch_round::Settings {
+            max_wait: self.max_wait,
+            max_bytes: self.max_bytes,
+            partition_max_bytes: self.partition_max_bytes,
+            read_committed: self.read_committed,
+        }
+    }
+
+    /// The resolved partitions grouped by their leader (-1: none known).
+    fn plan(&self) -> fetch_round::Plan {
+        let meta = self.client.metadata();
+        let mut plan = fetch_round::Plan::new();
+        for ((topic, p), pos) in &self.positions {
+            if pos.unresolved.is_some() {
+                continue;
+            }
+            plan.entry(meta.leader_of(topic, *p))
+                .or_default()
+                .push((topic.clone(), *p, pos.next));
+        }
+        plan
+    }
+
+    /// Decodes the records of a round's answers into `out`, moving the
+    /// positions, for partitions still where the round asked from.
+    fn apply(
+        &mut self,
+        answers: Vec<(BTreeMap<(String, i32), i64>, FetchResponse)>,
+        out: &mut Vec<ConsumerRecord>,
+        refresh: &mut bool,
+    ) -> Result<()> {
+        for (asked, resp) in answers {
+            for t in resp.responses {
+                let topic: Arc<str> = Arc::from(t.topic.0.as_str());
+                for p in t.partitions {
+                    let key = (topic.to_string(), p.partition_index);
+                    let Some(pos) = self.positions.get_mut(&key) else {
+                        continue;
+                    };
+                    if pos.unresolved.is_some() || asked.get(&key) != Some(&pos.next) {
+                        // Assigned anew or moved since the round was sent.
+                        continue;
+                    }
+                    match ResponseError::try_from_code(p.error_code) {
+                        None => {}
+                        Some(e) if e.is_retriable() => {
+                            *refresh = true;
+                            continue;
+                        }
+                        Some(e) => {
+                            return Err(ClientError::Kafka {
+                                error: e,
+                                message: None,
+                                context: format!("cannot fetch {topic}-{}", p.partition_index),
+                            });
+                        }
+                    }
+                    // A read_committed reader's end is the last stable
+                    // offset: past it, nothing is readable yet.
+                    pos.high_watermark = if self.read_committed && p.last_stable_offset >= 0 {
+                        p.last_stable_offset
+                    } else {
+                        p.high_watermark
+                    };
+                    let Some(records) = p.records else {
+                        continue;
+                    };
+                    let before = out.len();
+                    let mut aborted = Aborted::new(
+                        p.aborted_transactions
+                            .iter()
+                            .flatten()
+                            .map(|a| (a.producer_id.0, a.first_offset)),
+                    );
+                    match decode_into(&topic, p.partition_index, records, pos, &mut aborted, out) {
+                        Ok(()) => {}
+                        Err(corrupt @ ClientError::CorruptBatch { .. }) if self.skip_corrupt => {
+                            if let ClientError::CorruptBatch {
+                                offset,
+                                last_offset,
+                                ..
+                            } = &corrupt
+                            {
+                                pos.next = last_offset.unwrap_or(*offset) + 1;
+                            }
+                            self.skipped.push(corrupt);
+                        }
+                        // Deliver what came before the damage first; the
+                        // next poll starts at it and reports it.
+                        Err(ClientError::CorruptBatch { .. }) if out.len() > before => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Consumer {
+    /// A round sent ahead is of no use to anyone once the consumer is gone.
+    fn drop(&mut self) {
+        if let Some(ahead) = self.ahead.take() {
+            ahead.abort();
+        }
     }
 }
 

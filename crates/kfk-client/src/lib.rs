@@ -9,6 +9,7 @@ pub mod client;
 pub mod connection;
 pub mod consumer;
 pub mod error;
+mod fetch_round;
 pub mod groups;
 pub mod membership;
 pub mod partitioner;

@@ -197,3 +197,80 @@ async fn batches_grow_under_load_but_stay_within_the_limit() {
     assert!(biggest > 2048, "batches grew past batch_bytes: {biggest}");
     assert!(biggest <= 4096 + 1024, "a batch of {biggest} bytes");
 }
+
+/// The consumer sends its next round as a poll returns; moving a partition
+/// in between must win over what that round brings back.
+#[tokio::test]
+async fn a_seek_between_polls_reads_from_the_new_offset_not_the_round_sent_ahead() {
+    let (_dir, addr) = broker().await;
+    let client = Client::connect(ClientConfig::new([addr])).await.unwrap();
+    client
+        .create_topic(
+            &NewTopic {
+                name: "seek".into(),
+                partitions: 1,
+                replication_factor: 1,
+                ..NewTopic::default()
+            },
+            false,
+        )
+        .await
+        .unwrap();
+    let producer = Producer::new(Arc::clone(&client), ProducerConfig::default())
+        .await
+        .unwrap();
+    // One batch per record, so a small fetch returns only a few of them.
+    for i in 0..20 {
+        let rec = NewRecord::new(None::<String>, format!("value-{i}"), 1000 + i);
+        let d = producer.send("seek", Some(0), rec).await.unwrap();
+        producer.flush().await;
+        d.wait().await.unwrap();
+    }
+    let mut consumer = Consumer::new(Arc::clone(&client));
+    consumer.max_wait = Duration::from_millis(100);
+    consumer.partition_max_bytes = 1;
+    consumer
+        .assign("seek", &[(0, StartOffset::Offset(12))])
+        .await
+        .unwrap();
+    let first = consumer.poll().await.unwrap();
+    assert_eq!(first.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![12]);
+    // A round from offset 13 is under way now; the reader moves back to 3.
+    consumer.unassign("seek", 0);
+    consumer
+        .assign("seek", &[(0, StartOffset::Offset(3))])
+        .await
+        .unwrap();
+    let mut offsets = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while offsets.len() < 17 && tokio::time::Instant::now() < deadline {
+        offsets.extend(consumer.poll().await.unwrap().iter().map(|r| r.offset));
+    }
+    assert_eq!(offsets, (3..20).collect::<Vec<_>>());
+    // Records written after a round was sent ahead still arrive.
+    let d = producer
+        .send(
+            "seek",
+            Some(0),
+            NewRecord::new(None::<String>, "late", 5000),
+        )
+        .await
+        .unwrap();
+    producer.flush().await;
+    d.wait().await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let late = loop {
+        let got = consumer.poll().await.unwrap();
+        if let Some(r) = got.first() {
+            break r.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the late record never came"
+        );
+    };
+    assert_eq!(
+        (late.offset, late.value.as_deref()),
+        (20, Some(&b"late"[..]))
+    );
+}
