@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
-use kafka_protocol::messages::FetchResponse;
 use kfk_wire::Batches;
 
 use crate::admin::OffsetQuery;
@@ -352,7 +351,7 @@ impl Consumer {
     /// positions, for partitions still where the round asked from.
     fn apply(
         &mut self,
-        answers: Vec<(BTreeMap<(String, i32), i64>, FetchResponse)>,
+        answers: Vec<fetch_round::Answer>,
         out: &mut Vec<ConsumerRecord>,
         refresh: &mut bool,
     ) -> Result<()> {

@@ -30,12 +30,14 @@ pub(crate) struct Settings {
 /// The partitions to read from one leader, each at its next offset.
 pub(crate) type Plan = BTreeMap<i32, Vec<(String, i32, i64)>>;
 
+/// An answered Fetch with the offset it asked each partition from: its
+/// records count only if the consumer is still at that offset.
+pub(crate) type Answer = (BTreeMap<(String, i32), i64>, FetchResponse);
+
 /// What a round brought back.
 #[derive(Debug, Default)]
 pub(crate) struct Round {
-    /// Each answered Fetch with the offsets it asked for: records of a
-    /// partition count only if the consumer is still at that offset.
-    pub answers: Vec<(BTreeMap<(String, i32), i64>, FetchResponse)>,
+    pub answers: Vec<Answer>,
     /// A leader was unknown, unreachable or moved: refresh the metadata.
     pub refresh: bool,
     /// An error retrying would not cure.
