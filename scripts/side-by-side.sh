@@ -9,6 +9,9 @@
 #   (defaults 1000000 1024 3 55000; RATE: records/s of the fixed-rate
 #   acks=all run whose latency percentiles are compared; needs a release
 #   build: cargo build --release)
+# CLIENT=rdkafka measures with librdkafka's rdkafka_performance instead,
+# built from Debian's librdkafka source package into target/rdkafka (the
+# first run installs librdkafka-dev and fetches the source).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +25,23 @@ java_dir=$root/target/java
 [ -x "$bin/kfkd" ] && [ -x "$bin/kfk" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 [ -d "$java_dir/lib" ] || { echo "fetch Kafka's jars first: ./test.sh --prepare" >&2; exit 1; }
 cp="$java_dir/classes:$java_dir/lib/*"
+client=${CLIENT:-java}
+rdkafka_perf=$root/target/rdkafka/rdkafka_performance
+if [ "$client" = rdkafka ] && [ ! -x "$rdkafka_perf" ]; then
+  # The example program of the librdkafka the system has, built against it.
+  apt-get install -y -qq librdkafka-dev gcc dpkg-dev >/dev/null
+  src=$root/target/rdkafka/src
+  rm -rf "$src" && mkdir -p "$src"
+  sed 's/^Types: deb$/Types: deb deb-src/' /etc/apt/sources.list.d/debian.sources >"$src/deb-src.sources"
+  apt_src=(-o "Dir::Etc::SourceList=$src/deb-src.sources" -o Dir::Etc::SourceParts=/dev/null)
+  apt-get "${apt_src[@]}" update -qq >/dev/null
+  (cd "$src" && apt-get "${apt_src[@]}" source -qq --download-only librdkafka >/dev/null 2>&1)
+  tar -C "$src" -xzf "$src"/librdkafka_*.orig.tar.gz
+  lib=$(echo "$src"/librdkafka-*/)
+  (cd "$lib" && ./configure --disable-ssl --disable-gssapi --disable-zstd --disable-lz4-ext \
+    --disable-curl --disable-sasl >/dev/null)
+  gcc -O2 -o "$rdkafka_perf" "$lib/examples/rdkafka_performance.c" -I"$lib/src" -lrdkafka -lz -lpthread -lm
+fi
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -88,9 +108,24 @@ for broker in kfkd kafka; do
   "$bin/kfk" -b "127.0.0.1:$port" topics create perf -p 3 >/dev/null
 done
 
+# rdkafka_performance's summary line, cut to its counts and rates.
+rdk_line() { grep -E '^% [0-9]+ messages.* (produced|consumed)' | tail -1 | sed 's/^% //'; }
+
 for round in $(seq "$rounds"); do
   for broker in kfkd kafka; do
     if [ $broker = kfkd ]; then port=$kfkd_port; pid=$kfkd_pid; else port=$kafka_port; pid=$kafka_pid; fi
+    if [ "$client" = rdkafka ]; then
+      for acks in 1 -1; do
+        line=$("$rdkafka_perf" -P -t perf -b "127.0.0.1:$port" -s "$size" -c "$records" -a $acks \
+          -X linger.ms=5 -q 2>&1 | rdk_line)
+        echo "round $round $broker rdkafka produce acks=$acks: $line"
+      done
+      line=$("$rdkafka_perf" -C -t perf -p 0 -p 1 -p 2 -o beginning -b "127.0.0.1:$port" \
+        -c "$records" -q 2>&1 | rdk_line)
+      echo "round $round $broker rdkafka consume: $line"
+      echo "round $round $broker loaded RSS: $(rss $pid)"
+      continue
+    fi
     for acks in 1 all; do
       line=$(java -cp "$cp" org.apache.kafka.tools.ProducerPerformance --topic perf \
         --num-records "$records" --record-size "$size" --throughput -1 \
