@@ -16,6 +16,17 @@ async fn broker() -> (kfk_e2e::Kfkd, String) {
     (kfkd, addr)
 }
 
+/// A topic of `partitions` partitions at replication factor 1.
+async fn create_topic(client: &Client, name: &str, partitions: i32) {
+    let topic = NewTopic {
+        name: name.into(),
+        partitions,
+        replication_factor: 1,
+        ..NewTopic::default()
+    };
+    client.create_topic(&topic, false).await.unwrap();
+}
+
 async fn consume_all(
     client: &Arc<Client>,
     topic: &str,
@@ -45,18 +56,7 @@ async fn consume_all(
 async fn produce_keyed_records_and_read_them_back() {
     let (_dir, addr) = broker().await;
     let client = Client::connect(ClientConfig::new([addr])).await.unwrap();
-    client
-        .create_topic(
-            &NewTopic {
-                name: "orders".into(),
-                partitions: 3,
-                replication_factor: 1,
-                ..NewTopic::default()
-            },
-            false,
-        )
-        .await
-        .unwrap();
+    create_topic(&client, "orders", 3).await;
     for compression in [Compression::None, Compression::Zstd] {
         let producer = Producer::new(
             Arc::clone(&client),
@@ -148,18 +148,7 @@ async fn an_unreachable_cluster_fails_fast() {
 async fn batches_grow_under_load_but_stay_within_the_limit() {
     let (dir, addr) = broker().await;
     let client = Client::connect(ClientConfig::new([addr])).await.unwrap();
-    client
-        .create_topic(
-            &NewTopic {
-                name: "load".into(),
-                partitions: 1,
-                replication_factor: 1,
-                ..NewTopic::default()
-            },
-            false,
-        )
-        .await
-        .unwrap();
+    create_topic(&client, "load", 1).await;
     // Small batches and a small growth limit: while one batch is in flight
     // the next ones fill up to 4 KiB each and queue, in order.
     let producer = Producer::new(
@@ -204,18 +193,7 @@ async fn batches_grow_under_load_but_stay_within_the_limit() {
 async fn a_seek_between_polls_reads_from_the_new_offset_not_the_round_sent_ahead() {
     let (_dir, addr) = broker().await;
     let client = Client::connect(ClientConfig::new([addr])).await.unwrap();
-    client
-        .create_topic(
-            &NewTopic {
-                name: "seek".into(),
-                partitions: 1,
-                replication_factor: 1,
-                ..NewTopic::default()
-            },
-            false,
-        )
-        .await
-        .unwrap();
+    create_topic(&client, "seek", 1).await;
     let producer = Producer::new(Arc::clone(&client), ProducerConfig::default())
         .await
         .unwrap();
