@@ -9,6 +9,8 @@
 #   (defaults 1000000 1024 3 55000; RATE: records/s of the fixed-rate
 #   acks=all run whose latency percentiles are compared; needs a release
 #   build: cargo build --release)
+# NODES=3 runs three of each (every node a broker and a voter) and
+# measures a topic of replication factor 3.
 # CLIENT=rdkafka measures with librdkafka's rdkafka_performance instead,
 # built from Debian's librdkafka source package into target/rdkafka (the
 # first run installs librdkafka-dev and fetches the source).
@@ -26,6 +28,7 @@ java_dir=$root/target/java
 [ -d "$java_dir/lib" ] || { echo "fetch Kafka's jars first: ./test.sh --prepare" >&2; exit 1; }
 cp="$java_dir/classes:$java_dir/lib/*"
 client=${CLIENT:-java}
+nodes=${NODES:-1}
 rdkafka_perf=$root/target/rdkafka/rdkafka_performance
 if [ "$client" = rdkafka ] && [ ! -x "$rdkafka_perf" ]; then
   # The example program of the librdkafka the system has, built against it.
@@ -62,50 +65,81 @@ wait_serving() {
   exit 1
 }
 
-# kfkd, alone; as on the Kafka node below, a new group is formed at once.
-kfkd_port=$(free_port)
+# NODES kfkd processes, each broker and voter; as on the Kafka nodes below,
+# a new group is formed at once.
+ports() { for _ in $(seq "$nodes"); do free_port; done; }
+voters() {
+  local i=0 list=()
+  for p in "$@"; do i=$((i + 1)); list+=("$i@127.0.0.1:$p"); done
+  (IFS=,; echo "${list[*]}")
+}
+read -ra kfkd_ports <<<"$(ports | xargs)"
+read -ra kfkd_raft <<<"$(ports | xargs)"
+kfkd_pids=()
 started=$(date +%s.%N)
-KFK_HOME=$work/kfk "$bin/kfkd" --node-id 1 --data-dir "$work/kfkd" \
-  --listen "127.0.0.1:$kfkd_port" --group-initial-rebalance-delay-ms 0 >"$work/kfkd.log" 2>&1 &
-pids+=($!)
-kfkd_pid=$!
+for i in $(seq "$nodes"); do
+  quorum=()
+  if [ "$nodes" -gt 1 ]; then
+    quorum=(--voters "$(voters "${kfkd_raft[@]}")" --controller-listen "127.0.0.1:${kfkd_raft[$((i - 1))]}")
+  fi
+  KFK_HOME=$work/kfk "$bin/kfkd" --node-id "$i" --data-dir "$work/kfkd-$i" \
+    --listen "127.0.0.1:${kfkd_ports[$((i - 1))]}" --group-initial-rebalance-delay-ms 0 \
+    "${quorum[@]}" >"$work/kfkd-$i.log" 2>&1 &
+  pids+=($!)
+  kfkd_pids+=($!)
+done
+kfkd_port=${kfkd_ports[0]}
 wait_serving "127.0.0.1:$kfkd_port" kfkd
 kfkd_first_serve=$(python3 -c "print(round($(date +%s.%N) - $started, 2))")
 
-# Apache Kafka, broker and controller in one JVM.
-kafka_port=$(free_port)
-controller_port=$(free_port)
-cat >"$work/server.properties" <<EOF
+# NODES Apache Kafka processes, each broker and controller in one JVM.
+read -ra kafka_ports <<<"$(ports | xargs)"
+read -ra kafka_raft <<<"$(ports | xargs)"
+kafka_pids=()
+for i in $(seq "$nodes"); do
+  port=${kafka_ports[$((i - 1))]}
+  raft=${kafka_raft[$((i - 1))]}
+  cat >"$work/server-$i.properties" <<EOF
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port
+node.id=$i
+controller.quorum.voters=$(voters "${kafka_raft[@]}")
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$raft
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$work/kafka
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
+log.dirs=$work/kafka-$i
+offsets.topic.replication.factor=$nodes
+transaction.state.log.replication.factor=$nodes
 transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.replication.factor=$nodes
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 EOF
-java -cp "$cp" kafka.tools.StorageTool format -t c2lkZS1ieS1zaWRlLWthZmth -c "$work/server.properties" >/dev/null
+  java -cp "$cp" kafka.tools.StorageTool format -t c2lkZS1ieS1zaWRlLWthZmth -c "$work/server-$i.properties" >/dev/null
+done
 started=$(date +%s.%N)
-java -Xms1g -Xmx1g -cp "$cp" kafka.Kafka "$work/server.properties" >"$work/kafka.log" 2>&1 &
-pids+=($!)
-kafka_pid=$!
+for i in $(seq "$nodes"); do
+  java -Xms1g -Xmx1g -cp "$cp" kafka.Kafka "$work/server-$i.properties" >"$work/kafka-$i.log" 2>&1 &
+  pids+=($!)
+  kafka_pids+=($!)
+done
+kafka_port=${kafka_ports[0]}
 wait_serving "127.0.0.1:$kafka_port" "Apache Kafka"
 kafka_first_serve=$(python3 -c "print(round($(date +%s.%N) - $started, 2))")
+echo "$nodes node(s) each, RF $nodes"
 echo "time to first serve (process start until a Metadata answer): kfkd ${kfkd_first_serve} s, Apache Kafka ${kafka_first_serve} s (storage formatted before)"
 
-rss() { awk '/VmRSS/ {print int($2 / 1024) " MB"}' "/proc/$1/status"; }
-echo "idle RSS: kfkd $(rss $kfkd_pid), Apache Kafka $(rss $kafka_pid)"
+# Resident memory of all of a broker's processes together.
+rss() { for p in "$@"; do cat "/proc/$p/status"; done | awk '/VmRSS/ {kb += $2} END {print int(kb / 1024) " MB"}'; }
+echo "idle RSS: kfkd $(rss "${kfkd_pids[@]}"), Apache Kafka $(rss "${kafka_pids[@]}")"
 
 for broker in kfkd kafka; do
   if [ $broker = kfkd ]; then port=$kfkd_port; else port=$kafka_port; fi
-  "$bin/kfk" -b "127.0.0.1:$port" topics create perf -p 3 >/dev/null
+  # A quorum just elected may not take the topic yet: ask again.
+  for _ in $(seq 100); do
+    if "$bin/kfk" -b "127.0.0.1:$port" topics create perf -p 3 -r "$nodes" >/dev/null 2>&1; then break; fi
+    sleep 0.2
+  done
 done
 
 # rdkafka_performance's summary line, cut to its counts and rates.
@@ -113,7 +147,7 @@ rdk_line() { grep -E '^% [0-9]+ messages.* (produced|consumed)' | tail -1 | sed 
 
 for round in $(seq "$rounds"); do
   for broker in kfkd kafka; do
-    if [ $broker = kfkd ]; then port=$kfkd_port; pid=$kfkd_pid; else port=$kafka_port; pid=$kafka_pid; fi
+    if [ $broker = kfkd ]; then port=$kfkd_port; pids_of=("${kfkd_pids[@]}"); else port=$kafka_port; pids_of=("${kafka_pids[@]}"); fi
     if [ "$client" = rdkafka ]; then
       for acks in 1 -1; do
         line=$("$rdkafka_perf" -P -t perf -b "127.0.0.1:$port" -s "$size" -c "$records" -a $acks \
@@ -123,7 +157,7 @@ for round in $(seq "$rounds"); do
       line=$("$rdkafka_perf" -C -t perf -p 0 -p 1 -p 2 -o beginning -b "127.0.0.1:$port" \
         -c "$records" -q 2>&1 | rdk_line)
       echo "round $round $broker rdkafka consume: $line"
-      echo "round $round $broker loaded RSS: $(rss $pid)"
+      echo "round $round $broker loaded RSS: $(rss "${pids_of[@]}")"
       continue
     fi
     for acks in 1 all; do
@@ -139,6 +173,6 @@ for round in $(seq "$rounds"); do
     line=$(java -cp "$cp" org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "127.0.0.1:$port" \
       --topic perf --messages "$records" --timeout 60000 2>/dev/null | tail -1)
     echo "round $round $broker consume: $line"
-    echo "round $round $broker loaded RSS: $(rss $pid)"
+    echo "round $round $broker loaded RSS: $(rss "${pids_of[@]}")"
   done
 done
