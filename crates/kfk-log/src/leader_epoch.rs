@@ -156,14 +156,6 @@ impl LeaderEpochCache {
         changed
     }
 
-    /// Records that `epoch` starts at `offset` as [`Self::assign`] does,
-    /// leaving the file to [`Self::write_if_unwritten`]: for appends.
-    pub fn assign_unwritten(&mut self, epoch: i32, offset: i64) -> bool {
-        let changed = self.assign(epoch, offset);
-        self.unwritten |= changed;
-        changed
-    }
-
     /// Writes the checkpoint durably (a crash leaves the old or the new one).
     pub fn write(&mut self) -> Result<()> {
         let lines = self
@@ -175,13 +167,13 @@ impl LeaderEpochCache {
         Ok(())
     }
 
-    /// The entries differ from the file's; written by the next
-    /// [`Self::write_if_unwritten`].
+    /// The entries differ from the file's (epochs appended or found after a
+    /// crash); written by the next [`Self::write_if_unwritten`].
     pub fn mark_unwritten(&mut self) {
         self.unwritten = true;
     }
 
-    /// Writes the checkpoint if appends assigned epochs since the last write.
+    /// Writes the checkpoint if it was marked unwritten since the last write.
     pub fn write_if_unwritten(&mut self) -> Result<()> {
         if self.unwritten {
             self.write()?;

@@ -286,23 +286,20 @@ impl Log {
     /// the recovery point: epochs begun past it were never written, and are
     /// read from the batches there.
     fn reconcile_epochs(&self, rebuild: bool, recovered_from: Option<i64>) -> Result<()> {
-        let mut epochs = LeaderEpochCache::empty(&self.dir);
         let rescan_from = if rebuild {
             Some(self.log_start_offset())
         } else {
             recovered_from
         };
         if let Some(from) = rescan_from {
-            let mut changed = false;
-            if !rebuild {
-                let mut st = self.lock();
-                changed = st.epochs.truncate_from_end(from);
-                epochs = std::mem::replace(&mut st.epochs, LeaderEpochCache::empty(&self.dir));
-            }
+            // What the file vouches for below `from` (nothing to rebuild).
+            let empty = LeaderEpochCache::empty(&self.dir);
+            let mut epochs = std::mem::replace(&mut self.lock().epochs, empty);
+            let mut changed = epochs.truncate_from_end(from);
             self.scan_batches(from, |b| {
                 changed |= epochs.assign(b.partition_leader_epoch, b.base_offset);
             })?;
-            if changed && !rebuild {
+            if changed {
                 // Written at the next flush, like epochs appended.
                 epochs.mark_unwritten();
             }
@@ -324,8 +321,9 @@ impl Log {
     /// follows at the next flush or roll (see `LeaderEpochCache::unwritten`).
     fn note_epochs(st: &mut LogState, batches: &[(usize, BatchSummary)]) {
         for (_, b) in batches {
-            st.epochs
-                .assign_unwritten(b.partition_leader_epoch, b.base_offset);
+            if st.epochs.assign(b.partition_leader_epoch, b.base_offset) {
+                st.epochs.mark_unwritten();
+            }
         }
     }
 
