@@ -1,6 +1,6 @@
 //! The consumer: a fetch loop over assigned partitions, one Fetch per leader per
-//! round (all leaders at once, the next round sent ahead), decoding (and decompressing) the batches
-//! it gets back.
+//! round (all leaders at once, the next round sent ahead), decoding (and
+//! decompressing) the batches it gets back.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -164,6 +164,7 @@ impl Consumer {
     /// would not cure.
     pub async fn assign(&mut self, topic: &str, partitions: &[(i32, StartOffset)]) -> Result<()> {
         let resolved = self.resolve(topic, partitions).await?;
+        self.cancel_ahead();
         for &(p, start) in partitions {
             let next = resolved.get(&p).copied().flatten();
             self.positions.insert(
@@ -231,7 +232,17 @@ impl Consumer {
 
     /// Stops reading a partition.
     pub fn unassign(&mut self, topic: &str, partition: i32) {
+        self.cancel_ahead();
         self.positions.remove(&(topic.to_string(), partition));
+    }
+
+    /// Drops the round sent ahead: it was planned for the old assignment and
+    /// could hold the next poll for a whole long poll on partitions no longer
+    /// read, while the new ones wait.
+    fn cancel_ahead(&mut self) {
+        if let Some(ahead) = self.ahead.take() {
+            ahead.abort();
+        }
     }
 
     /// Every assigned partition, resolved or not.
@@ -426,9 +437,7 @@ impl Consumer {
 impl Drop for Consumer {
     /// A round sent ahead is of no use to anyone once the consumer is gone.
     fn drop(&mut self) {
-        if let Some(ahead) = self.ahead.take() {
-            ahead.abort();
-        }
+        self.cancel_ahead();
     }
 }
 
