@@ -191,3 +191,58 @@ fn perf_rejects_nonsense() {
     assert!(err.contains("auto.create.topics.enable=false"), "{err}");
     assert!(!strict.ok(&["topics", "list"]).contains("absent"));
 }
+
+#[test]
+fn perf_produce_spreads_the_records_over_independent_producers() {
+    let home = KfkHome::new();
+    home.up();
+    home.ok(&["topics", "create", "many", "--partitions", "1"]);
+    let json = home.json(&[
+        "perf",
+        "produce",
+        "--topic",
+        "many",
+        "--num-records",
+        "1000",
+        "--producers",
+        "4",
+        "--acks",
+        "all",
+    ]);
+    assert_eq!(json["records"], 1000, "{json}");
+    assert_eq!(json["failed"], 0, "{json}");
+    // Each producer is its own client: the partition saw four producer ids.
+    let producers = home.json(&[
+        "transactions",
+        "describe-producers",
+        "--topic",
+        "many",
+        "--partition",
+        "0",
+    ]);
+    let ids: std::collections::BTreeSet<String> = producers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["producer_id"].to_string())
+        .collect();
+    assert_eq!(ids.len(), 4, "{producers}");
+    // Taking turns: 250 records each (sequences 0..=249).
+    for p in producers.as_array().unwrap() {
+        assert_eq!(p["last_sequence"], 249, "{producers}");
+    }
+    let end = home.json(&["topics", "describe", "many"]);
+    assert_eq!(end["partitions"][0]["latest_offset"], 1000, "{end}");
+    // A count the broker could not hold is refused before connecting.
+    let out = home.kfk(&[
+        "perf",
+        "produce",
+        "--topic",
+        "many",
+        "--num-records",
+        "5",
+        "--producers",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}

@@ -235,6 +235,11 @@ pub struct PerfProduceArgs {
     /// Records per transaction.
     #[arg(long, value_name = "N", default_value_t = 1000, requires = "transactional_id", value_parser = clap::value_parser!(u64).range(1..))]
     pub txn_size: u64,
+    /// Spread the records over this many producers, each with its own
+    /// connections, taking turns: how the broker copes with many clients
+    /// rather than one busy one.
+    #[arg(long, value_name = "N", default_value_t = 1, conflicts_with = "transactional_id", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub producers: u32,
 }
 
 #[derive(Debug, Args)]

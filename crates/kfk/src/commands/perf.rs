@@ -136,18 +136,21 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
     // As kafka-producer-perf-test: a broker that creates topics on first
     // use creates this one.
     super::produce::ensure_topic(&client, &args.load.topic).await?;
-    let producer = Producer::new(
-        Arc::clone(&client),
-        ProducerConfig {
-            acks,
-            compression: compression(args.compression),
-            linger: Duration::from_millis(args.linger_ms),
-            batch_bytes: args.batch_size.max(1),
-            transactional_id: args.transactional_id.clone(),
-            ..ProducerConfig::default()
-        },
-    )
-    .await?;
+    let config = ProducerConfig {
+        acks,
+        compression: compression(args.compression),
+        linger: Duration::from_millis(args.linger_ms),
+        batch_bytes: args.batch_size.max(1),
+        transactional_id: args.transactional_id.clone(),
+        ..ProducerConfig::default()
+    };
+    let mut producers = Vec::with_capacity(args.producers as usize);
+    producers.push(Producer::new(Arc::clone(&client), config.clone()).await?);
+    for _ in 1..args.producers {
+        // A client of its own: its own connections to the brokers.
+        producers.push(Producer::new(ctx.client().await?, config.clone()).await?);
+    }
+    let producer = &producers[0];
     let transactional = args.transactional_id.is_some();
     let value = payload(args.load.record_size);
     let size = args.load.record_size as u64;
@@ -216,7 +219,8 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
             timestamp: started_ms + sent.duration_since(started).as_millis() as i64,
             headers: Vec::new(),
         };
-        let delivery = producer.send(&args.load.topic, None, record).await?;
+        let turn = &producers[(i % producers.len() as u64) as usize];
+        let delivery = turn.send(&args.load.topic, None, record).await?;
         if tx.send((sent, delivery)).is_err() {
             break;
         }
@@ -224,7 +228,9 @@ pub async fn produce(ctx: &Ctx, args: &PerfProduceArgs) -> CliResult {
     if transactional {
         producer.commit_transaction().await?;
     }
-    producer.flush().await;
+    for p in &producers {
+        p.flush().await;
+    }
     drop(tx);
     let (hist, total, failed, first_error) = collector
         .await
