@@ -361,6 +361,19 @@ fn bad_input_gets_a_clear_message_and_exit_code() {
     assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
     home.ok(&["topics", "create", "one", "--if-not-exists"]);
 
+    // '.' and '_' collide in metric names: Kafka refuses the second, and
+    // only a pair differing in nothing else.
+    home.ok(&["topics", "create", "web.clicks"]);
+    let out = home.kfk(&["topics", "create", "web_clicks"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("collides with existing topic 'web.clicks'"),
+        "{}",
+        stderr(&out)
+    );
+    home.ok(&["topics", "create", "web_click"]);
+    home.ok(&["topics", "create", "web-clicks"]);
+
     let out = home.kfk(&["topics", "create", "bad name"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("bad name"), "{}", stderr(&out));

@@ -16,7 +16,7 @@ use tracing::info;
 use crate::config::Settings;
 use crate::config::topic as topic_config;
 use crate::error::{ApiError, storage_error};
-use crate::metadata::{BrokerRegistration, MetadataImage, MetadataStore};
+use crate::metadata::{BrokerRegistration, MetadataImage, MetadataStore, TopicMeta};
 use crate::quorum::Quorum;
 use crate::quorum::client::{
     Attempt, QUORUM_READY, commit, commit_once, join_as_learner, propose_with_retry,
@@ -35,13 +35,16 @@ pub struct Broker {
     pub cluster_id: String,
     pub(crate) raft: Quorum,
     /// The image as the state machine last published it.
-    image: watch::Receiver<MetadataImage>,
+    image: watch::Receiver<Arc<MetadataImage>>,
     /// Serialises validate-then-propose so checks see the previous change.
     pub(crate) changes: tokio::sync::Mutex<()>,
     pub logs: Arc<LogManager>,
     pub(crate) partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
-    /// Held by the one `sync_partitions` running at a time.
-    syncing: Mutex<()>,
+    /// Held by the one `sync_partitions` running at a time; holds the
+    /// topics as the last successful sync left the partitions, so the next
+    /// one touches only the topics that changed (a metadata change among
+    /// 10,000 topics would otherwise revisit all of them).
+    syncing: Mutex<Option<Arc<MetadataImage>>>,
     /// Woken on every append and high-watermark move so long-polling
     /// fetches re-check.
     pub data_arrived: Notify,
@@ -126,7 +129,7 @@ pub const QUORUM_DIR: &str = "__cluster_metadata";
 #[derive(Debug)]
 pub(crate) struct TaskInputs {
     /// Every image the state machine publishes.
-    pub image: watch::Receiver<MetadataImage>,
+    pub image: watch::Receiver<Arc<MetadataImage>>,
     /// ISR changes partition leaders ask for.
     pub isr_requests: mpsc::UnboundedReceiver<(TopicPartition, IsrChange)>,
     /// Heartbeats seen by the quorum's server; `None` for a broker alone.
@@ -309,7 +312,7 @@ impl Broker {
             changes: tokio::sync::Mutex::new(()),
             logs,
             partitions: RwLock::new(HashMap::new()),
-            syncing: Mutex::new(()),
+            syncing: Mutex::new(None),
             data_arrived: Notify::new(),
             quorum_server: server,
             election_gate,
@@ -405,9 +408,10 @@ impl Broker {
         })
     }
 
-    /// A consistent copy of the metadata image.
-    pub fn image(&self) -> MetadataImage {
-        self.image.borrow().clone()
+    /// The metadata image as last published: shared, not copied (it is
+    /// replaced whole on every change).
+    pub fn image(&self) -> Arc<MetadataImage> {
+        Arc::clone(&self.image.borrow())
     }
 
     /// Reads the image without copying it.
@@ -522,14 +526,34 @@ impl Broker {
     /// Opens logs of partitions the image assigns here, applies topic configs
     /// and each partition's leadership and ISR, and deletes logs of partitions
     /// it no longer has.
+    ///
+    /// Only topics that differ from the last successful sync are visited;
+    /// the first sync (and the one after a failure) visits them all and also
+    /// sets aside logs on disk that the metadata does not name.
     pub(crate) fn sync_partitions(&self) -> Result<(), ApiError> {
         // One sync at a time, on the newest image; the partitions map is
         // locked only to swap entries, never across file creation or removal
         // (thousands of partitions take seconds), so requests keep flowing.
-        let _one_at_a_time = lock(&self.syncing);
+        let mut synced = lock(&self.syncing);
         let image = self.image();
+        // Taken: a sync that fails part way leaves the next one to visit
+        // every topic again.
+        let previous = synced.take();
+        if let Some(before) = &previous
+            && Arc::ptr_eq(before, &image)
+        {
+            *synced = previous;
+            return Ok(());
+        }
+        let touched = previous
+            .as_ref()
+            .map(|before| changed_topics(&before.topics, &image.topics));
+        let visits = |name: &str| touched.as_ref().is_none_or(|t| t.contains(name));
         let mut wanted = HashMap::new();
         for (name, topic) in &image.topics {
+            if !visits(name) {
+                continue;
+            }
             let config = topic_config::log_config(&self.settings, &topic.configs);
             for (i, p) in topic.partitions.iter().enumerate() {
                 if p.replicas.contains(&self.node_id) {
@@ -562,7 +586,9 @@ impl Broker {
         }
         {
             let mut partitions = write(&self.partitions);
-            partitions.retain(|tp, p| wanted.get(tp).is_some_and(|(id, ..)| *id == p.topic_id));
+            partitions.retain(|tp, p| {
+                !visits(&tp.topic) || wanted.get(tp).is_some_and(|(id, ..)| *id == p.topic_id)
+            });
             partitions.extend(opened);
             for (tp, (_, config, meta)) in &wanted {
                 if let Some(p) = partitions.get(tp) {
@@ -573,6 +599,32 @@ impl Broker {
                 }
             }
         }
+        match (&previous, &touched) {
+            (Some(before), Some(touched)) => {
+                // The logs of a visited topic are those the last sync kept.
+                for name in touched {
+                    let Some(topic) = before.topics.get(name) else {
+                        continue;
+                    };
+                    for (i, p) in topic.partitions.iter().enumerate() {
+                        let tp = TopicPartition::new(name.clone(), i as i32);
+                        if p.replicas.contains(&self.node_id) && !wanted.contains_key(&tp) {
+                            self.delete_log(&tp)?;
+                        }
+                    }
+                }
+            }
+            _ => self.drop_unwanted_logs(&wanted)?,
+        }
+        *synced = Some(image);
+        // A shrunk ISR can commit at once; long-polling consumers look again.
+        self.data_arrived.notify_waiters();
+        Ok(())
+    }
+
+    /// Logs on disk that no wanted partition names: set aside when found at
+    /// start, deleted afterwards.
+    fn drop_unwanted_logs<V>(&self, wanted: &HashMap<TopicPartition, V>) -> Result<(), ApiError> {
         let starting = !self.started.load(Ordering::Relaxed);
         let unwanted: Vec<TopicPartition> = self
             .logs
@@ -591,12 +643,16 @@ impl Broker {
                         "the metadata has no such partition here; its log was set aside (delete it when it is not needed)");
                 }
             } else {
-                info!(partition = %tp, "deleting log of a partition the metadata no longer has");
-                self.logs.delete(&tp).map_err(storage_error)?;
+                self.delete_log(&tp)?;
             }
         }
-        // A shrunk ISR can commit at once; long-polling consumers look again.
-        self.data_arrived.notify_waiters();
+        Ok(())
+    }
+
+    fn delete_log(&self, tp: &TopicPartition) -> Result<(), ApiError> {
+        if self.logs.delete(tp).map_err(storage_error)? {
+            info!(partition = %tp, "deleted the log of a partition the metadata no longer has here");
+        }
         Ok(())
     }
 
@@ -698,5 +754,88 @@ impl Broker {
             tracing::warn!(error = %e, "metadata quorum did not stop cleanly");
         }
         self.logs.close()
+    }
+}
+
+/// Names of the topics that differ between two images (added, removed or
+/// changed), found by walking both sorted maps side by side.
+fn changed_topics(
+    before: &BTreeMap<String, TopicMeta>,
+    after: &BTreeMap<String, TopicMeta>,
+) -> HashSet<String> {
+    let mut changed = HashSet::new();
+    let (mut a, mut b) = (before.iter().peekable(), after.iter().peekable());
+    loop {
+        match (a.peek(), b.peek()) {
+            (None, None) => return changed,
+            (Some((name, _)), None) => {
+                changed.insert((*name).clone());
+                a.next();
+            }
+            (None, Some((name, _))) => {
+                changed.insert((*name).clone());
+                b.next();
+            }
+            (Some((na, ta)), Some((nb, tb))) => match na.cmp(nb) {
+                std::cmp::Ordering::Less => {
+                    changed.insert((*na).clone());
+                    a.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    changed.insert((*nb).clone());
+                    b.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    if ta != tb {
+                        changed.insert((*na).clone());
+                    }
+                    a.next();
+                    b.next();
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::PartitionMeta;
+
+    fn topic(leader: i32) -> TopicMeta {
+        TopicMeta {
+            id: uuid::Uuid::nil(),
+            partitions: vec![PartitionMeta {
+                replicas: vec![1, 2],
+                isr: vec![1, 2],
+                leader,
+                leader_epoch: 0,
+                partition_epoch: 0,
+                adding_replicas: Vec::new(),
+                removing_replicas: Vec::new(),
+            }],
+            configs: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn only_added_removed_and_changed_topics_are_visited() {
+        let before = BTreeMap::from([
+            ("a".to_string(), topic(1)),
+            ("b".to_string(), topic(1)),
+            ("c".to_string(), topic(1)),
+            ("e".to_string(), topic(1)),
+        ]);
+        let mut after = before.clone();
+        after.remove("a");
+        after.insert("b".into(), topic(2));
+        after.insert("d".into(), topic(1));
+        after.insert("f".into(), topic(1));
+        let changed = changed_topics(&before, &after);
+        let mut names: Vec<_> = changed.into_iter().collect();
+        names.sort();
+        assert_eq!(names, ["a", "b", "d", "f"]);
+        assert!(changed_topics(&after, &after).is_empty());
+        assert_eq!(changed_topics(&BTreeMap::new(), &after).len(), after.len());
     }
 }

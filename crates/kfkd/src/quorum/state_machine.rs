@@ -43,7 +43,7 @@ struct Inner {
 #[derive(Debug, Clone)]
 pub struct StateMachine {
     inner: Arc<Mutex<Inner>>,
-    published: Arc<watch::Sender<MetadataImage>>,
+    published: Arc<watch::Sender<Arc<MetadataImage>>>,
 }
 
 impl StateMachine {
@@ -76,7 +76,7 @@ impl StateMachine {
             ),
             None => (MetadataImage::default(), None, StoredMembership::default()),
         };
-        let (published, _) = watch::channel(image.clone());
+        let (published, _) = watch::channel(Arc::new(image.clone()));
         Ok(StateMachine {
             inner: Arc::new(Mutex::new(Inner {
                 path,
@@ -91,13 +91,13 @@ impl StateMachine {
     }
 
     /// Receives every image the state machine reaches.
-    pub fn subscribe(&self) -> watch::Receiver<MetadataImage> {
+    pub fn subscribe(&self) -> watch::Receiver<Arc<MetadataImage>> {
         self.published.subscribe()
     }
 
     /// The current image.
-    pub fn image(&self) -> MetadataImage {
-        self.published.borrow().clone()
+    pub fn image(&self) -> Arc<MetadataImage> {
+        Arc::clone(&self.published.borrow())
     }
 }
 
@@ -168,7 +168,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 }
             });
         }
-        self.published.send_replace(inner.image.clone());
+        self.published.send_replace(Arc::new(inner.image.clone()));
         Ok(results)
     }
 
@@ -201,7 +201,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         inner.membership = meta.last_membership.clone();
         inner.image = image;
         inner.snapshot = Some(stored);
-        self.published.send_replace(inner.image.clone());
+        self.published.send_replace(Arc::new(inner.image.clone()));
         Ok(())
     }
 

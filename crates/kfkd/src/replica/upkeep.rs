@@ -17,7 +17,10 @@ use crate::replica::partition::Partition;
 
 /// Keeps the partition logs in line with every image the quorum publishes
 /// (changes made through other brokers arrive this way).
-pub(crate) async fn follow_image(broker: Weak<Broker>, mut image: watch::Receiver<MetadataImage>) {
+pub(crate) async fn follow_image(
+    broker: Weak<Broker>,
+    mut image: watch::Receiver<Arc<MetadataImage>>,
+) {
     while image.changed().await.is_ok() {
         let Some(b) = broker.upgrade() else { return };
         if let Err(e) = crate::broker::off_the_runtime(|| b.sync_partitions()) {
