@@ -760,8 +760,8 @@ impl Broker {
 /// Names of the topics that differ between two images (added, removed or
 /// changed), found by walking both sorted maps side by side.
 fn changed_topics(
-    before: &BTreeMap<String, TopicMeta>,
-    after: &BTreeMap<String, TopicMeta>,
+    before: &BTreeMap<String, Arc<TopicMeta>>,
+    after: &BTreeMap<String, Arc<TopicMeta>>,
 ) -> HashSet<String> {
     let mut changed = HashSet::new();
     let (mut a, mut b) = (before.iter().peekable(), after.iter().peekable());
@@ -786,7 +786,7 @@ fn changed_topics(
                     b.next();
                 }
                 std::cmp::Ordering::Equal => {
-                    if ta != tb {
+                    if !Arc::ptr_eq(ta, tb) && ta != tb {
                         changed.insert((*na).clone());
                     }
                     a.next();
@@ -802,8 +802,8 @@ mod tests {
     use super::*;
     use crate::metadata::PartitionMeta;
 
-    fn topic(leader: i32) -> TopicMeta {
-        TopicMeta {
+    fn topic(leader: i32) -> Arc<TopicMeta> {
+        Arc::new(TopicMeta {
             id: uuid::Uuid::nil(),
             partitions: vec![PartitionMeta {
                 replicas: vec![1, 2],
@@ -815,7 +815,7 @@ mod tests {
                 removing_replicas: Vec::new(),
             }],
             configs: BTreeMap::new(),
-        }
+        })
     }
 
     #[test]

@@ -197,9 +197,9 @@ impl Broker {
         };
         match self.create_topic(t, false).await {
             // Another request created it meanwhile: that is what we wanted.
-            Err(e) if e.error == ResponseError::TopicAlreadyExists => {
-                self.with_image(|i| i.topics.get(name).cloned()).ok_or(e)
-            }
+            Err(e) if e.error == ResponseError::TopicAlreadyExists => self
+                .with_image(|i| i.topics.get(name).map(|t| TopicMeta::clone(t)))
+                .ok_or(e),
             other => other,
         }
     }
@@ -215,7 +215,7 @@ impl Broker {
         )?;
         let _serial = self.changes.lock().await;
         let removed = self
-            .with_image(|i| i.topics.get(name).cloned())
+            .with_image(|i| i.topics.get(name).map(|t| TopicMeta::clone(t)))
             .ok_or_else(|| unknown_topic(name))?;
         match self
             .propose(MetadataCommand::DeleteTopic {

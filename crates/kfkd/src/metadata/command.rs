@@ -5,6 +5,7 @@
 //! image from the same log.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -221,10 +222,12 @@ impl MetadataImage {
 
     /// One partition of the image, for a command to change.
     fn partition_mut(&mut self, topic: &str, partition: i32) -> Option<&mut PartitionMeta> {
-        self.topics
-            .get_mut(topic)?
-            .partitions
-            .get_mut(usize::try_from(partition).ok()?)
+        let index = usize::try_from(partition).ok()?;
+        let topic = self.topics.get_mut(topic)?;
+        if index >= topic.partitions.len() {
+            return None;
+        }
+        Arc::make_mut(topic).partitions.get_mut(index)
     }
 
     /// Takes a broker out of service: it leaves every ISR (but the last member
@@ -238,6 +241,16 @@ impl MetadataImage {
         }
         let live = self.live_broker_ids();
         for topic in self.topics.values_mut() {
+            // Topics it touches are copied from the shared image; the others
+            // stay shared.
+            if !topic
+                .partitions
+                .iter()
+                .any(|p| p.leader == id || (p.isr.len() > 1 && p.isr.contains(&id)))
+            {
+                continue;
+            }
+            let topic = Arc::make_mut(topic);
             let unclean = allows_unclean_election(topic);
             for p in &mut topic.partitions {
                 let mut changed = false;
@@ -265,6 +278,14 @@ impl MetadataImage {
         }
         let live = self.live_broker_ids();
         for topic in self.topics.values_mut() {
+            if !topic
+                .partitions
+                .iter()
+                .any(|p| p.leader < 0 && p.replicas.contains(&id))
+            {
+                continue;
+            }
+            let topic = Arc::make_mut(topic);
             let unclean = allows_unclean_election(topic);
             for p in &mut topic.partitions {
                 if p.leader < 0 && p.replicas.contains(&id) {
@@ -386,7 +407,7 @@ impl MetadataImage {
                 if self.topics.contains_key(name) {
                     return CommandResult::TopicExists;
                 }
-                self.topics.insert(name.clone(), topic.clone());
+                self.topics.insert(name.clone(), Arc::new(topic.clone()));
                 CommandResult::Done
             }
             MetadataCommand::DeleteTopic { name } => match self.topics.remove(name) {
@@ -394,7 +415,7 @@ impl MetadataImage {
                 None => CommandResult::NoSuchTopic,
             },
             MetadataCommand::AddPartitions { name, partitions } => {
-                match self.topics.get_mut(name) {
+                match self.topics.get_mut(name).map(Arc::make_mut) {
                     Some(t) => {
                         t.partitions.extend(partitions.iter().cloned());
                         CommandResult::Done
@@ -402,13 +423,15 @@ impl MetadataImage {
                     None => CommandResult::NoSuchTopic,
                 }
             }
-            MetadataCommand::SetTopicConfigs { name, configs } => match self.topics.get_mut(name) {
-                Some(t) => {
-                    t.configs = configs.clone();
-                    CommandResult::Done
+            MetadataCommand::SetTopicConfigs { name, configs } => {
+                match self.topics.get_mut(name).map(Arc::make_mut) {
+                    Some(t) => {
+                        t.configs = configs.clone();
+                        CommandResult::Done
+                    }
+                    None => CommandResult::NoSuchTopic,
                 }
-                None => CommandResult::NoSuchTopic,
-            },
+            }
             MetadataCommand::SetClusterId(id) => {
                 self.cluster_id.get_or_insert_with(|| id.clone());
                 CommandResult::Done

@@ -16,6 +16,7 @@ pub use identity::MetadataStore;
 pub use record::MetadataRecord;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -124,7 +125,9 @@ pub struct MetadataImage {
     /// Brokers that registered, by id.
     #[serde(default)]
     pub brokers: BTreeMap<i32, BrokerRegistration>,
-    pub topics: BTreeMap<String, TopicMeta>,
+    /// Shared with earlier images: publishing a new image after a change
+    /// copies a pointer per topic, not every topic.
+    pub topics: BTreeMap<String, Arc<TopicMeta>>,
     /// Next producer id InitProducerId hands out.
     #[serde(default)]
     pub next_producer_id: i64,
@@ -236,7 +239,10 @@ impl MetadataImage {
     }
 
     pub fn topic_by_id(&self, id: Uuid) -> Option<(&String, &TopicMeta)> {
-        self.topics.iter().find(|(_, t)| t.id == id)
+        self.topics
+            .iter()
+            .find(|(_, t)| t.id == id)
+            .map(|(n, t)| (n, &**t))
     }
 }
 
@@ -282,11 +288,11 @@ mod tests {
         partitions[1] = partition(&[1, 2], 2, &[2]);
         image.topics.insert(
             "t".into(),
-            TopicMeta {
+            Arc::new(TopicMeta {
                 id: Uuid::nil(),
                 partitions,
                 configs: BTreeMap::new(),
-            },
+            }),
         );
         // 1 of broker 1's 10 preferred partitions movable: 10 % is not above 10 %.
         assert!(image.preferred_elections(10).is_empty());
