@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use kfk_e2e::{Kfkd, python, run};
+use kfk_e2e::{KfkHome, Kfkd, python, run};
 
 const T: Duration = Duration::from_secs(120);
 
@@ -132,4 +132,51 @@ fn confluent_kafka_produces_restarts_and_consumes() {
 #[test]
 fn kafka_python_produces_restarts_and_consumes() {
     round_trip("kafka_python_client.py");
+}
+
+/// One CreateTopics request naming many topics: each gets its own answer
+/// (created, already there, colliding with one before it in the same
+/// request), and the created ones are all there with their partitions.
+#[test]
+fn one_create_topics_request_answers_each_topic() {
+    let kfkd = Kfkd::start();
+    let b = kfkd.bootstrap();
+    let before = run(python("create_topics.py").args([&b, "there"]), T);
+    assert_eq!(String::from_utf8_lossy(&before.stdout).trim(), "there: ok");
+
+    let mut args = vec![
+        b.clone(),
+        "web.clicks:2".into(),
+        "web_clicks".into(),
+        "there".into(),
+    ];
+    args.extend((0..150).map(|i| format!("many-{i:03}:3")));
+    let out = run(python("create_topics.py").args(&args), T);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let answers: std::collections::BTreeMap<&str, &str> =
+        text.lines().filter_map(|l| l.split_once(": ")).collect();
+    assert_eq!(answers.len(), 153, "{text}");
+    assert_eq!(answers["web.clicks"], "ok", "{text}");
+    assert!(
+        answers["web_clicks"].contains("collides with existing topic 'web.clicks'"),
+        "{text}"
+    );
+    assert!(answers["there"].contains("already exists"), "{text}");
+    assert!(
+        (0..150).all(|i| answers[format!("many-{i:03}").as_str()] == "ok"),
+        "{text}"
+    );
+
+    let home = KfkHome::new();
+    let listed = home.ok(&["-b", &b, "topics", "list", "-o", "json"]);
+    assert!(
+        listed.contains("\"many-149\"") && listed.contains("\"web.clicks\""),
+        "{listed}"
+    );
+    assert!(!listed.contains("\"web_clicks\""), "{listed}");
+    let described = home.ok(&["-b", &b, "topics", "describe", "many-077", "-o", "json"]);
+    let described: serde_json::Value = serde_json::from_str(&described).unwrap();
+    let partitions = described["partitions"].as_array().unwrap();
+    assert_eq!(partitions.len(), 3, "{described}");
+    assert!(partitions.iter().all(|p| p["leader"] == 1), "{described}");
 }

@@ -26,7 +26,25 @@ pub const INTERNAL_TOPICS: [&str; 2] = ["__consumer_offsets", "__transaction_sta
 /// (`max.broker.partitions`): each replica costs the broker memory and files
 /// whether or not it is used, and a broker out of either bricks, so the
 /// create is refused up front, before anything is written.
-fn check_capacity(image: &MetadataImage, new_replicas: &[Vec<i32>]) -> Result<(), ApiError> {
+/// Partition replicas each broker holds now.
+fn hosted_replicas(image: &MetadataImage) -> BTreeMap<i32, u64> {
+    let mut hosted = BTreeMap::new();
+    for r in image
+        .topics
+        .values()
+        .flat_map(|t| &t.partitions)
+        .flat_map(|p| &p.replicas)
+    {
+        *hosted.entry(*r).or_default() += 1;
+    }
+    hosted
+}
+
+fn check_capacity(
+    image: &MetadataImage,
+    hosted: &BTreeMap<i32, u64>,
+    new_replicas: &[Vec<i32>],
+) -> Result<(), ApiError> {
     let mut adding: BTreeMap<i32, u64> = BTreeMap::new();
     for r in new_replicas.iter().flatten() {
         *adding.entry(*r).or_default() += 1;
@@ -39,12 +57,7 @@ fn check_capacity(image: &MetadataImage, new_replicas: &[Vec<i32>]) -> Result<()
         else {
             continue;
         };
-        let hosted = image
-            .topics
-            .values()
-            .flat_map(|t| &t.partitions)
-            .filter(|p| p.replicas.contains(&broker))
-            .count() as u64;
+        let hosted = hosted.get(&broker).copied().unwrap_or(0);
         if hosted + extra > capacity {
             return Err(ApiError::new(
                 ResponseError::PolicyViolation,
@@ -76,13 +89,7 @@ impl Broker {
             return Err(topic_exists(&t.name));
         }
         if let Some(other) = image.topics.keys().find(|n| same_when_folded(n, &t.name)) {
-            return Err(ApiError::new(
-                ResponseError::InvalidTopicException,
-                format!(
-                    "topic '{}' collides with existing topic '{other}' ('.' and '_' are interchangeable in metric names)",
-                    t.name
-                ),
-            ));
+            return Err(collision(&t.name, other));
         }
         if !(1..=MAX_PARTITIONS).contains(&t.num_partitions) {
             return Err(ApiError::new(
@@ -154,33 +161,110 @@ impl Broker {
         t: NewTopic,
         validate_only: bool,
     ) -> Result<TopicMeta, ApiError> {
+        self.create_topics(vec![t], validate_only)
+            .await
+            .pop()
+            .unwrap_or_else(|| {
+                Err(ApiError::new(
+                    ResponseError::UnknownServerError,
+                    "no result",
+                ))
+            })
+    }
+
+    /// Creates the topics of one request (or only validates them), each
+    /// result in the order asked. The valid ones are committed as one
+    /// metadata command: one round through the quorum and one image change
+    /// for the lot, as Kafka's controller commits a request's records in one
+    /// batch. Each is validated against the image and the ones before it.
+    pub async fn create_topics(
+        &self,
+        topics: Vec<NewTopic>,
+        validate_only: bool,
+    ) -> Vec<Result<TopicMeta, ApiError>> {
         let _serial = self.changes.lock().await;
+        let mut results: Vec<Result<TopicMeta, ApiError>> = Vec::with_capacity(topics.len());
+        let mut accepted: Vec<(String, TopicMeta)> = Vec::new();
+        // Replicas each broker holds, counted once per request.
+        let mut hosted: Option<BTreeMap<i32, u64>> = None;
+        self.with_image(|image| {
+            for t in &topics {
+                results.push(
+                    self.plan_topic(image, t, &accepted, &mut hosted)
+                        .inspect(|meta| accepted.push((t.name.clone(), meta.clone()))),
+                );
+            }
+        });
+        if validate_only || accepted.is_empty() {
+            return results;
+        }
+        let outcome = self
+            .propose(MetadataCommand::CreateTopics {
+                topics: accepted.clone(),
+            })
+            .await;
+        let existed = match outcome {
+            Ok(CommandResult::Created { existed }) => existed,
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                // The command did not go through: none of them was created.
+                return results
+                    .into_iter()
+                    .map(|r| r.and_then(|_| Err(e.clone())))
+                    .collect();
+            }
+        };
+        for r in &mut results {
+            if let Ok(meta) = r {
+                let name = &accepted
+                    .iter()
+                    .find(|(_, m)| m.id == meta.id)
+                    .map_or(String::new(), |(n, _)| n.clone());
+                if existed.contains(name) {
+                    *r = Err(topic_exists(name));
+                } else {
+                    info!(topic = %name, partitions = meta.partitions.len(), "created topic");
+                }
+            }
+        }
+        results
+    }
+
+    /// Validates one topic of a request and places its replicas: against the
+    /// image, the topics accepted before it in the same request, and each
+    /// broker's `max.broker.partitions`.
+    fn plan_topic(
+        &self,
+        image: &MetadataImage,
+        t: &NewTopic,
+        accepted: &[(String, TopicMeta)],
+        hosted: &mut Option<BTreeMap<i32, u64>>,
+    ) -> Result<TopicMeta, ApiError> {
         // Validate before placing: the counts come from the network.
-        self.with_image(|image| self.check_new_topic(image, &t))?;
+        self.check_new_topic(image, t)?;
+        if let Some((other, _)) = accepted.iter().find(|(n, _)| same_when_folded(n, &t.name)) {
+            return Err(if *other == t.name {
+                topic_exists(&t.name)
+            } else {
+                collision(&t.name, other)
+            });
+        }
         let replicas = if t.assignments.is_empty() {
-            let start = self.with_image(|i| i.topics.len());
+            let start = image.topics.len() + accepted.len();
             self.place(0..t.num_partitions, t.replication_factor, start)
         } else {
             t.assignments.clone()
         };
-        self.with_image(|image| check_capacity(image, &replicas))?;
-        let meta = TopicMeta {
+        let hosted = hosted.get_or_insert_with(|| hosted_replicas(image));
+        check_capacity(image, hosted, &replicas)?;
+        for r in replicas.iter().flatten() {
+            *hosted.entry(*r).or_default() += 1;
+        }
+        Ok(TopicMeta {
             id: Uuid::new_v4(),
             partitions: replicas.into_iter().map(new_partition).collect(),
             configs: t.configs.clone(),
-        };
-        if validate_only {
-            return Ok(meta);
-        }
-        let cmd = MetadataCommand::CreateTopic {
-            name: t.name.clone(),
-            topic: meta.clone(),
-        };
-        match self.propose(cmd).await? {
-            CommandResult::TopicExists => return Err(topic_exists(&t.name)),
-            _ => info!(topic = %t.name, partitions = meta.partitions.len(), "created topic"),
-        }
-        Ok(meta)
+        })
     }
 
     /// Creates a topic with broker defaults when auto-creation is enabled.
@@ -298,7 +382,7 @@ impl Broker {
                 "the assignment names brokers that are not available",
             ));
         }
-        self.with_image(|image| check_capacity(image, &placed))?;
+        self.with_image(|image| check_capacity(image, &hosted_replicas(image), &placed))?;
         if validate_only {
             return Ok(());
         }
@@ -567,6 +651,15 @@ fn check_replica_list(replicas: &[i32]) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+fn collision(name: &str, other: &str) -> ApiError {
+    ApiError::new(
+        ResponseError::InvalidTopicException,
+        format!(
+            "topic '{name}' collides with existing topic '{other}' ('.' and '_' are interchangeable in metric names)"
+        ),
+    )
 }
 
 fn topic_exists(name: &str) -> ApiError {

@@ -18,9 +18,9 @@ use crate::new_topic::NewTopic;
 /// topic, which kfk-client recognises as its own).
 pub async fn handle(broker: &Arc<Broker>, req: CreateTopicsRequest) -> CreateTopicsResponse {
     let deadline = super::deadline(req.timeout_ms);
-    let mut topics = Vec::with_capacity(req.topics.len());
+    let mut planned = Vec::with_capacity(req.topics.len());
     for t in req.topics {
-        topics.push({
+        planned.push({
             let name = t.name.0.to_string();
             let configs: BTreeMap<String, String> = t
                 .configs
@@ -55,21 +55,39 @@ pub async fn handle(broker: &Arc<Broker>, req: CreateTopicsRequest) -> CreateTop
                 configs: configs.clone(),
             };
             let result = CreatableTopicResult::default().with_name(t.name.clone());
-            let work = {
-                let broker = Arc::clone(broker);
-                let new = new.clone();
-                let validate_only = req.validate_only;
-                tokio::spawn(async move { broker.create_topic(new, validate_only).await })
-            };
-            let outcome = match super::within(deadline, work).await {
-                Some(r) => r,
-                None => Err(crate::error::ApiError::new(
-                    kafka_protocol::ResponseError::RequestTimedOut,
-                    format!(
-                        "topic '{name}' was not created within the request's timeout; its creation goes on"
-                    ),
-                )),
-            };
+            (new, result, configs)
+        });
+    }
+    // One creation for the whole request (one metadata command); past the
+    // request's timeout every topic of it answers REQUEST_TIMED_OUT.
+    let work = {
+        let broker = Arc::clone(broker);
+        let news = planned.iter().map(|(n, ..)| n.clone()).collect();
+        let validate_only = req.validate_only;
+        tokio::spawn(async move {
+            Ok::<_, crate::error::ApiError>(broker.create_topics(news, validate_only).await)
+        })
+    };
+    let outcomes = super::within(deadline, work).await;
+    let mut topics = Vec::with_capacity(planned.len());
+    for (i, (new, result, configs)) in planned.into_iter().enumerate() {
+        let name = new.name;
+        let outcome = match &outcomes {
+            Some(Ok(all)) => all.get(i).cloned().unwrap_or_else(|| {
+                Err(crate::error::ApiError::new(
+                    kafka_protocol::ResponseError::UnknownServerError,
+                    "no result for this topic",
+                ))
+            }),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(crate::error::ApiError::new(
+                kafka_protocol::ResponseError::RequestTimedOut,
+                format!(
+                    "topic '{name}' was not created within the request's timeout; its creation goes on"
+                ),
+            )),
+        };
+        topics.push({
             match outcome {
                 Ok(meta) => result
                     .with_topic_id(meta.id)

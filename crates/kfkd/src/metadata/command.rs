@@ -19,6 +19,11 @@ pub enum MetadataCommand {
         name: String,
         topic: TopicMeta,
     },
+    /// The topics of one CreateTopics request, committed as one entry: one
+    /// round through the quorum and one image change for all of them.
+    CreateTopics {
+        topics: Vec<(String, TopicMeta)>,
+    },
     DeleteTopic {
         name: String,
     },
@@ -207,6 +212,11 @@ pub enum CommandResult {
     /// A command that named a topic the image does not have.
     NoSuchTopic,
     TopicExists,
+    /// A CreateTopics applied: the topics named here existed already and
+    /// were left alone; the others were created.
+    Created {
+        existed: Vec<String>,
+    },
     ProducerIds {
         first: i64,
     },
@@ -409,6 +419,17 @@ impl MetadataImage {
                 }
                 self.topics.insert(name.clone(), Arc::new(topic.clone()));
                 CommandResult::Done
+            }
+            MetadataCommand::CreateTopics { topics } => {
+                let mut existed = Vec::new();
+                for (name, topic) in topics {
+                    if self.topics.contains_key(name) {
+                        existed.push(name.clone());
+                    } else {
+                        self.topics.insert(name.clone(), Arc::new(topic.clone()));
+                    }
+                }
+                CommandResult::Created { existed }
             }
             MetadataCommand::DeleteTopic { name } => match self.topics.remove(name) {
                 Some(_) => CommandResult::Done,

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::topic as topic_config;
-use crate::metadata::{BrokerRegistration, MetadataCommand, PartitionMeta};
+use crate::metadata::{BrokerRegistration, MetadataCommand, PartitionMeta, TopicMeta};
 use crate::new_topic::validate_topic_name;
 
 /// Most producer ids one request may reserve (Kafka hands out blocks of 1,000).
@@ -89,15 +89,19 @@ impl MetadataCommand {
     /// Why the command cannot be appended, as a sentence.
     pub fn validate(&self) -> Result<(), String> {
         match self {
-            MetadataCommand::CreateTopic { name, topic } => {
-                topic_name(name)?;
-                if topic.partitions.is_empty() {
-                    return Err(format!("topic {name}: no partitions"));
+            MetadataCommand::CreateTopic { name, topic } => new_topic(name, topic),
+            MetadataCommand::CreateTopics { topics } => {
+                if topics.is_empty() {
+                    return Err("no topics to create".into());
                 }
-                for (i, p) in topic.partitions.iter().enumerate() {
-                    partition(&format!("{name}-{i}"), p)?;
+                let mut seen = std::collections::HashSet::new();
+                for (name, topic) in topics {
+                    if !seen.insert(name) {
+                        return Err(format!("topic {name} named twice"));
+                    }
+                    new_topic(name, topic)?;
                 }
-                topic_configs(&topic.configs)
+                Ok(())
             }
             MetadataCommand::DeleteTopic { name } => topic_name(name),
             MetadataCommand::AddPartitions { name, partitions } => {
@@ -242,6 +246,17 @@ impl MetadataCommand {
             }
         }
     }
+}
+
+fn new_topic(name: &str, topic: &TopicMeta) -> Result<(), String> {
+    topic_name(name)?;
+    if topic.partitions.is_empty() {
+        return Err(format!("topic {name}: no partitions"));
+    }
+    for (i, p) in topic.partitions.iter().enumerate() {
+        partition(&format!("{name}-{i}"), p)?;
+    }
+    topic_configs(&topic.configs)
 }
 
 #[cfg(test)]

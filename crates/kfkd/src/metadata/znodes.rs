@@ -70,6 +70,19 @@ impl Znodes {
         }
     }
 
+    /// A topic's nodes, as Kafka's ZooKeeper held them.
+    fn create_topic(&mut self, name: &str, partitions: usize, at: At) {
+        self.create(&format!("/brokers/topics/{name}"), at, 0);
+        self.create(&format!("/config/topics/{name}"), at, 0);
+        for p in 0..partitions {
+            self.create(
+                &format!("/brokers/topics/{name}/partitions/{p}/state"),
+                at,
+                0,
+            );
+        }
+    }
+
     /// Creates (or re-creates, as an ephemeral node is) `path`.
     fn create(&mut self, path: &str, at: At, owner: i64) {
         self.nodes.insert(
@@ -117,17 +130,22 @@ impl Znodes {
     ) {
         if !matches!(
             result,
-            CommandResult::Done | CommandResult::ProducerIds { .. }
+            CommandResult::Done | CommandResult::ProducerIds { .. } | CommandResult::Created { .. }
         ) {
             return;
         }
         let state = |t: &str, p: i32| format!("/brokers/topics/{t}/partitions/{p}/state");
         match cmd {
             MetadataCommand::CreateTopic { name, topic } => {
-                self.create(&format!("/brokers/topics/{name}"), at, 0);
-                self.create(&format!("/config/topics/{name}"), at, 0);
-                for p in 0..topic.partitions.len() {
-                    self.create(&state(name, p as i32), at, 0);
+                self.create_topic(name, topic.partitions.len(), at);
+            }
+            MetadataCommand::CreateTopics { topics } => {
+                let existed: &[String] = match result {
+                    CommandResult::Created { existed } => existed,
+                    _ => &[],
+                };
+                for (name, topic) in topics.iter().filter(|(n, _)| !existed.contains(n)) {
+                    self.create_topic(name, topic.partitions.len(), at);
                 }
             }
             MetadataCommand::DeleteTopic { name } => {
