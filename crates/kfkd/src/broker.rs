@@ -40,9 +40,9 @@ pub struct Broker {
     pub(crate) changes: tokio::sync::Mutex<()>,
     pub logs: Arc<LogManager>,
     pub(crate) partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
-    /// Held by the one `sync_partitions` running at a time; holds the
-    /// topics as the last successful sync left the partitions, so the next
-    /// one touches only the topics that changed (a metadata change among
+    /// Held by the one `sync_partitions` running at a time; holds the image
+    /// the last successful sync applied, so the next one touches only the
+    /// topics that changed (a metadata change among
     /// 10,000 topics would otherwise revisit all of them).
     syncing: Mutex<Option<Arc<MetadataImage>>>,
     /// Woken on every append and high-watermark move so long-polling

@@ -22,10 +22,6 @@ use crate::quorum::{CommandResult, MetadataCommand};
 /// coordinator's state, which clients must not delete or resize.
 pub const INTERNAL_TOPICS: [&str; 2] = ["__consumer_offsets", "__transaction_state"];
 
-/// Refuses new replicas beyond what a broker registered it can hold
-/// (`max.broker.partitions`): each replica costs the broker memory and files
-/// whether or not it is used, and a broker out of either bricks, so the
-/// create is refused up front, before anything is written.
 /// Partition replicas each broker holds now.
 fn hosted_replicas(image: &MetadataImage) -> BTreeMap<i32, u64> {
     let mut hosted = BTreeMap::new();
@@ -40,6 +36,10 @@ fn hosted_replicas(image: &MetadataImage) -> BTreeMap<i32, u64> {
     hosted
 }
 
+/// Refuses new replicas beyond what a broker registered it can hold
+/// (`max.broker.partitions`): each replica costs the broker memory and files
+/// whether or not it is used, and a broker out of either bricks, so the
+/// create is refused up front, before anything is written.
 fn check_capacity(
     image: &MetadataImage,
     hosted: &BTreeMap<i32, u64>,
@@ -214,16 +214,12 @@ impl Broker {
                     .collect();
             }
         };
-        for r in &mut results {
+        for (r, t) in results.iter_mut().zip(&topics) {
             if let Ok(meta) = r {
-                let name = &accepted
-                    .iter()
-                    .find(|(_, m)| m.id == meta.id)
-                    .map_or(String::new(), |(n, _)| n.clone());
-                if existed.contains(name) {
-                    *r = Err(topic_exists(name));
+                if existed.contains(&t.name) {
+                    *r = Err(topic_exists(&t.name));
                 } else {
-                    info!(topic = %name, partitions = meta.partitions.len(), "created topic");
+                    info!(topic = %t.name, partitions = meta.partitions.len(), "created topic");
                 }
             }
         }

@@ -15,6 +15,8 @@ use crate::metadata::{
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MetadataCommand {
+    /// One topic. No longer proposed (CreateTopics carries every creation
+    /// now) but still applied from metadata logs written before.
     CreateTopic {
         name: String,
         topic: TopicMeta,
