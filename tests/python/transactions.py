@@ -143,9 +143,24 @@ def ctp(bootstrap, source, sink, group, txid, total, size, pause):
         "heartbeat.interval.ms": 1000,
     })
     c.subscribe([source])
-    p = Producer({"bootstrap.servers": bootstrap, "transactional.id": txid,
-                  "transaction.timeout.ms": 10000})
-    p.init_transactions(60)
+
+    def producer():
+        # The transaction timeout also bounds how long librdkafka waits for
+        # a partition's new leader (message.timeout.ms): longer than the
+        # brokers' 9 s session timeout, after which a killed one's
+        # partitions move.
+        p = Producer({"bootstrap.servers": bootstrap, "transactional.id": txid,
+                      "transaction.timeout.ms": 30000})
+        p.init_transactions(60)
+        return p
+
+    def rewind():
+        # Start over from the offsets the last commit recorded.
+        for tp in c.committed(c.assignment(), timeout=30):
+            if tp.offset >= 0:
+                c.seek(tp)
+
+    p = producer()
     done = 0
     while True:
         batch = c.consume(num_messages=size, timeout=1.0)
@@ -185,11 +200,19 @@ def ctp(bootstrap, source, sink, group, txid, total, size, pause):
         except KafkaException as e:
             if not e.args[0].txn_requires_abort():
                 raise
-            p.abort_transaction(60)
-            # Start over from the offsets the last commit recorded.
-            for tp in c.committed(c.assignment(), timeout=30):
-                if tp.offset >= 0:
-                    c.seek(tp)
+            try:
+                p.abort_transaction(60)
+            except KafkaException as e:
+                if not e.args[0].fatal():
+                    raise
+                # librdkafka ends an abort with EndTxn even when the failed
+                # coordinator never recorded the transaction's partitions;
+                # the new one, like Kafka's, answers INVALID_TXN_STATE, a
+                # fatal error. The documented way on: a new producer with
+                # the same transactional.id, which fences the old epoch.
+                say(recreated=str(e.args[0]))
+                p = producer()
+            rewind()
             continue
         done += len(batch)
         say(done=done)
