@@ -103,6 +103,20 @@ fn perf_produce_consume_and_e2e_print_kafkas_lines() {
         cols[0]
     );
 
+    // A fetch size smaller than any batch still moves: each fetch brings
+    // at least one whole batch per partition, as Kafka's do (KIP-74).
+    let small = home.json(&[
+        "perf",
+        "consume",
+        "--topic",
+        "bench",
+        "--messages",
+        "201000",
+        "--fetch-size",
+        "1",
+    ]);
+    assert_eq!(small["messages"], 201000, "{small}");
+
     // With a group, the offsets are committed: a second run finds nothing new.
     let first = home.json(&[
         "perf",
@@ -162,6 +176,16 @@ fn perf_rejects_nonsense() {
             "5",
             "--record-size",
             "4",
+        ],
+        &[
+            "perf",
+            "consume",
+            "--topic",
+            "t",
+            "--messages",
+            "5",
+            "--fetch-size",
+            "0",
         ],
     ] {
         let out = home.kfk(args);

@@ -303,6 +303,17 @@ impl Consumer {
             None => fetch_round::run(Arc::clone(&self.client), self.plan(), self.settings()).await,
         };
         refresh |= round.refresh;
+        // The next round goes out before these answers are decoded, from
+        // where their last whole batches end: the broker sends while this
+        // side decodes, instead of each waiting for the other.
+        if !refresh && round.error.is_none() && self.has_assignment() {
+            let ends = self.ends_of(&round.answers);
+            if !ends.is_empty() {
+                let plan = self.plan_from(&ends);
+                let next = fetch_round::run(Arc::clone(&self.client), plan, self.settings());
+                self.ahead = Some(tokio::spawn(next));
+            }
+        }
         let mut out = Vec::new();
         let applied = self.apply(round.answers, &mut out, &mut refresh);
         // Records that arrived before an error are delivered first; the
@@ -327,7 +338,7 @@ impl Consumer {
                 self.client.backoff(1).await;
             }
         }
-        if !out.is_empty() && self.has_assignment() {
+        if !out.is_empty() && self.has_assignment() && self.ahead.is_none() {
             let round = fetch_round::run(Arc::clone(&self.client), self.plan(), self.settings());
             self.ahead = Some(tokio::spawn(round));
         }
@@ -345,17 +356,58 @@ impl Consumer {
 
     /// The resolved partitions grouped by their leader (-1: none known).
     fn plan(&self) -> fetch_round::Plan {
+        self.plan_from(&HashMap::new())
+    }
+
+    /// [`Consumer::plan`], with the partitions in `ends` read from there
+    /// instead of their position.
+    fn plan_from(&self, ends: &HashMap<(String, i32), i64>) -> fetch_round::Plan {
         let meta = self.client.metadata();
         let mut plan = fetch_round::Plan::new();
-        for ((topic, p), pos) in &self.positions {
+        for (key, pos) in &self.positions {
             if pos.unresolved.is_some() {
                 continue;
             }
-            plan.entry(meta.leader_of(topic, *p))
+            let next = ends.get(key).copied().unwrap_or(pos.next);
+            plan.entry(meta.leader_of(&key.0, key.1))
                 .or_default()
-                .push((topic.clone(), *p, pos.next));
+                .push((key.0.clone(), key.1, next));
         }
         plan
+    }
+
+    /// Where each partition answered with whole batches will be once they
+    /// are decoded, read from the batch headers alone. A guess that decoding
+    /// then contradicts (a corrupt batch) only costs the round sent from it:
+    /// its records count for no partition that is not at the offset asked.
+    fn ends_of(&self, answers: &[fetch_round::Answer]) -> HashMap<(String, i32), i64> {
+        let mut ends = HashMap::new();
+        for (asked, resp) in answers {
+            for t in &resp.responses {
+                for p in &t.partitions {
+                    let (Some(records), None) =
+                        (&p.records, ResponseError::try_from_code(p.error_code))
+                    else {
+                        continue;
+                    };
+                    let key = (t.topic.0.to_string(), p.partition_index);
+                    let Some(pos) = self.positions.get(&key) else {
+                        continue;
+                    };
+                    if pos.unresolved.is_some() || asked.get(&key) != Some(&pos.next) {
+                        continue;
+                    }
+                    let last = Batches::new(records)
+                        .map_while(|b| b.ok())
+                        .last()
+                        .map(|b| b.last_offset());
+                    if let Some(last) = last.filter(|l| *l >= pos.next) {
+                        ends.insert(key, last + 1);
+                    }
+                }
+            }
+        }
+        ends
     }
 
     /// Decodes the records of a round's answers into `out`, moving the

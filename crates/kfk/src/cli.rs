@@ -259,6 +259,10 @@ pub struct PerfConsumeArgs {
     /// read_uncommitted, or read_committed: only committed transactions.
     #[arg(long, alias = "isolation-level", value_enum, default_value_t = Isolation::ReadUncommitted)]
     pub isolation: Isolation,
+    /// Bytes asked of each partition per fetch (Kafka's
+    /// `max.partition.fetch.bytes`; its perf tool calls it `--fetch-size`).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(i32).range(1..))]
+    pub fetch_size: i32,
 }
 
 #[derive(Debug, Args)]

@@ -326,6 +326,7 @@ pub async fn consume(ctx: &Ctx, args: &PerfConsumeArgs) -> CliResult {
     let mut consumer = Consumer::new(Arc::clone(&client));
     consumer.max_wait = Duration::from_millis(100);
     consumer.read_committed = args.isolation == crate::cli::Isolation::ReadCommitted;
+    consumer.partition_max_bytes = args.fetch_size;
     let starts: Vec<(i32, StartOffset)> = partitions
         .iter()
         .map(|p| {
