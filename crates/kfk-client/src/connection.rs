@@ -6,6 +6,7 @@
 //! the highest version both sides speak.
 
 use std::collections::HashMap;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use bytes::{Buf, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Request, StrBytes};
+use kfk_lowat::LowWater;
 use kfk_wire::frame::{LENGTH_PREFIX, encode_request};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -27,7 +29,26 @@ const MAX_RESPONSE: usize = 256 * 1024 * 1024;
 type Pending = Arc<Mutex<HashMap<i32, oneshot::Sender<Result<Bytes>>>>>;
 
 /// The reading half of a plain or TLS socket.
-type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+type ReadHalf = Box<dyn FrameSource>;
+
+/// A socket half responses are read from.
+trait FrameSource: AsyncRead + Send + Unpin {
+    /// The TCP socket when bytes read are the frames' own (plaintext), for
+    /// its receive low-water mark.
+    fn plain_fd(&self) -> Option<BorrowedFd<'_>>;
+}
+
+impl FrameSource for tokio::net::tcp::OwnedReadHalf {
+    fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.as_ref().as_fd())
+    }
+}
+
+impl FrameSource for tokio::io::ReadHalf<kfk_tls::client::TlsStream<TcpStream>> {
+    fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+}
 /// The writing half of a plain or TLS socket.
 type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
 
@@ -66,9 +87,16 @@ impl Drop for Connection {
 /// How much a read asks the socket for at least.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Reads until `buf` holds at least `want` bytes.
-async fn fill(rd: &mut ReadHalf, buf: &mut BytesMut, want: usize) -> std::io::Result<()> {
+/// Reads until `buf` holds at least `want` bytes, woken (on plaintext)
+/// only once a good part of what is missing has arrived.
+async fn fill(
+    rd: &mut ReadHalf,
+    water: &mut LowWater,
+    buf: &mut BytesMut,
+    want: usize,
+) -> std::io::Result<()> {
     while buf.len() < want {
+        water.before_read(rd.plain_fd(), want - buf.len());
         buf.reserve((want - buf.len()).max(READ_CHUNK));
         if rd.read_buf(buf).await? == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
@@ -82,8 +110,9 @@ async fn read_loop(addr: String, mut rd: ReadHalf, pending: Pending) {
     // One growing buffer that frames are split off: no zeroing, and its
     // memory is reused once the frames handed out are dropped.
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut water = LowWater::default();
     let failure = loop {
-        if let Err(e) = fill(&mut rd, &mut buf, LENGTH_PREFIX).await {
+        if let Err(e) = fill(&mut rd, &mut water, &mut buf, LENGTH_PREFIX).await {
             break e;
         }
         let size = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
@@ -98,7 +127,7 @@ async fn read_loop(addr: String, mut rd: ReadHalf, pending: Pending) {
             );
         }
         let total = LENGTH_PREFIX + size as usize;
-        if let Err(e) = fill(&mut rd, &mut buf, total).await {
+        if let Err(e) = fill(&mut rd, &mut water, &mut buf, total).await {
             break e;
         }
         let mut frame = buf.split_to(total);

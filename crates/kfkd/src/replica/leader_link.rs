@@ -6,19 +6,36 @@
 //! listener the link speaks TLS and shows the leader this broker's
 //! certificate.
 
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Request};
+use kfk_lowat::LowWater;
 use kfk_wire::frame::{LENGTH_PREFIX, encode_request, frame_length};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// A plain or TLS socket.
-trait Io: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Io for T {}
+trait Io: AsyncRead + AsyncWrite + Unpin + Send + Sync {
+    /// The TCP socket when bytes read are the responses' own (plaintext),
+    /// for its receive low-water mark.
+    fn plain_fd(&self) -> Option<BorrowedFd<'_>>;
+}
+
+impl Io for TcpStream {
+    fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.as_fd())
+    }
+}
+
+impl Io for kfk_tls::client::TlsStream<TcpStream> {
+    fn plain_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+}
 
 /// The client id a leader sees in its request logs.
 const CLIENT_ID: &str = "kfkd-replica-fetcher";
@@ -34,6 +51,8 @@ pub struct LeaderLink {
     /// Responses are read into this buffer's spare room (not zeroed first),
     /// and split off it; its memory is reused once the records are appended.
     buf: BytesMut,
+    /// Wakes the fetcher once per chunk of a large response.
+    water: LowWater,
 }
 
 impl std::fmt::Debug for LeaderLink {
@@ -84,6 +103,7 @@ impl LeaderLink {
             max_response,
             next_id: 0,
             buf: BytesMut::new(),
+            water: LowWater::default(),
         })
     }
 
@@ -129,11 +149,14 @@ impl LeaderLink {
         let frame = encode_request(api, version, id, Some(CLIENT_ID), req)?;
         stream.write_all(&frame).await?;
         let mut prefix = [0u8; LENGTH_PREFIX];
+        self.water.before_read(stream.plain_fd(), LENGTH_PREFIX);
         stream.read_exact(&mut prefix).await?;
         let len = frame_length(prefix, self.max_response)?;
         self.buf.clear();
         self.buf.reserve(len);
         while self.buf.len() < len {
+            self.water
+                .before_read(stream.plain_fd(), len - self.buf.len());
             let want = (len - self.buf.len()) as u64;
             if (&mut *stream).take(want).read_buf(&mut self.buf).await? == 0 {
                 anyhow::bail!("{} closed the connection mid-response", self.addr);

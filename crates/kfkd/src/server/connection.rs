@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use kafka_protocol::messages::ApiKey;
+use kfk_lowat::LowWater;
 use kfk_tls::TlsAcceptor;
 use kfk_wire::frame::{self, FrameError, LENGTH_PREFIX, RequestPreamble};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -72,12 +73,14 @@ async fn hold(
 /// Reads exactly `size` bytes into a buffer of that size (its memory is
 /// already counted against `queued.max.request.bytes`; pages a client never
 /// sends are never touched), block by block.
-async fn read_frame<S: AsyncRead + Unpin>(
+async fn read_frame<S: AsyncRead + Unpin + SendFile>(
     stream: &mut S,
+    water: &mut LowWater,
     size: usize,
 ) -> std::io::Result<BytesMut> {
     let mut buf = BytesMut::with_capacity(size);
     while buf.len() < size {
+        water.before_read(stream.plain_socket(), size - buf.len());
         let want = (size - buf.len()).min(READ_BLOCK);
         let mut limited = (&mut *stream).take(want as u64);
         if limited.read_buf(&mut buf).await? == 0 {
@@ -226,8 +229,10 @@ async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin + SendFile>(
     let mut first = true;
     let max = usize::try_from(broker.settings.socket_request_max_bytes).unwrap_or(usize::MAX);
     let idle = Duration::from_millis(broker.settings.connections_max_idle_ms);
+    let mut water = LowWater::default();
     loop {
         let mut prefix = [0u8; LENGTH_PREFIX];
+        water.before_read(stream.plain_socket(), LENGTH_PREFIX);
         tokio::select! {
             r = stream.read_exact(&mut prefix) => {
                 if let Err(e) = r {
@@ -250,7 +255,7 @@ async fn serve_inner<S: AsyncRead + AsyncWrite + Unpin + SendFile>(
         let Some(_request_memory) = hold(broker, size, shutdown).await else {
             return Closed::Normally;
         };
-        let frame = match tokio::time::timeout(idle, read_frame(stream, size)).await {
+        let frame = match tokio::time::timeout(idle, read_frame(stream, &mut water, size)).await {
             Ok(Ok(f)) => f.freeze(),
             Ok(Err(e)) => return Closed::Io(e),
             Err(_) => return Closed::Idle,

@@ -6,6 +6,7 @@
 //! encrypted in the broker, so they are read and written.
 
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::FileExt;
 
 use kfk_log::FileRange;
@@ -26,6 +27,11 @@ pub(crate) trait SendFile: AsyncWrite + Unpin {
 
     /// Writes the bytes of `range`.
     async fn send_file(&mut self, range: &FileRange) -> io::Result<()>;
+
+    /// The TCP socket when the bytes read are the requests' own
+    /// (plaintext): a large request's reader sets its receive low-water
+    /// mark ([`kfk_lowat`]).
+    fn plain_socket(&self) -> Option<BorrowedFd<'_>>;
 }
 
 /// A segment that shrank under a send (truncated after a leader change):
@@ -40,6 +46,10 @@ fn shrank() -> io::Error {
 impl SendFile for TcpStream {
     fn zero_copy(&self) -> bool {
         true
+    }
+
+    fn plain_socket(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.as_fd())
     }
 
     async fn send_file(&mut self, range: &FileRange) -> io::Result<()> {
@@ -66,6 +76,10 @@ impl SendFile for TcpStream {
 impl SendFile for kfk_tls::server::TlsStream<TcpStream> {
     fn zero_copy(&self) -> bool {
         false
+    }
+
+    fn plain_socket(&self) -> Option<BorrowedFd<'_>> {
+        None
     }
 
     async fn send_file(&mut self, range: &FileRange) -> io::Result<()> {
