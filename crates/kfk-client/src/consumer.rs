@@ -397,12 +397,8 @@ impl Consumer {
                     if pos.unresolved.is_some() || asked.get(&key) != Some(&pos.next) {
                         continue;
                     }
-                    let last = Batches::new(records)
-                        .map_while(|b| b.ok())
-                        .last()
-                        .map(|b| b.last_offset());
-                    if let Some(last) = last.filter(|l| *l >= pos.next) {
-                        ends.insert(key, last + 1);
+                    if let Some(end) = end_of_whole_batches(records, pos.next) {
+                        ends.insert(key, end);
                     }
                 }
             }
@@ -491,6 +487,17 @@ impl Drop for Consumer {
     fn drop(&mut self) {
         self.cancel_ahead();
     }
+}
+
+/// The offset after the last whole batch of `records` (a trailing partial
+/// batch, or anything after a damaged header, does not count), if that is
+/// past `next`: where decoding them will leave a partition at `next`.
+fn end_of_whole_batches(records: &[u8], next: i64) -> Option<i64> {
+    Batches::new(records)
+        .map_while(|b| b.ok())
+        .last()
+        .map(|b| b.last_offset() + 1)
+        .filter(|end| *end > next)
 }
 
 /// The offset lookups a start needs.
@@ -685,4 +692,44 @@ fn decode_into(
         return Err(corrupt(pos.next, None, e.to_string()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use kfk_wire::{BatchHeaderMut, BatchOptions, NewRecord, encode_batch};
+
+    use super::*;
+
+    /// A batch of `n` records at `base`.
+    fn batch(base: i64, n: usize) -> Vec<u8> {
+        let records: Vec<NewRecord> = (0..n)
+            .map(|i| NewRecord::new(None::<Bytes>, format!("v{i}"), 1_000))
+            .collect();
+        let mut b = encode_batch(&records, &BatchOptions::default())
+            .unwrap()
+            .to_vec();
+        BatchHeaderMut::parse(&mut b).unwrap().set_base_offset(base);
+        b
+    }
+
+    #[test]
+    fn the_next_fetch_starts_after_the_last_whole_batch() {
+        let mut records = batch(10, 5);
+        records.extend(batch(15, 3));
+        assert_eq!(end_of_whole_batches(&records, 10), Some(18));
+        // A fetch that started inside the first batch ends at the same place.
+        assert_eq!(end_of_whole_batches(&records, 12), Some(18));
+        // A trailing partial batch is fetched again from its start.
+        let whole = records.len();
+        records.extend(&batch(18, 4)[..30]);
+        assert_eq!(end_of_whole_batches(&records, 10), Some(18));
+        // Damage stops the walk: the batches before it count.
+        records.truncate(whole);
+        records.extend([0xffu8; 80]);
+        assert_eq!(end_of_whole_batches(&records, 10), Some(18));
+        // Nothing whole, or nothing past the position: no guess.
+        assert_eq!(end_of_whole_batches(&batch(20, 2)[..40], 20), None);
+        assert_eq!(end_of_whole_batches(&batch(20, 2), 22), None);
+        assert_eq!(end_of_whole_batches(&[], 0), None);
+    }
 }
