@@ -1,5 +1,6 @@
 //! Append 1 GiB of 16 KiB batches (100-byte records) to a log, read it back,
-//! and look up random offsets in it (segment, index entry, batch).
+//! locate it for sending from the file, and look up random offsets in it
+//! (segment, index entry, batch).
 //!
 //! Compare the append figure with the machine's buffered sequential write speed
 //! (`dd if=/dev/zero of=FILE bs=16k count=65536`) and the read figure with
@@ -99,6 +100,25 @@ fn append_read(c: &mut Criterion) {
                 offset = last + 1;
             }
             assert_eq!(read as u64, bytes);
+        });
+    });
+    // What a plaintext fetch does instead of reading: find where 1 MiB of
+    // whole batches lies, to send it from the file.
+    group.bench_function("locate_1GiB_1MiB_fetches", |b| {
+        b.iter(|| {
+            let mut offset = 0;
+            let mut located = 0usize;
+            let end = log.log_end_offset();
+            while offset < end {
+                let range = log
+                    .locate_below(offset, 1 << 20, i64::MAX)
+                    .expect("locate")
+                    .range
+                    .expect("batches");
+                located += range.len;
+                offset = range.last_offset + 1;
+            }
+            assert_eq!(located as u64, bytes);
         });
     });
     group.finish();

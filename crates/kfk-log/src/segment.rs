@@ -32,6 +32,8 @@ pub(crate) fn segment_path(dir: &Path, base_offset: i64, ext: &str) -> PathBuf {
 /// A read-only handle on a segment's bytes, taken under the log lock.
 #[derive(Debug, Clone)]
 pub(crate) struct SegmentSnapshot {
+    /// Names the segment, to find its index again under the log lock.
+    pub base_offset: i64,
     pub file: Arc<File>,
     pub path: PathBuf,
     /// Where a scan for the wanted offset may start (from the index).
@@ -445,6 +447,26 @@ impl Segment {
         self.snapshot_from(start)
     }
 
+    /// Where a walk over batch headers from `from` toward `limit` may resume
+    /// without reading the headers in between: the start of an indexed
+    /// batch that, like every batch before it, ends by `limit` and lies below
+    /// `upper_bound`. Walking 16 KiB batches header by header reads as many
+    /// bytes as it sends; the index knows where most of them start.
+    ///
+    /// The batch at an entry ends where the next batch starts, which only
+    /// the next entry says; so the answer is the entry before the last one
+    /// that starts by `limit` below `upper_bound`. `None` when no entry
+    /// lies beyond `from`.
+    pub fn indexed_resume(&self, from: u64, limit: u64, upper_bound: i64) -> Option<u64> {
+        let entries = self.offset_index.entries();
+        let fitting = entries.partition_point(|e| {
+            u64::from(e.position) <= limit
+                && self.base_offset + i64::from(e.relative_offset) < upper_bound
+        });
+        let resume = u64::from(entries[fitting.checked_sub(2)?].position);
+        (resume > from).then_some(resume)
+    }
+
     /// A snapshot from which a reader looks for the first batch with a max
     /// timestamp `>= timestamp`: the last time index entry below it bounds where
     /// that batch can start.
@@ -465,6 +487,7 @@ impl Segment {
 
     fn snapshot_from(&self, start: u64) -> Result<SegmentSnapshot> {
         Ok(SegmentSnapshot {
+            base_offset: self.base_offset,
             file: self.file.get().at(&self.log_path)?,
             path: self.log_path.clone(),
             start,

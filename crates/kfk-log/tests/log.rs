@@ -108,6 +108,42 @@ fn read_below_stops_at_the_upper_bound() {
 }
 
 #[test]
+fn located_ranges_of_large_batches_end_at_whole_batches() {
+    // Batches of a 16 KiB record each, as Kafka's producer sends them: the
+    // index knows where nearly every one starts, and the range found through
+    // it must match the batches read one by one.
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path(), LogConfig::default()).unwrap();
+    let size = batch(1, 16_384, 0).len();
+    for i in 0..200 {
+        log.append(&mut batch(1, 16_384, i), 0).unwrap();
+    }
+    let mib = 1 << 20;
+    let fit = (mib / size) as i64;
+    for (from, bound, last) in [
+        (0, i64::MAX, fit - 1),
+        (37, i64::MAX, 37 + fit - 1),
+        // The high watermark in the middle of what would fit.
+        (10, 41, 40),
+        // Only the first batch is below the bound.
+        (10, 11, 10),
+        // Near the end of the log: everything left.
+        (190, i64::MAX, 199),
+    ] {
+        let located = log.locate_below(from, mib, bound).unwrap();
+        let range = located.range.expect("batches to send");
+        assert_eq!(range.last_offset, last, "from {from} below {bound}");
+        assert_eq!(range.len, (last - from + 1) as usize * size);
+        let read = log.read_below(from, mib, bound).unwrap();
+        assert_eq!(read.records.len(), range.len);
+    }
+    // Smaller than one batch: still that one batch.
+    let one = log.locate_below(5, 10, i64::MAX).unwrap().range.unwrap();
+    assert_eq!((one.len, one.last_offset), (size, 5));
+    assert!(log.locate_below(50, mib, 50).unwrap().range.is_none());
+}
+
+#[test]
 fn offsets_outside_the_log_are_out_of_range() {
     let dir = tempfile::tempdir().unwrap();
     let log = Log::open(dir.path(), LogConfig::default()).unwrap();

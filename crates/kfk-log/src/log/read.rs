@@ -85,19 +85,26 @@ impl Log {
         let range = match found {
             Some((snapshot, position, first)) if first.last_offset < upper_bound => {
                 let want = max_bytes.max(first.size) as u64;
-                let mut scanner = Scanner::new(&snapshot.file, position, snapshot.end, HOP_CHUNK);
-                let mut len = 0u64;
-                let mut last_offset = first.last_offset;
-                while let Step::Batch { item, .. } = scanner.next_summary().at(&snapshot.path)? {
-                    let size = item.size as u64;
-                    // The first batch always goes, whatever its size (KIP-74).
-                    if len > 0 && (len + size > want || item.last_offset >= upper_bound) {
-                        break;
-                    }
-                    len += size;
-                    last_offset = item.last_offset;
+                let limit = position.saturating_add(want).min(snapshot.end);
+                let resume = {
+                    let st = self.lock();
+                    let i = st.segment_index(snapshot.base_offset);
+                    st.segments
+                        .get(i)
+                        .filter(|seg| seg.base_offset == snapshot.base_offset)
+                        .and_then(|seg| seg.indexed_resume(position, limit, upper_bound))
+                };
+                // Batches from `position` to `resume` all fit; the walk goes
+                // on from there, or starts over should the file have changed
+                // under it.
+                let mut walked = None;
+                if let Some(at) = resume {
+                    walked = walk_headers(&snapshot, position, at, want, upper_bound)?;
                 }
-                (len > 0).then(|| FileRange {
+                if walked.is_none() {
+                    walked = walk_headers(&snapshot, position, position, want, upper_bound)?;
+                }
+                walked.map(|(len, last_offset)| FileRange {
                     file: Arc::clone(&snapshot.file),
                     position,
                     len: len as usize,
@@ -238,6 +245,32 @@ pub(super) fn first_record_in(
     };
     let header = BatchHeader::parse(&bytes).map_err(corrupt)?;
     first_record_at_or_after(&header, timestamp).map_err(corrupt)
+}
+
+/// Walks batch headers from `at` (a batch start at or after `position`) for
+/// the range that starts at `position`: whole batches up to `want` bytes
+/// (the first always), below `upper_bound`. The range's length and last
+/// offset; `None` when no batch at `at` joins it.
+fn walk_headers(
+    snapshot: &SegmentSnapshot,
+    position: u64,
+    at: u64,
+    want: u64,
+    upper_bound: i64,
+) -> Result<Option<(u64, i64)>> {
+    let mut scanner = Scanner::new(&snapshot.file, at, snapshot.end, HOP_CHUNK);
+    let mut len = at - position;
+    let mut last_offset = None;
+    while let Step::Batch { item, .. } = scanner.next_summary().at(&snapshot.path)? {
+        let size = item.size as u64;
+        // The first batch always goes, whatever its size (KIP-74).
+        if len > 0 && (len + size > want || item.last_offset >= upper_bound) {
+            break;
+        }
+        len += size;
+        last_offset = Some(item.last_offset);
+    }
+    Ok(last_offset.map(|last| (len, last)))
 }
 
 /// Reads from `position` as many whole batches as fit in `max_bytes` (at least
