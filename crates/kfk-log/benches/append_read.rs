@@ -1,6 +1,7 @@
 //! Append 1 GiB of 16 KiB batches (100-byte records) to a log, read it back,
-//! locate it for sending from the file, and look up random offsets in it
-//! (segment, index entry, batch).
+//! locate it for sending from the file, walk its batch headers (as a broker
+//! does on start), and look up random offsets in it (segment, index entry,
+//! batch).
 //!
 //! Compare the append figure with the machine's buffered sequential write speed
 //! (`dd if=/dev/zero of=FILE bs=16k count=65536`) and the read figure with
@@ -119,6 +120,15 @@ fn append_read(c: &mut Criterion) {
                 offset = range.last_offset + 1;
             }
             assert_eq!(located as u64, bytes);
+        });
+    });
+    // What a broker does on start for the active segment: every batch
+    // header, to rebuild producer state and leader epochs.
+    group.bench_function("scan_headers_1GiB", |b| {
+        b.iter(|| {
+            let mut batches = 0usize;
+            log.scan_batches(0, |_| batches += 1).expect("scan");
+            assert_eq!(batches, TOTAL / batch.len());
         });
     });
     group.finish();

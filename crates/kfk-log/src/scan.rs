@@ -46,6 +46,8 @@ pub(crate) struct Scanner<'f> {
     buf: Vec<u8>,
     /// File position of `buf[0]`.
     buf_start: u64,
+    /// Size of the batch last hopped over.
+    hop: u64,
 }
 
 impl<'f> Scanner<'f> {
@@ -58,6 +60,7 @@ impl<'f> Scanner<'f> {
             chunk: chunk.max(HEADER_LEN),
             buf: Vec::new(),
             buf_start: pos,
+            hop: 0,
         }
     }
 
@@ -77,7 +80,15 @@ impl<'f> Scanner<'f> {
         {
             return Ok(true);
         }
-        let want = need.max(self.chunk).min(available as usize);
+        // After a hop over a batch bigger than a chunk, the next header is
+        // likely as far away: a chunk would read record bytes nobody looks
+        // at (half of every 16 KiB batch), so only what is needed is read.
+        let read = if self.hop >= self.chunk as u64 {
+            need
+        } else {
+            need.max(self.chunk)
+        };
+        let want = read.min(available as usize);
         self.buf.resize(want, 0);
         let got = read_at_most(self.file, &mut self.buf, self.pos)?;
         self.buf.truncate(got);
@@ -107,6 +118,7 @@ impl<'f> Scanner<'f> {
         match BatchSummary::peek(self.here()) {
             Ok(s) if position + s.size as u64 <= self.end => {
                 self.pos += s.size as u64;
+                self.hop = s.size as u64;
                 Ok(Step::Batch { position, item: s })
             }
             Ok(s) => Ok(Step::Bad {
