@@ -450,8 +450,8 @@ impl Segment {
     /// Where a walk over batch headers from `from` toward `limit` may resume
     /// without reading the headers in between: the start of an indexed
     /// batch that, like every batch before it, ends by `limit` and lies below
-    /// `upper_bound`. Walking 16 KiB batches header by header reads as many
-    /// bytes as it sends; the index knows where most of them start.
+    /// `upper_bound`. Walking 16 KiB batches header by header costs a read
+    /// per batch of a fetch; the index knows where most of them start.
     ///
     /// The batch at an entry ends where the next batch starts, which only
     /// the next entry says; so the answer is the entry before the last one
