@@ -751,3 +751,61 @@ fn produce_creates_a_new_topic_when_the_broker_auto_creates() {
             .is_some_and(Vec::is_empty)
     );
 }
+
+/// `--timeout-ms` as kafka-console-consumer has it: the consumer exits once
+/// no message has come for that long, counted from the last message, not
+/// from its start; with a group too, once it has joined.
+#[test]
+fn consume_timeout_ms_counts_from_the_last_message() {
+    let home = Home::new();
+    home.up();
+    home.ok(&["topics", "create", "ticks", "-p", "1"]);
+    home.ok_stdin(&["produce", "ticks", "-q"], "t0\n");
+    let log = home.path().join("consumer.log");
+    let mut cmd = Command::new(kfk_e2e::bin("kfk"));
+    home.env(&mut cmd);
+    cmd.args([
+        "consume",
+        "ticks",
+        "--from-beginning",
+        "--timeout-ms",
+        "2500",
+    ]);
+    let started = Instant::now();
+    let mut consumer = kfk_e2e::Spawned::start(&mut cmd, &log);
+    // A message every 1.5 s: a limit counted from the start (2.5 s) would
+    // miss the last two.
+    for t in ["t1", "t2", "t3"] {
+        std::thread::sleep(Duration::from_millis(1500));
+        home.ok_stdin(&["produce", "ticks", "-q"], &format!("{t}\n"));
+    }
+    let status = consumer.wait_for(Duration::from_secs(30));
+    let took = started.elapsed();
+    assert!(status.success(), "{}", consumer.output());
+    let out = consumer.output();
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with('t')).collect();
+    assert_eq!(lines, ["t0", "t1", "t2", "t3"], "{out}");
+    assert!(out.contains("Processed a total of 4 messages"), "{out}");
+    assert!(took >= Duration::from_millis(4500 + 2500), "{took:?}");
+
+    // Nothing new for a group that has read it all: it gives up, having read none.
+    let first = home.kfk(&[
+        "consume",
+        "ticks",
+        "-g",
+        "g1",
+        "--from-beginning",
+        "--timeout-ms",
+        "1000",
+    ]);
+    assert!(first.status.success());
+    assert_eq!(String::from_utf8_lossy(&first.stdout).lines().count(), 4);
+    let again = home.kfk(&["consume", "ticks", "-g", "g1", "--timeout-ms", "1000"]);
+    assert!(again.status.success());
+    assert_eq!(String::from_utf8_lossy(&again.stdout), "");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("Processed a total of 0 messages"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}

@@ -209,3 +209,152 @@ fn a_secure_local_cluster_lets_in_only_who_it_should() {
     home.ok(&["cluster", "down", "--purge", "--yes"]);
     assert!(!home.ok(&["config", "list"]).contains("local-secure"));
 }
+
+/// The client.properties an operator passes to Kafka's tools
+/// (`--command-config`, `--producer.config`, `--consumer.config`) and kcat's
+/// `-X` pairs take kfk into a SASL_SSL cluster with no profile at all; flags
+/// win over them, and what kfk cannot honour is refused, not skipped.
+#[test]
+fn kafkas_client_properties_take_kfk_into_a_secure_cluster() {
+    let owner = Home::new();
+    let (base, _) = owner.up_fresh(|| {
+        let base = cluster_base_port(1);
+        (
+            ["--base-port", &base.to_string(), "--secure"]
+                .map(String::from)
+                .to_vec(),
+            base,
+        )
+    });
+    let tls = owner.path().join("data/cluster/tls");
+    let ca = tls.join("ca.pem").display().to_string();
+    let password = std::fs::read_to_string(tls.join("admin.password")).unwrap();
+    let password = password.trim();
+    let addr = format!("127.0.0.1:{base}");
+
+    // Another home: no profile, no local cluster; only the file names one.
+    let stranger = Home::new();
+    assert!(
+        stranger
+            .fails(&["topics", "list"])
+            .contains("no cluster to talk to")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("client.properties");
+    let java = |password: &str| {
+        format!(
+            "# as kafka-topics.sh --command-config takes it\n\
+             bootstrap.servers={addr}\n\
+             security.protocol=SASL_SSL\n\
+             sasl.mechanism=SCRAM-SHA-512\n\
+             sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \\\n    \
+             username=\"admin\" password=\"{password}\";\n\
+             ssl.truststore.type=PEM\n\
+             ssl.truststore.location={ca}\n\
+             acks=all\n\
+             linger.ms=5\n\
+             group.id=auditors\n\
+             auto.offset.reset=earliest\n"
+        )
+    };
+    std::fs::write(&file, java(password)).unwrap();
+    let file = file.display().to_string();
+    let created = stranger.kfk(&[
+        "--command-config",
+        &file,
+        "topics",
+        "create",
+        "ledger",
+        "-p",
+        "1",
+    ]);
+    assert!(created.status.success(), "{}", text(&created));
+    // A key kfk has no use for is named with its line, as Kafka's clients warn.
+    assert!(
+        text(&created).contains("line 10: kfk does not use `linger.ms`"),
+        "{}",
+        text(&created)
+    );
+    stranger.ok_stdin(
+        &["produce", "ledger", "--producer.config", &file, "-q"],
+        "debit\ncredit\n",
+    );
+    // group.id and auto.offset.reset come from the file: the group reads
+    // from the beginning and commits where it stopped.
+    let read = stranger.ok(&[
+        "consume",
+        "ledger",
+        "--consumer.config",
+        &file,
+        "--max-messages",
+        "2",
+        "-q",
+    ]);
+    assert_eq!(read, "debit\ncredit\n");
+    let group = stranger.ok(&["groups", "describe", "auditors", "--command-config", &file]);
+    assert!(
+        group
+            .lines()
+            .any(|l| l.split_whitespace().take(4).eq(["ledger", "0", "2", "2"])),
+        "{group}"
+    );
+
+    // kcat's spellings as -X pairs.
+    let listed = stranger.ok(&[
+        "topics",
+        "list",
+        "-X",
+        &format!("bootstrap.servers={addr}"),
+        "-X",
+        "security.protocol=SASL_SSL",
+        "-X",
+        "sasl.mechanisms=SCRAM-SHA-512",
+        "-X",
+        "sasl.username=admin",
+        "-X",
+        &format!("sasl.password={password}"),
+        "-X",
+        &format!("ssl.ca.location={ca}"),
+    ]);
+    assert!(listed.contains("ledger"), "{listed}");
+
+    // A flag wins over the file: -b names a port nothing listens on.
+    let nowhere = format!("127.0.0.1:{}", free_port());
+    let err = stranger.fails(&["-b", &nowhere, "--command-config", &file, "topics", "list"]);
+    assert!(err.contains(&nowhere), "{err}");
+
+    // A wrong password in the file is the broker's refusal, with a hint.
+    let wrong = dir.path().join("wrong.properties");
+    std::fs::write(&wrong, java("guess")).unwrap();
+    let err = stranger.fails(&[
+        "topics",
+        "list",
+        "--command-config",
+        wrong.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("Authentication failed") && err.contains("sasl.jaas.config"),
+        "{err}"
+    );
+
+    // A JKS trust store is refused, not a silent plaintext connection.
+    let jks = dir.path().join("truststore.jks");
+    std::fs::write(&jks, [0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2]).unwrap();
+    let out = stranger.kfk(&[
+        "topics",
+        "list",
+        "--command-config",
+        &file,
+        "-X",
+        "ssl.truststore.type=JKS",
+        "-X",
+        &format!("ssl.truststore.location={}", jks.display()),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("kfk reads PEM files") && text(&out).contains("keytool"),
+        "{}",
+        text(&out)
+    );
+    owner.ok(&["cluster", "down", "--purge", "--yes"]);
+}

@@ -94,6 +94,30 @@ pub struct Cli {
     )]
     pub ssl_key_file: Option<std::path::PathBuf>,
 
+    /// A Java properties file of Kafka client settings, as Kafka's tools
+    /// take it (`bootstrap.servers`, `security.protocol`, `sasl.mechanism`,
+    /// `sasl.jaas.config`, `ssl.truststore.location` of type PEM, `group.id`,
+    /// `acks`, ...; librdkafka's names too). Flags win over it, it wins
+    /// over the profile.
+    #[arg(
+        long,
+        value_name = "FILE",
+        visible_aliases = ["producer.config", "consumer.config"],
+        global = true
+    )]
+    pub command_config: Option<PathBuf>,
+
+    /// One Kafka client setting, KEY=VALUE, as kcat's -X (repeatable; over
+    /// --command-config).
+    #[arg(
+        short = 'X',
+        long,
+        value_name = "KEY=VALUE",
+        visible_aliases = ["producer-property", "consumer-property"],
+        global = true
+    )]
+    pub command_property: Vec<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -1176,6 +1200,11 @@ pub struct ConsumeArgs {
     /// Exit when the end of every partition is reached.
     #[arg(short = 'e', long)]
     pub exit_at_end: bool,
+    /// Exit when no message has come for this many milliseconds
+    /// (kafka-console-consumer's --timeout-ms); with --group, counted from
+    /// the moment the group hands out partitions.
+    #[arg(long, value_name = "MS", conflicts_with = "interactive")]
+    pub timeout_ms: Option<u64>,
     /// Format of each message, as kcat's -f: %t topic, %p partition, %o offset,
     /// %k key, %s (or %v) value, %T timestamp, %h headers, %K key length, %S value
     /// length, %R value length as a binary 32-bit integer, %% a percent sign;

@@ -11,7 +11,7 @@ use crate::error::{CliError, CliResult};
 use crate::home::Home;
 use crate::local::ClusterState;
 use crate::output::OutputFormat;
-use crate::profile::Profiles;
+use crate::profile::{Profile, Profiles};
 
 #[derive(Debug)]
 pub struct Ctx {
@@ -24,6 +24,8 @@ pub struct Ctx {
     pub sasl: Option<SaslFlags>,
     /// `--security-protocol` and the TLS files.
     pub tls: crate::security::TlsFlags,
+    /// `--command-config` and `-X`: Kafka client properties over the profile.
+    pub client_props: Option<crate::client_props::ClientProps>,
 }
 
 /// How kfk authenticates on a SASL listener, from its flags.
@@ -32,6 +34,9 @@ pub struct SaslFlags {
     pub mechanism: String,
     pub username: String,
     pub password_file: Option<std::path::PathBuf>,
+    /// A password a client properties file gave (`sasl.password`,
+    /// `sasl.jaas.config`).
+    pub password: Option<String>,
 }
 
 impl SaslFlags {
@@ -40,6 +45,9 @@ impl SaslFlags {
     fn password(&self) -> CliResult<String> {
         if let Ok(p) = std::env::var("KFK_SASL_PASSWORD") {
             return Ok(p);
+        }
+        if let Some(p) = &self.password {
+            return Ok(p.clone());
         }
         if let Some(path) = &self.password_file {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -70,6 +78,16 @@ impl Ctx {
         Profiles::load(&self.home.config_file())
     }
 
+    /// The settings a command connects with: the current profile, with
+    /// `--command-config` and `-X` over it.
+    pub fn profile(&self) -> CliResult<Option<Profile>> {
+        let profiles = self.profiles()?;
+        Ok(match &self.client_props {
+            Some(props) => Some(props.over(profiles.current())),
+            None => profiles.current().cloned(),
+        })
+    }
+
     /// The bootstrap servers to use, and where they came from.
     ///
     /// # Errors
@@ -77,6 +95,13 @@ impl Ctx {
     pub fn bootstrap(&self) -> CliResult<(String, &'static str)> {
         if let Some(b) = &self.bootstrap_flag {
             return Ok((b.clone(), "-b/KFK_BOOTSTRAP"));
+        }
+        if let Some(b) = self
+            .client_props
+            .as_ref()
+            .and_then(|p| p.profile.bootstrap.clone())
+        {
+            return Ok((b, "--command-config/-X"));
         }
         if let Some(b) = self.profiles()?.current().and_then(|p| p.bootstrap.clone()) {
             return Ok((b, "profile"));
@@ -124,12 +149,15 @@ impl Ctx {
                 .filter(|s| !s.is_empty()),
         );
         config.connect_timeout = Duration::from_secs(3);
-        if let Some(t) = self.request_timeout {
+        if let Some(t) = self
+            .request_timeout
+            .or(self.client_props.as_ref().and_then(|p| p.request_timeout))
+        {
             config.request_timeout = t;
         }
-        let sasl = self.sasl.clone().or(self.profile_sasl()?);
-        let profiles = self.profiles()?;
-        let security = self.tls.resolve(profiles.current(), sasl.is_some())?;
+        let profile = self.profile()?;
+        let sasl = self.sasl.clone().or(self.profile_sasl(profile.as_ref()));
+        let security = self.tls.resolve(profile.as_ref(), sasl.is_some())?;
         config.tls = security.tls;
         if let Some(sasl) = sasl {
             config.sasl = Some(kfk_client::SaslConfig {
@@ -141,21 +169,23 @@ impl Ctx {
         Ok((config, security.protocol))
     }
 
-    /// The current profile's SASL settings, when it has a mechanism and a
-    /// user (flags and KFK_SASL_* win over them).
-    fn profile_sasl(&self) -> CliResult<Option<SaslFlags>> {
-        let profiles = self.profiles()?;
-        let Some(p) = profiles.current() else {
-            return Ok(None);
-        };
-        Ok(match (&p.sasl_mechanism, &p.sasl_username) {
+    /// The profile's SASL settings (client properties over the current
+    /// profile), when it has a mechanism and a user (flags and KFK_SASL_*
+    /// win over them).
+    fn profile_sasl(&self, profile: Option<&Profile>) -> Option<SaslFlags> {
+        let p = profile?;
+        match (&p.sasl_mechanism, &p.sasl_username) {
             (Some(m), Some(u)) => Some(SaslFlags {
                 mechanism: m.clone(),
                 username: u.clone(),
                 password_file: p.sasl_password_file.as_ref().map(std::path::PathBuf::from),
+                password: self
+                    .client_props
+                    .as_ref()
+                    .and_then(|c| c.sasl_password.clone()),
             }),
             _ => None,
-        })
+        }
     }
 
     /// The topic a command works on: the one named, the profile's, the

@@ -45,6 +45,11 @@ impl From<ClientError> for CliError {
             ClientError::Unreachable { last, .. } if last.starts_with("TLS with") => Some(
                 "check --ssl-ca-file (the CA that signs the brokers' certificates), --ssl-cert-file for brokers that ask for a client certificate, and --security-protocol",
             ),
+            ClientError::Unreachable { last, .. } if last.starts_with("authentication with") => {
+                Some(
+                    "check the SASL user, password and mechanism (--sasl-username, KFK_SASL_PASSWORD or --sasl-password-file, --sasl-mechanism; sasl.jaas.config in a --command-config file)",
+                )
+            }
             ClientError::Unreachable { .. }
             | ClientError::Io { .. }
             | ClientError::Timeout { .. } => Some(

@@ -9,6 +9,7 @@
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 mod cli;
+mod client_props;
 mod cluster_file;
 mod commands;
 mod consuming;
@@ -30,8 +31,6 @@ mod term;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::cli::Cli;
 use crate::ctx::Ctx;
 use crate::error::CliError;
@@ -51,14 +50,36 @@ fn main() -> ExitCode {
     clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
         .completer("kfk")
         .complete();
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let mut cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     term::init(cli.color, cli.quiet);
     let home = match Home::locate() {
         Ok(h) => h,
         Err(e) => return report(&e),
     };
+    let client_props = if cli.command_config.is_some() || !cli.command_property.is_empty() {
+        match client_props::ClientProps::load(cli.command_config.as_deref(), &cli.command_property)
+        {
+            Ok(p) => {
+                for w in &p.warnings {
+                    output::status(&format!("warning: {w}"));
+                }
+                if let Err(e) = p.apply(&mut cli.command, &matches) {
+                    return report(&e);
+                }
+                Some(p)
+            }
+            Err(e) => return report(&e),
+        }
+    } else {
+        None
+    };
     let ctx = Ctx {
         home,
+        client_props,
         bootstrap_flag: cli.bootstrap.clone(),
         output: cli.output,
         request_timeout: cli.request_timeout.map(Into::into),
@@ -67,6 +88,7 @@ fn main() -> ExitCode {
                 mechanism: mechanism.clone(),
                 username: username.clone(),
                 password_file: cli.sasl_password_file.clone(),
+                password: None,
             }),
             _ => None,
         },

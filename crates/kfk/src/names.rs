@@ -113,6 +113,7 @@ fn completion_ctx() -> Option<Ctx> {
         request_timeout: None,
         sasl: None,
         tls: crate::security::TlsFlags::default(),
+        client_props: None,
     })
 }
 

@@ -232,11 +232,16 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
     let mut buf = Vec::new();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
+    let mut idle = Idle::new(args.timeout_ms);
     'outer: while count < limit && !open.is_empty() {
         let records: Vec<ConsumerRecord> = tokio::select! {
             r = consumer.poll() => r.map_err(corrupt_hint)?,
             _ = &mut ctrl_c => break 'outer,
+            () = idle.over() => break 'outer,
         };
+        if !records.is_empty() {
+            idle.reset();
+        }
         report_skipped(&mut consumer);
         for r in records {
             if !open.contains(&r.partition) {
@@ -291,6 +296,38 @@ pub async fn run(ctx: &Ctx, args: &ConsumeArgs) -> CliResult {
     unread
 }
 
+/// `--timeout-ms`: when a consumer that has had no message for that long
+/// gives up, as Kafka's console consumer does.
+struct Idle {
+    limit: Option<Duration>,
+    deadline: tokio::time::Instant,
+}
+
+impl Idle {
+    fn new(ms: Option<u64>) -> Idle {
+        let limit = ms.map(Duration::from_millis);
+        Idle {
+            limit,
+            deadline: tokio::time::Instant::now() + limit.unwrap_or_default(),
+        }
+    }
+
+    /// A message came: the wait starts again.
+    fn reset(&mut self) {
+        if let Some(l) = self.limit {
+            self.deadline = tokio::time::Instant::now() + l;
+        }
+    }
+
+    /// Resolves once the wait is over; never without a limit.
+    async fn over(&self) {
+        match self.limit {
+            Some(_) => tokio::time::sleep_until(self.deadline).await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
 /// What kafka-console-consumer says as it stops, on stderr (not with -q).
 fn processed(count: u64) {
     output::status(&format!("Processed a total of {count} messages"));
@@ -338,11 +375,15 @@ async fn run_group(
     tokio::pin!(ctrl_c);
     let mut auto_commit = tokio::time::interval(AUTO_COMMIT);
     auto_commit.tick().await;
+    let mut idle = Idle::new(args.timeout_ms);
     'session: while count < limit {
         let assignment = tokio::select! {
             a = member.join() => a?,
             _ = &mut ctrl_c => break 'session,
         };
+        // Joining is not waiting for a message (a new group's first join
+        // waits out group.initial.rebalance.delay.ms).
+        idle.reset();
         let partitions: Vec<i32> = assignment.get(&topic).cloned().unwrap_or_default();
         let offsets = client.committed_offsets(group).await?;
         let mut consumer = Consumer::new(Arc::clone(&client));
@@ -381,7 +422,11 @@ async fn run_group(
                     continue;
                 }
                 _ = &mut ctrl_c => break 'session,
+                () = idle.over() => break 'session,
             };
+            if !records.is_empty() {
+                idle.reset();
+            }
             for r in records {
                 render(&mut printer, &r, &mut buf)?;
                 delivered.insert(r.partition, r.offset + 1);

@@ -319,6 +319,7 @@ pub async fn run(ctx: &Ctx, args: &ZkShellArgs) -> CliResult {
                 request_timeout: ctx.request_timeout,
                 sasl: ctx.sasl.clone(),
                 tls: ctx.tls.clone(),
+                client_props: ctx.client_props.clone(),
             };
             &named
         }
