@@ -299,6 +299,20 @@ fn kafkas_client_properties_take_kfk_into_a_secure_cluster() {
         "{group}"
     );
 
+    // The same file takes Apache Kafka's own kafka-topics.sh in.
+    let mut kafka = kfk_e2e::kafka_tools::KafkaTools::start();
+    let by_kafka = kafka.ok(
+        "kafka-topics",
+        &[
+            "--bootstrap-server",
+            &addr,
+            "--command-config",
+            &file,
+            "--list",
+        ],
+    );
+    assert!(by_kafka.lines().any(|l| l == "ledger"), "{by_kafka}");
+
     // kcat's spellings as -X pairs.
     let listed = stranger.ok(&[
         "topics",
