@@ -809,3 +809,54 @@ fn consume_timeout_ms_counts_from_the_last_message() {
         String::from_utf8_lossy(&again.stderr)
     );
 }
+
+/// The groups commands take the group as kafka-consumer-groups spells it
+/// (`--group G`) as well as by position; naming it both ways is refused.
+#[test]
+fn groups_commands_take_group_as_kafkas_tool_spells_it() {
+    let home = Home::new();
+    home.up();
+    home.ok(&["topics", "create", "jobs", "-p", "1"]);
+    home.ok_stdin(&["produce", "jobs", "-q"], "a\nb\nc\n");
+    home.ok(&[
+        "consume",
+        "jobs",
+        "--group",
+        "workers",
+        "--from-beginning",
+        "-n",
+        "3",
+        "-q",
+    ]);
+    let by_flag = home.ok(&["groups", "describe", "--group", "workers"]);
+    assert_eq!(by_flag, home.ok(&["groups", "describe", "workers"]));
+    assert!(
+        by_flag
+            .lines()
+            .any(|l| l.split_whitespace().take(4).eq(["jobs", "0", "3", "3"])),
+        "{by_flag}"
+    );
+    let both = home.fails(&["groups", "describe", "workers", "--group", "other"]);
+    assert!(both.contains("cannot be used with"), "{both}");
+    home.ok(&[
+        "groups",
+        "reset-offsets",
+        "--group",
+        "workers",
+        "--topic",
+        "jobs",
+        "--to-offset",
+        "1",
+        "--execute",
+        "--yes",
+    ]);
+    let moved = home.ok(&["groups", "describe", "--group", "workers"]);
+    assert!(
+        moved
+            .lines()
+            .any(|l| l.split_whitespace().take(4).eq(["jobs", "0", "1", "3"])),
+        "{moved}"
+    );
+    home.ok(&["groups", "delete", "--group", "workers", "--yes"]);
+    assert!(!home.ok(&["groups", "list"]).contains("workers"));
+}

@@ -1244,3 +1244,144 @@ fn kafka_acls_and_kafka_configs_quotas_and_users() {
         "{described}"
     );
 }
+
+/// `kfk consume --formatter-property ...` prints what kafka-console-consumer
+/// prints for the same records and properties, byte for byte: headers (and
+/// `NO_HEADERS`), null keys and values, timestamps, partitions and offsets,
+/// and the separators Kafka's formatter lets one change (headers.key.separator
+/// is the console producer's: the consumer prints `key:value` regardless).
+#[test]
+fn console_consumer_formatter_properties_print_as_kafkas_do() {
+    let home = Home::new();
+    home.up();
+    let bs = format!("127.0.0.1:{}", home.port());
+    let bs = bs.as_str();
+    home.ok(&["topics", "create", "printed", "-p", "1"]);
+    home.ok_stdin(
+        &["produce", "printed", "--input", "jsonl", "-q"],
+        concat!(
+            r#"{"key":"k1","value":"plain","headers":[]}"#,
+            "\n",
+            r#"{"key":null,"value":"no key","headers":[{"key":"trace","value":"t-1"},{"key":"empty","value":null}]}"#,
+            "\n",
+            r#"{"key":"gone","value":null,"headers":[{"key":"op","value":"delete"}]}"#,
+            "\n",
+        ),
+    );
+    let mut kafka = KafkaTools::start();
+    let sets: [&[&str]; 3] = [
+        &[
+            "print.timestamp=true",
+            "print.partition=true",
+            "print.offset=true",
+            "print.headers=true",
+            "print.key=true",
+        ],
+        &[
+            "print.key=true",
+            "print.value=false",
+            "print.headers=true",
+            "key.separator= | ",
+            "headers.separator=;",
+            "null.literal=<nil>",
+        ],
+        &[
+            "print.offset=true",
+            "print.headers=true",
+            "headers.key.separator=->",
+            "line.separator=;",
+        ],
+    ];
+    for props in sets {
+        let mut java = vec![
+            "--bootstrap-server",
+            bs,
+            "--topic",
+            "printed",
+            "--from-beginning",
+            "--max-messages",
+            "3",
+            "--timeout-ms",
+            "30000",
+        ];
+        let mut ours = vec!["consume", "printed", "--from-beginning", "-n", "3", "-q"];
+        for p in props {
+            java.extend(["--formatter-property", p]);
+            ours.extend(["--formatter-property", p]);
+        }
+        let theirs = kafka.run("kafka-console-consumer", &java);
+        assert_eq!(theirs.status, 0, "{theirs}");
+        assert_eq!(home.ok(&ours), theirs.stdout, "with {props:?}");
+    }
+}
+
+/// `kfk produce --reader-property ...` reads lines as kafka-console-producer
+/// does: the same input with keys, headers and null markers makes the same
+/// records through either producer, and a line Kafka's reader refuses, kfk
+/// refuses too.
+#[test]
+fn console_producer_reader_properties_read_lines_as_kafkas_do() {
+    let home = Home::new();
+    home.up();
+    let bs = format!("127.0.0.1:{}", home.port());
+    let bs = bs.as_str();
+    home.ok(&["topics", "create", "by-kafka", "-p", "1"]);
+    home.ok(&["topics", "create", "by-kfk", "-p", "1"]);
+    let props = [
+        "parse.key=true",
+        "key.separator=:",
+        "parse.headers=true",
+        "headers.delimiter=|",
+        "headers.separator=;",
+        "null.marker=<null>",
+    ];
+    let input = "trace:t-1;op:<null>|k1:v:with:colons\na:1|<null>:no key\nop:delete|gone:<null>\n";
+    let mut kafka = KafkaTools::start();
+    let mut java = vec!["--bootstrap-server", bs, "--topic", "by-kafka"];
+    let mut ours = vec!["produce", "by-kfk", "-q"];
+    for p in props {
+        java.extend(["--reader-property", p]);
+        ours.extend(["--reader-property", p]);
+    }
+    let sent = kafka.run_with_input("kafka-console-producer", &java, input.as_bytes());
+    assert_eq!(sent.status, 0, "{sent}");
+    home.ok_stdin(&ours, input);
+    let records = |topic: &str| -> Vec<serde_json::Value> {
+        home.ok(&[
+            "consume",
+            topic,
+            "--from-beginning",
+            "-n",
+            "3",
+            "-o",
+            "jsonl",
+            "-q",
+        ])
+        .lines()
+        .map(|l| {
+            let r: serde_json::Value = serde_json::from_str(l).unwrap();
+            serde_json::json!([r["key"], r["value"], r["headers"]])
+        })
+        .collect()
+    };
+    let theirs = records("by-kafka");
+    assert_eq!(
+        theirs[0],
+        serde_json::json!(["k1", "v:with:colons", [{"key": "trace", "value": "t-1"}, {"key": "op", "value": null}]])
+    );
+    assert_eq!(records("by-kfk"), theirs);
+
+    // No headers delimiter, or nothing before it: both refuse the line.
+    let refused = kafka.run_with_input("kafka-console-producer", &java, b"k:v\n");
+    assert_ne!(refused.status, 0, "{refused}");
+    let refused = kafka.run_with_input("kafka-console-producer", &java, b"|k:v\n");
+    assert_ne!(refused.status, 0, "{refused}");
+    assert!(!home.kfk_stdin(&ours, "|k:v\n").status.success());
+    let err = home.kfk_stdin(&ours, "k:v\n");
+    assert!(!err.status.success());
+    assert!(
+        String::from_utf8_lossy(&err.stderr).contains("no headers delimiter"),
+        "{}",
+        String::from_utf8_lossy(&err.stderr)
+    );
+}

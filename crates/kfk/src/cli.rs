@@ -605,8 +605,11 @@ pub enum GroupsCommand {
 #[derive(Debug, Args)]
 pub struct GroupConfigsArgs {
     /// The group (its configs may be set before its first member joins).
-    #[arg(add = ArgValueCandidates::new(names::groups))]
-    pub group: String,
+    #[arg(value_name = "GROUP", add = ArgValueCandidates::new(names::groups), required_unless_present = "group_flag")]
+    pub name: Option<String>,
+    /// The group, as kafka-consumer-groups spells it (`--group G`).
+    #[arg(long = "group", value_name = "GROUP", conflicts_with = "name", add = ArgValueCandidates::new(names::groups))]
+    pub group_flag: Option<String>,
     /// Set a group config, key=value (repeatable).
     #[arg(short, long = "config", value_name = "KEY=VALUE")]
     pub configs: Vec<String>,
@@ -617,8 +620,11 @@ pub struct GroupConfigsArgs {
 
 #[derive(Debug, Args)]
 pub struct GroupDescribeArgs {
-    #[arg(add = ArgValueCandidates::new(names::groups))]
-    pub group: String,
+    #[arg(value_name = "GROUP", add = ArgValueCandidates::new(names::groups), required_unless_present = "group_flag")]
+    pub name: Option<String>,
+    /// The group, as kafka-consumer-groups spells it (`--group G`).
+    #[arg(long = "group", value_name = "GROUP", conflicts_with = "name", add = ArgValueCandidates::new(names::groups))]
+    pub group_flag: Option<String>,
     /// List the members instead of the partitions: each one's assignment,
     /// and for a consumer-protocol group its epoch and target assignment
     /// (kafka-consumer-groups --members --verbose).
@@ -630,8 +636,11 @@ pub struct GroupDescribeArgs {
 #[command(group(clap::ArgGroup::new("target").required(true).args(["to_earliest", "to_latest", "to_offset", "shift_by", "to_datetime"])))]
 #[command(group(clap::ArgGroup::new("scope").required(true).args(["topics", "all_topics"])))]
 pub struct ResetOffsetsArgs {
-    #[arg(add = ArgValueCandidates::new(names::groups))]
-    pub group: String,
+    #[arg(value_name = "GROUP", add = ArgValueCandidates::new(names::groups), required_unless_present = "group_flag")]
+    pub name: Option<String>,
+    /// The group, as kafka-consumer-groups spells it (`--group G`).
+    #[arg(long = "group", value_name = "GROUP", conflicts_with = "name", add = ArgValueCandidates::new(names::groups))]
+    pub group_flag: Option<String>,
     /// Topic to reset, optionally with partitions: `orders` or `orders:0,2` (repeatable).
     #[arg(long = "topic", value_name = "TOPIC[:P,P]", add = ArgValueCandidates::new(names::topics))]
     pub topics: Vec<String>,
@@ -663,8 +672,11 @@ pub struct ResetOffsetsArgs {
 
 #[derive(Debug, Args)]
 pub struct GroupsDeleteArgs {
-    #[arg(add = ArgValueCandidates::new(names::groups), required = true)]
-    pub groups: Vec<String>,
+    #[arg(value_name = "GROUP", add = ArgValueCandidates::new(names::groups), required_unless_present = "group_flags")]
+    pub names: Vec<String>,
+    /// A group, as kafka-consumer-groups spells it (`--group G`, repeatable).
+    #[arg(long = "group", value_name = "GROUP", add = ArgValueCandidates::new(names::groups))]
+    pub group_flags: Vec<String>,
     /// Do not ask for confirmation.
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -1153,8 +1165,13 @@ pub struct ProduceArgs {
     /// again with `--input jsonl -f FILE`.
     #[arg(long, value_name = "FILE")]
     pub save_failed: Option<PathBuf>,
-    /// Kafka console-producer property, e.g. parse.key=true, key.separator=:.
-    #[arg(long = "property", value_name = "KEY=VALUE")]
+    /// Kafka console-producer property, e.g. parse.key=true, key.separator=:
+    /// (Kafka 4 spells it --reader-property).
+    #[arg(
+        long = "property",
+        value_name = "KEY=VALUE",
+        visible_alias = "reader-property"
+    )]
     pub properties: Vec<String>,
     /// Write in transactions under this id (Kafka's transactional.id): the
     /// input is one transaction (or one per --txn-size lines), which
@@ -1211,8 +1228,16 @@ pub struct ConsumeArgs {
     /// \n \r \t, \xHH and \NNN bytes.
     #[arg(short, long)]
     pub format: Option<String>,
-    /// Kafka console-consumer property, e.g. print.key=true, key.separator=:.
-    #[arg(long = "property", value_name = "KEY=VALUE")]
+    /// Kafka console-consumer property, as its formatter reads them:
+    /// print.timestamp, print.partition, print.offset, print.headers,
+    /// print.key, print.value, key.separator, line.separator,
+    /// headers.separator, headers.key.separator, null.literal (Kafka 4
+    /// spells it --formatter-property).
+    #[arg(
+        long = "property",
+        value_name = "KEY=VALUE",
+        visible_alias = "formatter-property"
+    )]
     pub properties: Vec<String>,
     /// Read on after a record batch that is damaged on the broker (failed
     /// checksum), saying on stderr which offsets were skipped.
@@ -1341,6 +1366,41 @@ fn either<'a>(positional: &'a Option<String>, flag: &'a Option<String>) -> Optio
 impl ProduceArgs {
     pub fn topic(&self) -> Option<&str> {
         either(&self.topic, &self.topic_flag)
+    }
+}
+
+/// The group a `kfk groups` command names, positionally or with `--group`
+/// (clap requires one of the two).
+fn group_of<'a>(name: &'a Option<String>, flag: &'a Option<String>) -> &'a str {
+    either(name, flag).unwrap_or_default()
+}
+
+impl GroupDescribeArgs {
+    pub fn group(&self) -> &str {
+        group_of(&self.name, &self.group_flag)
+    }
+}
+
+impl ResetOffsetsArgs {
+    pub fn group(&self) -> &str {
+        group_of(&self.name, &self.group_flag)
+    }
+}
+
+impl GroupConfigsArgs {
+    pub fn group(&self) -> &str {
+        group_of(&self.name, &self.group_flag)
+    }
+}
+
+impl GroupsDeleteArgs {
+    /// The groups named either way, in the order given.
+    pub fn groups(&self) -> Vec<String> {
+        self.names
+            .iter()
+            .chain(&self.group_flags)
+            .cloned()
+            .collect()
     }
 }
 

@@ -208,23 +208,32 @@ pub struct Look {
     pub pretty_json: bool,
 }
 
+/// `text` in the colour `kind` gives it, when colours are on.
+pub(crate) fn style(text: &str, kind: fn(&str) -> String, look: Look) -> String {
+    if look.color {
+        kind(text)
+    } else {
+        text.to_string()
+    }
+}
+
 fn plain(s: &str) -> String {
     s.to_string()
 }
-fn position(s: &str) -> String {
+pub(crate) fn position(s: &str) -> String {
     console::style(s).cyan().force_styling(true).to_string()
 }
-fn key(s: &str) -> String {
+pub(crate) fn key(s: &str) -> String {
     console::style(s)
         .yellow()
         .bold()
         .force_styling(true)
         .to_string()
 }
-fn time(s: &str) -> String {
+pub(crate) fn time(s: &str) -> String {
     console::style(s).dim().force_styling(true).to_string()
 }
-fn header(s: &str) -> String {
+pub(crate) fn header(s: &str) -> String {
     console::style(s).magenta().force_styling(true).to_string()
 }
 
@@ -241,7 +250,7 @@ fn headers(r: &ConsumerRecord) -> String {
 }
 
 /// The value, pretty-printed when asked and it is a JSON object or array.
-fn value_bytes(r: &ConsumerRecord, out: &mut Vec<u8>, opts: Look) {
+pub(crate) fn value_bytes(r: &ConsumerRecord, out: &mut Vec<u8>, opts: Look) {
     let Some(v) = &r.value else {
         return;
     };

@@ -9,6 +9,7 @@ use kfk_client::{Client, Consumer, ConsumerRecord, GroupMembership, StartOffset}
 
 use crate::cli::{CommitMode, ConsumeArgs, OutputFormat};
 use crate::commands::topics::parse_pairs;
+use crate::console_format::ConsoleFormat;
 use crate::consuming::{OfflineWatch, Pending, commit_new, partitions_to_read};
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
@@ -23,6 +24,7 @@ const AUTO_COMMIT: Duration = Duration::from_secs(5);
 /// How records are printed.
 enum Printer {
     Format(Format, Look),
+    Console(ConsoleFormat, Look),
     Jsonl,
     /// Collected and printed as one JSON (or YAML) document at the end.
     Document(OutputFormat, Vec<JsonRecord>),
@@ -43,52 +45,18 @@ fn printer(ctx: &Ctx, args: &ConsumeArgs) -> CliResult<Printer> {
     if let Some(f) = &args.format {
         return Ok(Printer::Format(Format::parse(f)?, look));
     }
-    // Kafka console-consumer properties, where they map onto a format.
+    // Kafka console-consumer properties, printed as its formatter does.
     let props = parse_pairs(&args.properties, "--property")?;
-    let on = |k: &str| props.get(k).is_some_and(|v| v == "true");
-    for k in props.keys() {
-        if !matches!(
-            k.as_str(),
-            "print.key"
-                | "print.value"
-                | "print.partition"
-                | "print.offset"
-                | "print.timestamp"
-                | "print.headers"
-                | "key.separator"
-        ) {
-            return Err(CliError::usage(format!("unsupported --property {k}"))
-                .hint("kfk consume understands print.key, print.value, print.partition, print.offset, print.timestamp, print.headers and key.separator; or use --format"));
-        }
-    }
-    let sep = props
-        .get("key.separator")
-        .cloned()
-        .unwrap_or_else(|| "\t".into());
-    let mut fmt = String::new();
-    for (prop, token, label) in [
-        ("print.timestamp", "%T", "CreateTime:"),
-        ("print.partition", "%p", "Partition:"),
-        ("print.offset", "%o", "Offset:"),
-        ("print.headers", "%h", ""),
-        ("print.key", "%k", ""),
-    ] {
-        if on(prop) {
-            fmt.push_str(label);
-            fmt.push_str(token);
-            fmt.push_str(&sep.replace('%', "%%"));
-        }
-    }
-    if props.get("print.value").is_none_or(|v| v == "true") {
-        fmt.push_str("%v");
-    }
-    fmt.push_str("\\n");
-    Ok(Printer::Format(Format::parse(&fmt)?, look))
+    Ok(Printer::Console(
+        ConsoleFormat::from_properties(&props)?,
+        look,
+    ))
 }
 
 fn render(printer: &mut Printer, r: &ConsumerRecord, buf: &mut Vec<u8>) -> CliResult {
     match printer {
         Printer::Format(f, look) => f.render(r, buf, *look),
+        Printer::Console(f, look) => f.render(r, buf, *look),
         Printer::Jsonl => {
             let line = serde_json::to_string(&JsonRecord::from(r))
                 .map_err(|e| CliError::new(e.to_string()))?;

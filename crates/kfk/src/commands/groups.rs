@@ -143,11 +143,11 @@ async fn end_offsets(
 
 pub async fn describe(ctx: &Ctx, args: &GroupDescribeArgs) -> CliResult {
     let client = ctx.client().await?;
-    let d = client.describe_group(&args.group).await?;
-    let committed = client.committed_offsets(&args.group).await?;
+    let d = client.describe_group(args.group()).await?;
+    let committed = client.committed_offsets(args.group()).await?;
     if d.state == "Dead" && committed.is_empty() {
         return Err(
-            CliError::new(format!("consumer group '{}' does not exist", args.group))
+            CliError::new(format!("consumer group '{}' does not exist", args.group()))
                 .hint("list groups with `kfk groups list`"),
         );
     }
@@ -350,7 +350,7 @@ struct NewOffset {
 
 pub async fn reset_offsets(ctx: &Ctx, args: &ResetOffsetsArgs) -> CliResult {
     let client = ctx.client().await?;
-    let committed = client.committed_offsets(&args.group).await?;
+    let committed = client.committed_offsets(args.group()).await?;
     // Which partitions.
     let mut targets: BTreeSet<(String, i32)> = BTreeSet::new();
     if args.all_topics {
@@ -431,14 +431,14 @@ pub async fn reset_offsets(ctx: &Ctx, args: &ResetOffsetsArgs) -> CliResult {
     // On a terminal, the plan is shown before the question that applies it.
     let asked = args.execute && !args.yes && crate::term::interactive();
     if asked {
-        print_plan(ctx, &args.group, &plan)?;
+        print_plan(ctx, args.group(), &plan)?;
     }
     if args.execute {
         crate::term::confirm(
             args.yes,
             &format!(
                 "Move the committed offsets of group {} as shown ({} partition(s))?",
-                args.group,
+                args.group(),
                 plan.len()
             ),
             "offsets not reset",
@@ -448,17 +448,17 @@ pub async fn reset_offsets(ctx: &Ctx, args: &ResetOffsetsArgs) -> CliResult {
             .map(|n| (n.topic.clone(), n.partition, n.new_offset))
             .collect();
         client
-            .commit_group_offsets(&args.group, &offsets)
+            .commit_group_offsets(args.group(), &offsets)
             .await
             .map_err(|e| {
                 CliError::new(e.to_string()).hint("stop the group's consumers first, then reset")
             })?;
     }
     if asked {
-        output::status(&format!("Moved the offsets of group {}.", args.group));
+        output::status(&format!("Moved the offsets of group {}.", args.group()));
         return Ok(());
     }
-    print_plan(ctx, &args.group, &plan)?;
+    print_plan(ctx, args.group(), &plan)?;
     if !args.execute && ctx.format() == OutputFormat::Table {
         output::status("Dry run: nothing changed. Add --execute to apply these offsets.");
     }
@@ -497,12 +497,12 @@ pub async fn delete(ctx: &Ctx, args: &GroupsDeleteArgs) -> CliResult {
         args.yes,
         &format!(
             "Delete consumer group(s) {} and their committed offsets?",
-            args.groups.join(", ")
+            args.groups().join(", ")
         ),
         "no group deleted",
     )?;
     let client = ctx.client().await?;
-    for g in &args.groups {
+    for g in &args.groups() {
         client.delete_group(g).await?;
         output::status(&format!("Deleted consumer group {g}."));
     }
@@ -519,8 +519,8 @@ pub async fn configs(ctx: &Ctx, args: &GroupConfigsArgs) -> CliResult {
             .collect();
     changes.extend(args.delete_configs.iter().map(|k| (k.clone(), None)));
     if !changes.is_empty() {
-        client.alter_group_configs(&args.group, &changes).await?;
-        output::status(&format!("Updated the configs of group {}.", args.group));
+        client.alter_group_configs(args.group(), &changes).await?;
+        output::status(&format!("Updated the configs of group {}.", args.group()));
     }
     #[derive(Serialize)]
     struct Row {
@@ -530,7 +530,7 @@ pub async fn configs(ctx: &Ctx, args: &GroupConfigsArgs) -> CliResult {
         overridden: bool,
     }
     let rows: Vec<Row> = client
-        .describe_configs(kfk_client::GROUP_CONFIGS, &args.group)
+        .describe_configs(kfk_client::GROUP_CONFIGS, args.group())
         .await?
         .into_iter()
         .map(|c| Row {

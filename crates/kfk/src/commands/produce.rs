@@ -11,6 +11,7 @@ use crate::commands::topics::parse_pairs;
 use crate::ctx::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::jsonl::{JsonRecord, decode_bytes};
+use crate::line_reader::LineReader;
 use crate::output;
 
 pub(crate) fn acks(s: &str) -> CliResult<i16> {
@@ -40,34 +41,10 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// The key separator from `-K` or Kafka's `parse.key` / `key.separator` properties.
-fn key_separator(args: &ProduceArgs) -> CliResult<Option<String>> {
+/// How input lines become records: `-K` or Kafka's reader properties.
+fn line_reader(args: &ProduceArgs) -> CliResult<LineReader> {
     let props = parse_pairs(&args.properties, "--property")?;
-    for k in props.keys() {
-        if k != "parse.key" && k != "key.separator" {
-            return Err(CliError::usage(format!("unsupported --property {k}"))
-                .hint("kfk produce understands parse.key and key.separator"));
-        }
-    }
-    if args.key_separator.is_some() {
-        return Ok(args.key_separator.clone());
-    }
-    let parse_key = props.get("parse.key").is_some_and(|v| v == "true");
-    Ok(parse_key.then(|| {
-        props
-            .get("key.separator")
-            .cloned()
-            .unwrap_or_else(|| "\t".into())
-    }))
-}
-
-/// Turns one input line into a record and an optional partition.
-/// Where `sep` first occurs in `line`.
-fn find(line: &[u8], sep: &[u8]) -> Option<usize> {
-    if sep.is_empty() {
-        return None;
-    }
-    line.windows(sep.len()).position(|w| w == sep)
+    LineReader::from_properties(&props, args.key_separator.as_deref())
 }
 
 /// Turns one input line (bytes: text lines need not be UTF-8, as the console
@@ -76,31 +53,20 @@ fn record(
     line: &[u8],
     number: usize,
     args: &ProduceArgs,
-    sep: Option<&str>,
+    reader: &LineReader,
     headers: &[(String, Option<Bytes>)],
 ) -> CliResult<(NewRecord, Option<i32>)> {
     match args.input {
         InputFormat::Text => {
-            let (key, value) = match sep {
-                Some(sep) => match find(line, sep.as_bytes()) {
-                    Some(at) => (
-                        Some(Bytes::copy_from_slice(&line[..at])),
-                        &line[at + sep.len()..],
-                    ),
-                    None => {
-                        return Err(CliError::usage(format!(
-                            "line {number} has no key separator {sep:?}"
-                        )));
-                    }
-                },
-                None => (None, line),
-            };
+            let parsed = reader.parse(line, number)?;
+            let mut all = headers.to_vec();
+            all.extend(parsed.headers);
             Ok((
                 NewRecord {
-                    key,
-                    value: Some(Bytes::copy_from_slice(value)),
+                    key: parsed.key,
+                    value: parsed.value,
                     timestamp: now_ms(),
-                    headers: headers.to_vec(),
+                    headers: all,
                 },
                 args.partition,
             ))
@@ -236,7 +202,7 @@ fn txn_error(e: kfk_client::ClientError, committed: usize, id: &Option<String>) 
 
 pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
     let acks = acks(&args.acks)?;
-    let sep = key_separator(args)?;
+    let reader = line_reader(args)?;
     let headers: Vec<(String, Option<Bytes>)> = parse_pairs(&args.headers, "--header")?
         .into_iter()
         .map(|(k, v)| (k, Some(Bytes::from(v))))
@@ -245,9 +211,14 @@ pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
     let topic = ctx.topic(args.topic(), &client).await?;
     ensure_topic(&client, &topic).await?;
     if args.file.is_none() && args.input == InputFormat::Text && std::io::stdin().is_terminal() {
+        if reader.beyond_keys() {
+            output::status(
+                "warning: parse.headers and null.marker apply to piped input; at the prompt, :header sets headers",
+            );
+        }
         let settings = crate::repl::produce::Settings {
             topic,
-            separator: sep,
+            separator: reader.key_separator(),
             key: None,
             partition: args.partition,
             headers,
@@ -314,7 +285,7 @@ pub async fn run(ctx: &Ctx, args: &ProduceArgs) -> CliResult {
         if args.input == InputFormat::Jsonl && line.trim_ascii().is_empty() {
             continue;
         }
-        match record(line, number, args, sep.as_deref(), &headers) {
+        match record(line, number, args, &reader, &headers) {
             Ok((rec, partition)) => {
                 let kept = keep_records.then(|| (rec.clone(), partition));
                 let d = producer.send(&topic, partition, rec).await?;
