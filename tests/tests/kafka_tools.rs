@@ -1338,7 +1338,16 @@ fn console_producer_reader_properties_read_lines_as_kafkas_do() {
     let input = "trace:t-1;op:<null>|k1:v:with:colons\na:1|<null>:no key\nop:delete|gone:<null>\n";
     let mut kafka = KafkaTools::start();
     let mut java = vec!["--bootstrap-server", bs, "--topic", "by-kafka"];
-    let mut ours = vec!["produce", "by-kfk", "-q"];
+    // With the console producer's other spellings too.
+    let mut ours = vec![
+        "produce",
+        "by-kfk",
+        "-q",
+        "--request-required-acks",
+        "-1",
+        "--compression-codec",
+        "gzip",
+    ];
     for p in props {
         java.extend(["--reader-property", p]);
         ours.extend(["--reader-property", p]);

@@ -1143,10 +1143,16 @@ pub struct ProduceArgs {
     /// Write every message to this partition.
     #[arg(short, long)]
     pub partition: Option<i32>,
-    /// Acknowledgements: 0, 1 or all.
-    #[arg(long, default_value = "all")]
+    /// Acknowledgements: 0, 1 or all (-1).
+    #[arg(
+        long,
+        default_value = "all",
+        allow_hyphen_values = true,
+        visible_alias = "request-required-acks"
+    )]
     pub acks: String,
-    #[arg(long, value_enum, default_value_t = CompressionArg::None)]
+    /// Batch compression (kafka-console-producer's --compression-codec).
+    #[arg(long, value_enum, default_value_t = CompressionArg::None, visible_alias = "compression-codec")]
     pub compression: CompressionArg,
     /// Header added to every message, key=value (repeatable).
     #[arg(short = 'H', long = "header", value_name = "KEY=VALUE")]
