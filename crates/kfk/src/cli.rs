@@ -1474,3 +1474,15 @@ impl TopicsDeleteArgs {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap checks the whole command tree (two arguments on one long name,
+    /// a conflict naming an argument that does not exist, ...) only when a
+    /// command is built in full, as `kfk man` does; a typo here would
+    /// otherwise surface as a panic of a debug build's `kfk man`.
+    #[test]
+    fn the_command_tree_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}
