@@ -659,6 +659,12 @@ fn kafka_spellings_are_understood() {
         "{all}"
     );
     assert!(!all.contains("__consumer_offsets"), "{all}");
+    // kafka-topics --list --exclude-internal: what kfk lists anyway.
+    let listed = home.ok(&["topics", "list", "--exclude-internal"]);
+    assert!(
+        listed.contains("first_topic") && !listed.contains("__consumer_offsets"),
+        "{listed}"
+    );
     let json = home.json(&["topics", "describe"]);
     assert_eq!(json.as_array().map(Vec::len), Some(2), "{json}");
     home.ok(&[

@@ -1055,6 +1055,10 @@ pub struct TopicsListArgs {
     /// Include internal topics (names starting with "__").
     #[arg(long)]
     pub internal: bool,
+    /// Leave internal topics out: the default, accepted as kafka-topics
+    /// --list takes it.
+    #[arg(long, conflicts_with = "internal")]
+    pub exclude_internal: bool,
     /// Only topics whose name contains this text (`*` matches anything).
     pub pattern: Option<String>,
     /// Only topics with a partition whose in-sync replicas are fewer than its replicas.
