@@ -1,6 +1,7 @@
 //! What every command needs: where kfk's files are, the output format, and a
 //! client for the target cluster, resolved in this order: `-b`, `KFK_BOOTSTRAP`
-//! (clap reads both), the current profile, the local cluster.
+//! (clap reads both), Kafka client properties (`--command-config`, `-X`), the
+//! current profile, the local cluster.
 
 use std::sync::Arc;
 use std::time::Duration;
