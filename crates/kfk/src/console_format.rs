@@ -75,13 +75,7 @@ impl ConsoleFormat {
                 .get(k)
                 .map_or(default, |v| v.eq_ignore_ascii_case("true"))
         };
-        let text = |k: &str, default: &str| {
-            props
-                .get(k)
-                .map_or(default, String::as_str)
-                .as_bytes()
-                .to_vec()
-        };
+        let text = |k: &str, default: &str| property_bytes(props, k, default);
         Ok(ConsoleFormat {
             timestamp: on("print.timestamp", false),
             partition: on("print.partition", false),
@@ -179,6 +173,20 @@ impl ConsoleFormat {
             out.extend_from_slice(&text);
         }
     }
+}
+
+/// A console tool's text property as bytes, or its default: shared by the
+/// consumer's formatter and the producer's line reader.
+pub(crate) fn property_bytes(
+    props: &BTreeMap<String, String>,
+    key: &str,
+    default: &str,
+) -> Vec<u8> {
+    props
+        .get(key)
+        .map_or(default, String::as_str)
+        .as_bytes()
+        .to_vec()
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
+use crate::console_format::property_bytes;
 use crate::error::{CliError, CliResult};
 
 /// One line read: key, value and headers.
@@ -67,13 +68,7 @@ impl LineReader {
             );
         }
         let on = |k: &str| props.get(k).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let text = |k: &str, default: &str| {
-            props
-                .get(k)
-                .map_or(default, String::as_str)
-                .as_bytes()
-                .to_vec()
-        };
+        let text = |k: &str, default: &str| property_bytes(props, k, default);
         let key_separator = match key_flag {
             Some(sep) => Some(sep.as_bytes().to_vec()),
             None => on("parse.key").then(|| text("key.separator", "\t")),
